@@ -1,0 +1,1 @@
+"""The registry's interfaces: HTTP (REST, SPARQL, pages) and the ``fdi`` command line."""

@@ -1,0 +1,74 @@
+"""The HTTP service: application factory, error rendering, and the routers.
+
+Handlers that touch the store are plain ``def`` functions: FastAPI runs them in its thread pool,
+so a slow query never blocks the event loop (pyoxigraph calls hold no ``await``).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api import pages, records, sparql, submissions
+from api.negotiation import choose
+from registry import __version__
+from registry.core import Registry
+from registry.errors import RegistryError, ValidationFailed
+from registry.settings import Settings
+
+DESCRIPTION = """
+An open registry for Britain's flexibility digital infrastructure (Ofgem FDI BUC.4 and BUC.2):
+organisations, flexible assets, rights to operate, scheme licences and data-sharing agreements
+as RDF, every submission checked against the published SHACL shapes (`/shapes`), queried with
+SPARQL 1.1 (`/sparql`). Errors are RFC 9457 problem details.
+"""
+
+
+def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> FastAPI:
+    """Build the application around one registry (opened here, closed on shutdown)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        app.state.registry.close()
+
+    app = FastAPI(
+        title="FDI registry",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    )
+    registry = Registry(settings)
+    if demo_assets and not any(registry.counts().values()):
+        from registry.demo import load_demo
+
+        load_demo(registry, assets=demo_assets)
+    app.state.registry = registry
+    app.state.settings = settings
+    app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
+    for module in (pages, sparql, records, submissions):
+        app.include_router(module.router)
+    return app
+
+
+def _problem(request: Request, error: RegistryError) -> Response:
+    """Render a registry error once: RFC 9457 problem details, or an HTML page for browsers."""
+    body: dict[str, object] = {
+        "type": f"https://w3id.org/fdi/problems/{error.type_slug}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "instance": str(request.url.path),
+        **error.extra,
+    }
+    if isinstance(error, ValidationFailed):
+        body["report"] = error.report.as_dict()
+    wanted = choose(request.headers.get("accept"), ["application/problem+json", "text/html"])
+    if wanted == "text/html":
+        html = pages.render("problem.html", problem=body)
+        return HTMLResponse(html, status_code=error.status)
+    return JSONResponse(body, status_code=error.status, media_type="application/problem+json")

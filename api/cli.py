@@ -1,0 +1,146 @@
+"""The ``fdi`` command line: validate submissions offline, generate demo data, run the server.
+
+Exit codes of ``fdi validate`` (as pySHACL's): 0 every file conforms, 1 at least one rule is
+broken, 2 unusable input (unreadable file, unknown format, syntax error).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from registry.errors import RegistryError, UnusableInput
+from registry.formats import read_file
+from registry.validation import Report, load_shapes, parse_and_check
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fdi-registry")
+def main() -> None:
+    """The FDI registry: organisations, flexible assets, rights to operate and data-sharing
+    agreements for Britain's flexibility markets, checked by published SHACL shapes."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--shapes", "shapes_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Validate against the shapes in this directory instead of the bundled ones.",
+)
+@click.option(
+    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Report for people (text) or for programs (json).",
+)
+def validate(files: tuple[Path, ...], shapes_dir: Path | None, output: str) -> None:
+    """Check submission FILES offline against the registry's rules.
+
+    Accepts Turtle (.ttl), N-Triples (.nt), JSON-LD (.jsonld), plain JSON (.json) and CSV
+    (.csv). The verdict is the registry's own, except for the rules that need the registry's
+    other records (duplicates, overlapping rights to operate, referenced records), which are
+    listed as not checked.
+
+    Exit status: 0 all files conform, 1 a rule is broken, 2 a file could not be used.
+    """
+    shapes = load_shapes(shapes_dir.resolve() if shapes_dir else None)
+    reports: list[Report] = []
+    unusable: list[dict[str, object]] = []
+    for path in files:
+        try:
+            reports.append(parse_and_check(read_file(path), shapes))
+        except UnusableInput as e:
+            unusable.append({"source": str(path), "error": e.detail, **e.extra})
+    if output == "json":
+        click.echo(json.dumps({
+            "conforms": not unusable and all(r.conforms for r in reports),
+            "files": [r.as_dict() for r in reports],
+            "unusable": unusable,
+            "notChecked": shapes.registry_rules,
+        }, indent=2))
+    else:
+        _print_reports(reports, unusable, shapes.registry_rules)
+    if unusable:
+        sys.exit(2)
+    sys.exit(0 if all(r.conforms for r in reports) else 1)
+
+
+def _print_reports(reports: list[Report], unusable: list[dict[str, object]], not_checked: list[dict[str, str]]) -> None:
+    console = Console(highlight=False, soft_wrap=True)
+    for bad in unusable:
+        where = f" (line {bad['line']})" if bad.get("line") else ""
+        console.print(f"[bold red]✗ {bad['source']}[/]{where}: unusable: {bad['error']}")
+    for report in reports:
+        source = report.sources[0]
+        if report.conforms:
+            extra = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+            console.print(f"[green]✓ {source}[/]: conforms ({report.records} record(s){extra})")
+        else:
+            console.print(
+                f"[bold red]✗ {source}[/]: {len(report.violations)} violation(s) "
+                f"in {report.records} record(s)"
+            )
+        for f in report.findings:
+            colour = "red" if f.severity == "Violation" else "yellow"
+            where = f"{f.record}" + (f" · {f.field}" if f.field else "")
+            value = f" = {f.value!r}" if f.value is not None else ""
+            console.print(f"  [{colour}]{f.severity}[/] {where}{value}")
+            console.print(f"    {f.message}")
+            console.print(f"    [dim]rule: {f.rule}. {f.description}[/]")
+    if not_checked:
+        console.print("[dim]Not checked offline (they need the registry's other records):[/]")
+        for rule in not_checked:
+            console.print(f"[dim]  - {rule['name']}[/]")
+
+
+@main.command()
+@click.option("--assets", default=5000, show_default=True, help="How many assets to generate.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file: .ttl or .nt for every record, .csv for the assets alone.")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
+def demo(assets: int, out: Path, seed: int) -> None:
+    """Write a realistic synthetic registry: ASSETS assets across all 14 licence areas, a few
+    dozen FSPs, the market operators and rights to operate (up to 1,000,000 assets)."""
+    from registry.demo import write_demo
+
+    counts = write_demo(out, assets=assets, seed=seed)
+    click.echo(f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+@main.command()
+@click.option("--demo", "with_demo", is_flag=True, help="Start with synthetic demo data.")
+@click.option("--demo-assets", default=5000, show_default=True, help="Assets in the demo data.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the journal and index here (default: FDI_DATA_DIR, or in memory).")
+@click.option("--base-iri", help="IRI base for minted IDs (default: the server's own URL).")
+def serve(with_demo: bool, demo_assets: int, host: str, port: int, data_dir: Path | None,
+          base_iri: str | None) -> None:
+    """Run the registry's HTTP service (REST API, SPARQL, web pages, OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+    from registry.settings import Settings
+
+    settings = Settings.from_env(
+        data_dir=data_dir, base_iri=base_iri or f"http://{_url_host(host)}:{port}/"
+    )
+    app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::"):
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
+def run() -> None:
+    try:
+        main()
+    except RegistryError as e:  # pragma: no cover - last resort for errors outside commands
+        click.echo(f"error: {e.detail}", err=True)
+        sys.exit(2)

@@ -1,0 +1,314 @@
+"""Checking submissions against the published shapes, offline or inside the registry.
+
+The same function gives the verdict in both places: ``fdi validate`` runs it on the submission
+alone, with the rules that need the registry's other records switched off and listed as not
+checked; the registry runs it with those rules on and the referenced records added to the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+from pyshacl import validate as shacl_validate
+from rdflib.namespace import SH
+
+from registry.formats import Parsed
+from registry.normalise import IllTyped, normalise
+from registry.records import Node, Split, local_id, split_records
+from registry.resources import shapes_dir, ttl_files
+from registry.vocab import FDI, RDF
+
+REQUIRES_REGISTRY = rdflib.URIRef(FDI.requiresRegistryData.value)
+
+
+@dataclass
+class Finding:
+    """One thing wrong (or worth a look) in a submission, in a provider's terms."""
+
+    record: str
+    field: str | None
+    value: str | None
+    message: str
+    rule: str
+    description: str
+    severity: str
+    focus: str
+    path: str | None
+    constraint: str
+    shape: str | None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Report:
+    """The verdict on one or more submissions."""
+
+    findings: list[Finding] = field(default_factory=list)
+    not_checked: list[dict[str, str]] = field(default_factory=list)
+    records: int = 0
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity != "Violation"]
+
+    @property
+    def conforms(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "conforms": self.conforms,
+            "records": self.records,
+            "sources": self.sources,
+            "violations": len(self.violations),
+            "warnings": len(self.warnings),
+            "findings": [f.as_dict() for f in self.findings],
+            "notChecked": self.not_checked,
+        }
+
+
+@dataclass
+class Shapes:
+    """A loaded set of shapes: all rules, and the offline subset."""
+
+    graph: rdflib.Graph
+    offline: rdflib.Graph
+    registry_rules: list[dict[str, str]]
+    source: str
+
+
+@lru_cache(maxsize=4)
+def load_shapes(directory: Path | None = None) -> Shapes:
+    """Load every ``*.ttl`` in ``directory`` (default: the bundled shapes)."""
+    directory = directory or shapes_dir()
+    graph = rdflib.Graph()
+    for path in ttl_files(directory):
+        graph.parse(path, format="turtle")
+    offline = rdflib.Graph()
+    for triple in graph:
+        offline.add(triple)
+    registry_rules = []
+    for shape in sorted(set(graph.subjects(REQUIRES_REGISTRY, rdflib.Literal(True)))):
+        offline.add((shape, SH.deactivated, rdflib.Literal(True)))
+        registry_rules.append(
+            {
+                "shape": str(shape),
+                "name": str(graph.value(shape, SH.name) or shape),
+                "description": str(graph.value(shape, SH.description) or ""),
+            }
+        )
+    return Shapes(graph, offline, registry_rules, str(directory))
+
+
+def check(
+    parsed: Parsed,
+    shapes: Shapes,
+    *,
+    related: Callable[[list[ox.Triple]], list[ox.Triple]] | None = None,
+) -> tuple[Report, list[ox.Triple], Split]:
+    """Normalise and validate one parsed submission.
+
+    Offline (``related`` is None) the registry-only rules are listed as not checked. Inside the
+    registry, ``related`` gives the stored records the rules need, and every rule runs.
+    Returns the report, the normalised triples and the records they split into.
+    """
+    triples, ill_typed = normalise(parsed.triples)
+    registry_data = related(triples) if related else None
+    split = split_records(triples, parsed.origins)
+    labels = _labels(split)
+    report = Report(records=len(split.records), sources=[parsed.source])
+    report.findings.extend(_ill_typed_finding(p, labels, parsed.format) for p in ill_typed)
+    report.findings.extend(_stray_finding(s, labels) for s in split.strays)
+    data = ox.Store()
+    data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    if registry_data:
+        data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in registry_data)
+    offline = related is None
+    focus = None if offline else _focus_nodes(split)
+    results = _run_shacl(data, shapes.offline if offline else shapes.graph, focus)
+    findings = _findings(results, shapes.graph, labels, parsed.format)
+    # Stored records are in the data only as context for cross-record rules: judge only ours.
+    report.findings.extend(f for f in findings if offline or f.record in _origins(split))
+    report.findings.sort(key=lambda f: (f.record, f.field or "", f.rule))
+    if offline:
+        report.not_checked = list(shapes.registry_rules)
+    return report, triples, split
+
+
+def _run_shacl(
+    data: ox.Store, shapes_graph: rdflib.Graph, focus: list[rdflib.term.Node] | None
+) -> rdflib.Graph:
+    options = {"focus_nodes": focus} if focus else {}
+    _, results, _ = shacl_validate(
+        data,
+        shacl_graph=shapes_graph,
+        inference="none",
+        advanced=False,
+        allow_warnings=True,
+        **options,
+    )
+    return results
+
+
+def _focus_nodes(split: Split) -> list[rdflib.term.Node] | None:
+    """The submitted records as pySHACL focus nodes (None: validate every target)."""
+    subjects = [r.subject for r in split.records]
+    if not subjects or any(isinstance(s, ox.BlankNode) for s in subjects):
+        return None
+    return [rdflib.URIRef(s.value) for s in subjects]
+
+
+def _origins(split: Split) -> set[str]:
+    return {r.origin for r in split.records}
+
+
+def _labels(split: Split) -> dict[str, str]:
+    """Map every node (as N-Triples text) to the label of the record it belongs to."""
+    labels: dict[str, str] = {}
+    for record in split.records:
+        labels[str(record.subject)] = record.origin
+        for child in record.children:
+            labels[str(child)] = record.origin
+    return labels
+
+
+def _nt(term: rdflib.term.Node) -> str:
+    return term.n3()
+
+
+def _findings(
+    results: rdflib.Graph, shapes: rdflib.Graph, labels: dict[str, str], fmt: str
+) -> list[Finding]:
+    out = []
+    for result in results.subjects(RDF_TYPE, SH.ValidationResult):
+        focus = results.value(result, SH.focusNode)
+        path = results.value(result, SH.resultPath)
+        value = results.value(result, SH.value)
+        shape = results.value(result, SH.sourceShape)
+        constraint = results.value(result, SH.sourceConstraintComponent)
+        severity = results.value(result, SH.resultSeverity)
+        message = results.value(result, SH.resultMessage)
+        source_constraint = results.value(result, SH.sourceConstraint)
+        named = source_constraint if source_constraint is not None else shape
+        name = shapes.value(named, SH.name) or shapes.value(shape, SH.name)
+        description = shapes.value(named, SH.description) or shapes.value(shape, SH.description)
+        out.append(
+            Finding(
+                record=labels.get(_nt(focus), _display(focus)),
+                field=field_name(str(path), fmt) if isinstance(path, rdflib.URIRef) else None,
+                value=None if value is None else str(value),
+                message=str(message or name or "does not conform"),
+                rule=str(name or _display(shape)),
+                description=str(description or ""),
+                severity=str(severity).rsplit("#", 1)[-1],
+                focus=_display(focus),
+                path=str(path) if isinstance(path, rdflib.URIRef) else None,
+                constraint=str(constraint).rsplit("#", 1)[-1],
+                shape=_display(shape) if shape is not None else None,
+            )
+        )
+    return out
+
+
+RDF_TYPE = rdflib.URIRef(RDF.type.value)
+
+
+def _display(term: object) -> str:
+    if isinstance(term, rdflib.BNode):
+        return "_:" + str(term)
+    text = str(term)
+    return local_id(ox.NamedNode(text)) if text.startswith("http") else text
+
+
+def _ill_typed_finding(problem: IllTyped, labels: dict[str, str], fmt: str) -> Finding:
+    key = str(problem.subject)
+    return Finding(
+        record=labels.get(key, local_id(problem.subject)),
+        field=field_name(problem.predicate.value, fmt),
+        value=problem.value,
+        message=f"{problem.value!r} is not {problem.expected}; write it as {problem.expected}",
+        rule="Well-formed value",
+        description="Every typed value must be written in its datatype's lexical form.",
+        severity="Violation",
+        focus=local_id(problem.subject),
+        path=problem.predicate.value,
+        constraint="DatatypeConstraintComponent",
+        shape=None,
+    )
+
+
+def _stray_finding(subject: Node, labels: dict[str, str]) -> Finding:
+    return Finding(
+        record=local_id(subject),
+        field=None,
+        value=None,
+        message=(
+            f"{local_id(subject)} is not part of any record: give it a type "
+            "(FlexibleAsset, RightToOperate, Organisation, SchemeLicence or "
+            "DataSharingAgreement) or link it from one"
+        ),
+        rule="Every statement belongs to a record",
+        description="The registry stores records; data outside a record would be lost.",
+        severity="Violation",
+        focus=local_id(subject),
+        path=None,
+        constraint="RecordTypeConstraint",
+        shape=None,
+    )
+
+
+def field_name(path: str, fmt: str) -> str:
+    """The name a provider used for a property: the CSV column or the JSON key."""
+    from registry.csvformat import FIELD_OF_PROPERTY
+    from registry.formats import registry_context
+
+    if fmt == "csv" and path in FIELD_OF_PROPERTY:
+        return FIELD_OF_PROPERTY[path]
+    return _json_keys().get(path) or _compact(path, registry_context())
+
+
+@lru_cache(maxsize=1)
+def _json_keys() -> dict[str, str]:
+    from registry.formats import registry_context
+
+    ctx = registry_context()
+    keys: dict[str, str] = {}
+    for key, definition in ctx.items():
+        if key.startswith("@"):
+            continue
+        target = definition.get("@id") if isinstance(definition, dict) else definition
+        if not isinstance(target, str) or ":" not in target:
+            continue
+        keys.setdefault(_expand(target, ctx), key)
+    return keys
+
+
+def _expand(curie: str, ctx: dict[str, object]) -> str:
+    prefix, _, rest = curie.partition(":")
+    base = ctx.get(prefix)
+    return base + rest if isinstance(base, str) and not rest.startswith("//") else curie
+
+
+def _compact(iri: str, ctx: dict[str, object]) -> str:
+    for prefix, ns in ctx.items():
+        if isinstance(ns, str) and not prefix.startswith("@") and iri.startswith(ns) and ns[-1] in "#/":
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def parse_and_check(parsed: Parsed, shapes: Shapes | None = None) -> Report:
+    """Offline check of one parsed submission (what ``fdi validate`` does per file)."""
+    report, _, _ = check(parsed, shapes or load_shapes())
+    return report

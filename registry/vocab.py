@@ -1,0 +1,113 @@
+"""Vocabulary terms as constants: the one place IRIs are spelled out.
+
+Every ``FDI`` term used here is defined, labelled and commented in ``ontology/``;
+``tests/test_vocab.py`` checks that.
+
+>>> FDI.FlexibleAsset.value
+'https://w3id.org/fdi/ns#FlexibleAsset'
+"""
+
+from __future__ import annotations
+
+from pyoxigraph import NamedNode
+
+
+class Namespace:
+    """A vocabulary namespace: attribute access mints ``NamedNode`` terms."""
+
+    def __init__(self, iri: str) -> None:
+        self.iri = iri
+
+    def __getattr__(self, name: str) -> NamedNode:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return NamedNode(self.iri + name)
+
+    def __getitem__(self, name: str) -> NamedNode:
+        return NamedNode(self.iri + name)
+
+    def __str__(self) -> str:
+        return self.iri
+
+
+FDI = Namespace("https://w3id.org/fdi/ns#")
+TECH = Namespace("https://w3id.org/fdi/technology/")
+FDISH = Namespace("https://w3id.org/fdi/shapes#")
+
+RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+RDFS = Namespace("http://www.w3.org/2000/01/rdf-schema#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
+ORG = Namespace("http://www.w3.org/ns/org#")
+ROV = Namespace("http://www.w3.org/ns/regorg#")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+DCT = Namespace("http://purl.org/dc/terms/")
+ODRL = Namespace("http://www.w3.org/ns/odrl/2/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+QUDT = Namespace("http://qudt.org/schema/qudt/")
+UNIT = Namespace("http://qudt.org/vocab/unit/")
+SAREF = Namespace("https://saref.etsi.org/core/")
+S4ENER = Namespace("https://saref.etsi.org/saref4ener/")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+
+PREFIXES: dict[str, str] = {
+    "fdi": FDI.iri,
+    "tech": TECH.iri,
+    "fdish": FDISH.iri,
+    "rdf": RDF.iri,
+    "rdfs": RDFS.iri,
+    "xsd": XSD.iri,
+    "owl": OWL.iri,
+    "sh": SH.iri,
+    "skos": SKOS.iri,
+    "org": ORG.iri,
+    "rov": ROV.iri,
+    "dcat": DCAT.iri,
+    "dct": DCT.iri,
+    "odrl": ODRL.iri,
+    "prov": PROV.iri,
+    "qudt": QUDT.iri,
+    "unit": UNIT.iri,
+    "saref": SAREF.iri,
+    "s4ener": S4ENER.iri,
+    "vcard": VCARD.iri,
+    "foaf": FOAF.iri,
+    "adms": ADMS.iri,
+}
+
+# The record types a submission may contain, with the path segment their IDs are minted under.
+RECORD_TYPES: dict[NamedNode, str] = {
+    FDI.FlexibleAsset: "asset",
+    FDI.RightToOperate: "right-to-operate",
+    FDI.Organisation: "org",
+    FDI.SchemeLicence: "licence",
+    FDI.DataSharingAgreement: "agreement",
+}
+
+# Asset lifecycle states (a SKOS scheme in the ontology).
+PLANNED = FDI.Planned
+COMMISSIONED = FDI.Commissioned
+DECOMMISSIONED = FDI.Decommissioned
+LIFECYCLE = (PLANNED, COMMISSIONED, DECOMMISSIONED)
+
+# Technologies (a SKOS scheme in ontology/technologies.ttl). Storage needs an energy capacity.
+TECHNOLOGIES = (
+    "BatteryStorage",
+    "EVCharger",
+    "VehicleToGrid",
+    "HeatPump",
+    "Generator",
+    "SolarPV",
+    "WindTurbine",
+    "DemandResponse",
+    "ThermalStorage",
+)
+STORAGE_TECHNOLOGIES = ("BatteryStorage", "VehicleToGrid", "ThermalStorage")
+
+# Power and energy units accepted for capacities.
+POWER_UNITS = {"kW": UNIT.KiloW, "MW": UNIT.MegaW}
+ENERGY_UNITS = {"kWh": UNIT["KiloW-HR"], "MWh": UNIT["MegaW-HR"]}
