@@ -55,7 +55,7 @@ class Registry:
         self.replayed = self.catch_up()
 
     def close(self) -> None:
-        self.index.flush()
+        self.index.close()
         self.journal.close()
 
     # --- journal → index -------------------------------------------------------------------

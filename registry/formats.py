@@ -113,7 +113,8 @@ def _read_rdf(data: bytes, fmt: str, source: str) -> Parsed:
     try:
         quads = list(ox.parse(data, format=rdf_format, base_iri=SUBMISSION_BASE))
     except SyntaxError as e:
-        raise UnusableInput(f"{source}: {fmt} syntax error: {e.msg}", line=e.lineno) from e
+        detail = e.msg.removeprefix("Parser error ")
+        raise UnusableInput(f"{source}: {fmt} syntax error {detail}", line=e.lineno) from e
     triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     return Parsed(source, fmt, triples)
 

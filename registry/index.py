@@ -81,9 +81,11 @@ class OxigraphIndex:
         """Every quad of the index, the journal marker included (for comparisons)."""
         return ox.Dataset(self.store)
 
-    def flush(self) -> None:
+    def close(self) -> None:
+        """Flush to disk and release the store (its lock is held until the object is dropped)."""
         if self.path:
             self.store.flush()
+        del self.store
 
 
 _INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")

@@ -8,7 +8,13 @@ import pyoxigraph as ox
 
 from registry.vocab import RECORD_TYPES
 
-COUNT_OF_TYPE = "SELECT (COUNT(?s) AS ?n) WHERE { ?s a ?type }"
+_RECORD_TYPE_VALUES = " ".join(str(t) for t in RECORD_TYPES)
+RECORDS_BY_TYPE = f"""
+SELECT ?type (COUNT(?s) AS ?n) (SAMPLE(?s) AS ?sample) WHERE {{
+  VALUES ?type {{ {_RECORD_TYPE_VALUES} }}
+  ?s a ?type
+}} GROUP BY ?type
+"""
 
 ASSETS_BY_TECHNOLOGY = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>
@@ -29,7 +35,6 @@ SELECT ?gsp (COUNT(?asset) AS ?assets) WHERE { ?asset fdi:gspGroup ?gsp }
 GROUP BY ?gsp ORDER BY ?gsp
 """
 
-SAMPLE_OF_TYPE = "SELECT ?s WHERE { ?s a ?type } LIMIT 1"
 
 
 @dataclass
@@ -43,12 +48,12 @@ class Summary:
 def summarise(store: ox.Store, graphs: list[ox.NamedNode]) -> Summary:
     """Counts and breakdowns over ``graphs``."""
 
-    def select(query: str, **bindings: ox.Term) -> list[ox.QuerySolution]:
-        subs = {ox.Variable(k): v for k, v in bindings.items()}
-        return list(store.query(query, substitutions=subs, default_graph=graphs))  # type: ignore[arg-type]
+    def select(query: str) -> list[ox.QuerySolution]:
+        return list(store.query(query, default_graph=graphs))  # type: ignore[arg-type]
 
+    by_type = {row["type"]: row for row in select(RECORDS_BY_TYPE)}
     counts = {
-        kind: int(select(COUNT_OF_TYPE, type=rtype)[0]["n"].value)
+        kind: int(by_type[rtype]["n"].value) if rtype in by_type else 0
         for rtype, kind in RECORD_TYPES.items()
     }
     technologies = [
@@ -63,9 +68,5 @@ def summarise(store: ox.Store, graphs: list[ox.NamedNode]) -> Summary:
         {"gsp": row["gsp"].value, "assets": int(row["assets"].value)}
         for row in select(ASSETS_BY_GSP_GROUP)
     ]
-    samples = [
-        row["s"].value
-        for rtype in RECORD_TYPES
-        for row in select(SAMPLE_OF_TYPE, type=rtype)
-    ]
+    samples = [row["sample"].value for row in by_type.values()]
     return Summary(counts, technologies, areas, samples)

@@ -1,0 +1,57 @@
+import sqlite3
+
+import pytest
+
+from registry.errors import JournalCorrupt
+from registry.journal import GENESIS, Journal
+
+
+def test_entries_are_chained_from_genesis(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    first = journal.append("t1", "alice", "register", {"n": 1})
+    second = journal.append("t2", "bob", "register", {"n": 2})
+    assert first.prev == GENESIS
+    assert second.prev == first.hash
+    assert [e.seq for e in journal.entries()] == [1, 2]
+    assert journal.verify() == 2
+
+
+def test_journal_survives_reopening(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    journal.append("t1", "alice", "register", {"n": 1})
+    journal.close()
+    again = Journal(path)
+    assert again.head()[0] == 1
+    assert again.append("t2", "a", "k", {}).seq == 2
+
+
+def test_journal_is_synchronous_full(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_an_altered_entry_is_named_by_verify(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    for n in range(5):
+        journal.append(f"t{n}", "alice", "register", {"n": n})
+    journal.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE entry SET body = ? WHERE seq = 2", ('{"n":99}',))
+    db.commit()
+    db.close()
+    with pytest.raises(JournalCorrupt) as caught:
+        Journal(path).verify()
+    assert caught.value.extra["seq"] == 2
+
+
+def test_a_removed_entry_is_named_by_verify(tmp_path):
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    for n in range(4):
+        journal.append(f"t{n}", "alice", "register", {"n": n})
+    journal._db.execute("DELETE FROM entry WHERE seq = 3")
+    with pytest.raises(JournalCorrupt) as caught:
+        journal.verify()
+    assert caught.value.extra["seq"] == 3
