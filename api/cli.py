@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -115,10 +116,11 @@ def demo(assets: int, out: Path, seed: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep the journal and index here (default: FDI_DATA_DIR, or in memory).")
+              help="Keep the journal and on-disk index here (default: FDI_DATA_DIR or ./fdi-data).")
+@click.option("--memory", is_flag=True, help="Keep everything in memory (lost on exit).")
 @click.option("--base-iri", help="IRI base for minted IDs (default: the server's own URL).")
 def serve(with_demo: bool, demo_assets: int, host: str, port: int, data_dir: Path | None,
-          base_iri: str | None) -> None:
+          memory: bool, base_iri: str | None) -> None:
     """Run the registry's HTTP service (REST API, SPARQL, web pages, OpenAPI docs at /docs)."""
     import uvicorn
 
@@ -128,6 +130,8 @@ def serve(with_demo: bool, demo_assets: int, host: str, port: int, data_dir: Pat
     settings = Settings.from_env(
         data_dir=data_dir, base_iri=base_iri or f"http://{_url_host(host)}:{port}/"
     )
+    if memory:
+        settings = replace(settings, data_dir=None, store="memory")
     app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
     uvicorn.run(app, host=host, port=port, log_level="info")
 

@@ -4,6 +4,8 @@ Every setting can be given as an environment variable ``FDI_<NAME>`` (upper case
 
 >>> Settings(data_dir=None).store
 'memory'
+>>> Settings().store
+'oxigraph'
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pathlib import Path
 class Settings:
     """Registry settings with working defaults.
 
-    data_dir: where the journal (``journal.sqlite``) and the on-disk index (``index/``) live;
-        ``None`` keeps both in memory (for quick tests and offline validation).
+    data_dir: where the journal (``journal.sqlite``) and the on-disk index (``index/``) live
+        (default ``fdi-data`` in the working directory); ``None`` (``FDI_DATA_DIR=""``, or
+        ``fdi serve --memory``) keeps both in memory, for quick tests and throw-away demos.
     base_iri: the IRI base records are minted under; it should be the public URL of the server,
         so that every minted IRI dereferences.
     store: ``oxigraph`` (embedded, on disk under ``data_dir``) or ``memory``.
@@ -26,7 +29,7 @@ class Settings:
     max_results: the most rows a SPARQL query returns.
     """
 
-    data_dir: Path | None = None
+    data_dir: Path | None = Path("fdi-data")
     base_iri: str = "http://localhost:8000/"
     store: str = field(default="")
     query_timeout: float = 10.0

@@ -17,7 +17,7 @@ BASE = "http://registry.test/"
 @pytest.fixture
 def registry():
     """A fresh in-memory registry."""
-    reg = Registry(Settings(base_iri=BASE))
+    reg = Registry(Settings(data_dir=None, base_iri=BASE))
     yield reg
     reg.close()
 

@@ -10,7 +10,7 @@ from tests.conftest import BASE, EXAMPLES
 
 @pytest.fixture
 def client():
-    app = create_app(Settings(base_iri=BASE))
+    app = create_app(Settings(data_dir=None, base_iri=BASE))
     with TestClient(app) as c:
         yield c
 
