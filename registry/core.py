@@ -1,17 +1,24 @@
-"""The registry: submissions in, journal entries written, the index kept in step.
+"""The registry: changes gathered in transactions, journaled, applied to the index.
 
 Write path: parse → normalise → validate (the shapes, with the registry records the rules need)
-→ mint IRIs → one fsync'd journal entry → apply it to the index atomically. Writes are
-serialised by one lock, so cross-record rules (uniqueness, one operator at a time) are checked
-against a registry that cannot change underneath them.
+→ mint IRIs → one fsync'd journal entry → apply it to the index atomically. Every write goes
+through :meth:`Registry.transaction`, which holds the one write lock: cross-record rules
+(uniqueness, one operator at a time) are checked against a registry that cannot change
+underneath them, and a transaction's records, notifications and events land together or not at
+all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -27,16 +34,110 @@ from registry.statistics import Summary, summarise
 from registry.validation import Report, Shapes, check, load_shapes
 
 
+@dataclass(frozen=True)
+class RecordInfo:
+    """A record's entry in the register: what it is, where it lives, its version and status."""
+
+    iri: str
+    type: str
+    graph: str
+    version: int
+    status: str | None
+    owner: str | None
+    created: str
+    modified: str
+    seq: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
 @dataclass
 class Registration:
-    """What an accepted submission produced."""
+    """What an accepted transaction produced."""
 
     seq: int
     hash: str
     time: str
     ids: dict[str, str]
-    report: Report
-    records: list[dict[str, str]] = field(default_factory=list)
+    report: Report | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Transaction:
+    """Changes gathered under the write lock, committed as one journal entry."""
+
+    def __init__(self, registry: Registry, actor: str, kind: str) -> None:
+        self.registry = registry
+        self.actor = actor
+        self.kind = kind
+        self.records: list[dict[str, Any]] = []
+        self.notifications: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self._pending: dict[str, dict[str, Any]] = {}
+        self.entry: Entry | None = None  # set once committed
+
+    def info(self, iri: str) -> RecordInfo | None:
+        """The record as it stands, counting changes already made in this transaction."""
+        pending = self._pending.get(iri)
+        stored = self.registry.info(iri)
+        if pending is None:
+            return stored
+        return RecordInfo(
+            iri, pending["type"], pending["graph"], pending["version"], pending.get("status"),
+            pending.get("owner"), stored.created if stored else "", "", 0,
+        )
+
+    def put(
+        self,
+        iri: ox.NamedNode,
+        rtype: ox.NamedNode,
+        triples: list[ox.Triple],
+        *,
+        graph: ox.NamedNode | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+    ) -> int:
+        """Store a new version of a record (the first, if it is new); returns the version."""
+        current = self.info(iri.value)
+        version = current.version + 1 if current else 1
+        record = {
+            "iri": iri.value,
+            "type": rtype.value,
+            "graph": (graph or self.registry.graph_for(rtype)).value,
+            "version": version,
+            "new": current is None,
+            "status": status if status is not None else (current.status if current else None),
+            "owner": owner if owner is not None else (current.owner if current else None),
+            "nt": ntriples(triples),
+        }
+        if iri.value in self._pending:
+            self.records = [r for r in self.records if r["iri"] != iri.value]
+            record["new"] = self._pending[iri.value]["new"]
+        self._pending[iri.value] = record
+        self.records.append(record)
+        return version
+
+    def notify(self, recipient: str, activity: dict[str, Any]) -> None:
+        """Queue a notification (an ActivityStreams object) for an organisation's inbox."""
+        self.notifications.append({"recipient": recipient, "activity": activity})
+
+    def event(self, data: dict[str, Any]) -> None:
+        """Record something that happened (an audit event) in this transaction's entry."""
+        self.events.append(data)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.records or self.notifications or self.events)
+
+    def payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"records": self.records}
+        if self.notifications:
+            out["notifications"] = self.notifications
+        if self.events:
+            out["events"] = self.events
+        return out
 
 
 class Registry:
@@ -51,7 +152,7 @@ class Registry:
         self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
         self.index = OxigraphIndex(Path(data_dir) / "index" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         self.replayed = self.catch_up()
 
     def close(self) -> None:
@@ -70,12 +171,26 @@ class Registry:
 
     # --- writes ----------------------------------------------------------------------------
 
+    @contextmanager
+    def transaction(self, actor: str, kind: str) -> Iterator[Transaction]:
+        """Gather changes under the write lock; on a clean exit, journal and apply them."""
+        with self._write_lock:
+            tx = Transaction(self, actor, kind)
+            yield tx
+            if not tx.empty:
+                tx.entry = self._commit(tx)
+
+    def _commit(self, tx: Transaction) -> Entry:
+        entry = self.journal.append(now(), tx.actor, tx.kind, tx.payload(), derive=_derive)
+        self.index.apply(entry.seq, changes_of(entry))
+        return entry
+
     def register(self, parsed: Parsed, actor: str) -> Registration:
         """Validate and register the records of one submission.
 
         Raises ValidationFailed (with the report) if any rule is broken; nothing is stored then.
         """
-        with self._write_lock:
+        with self.transaction(actor, "register") as tx:
             report, _, split = check(parsed, self.shapes, related=self._related)
             if not report.conforms:
                 raise ValidationFailed(
@@ -83,25 +198,14 @@ class Registry:
                     report,
                 )
             renaming = assign_iris(split.records, self.settings.base_iri)
-            records = []
             for record in split.records:
-                iri = renaming[record.subject]
                 content = rename(record.triples, renaming)
-                records.append(
-                    {
-                        "iri": iri.value,
-                        "type": record.type.value,
-                        "graph": self.graph_for(record.type).value,
-                        "new": True,
-                        "nt": _ntriples(content),
-                    }
-                )
-            time = now()
-            entry = self.journal.append(time, actor, "register", {"records": records})
-            self.index.apply(entry.seq, changes_of(entry))
+                tx.put(renaming[record.subject], record.type, content, status="registered", owner=actor)
+        entry = tx.entry
+        assert entry is not None  # a conforming submission always has records
         ids = {local_id(r.subject): renaming[r.subject].value for r in split.records}
-        summary = [{"id": r["iri"], "type": r["type"]} for r in records]
-        return Registration(entry.seq, entry.hash, time, ids, report, summary)
+        summary = [{"id": r["iri"], "type": r["type"], "version": r["version"]} for r in tx.records]
+        return Registration(entry.seq, entry.hash, entry.time, ids, report, summary)
 
     def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
         return related_records(self.index, triples, self.settings.base_iri)
@@ -112,14 +216,22 @@ class Registry:
 
     # --- reads -----------------------------------------------------------------------------
 
+    def info(self, iri: str) -> RecordInfo | None:
+        """The register's entry for a record, or None."""
+        rows = self.journal.read(
+            "SELECT iri, type, graph, version, status, owner, created, modified, seq "
+            "FROM record WHERE iri = ?",
+            (iri,),
+        )
+        return RecordInfo(*rows[0]) if rows else None
+
     def record(self, iri: str) -> list[ox.Triple]:
         """The triples of one record. Raises NotFound."""
-        subject = ox.NamedNode(iri)
-        for graph in self.index.graphs():
-            quads = self.index.record_quads(graph, subject)
-            if quads:
-                return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-        raise NotFound(f"no record {iri}")
+        info = self.info(iri)
+        if info is None:
+            raise NotFound(f"no record {iri}")
+        quads = self.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(iri))
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
     def query(self, text: str) -> QueryResult:
         """Run a read-only SPARQL query over the public dataset. Raises QueryRefused."""
@@ -138,7 +250,7 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _ntriples(triples: list[ox.Triple]) -> str:
+def ntriples(triples: list[ox.Triple]) -> str:
     return "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
 
 
@@ -154,3 +266,27 @@ def changes_of(entry: Entry) -> list[RecordChange]:
             RecordChange(ox.NamedNode(r["graph"]), ox.NamedNode(r["iri"]), triples, r.get("new", False))
         )
     return changes
+
+
+def _derive(db: sqlite3.Connection, entry: Entry) -> None:
+    """Keep the register, the version history and the notification queue in step with the log."""
+    payload = entry.payload
+    for r in payload.get("records", []):
+        db.execute(
+            "INSERT INTO record (iri, type, graph, version, status, owner, created, modified, seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO UPDATE SET "
+            "type = excluded.type, graph = excluded.graph, version = excluded.version, "
+            "status = excluded.status, owner = excluded.owner, modified = excluded.modified, "
+            "seq = excluded.seq",
+            (r["iri"], r["type"], r["graph"], r["version"], r.get("status"), r.get("owner"),
+             entry.time, entry.time, entry.seq),
+        )
+        db.execute(
+            "INSERT INTO version (iri, version, seq, time, actor) VALUES (?, ?, ?, ?, ?)",
+            (r["iri"], r["version"], entry.seq, entry.time, entry.actor),
+        )
+    for n in payload.get("notifications", []):
+        db.execute(
+            "INSERT INTO notification (seq, recipient, time, body) VALUES (?, ?, ?, ?)",
+            (entry.seq, n["recipient"], entry.time, json.dumps(n["activity"])),
+        )

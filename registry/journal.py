@@ -12,7 +12,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,9 @@ from registry.errors import JournalCorrupt
 
 GENESIS = "0" * 64
 
+# ``entry`` is the log itself. The other tables are views of it kept in the same database and
+# written in the same transaction as the entry they derive from: the register of records (the
+# current version of each), every version of each record, and the notifications queued.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entry (
     seq   INTEGER PRIMARY KEY,
@@ -31,6 +34,35 @@ CREATE TABLE IF NOT EXISTS entry (
     prev  TEXT NOT NULL,
     hash  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS record (
+    iri      TEXT PRIMARY KEY,
+    type     TEXT NOT NULL,
+    graph    TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    status   TEXT,
+    owner    TEXT,
+    created  TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    seq      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS record_owner ON record (owner, type);
+CREATE TABLE IF NOT EXISTS version (
+    iri     TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,
+    time    TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    PRIMARY KEY (iri, version)
+);
+CREATE TABLE IF NOT EXISTS notification (
+    id           INTEGER PRIMARY KEY,
+    seq          INTEGER NOT NULL,
+    recipient    TEXT NOT NULL,
+    time         TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    acknowledged TEXT
+);
+CREATE INDEX IF NOT EXISTS notification_recipient ON notification (recipient, id);
 """
 
 
@@ -88,8 +120,24 @@ class Journal:
         row = self._db.execute("SELECT seq, hash FROM entry ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
-    def append(self, time: str, actor: str, kind: str, payload: Any) -> Entry:
-        """Append one entry and make it durable before returning."""
+    def last(self) -> tuple[int, str]:
+        """``head()`` for callers outside a write."""
+        with self._lock:
+            return self.head()
+
+    def append(
+        self,
+        time: str,
+        actor: str,
+        kind: str,
+        payload: Any,
+        derive: Callable[[sqlite3.Connection, Entry], None] | None = None,
+    ) -> Entry:
+        """Append one entry and make it durable before returning.
+
+        ``derive`` updates the derived tables in the same transaction, so they never disagree
+        with the log.
+        """
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -102,20 +150,43 @@ class Journal:
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (seq, time, actor, kind, body, prev, digest),
                 )
+                entry = Entry(seq, time, actor, kind, body, prev, digest)
+                if derive is not None:
+                    derive(self._db, entry)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return Entry(seq, time, actor, kind, body, prev, digest)
+        return entry
+
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query on the derived tables."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def entry(self, seq: int) -> Entry | None:
+        rows = self.read(
+            "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq = ?", (seq,)
+        )
+        return Entry(*rows[0]) if rows else None
 
     def entries(self, after: int = 0) -> Iterator[Entry]:
-        """Entries with sequence numbers above ``after``, in order."""
-        cursor = self._db.execute(
-            "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq > ? ORDER BY seq",
-            (after,),
-        )
-        for row in cursor:
-            yield Entry(*row)
+        """Entries with sequence numbers above ``after``, in order.
+
+        A file-backed journal is read through its own connection, so a long replay or
+        verification never holds up writers.
+        """
+        sql = "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq > ? ORDER BY seq"
+        if self.path is None:
+            for row in self.read(sql, (after,)):
+                yield Entry(*row)
+            return
+        db = sqlite3.connect(str(self.path))
+        try:
+            for row in db.execute(sql, (after,)):
+                yield Entry(*row)
+        finally:
+            db.close()
 
     def verify(self) -> int:
         """Walk the hash chain; return the number of entries.
