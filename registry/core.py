@@ -235,7 +235,7 @@ class Registry:
 
     def query(self, text: str) -> QueryResult:
         """Run a read-only SPARQL query over the public dataset. Raises QueryRefused."""
-        return run_query(self.index.store, text, [self.public_graph])
+        return run_query(self.index, text, [self.public_graph])
 
     def counts(self) -> dict[str, int]:
         """How many records of each type the registry holds."""
@@ -243,7 +243,7 @@ class Registry:
 
     def summary(self) -> Summary:
         """Counts and breakdowns of what the registry holds."""
-        return summarise(self.index.store, [self.public_graph])
+        return summarise(self.index, [self.public_graph])
 
 
 def now() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -27,6 +28,23 @@ class RecordChange:
     subject: ox.NamedNode
     triples: Sequence[ox.Triple]
     new: bool = False
+
+
+class Index(Protocol):
+    """What the registry needs from a query engine (embedded Oxigraph, or a SPARQL endpoint)."""
+
+    def applied_seq(self) -> int: ...
+    def apply(self, seq: int, changes: Iterable[RecordChange]) -> None: ...
+    def query(
+        self, text: str, graphs: list[ox.NamedNode], substitutions: dict[ox.Variable, ox.Term] | None = None
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
+    def quads(
+        self, subject: ox.NamedNode | ox.BlankNode | None, predicate: ox.NamedNode | None,
+        obj: ox.Term | None, graph: ox.NamedNode | None = None,
+    ) -> list[ox.Quad]: ...
+    def record_quads(self, graph: ox.NamedNode, subject: ox.NamedNode) -> list[ox.Quad]: ...
+    def dump(self) -> ox.Dataset: ...
+    def close(self) -> None: ...
 
 
 class OxigraphIndex:
@@ -58,6 +76,31 @@ class OxigraphIndex:
         )
         self.store.update(update)
 
+    def query(
+        self,
+        text: str,
+        graphs: list[ox.NamedNode],
+        substitutions: dict[ox.Variable, ox.Term] | None = None,
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        """Run a SPARQL query whose dataset is exactly ``graphs`` (default and named)."""
+        return self.store.query(
+            text, default_graph=graphs, named_graphs=graphs, substitutions=substitutions
+        )
+
+    def quads(
+        self,
+        subject: ox.NamedNode | ox.BlankNode | None,
+        predicate: ox.NamedNode | None,
+        obj: ox.Term | None,
+        graph: ox.NamedNode | None = None,
+    ) -> list[ox.Quad]:
+        """Quads matching a pattern (``None`` matches anything), outside the marker graph."""
+        return [
+            q
+            for q in self.store.quads_for_pattern(subject, predicate, obj, graph)
+            if q.graph_name != META_GRAPH
+        ]
+
     def record_quads(self, graph: ox.NamedNode, subject: ox.NamedNode) -> list[ox.Quad]:
         """The stored quads of a record: its own and those of its ``#fragment`` nodes."""
         out: list[ox.Quad] = []
@@ -66,7 +109,7 @@ class OxigraphIndex:
         seen = {subject}
         while queue:
             node = queue.pop()
-            for q in self.store.quads_for_pattern(node, None, None, graph):
+            for q in self.quads(node, None, None, graph):
                 out.append(q)
                 obj = q.object
                 if isinstance(obj, ox.NamedNode) and obj.value.startswith(prefix) and obj not in seen:

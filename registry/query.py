@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from registry.errors import QueryRefused
+from registry.index import Index
 
 MAX_QUERY_CHARS = 20_000
 MAX_NESTING = 64
@@ -58,14 +59,14 @@ def check_query(text: str) -> None:
         raise QueryRefused("this endpoint answers queries only; updates are not accepted")
 
 
-def run_query(store: ox.Store, text: str, graphs: list[ox.NamedNode]) -> QueryResult:
+def run_query(index: Index, text: str, graphs: list[ox.NamedNode]) -> QueryResult:
     """Run a checked read-only query over ``graphs`` (as default graph and named graphs).
 
     Raises QueryRefused for unsafe or malformed queries.
     """
     check_query(text)
     try:
-        result = store.query(text, default_graph=graphs, named_graphs=graphs)
+        result = index.query(text, graphs)
     except SyntaxError as e:
         raise QueryRefused(f"malformed query: {e}") from e
     if isinstance(result, ox.QueryBoolean):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from registry.index import OxigraphIndex
+from registry.index import Index
 from registry.vocab import FDI
 
 
-def related_records(index: OxigraphIndex, triples: list[ox.Triple], base_iri: str) -> list[ox.Triple]:
+def related_records(index: Index, triples: list[ox.Triple], base_iri: str) -> list[ox.Triple]:
     """Triples of the stored records the rules for ``triples`` need."""
     own = base_iri + "id/"
     wanted: set[ox.NamedNode] = set()
@@ -27,9 +27,7 @@ def related_records(index: OxigraphIndex, triples: list[ox.Triple], base_iri: st
             wanted.update(_subjects(index, FDI.asset, t.object))
     out: list[ox.Triple] = []
     for subject in wanted:
-        for q in index.store.quads_for_pattern(subject, None, None, None):
-            if q.graph_name.value == "urn:fdi:index":
-                continue
+        for q in index.quads(subject, None, None):
             out.extend(
                 ox.Triple(c.subject, c.predicate, c.object)
                 for c in index.record_quads(q.graph_name, subject)
@@ -42,9 +40,9 @@ def _record_of(node: ox.NamedNode) -> ox.NamedNode:
     return ox.NamedNode(node.value.split("#", 1)[0])
 
 
-def _subjects(index: OxigraphIndex, predicate: ox.NamedNode, obj: ox.Term) -> set[ox.NamedNode]:
+def _subjects(index: Index, predicate: ox.NamedNode, obj: ox.Term) -> set[ox.NamedNode]:
     return {
         q.subject
-        for q in index.store.quads_for_pattern(None, predicate, obj, None)
+        for q in index.quads(None, predicate, obj)
         if isinstance(q.subject, ox.NamedNode)
     }

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from registry.index import Index
 from registry.vocab import RECORD_TYPES
 
 _RECORD_TYPE_VALUES = " ".join(str(t) for t in RECORD_TYPES)
@@ -45,11 +46,11 @@ class Summary:
     samples: list[str] = field(default_factory=list)
 
 
-def summarise(store: ox.Store, graphs: list[ox.NamedNode]) -> Summary:
+def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:
     """Counts and breakdowns over ``graphs``."""
 
     def select(query: str) -> list[ox.QuerySolution]:
-        return list(store.query(query, default_graph=graphs))  # type: ignore[arg-type]
+        return list(index.query(query, graphs))  # type: ignore[arg-type]
 
     by_type = {row["type"]: row for row in select(RECORDS_BY_TYPE)}
     counts = {
