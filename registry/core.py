@@ -22,8 +22,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry import access
 from registry.errors import NotFound, ValidationFailed
 from registry.formats import Parsed
+from registry.identity import Principal
 from registry.index import OxigraphIndex, RecordChange
 from registry.journal import Entry, Journal
 from registry.query import QueryResult, run_query
@@ -75,6 +77,7 @@ class Transaction:
         self.records: list[dict[str, Any]] = []
         self.notifications: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.copies: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}
         self.entry: Entry | None = None  # set once committed
 
@@ -102,22 +105,31 @@ class Transaction:
         """Store a new version of a record (the first, if it is new); returns the version."""
         current = self.info(iri.value)
         version = current.version + 1 if current else 1
+        owner = owner if owner is not None else (current.owner if current else None)
+        target = (graph or self.registry.graph_for(rtype, owner)).value
         record = {
             "iri": iri.value,
             "type": rtype.value,
-            "graph": (graph or self.registry.graph_for(rtype)).value,
+            "graph": target,
             "version": version,
             "new": current is None,
             "status": status if status is not None else (current.status if current else None),
-            "owner": owner if owner is not None else (current.owner if current else None),
+            "owner": owner,
             "nt": ntriples(triples),
         }
+        if current is not None and current.graph != target:
+            record["movedFrom"] = current.graph
         if iri.value in self._pending:
             self.records = [r for r in self.records if r["iri"] != iri.value]
             record["new"] = self._pending[iri.value]["new"]
         self._pending[iri.value] = record
         self.records.append(record)
         return version
+
+    def copy(self, graph: ox.NamedNode, iri: str, triples: list[ox.Triple]) -> None:
+        """Put (or, with no triples, remove) a copy of a record in another audience graph."""
+        self.copies = [c for c in self.copies if (c["graph"], c["iri"]) != (graph.value, iri)]
+        self.copies.append({"graph": graph.value, "iri": iri, "nt": ntriples(triples)})
 
     def notify(self, recipient: str, activity: dict[str, Any]) -> None:
         """Queue a notification (an ActivityStreams object) for an organisation's inbox."""
@@ -129,10 +141,12 @@ class Transaction:
 
     @property
     def empty(self) -> bool:
-        return not (self.records or self.notifications or self.events)
+        return not (self.records or self.copies or self.notifications or self.events)
 
     def payload(self) -> dict[str, Any]:
         out: dict[str, Any] = {"records": self.records}
+        if self.copies:
+            out["copies"] = self.copies
         if self.notifications:
             out["notifications"] = self.notifications
         if self.events:
@@ -185,8 +199,9 @@ class Registry:
         self.index.apply(entry.seq, changes_of(entry))
         return entry
 
-    def register(self, parsed: Parsed, actor: str) -> Registration:
-        """Validate and register the records of one submission.
+    def register(self, parsed: Parsed, actor: str, owner: str | None = None) -> Registration:
+        """Validate and register the records of one submission, owned by ``owner`` (an
+        organisation IRI; None for records without one, which go to the public graph).
 
         Raises ValidationFailed (with the report) if any rule is broken; nothing is stored then.
         """
@@ -200,7 +215,7 @@ class Registry:
             renaming = assign_iris(split.records, self.settings.base_iri)
             for record in split.records:
                 content = rename(record.triples, renaming)
-                tx.put(renaming[record.subject], record.type, content, status="registered", owner=actor)
+                tx.put(renaming[record.subject], record.type, content, status="registered", owner=owner)
         entry = tx.entry
         assert entry is not None  # a conforming submission always has records
         ids = {local_id(r.subject): renaming[r.subject].value for r in split.records}
@@ -210,9 +225,13 @@ class Registry:
     def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
         return related_records(self.index, triples, self.settings.base_iri)
 
-    def graph_for(self, record_type: ox.NamedNode) -> ox.NamedNode:
-        """The graph (audience partition) a record of this type is stored in."""
-        return self.public_graph
+    def graph_for(self, record_type: ox.NamedNode, owner: str | None = None) -> ox.NamedNode:
+        """The graph (audience partition) a record of this type and owner is stored in."""
+        return access.graph_for(self.settings.base_iri, record_type.value, owner)
+
+    def dataset_for(self, principal: Principal | None) -> list[ox.NamedNode]:
+        """The graphs ``principal`` may read."""
+        return access.dataset_for(self.settings.base_iri, principal or Principal.anonymous())
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -225,17 +244,24 @@ class Registry:
         )
         return RecordInfo(*rows[0]) if rows else None
 
-    def record(self, iri: str) -> list[ox.Triple]:
-        """The triples of one record. Raises NotFound."""
+    def record(self, iri: str, principal: Principal | None = None) -> list[ox.Triple]:
+        """The triples of one record as ``principal`` may see it (its own graph, or a copy
+        shared with it). Raises NotFound, also for records the principal may not see."""
         info = self.info(iri)
         if info is None:
             raise NotFound(f"no record {iri}")
-        quads = self.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(iri))
-        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        subject = ox.NamedNode(iri)
+        for graph in self.dataset_for(principal):
+            quads = self.index.record_quads(graph, subject)
+            if quads:
+                return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        raise NotFound(f"no record {iri}")
 
-    def query(self, text: str) -> QueryResult:
-        """Run a read-only SPARQL query over the public dataset. Raises QueryRefused."""
-        return run_query(self.index, text, [self.public_graph])
+    def query(self, text: str, principal: Principal | None = None) -> QueryResult:
+        """Run a read-only SPARQL query over the dataset ``principal`` may see.
+
+        Raises QueryRefused."""
+        return run_query(self.index, text, self.dataset_for(principal))
 
     def counts(self) -> dict[str, int]:
         """How many records of each type the registry holds."""
@@ -243,7 +269,7 @@ class Registry:
 
     def summary(self) -> Summary:
         """Counts and breakdowns of what the registry holds."""
-        return summarise(self.index, [self.public_graph])
+        return summarise(self.index, None)
 
 
 def now() -> str:
@@ -257,15 +283,23 @@ def ntriples(triples: list[ox.Triple]) -> str:
 def changes_of(entry: Entry) -> list[RecordChange]:
     """The index changes a journal entry stands for."""
     changes = []
-    for r in entry.payload.get("records", []):
-        triples = [
-            ox.Triple(q.subject, q.predicate, q.object)
-            for q in ox.parse(r["nt"].encode(), format=ox.RdfFormat.N_TRIPLES)
-        ]
+    payload = entry.payload
+    for r in payload.get("records", []):
+        if "movedFrom" in r:
+            changes.append(RecordChange(ox.NamedNode(r["movedFrom"]), ox.NamedNode(r["iri"]), []))
         changes.append(
-            RecordChange(ox.NamedNode(r["graph"]), ox.NamedNode(r["iri"]), triples, r.get("new", False))
+            RecordChange(ox.NamedNode(r["graph"]), ox.NamedNode(r["iri"]), _triples(r["nt"]), r.get("new", False))
         )
+    for c in payload.get("copies", []):
+        changes.append(RecordChange(ox.NamedNode(c["graph"]), ox.NamedNode(c["iri"]), _triples(c["nt"])))
     return changes
+
+
+def _triples(nt: str) -> list[ox.Triple]:
+    return [
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in ox.parse(nt.encode(), format=ox.RdfFormat.N_TRIPLES)
+    ]
 
 
 def _derive(db: sqlite3.Connection, entry: Entry) -> None:

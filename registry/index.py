@@ -36,7 +36,7 @@ class Index(Protocol):
     def applied_seq(self) -> int: ...
     def apply(self, seq: int, changes: Iterable[RecordChange]) -> None: ...
     def query(
-        self, text: str, graphs: list[ox.NamedNode], substitutions: dict[ox.Variable, ox.Term] | None = None
+        self, text: str, graphs: list[ox.NamedNode] | None, substitutions: dict[ox.Variable, ox.Term] | None = None
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
     def quads(
         self, subject: ox.NamedNode | ox.BlankNode | None, predicate: ox.NamedNode | None,
@@ -79,10 +79,16 @@ class OxigraphIndex:
     def query(
         self,
         text: str,
-        graphs: list[ox.NamedNode],
+        graphs: list[ox.NamedNode] | None,
         substitutions: dict[ox.Variable, ox.Term] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
-        """Run a SPARQL query whose dataset is exactly ``graphs`` (default and named)."""
+        """Run a SPARQL query whose dataset is exactly ``graphs`` (default and named).
+
+        ``graphs=None`` queries the union of every graph: for the registry's own aggregate
+        statistics only, never for a requester's query.
+        """
+        if graphs is None:
+            return self.store.query(text, use_default_graph_as_union=True, substitutions=substitutions)
         return self.store.query(
             text, default_graph=graphs, named_graphs=graphs, substitutions=substitutions
         )
