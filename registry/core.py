@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,17 +23,17 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry import access
-from registry.errors import NotFound, ValidationFailed
+from registry.errors import NotFound, RegistryError, ValidationFailed
 from registry.formats import Parsed
 from registry.identity import Principal
 from registry.index import OxigraphIndex, RecordChange
 from registry.journal import Entry, Journal
 from registry.query import QueryResult, run_query
-from registry.records import assign_iris, local_id, rename
+from registry.records import Record, Split, assign_iris, local_id, rename
 from registry.related import related_records
 from registry.settings import Settings
 from registry.statistics import Summary, summarise
-from registry.validation import Report, Shapes, check, load_shapes
+from registry.validation import Finding, Report, Shapes, check, load_shapes
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,10 @@ class Registration:
     ids: dict[str, str]
     report: Report | None = None
     records: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+Refusal = Callable[["Transaction", Report, list[Record]], RegistryError | None]
 
 
 class Transaction:
@@ -199,28 +203,52 @@ class Registry:
         self.index.apply(entry.seq, changes_of(entry))
         return entry
 
-    def register(self, parsed: Parsed, actor: str, owner: str | None = None) -> Registration:
+    def register(
+        self,
+        parsed: Parsed,
+        actor: str,
+        owner: str | None = None,
+        *,
+        partial: bool = False,
+        on_refusal: Refusal | None = None,
+    ) -> Registration:
         """Validate and register the records of one submission, owned by ``owner`` (an
         organisation IRI; None for records without one, which go to the public graph).
 
-        Raises ValidationFailed (with the report) if any rule is broken; nothing is stored then.
+        By default a submission is accepted or refused whole: ValidationFailed (with the report)
+        if any rule is broken, and nothing is stored. With ``partial`` the conforming records
+        are registered and the others (and those that refer to them) are reported as refused.
+        ``on_refusal(tx, report, refused)`` may queue notifications in the same transaction and
+        return a more specific error to raise.
         """
+        refusal: RegistryError | None = None
         with self.transaction(actor, "register") as tx:
             report, _, split = check(parsed, self.shapes, related=self._related)
-            if not report.conforms:
-                raise ValidationFailed(
+            refused = _refused_records(report, split) if partial or not report.conforms else []
+            if refused and on_refusal is not None:
+                refusal = on_refusal(tx, report, refused)
+            if not report.conforms and not partial:
+                refusal = refusal or ValidationFailed(
                     f"{len(report.violations)} rule(s) broken in {parsed.source}; nothing was stored",
                     report,
                 )
-            renaming = assign_iris(split.records, self.settings.base_iri)
-            for record in split.records:
+                accepted: list[Record] = []
+            else:
+                refusal = None
+                accepted = [r for r in split.records if r not in refused]
+            renaming = assign_iris(accepted, self.settings.base_iri)
+            for record in accepted:
                 content = rename(record.triples, renaming)
                 tx.put(renaming[record.subject], record.type, content, status="registered", owner=owner)
+        if refusal is not None:
+            raise refusal
         entry = tx.entry
-        assert entry is not None  # a conforming submission always has records
-        ids = {local_id(r.subject): renaming[r.subject].value for r in split.records}
+        ids = {local_id(r.subject): renaming[r.subject].value for r in accepted}
         summary = [{"id": r["iri"], "type": r["type"], "version": r["version"]} for r in tx.records]
-        return Registration(entry.seq, entry.hash, entry.time, ids, report, summary)
+        return Registration(
+            entry.seq if entry else 0, entry.hash if entry else "", entry.time if entry else now(),
+            ids, report, summary, refused=[r.origin for r in refused],
+        )
 
     def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
         return related_records(self.index, triples, self.settings.base_iri)
@@ -270,6 +298,32 @@ class Registry:
     def summary(self) -> Summary:
         """Counts and breakdowns of what the registry holds."""
         return summarise(self.index, None)
+
+
+def _refused_records(report: Report, split: Split) -> list[Record]:
+    """Records with a violation, and (transitively) those that refer to a refused record."""
+    bad_origins = {f.record for f in report.violations}
+    refused = {r.subject for r in split.records if r.origin in bad_origins}
+    changed = True
+    while changed:
+        changed = False
+        for r in split.records:
+            if r.subject not in refused and any(t.object in refused for t in r.triples):
+                refused.add(r.subject)
+                report.findings.append(_refers_to_refused(r))
+                changed = True
+    return [r for r in split.records if r.subject in refused]
+
+
+def _refers_to_refused(record: Record) -> Finding:
+    return Finding(
+        record=record.origin, field=None, value=None,
+        message="This record refers to another record of the same submission that was refused; "
+        "fix that record and submit both again",
+        rule="References resolve", description="A record may only refer to records that exist.",
+        severity="Violation", focus=local_id(record.subject), path=None,
+        constraint="ReferenceConstraint", shape=None,
+    )
 
 
 def now() -> str:

@@ -86,3 +86,33 @@ class JournalCorrupt(RegistryError):
     status = 500
     title = "Journal corrupt"
     type_slug = "journal-corrupt"
+
+
+class DuplicateAsset(Conflict):
+    """The asset is registered already; ``existing`` points at its record."""
+
+    title = "Asset already registered"
+    type_slug = "duplicate-asset"
+
+
+class ConflictingRight(Conflict):
+    """Another right to operate the asset overlaps the period claimed."""
+
+    title = "Conflicting right to operate"
+    type_slug = "conflicting-right-to-operate"
+
+
+class PreconditionFailed(RegistryError):
+    """``If-Match`` names a version that is no longer current."""
+
+    status = 412
+    title = "Precondition failed"
+    type_slug = "precondition-failed"
+
+
+class PreconditionRequired(RegistryError):
+    """An update came without ``If-Match``."""
+
+    status = 428
+    title = "Precondition required"
+    type_slug = "precondition-required"
