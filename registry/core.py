@@ -71,6 +71,26 @@ class Registration:
 Refusal = Callable[["Transaction", Report, list[Record]], RegistryError | None]
 
 
+@dataclass
+class Staged:
+    """What :meth:`Registry.stage` put into a transaction, or why it refused."""
+
+    report: Report
+    accepted: list[Record]
+    renaming: dict[Any, ox.NamedNode]
+    refused: list[Record]
+    refusal: RegistryError | None
+
+    def registration(self, tx: Transaction) -> Registration:
+        entry = tx.entry
+        ids = {local_id(r.subject): self.renaming[r.subject].value for r in self.accepted}
+        summary = [{"id": r["iri"], "type": r["type"], "version": r["version"]} for r in tx.records]
+        return Registration(
+            entry.seq if entry else 0, entry.hash if entry else "", entry.time if entry else now(),
+            ids, self.report, summary, refused=[r.origin for r in self.refused],
+        )
+
+
 class Transaction:
     """Changes gathered under the write lock, committed as one journal entry."""
 
@@ -221,34 +241,51 @@ class Registry:
         ``on_refusal(tx, report, refused)`` may queue notifications in the same transaction and
         return a more specific error to raise.
         """
-        refusal: RegistryError | None = None
         with self.transaction(actor, "register") as tx:
-            report, _, split = check(parsed, self.shapes, related=self._related)
-            refused = _refused_records(report, split) if partial or not report.conforms else []
-            if refused and on_refusal is not None:
-                refusal = on_refusal(tx, report, refused)
-            if not report.conforms and not partial:
-                refusal = refusal or ValidationFailed(
-                    f"{len(report.violations)} rule(s) broken in {parsed.source}; nothing was stored",
-                    report,
-                )
-                accepted: list[Record] = []
-            else:
-                refusal = None
-                accepted = [r for r in split.records if r not in refused]
-            renaming = assign_iris(accepted, self.settings.base_iri)
-            for record in accepted:
-                content = rename(record.triples, renaming)
-                tx.put(renaming[record.subject], record.type, content, status="registered", owner=owner)
-        if refusal is not None:
-            raise refusal
-        entry = tx.entry
-        ids = {local_id(r.subject): renaming[r.subject].value for r in accepted}
-        summary = [{"id": r["iri"], "type": r["type"], "version": r["version"]} for r in tx.records]
-        return Registration(
-            entry.seq if entry else 0, entry.hash if entry else "", entry.time if entry else now(),
-            ids, report, summary, refused=[r.origin for r in refused],
-        )
+            staged = self.stage(tx, parsed, owner, partial=partial, on_refusal=on_refusal)
+        if staged.refusal is not None:
+            raise staged.refusal
+        return staged.registration(tx)
+
+    def stage(
+        self,
+        tx: Transaction,
+        parsed: Parsed,
+        owner: str | None,
+        *,
+        partial: bool = False,
+        on_refusal: Refusal | None = None,
+        replacing: dict[str, list[ox.Triple]] | None = None,
+    ) -> Staged:
+        """Validate a submission and put its accepted records into ``tx``.
+
+        ``replacing`` gives new content for stored records that ``tx`` changes too, so that the
+        cross-record rules see the registry as it will be after the transaction.
+        """
+
+        def related(triples: list[ox.Triple]) -> list[ox.Triple]:
+            found = self._related(triples)
+            if not replacing:
+                return found
+            stale = {ox.NamedNode(iri) for iri in replacing}
+            kept = [t for t in found if _record_subject(t.subject) not in stale]
+            return kept + [t for content in replacing.values() for t in content]
+
+        report, _, split = check(parsed, self.shapes, related=related)
+        refused = _refused_records(report, split) if partial or not report.conforms else []
+        refusal = on_refusal(tx, report, refused) if refused and on_refusal else None
+        if not report.conforms and not partial:
+            refusal = refusal or ValidationFailed(
+                f"{len(report.violations)} rule(s) broken in {parsed.source}; nothing was stored",
+                report,
+            )
+            return Staged(report, [], {}, refused, refusal)
+        accepted = [r for r in split.records if r not in refused]
+        renaming = assign_iris(accepted, self.settings.base_iri)
+        for record in accepted:
+            content = rename(record.triples, renaming)
+            tx.put(renaming[record.subject], record.type, content, status="registered", owner=owner)
+        return Staged(report, accepted, renaming, refused, None)
 
     def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
         return related_records(self.index, triples, self.settings.base_iri)
@@ -298,6 +335,12 @@ class Registry:
     def summary(self) -> Summary:
         """Counts and breakdowns of what the registry holds."""
         return summarise(self.index, None)
+
+
+def _record_subject(node: ox.Term) -> ox.NamedNode | None:
+    if isinstance(node, ox.NamedNode):
+        return ox.NamedNode(node.value.split("#", 1)[0])
+    return None
 
 
 def _refused_records(report: Report, split: Split) -> list[Record]:

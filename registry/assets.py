@@ -1,0 +1,192 @@
+"""Common asset registration (BUC.2): one ID per asset, one operator at a time.
+
+An FSP registers assets (one, or many from a file) and the rights to operate them. Two things
+the published rules catch get special handling here, because other parties must hear of them:
+
+* an asset registered again (same MPAN core and serial number) is refused with a pointer to the
+  existing record, and both the FSP that tried and the asset's current operator are notified;
+* a right to operate that overlaps another is refused, naming the conflicting record and the
+  data needed to resolve it; a *switch* (a new right that says which right it takes over, with
+  the owner's consent) ends the previous right the day the new one starts and notifies both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pyoxigraph as ox
+
+from registry.core import Registration, Registry, Staged, Transaction
+from registry.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound, RegistryError
+from registry.formats import Parsed
+from registry.identity import FSP, Principal
+from registry.records import Record
+from registry.validation import Report
+from registry.vocab import FDI, RDF, XSD
+
+DUPLICATE_RULE = "https://w3id.org/fdi/shapes#Asset-noDuplicate"
+OVERLAP_RULE = "https://w3id.org/fdi/shapes#RightToOperate-noOverlap"
+
+CURRENT_RIGHTS = """
+PREFIX fdi: <https://w3id.org/fdi/ns#>
+SELECT ?asset ?right ?operator ?from ?to WHERE {
+  ?right a fdi:RightToOperate ; fdi:asset ?asset ; fdi:operator ?operator ; fdi:validFrom ?from .
+  OPTIONAL { ?right fdi:validTo ?to }
+} ORDER BY ?from
+"""
+
+
+def register_assets(
+    registry: Registry, parsed: Parsed, principal: Principal, *, partial: bool = False
+) -> Registration:
+    """Register the assets and rights to operate of one submission for an FSP.
+
+    Raises Forbidden if the principal is not an FSP, DuplicateAsset if an asset is registered
+    already, ConflictingRight if a right overlaps another, ValidationFailed for other rules.
+    With ``partial``, conforming records are registered and the rest reported.
+    """
+    if not principal.has_role(FSP) or principal.organisation is None:
+        raise Forbidden("only a flexibility service provider may register assets")
+
+    def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
+        return _refusal(registry, tx, report, principal)
+
+    return registry.register(
+        parsed, principal.actor, owner=principal.organisation, partial=partial, on_refusal=on_refusal
+    )
+
+
+def _refusal(registry: Registry, tx: Transaction, report: Report, principal: Principal) -> RegistryError | None:
+    error: RegistryError | None = None
+    for finding in report.violations:
+        if finding.shape and _shape_iri(finding.shape) == DUPLICATE_RULE:
+            existing = _existing_asset(registry, finding.focus, report)
+            if existing:
+                _notify_duplicate(registry, tx, existing, principal, finding.record)
+                error = error or DuplicateAsset(
+                    f"{finding.record}: this asset is registered already as {existing}; "
+                    "update that record instead of registering it again",
+                    existing=existing,
+                    report=report.as_dict(),
+                )
+        elif finding.shape and _shape_iri(finding.shape) == OVERLAP_RULE:
+            error = error or ConflictingRight(
+                f"{finding.record}: {finding.message}",
+                resolve="end the other right (its validTo) on or before this one's validFrom, "
+                "or submit this right as a switch (fdi:takesOver the other right) with the "
+                "asset owner's consent evidence",
+                report=report.as_dict(),
+            )
+    return error
+
+
+def _shape_iri(shape: str) -> str:
+    return shape if shape.startswith("http") else "https://w3id.org/fdi/shapes#" + shape.split(":")[-1]
+
+
+def _existing_asset(registry: Registry, focus: str, report: Report) -> str | None:
+    """The stored asset the duplicate finding is about (the 'other' in its message)."""
+    for finding in report.violations:
+        if finding.focus == focus and finding.message:
+            for word in finding.message.replace(",", " ").split():
+                candidate = word.strip(".:;()")
+                if candidate.startswith(registry.settings.base_iri + "id/asset/"):
+                    return candidate
+    return None
+
+
+def operator_of(registry: Registry, asset: str, on: dt.date | None = None) -> str | None:
+    """The organisation operating ``asset`` on a day (today by default), if any."""
+    on = on or dt.date.today()
+    for row in registry.index.query(
+        CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+    ):
+        start = dt.date.fromisoformat(row["from"].value)
+        end = dt.date.fromisoformat(row["to"].value) if row["to"] else None
+        if start <= on and (end is None or on < end):
+            return row["operator"].value
+    info = registry.info(asset)
+    return info.owner if info else None
+
+
+def _notify_duplicate(
+    registry: Registry, tx: Transaction, existing: str, principal: Principal, origin: str
+) -> None:
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Flag",
+        "summary": f"Attempt to register an asset that is already registered ({existing})",
+        "object": existing,
+        "actor": principal.organisation,
+        "content": f"{origin} was refused as a duplicate of {existing}",
+    }
+    assert principal.organisation is not None
+    tx.notify(principal.organisation, activity)
+    current = operator_of(registry, existing)
+    if current and current != principal.organisation:
+        tx.notify(current, activity)
+
+
+# --- switching operator ------------------------------------------------------------------
+
+
+def switch_operator(
+    registry: Registry, parsed: Parsed, principal: Principal
+) -> Registration:
+    """Register a right to operate that takes over another (``fdi:takesOver``).
+
+    The previous right is ended the day the new one starts, in the same transaction, and both
+    operators are notified. Raises NotFound, Forbidden, ConflictingRight, ValidationFailed.
+    """
+    if not principal.has_role(FSP) or principal.organisation is None:
+        raise Forbidden("only a flexibility service provider may take over a right to operate")
+    takes_over = [t for t in parsed.triples if t.predicate == FDI.takesOver]
+    if len(takes_over) != 1:
+        raise ConflictingRight("a switch names exactly one right it takes over (fdi:takesOver)")
+    previous = takes_over[0].object.value
+    new_from = next((t.object.value for t in parsed.triples if t.predicate == FDI.validFrom), None)
+    if new_from is None:
+        raise ConflictingRight("the new right needs a validFrom: the day the switch happens")
+    with registry.transaction(principal.actor, "switch-operator") as tx:
+        info = registry.info(previous)
+        if info is None or info.type != FDI.RightToOperate.value:
+            raise NotFound(f"no right to operate {previous}")
+        old = registry.record(previous, Principal(info.owner))
+        ended = _with_end(old, ox.NamedNode(previous), new_from)
+        staged = registry.stage(
+            tx, _without(parsed, FDI.takesOver), principal.organisation,
+            on_refusal=lambda tx, report, refused: _refusal(registry, tx, report, principal),
+            replacing={previous: ended},
+        )
+        if staged.refusal is None:
+            tx.put(ox.NamedNode(previous), FDI.RightToOperate, ended, status="ended")
+            for party in sorted({info.owner, principal.organisation} - {None}):
+                tx.notify(party, _switch_activity(previous, staged, new_from))  # type: ignore[arg-type]
+    if staged.refusal is not None:
+        raise staged.refusal
+    return staged.registration(tx)
+
+
+def _with_end(triples: list[ox.Triple], right: ox.NamedNode, end: str) -> list[ox.Triple]:
+    kept = [t for t in triples if not (t.subject == right and t.predicate == FDI.validTo)]
+    return [*kept, ox.Triple(right, FDI.validTo, ox.Literal(end, datatype=XSD.date))]
+
+
+def _without(parsed: Parsed, predicate: ox.NamedNode) -> Parsed:
+    return Parsed(parsed.source, parsed.format, [t for t in parsed.triples if t.predicate != predicate], parsed.origins)
+
+
+def _switch_activity(previous: str, staged: Staged, day: str) -> dict[str, Any]:
+    new = next((staged.renaming[r.subject].value for r in staged.accepted), None)
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Update",
+        "summary": f"Operator switch: {previous} ends on {day}; {new} starts",
+        "object": previous,
+        "result": new,
+    }
+
+
+def is_right(triples: list[ox.Triple]) -> bool:
+    return any(t.predicate == RDF.type and t.object == FDI.RightToOperate for t in triples)
