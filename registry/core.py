@@ -23,7 +23,15 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry import access
-from registry.errors import NotFound, RegistryError, ValidationFailed
+from registry.errors import (
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    RegistryError,
+    UnusableInput,
+    ValidationFailed,
+)
 from registry.formats import Parsed
 from registry.identity import Principal
 from registry.index import OxigraphIndex, RecordChange
@@ -287,6 +295,69 @@ class Registry:
             tx.put(renaming[record.subject], record.type, content, status="registered", owner=owner)
         return Staged(report, accepted, renaming, refused, None)
 
+    def update(
+        self,
+        iri: str,
+        parsed: Parsed,
+        principal: Principal,
+        if_match: str | None,
+    ) -> Registration:
+        """Replace a record with a new version, if ``if_match`` names the current one.
+
+        The submission holds exactly one record of the same type, named by its IRI or by a
+        local ID. Raises PreconditionRequired (no If-Match), PreconditionFailed (stale),
+        NotFound, Forbidden (not the owner), ValidationFailed.
+        """
+        if not if_match:
+            raise PreconditionRequired(
+                "updates need If-Match with the record's current ETag (GET the record first)"
+            )
+        with self.transaction(principal.actor, "update") as tx:
+            info = self.info(iri)
+            if info is None:
+                raise NotFound(f"no record {iri}")
+            if principal.organisation != info.owner and not principal.is_scheme_operator:
+                raise Forbidden(f"only the record's owner may update {iri}")
+            if not etag_matches(if_match, info.version):
+                raise PreconditionFailed(
+                    f"{iri} has changed: its current ETag is {info.etag}; GET it, merge, retry",
+                    current=info.etag,
+                )
+            parsed = _as_record(parsed, iri, info.type)
+            staged = self.stage(tx, parsed, info.owner, replacing={iri: []})
+            if staged.refusal is not None:
+                raise staged.refusal
+        return staged.registration(tx)
+
+    def history(self, iri: str, principal: Principal | None = None) -> list[dict[str, Any]]:
+        """Every version of a record: number, time, who. Raises NotFound."""
+        self.record(iri, principal)  # the same visibility as the record itself
+        rows = self.journal.read(
+            "SELECT version, seq, time, actor FROM version WHERE iri = ? ORDER BY version", (iri,)
+        )
+        return [{"version": v, "seq": seq, "time": t, "actor": a} for v, seq, t, a in rows]
+
+    def version(self, iri: str, number: int | None = None, *, as_of: str | None = None,
+                principal: Principal | None = None) -> tuple[int, list[ox.Triple]]:
+        """A record as it was: a given version, or the one current at time ``as_of``.
+
+        Raises NotFound (also when the record did not exist yet at ``as_of``)."""
+        self.record(iri, principal)
+        if number is not None:
+            rows = self.journal.read("SELECT version, seq FROM version WHERE iri = ? AND version = ?", (iri, number))
+        else:
+            rows = self.journal.read(
+                "SELECT version, seq FROM version WHERE iri = ? AND time <= ? ORDER BY version DESC LIMIT 1",
+                (iri, as_of or now()),
+            )
+        if not rows:
+            raise NotFound(f"{iri} has no such version")
+        version, seq = rows[0]
+        entry = self.journal.entry(seq)
+        assert entry is not None
+        nt = next(r["nt"] for r in entry.payload["records"] if r["iri"] == iri)
+        return version, _triples(nt)
+
     def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
         return related_records(self.index, triples, self.settings.base_iri)
 
@@ -335,6 +406,33 @@ class Registry:
     def summary(self) -> Summary:
         """Counts and breakdowns of what the registry holds."""
         return summarise(self.index, None)
+
+
+def etag_matches(if_match: str, version: int) -> bool:
+    """Whether an If-Match header names this version (``*`` matches any).
+
+    ETags are ``"<version>"``, optionally with a representation suffix (``"3.ttl"``).
+    """
+    for tag in if_match.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        if tag == "*" or tag.split(".", 1)[0] == str(version):
+            return True
+    return False
+
+
+def _as_record(parsed: Parsed, iri: str, rtype: str) -> Parsed:
+    """The submission with its one record of type ``rtype`` renamed to ``iri``."""
+    from registry.records import split_records
+
+    split = split_records(parsed.triples, parsed.origins)
+    records = [r for r in split.records if r.type.value == rtype]
+    if len(split.records) != 1 or not records:
+        raise UnusableInput(f"an update holds exactly one record of type {rtype}")
+    old = records[0].subject
+    new = ox.NamedNode(iri)
+    renamed = rename(parsed.triples, {old: new})
+    origins = {new: parsed.origins.get(old, iri)}
+    return Parsed(parsed.source, parsed.format, renamed, origins)
 
 
 def _record_subject(node: ox.Term) -> ox.NamedNode | None:
