@@ -23,6 +23,13 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry import access
+from registry import audit as audit_trail
+from registry import checkpoints, receipts
+from registry.idempotency import IdempotencyKey
+from registry.idempotency import lookup as idempotent_response
+from registry.idempotency import remember as remember_response
+from registry.keys import KeyRing
+from registry.limits import check_blank_nodes
 from registry.errors import (
     Forbidden,
     NotFound,
@@ -74,6 +81,26 @@ class Registration:
     report: Report | None = None
     records: list[dict[str, Any]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    receipt: dict[str, Any] | None = None  # the registry's signed receipt (registry.receipts)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False  # True when an Idempotency-Key retry got the first answer again
+
+    def as_dict(self) -> dict[str, Any]:
+        """The answer to the submitter (also what an idempotent retry gets again)."""
+        warnings = [f.as_dict() for f in self.report.warnings] if self.report else self.warnings
+        return {
+            "seq": self.seq, "hash": self.hash, "time": self.time, "ids": self.ids,
+            "records": self.records, "refused": self.refused, "warnings": warnings,
+            "receipt": self.receipt,
+        }
+
+    @classmethod
+    def replay(cls, stored: dict[str, Any]) -> Registration:
+        return cls(
+            stored["seq"], stored["hash"], stored["time"], stored["ids"],
+            records=stored["records"], refused=stored["refused"], receipt=stored["receipt"],
+            warnings=stored["warnings"], replayed=True,
+        )
 
 
 Refusal = Callable[["Transaction", Report, list[Record]], RegistryError | None]
@@ -96,6 +123,7 @@ class Staged:
         return Registration(
             entry.seq if entry else 0, entry.hash if entry else "", entry.time if entry else now(),
             ids, self.report, summary, refused=[r.origin for r in self.refused],
+            receipt=tx.receipt,
         )
 
 
@@ -112,6 +140,10 @@ class Transaction:
         self.copies: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}
         self.entry: Entry | None = None  # set once committed
+        self.receipt: dict[str, Any] | None = None  # signed when committed
+        # With a key, ``response()`` is stored with the entry for retries (registry.idempotency).
+        self.idempotency: IdempotencyKey | None = None
+        self.response: Callable[[], dict[str, Any]] | None = None
 
     def info(self, iri: str) -> RecordInfo | None:
         """The record as it stands, counting changes already made in this transaction."""
@@ -197,6 +229,7 @@ class Registry:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
         self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
         self.index = OxigraphIndex(Path(data_dir) / "index" if data_dir else None)
+        self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
         self.replayed = self.catch_up()
@@ -227,9 +260,63 @@ class Registry:
                 tx.entry = self._commit(tx)
 
     def _commit(self, tx: Transaction) -> Entry:
-        entry = self.journal.append(now(), tx.actor, tx.kind, tx.payload(), derive=_derive)
+        # Every write path ends here, so every accepted write gets a signed receipt, stored in
+        # the entry's own SQLite transaction (with the idempotent response, if any).
+        lines = receipts.record_hashes(tx.records)
+
+        def derive(db: sqlite3.Connection, entry: Entry) -> None:
+            _derive(db, entry)
+            audit_trail.derive(db, entry)
+            tx.receipt = receipts.issue(db, entry, lines, self.keys, self.settings.base_iri)
+            if tx.idempotency is not None and tx.response is not None:
+                tx.entry = entry
+                remember_response(db, tx.idempotency, entry.seq, tx.response())
+
+        entry = self.journal.append(now(), tx.actor, tx.kind, tx.payload(), derive=derive)
         self.index.apply(entry.seq, changes_of(entry))
+        every = self.settings.checkpoint_every
+        if every and entry.seq % every == 0:
+            self.checkpoint()
         return entry
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Sign a checkpoint of the journal's head and publish it (registry.checkpoints)."""
+        return checkpoints.make(self.journal, self.keys, self.settings.base_iri)
+
+    def audit(
+        self,
+        principal: Principal,
+        action: str,
+        target: str | None = None,
+        request_id: str | None = None,
+    ) -> Entry | None:
+        """Journal an audit event: ``principal`` did ``action`` (``read``, ``refused``, ...) to
+        ``target`` (a record IRI, or what was asked for) in request ``request_id``."""
+        info = self.info(target) if target else None
+        with self.transaction(principal.actor, "audit") as tx:
+            tx.event(audit_trail.event(principal, action, target, info.owner if info else None, request_id))
+        return tx.entry
+
+    def adopt(self, entries: Iterator[Entry], also: Callable[[sqlite3.Connection, Entry], None] | None = None) -> int:
+        """Append entries copied from another copy of this journal (replay after a restore),
+        checking that each continues the chain, and apply them. Returns how many.
+
+        Raises JournalCorrupt at the first entry that does not continue the chain.
+        """
+
+        def derive(db: sqlite3.Connection, entry: Entry) -> None:
+            _derive(db, entry)
+            audit_trail.derive(db, entry)
+            if also is not None:
+                also(db, entry)
+
+        count = 0
+        with self._write_lock:
+            for entry in entries:
+                self.journal.copy_in(entry, derive=derive)
+                self.index.apply(entry.seq, changes_of(entry))
+                count += 1
+        return count
 
     def register(
         self,
@@ -239,9 +326,14 @@ class Registry:
         *,
         partial: bool = False,
         on_refusal: Refusal | None = None,
+        idempotency: IdempotencyKey | None = None,
     ) -> Registration:
         """Validate and register the records of one submission, owned by ``owner`` (an
         organisation IRI; None for records without one, which go to the public graph).
+
+        With ``idempotency``, a request seen before gets its first answer again, and nothing is
+        written (IdempotencyKeyReused if the key came with another request). TooManyBlankNodes
+        if the submission has more than ``settings.max_blank_nodes``.
 
         By default a submission is accepted or refused whole: ValidationFailed (with the report)
         if any rule is broken, and nothing is stored. With ``partial`` the conforming records
@@ -249,8 +341,16 @@ class Registry:
         ``on_refusal(tx, report, refused)`` may queue notifications in the same transaction and
         return a more specific error to raise.
         """
+        check_blank_nodes(parsed, self.settings.max_blank_nodes)
         with self.transaction(actor, "register") as tx:
+            if idempotency is not None:
+                prior = idempotent_response(self.journal, idempotency)
+                if prior is not None:
+                    return Registration.replay(prior)
             staged = self.stage(tx, parsed, owner, partial=partial, on_refusal=on_refusal)
+            if idempotency is not None and staged.refusal is None:
+                tx.idempotency = idempotency
+                tx.response = lambda: staged.registration(tx).as_dict()
         if staged.refusal is not None:
             raise staged.refusal
         return staged.registration(tx)
@@ -514,6 +614,12 @@ def _derive(db: sqlite3.Connection, entry: Entry) -> None:
             "INSERT INTO version (iri, version, seq, time, actor) VALUES (?, ?, ?, ?, ?)",
             (r["iri"], r["version"], entry.seq, entry.time, entry.actor),
         )
+    for event in payload.get("events", []):
+        if "job" in event:
+            db.execute(
+                "INSERT INTO job_event (job, seq, time, actor, body) VALUES (?, ?, ?, ?, ?)",
+                (event["job"]["id"], entry.seq, entry.time, entry.actor, json.dumps(event["job"])),
+            )
     for n in payload.get("notifications", []):
         db.execute(
             "INSERT INTO notification (seq, recipient, time, body) VALUES (?, ?, ?, ?)",

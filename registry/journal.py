@@ -23,7 +23,10 @@ GENESIS = "0" * 64
 
 # ``entry`` is the log itself. The other tables are views of it kept in the same database and
 # written in the same transaction as the entry they derive from: the register of records (the
-# current version of each), every version of each record, and the notifications queued.
+# current version of each), every version of each record, and the notifications queued. The
+# receipt and idempotency rows are written in the entry's transaction too (they carry its hash
+# and cannot be inside it); the audit trail is derived from the entry's events; checkpoints
+# are signed statements about the head, written after the entry.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entry (
     seq   INTEGER PRIMARY KEY,
@@ -63,6 +66,44 @@ CREATE TABLE IF NOT EXISTS notification (
     acknowledged TEXT
 );
 CREATE INDEX IF NOT EXISTS notification_recipient ON notification (recipient, id);
+CREATE TABLE IF NOT EXISTS job_event (
+    job   TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    time  TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    body  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_event_job ON job_event (job, seq);
+CREATE TABLE IF NOT EXISTS receipt (
+    seq  INTEGER PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    principal    TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    response     TEXT NOT NULL,
+    PRIMARY KEY (principal, key)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id           INTEGER PRIMARY KEY,
+    seq          INTEGER NOT NULL,
+    time         TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    organisation TEXT,
+    action       TEXT NOT NULL,
+    target       TEXT,
+    owner        TEXT,
+    request_id   TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_organisation ON audit (organisation, id);
+CREATE INDEX IF NOT EXISTS audit_owner ON audit (owner, id);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    seq  INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    body TEXT NOT NULL
+);
 """
 
 
@@ -158,6 +199,39 @@ class Journal:
                 self._db.execute("ROLLBACK")
                 raise
         return entry
+
+    def copy_in(
+        self, entry: Entry, derive: Callable[[sqlite3.Connection, Entry], None] | None = None
+    ) -> None:
+        """Append an entry taken verbatim from another copy of this journal (restore, replay).
+
+        Raises JournalCorrupt if it does not continue this journal's chain or its hash is wrong.
+        """
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq, prev = self.head()
+                expected = entry_hash(prev, entry.seq, entry.time, entry.actor, entry.kind, entry.body)
+                if entry.seq != seq + 1 or entry.prev != prev or entry.hash != expected:
+                    raise JournalCorrupt(
+                        f"entry {entry.seq} does not continue this journal (head {seq})", seq=entry.seq
+                    )
+                self._db.execute(
+                    "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (entry.seq, entry.time, entry.actor, entry.kind, entry.body, entry.prev, entry.hash),
+                )
+                if derive is not None:
+                    derive(self._db, entry)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Run one statement on a side table (never ``entry``) in its own transaction."""
+        with self._lock:
+            self._db.execute(sql, params)
 
     def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query on the derived tables."""
