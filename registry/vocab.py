@@ -53,6 +53,8 @@ S4ENER = Namespace("https://saref.etsi.org/saref4ener/")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
+LDP = Namespace("http://www.w3.org/ns/ldp#")
+AS = Namespace("https://www.w3.org/ns/activitystreams#")
 
 PREFIXES: dict[str, str] = {
     "fdi": FDI.iri,
@@ -77,6 +79,8 @@ PREFIXES: dict[str, str] = {
     "vcard": VCARD.iri,
     "foaf": FOAF.iri,
     "adms": ADMS.iri,
+    "ldp": LDP.iri,
+    "as": AS.iri,
 }
 
 # The record types a submission may contain, with the path segment their IDs are minted under.
@@ -86,6 +90,7 @@ RECORD_TYPES: dict[NamedNode, str] = {
     FDI.Organisation: "org",
     FDI.SchemeLicence: "licence",
     FDI.DataSharingAgreement: "agreement",
+    FDI.CommercialInformation: "commercial",
 }
 
 # Asset lifecycle states (a SKOS scheme in the ontology).
