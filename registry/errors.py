@@ -60,6 +60,22 @@ class NotFound(RegistryError):
     type_slug = "not-found"
 
 
+class Unauthenticated(RegistryError):
+    """The request needs a client certificate (or token) and came without a valid one."""
+
+    status = 401
+    title = "Authentication required"
+    type_slug = "unauthenticated"
+
+
+class Forbidden(RegistryError):
+    """The requester is known but its roles or scopes do not allow this."""
+
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
 class Conflict(RegistryError):
     status = 409
     title = "Conflict"
@@ -102,6 +118,20 @@ class ConflictingRight(Conflict):
     type_slug = "conflicting-right-to-operate"
 
 
+class DuplicateOrganisation(Conflict):
+    """An organisation with the same legal identifier has an ID already; ``existing`` is it."""
+
+    title = "Organisation already registered"
+    type_slug = "duplicate-organisation"
+
+
+class InvalidTransition(Conflict):
+    """The record's status does not allow this change (``status`` is where it stands)."""
+
+    title = "Not allowed in the record's current status"
+    type_slug = "invalid-transition"
+
+
 class PreconditionFailed(RegistryError):
     """``If-Match`` names a version that is no longer current."""
 
@@ -116,3 +146,34 @@ class PreconditionRequired(RegistryError):
     status = 428
     title = "Precondition required"
     type_slug = "precondition-required"
+
+
+class TooManyBlankNodes(PayloadTooLarge):
+    """A submission has more blank nodes than ``settings.max_blank_nodes``."""
+
+    title = "Too many blank nodes"
+    type_slug = "too-many-blank-nodes"
+
+
+class IdempotencyKeyReused(RegistryError):
+    """An ``Idempotency-Key`` was used before for a different request."""
+
+    status = 422
+    title = "Idempotency key reused for another request"
+    type_slug = "idempotency-key-reused"
+
+
+class BadSignature(RegistryError):
+    """A receipt or checkpoint whose signature does not verify against the published keys."""
+
+    status = 400
+    title = "Bad signature"
+    type_slug = "bad-signature"
+
+
+class RecordMismatch(RegistryError):
+    """A record's content is not what a receipt says was stored."""
+
+    status = 409
+    title = "Record does not match the receipt"
+    type_slug = "record-mismatch"

@@ -27,6 +27,16 @@ class Settings:
     store: ``oxigraph`` (embedded, on disk under ``data_dir``) or ``memory``.
     query_timeout: seconds after which a SPARQL query is stopped.
     max_results: the most rows a SPARQL query returns.
+    max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
+    max_blank_nodes: the most blank nodes one submission may hold (413 above it).
+    checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
+    trusted_proxies: comma-separated addresses of TLS-terminating proxies (nginx) whose
+        forwarded client certificate header is believed; empty: the header is ignored.
+    client_cert_header: the header such a proxy forwards the client certificate in (PEM,
+        URL-encoded as nginx's ``$ssl_client_escaped_cert``, or base64 DER).
+    certificate_days: how long client certificates are valid unless a shorter time is asked for.
+    operator_name, operator_company_number, operator_email: the scheme operator organisation the
+        registry creates on first start (its legal name, Companies House number, contact).
     """
 
     data_dir: Path | None = Path("fdi-data")
@@ -35,6 +45,14 @@ class Settings:
     query_timeout: float = 10.0
     max_results: int = 10_000
     max_body_bytes: int = 50 * 1024 * 1024
+    max_blank_nodes: int = 10_000
+    checkpoint_every: int = 1000
+    trusted_proxies: str = ""
+    client_cert_header: str = "X-Client-Cert"
+    certificate_days: int = 365
+    operator_name: str = "FDI Scheme Operator"
+    operator_company_number: str = "00000000"
+    operator_email: str = "operator@localhost"
 
     def __post_init__(self) -> None:
         if not self.store:
@@ -60,6 +78,7 @@ def _convert(name: str, raw: str) -> object:
         return Path(raw) if raw else None
     if name in ("query_timeout",):
         return float(raw)
-    if name in ("max_results", "max_body_bytes"):
+    if name in ("max_results", "max_body_bytes", "max_blank_nodes", "checkpoint_every",
+                "certificate_days"):
         return int(raw)
     return raw
