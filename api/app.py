@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api import pages, records, sparql, submissions
+from api import audit, integrity, pages, records, sparql, submissions
+from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
 from registry.core import Registry
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):
         app.include_router(module.router)
+    for module in (integrity, audit):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
 
 

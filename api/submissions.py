@@ -1,16 +1,23 @@
 """Submissions over HTTP: check a file against the rules, or register its records.
 
 The body's ``Content-Type`` names the format (Turtle, N-Triples, JSON-LD, JSON, CSV); RDF/XML
-is refused with 415.
+is refused with 415. A POST may carry an ``Idempotency-Key``: a retry with the same key and body
+gets the first answer (receipt included) again, and never registers twice.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from functools import partial
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import current_principal
 from registry.errors import PayloadTooLarge
 from registry.formats import FORMATS, format_for, read_bytes
+from registry.idempotency import IdempotencyKey
+from registry.identity import Principal
+from registry.limits import check_blank_nodes
 from registry.validation import parse_and_check
 
 router = APIRouter(tags=["Submissions"])
@@ -23,8 +30,7 @@ _BODY = {
 }
 
 
-async def _parsed(request: Request):  # type: ignore[no-untyped-def]
-    fmt = format_for(media_type=request.headers.get("content-type") or "")
+async def _body(request: Request) -> bytes:
     limit = request.app.state.settings.max_body_bytes
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -32,7 +38,22 @@ async def _parsed(request: Request):  # type: ignore[no-untyped-def]
         if size > limit:
             raise PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
         chunks.append(chunk)
-    return read_bytes(b"".join(chunks), fmt, source="body")
+    return b"".join(chunks)
+
+
+async def _parsed(request: Request, body: bytes | None = None):  # type: ignore[no-untyped-def]
+    fmt = format_for(media_type=request.headers.get("content-type") or "")
+    parsed = read_bytes(body if body is not None else await _body(request), fmt, source="body")
+    check_blank_nodes(parsed, request.app.state.settings.max_blank_nodes)
+    return parsed
+
+
+def _idempotency_key(request: Request, principal: Principal, body: bytes) -> IdempotencyKey | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    media_type = request.headers.get("content-type") or ""
+    return IdempotencyKey.of(principal.actor, key, body, media_type)
 
 
 @router.post("/validate", summary="Check a submission against the rules (stores nothing)",
@@ -47,17 +68,17 @@ async def validate(request: Request) -> JSONResponse:
 
 @router.post("/submissions", status_code=201, summary="Register the records of a submission",
              openapi_extra=_BODY)
-async def register(request: Request) -> JSONResponse:
+async def register(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
     from starlette.concurrency import run_in_threadpool
 
-    parsed = await _parsed(request)
-    registration = await run_in_threadpool(request.app.state.registry.register, parsed, "anonymous")
-    body = {
-        "seq": registration.seq,
-        "hash": registration.hash,
-        "time": registration.time,
-        "ids": registration.ids,
-        "records": registration.records,
-        "warnings": [f.as_dict() for f in registration.report.warnings],
-    }
-    return JSONResponse(body, status_code=201)
+    body = await _body(request)
+    parsed = await _parsed(request, body)
+    key = _idempotency_key(request, principal, body)
+    registry = request.app.state.registry
+    registration = await run_in_threadpool(
+        partial(registry.register, parsed, principal.actor, idempotency=key)
+    )
+    headers = {"Idempotent-Replayed": "true"} if registration.replayed else {}
+    return JSONResponse(registration.as_dict(), status_code=201, headers=headers)

@@ -1,0 +1,97 @@
+"""Request body limits, enforced as bytes arrive (ASGI middleware).
+
+A body whose ``Content-Length`` is over the limit is refused before any of it is read; a body
+without one (chunked transfer encoding) is counted chunk by chunk and refused as soon as the
+count passes the limit, so nothing ever buffers more than the limit. Either way the answer is
+a 413 problem document, and the handler that was reading the body is abandoned: whatever it
+would have answered is dropped, and it stored nothing (bodies are read whole before any work).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from registry.errors import PayloadTooLarge
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+
+
+class _BodyTooLarge(Exception):
+    """Raised into the handler reading the body; the middleware has answered already."""
+
+
+class BodySizeLimit:
+    """Refuse request bodies larger than ``limit`` bytes with 413, without buffering them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            await self._refuse(scope, send, f"the body ({declared} bytes) is larger than")
+            return
+        state = {"received": 0, "started": False, "refused": False}
+
+        async def counting_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.limit and not state["started"]:
+                    state["refused"] = True
+                    await self._refuse(scope, send, "the body is larger than")
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["refused"]:
+                return  # the 413 is out; drop the abandoned handler's answer
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not state["refused"]:
+                raise
+
+    async def _refuse(self, scope: MutableMapping[str, Any], send: Send, what: str) -> None:
+        problem = {
+            "type": f"https://w3id.org/fdi/problems/{PayloadTooLarge.type_slug}",
+            "title": PayloadTooLarge.title,
+            "status": 413,
+            "detail": f"{what} the limit of {self.limit} bytes",
+            "instance": scope.get("path", ""),
+            "limit": self.limit,
+        }
+        body = json.dumps(problem).encode()
+        await send({
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),  # the rest of the body is never read
+            ],
+        })
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: MutableMapping[str, Any]) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
