@@ -136,6 +136,16 @@ def serve(with_demo: bool, demo_assets: int, host: str, port: int, data_dir: Pat
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+def _add_integrity_commands() -> None:
+    from api.cli_integrity import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_integrity_commands()
+
+
 def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "::"):
         return "localhost"
