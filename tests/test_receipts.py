@@ -1,0 +1,114 @@
+"""Signed receipts: every accepted write gets one; it verifies offline against the published
+keys, and a record altered by one byte no longer matches it."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.cli import main
+from registry.errors import BadSignature, RecordMismatch
+from registry.formats import read_file
+from registry.keys import KeyRing
+from registry.receipts import canonical_hash, verify_receipt
+from registry.settings import Settings
+from tests.conftest import BASE, EXAMPLES
+
+
+@pytest.fixture
+def client(tmp_path):
+    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=BASE))
+    with TestClient(app) as c:
+        yield c
+
+
+def submit(client, name="asset.ttl", media="text/turtle", **headers):
+    body = (EXAMPLES / name).read_bytes()
+    return client.post("/submissions", content=body, headers={"Content-Type": media, **headers})
+
+
+def test_a_receipt_verifies_offline_and_an_altered_record_does_not(client, tmp_path):
+    answer = submit(client).json()
+    iri = answer["ids"]["battery-cardiff-1"]
+    (tmp_path / "receipt.json").write_text(json.dumps(answer["receipt"]))
+    (tmp_path / "jwks.json").write_text(client.get("/.well-known/jwks.json").text)
+    served = client.get(iri.removeprefix(BASE.rstrip("/")), headers={"Accept": "text/turtle"}).content
+    (tmp_path / "record.ttl").write_bytes(served)
+    altered = served.replace(b"2143967712809", b"2143967712819", 1)
+    assert len(altered) == len(served) and sum(a != b for a, b in zip(altered, served, strict=True)) == 1
+    (tmp_path / "altered.ttl").write_bytes(altered)
+    args = ["receipt", "verify", str(tmp_path / "receipt.json"), "--jwks", str(tmp_path / "jwks.json")]
+
+    runner = CliRunner()
+    assert runner.invoke(main, args).exit_code == 0
+    good = runner.invoke(main, [*args, "--record", str(tmp_path / "record.ttl")])
+    assert good.exit_code == 0, good.output
+    assert f"record {iri} matches" in good.output
+    bad = runner.invoke(main, [*args, "--record", str(tmp_path / "altered.ttl")])
+    assert bad.exit_code == 1
+    assert "the receipt says" in bad.output
+
+
+def test_a_receipt_with_one_field_changed_fails_its_signature(client):
+    receipt = submit(client).json()["receipt"]
+    jwks = client.get("/.well-known/jwks.json").json()
+    verify_receipt(receipt, jwks)
+    with pytest.raises(BadSignature):
+        verify_receipt({**receipt, "submitter": "someone else"}, jwks)
+
+
+def test_a_receipt_names_the_entry_the_time_the_submitter_and_each_record_hash(client):
+    answer = submit(client, "assets.csv", "text/csv").json()
+    receipt = answer["receipt"]
+    registry = client.app.state.registry
+    assert (receipt["seq"], receipt["entryHash"], receipt["time"]) == (answer["seq"], answer["hash"], answer["time"])
+    assert receipt["submitter"] == "anonymous"
+    assert receipt["registry"] == BASE
+    assert {r["id"] for r in receipt["records"]} == set(answer["ids"].values())
+    for line in receipt["records"]:
+        assert line["hash"] == canonical_hash(registry.record(line["id"]))
+
+
+def test_every_write_path_through_a_transaction_gets_a_receipt(registry):
+    import pyoxigraph as ox
+
+    from registry.vocab import FDI
+
+    iri = ox.NamedNode(BASE + "id/asset/x")
+    with registry.transaction("scheme-operator", "correct") as tx:
+        tx.put(iri, FDI.FlexibleAsset, [ox.Triple(iri, FDI.mpanCore, ox.Literal("2143967712809"))])
+    verify_receipt(tx.receipt, registry.keys.jwks(), registry.record(iri.value))
+    assert tx.receipt["kind"] == "correct"
+
+
+def test_receipts_signed_before_a_rotation_still_verify(tmp_path, disk_settings):
+    from registry.core import Registry
+
+    registry = Registry(disk_settings)
+    first = registry.register(read_file(EXAMPLES / "asset.ttl"), "alice")
+    new_kid = KeyRing(disk_settings.data_dir / "keys").rotate()  # as `fdi keys rotate` would
+    second = registry.register(read_file(EXAMPLES / "organisation.ttl"), "alice")
+    jwks = registry.keys.jwks()
+    registry.close()
+    assert len(jwks["keys"]) == 2
+    assert verify_receipt(first.receipt, jwks)[0] != verify_receipt(second.receipt, jwks)[0]
+    assert new_kid in verify_receipt(second.receipt, jwks)[0]
+    assert all("d" not in k for k in jwks["keys"])  # only public halves are published
+
+
+def test_a_record_not_in_the_receipt_is_a_mismatch(client):
+    import pyoxigraph as ox
+
+    receipt = submit(client).json()["receipt"]
+    other = [ox.Triple(ox.NamedNode(BASE + "id/asset/other"), ox.NamedNode("http://p"), ox.Literal("1"))]
+    with pytest.raises(RecordMismatch):
+        verify_receipt(receipt, client.get("/.well-known/jwks.json").json(), other)
+
+
+def test_receipt_verify_exit_2_for_unusable_input(tmp_path):
+    (tmp_path / "r.json").write_text("not json")
+    (tmp_path / "k.json").write_text("{}")
+    result = CliRunner().invoke(main, ["receipt", "verify", str(tmp_path / "r.json"), "--jwks", str(tmp_path / "k.json")])
+    assert result.exit_code == 2
