@@ -12,9 +12,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import audit, integrity, pages, records, sparql, submissions
+from api import auth, certificates, organisations, people, schemes
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
+from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.errors import RegistryError, ValidationFailed
 from registry.settings import Settings
@@ -50,10 +52,13 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         load_demo(registry, assets=demo_assets)
     app.state.registry = registry
     app.state.settings = settings
+    app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):
         app.include_router(module.router)
     for module in (integrity, audit):
+        app.include_router(module.router)
+    for module in (organisations, schemes, people, certificates, auth):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
@@ -71,8 +76,12 @@ def _problem(request: Request, error: RegistryError) -> Response:
     }
     if isinstance(error, ValidationFailed):
         body["report"] = error.report.as_dict()
+    # A conflict with an existing record (a second application, a duplicate asset) points at it.
+    existing = error.extra.get("existing")
+    headers = {"Location": existing, "Link": f'<{existing}>; rel="duplicate"'} if isinstance(existing, str) else None
     wanted = choose(request.headers.get("accept"), ["application/problem+json", "text/html"])
     if wanted == "text/html":
         html = pages.render("problem.html", problem=body)
-        return HTMLResponse(html, status_code=error.status)
-    return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
+        return HTMLResponse(html, status_code=error.status, headers=headers)
+    return JSONResponse(body, status_code=error.status, media_type="application/problem+json",
+                        headers=headers)

@@ -1,16 +1,146 @@
-"""Who is asking: the FastAPI dependency that gives every handler its Principal.
+"""Who is asking: the principal of a request, from its client certificate.
 
-Authentication middleware (client certificates) sets ``request.state.principal``; without it
-the requester is anonymous. Tests override ``current_principal`` to inject an identity.
+The certificate comes either from the TLS connection itself (``fdi serve --tls-cert``: the
+verified peer certificate is put into the ASGI scope as ``extensions.tls.client_cert_chain`` by
+``api.tls``), or, behind a TLS-terminating proxy, from the header named by the
+``client_cert_header`` setting, believed only when the request comes from one of the
+``trusted_proxies``. Either way it is checked against the registry on every request
+(``registry.authentication.authenticate``): revoked, expired, unknown certificates and those of
+organisations that are not verified are refused with 401.
+
+Dependencies for routes::
+
+    principal: Principal = Depends(current_principal)         # anonymous when no certificate
+    principal: Principal = Depends(authenticated_principal)   # 401 without one
+    principal: Principal = Depends(require_role(FSP))         # 401, or 403 without any of the roles
+    principal: Principal = Depends(require_scope(SCOPE_ASSETS_WRITE))  # 403 without all scopes
+
+In tests, ``app.dependency_overrides[current_principal] = lambda: principal`` injects an
+identity for every one of them.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
+import base64
+import ipaddress
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from urllib.parse import unquote
 
+from fastapi import APIRouter, Depends, Request
+
+from registry.authentication import ALL_ROLES, authenticate
+from registry.errors import Forbidden, Unauthenticated
 from registry.identity import Principal
+from registry.schemes import FDI_SCHEME, name_of
+
+router = APIRouter(tags=["Authentication"])
+
+_BY_NAME = {name_of(r): r for r in ALL_ROLES + FDI_SCHEME.scopes}
+
+
+def client_certificate(request: Request) -> str | None:
+    """The client certificate (PEM) of the request, if it came with one we may believe."""
+    tls = (request.scope.get("extensions") or {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    if chain:
+        return chain[0]
+    settings = request.app.state.settings
+    forwarded = request.headers.get(settings.client_cert_header)
+    if forwarded and request.client and _trusted(settings.trusted_proxies, request.client.host):
+        return _pem(forwarded)
+    return None
 
 
 def current_principal(request: Request) -> Principal:
-    """The authenticated principal of this request, or the anonymous one."""
-    return getattr(request.state, "principal", None) or Principal.anonymous()
+    """The requester: anonymous without a certificate. Raises Unauthenticated for a
+    certificate the registry does not accept (revoked, expired, unknown, organisation not
+    verified)."""
+    given = getattr(request.state, "principal", None)  # set by a middleware, if one is added
+    if given is not None:
+        return given
+    pem = client_certificate(request)
+    if pem is None:
+        return Principal.anonymous()
+    return authenticate(request.app.state.registry, request.app.state.ca, pem)
+
+
+def authenticated_principal(principal: Principal = Depends(current_principal)) -> Principal:
+    """The requester, who must have presented a valid client certificate (401 otherwise)."""
+    if not principal.authenticated:
+        raise Unauthenticated("this needs a client certificate issued by the registry")
+    return principal
+
+
+def require_role(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting requesters holding *any* of ``roles`` (IRIs or short names such
+    as ``FlexibilityServiceProvider``, ``SchemeOperator``, ``Administrator``)."""
+    wanted = {_BY_NAME.get(r, r) for r in roles}
+
+    def dependency(principal: Principal = Depends(authenticated_principal)) -> Principal:
+        if not wanted & principal.roles:
+            names = ", ".join(sorted(name_of(r) for r in wanted))
+            raise Forbidden(
+                f"this needs one of the roles {names}; the certificate presented has "
+                + (", ".join(sorted(name_of(r) for r in principal.roles)) or "none")
+            )
+        return principal
+
+    return dependency
+
+
+def require_scope(*scopes: str) -> Callable[..., Principal]:
+    """A dependency admitting requesters holding *all* of ``scopes`` (IRIs or short names such
+    as ``assets-write``)."""
+    wanted = {_BY_NAME.get(s, s) for s in scopes}
+
+    def dependency(principal: Principal = Depends(authenticated_principal)) -> Principal:
+        missing = wanted - principal.scopes
+        if missing:
+            raise Forbidden(
+                "this needs the scopes " + ", ".join(sorted(name_of(s) for s in missing))
+            )
+        return principal
+
+    return dependency
+
+
+@router.get("/whoami", summary="Who the registry takes the requester to be")
+def whoami(principal: Principal = Depends(current_principal)) -> dict[str, object]:
+    return {
+        "authenticated": principal.authenticated,
+        "organisation": principal.organisation,
+        "user": principal.user,
+        "roles": sorted(name_of(r) for r in principal.roles),
+        "scopes": sorted(name_of(s) for s in principal.scopes),
+        "certificate": principal.certificate_serial,
+    }
+
+
+@lru_cache(maxsize=16)
+def _networks(setting: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(
+        ipaddress.ip_network(p.strip(), strict=False) for p in setting.split(",") if p.strip()
+    )
+
+
+def _trusted(setting: str, host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in _networks(setting))
+
+
+def _pem(header: str) -> str:
+    """A forwarded certificate as PEM: nginx's URL-encoded PEM, PEM with its newlines folded
+    into spaces, or bare base64 DER."""
+    text = unquote(header).strip()
+    body = re.sub(r"-----(BEGIN|END) CERTIFICATE-----|\s+", "", text)
+    try:
+        base64.b64decode(body, validate=True)
+    except ValueError:
+        raise Unauthenticated("the forwarded client certificate cannot be read") from None
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
