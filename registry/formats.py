@@ -137,6 +137,8 @@ def _read_jsonld(data: bytes, fmt: str, source: str) -> Parsed:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         line = getattr(e, "lineno", None)
         raise UnusableInput(f"{source}: JSON syntax error: {e}", line=line) from e
+    except RecursionError as e:  # Python's parser gives up near 1,000 levels, far above ours
+        raise UnusableInput(f"{source}: JSON nested deeper than {MAX_JSON_DEPTH} levels") from e
     _check_depth(doc, source)
     if fmt == "json" or not _has_context(doc):
         doc = {"@context": registry_context(), "@graph": doc if isinstance(doc, list) else [doc]}

@@ -1,0 +1,171 @@
+"""Hostile input: each class is refused with its 4xx problem and leaves the store unchanged."""
+
+import asyncio
+import json
+import select
+import socket
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from registry.settings import Settings
+from tests.conftest import BASE, EXAMPLES
+
+LIMIT = 64 * 1024
+
+
+@pytest.fixture
+def client():
+    settings = Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT, max_blank_nodes=50)
+    with TestClient(create_app(settings)) as c:
+        ok = c.post("/submissions", content=(EXAMPLES / "asset.ttl").read_bytes(),
+                    headers={"Content-Type": "text/turtle"})
+        assert ok.status_code == 201
+        yield c
+
+
+def state(client):
+    registry = client.app.state.registry
+    return registry.journal.last(), len(registry.index.dump())
+
+
+def refused(client, status, body, media, slug=None):
+    before = state(client)
+    response = client.post("/submissions", content=body, headers={"Content-Type": media})
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    if slug:
+        assert response.json()["type"].endswith("/" + slug)
+    assert state(client) == before
+    return response.json()
+
+
+def test_a_body_over_the_limit_is_413(client):
+    problem = refused(client, 413, b"#" * (LIMIT + 1), "text/turtle", "payload-too-large")
+    assert problem["limit"] == LIMIT
+
+
+def test_json_nested_too_deep_is_400(client):
+    refused(client, 400, b"[" * 5000 + b"]" * 5000, "application/json", "unusable-input")
+    refused(client, 400, b'{"a":' * 40 + b"1" + b"}" * 40, "application/json", "unusable-input")
+
+
+def test_rdf_xml_is_415(client):
+    refused(client, 415, b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rdf:RDF/>',
+            "application/rdf+xml", "unsupported-format")
+
+
+def test_a_remote_json_ld_context_is_400_and_never_fetched(client):
+    body = json.dumps({"@context": "http://127.0.0.1:9/context.jsonld", "@id": "x"}).encode()
+    problem = refused(client, 400, body, "application/ld+json", "unusable-input")
+    assert "never fetched" in problem["detail"]
+
+
+def test_too_many_blank_nodes_is_413(client):
+    body = b"@prefix : <http://e.example/> . :a :p " + b"[ :p " * 51 + b":x" + b" ]" * 51 + b" ."
+    problem = refused(client, 413, body, "text/turtle", "too-many-blank-nodes")
+    assert problem["limit"] == 50
+    response = client.post("/validate", content=body, headers={"Content-Type": "text/turtle"})
+    assert response.status_code == 413
+
+
+def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(tmp_path):
+    with TestClient(create_app(Settings(data_dir=None, base_iri=BASE))) as c:
+        body = b"@prefix : <http://e.example/> . :a :p " + b"[ :p " * 100_000 + b":x" + b" ]" * 100_000 + b" ."
+        response = c.post("/submissions", content=body, headers={"Content-Type": "text/turtle"})
+        assert response.status_code == 413
+        assert c.app.state.registry.journal.last()[0] == 0
+
+
+# --- bodies without Content-Length ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "media"), [
+    ("/submissions", b"text/turtle"),
+    ("/sparql", b"application/sparql-query"),
+    ("/sparql", b"application/x-www-form-urlencoded"),
+])
+def test_a_chunked_body_is_refused_as_it_arrives_without_buffering_it(path, media):
+    """ASGI level: an endless body; the app stops reading just past the limit."""
+    app = create_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    chunk = b"#" * 4096
+    pulled = 0
+    sent = []
+
+    async def receive():
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": chunk, "more_body": True}  # never ends
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"content-type", media), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [413]
+    assert pulled * len(chunk) <= LIMIT + len(chunk)
+    assert app.state.registry.journal.last()[0] == 0
+
+
+def test_a_chunked_upload_over_http_gets_413_before_it_ends():
+    """On the wire (uvicorn, loopback): a 64 MiB chunked upload is answered 413 long before
+    the client has sent it all."""
+    app = create_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(b"POST /submissions HTTP/1.1\r\nHost: x\r\nContent-Type: text/turtle\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n")
+        piece = b"10000\r\n" + b"#" * 0x10000 + b"\r\n"
+        sent = 0
+        while sent < 64 * 1024 * 1024:
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(piece)
+            except OSError:  # the server closed the connection: read its answer
+                break
+            sent += 0x10000
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 413")
+        assert sent < 64 * 1024 * 1024
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert app.state.registry.journal.last()[0] == 0
+
+
+def test_the_limit_applies_to_every_body_not_only_submissions(client):
+    response = client.post("/sparql", content=b"x" * (LIMIT + 1),
+                           headers={"Content-Type": "application/sparql-query"})
+    assert response.status_code == 413
+
+
+def test_a_body_just_under_the_limit_is_read(client):
+    settings = replace(client.app.state.settings)
+    body = b"# comment\n" * ((settings.max_body_bytes - 1) // 10)
+    response = client.post("/validate", content=body, headers={"Content-Type": "text/turtle"})
+    assert response.status_code == 200
