@@ -118,22 +118,41 @@ def demo(assets: int, out: Path, seed: int) -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the journal and on-disk index here (default: FDI_DATA_DIR or ./fdi-data).")
 @click.option("--memory", is_flag=True, help="Keep everything in memory (lost on exit).")
-@click.option("--base-iri", help="IRI base for minted IDs (default: the server's own URL).")
+@click.option("--base-iri", help="IRI base for minted IDs (default: FDI_BASE_IRI, else the server's own URL).")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Serve HTTPS with this server certificate (PEM; `fdi ca server-cert` makes one).")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The server certificate's private key (PEM).")
 def serve(with_demo: bool, demo_assets: int, host: str, port: int, data_dir: Path | None,
-          memory: bool, base_iri: str | None) -> None:
-    """Run the registry's HTTP service (REST API, SPARQL, web pages, OpenAPI docs at /docs)."""
+          memory: bool, base_iri: str | None, tls_cert: Path | None, tls_key: Path | None) -> None:
+    """Run the registry's HTTP service (REST API, SPARQL, web pages, OpenAPI docs at /docs).
+
+    With --tls-cert and --tls-key it serves HTTPS and authenticates clients by the certificates
+    the registry's CA issued (optional at the TLS layer: anyone may read public pages or apply
+    to join). Without them, client certificates are taken only from a TLS-terminating proxy
+    listed in FDI_TRUSTED_PROXIES (see docs/onboarding.md).
+    """
     import uvicorn
 
     from api.app import create_app
+    from api.tls import tls_options
+    from registry.operator import ensure_scheme_operator
     from registry.settings import Settings
 
-    settings = Settings.from_env(
-        data_dir=data_dir, base_iri=base_iri or f"http://{_url_host(host)}:{port}/"
-    )
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("give both --tls-cert and --tls-key")
+    scheme = "https" if tls_cert else "http"
+    settings = Settings.from_env(data_dir=data_dir, base_iri=base_iri)
+    if not base_iri and settings.base_iri == Settings.__dataclass_fields__["base_iri"].default:
+        settings = replace(settings, base_iri=f"{scheme}://{_url_host(host)}:{port}/")
     if memory:
         settings = replace(settings, data_dir=None, store="memory")
     app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    ensure_scheme_operator(app.state.registry)
+    options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
+    # Behind a trusted proxy, the peer address must stay the proxy's own (not X-Forwarded-For).
+    uvicorn.run(app, host=host, port=port, log_level="info",
+                proxy_headers=not settings.trusted_proxies, **options)
 
 
 def _add_integrity_commands() -> None:
@@ -144,6 +163,16 @@ def _add_integrity_commands() -> None:
 
 
 _add_integrity_commands()
+
+
+def _add_trust_commands() -> None:
+    from api.cli_trust import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_trust_commands()
 
 
 def _url_host(host: str) -> str:
