@@ -24,7 +24,11 @@ class Settings:
         ``fdi serve --memory``) keeps both in memory, for quick tests and throw-away demos.
     base_iri: the IRI base records are minted under; it should be the public URL of the server,
         so that every minted IRI dereferences.
-    store: ``oxigraph`` (embedded, on disk under ``data_dir``) or ``memory``.
+    store: ``oxigraph`` (embedded, on disk under ``data_dir``), ``memory``, or ``sparql`` (an
+        external SPARQL 1.1 store at ``sparql_query_url``/``sparql_update_url``; the journal
+        stays under ``data_dir``; see docs/external-store.md).
+    sparql_query_url, sparql_update_url: the external store's SPARQL 1.1 Query and Update
+        endpoints (for ``oxigraph serve``: ``http://HOST:7878/query`` and ``.../update``).
     query_timeout: seconds after which a SPARQL query is stopped.
     max_results: the most rows a SPARQL query returns.
     max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
@@ -42,6 +46,8 @@ class Settings:
     data_dir: Path | None = Path("fdi-data")
     base_iri: str = "http://localhost:8000/"
     store: str = field(default="")
+    sparql_query_url: str = ""
+    sparql_update_url: str = ""
     query_timeout: float = 10.0
     max_results: int = 10_000
     max_body_bytes: int = 50 * 1024 * 1024
