@@ -13,6 +13,7 @@ User records live in the organisation's own graph: other organisations do not se
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
@@ -44,6 +45,7 @@ ADMINISTRATOR = FDI.Administrator.value
 EDITOR = FDI.Editor.value
 VIEWER = FDI.Viewer.value
 USER_ROLES = (ADMINISTRATOR, EDITOR, VIEWER)
+_EMAIL = re.compile(r"^mailto:[^@\s]+@[^@\s]+$")  # as the shape fdish:User-email
 
 
 def require_admin(principal: Principal, org: str | None, *, operator_may: bool = True) -> str:
@@ -69,7 +71,10 @@ def stage_user(
     csr: str | None = None,
     iri: ox.NamedNode | None = None,
 ) -> ox.NamedNode:
-    """Put a new active user into ``tx`` (with a certificate request waiting, if given)."""
+    """Put a new active user into ``tx`` (with a certificate request waiting, if given).
+    Raises UnusableInput for an email address that is not one."""
+    if not _EMAIL.match(mailto(email)):
+        raise UnusableInput(f"{email!r} is not an email address")
     iri = iri or mint(registry.settings.base_iri, "user")
     triples = [
         ox.Triple(iri, RDF.type, USER),
