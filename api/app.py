@@ -12,12 +12,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import audit, integrity, pages, records, sparql, submissions
-from api import auth, certificates, organisations, people, schemes
+from api import assets, auth, certificates, organisations, people, schemes
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
 from registry.ca import CertificateAuthority
 from registry.core import Registry
+from registry.jobs import JobRunner
 from registry.errors import RegistryError, ValidationFailed
 from registry.settings import Settings
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
         yield
         app.state.registry.close()
 
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         load_demo(registry, assets=demo_assets)
     app.state.registry = registry
     app.state.settings = settings
+    app.state.jobs = JobRunner(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         app.include_router(module.router)
     for module in (organisations, schemes, people, certificates, auth):
         app.include_router(module.router)
+    app.include_router(assets.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
 

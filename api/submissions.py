@@ -22,7 +22,7 @@ from registry.validation import parse_and_check
 
 router = APIRouter(tags=["Submissions"])
 
-_BODY = {
+BODY_SCHEMA = {
     "requestBody": {
         "required": True,
         "content": {mt: {"schema": {"type": "string"}} for mt, _ in FORMATS.values()},
@@ -30,7 +30,7 @@ _BODY = {
 }
 
 
-async def _body(request: Request) -> bytes:
+async def read_body(request: Request) -> bytes:
     limit = request.app.state.settings.max_body_bytes
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -41,9 +41,9 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def _parsed(request: Request, body: bytes | None = None):  # type: ignore[no-untyped-def]
+async def parse_body(request: Request, body: bytes | None = None):  # type: ignore[no-untyped-def]
     fmt = format_for(media_type=request.headers.get("content-type") or "")
-    parsed = read_bytes(body if body is not None else await _body(request), fmt, source="body")
+    parsed = read_bytes(body if body is not None else await read_body(request), fmt, source="body")
     check_blank_nodes(parsed, request.app.state.settings.max_blank_nodes)
     return parsed
 
@@ -57,24 +57,24 @@ def _idempotency_key(request: Request, principal: Principal, body: bytes) -> Ide
 
 
 @router.post("/validate", summary="Check a submission against the rules (stores nothing)",
-             openapi_extra=_BODY)
+             openapi_extra=BODY_SCHEMA)
 async def validate(request: Request) -> JSONResponse:
     from starlette.concurrency import run_in_threadpool
 
-    parsed = await _parsed(request)
+    parsed = await parse_body(request)
     report = await run_in_threadpool(parse_and_check, parsed, request.app.state.registry.shapes)
     return JSONResponse(report.as_dict())
 
 
 @router.post("/submissions", status_code=201, summary="Register the records of a submission",
-             openapi_extra=_BODY)
+             openapi_extra=BODY_SCHEMA)
 async def register(
     request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
     from starlette.concurrency import run_in_threadpool
 
-    body = await _body(request)
-    parsed = await _parsed(request, body)
+    body = await read_body(request)
+    parsed = await parse_body(request, body)
     key = _idempotency_key(request, principal, body)
     registry = request.app.state.registry
     registration = await run_in_threadpool(

@@ -1,0 +1,129 @@
+"""Common asset registration over HTTP (BUC.2): assets, rights to operate, bulk jobs, updates,
+history.
+
+Every route here needs an authenticated principal; registering needs the FSP role.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import current_principal
+from api.submissions import BODY_SCHEMA, parse_body, read_body
+from registry.assets import register_assets, switch_operator
+from registry.errors import Forbidden, NotFound, Unauthenticated
+from registry.formats import format_for
+from registry.identity import Principal
+from registry.jobs import JobRunner
+from registry.vocab import FDI
+
+router = APIRouter(tags=["Assets (BUC.2)"])
+
+
+def authenticated(principal: Principal = Depends(current_principal)) -> Principal:
+    if not principal.authenticated:
+        raise Unauthenticated("present a client certificate issued by the registry")
+    return principal
+
+
+@router.post("/assets", status_code=201, summary="Register assets (and rights to operate) as an FSP",
+             openapi_extra=BODY_SCHEMA)
+async def register(request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+    """Register one asset or many: the whole submission is accepted or refused. A duplicate is
+    refused with 409 and a pointer to the existing record; an overlapping right to operate with
+    409 naming the conflicting right."""
+    parsed = await parse_body(request)
+    registration = await run_in_threadpool(register_assets, request.app.state.registry, parsed, principal)
+    return JSONResponse(registration.as_dict(), status_code=201)
+
+
+@router.post("/rights-to-operate", status_code=201, summary="Claim, or take over, the right to operate an asset",
+             openapi_extra=BODY_SCHEMA)
+async def claim(request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+    """A right to operate with ``fdi:takesOver`` is a switch of operator: the previous right
+    ends the day this one starts and both operators are notified."""
+    parsed = await parse_body(request)
+    registry = request.app.state.registry
+    is_switch = any(t.predicate == FDI.takesOver for t in parsed.triples)
+    action = switch_operator if is_switch else register_assets
+    registration = await run_in_threadpool(action, registry, parsed, principal)
+    return JSONResponse(registration.as_dict(), status_code=201)
+
+
+@router.post("/jobs", status_code=202, summary="Register many records from a file, as a job",
+             openapi_extra=BODY_SCHEMA)
+async def submit_job(request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+    """Good records are registered and each bad one reported by row and field; follow the
+    ``Location`` to watch progress."""
+    if not principal.has_role(FDI.FlexibilityServiceProvider.value):
+        raise Forbidden("only a flexibility service provider may register assets")
+    data = await read_body(request)
+    fmt = format_for(media_type=request.headers.get("content-type") or "")
+    runner: JobRunner = request.app.state.jobs
+    job = await run_in_threadpool(
+        runner.submit, data, fmt, request.headers.get("x-filename", "upload"), principal, principal.organisation
+    )
+    return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
+
+
+@router.get("/jobs/{job_id}", summary="A bulk job's progress and per-row report")
+def job(job_id: str, request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+    found = request.app.state.jobs.get(job_id)
+    if found.owner != principal.organisation and not principal.is_scheme_operator:
+        raise NotFound(f"no job {job_id}")
+    return JSONResponse(found.as_dict())
+
+
+@router.put("/id/{kind}/{uid}", summary="Update a record (needs If-Match)", openapi_extra=BODY_SCHEMA)
+async def update(kind: str, uid: str, request: Request, principal: Principal = Depends(authenticated),
+                 if_match: str | None = Header(None)) -> JSONResponse:
+    registry = request.app.state.registry
+    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    parsed = await parse_body(request)
+    registration = await run_in_threadpool(registry.update, iri, parsed, principal, if_match)
+    version = registration.records[0]["version"] if registration.records else None
+    return JSONResponse(registration.as_dict(), headers={"ETag": f'"{version}"'})
+
+
+@router.get("/id/{kind}/{uid}/versions", summary="Every version of a record")
+def versions(kind: str, uid: str, request: Request,
+             principal: Principal = Depends(current_principal)) -> JSONResponse:
+    registry = request.app.state.registry
+    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    return JSONResponse({"record": iri, "versions": registry.history(iri, principal)})
+
+
+@router.get("/id/{kind}/{uid}/versions/{number}", summary="One version of a record")
+def version(kind: str, uid: str, number: int, request: Request,
+            principal: Principal = Depends(current_principal)) -> Response:
+    from api.records import represent
+
+    registry = request.app.state.registry
+    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    found, triples = registry.version(iri, number, principal=principal)
+    return represent(request, triples, title=f"{iri} (version {found})", iri=iri, version=found)
+
+
+@router.get("/id/{kind}/{uid}/as-of", summary="A record as it was at a time")
+def as_of(kind: str, uid: str, request: Request,
+          time: str = Query(..., description="ISO 8601 time, e.g. 2026-01-31T00:00:00Z"),
+          principal: Principal = Depends(current_principal)) -> Response:
+    from api.records import represent
+
+    registry = request.app.state.registry
+    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    found, triples = registry.version(iri, as_of=time, principal=principal)
+    return represent(request, triples, title=f"{iri} as of {time}", iri=iri, version=found)
+
+
+@router.get("/reads", summary="Who read my organisation's data, what and when")
+def reads(request: Request, after: int = Query(0, description="The last id already seen."),
+          principal: Principal = Depends(authenticated)) -> JSONResponse:
+    """Reads of your records by other organisations (market operators), oldest first."""
+    from registry.access_log import reads_of
+
+    assert principal.organisation is not None
+    found = reads_of(request.app.state.registry, principal.organisation, after=after)
+    return JSONResponse({"organisation": principal.organisation, "reads": found})

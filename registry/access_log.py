@@ -1,0 +1,88 @@
+"""Reads of an FSP's data by other organisations: recorded, summarised to the FSP, listable.
+
+BUC.2 step 6a: an FSP is told when a market operator reads data of an asset it operates. Every
+such read is journaled as an audit event (``Registry.audit``); the FSP lists them
+(:func:`reads_of`) and receives a digest notification of the reads since the last one
+(:func:`send_digests`) rather than one message per read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyoxigraph as ox
+
+from registry.core import Registry
+from registry.identity import Principal
+
+DIGEST_TYPE = "AccessDigest"
+
+
+def read_record(
+    registry: Registry, iri: str, principal: Principal, request_id: str | None = None
+) -> list[ox.Triple]:
+    """A record as ``principal`` may see it; a read of another organisation's record is
+    journaled as an audit event. Raises NotFound."""
+    triples = registry.record(iri, principal)
+    info = registry.info(iri)
+    if info and info.owner and principal.organisation and principal.organisation != info.owner:
+        registry.audit(principal, "read", iri, request_id)
+    return triples
+
+
+def reads_of(registry: Registry, owner: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    """Who read ``owner``'s records, what and when, oldest first (``after``: last id seen)."""
+    rows = registry.journal.read(
+        "SELECT id, time, organisation, target, request_id FROM audit "
+        "WHERE owner = ? AND action = 'read' AND organisation IS NOT NULL AND organisation != owner "
+        "AND id > ? ORDER BY id LIMIT ?",
+        (owner, after, limit),
+    )
+    return [
+        {"id": i, "time": t, "reader": reader, "record": target, "requestId": rid}
+        for i, t, reader, target, rid in rows
+    ]
+
+
+def send_digests(registry: Registry) -> int:
+    """Notify each owner whose data was read since its last digest; returns how many digests."""
+    owners = [
+        row[0]
+        for row in registry.journal.read(
+            "SELECT DISTINCT owner FROM audit WHERE action = 'read' AND owner IS NOT NULL"
+        )
+    ]
+    sent = 0
+    for owner in owners:
+        reads = reads_of(registry, owner, after=_last_digested(registry, owner), limit=100_000)
+        if not reads:
+            continue
+        readers: dict[str, int] = {}
+        for r in reads:
+            readers[r["reader"]] = readers.get(r["reader"], 0) + 1
+        activity = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "type": "Announce",
+            "fdiType": DIGEST_TYPE,
+            "summary": f"{len(reads)} read(s) of your data by {len(readers)} organisation(s)",
+            "readers": readers,
+            "records": sorted({r["record"] for r in reads}),
+            "from": reads[0]["time"],
+            "until": reads[-1]["time"],
+            "auditUpTo": reads[-1]["id"],
+        }
+        with registry.transaction("registry", "access-digest") as tx:
+            tx.notify(owner, activity)
+        sent += 1
+    return sent
+
+
+def _last_digested(registry: Registry, owner: str) -> int:
+    last = 0
+    for (body,) in registry.journal.read(
+        "SELECT body FROM notification WHERE recipient = ? AND body LIKE ? ORDER BY id DESC LIMIT 1",
+        (owner, f'%"{DIGEST_TYPE}"%'),
+    ):
+        last = int(json.loads(body).get("auditUpTo", 0))
+    return last

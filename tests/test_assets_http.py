@@ -1,0 +1,116 @@
+"""BUC.2 over HTTP, with identities injected (certificate authentication has its own tests)."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import current_principal
+from registry.access_log import send_digests
+from registry.identity import FSP, MARKET_OPERATOR, Principal
+from registry.settings import Settings
+from tests.conftest import BASE, EXAMPLES
+from tests.test_assets import make_fsp
+
+ASSET = (EXAMPLES / "asset.ttl").read_bytes()
+
+
+@pytest.fixture
+def app():
+    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    with TestClient(app):
+        yield app
+
+
+
+
+@pytest.fixture
+def as_principal(app):
+    """Make a client that acts as a given principal."""
+    from fastapi import Request
+
+    principals: dict[str, Principal] = {}
+
+    def who(request: Request) -> Principal:
+        return principals.get(request.headers.get("x-test-principal", ""), Principal.anonymous())
+
+    app.dependency_overrides[current_principal] = who
+
+    def make(principal: Principal) -> TestClient:
+        principals[principal.actor] = principal
+        client = TestClient(app)
+        client.headers["x-test-principal"] = principal.actor
+        return client
+
+    return make
+
+
+def path_of(iri: str) -> str:
+    return iri.removeprefix(BASE.rstrip("/"))
+
+
+def test_registering_needs_authentication(app):
+    response = TestClient(app).post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
+    assert response.status_code == 401
+
+
+def test_an_fsp_registers_reads_and_updates_with_if_match(app, as_principal):
+    fsp = make_fsp(app.state.registry, "00000001")
+    client = as_principal(fsp)
+    created = client.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
+    assert created.status_code == 201, created.text
+    iri = created.json()["ids"]["battery-cardiff-1"]
+    got = client.get(path_of(iri), headers={"Accept": "text/turtle"})
+    assert got.headers["etag"] == '"1.ttl"'
+    body = ASSET.replace(b"<#battery-cardiff-1>", f"<{iri}>".encode()).replace(b"Powerwall 2", b"Powerwall 3")
+    assert client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle"}).status_code == 428
+    updated = client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle", "If-Match": got.headers["etag"]})
+    assert updated.status_code == 200, updated.text
+    assert updated.headers["etag"] == '"2"'
+    stale = client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle", "If-Match": '"1.ttl"'})
+    assert stale.status_code == 412
+    versions = client.get(path_of(iri) + "/versions").json()["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    first = client.get(path_of(iri) + "/versions/1", headers={"Accept": "text/turtle"})
+    assert "Powerwall 2" in first.text
+
+
+def test_a_duplicate_is_409_with_a_pointer(app, as_principal):
+    registry = app.state.registry
+    first = as_principal(make_fsp(registry, "00000001"))
+    second = as_principal(make_fsp(registry, "00000002"))
+    iri = first.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"}).json()["ids"]["battery-cardiff-1"]
+    refused = second.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
+    assert refused.status_code == 409
+    assert refused.json()["existing"] == iri
+    assert refused.headers["location"] == iri
+
+
+def test_market_operator_reads_are_logged_and_digested_to_the_fsp(app, as_principal):
+    registry = app.state.registry
+    fsp = make_fsp(registry, "00000001")
+    iri = as_principal(fsp).post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"}).json()["ids"]["battery-cardiff-1"]
+    # Share the asset with the market operator by a copy in its shared graph (agreements do this).
+    from registry import access
+
+    mo = Principal(BASE + "id/org/mo-1", frozenset({MARKET_OPERATOR}))
+    with registry.transaction("test", "share") as tx:
+        tx.copy(access.shared_graph(BASE, mo.organisation), iri, registry.record(iri, fsp))
+    reader = as_principal(mo)
+    assert reader.get(path_of(iri), headers={"Accept": "text/turtle"}).status_code == 200
+    reads = as_principal(fsp).get("/reads").json()["reads"]
+    assert [(r["reader"], r["record"]) for r in reads] == [(mo.organisation, iri)]
+    assert send_digests(registry) == 1
+    assert send_digests(registry) == 0  # nothing new since the last digest
+
+
+def test_a_bulk_job_reports_progress_and_bad_rows(app, as_principal):
+    fsp = make_fsp(app.state.registry, "00000001")
+    client = as_principal(fsp)
+    body = (EXAMPLES / "assets.csv").read_bytes().replace(b"1212345678902", b"1212345678901")
+    accepted = client.post("/jobs", content=body, headers={"Content-Type": "text/csv"})
+    assert accepted.status_code == 202
+    app.state.jobs.wait(60)
+    job = client.get(accepted.headers["location"]).json()
+    assert job["status"] == "finished"
+    assert job["registered"] == 3
+    assert [(f["record"], f["field"]) for f in job["refused"]] == [("row 3 (id battery-london-2)", "mpan")]
