@@ -175,6 +175,16 @@ def _add_trust_commands() -> None:
 _add_trust_commands()
 
 
+def _add_load_command() -> None:
+    from api.cli_load import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_load_command()
+
+
 def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "::"):
         return "localhost"
