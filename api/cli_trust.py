@@ -23,11 +23,14 @@ from registry.ca import CertificateAuthority, new_key_and_csr
 from registry.settings import Settings
 
 _DATA_DIR = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path),
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
     help="The registry's data directory (default: FDI_DATA_DIR or ./fdi-data).",
 )
 _OUT = click.option(
-    "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write the files to (made if missing).",
 )
 
@@ -40,8 +43,14 @@ def ca() -> None:
 @ca.command("server-cert")
 @_OUT
 @_DATA_DIR
-@click.option("--host", "hosts", multiple=True, default=("localhost", "127.0.0.1"), show_default=True,
-              help="A DNS name or IP address the server is reached by (repeat for more).")
+@click.option(
+    "--host",
+    "hosts",
+    multiple=True,
+    default=("localhost", "127.0.0.1"),
+    show_default=True,
+    help="A DNS name or IP address the server is reached by (repeat for more).",
+)
 @click.option("--days", default=397, show_default=True, help="Validity in days.")
 def server_cert(out: Path, data_dir: Path | None, hosts: tuple[str, ...], days: int) -> None:
     """Write server.pem, server.key and ca.pem: a TLS server certificate from the registry CA."""
@@ -55,11 +64,16 @@ def server_cert(out: Path, data_dir: Path | None, hosts: tuple[str, ...], days: 
 @_OUT
 @_DATA_DIR
 @click.option("--base-iri", help="IRI base of the registry (default: FDI_BASE_IRI).")
-@click.option("--csr", "csr_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Certify this CSR instead of making a new key.")
+@click.option(
+    "--csr",
+    "csr_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Certify this CSR instead of making a new key.",
+)
 @click.option("--days", type=int, help="Validity in days (default: the certificate_days setting).")
-def admin_cert(out: Path, data_dir: Path | None, base_iri: str | None, csr_file: Path | None,
-               days: int | None) -> None:
+def admin_cert(
+    out: Path, data_dir: Path | None, base_iri: str | None, csr_file: Path | None, days: int | None
+) -> None:
     """Write admin.pem (and admin.key), ca.pem: the scheme operator administrator's client
     certificate (roles Administrator and SchemeOperator, every scope). The registry creates the
     scheme operator organisation on first start if it is not there yet."""
@@ -78,8 +92,10 @@ def admin_cert(out: Path, data_dir: Path | None, base_iri: str | None, csr_file:
     if key:
         files["admin.key"] = key
     _write(out, files)
-    click.echo(f"wrote {', '.join(f'{out}/{n}' for n in files)}: certificate {issued.serial} "
-               f"for {issued.organisation}, valid until {issued.not_after}")
+    click.echo(
+        f"wrote {', '.join(f'{out}/{n}' for n in files)}: certificate {issued.serial} "
+        f"for {issued.organisation}, valid until {issued.not_after}"
+    )
 
 
 @ca.command("certificate")
@@ -90,9 +106,13 @@ def ca_certificate(data_dir: Path | None) -> None:
 
 
 @click.command("csr")
-@click.option("--name", required=True, help="A name for the key's holder, e.g. 'Example Flex dispatch'.")
+@click.option(
+    "--name", required=True, help="A name for the key's holder, e.g. 'Example Flex dispatch'."
+)
 @_OUT
-@click.option("--prefix", default="client", show_default=True, help="File names: PREFIX.key, PREFIX.csr.")
+@click.option(
+    "--prefix", default="client", show_default=True, help="File names: PREFIX.key, PREFIX.csr."
+)
 def csr(name: str, out: Path, prefix: str) -> None:
     """Write a new EC P-256 private key and a certificate signing request for it."""
     key, request = new_key_and_csr(name)
@@ -111,6 +131,8 @@ def _write(out: Path, files: dict[str, bytes]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         path = out / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if name.endswith(".key") else 0o644)
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if name.endswith(".key") else 0o644
+        )
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -16,12 +16,12 @@ from api.app import _problem, create_app
 from api.auth import current_principal, require_role, require_scope
 from api.tls import with_client_certificate
 from registry import lifecycle
-from registry.schemes import operator_iri
 from registry.authentication import authenticate, request_certificate
 from registry.ca import ROLES_OID, CertificateAuthority, claims_of, decode_strings, new_key_and_csr
-from registry.certificates import is_revoked_in, revocation_list
+from registry.certificates import is_revoked_in
 from registry.errors import Forbidden, RegistryError, Unauthenticated, UnusableInput
 from registry.identity import FSP, SCHEME_OPERATOR, Principal
+from registry.schemes import operator_iri
 from registry.settings import Settings
 from registry.vocab import FDI
 from tests.conftest import BASE
@@ -65,20 +65,42 @@ def test_a_certificate_names_the_organisation_and_carries_its_roles_and_scopes(f
     assert decode_strings(raw) == [FSP]
 
 
-def test_claims_beyond_what_the_organisation_holds_are_refused(world: Onboarding, fsp: Member) -> None:
+def test_claims_beyond_what_the_organisation_holds_are_refused(
+    world: Onboarding, fsp: Member
+) -> None:
     _, csr = new_key_and_csr("app")
     with pytest.raises(Forbidden, match="MarketOperator"):
-        request_certificate(world.registry, world.ca, fsp.admin_principal, fsp.iri, csr.decode(),
-                            roles=["MarketOperator"])
+        request_certificate(
+            world.registry,
+            world.ca,
+            fsp.admin_principal,
+            fsp.iri,
+            csr.decode(),
+            roles=["MarketOperator"],
+        )
     with pytest.raises(Forbidden, match="assets-read"):
-        request_certificate(world.registry, world.ca, fsp.admin_principal, fsp.iri, csr.decode(),
-                            scopes=["assets-read"])
+        request_certificate(
+            world.registry,
+            world.ca,
+            fsp.admin_principal,
+            fsp.iri,
+            csr.decode(),
+            scopes=["assets-read"],
+        )
 
 
 def test_a_narrower_certificate_may_be_asked_for(world: Onboarding, fsp: Member) -> None:
     _, csr = new_key_and_csr("reader")
-    issued = request_certificate(world.registry, world.ca, fsp.admin_principal, fsp.iri, csr.decode(),
-                                 roles=["FlexibilityServiceProvider"], scopes=["commercial-write"], days=7)
+    issued = request_certificate(
+        world.registry,
+        world.ca,
+        fsp.admin_principal,
+        fsp.iri,
+        csr.decode(),
+        roles=["FlexibilityServiceProvider"],
+        scopes=["commercial-write"],
+        days=7,
+    )
     principal = authenticate(world.registry, world.ca, issued.pem)
 
     assert principal.scopes == {FDI["scope-commercial-write"].value}
@@ -86,7 +108,9 @@ def test_a_narrower_certificate_may_be_asked_for(world: Onboarding, fsp: Member)
     assert not_after - dt.datetime.now(dt.UTC) < dt.timedelta(days=7, minutes=1)
 
 
-def test_only_the_organisations_administrator_asks_for_certificates(world: Onboarding, fsp: Member) -> None:
+def test_only_the_organisations_administrator_asks_for_certificates(
+    world: Onboarding, fsp: Member
+) -> None:
     other = world.member("Other Flex Ltd", "SC654321")
     _, csr = new_key_and_csr("app")
     for principal in (other.admin_principal, fsp.principal):
@@ -95,8 +119,10 @@ def test_only_the_organisations_administrator_asks_for_certificates(world: Onboa
 
 
 def test_a_request_that_is_not_a_csr_is_a_400(world: Onboarding, fsp: Member) -> None:
-    response = world.admin_client(fsp).post(f"/organisations/{fsp.uid}/certificates",
-                                            json={"csr": "-----BEGIN CERTIFICATE REQUEST-----\nnope"})
+    response = world.admin_client(fsp).post(
+        f"/organisations/{fsp.uid}/certificates",
+        json={"csr": "-----BEGIN CERTIFICATE REQUEST-----\nnope"},
+    )
     assert response.status_code == 400
     with pytest.raises(UnusableInput):
         request_certificate(world.registry, world.ca, fsp.admin_principal, fsp.iri, fsp.certificate)
@@ -105,8 +131,11 @@ def test_a_request_that_is_not_a_csr_is_a_400(world: Onboarding, fsp: Member) ->
 def test_a_pem_csr_body_with_query_claims_is_accepted(world: Onboarding, fsp: Member) -> None:
     _, csr = new_key_and_csr("dispatch")
     response = world.admin_client(fsp).post(
-        f"/organisations/{fsp.uid}/certificates", content=csr, params={"name": "dispatch", "scope": "assets-write"},
-        headers={"Content-Type": "application/pkcs10"})
+        f"/organisations/{fsp.uid}/certificates",
+        content=csr,
+        params={"name": "dispatch", "scope": "assets-write"},
+        headers={"Content-Type": "application/pkcs10"},
+    )
 
     assert response.status_code == 201
     assert response.json()["scopes"] == ["assets-write"] and response.json()["name"] == "dispatch"
@@ -115,7 +144,9 @@ def test_a_pem_csr_body_with_query_claims_is_accepted(world: Onboarding, fsp: Me
 
 def test_the_crl_lists_revoked_certificates(app, world: Onboarding, fsp: Member) -> None:  # type: ignore[no-untyped-def]
     serial = x509.load_pem_x509_certificate(fsp.certificate.encode()).serial_number
-    revoked = world.admin_client(fsp).post(f"/certificates/{format(serial, 'x')}/revoke", json={"reason": "key lost"})
+    revoked = world.admin_client(fsp).post(
+        f"/certificates/{format(serial, 'x')}/revoke", json={"reason": "key lost"}
+    )
     crl = TestClient(app).get("/ca/crl")
 
     assert revoked.json()["status"] == "revoked"
@@ -123,7 +154,9 @@ def test_the_crl_lists_revoked_certificates(app, world: Onboarding, fsp: Member)
     parsed = x509.load_der_x509_crl(crl.content)
     assert parsed.is_signature_valid(world.ca.certificate.public_key())  # type: ignore[arg-type]
     assert is_revoked_in(crl.content, x509.load_pem_x509_certificate(fsp.certificate.encode()))
-    assert not is_revoked_in(crl.content, x509.load_pem_x509_certificate(fsp.admin_certificate.encode()))
+    assert not is_revoked_in(
+        crl.content, x509.load_pem_x509_certificate(fsp.admin_certificate.encode())
+    )
 
 
 def test_a_certificate_from_another_ca_is_refused(world: Onboarding) -> None:
@@ -138,12 +171,20 @@ def test_a_certificate_the_register_does_not_know_is_refused(world: Onboarding) 
         authenticate(world.registry, world.ca, server)
 
 
-def test_a_suspended_organisations_certificate_is_refused_even_before_revocation(world: Onboarding, fsp: Member) -> None:
+def test_a_suspended_organisations_certificate_is_refused_even_before_revocation(
+    world: Onboarding, fsp: Member
+) -> None:
     # Change the status alone, as a crash between two writes might leave it: the status check holds.
     with world.registry.transaction("test", "suspend-without-cascade") as tx:
         info = tx.info(fsp.iri)
-        lifecycle.restatus(tx, info, lifecycle.content(world.registry, fsp.iri), FDI.organisationStatus,
-                           "suspended", "test")
+        lifecycle.restatus(
+            tx,
+            info,
+            lifecycle.content(world.registry, fsp.iri),
+            FDI.organisationStatus,
+            "suspended",
+            "test",
+        )
     with pytest.raises(Unauthenticated, match="suspended"):
         authenticate(world.registry, world.ca, fsp.certificate)
 
@@ -151,7 +192,9 @@ def test_a_suspended_organisations_certificate_is_refused_even_before_revocation
 def test_the_tls_extension_gives_the_principal(world: Onboarding, fsp: Member) -> None:
     me = world.client(fsp).get("/whoami").json()
     assert me["organisation"] == fsp.iri and me["roles"] == ["FlexibilityServiceProvider"]
-    assert world.client(fsp).get("/whoami").json()["certificate"] == fsp.principal.certificate_serial
+    assert (
+        world.client(fsp).get("/whoami").json()["certificate"] == fsp.principal.certificate_serial
+    )
 
 
 def test_a_forwarded_certificate_is_believed_only_from_a_trusted_proxy(app, fsp: Member) -> None:  # type: ignore[no-untyped-def]
@@ -165,13 +208,21 @@ def test_a_forwarded_certificate_is_believed_only_from_a_trusted_proxy(app, fsp:
 
 def test_a_forwarded_certificate_with_folded_lines_is_read(app, fsp: Member) -> None:  # type: ignore[no-untyped-def]
     folded = fsp.certificate.replace("\n", " ")
-    me = TestClient(app, client=("10.1.2.3", 4433)).get("/whoami", headers={"X-Client-Cert": folded}).json()
+    me = (
+        TestClient(app, client=("10.1.2.3", 4433))
+        .get("/whoami", headers={"X-Client-Cert": folded})
+        .json()
+    )
     assert me["organisation"] == fsp.iri
 
 
 def test_role_and_scope_dependencies(world: Onboarding, fsp: Member) -> None:
     api = FastAPI()
-    api.state.registry, api.state.ca, api.state.settings = world.registry, world.ca, world.registry.settings
+    api.state.registry, api.state.ca, api.state.settings = (
+        world.registry,
+        world.ca,
+        world.registry.settings,
+    )
 
     @api.get("/operators")
     def operators(principal: Principal = Depends(require_role(SCHEME_OPERATOR))) -> str:

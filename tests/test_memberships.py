@@ -34,27 +34,42 @@ def world(app) -> Onboarding:
     return Onboarding.of(app)
 
 
-def test_join_grant_accept_makes_an_active_membership_and_says_what_is_next(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
+def test_join_grant_accept_makes_an_active_membership_and_says_what_is_next(
+    app, world: Onboarding
+) -> None:  # type: ignore[no-untyped-def]
     applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
     admin = world.admin_client(applicant)
 
     joined = admin.post("/schemes/fdi/memberships", json={"roles": ["FlexibilityServiceProvider"]})
     assert joined.status_code == 201 and joined.json()["status"] == "requested"
     uid = joined.json()["id"].rsplit("/", 1)[-1]
-    granted = world.operator_client().post(f"/memberships/{uid}/grant", json={"roles": ["FlexibilityServiceProvider"]})
+    granted = world.operator_client().post(
+        f"/memberships/{uid}/grant", json={"roles": ["FlexibilityServiceProvider"]}
+    )
     assert granted.json()["status"] == "awaiting-acceptance"
     assert granted.json()["next"]["step"] == "accept-agreement"
-    accepted = admin.post(f"/memberships/{uid}/accept", json={"agreement": granted.json()["next"]["agreement"]})
+    accepted = admin.post(
+        f"/memberships/{uid}/accept", json={"agreement": granted.json()["next"]["agreement"]}
+    )
 
     assert accepted.json()["status"] == "active"
     assert accepted.json()["next"]["step"] == "request-certificate"
-    assert accepted.json()["scopes"] == ["agreements-write", "assets-write", "commercial-write", "messages-send"]
-    assert organisations.organisation(world.registry, applicant.iri)["marketRoles"] == ["FlexibilityServiceProvider"]
+    assert accepted.json()["scopes"] == [
+        "agreements-write",
+        "assets-write",
+        "commercial-write",
+        "messages-send",
+    ]
+    assert organisations.organisation(world.registry, applicant.iri)["marketRoles"] == [
+        "FlexibilityServiceProvider"
+    ]
 
 
 def test_accepting_before_the_grant_activates_the_membership_on_grant(world: Onboarding) -> None:
     applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
-    m = memberships.request_membership(world.registry, applicant.admin_principal, FDI_SCHEME, ["MarketOperator"])
+    m = memberships.request_membership(
+        world.registry, applicant.admin_principal, FDI_SCHEME, ["MarketOperator"]
+    )
     assert m["next"]["step"] == "accept-agreement"
     accepted = memberships.accept_agreement(world.registry, applicant.admin_principal, m["id"])
     assert accepted["status"] == "requested" and accepted["next"]["step"] == "wait-for-grant"
@@ -63,15 +78,22 @@ def test_accepting_before_the_grant_activates_the_membership_on_grant(world: Onb
     assert granted["status"] == "active" and granted["scopes"] == ["assets-read", "messages-send"]
 
 
-def test_the_acceptance_records_who_when_and_the_digest_of_the_served_text(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
+def test_the_acceptance_records_who_when_and_the_digest_of_the_served_text(
+    app, world: Onboarding
+) -> None:  # type: ignore[no-untyped-def]
     fsp = world.member("Example Flex Ltd", "SC123456")
     acceptance = memberships.membership(world.registry, fsp.membership)["acceptance"]
     document = TestClient(app).get("/schemes/fdi/agreement")
 
     assert acceptance["by"] == fsp.admin_principal.user
-    assert dt.datetime.fromisoformat(acceptance["at"].replace("Z", "+00:00")) <= dt.datetime.now(dt.UTC)
+    assert dt.datetime.fromisoformat(acceptance["at"].replace("Z", "+00:00")) <= dt.datetime.now(
+        dt.UTC
+    )
     assert acceptance["digest"] == "sha256:" + hashlib.sha256(document.content).hexdigest()
-    assert document.headers["repr-digest"] == f"sha-256=:{base64.b64encode(hashlib.sha256(document.content).digest()).decode()}:"
+    assert (
+        document.headers["repr-digest"]
+        == f"sha-256=:{base64.b64encode(hashlib.sha256(document.content).digest()).decode()}:"
+    )
     assert acceptance["agreement"] == FDI_SCHEME.agreement_iri(BASE)
 
 
@@ -86,7 +108,9 @@ def test_accepting_another_version_is_refused_with_the_current_one(world: Onboar
 def test_a_second_open_membership_is_refused(world: Onboarding) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     with pytest.raises(Conflict):
-        memberships.request_membership(world.registry, fsp.admin_principal, FDI_SCHEME, ["MarketOperator"])
+        memberships.request_membership(
+            world.registry, fsp.admin_principal, FDI_SCHEME, ["MarketOperator"]
+        )
 
 
 def test_only_an_administrator_of_a_verified_organisation_asks_to_join(world: Onboarding) -> None:
@@ -101,7 +125,9 @@ def test_only_an_administrator_of_a_verified_organisation_asks_to_join(world: On
 def test_unknown_roles_are_refused_naming_the_known_ones(world: Onboarding) -> None:
     applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
     with pytest.raises(UnusableInput, match="FlexibilityServiceProvider"):
-        memberships.request_membership(world.registry, applicant.admin_principal, FDI_SCHEME, ["Aggregator"])
+        memberships.request_membership(
+            world.registry, applicant.admin_principal, FDI_SCHEME, ["Aggregator"]
+        )
 
 
 def test_only_the_scheme_operator_grants(world: Onboarding) -> None:
@@ -117,13 +143,17 @@ def test_a_refused_request_keeps_its_reasons_and_a_new_one_may_follow(world: Onb
     refused = memberships.refuse(world.registry, world.operator, m["id"], ["no trading history"])
 
     assert refused["status"] == "refused" and refused["reason"] == "no trading history"
-    again = memberships.request_membership(world.registry, applicant.admin_principal, FDI_SCHEME, [FSP])
+    again = memberships.request_membership(
+        world.registry, applicant.admin_principal, FDI_SCHEME, [FSP]
+    )
     assert again["id"] != m["id"]
     with pytest.raises(InvalidTransition):
         memberships.grant(world.registry, world.operator, m["id"], [FSP])
 
 
-def test_suspending_a_membership_revokes_the_certificates_claiming_its_roles(world: Onboarding) -> None:
+def test_suspending_a_membership_revokes_the_certificates_claiming_its_roles(
+    world: Onboarding,
+) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     memberships.suspend(world.registry, world.operator, fsp.membership, "investigation")
 
@@ -145,14 +175,24 @@ def test_roles_are_held_only_within_the_granted_period(world: Onboarding) -> Non
     assert FSP in memberships.held(world.registry, applicant.iri, later)[0]
     _, csr = new_key_and_csr("app")
     with pytest.raises(UnusableInput, match="no role"):
-        request_certificate(world.registry, world.ca, applicant.admin_principal, applicant.iri, csr.decode())
+        request_certificate(
+            world.registry, world.ca, applicant.admin_principal, applicant.iri, csr.decode()
+        )
 
 
 def test_the_scheme_describes_its_roles_scopes_and_agreement(app) -> None:  # type: ignore[no-untyped-def]
     scheme = TestClient(app).get("/schemes/fdi").json()
 
-    assert "FlexibilityServiceProvider" in scheme["roles"] and "SchemeOperator" not in scheme["roles"]
-    assert scheme["scopes"] == ["assets-write", "assets-read", "commercial-write", "agreements-write", "messages-send"]
+    assert (
+        "FlexibilityServiceProvider" in scheme["roles"] and "SchemeOperator" not in scheme["roles"]
+    )
+    assert scheme["scopes"] == [
+        "assets-write",
+        "assets-read",
+        "commercial-write",
+        "agreements-write",
+        "messages-send",
+    ]
     assert scheme["agreement"]["version"] == "1.0"
     assert TestClient(app).get("/schemes/fdi/agreements/0.1").status_code == 404
 
@@ -162,8 +202,16 @@ def test_the_records_the_onboarding_writes_conform_to_the_shapes(world: Onboardi
     world.member("Example DSO plc", "01234567", roles=["DistributionSystemOperator"])
     memberships.suspend(world.registry, world.operator, fsp.membership, "investigation")
     store = ox.Store()
-    store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in world.registry.index.quads(None, None, None))
+    store.extend(
+        ox.Quad(q.subject, q.predicate, q.object)
+        for q in world.registry.index.quads(None, None, None)
+    )
 
-    conforms, _, text = validate(store, shacl_graph=world.registry.shapes.graph, inference="none",
-                                 advanced=False, allow_warnings=True)
+    conforms, _, text = validate(
+        store,
+        shacl_graph=world.registry.shapes.graph,
+        inference="none",
+        advanced=False,
+        allow_warnings=True,
+    )
     assert conforms, text

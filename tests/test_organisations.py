@@ -14,7 +14,11 @@ from registry.authentication import authenticate
 from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.errors import (
-    DuplicateOrganisation, Forbidden, InvalidTransition, PreconditionFailed, Unauthenticated,
+    DuplicateOrganisation,
+    Forbidden,
+    InvalidTransition,
+    PreconditionFailed,
+    Unauthenticated,
     ValidationFailed,
 )
 from registry.identity import FSP, Principal
@@ -44,19 +48,33 @@ def world(app) -> Onboarding:
 
 
 def application(number: str = "SC123456", **extra) -> organisations.Application:  # type: ignore[no-untyped-def]
-    return organisations.Application(legal_name="Example Flex Ltd", contact_email="flex@example.org",
-                                     company_number=number, **extra)
+    return organisations.Application(
+        legal_name="Example Flex Ltd",
+        contact_email="flex@example.org",
+        company_number=number,
+        **extra,
+    )
 
 
-@pytest.mark.parametrize(("given", "normal"), [
-    ("1234567", "01234567"), ("0123 4567", "01234567"), (" 01234567 ", "01234567"),
-    ("sc123456", "SC123456"), ("SC 123 456", "SC123456"), ("sc12345", "SC012345"), ("NI-000123", "NI000123"),
-])
+@pytest.mark.parametrize(
+    ("given", "normal"),
+    [
+        ("1234567", "01234567"),
+        ("0123 4567", "01234567"),
+        (" 01234567 ", "01234567"),
+        ("sc123456", "SC123456"),
+        ("SC 123 456", "SC123456"),
+        ("sc12345", "SC012345"),
+        ("NI-000123", "NI000123"),
+    ],
+)
 def test_company_number_spellings_normalise_to_one(given: str, normal: str) -> None:
     assert organisations.normalise_company_number(given) == normal
 
 
-def test_an_application_is_recorded_as_applied_in_the_register_and_in_rdf(registry: Registry) -> None:
+def test_an_application_is_recorded_as_applied_in_the_register_and_in_rdf(
+    registry: Registry,
+) -> None:
     view = organisations.apply(registry, application("123 4567"), ANONYMOUS)
 
     assert view["status"] == "applied" and view["companyNumber"] == "01234567"
@@ -83,12 +101,16 @@ def test_applying_again_in_another_spelling_is_refused_with_a_pointer(app) -> No
 def test_applying_with_the_lei_of_a_registered_organisation_is_refused(registry: Registry) -> None:
     first = organisations.apply(registry, application(lei="5493001KJTIIGC8Y1R12"), ANONYMOUS)
     with pytest.raises(DuplicateOrganisation) as refused:
-        organisations.apply(registry, application("01234567", lei="5493 001k jtii gc8y 1r12"), ANONYMOUS)
+        organisations.apply(
+            registry, application("01234567", lei="5493 001k jtii gc8y 1r12"), ANONYMOUS
+        )
     assert refused.value.extra["existing"] == first["id"]
 
 
 def test_an_application_breaking_the_shapes_is_refused_with_the_report(app) -> None:  # type: ignore[no-untyped-def]
-    response = TestClient(app).post("/organisations", json={**APPLICATION, "lei": "5493001KJTIIGC8Y1R13"})
+    response = TestClient(app).post(
+        "/organisations", json={**APPLICATION, "lei": "5493001KJTIIGC8Y1R13"}
+    )
 
     assert response.status_code == 422
     findings = response.json()["report"]["findings"]
@@ -110,7 +132,9 @@ def test_twenty_concurrent_applications_with_one_company_number_yield_one_id(tmp
     def apply(n: int) -> None:
         barrier.wait()
         try:
-            ids.append(organisations.apply(registry, application(spellings[n % 5]), ANONYMOUS)["id"])
+            ids.append(
+                organisations.apply(registry, application(spellings[n % 5]), ANONYMOUS)["id"]
+            )
         except DuplicateOrganisation as e:
             refused.append(e.extra["existing"])
 
@@ -123,7 +147,8 @@ def test_twenty_concurrent_applications_with_one_company_number_yield_one_id(tmp
         assert len(ids) == 1 and len(refused) == 19
         assert set(refused) == set(ids)
         stored = registry.index.query(
-            "SELECT ?o WHERE { ?o <https://w3id.org/fdi/ns#companyNumber> \"01234567\" }", None)
+            'SELECT ?o WHERE { ?o <https://w3id.org/fdi/ns#companyNumber> "01234567" }', None
+        )
         assert [row["o"].value for row in stored] == ids
     finally:
         registry.close()
@@ -138,12 +163,21 @@ def test_only_the_scheme_operator_verifies(app, world: Onboarding) -> None:  # t
     with pytest.raises(Forbidden):
         organisations.verify(world.registry, world.ca, fsp.principal, iri, "DocumentsChecked")
     uid = iri.rsplit("/", 1)[-1]
-    assert world.client(fsp).post(f"/organisations/{uid}/verify", json={"assuranceLevel": "SelfAsserted"}).status_code == 403
+    assert (
+        world.client(fsp)
+        .post(f"/organisations/{uid}/verify", json={"assuranceLevel": "SelfAsserted"})
+        .status_code
+        == 403
+    )
 
 
-def test_verification_sets_the_assurance_level_and_issues_the_requested_certificate(world: Onboarding) -> None:
+def test_verification_sets_the_assurance_level_and_issues_the_requested_certificate(
+    world: Onboarding,
+) -> None:
     iri, _ = world.apply("Example Flex Ltd", "SC123456")
-    view = organisations.verify(world.registry, world.ca, world.operator, iri, "IndependentlyAudited")
+    view = organisations.verify(
+        world.registry, world.ca, world.operator, iri, "IndependentlyAudited"
+    )
 
     assert view["status"] == "verified" and view["assuranceLevel"] == "IndependentlyAudited"
     assert view["next"]["step"] == "join-scheme" and view["next"]["certificate"]
@@ -160,19 +194,25 @@ def test_verifying_twice_is_an_invalid_transition(world: Onboarding) -> None:
 def test_a_stale_if_match_is_refused(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
     iri, _ = world.apply("Example Flex Ltd", "SC123456")
     with pytest.raises(PreconditionFailed):
-        organisations.verify(world.registry, world.ca, world.operator, iri, "DocumentsChecked", if_match='"7"')
+        organisations.verify(
+            world.registry, world.ca, world.operator, iri, "DocumentsChecked", if_match='"7"'
+        )
     uid = iri.rsplit("/", 1)[-1]
     etag = TestClient(app).get(f"/organisations/{uid}").headers["etag"]
-    verified = world.operator_client().post(f"/organisations/{uid}/verify", headers={"If-Match": etag},
-                                            json={"assuranceLevel": "DocumentsChecked"})
+    verified = world.operator_client().post(
+        f"/organisations/{uid}/verify",
+        headers={"If-Match": etag},
+        json={"assuranceLevel": "DocumentsChecked"},
+    )
     assert verified.status_code == 200
 
 
 def test_rejection_keeps_the_record_with_its_reasons(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
     iri, _ = world.apply("Example Flex Ltd", "SC123456")
     uid = iri.rsplit("/", 1)[-1]
-    response = world.operator_client().post(f"/organisations/{uid}/reject",
-                                            json={"reasons": ["address does not match Companies House"]})
+    response = world.operator_client().post(
+        f"/organisations/{uid}/reject", json={"reasons": ["address does not match Companies House"]}
+    )
 
     assert response.status_code == 200 and response.json()["status"] == "rejected"
     again = TestClient(app).get(f"/organisations/{uid}").json()
@@ -202,7 +242,9 @@ def test_reinstatement_reactivates_memberships_but_not_certificates(world: Onboa
         authenticate(world.registry, world.ca, fsp.certificate)
 
 
-def test_a_membership_suspended_on_its_own_stays_suspended_on_reinstatement(world: Onboarding) -> None:
+def test_a_membership_suspended_on_its_own_stays_suspended_on_reinstatement(
+    world: Onboarding,
+) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     memberships.suspend(world.registry, world.operator, fsp.membership, "dispute")
     organisations.suspend(world.registry, world.operator, fsp.iri, "fees unpaid")
@@ -219,7 +261,10 @@ def test_revocation_is_final_and_never_deletes(app, world: Onboarding) -> None: 
         organisations.reinstate(world.registry, world.operator, fsp.iri)
     assert memberships.membership(world.registry, fsp.membership)["status"] == "revoked"
     assert TestClient(app).get(f"/organisations/{fsp.uid}").json()["status"] == "revoked"
-    assert TestClient(app).get(f"/id/org/{fsp.uid}", headers={"Accept": "text/turtle"}).status_code == 200
+    assert (
+        TestClient(app).get(f"/id/org/{fsp.uid}", headers={"Accept": "text/turtle"}).status_code
+        == 200
+    )
 
 
 def test_the_scheme_operator_cannot_suspend_itself(world: Onboarding) -> None:
@@ -245,7 +290,9 @@ def test_the_scheme_operator_exists_once_after_restarts(tmp_path) -> None:  # ty
         registry.close()
     registry = Registry(settings)
     try:
-        owned = registry.journal.read("SELECT count(*) FROM record WHERE iri = ?", (operator_iri(BASE),))
+        owned = registry.journal.read(
+            "SELECT count(*) FROM record WHERE iri = ?", (operator_iri(BASE),)
+        )
         assert owned == [(1,)]
         assert registry.info(operator_iri(BASE)).version == 1
     finally:

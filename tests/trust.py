@@ -67,28 +67,51 @@ class Onboarding:
     def of(cls, app: Any) -> Onboarding:
         return cls(app.state.registry, app.state.ca, app)
 
-    def apply(self, legal_name: str, company_number: str | None = None, lei: str | None = None,
-              email: str | None = None) -> tuple[str, bytes]:
+    def apply(
+        self,
+        legal_name: str,
+        company_number: str | None = None,
+        lei: str | None = None,
+        email: str | None = None,
+    ) -> tuple[str, bytes]:
         """An application with a CSR for the administrator; returns the IRI and the admin key."""
         key, csr = new_key_and_csr(f"{legal_name} administrator")
-        view = organisations.apply(self.registry, organisations.Application(
-            legal_name=legal_name, company_number=company_number, lei=lei,
-            contact_email=email or f"contact@{_slug(legal_name)}.example", csr=csr.decode(),
-        ), Principal.anonymous())
+        view = organisations.apply(
+            self.registry,
+            organisations.Application(
+                legal_name=legal_name,
+                company_number=company_number,
+                lei=lei,
+                contact_email=email or f"contact@{_slug(legal_name)}.example",
+                csr=csr.decode(),
+            ),
+            Principal.anonymous(),
+        )
         return view["id"], key
 
-    def member(self, legal_name: str, company_number: str | None = None, lei: str | None = None, *,
-               roles: list[str] | tuple[str, ...] = ("FlexibilityServiceProvider",),
-               scopes: list[str] | None = None, accept: bool = True) -> Member:
+    def member(
+        self,
+        legal_name: str,
+        company_number: str | None = None,
+        lei: str | None = None,
+        *,
+        roles: list[str] | tuple[str, ...] = ("FlexibilityServiceProvider",),
+        scopes: list[str] | None = None,
+        accept: bool = True,
+    ) -> Member:
         """Apply, verify, join the FDI scheme in ``roles``, grant (``scopes``: the scheme's
         defaults), accept the agreement and issue an application certificate."""
         iri, admin_key = self.apply(legal_name, company_number, lei)
         view = organisations.verify(self.registry, self.ca, self.operator, iri, "DocumentsChecked")
-        admin_pem = certificate_pem(self.registry, view["administratorCertificates"][0].rsplit("/", 1)[-1])
+        admin_pem = certificate_pem(
+            self.registry, view["administratorCertificates"][0].rsplit("/", 1)[-1]
+        )
         admin = authenticate(self.registry, self.ca, admin_pem)
         membership = None
         if roles:
-            membership = memberships.request_membership(self.registry, admin, FDI_SCHEME, list(roles))["id"]
+            membership = memberships.request_membership(
+                self.registry, admin, FDI_SCHEME, list(roles)
+            )["id"]
             memberships.grant(self.registry, self.operator, membership, list(roles), scopes)
             if accept:
                 memberships.accept_agreement(self.registry, admin, membership)
