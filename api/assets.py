@@ -127,3 +127,26 @@ def reads(request: Request, after: int = Query(0, description="The last id alrea
     assert principal.organisation is not None
     found = reads_of(request.app.state.registry, principal.organisation, after=after)
     return JSONResponse({"organisation": principal.organisation, "reads": found})
+
+
+@router.post("/id/asset/{uid}/attestations", status_code=201, openapi_extra=BODY_SCHEMA,
+             summary="Attest facts about an asset (asset owner, installer, manufacturer)")
+async def attest(uid: str, request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+    """The facts are kept with their source and time beside the asset's own values; a value
+    that differs is shown as a conflict, never written over the registered one."""
+    from registry.attestations import attest as record_attestation
+
+    registry = request.app.state.registry
+    parsed = await parse_body(request)
+    iri = f"{registry.settings.base_iri}id/asset/{uid}"
+    registration = await run_in_threadpool(record_attestation, registry, iri, parsed, principal)
+    return JSONResponse(registration.as_dict(), status_code=201)
+
+
+@router.get("/id/asset/{uid}/assurance", summary="An asset's sources: attested facts, conflicts, "
+            "whether it can skip manual checks")
+def assurance(uid: str, request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+    from registry.attestations import assurance as assess
+
+    registry = request.app.state.registry
+    return JSONResponse(assess(registry, f"{registry.settings.base_iri}id/asset/{uid}", principal))
