@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from registry.settings import Settings
 from registry.vocab import FDI
 
 META_GRAPH = ox.NamedNode("urn:fdi:index")
@@ -135,6 +136,18 @@ class OxigraphIndex:
         if self.path:
             self.store.flush()
         del self.store
+
+
+def open_index(settings: Settings) -> Index:
+    """The index the settings name: embedded Oxigraph (on disk under ``data_dir``, or in
+    memory) or an external SPARQL 1.1 store (``store = "sparql"``, registry.remote_index)."""
+    if settings.store == "sparql":
+        from registry.remote_index import RemoteIndex
+
+        timeout = max(60.0, settings.query_timeout * 6)
+        return RemoteIndex(settings.sparql_query_url, settings.sparql_update_url, timeout)
+    on_disk = settings.store != "memory" and settings.data_dir
+    return OxigraphIndex(Path(settings.data_dir) / "index" if on_disk else None)
 
 
 _INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")

@@ -1,7 +1,14 @@
-"""Shared fixtures: fresh registries (in memory or on disk) and the examples directory."""
+"""Shared fixtures: fresh registries (in memory or on disk) and the examples directory.
+
+With ``FDI_TEST_STORE=sparql`` and ``FDI_TEST_SPARQL_URL=http://127.0.0.1:PORT`` (an
+``oxigraph serve`` that ``.ci/run`` starts), the ``registry`` and ``disk_settings`` fixtures put
+the index on that external store instead, emptied before each test; ``pytest -m store`` runs
+the tests of registration and queries that CI runs that way (``STORE_MODULES``).
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,14 +21,50 @@ EXAMPLES = ROOT / "examples"
 BASE = "http://registry.test/"
 
 
+# The modules ``pytest -m store`` selects: registration, updates and queries.
+STORE_MODULES = {
+    "test_registry", "test_assets", "test_updates", "test_http", "test_remote_index",
+    "test_catalogue", "test_federation",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "store: runs against the external SPARQL store in CI")
+
+
+# Tests of the embedded index's own files, covered for the external store by test_remote_index.
+EMBEDDED_ONLY = {"test_deleting_the_index_rebuilds_it_identically_from_the_journal"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    external = os.environ.get("FDI_TEST_STORE") == "sparql"
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in STORE_MODULES:
+            item.add_marker(pytest.mark.store)
+        if external and item.name in EMBEDDED_ONLY:
+            item.add_marker(pytest.mark.skip(reason="removes the embedded index's directory"))
+
+
+def external_store() -> dict[str, str]:
+    """Settings for the external store under test, emptied; {} for the embedded one."""
+    if os.environ.get("FDI_TEST_STORE") != "sparql":
+        return {}
+    from registry.remote_index import RemoteIndex
+
+    url = os.environ.get("FDI_TEST_SPARQL_URL", "http://127.0.0.1:7878").rstrip("/")
+    urls = {"sparql_query_url": url + "/query", "sparql_update_url": url + "/update"}
+    RemoteIndex(urls["sparql_query_url"], urls["sparql_update_url"]).clear()
+    return {"store": "sparql", **urls}
+
+
 @pytest.fixture
 def registry():
-    """A fresh in-memory registry."""
-    reg = Registry(Settings(data_dir=None, base_iri=BASE))
+    """A fresh in-memory registry (its index on the external store under FDI_TEST_STORE)."""
+    reg = Registry(Settings(data_dir=None, base_iri=BASE, **external_store()))
     yield reg
     reg.close()
 
 
 @pytest.fixture
 def disk_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", base_iri=BASE)
+    return Settings(data_dir=tmp_path / "data", base_iri=BASE, **external_store())

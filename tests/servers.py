@@ -1,0 +1,99 @@
+"""Real servers on 127.0.0.1 for tests: ``oxigraph serve`` and the registry under uvicorn.
+
+Each is started on a free loopback port, waited for, and stopped (by its own process id) when
+the ``with`` block ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30.0) -> None:
+    """Poll ``url`` until it answers (any HTTP status) or the time is up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def oxigraph_binary() -> str | None:
+    """The ``oxigraph`` server shipped by the ``oxigraph`` PyPI package, if installed."""
+    beside = Path(sysconfig.get_path("scripts")) / "oxigraph"
+    return str(beside) if beside.exists() else shutil.which("oxigraph")
+
+
+@contextmanager
+def oxigraph_server(location: Path) -> Iterator[str]:
+    """An ``oxigraph serve`` process storing under ``location``; yields its base URL."""
+    binary = oxigraph_binary()
+    if binary is None:
+        raise RuntimeError("the oxigraph server is not installed (pip install oxigraph)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/query?query=ASK%7B%7D", process)
+        yield url
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def registry_server(env: dict[str, str]) -> Iterator[str]:
+    """``fdi``'s HTTP app under uvicorn on a free port, configured by ``FDI_*`` variables in
+    ``env`` (``FDI_BASE_IRI`` defaults to the server's own URL); yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FDI_")}
+    environ.update({"FDI_BASE_IRI": url, "FDI_DATA_DIR": "", **env})
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(url + "ns", process, seconds=60)
+        yield url
+    finally:
+        _stop(process)
