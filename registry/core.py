@@ -41,7 +41,7 @@ from registry.errors import (
 )
 from registry.formats import Parsed
 from registry.identity import Principal
-from registry.index import OxigraphIndex, RecordChange
+from registry.index import RecordChange, open_index
 from registry.journal import Entry, Journal
 from registry.query import QueryResult, run_query
 from registry.normalise import normalise
@@ -229,7 +229,7 @@ class Registry:
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
         self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
-        self.index = OxigraphIndex(Path(data_dir) / "index" if data_dir else None)
+        self.index = open_index(settings)  # embedded Oxigraph or an external SPARQL store
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
