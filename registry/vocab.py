@@ -55,6 +55,8 @@ FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 LDP = Namespace("http://www.w3.org/ns/ldp#")
 AS = Namespace("https://www.w3.org/ns/activitystreams#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
 PREFIXES: dict[str, str] = {
     "fdi": FDI.iri,
@@ -81,6 +83,8 @@ PREFIXES: dict[str, str] = {
     "adms": ADMS.iri,
     "ldp": LDP.iri,
     "as": AS.iri,
+    "hydra": HYDRA.iri,
+    "sd": SD.iri,
 }
 
 # The record types a submission may contain, with the path segment their IDs are minted under.
@@ -91,6 +95,7 @@ RECORD_TYPES: dict[NamedNode, str] = {
     FDI.SchemeLicence: "licence",
     FDI.DataSharingAgreement: "agreement",
     FDI.CommercialInformation: "commercial",
+    FDI.MemberCatalogue: "catalogue",
 }
 
 # Asset lifecycle states (a SKOS scheme in the ontology).
