@@ -31,6 +31,8 @@ class Settings:
         endpoints (for ``oxigraph serve``: ``http://HOST:7878/query`` and ``.../update``).
     data_licence: the licence of the registry's own data (the public directory), as published in
         its DCAT catalogue (``/catalogue``); the ontology and shapes are Apache-2.0.
+    federation_peers: comma-separated SPARQL endpoints of peer registries (``https://peer/sparql``):
+        the only hosts ``SERVICE`` may call, and those ``/lookup`` asks for records by natural key.
     query_timeout: seconds after which a SPARQL query is stopped.
     max_results: the most rows a SPARQL query returns.
     max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
@@ -51,6 +53,7 @@ class Settings:
     sparql_query_url: str = ""
     sparql_update_url: str = ""
     data_licence: str = "https://creativecommons.org/licenses/by/4.0/"
+    federation_peers: str = ""
     query_timeout: float = 10.0
     max_results: int = 10_000
     max_body_bytes: int = 50 * 1024 * 1024
