@@ -79,10 +79,11 @@ def oxigraph_server(location: Path) -> Iterator[str]:
 
 
 @contextmanager
-def registry_server(env: dict[str, str]) -> Iterator[str]:
-    """``fdi``'s HTTP app under uvicorn on a free port, configured by ``FDI_*`` variables in
-    ``env`` (``FDI_BASE_IRI`` defaults to the server's own URL); yields its base URL."""
-    port = free_port()
+def registry_server(env: dict[str, str], port: int | None = None) -> Iterator[str]:
+    """``fdi``'s HTTP app under uvicorn on ``port`` (default: a free one), configured by
+    ``FDI_*`` variables in ``env`` (``FDI_BASE_IRI`` defaults to the server's own URL); yields
+    its base URL."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FDI_")}
     environ.update({"FDI_BASE_IRI": url, "FDI_DATA_DIR": "", **env})

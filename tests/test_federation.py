@@ -1,0 +1,120 @@
+"""Federation: two registries with different IRI bases, each a real uvicorn server on
+127.0.0.1 with the other on its ``federation_peers`` allow-list, find each other's records by
+natural key (``SERVICE <peer>``), and report the ``owl:sameAs`` links between them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import current_principal
+from registry.federation import _peer_query, lookup
+from registry.identity import SCHEME_OPERATOR, Principal
+from registry.settings import Settings
+from registry.vocab import FDI
+from tests.conftest import BASE, EXAMPLES, external_store
+from tests.servers import free_port, registry_server
+
+MPAN = "2143967712809"
+TURTLE = {"Content-Type": "text/turtle"}
+
+
+@pytest.fixture(scope="module")
+def two_registries() -> Iterator[tuple[str, str]]:
+    port_a, port_b = free_port(), free_port()
+    a_sparql, b_sparql = f"http://127.0.0.1:{port_a}/sparql", f"http://127.0.0.1:{port_b}/sparql"
+    with registry_server({"FDI_FEDERATION_PEERS": b_sparql}, port_a) as a, \
+            registry_server({"FDI_FEDERATION_PEERS": a_sparql}, port_b) as b:
+        yield a, b
+
+
+def submit(base: str, body: bytes) -> str:
+    response = httpx.post(base + "submissions", content=body, headers=TURTLE, timeout=60)
+    assert response.status_code == 201, response.text
+    return next(iter(response.json()["ids"].values()))
+
+
+def registered(base: str) -> str | None:
+    """The registry's own record of the example asset, if it has one."""
+    found = httpx.get(base + "lookup", params={"mpan": MPAN}, timeout=60).json()
+    return next((m["record"] for m in found["matches"] if m["source"] == "local"), None)
+
+
+def test_registries_find_each_others_records_by_natural_key(two_registries) -> None:  # type: ignore[no-untyped-def]
+    a, b = two_registries
+    asset_b = submit(b, (EXAMPLES / "asset.ttl").read_bytes())
+    org_b = submit(b, (EXAMPLES / "organisation.ttl").read_bytes())
+    assert asset_b.startswith(b) and org_b.startswith(b)
+
+    by_mpan = httpx.get(a + "lookup", params={"mpan": MPAN}, timeout=60).json()
+    assert [(m["source"], m["record"]) for m in by_mpan["matches"]] == [(b + "sparql", asset_b)]
+    assert by_mpan["peers"] == [{"endpoint": b + "sparql", "status": "answered"}]
+
+    by_company = httpx.get(a + "lookup", params={"company_number": "1234 5678"}, timeout=60).json()
+    assert [m["record"] for m in by_company["matches"]] == [org_b]
+
+
+def test_equivalent_records_are_linked_across_registries(two_registries) -> None:  # type: ignore[no-untyped-def]
+    a, b = two_registries
+    asset_b = registered(b) or submit(b, (EXAMPLES / "asset.ttl").read_bytes())
+    linked = (EXAMPLES / "asset.ttl").read_text().replace(
+        'fdi:serialNumber "TG1234567890" .',
+        f'fdi:serialNumber "TG1234567890" ;\n    <http://www.w3.org/2002/07/owl#sameAs> <{asset_b}> .',
+    )
+    asset_a = submit(a, linked.encode())
+    found = httpx.get(b + "lookup", params={"mpan": MPAN}, timeout=60).json()
+    records = {(m["source"], m["record"]) for m in found["matches"]}
+    assert ("local", asset_b) in records and (a + "sparql", asset_a) in records
+    assert sorted([asset_a, asset_b]) in found["equivalent"]
+
+
+def test_a_peer_that_is_down_is_reported_not_fatal() -> None:
+    port = free_port()
+    settings = Settings(data_dir=None, base_iri=BASE, federation_peers=f"http://127.0.0.1:{port}/sparql",
+                        **external_store())
+    app = create_app(settings)
+    with TestClient(app) as client:
+        found = client.get("/lookup", params={"mpan": MPAN}).json()
+    assert found["matches"] == []
+    assert found["peers"][0]["status"].startswith("failed")
+
+
+def test_only_allow_listed_peers_are_asked() -> None:
+    from registry.core import Registry
+
+    registry = Registry(Settings(data_dir=None, base_iri=BASE))
+    assert lookup(registry, "mpan", MPAN)["peers"] == []
+    registry.close()
+
+
+def test_the_key_is_sent_inside_the_service_pattern() -> None:
+    text = _peer_query("http://127.0.0.1:9/sparql", FDI.mpanCore, ox.Literal('1" } ?s ?p ?o {'))
+    assert 'SERVICE <http://127.0.0.1:9/sparql> {\n    VALUES (?key ?value) { (<https://w3id.org/fdi/ns#mpanCore> "1\\" } ?s ?p ?o {") }' in text
+
+
+def test_lookup_needs_exactly_one_key() -> None:
+    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    with TestClient(app) as client:
+        assert client.get("/lookup").status_code == 400
+        assert client.get("/lookup", params={"mpan": MPAN, "lei": "x"}).status_code == 400
+
+
+def test_a_record_is_linked_with_same_as() -> None:
+    app = create_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
+    app.dependency_overrides[current_principal] = lambda: Principal(
+        BASE + "id/org/scheme-operator", frozenset({SCHEME_OPERATOR}))
+    with TestClient(app) as client:
+        iri = client.post("/submissions", content=(EXAMPLES / "asset.ttl").read_bytes(), headers=TURTLE).json()
+        iri = next(iter(iri["ids"].values()))
+        path = iri.removeprefix(BASE.rstrip("/"))
+        other = "http://peer.test/id/asset/1"
+        linked = client.post(path + "/same-as", json={"sameAs": other}, headers={"If-Match": '"1"'})
+        assert linked.status_code == 200, linked.text
+        found = client.get("/lookup", params={"mpan": MPAN}).json()
+    assert found["matches"][0]["sameAs"] == [other]
+    assert found["equivalent"] == [sorted([iri, other])]
