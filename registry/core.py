@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +225,8 @@ class Registry:
     def __init__(self, settings: Settings, shapes: Shapes | None = None) -> None:
         self.settings = settings
         self.shapes = shapes or load_shapes()
+        if self.shapes.engine != settings.validator:
+            self.shapes = replace(self.shapes, engine=settings.validator, _compiled={})
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)

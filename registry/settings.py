@@ -38,6 +38,8 @@ class Settings:
     max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
     max_blank_nodes: the most blank nodes one submission may hold (413 above it).
     checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
+    validator: the SHACL engine that checks submissions: ``compiled`` (registry.shacl_engine,
+        fast; its verdicts are tested equal to pySHACL's) or ``pyshacl`` (the reference engine).
     trusted_proxies: comma-separated addresses of TLS-terminating proxies (nginx) whose
         forwarded client certificate header is believed; empty: the header is ignored.
     client_cert_header: the header such a proxy forwards the client certificate in (PEM,
@@ -59,6 +61,7 @@ class Settings:
     max_body_bytes: int = 50 * 1024 * 1024
     max_blank_nodes: int = 10_000
     checkpoint_every: int = 1000
+    validator: str = "compiled"
     trusted_proxies: str = ""
     client_cert_header: str = "X-Client-Cert"
     certificate_days: int = 365

@@ -21,6 +21,7 @@ from registry.formats import Parsed
 from registry.normalise import IllTyped, normalise
 from registry.records import Node, Split, local_id, split_records
 from registry.resources import shapes_dir, ttl_files
+from registry.shacl_engine import Engine, Result, compile_shapes
 from registry.vocab import FDI, RDF
 
 REQUIRES_REGISTRY = rdflib.URIRef(FDI.requiresRegistryData.value)
@@ -81,12 +82,26 @@ class Report:
 
 @dataclass
 class Shapes:
-    """A loaded set of shapes: all rules, and the offline subset."""
+    """A loaded set of shapes: all rules, and the offline subset.
+
+    ``engine`` is ``compiled`` (registry.shacl_engine, checked against pySHACL's verdicts by
+    the tests) or ``pyshacl`` (the reference engine; settings.validator chooses).
+    """
 
     graph: rdflib.Graph
     offline: rdflib.Graph
     registry_rules: list[dict[str, str]]
     source: str
+    engine: str = "compiled"
+    _compiled: dict[bool, Engine | None] = field(default_factory=dict, repr=False, compare=False)
+
+    def compiled(self, offline: bool) -> Engine | None:
+        """The compiled shapes (None: the shapes need pySHACL, or pySHACL was chosen)."""
+        if self.engine != "compiled":
+            return None
+        if offline not in self._compiled:
+            self._compiled[offline] = compile_shapes(self.offline if offline else self.graph)
+        return self._compiled[offline]
 
 
 @lru_cache(maxsize=4)
@@ -137,8 +152,15 @@ def check(
         data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in registry_data)
     offline = related is None
     focus = None if offline else _focus_nodes(split)
-    results = _run_shacl(data, shapes.offline if offline else shapes.graph, focus)
-    findings = _findings(results, shapes.graph, labels, parsed.format)
+    engine = shapes.compiled(offline)
+    if engine is not None:
+        # Unlike pySHACL's focus_nodes, nested shapes (capacities) are checked too.
+        targets = None if focus is None else [ox.NamedNode(str(f)) for f in focus]
+        results = engine.validate(data, targets)
+        findings = _result_findings(results, shapes.graph, labels, parsed.format)
+    else:
+        results = _run_shacl(data, shapes.offline if offline else shapes.graph, focus)
+        findings = _findings(results, shapes.graph, labels, parsed.format)
     # Stored records are in the data only as context for cross-record rules: judge only ours.
     report.findings.extend(f for f in findings if offline or f.record in _origins(split))
     report.findings.sort(key=lambda f: (f.record, f.field or "", f.rule))
@@ -223,6 +245,44 @@ def _findings(
 
 
 RDF_TYPE = rdflib.URIRef(RDF.type.value)
+
+
+def _result_findings(
+    results: list[Result], shapes: rdflib.Graph, labels: dict[str, str], fmt: str
+) -> list[Finding]:
+    """Findings from the compiled engine's results, exactly as :func:`_findings` reads pySHACL's."""
+    out = []
+    for r in results:
+        named = r.source_constraint if r.source_constraint is not None else r.shape
+        name = shapes.value(named, SH.name) or shapes.value(r.shape, SH.name)
+        description = shapes.value(named, SH.description) or shapes.value(r.shape, SH.description)
+        path = r.path if isinstance(r.path, rdflib.URIRef) else None
+        out.append(
+            Finding(
+                record=labels.get(str(r.focus), _display_term(r.focus)),
+                field=field_name(str(path), fmt) if path is not None else None,
+                value=None if r.value is None else _text(r.value),
+                message=r.messages[0] if r.messages else str(name or "does not conform"),
+                rule=str(name or _display(r.shape)),
+                description=str(description or ""),
+                severity=r.severity,
+                focus=_display_term(r.focus),
+                path=str(path) if path is not None else None,
+                constraint=r.component,
+                shape=_display(r.shape),
+            )
+        )
+    return out
+
+
+def _text(term: ox.Term) -> str:
+    return term.value if isinstance(term, (ox.NamedNode, ox.Literal, ox.BlankNode)) else str(term)
+
+
+def _display_term(term: ox.Term) -> str:
+    if isinstance(term, ox.BlankNode):
+        return "_:" + term.value
+    return _display(rdflib.URIRef(term.value) if isinstance(term, ox.NamedNode) else term.value)
 
 
 def _display(term: object) -> str:
