@@ -17,6 +17,7 @@ from api.auth import current_principal
 from api.negotiation import choose
 from registry.access_log import read_record
 from registry.errors import NotFound
+from registry.inbox import advertisement
 from registry.identity import Principal
 from registry.resources import context_path, ontology_dir, shapes_dir, ttl_files
 from registry.vocab import PREFIXES
@@ -39,8 +40,13 @@ def record(kind: str, uid: str, request: Request,
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     triples = read_record(registry, iri, principal, request.headers.get("x-request-id"))
+    advertised = advertisement(registry, iri)  # an organisation's LDN inbox
     info = registry.info(iri)
-    return represent(request, triples, title=iri, iri=iri, version=info.version if info else None)
+    response = represent(request, triples + advertised, title=iri, iri=iri,
+                         version=info.version if info else None)
+    for t in advertised:
+        response.headers.append("Link", f'<{t.object.value}>; rel="{t.predicate.value}"')
+    return response
 
 
 @router.get("/ns", summary="The registry's ontology")

@@ -9,11 +9,13 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from api.auth import current_principal
 from api.negotiation import choose
 from registry.errors import QueryRefused, UnsupportedFormat
+from registry.identity import Principal
 from registry.query import QueryResult
 
 router = APIRouter(tags=["SPARQL"])
@@ -38,10 +40,11 @@ GRAPH_FORMATS = {
 def sparql_get(
     request: Request,
     query: str | None = Query(None, description="The SPARQL 1.1 query."),
+    principal: Principal = Depends(current_principal),
 ) -> Response:
     if query is None:
         raise QueryRefused("no query given: pass it as the 'query' parameter")
-    return _answer(request, query)
+    return _answer(request, query, principal)
 
 
 @router.post(
@@ -58,7 +61,7 @@ def sparql_get(
         }
     },
 )
-async def sparql_post(request: Request) -> Response:
+async def sparql_post(request: Request, principal: Principal = Depends(current_principal)) -> Response:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if media == "application/sparql-query":
@@ -75,11 +78,12 @@ async def sparql_post(request: Request) -> Response:
         )
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(_answer, request, query)
+    return await run_in_threadpool(_answer, request, query, principal)
 
 
-def _answer(request: Request, query: str) -> Response:
-    result = request.app.state.registry.query(query)
+def _answer(request: Request, query: str, principal: Principal) -> Response:
+    """The query runs over the dataset the requester may see (registry/access.py)."""
+    result = request.app.state.registry.query(query, principal)
     return _serialise(result, request.headers.get("accept"))
 
 

@@ -24,7 +24,7 @@ import pyoxigraph as ox
 
 from registry import access
 from registry import audit as audit_trail
-from registry import checkpoints, receipts
+from registry import checkpoints, directory, receipts, sharing
 from registry.idempotency import IdempotencyKey
 from registry.idempotency import lookup as idempotent_response
 from registry.idempotency import remember as remember_response
@@ -259,6 +259,10 @@ class Registry:
         with self._write_lock:
             tx = Transaction(self, actor, kind)
             yield tx
+            # Copies in other audience graphs (the public directory listing, data shared with
+            # an organisation) change in the same entry as the records they copy.
+            directory.keep_listings(tx)
+            sharing.keep_shared_copies(tx)
             if not tx.empty:
                 tx.entry = self._commit(tx)
 
@@ -643,3 +647,10 @@ def _derive(db: sqlite3.Connection, entry: Entry) -> None:
             "INSERT INTO notification (seq, recipient, time, body) VALUES (?, ?, ?, ?)",
             (entry.seq, n["recipient"], entry.time, json.dumps(n["activity"])),
         )
+    for event in payload.get("events", []):
+        if "acknowledged" in event:  # the recipient marks a notification as seen (registry.inbox)
+            db.execute(
+                "UPDATE notification SET acknowledged = ? WHERE id = ? AND recipient = ? "
+                "AND acknowledged IS NULL",
+                (entry.time, event["acknowledged"], event["recipient"]),
+            )

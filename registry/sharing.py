@@ -1,0 +1,401 @@
+"""Data-sharing (assurance) agreements, and the shared copies that enforce them.
+
+An FSP states, as an ODRL agreement (``fdi:DataSharingAgreement``, ``shapes/policy.ttl``), which
+organisations (``odrl:assignee`` an organisation IRI) or market roles (``odrl:assignee
+fdi:DistributionSystemOperator``) may use which of its records (``odrl:target`` a record IRI, or
+a provider collection: ``fdi:ProviderAssets``, ``fdi:ProviderRightsToOperate``,
+``fdi:ProviderCommercialInformation``) for which purposes.
+
+Agreements are enforced by copying, never by filtering at read time: each record an agreement
+shares with an organisation is copied into that organisation's ``graph/shared/{id}``, and every
+read path (``Registry.record``, ``Registry.query``, the catalogue) runs over the requester's few
+audience graphs (``registry/access.py``), so it sees the copies and nothing else.
+:func:`keep_shared_copies` runs in every transaction just before it commits, so the copies
+change in the same journal entry as whatever changed them:
+
+* a record of an FSP is registered or changed: its copies are rewritten;
+* an agreement is made, changed or withdrawn: all of its FSP's records are re-evaluated;
+* an organisation gains or loses a role, or is suspended or reinstated (its record's
+  ``fdi:marketRole`` or status changes): every agreement naming it or any role is re-evaluated.
+
+Only an agreement stored by its own assigner (the record's owner) counts, and it shares only
+records that the assigner owns; grantees must be verified organisations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from registry import access
+from registry.errors import Forbidden, UnusableInput
+from registry.formats import Parsed
+from registry.identity import FSP, Principal
+from registry.inbox import activity
+from registry.lifecycle import check_version, content, objects, record_of, replace, text, timestamp, uid
+from registry.permissions import SCOPE_AGREEMENTS, require
+from registry.records import split_records
+from registry.vocab import FDI, ODRL, PROV, RDF, ROV
+
+if TYPE_CHECKING:
+    from registry.core import Registration, Registry, Transaction
+
+AGREEMENT = FDI.DataSharingAgreement
+COLLECTIONS = {
+    FDI.ProviderAssets.value: FDI.FlexibleAsset.value,
+    FDI.ProviderRightsToOperate.value: FDI.RightToOperate.value,
+    FDI.ProviderCommercialInformation.value: FDI.CommercialInformation.value,
+}
+ROLES = frozenset(
+    FDI[n].value
+    for n in ("FlexibilityServiceProvider", "MarketOperator", "DistributionSystemOperator",
+              "TransmissionSystemOperator", "AssetOwner", "Installer", "Manufacturer")
+)
+WITHDRAWN = "withdrawn"
+ROLE_HOLDERS = """
+PREFIX fdi: <https://w3id.org/fdi/ns#>
+SELECT DISTINCT ?role ?org WHERE { ?org a fdi:Organisation ; fdi:marketRole ?role }
+"""
+AGREEMENTS_SHARED = """
+PREFIX fdi: <https://w3id.org/fdi/ns#>
+SELECT ?agreement WHERE { ?agreement a fdi:DataSharingAgreement } ORDER BY ?agreement
+"""
+_AGREEMENTS = "SELECT iri FROM record WHERE type = ? ORDER BY iri"
+_OWNED = "SELECT iri FROM record WHERE owner = ? AND graph = ? ORDER BY iri"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What an agreement says, and whether it is in force."""
+
+    iri: str
+    assigner: str | None
+    assignees: frozenset[str]
+    targets: frozenset[str]
+    purposes: tuple[str, ...]
+    actions: tuple[str, ...]
+    in_force: bool
+
+    def covers(self, iri: str, rtype: str, owner: str | None) -> bool:
+        """Whether the agreement shares this record (the agreement itself included)."""
+        if iri == self.iri:
+            return True
+        if owner is None or owner != self.assigner:
+            return False
+        return iri in self.targets or any(COLLECTIONS.get(t) == rtype for t in self.targets)
+
+
+def terms_of(iri: str, triples: Iterable[ox.Triple], owner: str | None, status: str | None) -> Terms:
+    triples = list(triples)
+    node = ox.NamedNode(iri)
+    rules = objects(triples, node, ODRL.permission)
+    constraints = [c for r in rules for c in objects(triples, r, ODRL.constraint)]
+    assigner = text(triples, node, ODRL.assigner)
+    return Terms(
+        iri=iri,
+        assigner=assigner,
+        assignees=frozenset(t.value for t in objects(triples, node, ODRL.assignee)),
+        targets=frozenset(t.value for t in objects(triples, node, ODRL.target)),
+        purposes=tuple(sorted(
+            o.value for c in constraints if ODRL.purpose in objects(triples, c, ODRL.leftOperand)
+            for o in objects(triples, c, ODRL.rightOperand)
+        )),
+        actions=tuple(sorted({a.value for r in rules for a in objects(triples, r, ODRL.action)})),
+        in_force=status != WITHDRAWN and assigner is not None and assigner == owner,
+    )
+
+
+# --- keeping the copies in step ---------------------------------------------------------------
+
+
+def keep_shared_copies(tx: Transaction) -> None:
+    """Add to ``tx`` the shared copies its changes call for (see the module docstring)."""
+    if not tx.records:
+        return
+    view = _View(tx)
+    records: set[str] = set()
+    for r in tx.records:
+        if r["type"] == AGREEMENT.value and r.get("owner"):
+            view.reevaluate_owner(r["owner"], records)
+        elif r["type"] == FDI.Organisation.value and view.standing_changed(r):
+            for terms in view.all_agreements():
+                if r["iri"] in terms.assignees or terms.assignees & ROLES:
+                    view.reevaluate_owner(terms.assigner or "", records)
+        records.add(r["iri"])
+    for iri in sorted(records):
+        view.sync(iri)
+
+
+class _View:
+    """The registry as it will be once ``tx`` commits: its pending records over the stored ones."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self.tx = tx
+        self.registry = tx.registry
+        self.base = tx.registry.settings.base_iri
+        self.pending = {r["iri"]: r for r in tx.records}
+        self._agreements: dict[str, list[Terms]] = {}
+        self._holders: dict[str, frozenset[str]] = {}
+
+    def triples(self, iri: str) -> list[ox.Triple]:
+        if iri in self.pending:
+            nt = self.pending[iri]["nt"].encode()
+            return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)]
+        return content(self.registry, iri)
+
+    def owned(self, owner: str) -> set[str]:
+        graph = access.org_graph(self.base, owner).value
+        stored = {row[0] for row in self.registry.journal.read(_OWNED, (owner, graph))}
+        return stored | {i for i, r in self.pending.items() if r.get("owner") == owner}
+
+    def reevaluate_owner(self, owner: str, into: set[str]) -> None:
+        if owner:
+            into.update(self.owned(owner))
+
+    def agreements_of(self, owner: str) -> list[Terms]:
+        if owner not in self._agreements:
+            found = []
+            for iri in self.owned(owner):
+                info = self.tx.info(iri)
+                if info is not None and info.type == AGREEMENT.value:
+                    found.append(terms_of(iri, self.triples(iri), info.owner, info.status))
+            self._agreements[owner] = found
+        return self._agreements[owner]
+
+    def all_agreements(self) -> list[Terms]:
+        iris = {row[0] for row in self.registry.journal.read(_AGREEMENTS, (AGREEMENT.value,))}
+        iris |= {i for i, r in self.pending.items() if r["type"] == AGREEMENT.value}
+        out = []
+        for iri in sorted(iris):
+            info = self.tx.info(iri)
+            if info is not None:
+                out.append(terms_of(iri, self.triples(iri), info.owner, info.status))
+        return out
+
+    def standing_changed(self, record: dict[str, Any]) -> bool:
+        """Whether an organisation's roles or status change in this transaction."""
+        stored = self.registry.info(record["iri"])
+        if stored is None:
+            return False
+        node = ox.NamedNode(record["iri"])
+        before = set(objects(content(self.registry, record["iri"]), node, FDI.marketRole))
+        after = set(objects(self.triples(record["iri"]), node, FDI.marketRole))
+        return before != after or stored.status != record.get("status")
+
+    def verified(self, organisation: str) -> bool:
+        info = self.tx.info(organisation)
+        return info is not None and info.type == FDI.Organisation.value and info.status == "verified"
+
+    @cached_property
+    def _pending_organisations(self) -> dict[str, set[str]]:
+        return {
+            iri: {t.value for t in objects(self.triples(iri), ox.NamedNode(iri), FDI.marketRole)}
+            for iri, r in self.pending.items() if r["type"] == FDI.Organisation.value
+        }
+
+    def holding(self, role: str) -> set[str]:
+        solutions = self.registry.index.query(
+            ROLE_HOLDERS, [access.public_graph(self.base)], {ox.Variable("role"): ox.NamedNode(role)}
+        )
+        found = {s["org"].value for s in solutions} - set(self._pending_organisations)  # type: ignore[index,union-attr]
+        return found | {o for o, roles in self._pending_organisations.items() if role in roles}
+
+    def grantees(self, terms: Terms) -> frozenset[str]:
+        if not terms.in_force:
+            return frozenset()
+        named = {a for a in terms.assignees if a not in ROLES}
+        for role in terms.assignees & ROLES:
+            named |= self.holding(role)
+        return frozenset(o for o in named if o != terms.assigner and self.verified(o))
+
+    def desired(self, iri: str) -> set[str]:
+        info = self.tx.info(iri)
+        if info is None or not info.owner or info.graph != access.org_graph(self.base, info.owner).value:
+            return set()
+        out: set[str] = set()
+        for terms in self.agreements_of(info.owner):
+            if terms.covers(iri, info.type, info.owner):
+                out |= self.grantees(terms)
+        return out
+
+    def current(self, iri: str) -> set[str]:
+        """The organisations holding a copy now (counting copies already made in ``tx``)."""
+        prefix = self.base + "graph/shared/"
+        graphs = {
+            q.graph_name.value for q in self.registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
+            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)
+        }
+        for c in self.tx.copies:
+            if c["iri"] == iri and c["graph"].startswith(prefix):
+                (graphs.add if c["nt"] else graphs.discard)(c["graph"])
+        return {f"{self.base}id/org/{g[len(prefix):]}" for g in graphs}
+
+    def sync(self, iri: str) -> None:
+        desired, current = self.desired(iri), self.current(iri)
+        changed = iri in self.pending
+        triples = self.triples(iri) if desired and (changed or desired - current) else []
+        for org in sorted(desired):
+            if changed or org not in current:
+                self.tx.copy(access.shared_graph(self.base, org), iri, triples)
+        for org in sorted(current - desired):
+            self.tx.copy(access.shared_graph(self.base, org), iri, [])
+        if self.tx.info(iri) is not None and self.tx.info(iri).type == AGREEMENT.value:  # type: ignore[union-attr]
+            self._tell(iri, desired - current, current - desired)
+
+    def _tell(self, agreement: str, granted: set[str], ended: set[str]) -> None:
+        terms = terms_of(agreement, self.triples(agreement), None, None)
+        who = terms.assigner
+        for org in sorted(granted):
+            self.tx.notify(org, activity(
+                "Announce", who, agreement,
+                f"{_name(self.registry, who)} shares data with you under agreement {agreement} "
+                f"for {', '.join(_local(p) for p in terms.purposes) or 'stated purposes'}; "
+                "GET /shared-with-me lists it"))
+        for org in sorted(ended):
+            self.tx.notify(org, activity(
+                "Undo", who, agreement,
+                f"{_name(self.registry, who)} no longer shares data with you under agreement {agreement}"))
+
+
+# --- making, withdrawing and listing agreements -------------------------------------------------
+
+
+def make_agreement(registry: Registry, parsed: Parsed, principal: Principal) -> Registration:
+    """An FSP publishes a data-sharing agreement (one ``fdi:DataSharingAgreement`` record).
+
+    The assigner is the FSP itself (filled in when left out). Raises Unauthenticated, Forbidden
+    (not an FSP with the agreements-write scope, another assigner, a target it does not own),
+    UnusableInput (not one agreement, an unknown target or assignee), ValidationFailed.
+    """
+    org = require(principal, role=FSP, scope=SCOPE_AGREEMENTS)
+    parsed = _with_assigner(parsed, org)
+    with registry.transaction(principal.actor, "agreement") as tx:
+        _check_parties(registry, parsed, org)
+        staged = registry.stage(tx, parsed, org)
+        if staged.refusal is not None:
+            raise staged.refusal
+    return staged.registration(tx)
+
+
+def withdraw(registry: Registry, principal: Principal, iri: str, if_match: str | None = None) -> dict[str, Any]:
+    """The assigner withdraws an agreement: its copies go in the same entry, and each
+    organisation that held them is told. Raises NotFound, Forbidden, PreconditionFailed."""
+    org = require(principal, scope=SCOPE_AGREEMENTS)
+    info = record_of(registry, iri, AGREEMENT, "agreement")
+    if info.owner != org:
+        raise Forbidden("only the organisation that made an agreement may withdraw it")
+    with registry.transaction(principal.actor, "agreement-withdrawal") as tx:
+        info = tx.info(iri)
+        check_version(info, if_match)
+        if info.status != WITHDRAWN:
+            node = ox.NamedNode(iri)
+            triples = replace(content(registry, iri), node, PROV.invalidatedAtTime, [timestamp()])
+            tx.put(node, AGREEMENT, triples, status=WITHDRAWN)
+    return describe(registry, iri)
+
+
+def describe(registry: Registry, iri: str) -> dict[str, Any]:
+    """An agreement as the API shows it to its assigner. Raises NotFound."""
+    info = record_of(registry, iri, AGREEMENT, "agreement")
+    terms = terms_of(iri, content(registry, iri), info.owner, info.status)
+    return {
+        "id": iri,
+        "href": f"{registry.settings.base_iri}agreements/{uid(iri)}",
+        "status": info.status,
+        "version": info.version,
+        "inForce": terms.in_force,
+        "assigner": terms.assigner,
+        "assignees": sorted(terms.assignees),
+        "targets": sorted(terms.targets),
+        "purposes": list(terms.purposes),
+        "actions": list(terms.actions),
+        "sharedWith": sorted(_holders(registry, iri)),
+    }
+
+
+def agreements_of(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
+    """The agreements the requester has made. Raises Unauthenticated."""
+    org = require(principal)
+    rows = registry.journal.read("SELECT iri FROM record WHERE owner = ? AND type = ? ORDER BY created",
+                                 (org, AGREEMENT.value))
+    return [describe(registry, row[0]) for row in rows]
+
+
+def shared_with(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
+    """What other organisations share with the requester: each agreement in force, its terms
+    and the records shared under it (read from the requester's shared graph). Raises
+    Unauthenticated."""
+    org = require(principal)
+    graph = access.shared_graph(registry.settings.base_iri, org)
+    subjects = {q.subject.value for q in registry.index.quads(None, RDF.type, None, graph)
+                if isinstance(q.subject, ox.NamedNode) and "#" not in q.subject.value}
+    out = []
+    for solution in registry.index.query(AGREEMENTS_SHARED, [graph]):
+        iri = solution["agreement"].value  # type: ignore[index]
+        info = registry.info(iri)
+        copy = [ox.Triple(q.subject, q.predicate, q.object) for q in registry.index.record_quads(graph, ox.NamedNode(iri))]
+        terms = terms_of(iri, copy, info.owner if info else None, info.status if info else None)
+        records = []
+        for s in sorted(subjects - {iri}):
+            shared = registry.info(s)
+            if shared is not None and terms.covers(s, shared.type, shared.owner):
+                records.append({"id": s, "type": _local(shared.type), "version": shared.version})
+        out.append({
+            "agreement": iri, "assigner": terms.assigner, "assignerName": _name(registry, terms.assigner),
+            "purposes": list(terms.purposes), "actions": list(terms.actions),
+            "targets": sorted(terms.targets), "records": records,
+        })
+    return out
+
+
+def _with_assigner(parsed: Parsed, org: str) -> Parsed:
+    split = split_records(parsed.triples, parsed.origins)
+    agreements = [r for r in split.records if r.type == AGREEMENT]
+    if len(split.records) != 1 or len(agreements) != 1:
+        raise UnusableInput("send exactly one DataSharingAgreement record")
+    subject = agreements[0].subject
+    given = {t.object.value for t in parsed.triples if t.subject == subject and t.predicate == ODRL.assigner}
+    if given - {org}:
+        raise Forbidden("the assigner of an agreement must be your own organisation", assigner=sorted(given))
+    extra = [] if given else [ox.Triple(subject, ODRL.assigner, ox.NamedNode(org))]
+    return Parsed(parsed.source, parsed.format, parsed.triples + extra, parsed.origins)
+
+
+def _check_parties(registry: Registry, parsed: Parsed, org: str) -> None:
+    for t in parsed.triples:
+        if t.predicate == ODRL.target and t.object.value not in COLLECTIONS:
+            info = registry.info(t.object.value)
+            if info is None:
+                raise UnusableInput(f"target {t.object.value} is neither a registered record nor a "
+                                    f"collection ({', '.join(_local(c) for c in COLLECTIONS)})")
+            if info.owner != org:
+                raise Forbidden(f"target {t.object.value} is not yours to share")
+        if t.predicate == ODRL.assignee and t.object.value not in ROLES:
+            info = registry.info(t.object.value)
+            if info is None or info.type != FDI.Organisation.value:
+                raise UnusableInput(f"assignee {t.object.value} is neither an organisation in the "
+                                    "registry nor a market role")
+
+
+def _holders(registry: Registry, iri: str) -> set[str]:
+    prefix = registry.settings.base_iri + "graph/shared/"
+    return {
+        f"{registry.settings.base_iri}id/org/{q.graph_name.value[len(prefix):]}"
+        for q in registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
+        if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)
+    }
+
+
+def _name(registry: Registry, org: str | None) -> str | None:
+    if org is None or registry.info(org) is None:
+        return org
+    return text(content(registry, org), ox.NamedNode(org), ROV.legalName) or org
+
+
+def _local(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1]
+
