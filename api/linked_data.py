@@ -1,0 +1,49 @@
+"""More linked data: the registry's graph IRIs, and each ontology and shapes file at its own
+IRI (``/ns/fdi``, ``/shapes/catalogue``, ...; the whole sets stay at ``/ns`` and ``/shapes``).
+
+Negotiated like records (HTML, Turtle, N-Triples, JSON-LD; ``Vary: Accept``, ETag).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.records import represent
+from registry.errors import NotFound
+from registry.graphs import describe_graph
+from registry.resources import ontology_dir, shapes_dir, ttl_files
+
+router = APIRouter(tags=["Linked data"])
+
+
+@router.get("/graph/{path:path}", summary="What one of the registry's graphs is")
+def graph(path: str, request: Request) -> Response:
+    triples = describe_graph(request.app.state.registry, path)
+    return represent(request, triples, title=f"Graph {path}", iri=triples[0].subject.value)
+
+
+@router.get("/ns/{name}", summary="One file of the ontology (fdi, technologies)")
+def ontology_file(name: str, request: Request) -> Response:
+    return represent(request, _triples(_published(ontology_dir(), name)), title=f"Ontology: {name}")
+
+
+@router.get("/shapes/{name}", summary="One shapes document (asset, organisation, catalogue, ...)")
+def shapes_file(name: str, request: Request) -> Response:
+    return represent(request, _triples(_published(shapes_dir(), name)), title=f"Shapes: {name}")
+
+
+def _published(directory: Path, name: str) -> Path:
+    """The Turtle file ``name`` (with or without ``.ttl``) of a published directory."""
+    stem = name.removesuffix(".ttl")
+    for path in ttl_files(directory):
+        if path.stem == stem:
+            return path
+    raise NotFound(f"no published file {name}")
+
+
+def _triples(path: Path) -> list[ox.Triple]:
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)]
