@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import audit, integrity, pages, records, sparql, submissions
 from api import assets, auth, certificates, organisations, people, schemes
-from api import catalogue, federation
+from api import catalogue, federation, linked_data
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(assets.router)
     app.include_router(catalogue.router)
     app.include_router(federation.router)
+    app.include_router(linked_data.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
 
