@@ -25,7 +25,9 @@ router = APIRouter(tags=["Catalogue (DCAT)"])
 @router.get("/catalogue", summary="The registry's DCAT catalogue (paged with ?page=N)")
 def registry_catalogue(
     request: Request,
-    page: int = Query(1, ge=1, description="The page, from 1; each lists up to 50 member catalogues."),
+    page: int = Query(
+        1, ge=1, description="The page, from 1; each lists up to 50 member catalogues."
+    ),
     principal: Principal = Depends(current_principal),
 ) -> Response:
     found = catalogue(request.app.state.registry, principal, page)
@@ -37,8 +39,12 @@ def registry_catalogue(
     return response
 
 
-@router.post("/catalogues", status_code=201, summary="Publish your organisation's catalogue",
-             openapi_extra=BODY_SCHEMA)
+@router.post(
+    "/catalogues",
+    status_code=201,
+    summary="Publish your organisation's catalogue",
+    openapi_extra=BODY_SCHEMA,
+)
 async def publish(
     request: Request,
     audience: str = Query("public", description="Who may see it: public, or scheme members."),
@@ -53,8 +59,11 @@ async def publish(
     return JSONResponse(registration.as_dict(), status_code=201, headers=headers)
 
 
-@router.put("/catalogues/{uid}", summary="Replace your catalogue (needs If-Match)",
-            openapi_extra=BODY_SCHEMA)
+@router.put(
+    "/catalogues/{uid}",
+    summary="Replace your catalogue (needs If-Match)",
+    openapi_extra=BODY_SCHEMA,
+)
 async def replace(
     uid: str,
     request: Request,

@@ -22,18 +22,24 @@ router = APIRouter(tags=["Federation"])
 def find(
     request: Request,
     mpan: str | None = Query(None, description="An asset's MPAN core (13 digits)."),
-    company_number: str | None = Query(None, description="An organisation's Companies House number."),
+    company_number: str | None = Query(
+        None, description="An organisation's Companies House number."
+    ),
     lei: str | None = Query(None, description="An organisation's LEI."),
     principal: Principal = Depends(current_principal),
 ) -> JSONResponse:
-    given = {k: v for k, v in {"mpan": mpan, "company_number": company_number, "lei": lei}.items() if v}
+    given = {
+        k: v for k, v in {"mpan": mpan, "company_number": company_number, "lei": lei}.items() if v
+    }
     if len(given) != 1:
         raise UnusableInput("give exactly one of mpan, company_number, lei")
     ((key, value),) = given.items()
     return JSONResponse(lookup(request.app.state.registry, key, value, principal))
 
 
-@router.post("/id/{kind}/{uid}/same-as", summary="Link a record to an equivalent record (owl:sameAs)")
+@router.post(
+    "/id/{kind}/{uid}/same-as", summary="Link a record to an equivalent record (owl:sameAs)"
+)
 async def same_as(
     kind: str,
     uid: str,

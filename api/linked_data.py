@@ -46,4 +46,7 @@ def _published(directory: Path, name: str) -> Path:
 
 
 def _triples(path: Path) -> list[ox.Triple]:
-    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)]
+    return [
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)
+    ]

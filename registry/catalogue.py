@@ -58,7 +58,9 @@ OWL_2 = ox.NamedNode("https://www.w3.org/TR/owl2-overview/")
 SHACL = ox.NamedNode("https://www.w3.org/TR/shacl/")
 TURTLE = ox.NamedNode("https://www.iana.org/assignments/media-types/text/turtle")
 JSON_LD = ox.NamedNode("https://www.iana.org/assignments/media-types/application/ld+json")
-SPARQL_RESULTS = ox.NamedNode("https://www.iana.org/assignments/media-types/application/sparql-results+json")
+SPARQL_RESULTS = ox.NamedNode(
+    "https://www.iana.org/assignments/media-types/application/sparql-results+json"
+)
 
 # DCAT-AP's Range shapes check these objects' classes; the classes follow from the properties'
 # declared ranges (DCMI terms, DCAT 3), so the registry states them.
@@ -107,7 +109,10 @@ def catalogue_iri(base: str) -> str:
 
 
 def catalogue(
-    registry: Registry, principal: Principal | None = None, page: int = 1, page_size: int = PAGE_SIZE
+    registry: Registry,
+    principal: Principal | None = None,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
 ) -> CataloguePage:
     """Page ``page`` (from 1) of the registry's catalogue as ``principal`` may see it.
 
@@ -137,9 +142,13 @@ def _own_part(registry: Registry) -> list[ox.Triple]:
     data_licence = ox.NamedNode(settings.data_licence)
     operator = ox.NamedNode(operator_iri(base))
     sparql, api = ox.NamedNode(cat.value + "#sparql"), ox.NamedNode(cat.value + "#api")
-    out = _describe(cat, DCAT.Catalog, "Flexibility registry catalogue",
-                    "The datasets and data services of the flexibility digital infrastructure "
-                    "registry, and the data and service catalogues its members publish.")
+    out = _describe(
+        cat,
+        DCAT.Catalog,
+        "Flexibility registry catalogue",
+        "The datasets and data services of the flexibility digital infrastructure "
+        "registry, and the data and service catalogues its members publish.",
+    )
     out += [
         ox.Triple(cat, DCT.publisher, operator),
         ox.Triple(cat, DCT.license, data_licence),
@@ -147,29 +156,70 @@ def _own_part(registry: Registry) -> list[ox.Triple]:
         ox.Triple(cat, DCAT.service, sparql),
         ox.Triple(cat, DCAT.service, api),
     ]
-    out += _service(sparql, "SPARQL 1.1 endpoint",
-                    "Read-only SPARQL 1.1 queries over the records the requester may see.",
-                    base + "sparql", base + "sparql", [SPARQL_PROTOCOL, SPARQL_QUERY], data_licence)
-    out += _service(api, "Registry HTTP API",
-                    "Registration, updates, validation, linked-data records and this catalogue "
-                    "(OpenAPI description).",
-                    base, base + "openapi.json", [OPENAPI], data_licence)
+    out += _service(
+        sparql,
+        "SPARQL 1.1 endpoint",
+        "Read-only SPARQL 1.1 queries over the records the requester may see.",
+        base + "sparql",
+        base + "sparql",
+        [SPARQL_PROTOCOL, SPARQL_QUERY],
+        data_licence,
+    )
+    out += _service(
+        api,
+        "Registry HTTP API",
+        "Registration, updates, validation, linked-data records and this catalogue "
+        "(OpenAPI description).",
+        base,
+        base + "openapi.json",
+        [OPENAPI],
+        data_licence,
+    )
     datasets = [
-        ("directory", "Public directory", "Organisations, scheme licences and member catalogues: "
-         "what anyone may read.", data_licence, [(base + "sparql", SPARQL_RESULTS, sparql, None)]),
-        ("assets", "Asset register", "Flexible assets and rights to operate. Each provider's "
-         "records are visible to the provider and to the market operators it shares them with "
-         "under a data-sharing agreement.", data_licence,
-         [(base + "sparql", SPARQL_RESULTS, sparql, None)]),
-        ("ontology", "FDI ontology", "The registry's vocabulary (OWL).", APACHE_2,
-         [(base + "ns", TURTLE, None, base + "ns"), (base + "ns/context.jsonld", JSON_LD, None, base + "ns/context.jsonld")]),
-        ("shapes", "FDI shapes", "The SHACL rules every submission is checked against.", APACHE_2,
-         [(base + "shapes", TURTLE, None, base + "shapes")]),
+        (
+            "directory",
+            "Public directory",
+            "Organisations, scheme licences and member catalogues: what anyone may read.",
+            data_licence,
+            [(base + "sparql", SPARQL_RESULTS, sparql, None)],
+        ),
+        (
+            "assets",
+            "Asset register",
+            "Flexible assets and rights to operate. Each provider's "
+            "records are visible to the provider and to the market operators it shares them with "
+            "under a data-sharing agreement.",
+            data_licence,
+            [(base + "sparql", SPARQL_RESULTS, sparql, None)],
+        ),
+        (
+            "ontology",
+            "FDI ontology",
+            "The registry's vocabulary (OWL).",
+            APACHE_2,
+            [
+                (base + "ns", TURTLE, None, base + "ns"),
+                (base + "ns/context.jsonld", JSON_LD, None, base + "ns/context.jsonld"),
+            ],
+        ),
+        (
+            "shapes",
+            "FDI shapes",
+            "The SHACL rules every submission is checked against.",
+            APACHE_2,
+            [(base + "shapes", TURTLE, None, base + "shapes")],
+        ),
     ]
     for name, title, description, licence, distributions in datasets:
         out += _dataset(cat, name, title, description, licence, distributions, operator)
-    out += [ox.Triple(sparql, DCAT.servesDataset, ox.NamedNode(f"{cat.value}#{n}")) for n in ("directory", "assets")]
-    out += [ox.Triple(api, DCAT.servesDataset, ox.NamedNode(f"{cat.value}#{n}")) for n in ("directory", "assets")]
+    out += [
+        ox.Triple(sparql, DCAT.servesDataset, ox.NamedNode(f"{cat.value}#{n}"))
+        for n in ("directory", "assets")
+    ]
+    out += [
+        ox.Triple(api, DCAT.servesDataset, ox.NamedNode(f"{cat.value}#{n}"))
+        for n in ("directory", "assets")
+    ]
     out += [
         ox.Triple(ox.NamedNode(cat.value + "#ontology"), DCT.conformsTo, OWL_2),
         ox.Triple(ox.NamedNode(cat.value + "#shapes"), DCT.conformsTo, SHACL),
@@ -177,13 +227,18 @@ def _own_part(registry: Registry) -> list[ox.Triple]:
     restricted = ox.NamedNode(cat.value + "#asset-access")
     out += [
         ox.Triple(ox.NamedNode(cat.value + "#assets"), DCT.accessRights, restricted),
-        ox.Triple(restricted, RDFS.label, ox.Literal("Shared with market operators under "
-                                                      "data-sharing agreements", language="en")),
+        ox.Triple(
+            restricted,
+            RDFS.label,
+            ox.Literal("Shared with market operators under data-sharing agreements", language="en"),
+        ),
     ]
     return out
 
 
-def _describe(node: ox.NamedNode, cls: ox.NamedNode, title: str, description: str) -> list[ox.Triple]:
+def _describe(
+    node: ox.NamedNode, cls: ox.NamedNode, title: str, description: str
+) -> list[ox.Triple]:
     return [
         ox.Triple(node, RDF.type, cls),
         ox.Triple(node, DCT.title, ox.Literal(title, language="en")),
@@ -191,8 +246,15 @@ def _describe(node: ox.NamedNode, cls: ox.NamedNode, title: str, description: st
     ]
 
 
-def _service(node: ox.NamedNode, title: str, description: str, endpoint: str, described: str,
-             standards: list[ox.NamedNode], licence: ox.NamedNode) -> list[ox.Triple]:
+def _service(
+    node: ox.NamedNode,
+    title: str,
+    description: str,
+    endpoint: str,
+    described: str,
+    standards: list[ox.NamedNode],
+    licence: ox.NamedNode,
+) -> list[ox.Triple]:
     out = _describe(node, DCAT.DataService, title, description)
     out += [
         ox.Triple(node, DCAT.endpointURL, ox.NamedNode(endpoint)),
@@ -202,9 +264,15 @@ def _service(node: ox.NamedNode, title: str, description: str, endpoint: str, de
     return out + [ox.Triple(node, DCT.conformsTo, s) for s in standards]
 
 
-def _dataset(cat: ox.NamedNode, name: str, title: str, description: str, licence: ox.NamedNode,
-             distributions: list[tuple[str, ox.NamedNode, ox.NamedNode | None, str | None]],
-             publisher: ox.NamedNode) -> list[ox.Triple]:
+def _dataset(
+    cat: ox.NamedNode,
+    name: str,
+    title: str,
+    description: str,
+    licence: ox.NamedNode,
+    distributions: list[tuple[str, ox.NamedNode, ox.NamedNode | None, str | None]],
+    publisher: ox.NamedNode,
+) -> list[ox.Triple]:
     node = ox.NamedNode(f"{cat.value}#{name}")
     out = [ox.Triple(cat, DCAT.dataset, node), ox.Triple(node, DCT.publisher, publisher)]
     out += _describe(node, DCAT.Dataset, title, description)
@@ -267,7 +335,9 @@ def _with_ranges(registry: Registry, triples: list[ox.Triple]) -> list[ox.Triple
 
 
 def _name_of(registry: Registry, agent: ox.NamedNode) -> ox.Literal:
-    for q in registry.index.quads(agent, ROV.legalName, None, access.public_graph(registry.settings.base_iri)):
+    for q in registry.index.quads(
+        agent, ROV.legalName, None, access.public_graph(registry.settings.base_iri)
+    ):
         if isinstance(q.object, ox.Literal):
             return ox.Literal(q.object.value)
     return ox.Literal(agent.value)
@@ -316,8 +386,9 @@ def update_catalogue(
         if info.owner != org:
             raise Forbidden(f"only the catalogue's publisher may update {iri}")
         if not etag_matches(if_match, info.version):
-            raise PreconditionFailed(f"{iri} has changed: its current ETag is {info.etag}",
-                                     current=info.etag)
+            raise PreconditionFailed(
+                f"{iri} has changed: its current ETag is {info.etag}", current=info.etag
+            )
         renamed = _renamed(parsed, ox.NamedNode(iri))
         staged = _stage(registry, tx, _with_publisher(renamed, org), org, ox.NamedNode(info.graph))
     return staged.registration(tx)
@@ -341,7 +412,9 @@ def _audience_graph(registry: Registry, audience: str) -> ox.NamedNode:
 
 
 def _catalogues(triples: list[ox.Triple]) -> list[ox.NamedNode | ox.BlankNode]:
-    return [t.subject for t in triples if t.predicate == RDF.type and t.object == FDI.MemberCatalogue]
+    return [
+        t.subject for t in triples if t.predicate == RDF.type and t.object == FDI.MemberCatalogue
+    ]
 
 
 def _with_publisher(parsed: Parsed, org: str) -> Parsed:
@@ -351,7 +424,11 @@ def _with_publisher(parsed: Parsed, org: str) -> Parsed:
     me = ox.NamedNode(org)
     added = []
     for subject in _catalogues(parsed.triples):
-        publishers = [t.object for t in parsed.triples if t.subject == subject and t.predicate == DCT.publisher]
+        publishers = [
+            t.object
+            for t in parsed.triples
+            if t.subject == subject and t.predicate == DCT.publisher
+        ]
         others = [p for p in publishers if p != me]
         if others:
             raise Forbidden(
@@ -368,20 +445,33 @@ def _renamed(parsed: Parsed, iri: ox.NamedNode) -> Parsed:
     if len(found) != 1:
         raise UnusableInput("an update holds exactly one fdi:MemberCatalogue")
     triples = rename(parsed.triples, {found[0]: iri})
-    return Parsed(parsed.source, parsed.format, triples, {iri: parsed.origins.get(found[0], iri.value)})
+    return Parsed(
+        parsed.source, parsed.format, triples, {iri: parsed.origins.get(found[0], iri.value)}
+    )
 
 
-def _stage(registry: Registry, tx: Transaction, parsed: Parsed, org: str, graph: ox.NamedNode) -> Staged:
+def _stage(
+    registry: Registry, tx: Transaction, parsed: Parsed, org: str, graph: ox.NamedNode
+) -> Staged:
     # Every target is checked (not only the records, as in Registry.stage): the datasets,
     # distributions and services of a catalogue have rules of their own, and none of the
     # catalogue rules needs other registry records.
     report, _, split = check(parsed, registry.shapes)
     if not report.conforms:
-        raise ValidationFailed(f"{len(report.violations)} rule(s) broken in {parsed.source}; nothing was stored", report)
+        raise ValidationFailed(
+            f"{len(report.violations)} rule(s) broken in {parsed.source}; nothing was stored",
+            report,
+        )
     if not split.records or any(r.type != FDI.MemberCatalogue for r in split.records):
         raise UnusableInput("a catalogue submission holds fdi:MemberCatalogue records only")
     renaming = assign_iris(split.records, registry.settings.base_iri)
     for record in split.records:
-        tx.put(renaming[record.subject], record.type, rename(record.triples, renaming),
-               graph=graph, status="registered", owner=org)
+        tx.put(
+            renaming[record.subject],
+            record.type,
+            rename(record.triples, renaming),
+            graph=graph,
+            status="registered",
+            owner=org,
+        )
     return Staged(report, split.records, renaming, [], None)

@@ -65,7 +65,12 @@ class Match:
     same_as: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "record": self.record, "type": self.type, "sameAs": self.same_as}
+        return {
+            "source": self.source,
+            "record": self.record,
+            "type": self.type,
+            "sameAs": self.same_as,
+        }
 
 
 def peers(registry: Registry) -> list[str]:
@@ -73,7 +78,9 @@ def peers(registry: Registry) -> list[str]:
     return [p.strip() for p in registry.settings.federation_peers.split(",") if p.strip()]
 
 
-def lookup(registry: Registry, key: str, value: str, principal: Principal | None = None) -> dict[str, Any]:
+def lookup(
+    registry: Registry, key: str, value: str, principal: Principal | None = None
+) -> dict[str, Any]:
     """The records holding ``key`` = ``value`` here and at each peer, with the ``owl:sameAs``
     links between them. A peer that fails or does not answer within ``query_timeout`` is
     reported, not fatal. Raises UnusableInput for an unknown key or an empty value."""
@@ -98,7 +105,8 @@ def lookup(registry: Registry, key: str, value: str, principal: Principal | None
             statuses.append({"endpoint": peer, "status": f"failed: {e}"})
     pool.shutdown(wait=False, cancel_futures=True)
     return {
-        "key": key, "value": literal.value,
+        "key": key,
+        "value": literal.value,
         "matches": [m.as_dict() for m in matches],
         "equivalent": _equivalences(matches),
         "peers": statuses,
@@ -118,7 +126,9 @@ def _natural_key(key: str, value: str) -> tuple[ox.NamedNode, ox.Literal]:
         return predicate, ox.Literal(normalise_company_number(value))
     if predicate == FDI.lei:
         return predicate, ox.Literal(value.strip().upper())
-    (triple,), _ = normalise([ox.Triple(ox.NamedNode(SUBMISSION_BASE), predicate, ox.Literal(value.strip()))])
+    (triple,), _ = normalise(
+        [ox.Triple(ox.NamedNode(SUBMISSION_BASE), predicate, ox.Literal(value.strip()))]
+    )
     return predicate, triple.object  # type: ignore[return-value]
 
 
@@ -164,12 +174,17 @@ def link_same_as(
     node = ox.NamedNode(iri)
     # Fragment nodes go back to local IDs so that the update re-mints them under the record.
     local = {t.subject for t in triples if t.subject != node} | {
-        t.object for t in triples if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(iri + "#")
+        t.object
+        for t in triples
+        if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(iri + "#")
     }
     renaming = {n: ox.NamedNode(SUBMISSION_BASE + "#" + n.value.split("#", 1)[1]) for n in local}
     content = [
-        ox.Triple(renaming.get(t.subject, t.subject), t.predicate,
-                  renaming.get(t.object, t.object) if isinstance(t.object, ox.NamedNode) else t.object)
+        ox.Triple(
+            renaming.get(t.subject, t.subject),
+            t.predicate,
+            renaming.get(t.object, t.object) if isinstance(t.object, ox.NamedNode) else t.object,
+        )
         for t in triples
     ]
     content.append(ox.Triple(node, OWL.sameAs, ox.NamedNode(other)))

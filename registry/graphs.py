@@ -13,14 +13,22 @@ from registry.errors import NotFound
 from registry.vocab import FDI, RDF, RDFS
 
 _KINDS = {
-    "public": ("Public directory graph", "Organisations, scheme licences, schemes and member "
-               "catalogues published to everyone."),
+    "public": (
+        "Public directory graph",
+        "Organisations, scheme licences, schemes and member catalogues published to everyone.",
+    ),
     "members": ("Scheme members' graph", "What every verified member of the scheme may read."),
-    "org": ("Organisation's own graph", "One organisation's own records: its assets, rights to "
-            "operate, commercial information and agreements. Only that organisation reads it."),
-    "shared": ("Graph shared with an organisation", "Copies of the records other organisations "
-               "share with one organisation under data-sharing agreements. Only that "
-               "organisation reads it."),
+    "org": (
+        "Organisation's own graph",
+        "One organisation's own records: its assets, rights to "
+        "operate, commercial information and agreements. Only that organisation reads it.",
+    ),
+    "shared": (
+        "Graph shared with an organisation",
+        "Copies of the records other organisations "
+        "share with one organisation under data-sharing agreements. Only that "
+        "organisation reads it.",
+    ),
 }
 
 

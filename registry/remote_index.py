@@ -94,17 +94,24 @@ class RemoteIndex:
 
     def applied_seq(self) -> int:
         """The highest journal sequence number applied (0 for an empty store)."""
-        rows = self._select(APPLIED_SEQ, None, {
-            ox.Variable("meta"): META_GRAPH, ox.Variable("index"): INDEX_NODE,
-            ox.Variable("marker"): FDI.journalSequence,
-        })
+        rows = self._select(
+            APPLIED_SEQ,
+            None,
+            {
+                ox.Variable("meta"): META_GRAPH,
+                ox.Variable("index"): INDEX_NODE,
+                ox.Variable("marker"): FDI.journalSequence,
+            },
+        )
         value = rows[0]["max"] if rows else None
         return int(value.value) if value is not None else 0
 
     def apply(self, seq: int, changes: Iterable[RecordChange]) -> None:
         """Apply one journal entry as one SPARQL Update request (its marker included)."""
         changes = list(changes)
-        marker = ox.Quad(INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH)
+        marker = ox.Quad(
+            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH
+        )
         removed = [q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)]
         operations = []
         if removed:
@@ -141,7 +148,9 @@ class RemoteIndex:
         substitutions[ox.Variable("meta")] = META_GRAPH
         return [
             ox.Quad(
-                given["s"] or row["s"], given["p"] or row["p"], given["o"] or row["o"],
+                given["s"] or row["s"],
+                given["p"] or row["p"],
+                given["o"] or row["o"],
                 given["g"] or row["g"],
             )
             for row in self._select(QUADS, None, substitutions)
@@ -154,12 +163,18 @@ class RemoteIndex:
         prefix = subject.value + "#"
         level, seen = [subject], {subject}
         while level:
-            rows = self._select(with_values(QUADS_OF_NODES, "s", level), None, {ox.Variable("g"): graph})
+            rows = self._select(
+                with_values(QUADS_OF_NODES, "s", level), None, {ox.Variable("g"): graph}
+            )
             level = []
             for row in rows:
                 out.append(ox.Quad(row["s"], row["p"], row["o"], graph))
                 obj = row["o"]
-                if isinstance(obj, ox.NamedNode) and obj.value.startswith(prefix) and obj not in seen:
+                if (
+                    isinstance(obj, ox.NamedNode)
+                    and obj.value.startswith(prefix)
+                    and obj not in seen
+                ):
                     seen.add(obj)
                     level.append(obj)
         return out
@@ -172,7 +187,8 @@ class RemoteIndex:
     def dump(self) -> ox.Dataset:
         """Every quad of the store's named graphs, the journal marker included."""
         return ox.Dataset(
-            ox.Quad(row["s"], row["p"], row["o"], row["g"]) for row in self._select(ALL_QUADS, None, {})
+            ox.Quad(row["s"], row["p"], row["o"], row["g"])
+            for row in self._select(ALL_QUADS, None, {})
         )
 
     def close(self) -> None:
@@ -193,7 +209,10 @@ class RemoteIndex:
         return client
 
     def _select(
-        self, text: str, graphs: list[ox.NamedNode] | None, substitutions: dict[ox.Variable, ox.Term]
+        self,
+        text: str,
+        graphs: list[ox.NamedNode] | None,
+        substitutions: dict[ox.Variable, ox.Term],
     ) -> list[ox.QuerySolution]:
         return list(self._query(bind(text, substitutions), graphs))  # type: ignore[arg-type]
 
@@ -221,11 +240,15 @@ class RemoteIndex:
         try:
             result = client.query()
             body = result.response.read()
-            media = (result.response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            media = (
+                (result.response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            )
         except QueryBadFormed as e:
             raise SyntaxError(f"the store refused the query: {_first_line(e)}") from e
         except (SPARQLWrapperException, URLError, OSError) as e:
-            raise StoreUnavailable(f"the SPARQL store at {client.endpoint} failed: {_first_line(e)}") from e
+            raise StoreUnavailable(
+                f"the SPARQL store at {client.endpoint} failed: {_first_line(e)}"
+            ) from e
         return body, media
 
 

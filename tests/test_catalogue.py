@@ -85,7 +85,11 @@ def dcat_ap_shapes() -> rdflib.Graph:
 
 def dcat_ap_report(data: rdflib.Graph, shapes: rdflib.Graph) -> tuple[bool, str]:
     conforms, _, text = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, do_owl_imports=False,
+        data,
+        shacl_graph=shapes,
+        inference="none",
+        advanced=True,
+        do_owl_imports=False,
         allow_warnings=True,
     )
     return conforms, text
@@ -102,7 +106,9 @@ def test_the_catalogue_conforms_to_dcat_ap_base_and_range(app, client, dcat_ap_s
 
 
 def test_an_empty_registry_catalogue_conforms_too(client, dcat_ap_shapes) -> None:  # type: ignore[no-untyped-def]
-    conforms, text = dcat_ap_report(graph_of(client.get("/catalogue", headers={"Accept": "text/turtle"})), dcat_ap_shapes)
+    conforms, text = dcat_ap_report(
+        graph_of(client.get("/catalogue", headers={"Accept": "text/turtle"})), dcat_ap_shapes
+    )
     assert conforms, text
 
 
@@ -120,9 +126,15 @@ def test_the_sparql_endpoint_is_a_data_service(client) -> None:  # type: ignore[
     data = graph_of(client.get("/catalogue", headers={"Accept": "text/turtle"}))
     service = rdflib.URIRef(BASE + "catalogue#sparql")
     assert (service, rdflib.URIRef(DCAT.endpointURL.value), rdflib.URIRef(BASE + "sparql")) in data
-    assert (service, rdflib.URIRef(DCT.conformsTo.value), rdflib.URIRef("https://www.w3.org/TR/sparql11-protocol/")) in data
+    assert (
+        service,
+        rdflib.URIRef(DCT.conformsTo.value),
+        rdflib.URIRef("https://www.w3.org/TR/sparql11-protocol/"),
+    ) in data
     assert (service, rdflib.URIRef(DCAT.endpointDescription.value), None) in data
-    datasets = set(data.objects(rdflib.URIRef(BASE + "catalogue"), rdflib.URIRef(DCAT.dataset.value)))
+    datasets = set(
+        data.objects(rdflib.URIRef(BASE + "catalogue"), rdflib.URIRef(DCAT.dataset.value))
+    )
     assert {d.rsplit("#", 1)[-1] for d in datasets} == {"directory", "assets", "ontology", "shapes"}
 
 
@@ -159,8 +171,10 @@ def test_a_member_catalogue_is_listed_with_its_licences(app, client) -> None:  #
 def test_a_catalogue_for_another_publisher_is_refused(app, client) -> None:  # type: ignore[no-untyped-def]
     other = organisation(app, "Other Flex Ltd", "87654321")
     acting_as(app, organisation(app, "FlexCo Energy Services Ltd", "12345678"))
-    body = CATALOGUE.replace(b"dct:title \"FlexCo open data\"@en ;",
-                             f'dct:title "x"@en ; dct:publisher <{other.organisation}> ;'.encode())
+    body = CATALOGUE.replace(
+        b'dct:title "FlexCo open data"@en ;',
+        f'dct:title "x"@en ; dct:publisher <{other.organisation}> ;'.encode(),
+    )
     response = publish(client, body)
     assert response.status_code == 403
     assert other.organisation in response.json()["detail"]
@@ -212,7 +226,12 @@ def test_a_large_catalogue_is_paged(app, client) -> None:  # type: ignore[no-unt
     registry = app.state.registry
     first = catalogue(registry, None, 1, page_size=2)
     second = catalogue(registry, None, 2, page_size=2)
-    assert (first.pages, first.total, first.next, first.previous) == (2, 3, BASE + "catalogue?page=2", None)
+    assert (first.pages, first.total, first.next, first.previous) == (
+        2,
+        3,
+        BASE + "catalogue?page=2",
+        None,
+    )
     assert second.next is None and second.previous == BASE + "catalogue?page=1"
 
     def members(page):  # type: ignore[no-untyped-def]

@@ -22,14 +22,17 @@ from tests.servers import free_port, registry_server
 
 MPAN = "2143967712809"
 TURTLE = {"Content-Type": "text/turtle"}
+SAME_AS = "<http://www.w3.org/2002/07/owl#sameAs>"
 
 
 @pytest.fixture(scope="module")
 def two_registries() -> Iterator[tuple[str, str]]:
     port_a, port_b = free_port(), free_port()
     a_sparql, b_sparql = f"http://127.0.0.1:{port_a}/sparql", f"http://127.0.0.1:{port_b}/sparql"
-    with registry_server({"FDI_FEDERATION_PEERS": b_sparql}, port_a) as a, \
-            registry_server({"FDI_FEDERATION_PEERS": a_sparql}, port_b) as b:
+    with (
+        registry_server({"FDI_FEDERATION_PEERS": b_sparql}, port_a) as a,
+        registry_server({"FDI_FEDERATION_PEERS": a_sparql}, port_b) as b,
+    ):
         yield a, b
 
 
@@ -62,9 +65,13 @@ def test_registries_find_each_others_records_by_natural_key(two_registries) -> N
 def test_equivalent_records_are_linked_across_registries(two_registries) -> None:  # type: ignore[no-untyped-def]
     a, b = two_registries
     asset_b = registered(b) or submit(b, (EXAMPLES / "asset.ttl").read_bytes())
-    linked = (EXAMPLES / "asset.ttl").read_text().replace(
-        'fdi:serialNumber "TG1234567890" .',
-        f'fdi:serialNumber "TG1234567890" ;\n    <http://www.w3.org/2002/07/owl#sameAs> <{asset_b}> .',
+    linked = (
+        (EXAMPLES / "asset.ttl")
+        .read_text()
+        .replace(
+            'fdi:serialNumber "TG1234567890" .',
+            f'fdi:serialNumber "TG1234567890" ;\n    {SAME_AS} <{asset_b}> .',
+        )
     )
     asset_a = submit(a, linked.encode())
     found = httpx.get(b + "lookup", params={"mpan": MPAN}, timeout=60).json()
@@ -75,8 +82,12 @@ def test_equivalent_records_are_linked_across_registries(two_registries) -> None
 
 def test_a_peer_that_is_down_is_reported_not_fatal() -> None:
     port = free_port()
-    settings = Settings(data_dir=None, base_iri=BASE, federation_peers=f"http://127.0.0.1:{port}/sparql",
-                        **external_store())
+    settings = Settings(
+        data_dir=None,
+        base_iri=BASE,
+        federation_peers=f"http://127.0.0.1:{port}/sparql",
+        **external_store(),
+    )
     app = create_app(settings)
     with TestClient(app) as client:
         found = client.get("/lookup", params={"mpan": MPAN}).json()
@@ -94,7 +105,10 @@ def test_only_allow_listed_peers_are_asked() -> None:
 
 def test_the_key_is_sent_inside_the_service_pattern() -> None:
     text = _peer_query("http://127.0.0.1:9/sparql", FDI.mpanCore, ox.Literal('1" } ?s ?p ?o {'))
-    assert 'SERVICE <http://127.0.0.1:9/sparql> {\n    VALUES (?key ?value) { (<https://w3id.org/fdi/ns#mpanCore> "1\\" } ?s ?p ?o {") }' in text
+    assert (
+        "SERVICE <http://127.0.0.1:9/sparql> {\n    VALUES (?key ?value) { "
+        '(<https://w3id.org/fdi/ns#mpanCore> "1\\" } ?s ?p ?o {") }' in text
+    )
 
 
 def test_lookup_needs_exactly_one_key() -> None:
@@ -107,9 +121,12 @@ def test_lookup_needs_exactly_one_key() -> None:
 def test_a_record_is_linked_with_same_as() -> None:
     app = create_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
     app.dependency_overrides[current_principal] = lambda: Principal(
-        BASE + "id/org/scheme-operator", frozenset({SCHEME_OPERATOR}))
+        BASE + "id/org/scheme-operator", frozenset({SCHEME_OPERATOR})
+    )
     with TestClient(app) as client:
-        iri = client.post("/submissions", content=(EXAMPLES / "asset.ttl").read_bytes(), headers=TURTLE).json()
+        iri = client.post(
+            "/submissions", content=(EXAMPLES / "asset.ttl").read_bytes(), headers=TURTLE
+        ).json()
         iri = next(iter(iri["ids"].values()))
         path = iri.removeprefix(BASE.rstrip("/"))
         other = "http://peer.test/id/asset/1"

@@ -26,13 +26,26 @@ def client() -> Iterator[TestClient]:
     with TestClient(app) as c:
         for name in ("organisation.ttl", "asset.ttl", "assets.csv"):
             media = "text/csv" if name.endswith(".csv") else "text/turtle"
-            assert c.post("/submissions", content=(EXAMPLES / name).read_bytes(),
-                          headers={"Content-Type": media}).status_code == 201
-        org = app.state.registry.journal.read("SELECT iri FROM record WHERE iri LIKE ? LIMIT 1",
-                                              (BASE + "id/org/%-%",))[0][0]
+            assert (
+                c.post(
+                    "/submissions",
+                    content=(EXAMPLES / name).read_bytes(),
+                    headers={"Content-Type": media},
+                ).status_code
+                == 201
+            )
+        org = app.state.registry.journal.read(
+            "SELECT iri FROM record WHERE iri LIKE ? LIMIT 1", (BASE + "id/org/%-%",)
+        )[0][0]
         app.dependency_overrides[current_principal] = lambda: Principal(org, frozenset({FSP}))
-        assert c.post("/catalogues", content=(EXAMPLES / "catalogue.ttl").read_bytes(),
-                      headers={"Content-Type": "text/turtle"}).status_code == 201
+        assert (
+            c.post(
+                "/catalogues",
+                content=(EXAMPLES / "catalogue.ttl").read_bytes(),
+                headers={"Content-Type": "text/turtle"},
+            ).status_code
+            == 201
+        )
         app.dependency_overrides.clear()
         yield c
 
@@ -43,7 +56,9 @@ def path_of(iri: str) -> str:
 
 def public_records(client: TestClient) -> list[str]:
     rows = client.app.state.registry.journal.read(  # type: ignore[attr-defined]
-        "SELECT iri FROM record WHERE graph = ? AND iri LIKE ?", (BASE + "graph/public", BASE + "id/%"))
+        "SELECT iri FROM record WHERE graph = ? AND iri LIKE ?",
+        (BASE + "graph/public", BASE + "id/%"),
+    )
     return [iri for (iri,) in rows]
 
 
@@ -103,5 +118,7 @@ def test_each_ontology_file_is_served(client: TestClient, path) -> None:  # type
 def test_the_whole_ontology_and_the_context_stay_where_they_were(client: TestClient) -> None:
     assert client.get("/ns", headers=TURTLE).status_code == 200
     assert client.get("/shapes", headers=TURTLE).status_code == 200
-    assert client.get("/ns/context.jsonld").headers["content-type"].startswith("application/ld+json")
+    assert (
+        client.get("/ns/context.jsonld").headers["content-type"].startswith("application/ld+json")
+    )
     assert client.get("/shapes/nothing-here", headers=TURTLE).status_code == 404

@@ -46,14 +46,21 @@ def _record(subject: str, value: str) -> RecordChange:
     cap = ox.NamedNode(subject + "#exportCapacity")
     p = ox.NamedNode("https://w3id.org/fdi/ns#exportCapacity")
     v = ox.NamedNode("http://qudt.org/schema/qudt/numericValue")
-    triples = [ox.Triple(s, p, cap), ox.Triple(cap, v, ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")))]
+    triples = [
+        ox.Triple(s, p, cap),
+        ox.Triple(
+            cap,
+            v,
+            ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")),
+        ),
+    ]
     return RecordChange(G, s, triples, new=True)
 
 
 def _same_changes(*indexes: object) -> None:
     for index in indexes:
         index.apply(1, [_record(EX, "5.0")])  # type: ignore[attr-defined]
-        change = _record(EX, "7.5 \"quoted\"\nline")
+        change = _record(EX, '7.5 "quoted"\nline')
         index.apply(2, [RecordChange(change.graph, change.subject, change.triples, new=False)])  # type: ignore[attr-defined]
 
 
@@ -64,7 +71,10 @@ def test_an_empty_store_has_applied_nothing(remote: RemoteIndex) -> None:
 def test_apply_replaces_a_record_and_moves_the_marker(remote: RemoteIndex) -> None:
     _same_changes(remote)
     assert remote.applied_seq() == 2
-    values = [q.object.value for q in remote.quads(None, ox.NamedNode("http://qudt.org/schema/qudt/numericValue"), None)]
+    values = [
+        q.object.value
+        for q in remote.quads(None, ox.NamedNode("http://qudt.org/schema/qudt/numericValue"), None)
+    ]
     assert values == ['7.5 "quoted"\nline']
 
 
@@ -89,7 +99,9 @@ def test_quads_leave_out_the_marker_graph(remote: RemoteIndex) -> None:
 
 def test_query_results_are_pyoxigraph_objects(remote: RemoteIndex) -> None:
     _same_changes(remote)
-    solutions = remote.query("SELECT ?s ?o WHERE { ?s ?p ?o }", [G], {ox.Variable("s"): ox.NamedNode(EX)})
+    solutions = remote.query(
+        "SELECT ?s ?o WHERE { ?s ?p ?o }", [G], {ox.Variable("s"): ox.NamedNode(EX)}
+    )
     assert isinstance(solutions, ox.QuerySolutions)
     assert [row["o"].value for row in solutions] == [EX + "#exportCapacity"]
     assert bool(remote.query("ASK { ?s ?p ?o }", [G])) is True
@@ -114,7 +126,9 @@ def test_a_malformed_query_is_a_syntax_error(remote: RemoteIndex) -> None:
 
 def test_an_unreachable_store_is_reported() -> None:
     port = free_port()
-    index = RemoteIndex(f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/update", timeout=2)
+    index = RemoteIndex(
+        f"http://127.0.0.1:{port}/query", f"http://127.0.0.1:{port}/update", timeout=2
+    )
     with pytest.raises(StoreUnavailable):
         index.applied_seq()
 
@@ -124,22 +138,37 @@ def test_substitutions_open_the_outer_group() -> None:
     assert bind("CONSTRUCT { ?x ?p ?o } WHERE { ?x ?p ?o }", s).endswith(
         'WHERE { VALUES (?x) { ("a \\"b\\"") } ?x ?p ?o }'
     )
-    assert bind('ASK { ?x ?p "{" }', s).startswith('ASK { VALUES (?x)')
+    assert bind('ASK { ?x ?p "{" }', s).startswith("ASK { VALUES (?x)")
 
 
 def test_settings_choose_the_index(store_url: str, tmp_path: Path) -> None:
-    remote = open_index(Settings(data_dir=None, store="sparql", sparql_query_url=store_url + "/query",
-                                 sparql_update_url=store_url + "/update"))
+    remote = open_index(
+        Settings(
+            data_dir=None,
+            store="sparql",
+            sparql_query_url=store_url + "/query",
+            sparql_update_url=store_url + "/update",
+        )
+    )
     assert isinstance(remote, RemoteIndex)
     assert isinstance(open_index(Settings(data_dir=None)), OxigraphIndex)
     assert isinstance(open_index(Settings(data_dir=tmp_path)), OxigraphIndex)
 
 
-def test_a_registry_registers_and_queries_on_the_external_store(remote: RemoteIndex, store_url: str) -> None:
-    settings = Settings(data_dir=None, base_iri=BASE, store="sparql",
-                        sparql_query_url=store_url + "/query", sparql_update_url=store_url + "/update")
+def test_a_registry_registers_and_queries_on_the_external_store(
+    remote: RemoteIndex, store_url: str
+) -> None:
+    settings = Settings(
+        data_dir=None,
+        base_iri=BASE,
+        store="sparql",
+        sparql_query_url=store_url + "/query",
+        sparql_update_url=store_url + "/update",
+    )
     registry = Registry(settings)
-    parsed = read_bytes((EXAMPLES / "organisation.ttl").read_bytes(), "turtle", source="organisation.ttl")
+    parsed = read_bytes(
+        (EXAMPLES / "organisation.ttl").read_bytes(), "turtle", source="organisation.ttl"
+    )
     registration = registry.register(parsed, "test")
     iri = next(iter(registration.ids.values()))
     assert registry.record(iri)
@@ -147,11 +176,20 @@ def test_a_registry_registers_and_queries_on_the_external_store(remote: RemoteIn
     assert remote.applied_seq() == registration.seq
 
 
-def test_a_registry_catches_up_an_emptied_store(remote: RemoteIndex, store_url: str, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", base_iri=BASE, store="sparql",
-                        sparql_query_url=store_url + "/query", sparql_update_url=store_url + "/update")
+def test_a_registry_catches_up_an_emptied_store(
+    remote: RemoteIndex, store_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        base_iri=BASE,
+        store="sparql",
+        sparql_query_url=store_url + "/query",
+        sparql_update_url=store_url + "/update",
+    )
     registry = Registry(settings)
-    parsed = read_bytes((EXAMPLES / "organisation.ttl").read_bytes(), "turtle", source="organisation.ttl")
+    parsed = read_bytes(
+        (EXAMPLES / "organisation.ttl").read_bytes(), "turtle", source="organisation.ttl"
+    )
     registry.register(parsed, "test")
     before = set(remote.dump())
     registry.close()
