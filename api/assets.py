@@ -119,7 +119,7 @@ def as_of(kind: str, uid: str, request: Request,
 
 
 @router.get("/reads", summary="Who read my organisation's data, what and when")
-def reads(request: Request, after: int = Query(0, description="The last id already seen."),
+def reads(request: Request, after: int = Query(0, ge=0, le=2**62, description="The last id already seen."),
           principal: Principal = Depends(authenticated)) -> JSONResponse:
     """Reads of your records by other organisations (market operators), oldest first."""
     from registry.access_log import reads_of

@@ -27,7 +27,8 @@ from registry.receipts import verify_receipt
 from registry.settings import Settings
 
 _DATA_DIR = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path),
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
     help="The registry's data directory (default: FDI_DATA_DIR or ./fdi-data).",
 )
 
@@ -68,12 +69,23 @@ def receipt() -> None:
 
 
 @receipt.command("verify")
-@click.argument("receipt_file", metavar="RECEIPT.json", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--jwks", "jwks_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The registry's published keys (saved from /.well-known/jwks.json).")
-@click.option("--record", "record_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A record as served at its IRI (Turtle .ttl or N-Triples .nt) to check "
-              "against the receipt's hash.")
+@click.argument(
+    "receipt_file", metavar="RECEIPT.json", type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--jwks",
+    "jwks_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The registry's published keys (saved from /.well-known/jwks.json).",
+)
+@click.option(
+    "--record",
+    "record_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A record as served at its IRI (Turtle .ttl or N-Triples .nt) to check "
+    "against the receipt's hash.",
+)
 def receipt_verify(receipt_file: Path, jwks_file: Path, record_file: Path | None) -> None:
     """Check RECEIPT.json's signature offline against the published keys and, with --record,
     that the record's canonical RDF (RDFC-1.0) is what the registry signed for.
@@ -98,7 +110,9 @@ def receipt_verify(receipt_file: Path, jwks_file: Path, record_file: Path | None
 def _read_record(path: Path) -> list[ox.Triple]:
     fmt = {".nt": ox.RdfFormat.N_TRIPLES}.get(path.suffix.lower(), ox.RdfFormat.TURTLE)
     try:
-        return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=path, format=fmt)]
+        return [
+            ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=path, format=fmt)
+        ]
     except (OSError, SyntaxError, ValueError) as e:
         _fail(2, f"cannot read the record {path}: {e}")
 
@@ -113,12 +127,22 @@ def journal() -> None:
 
 @journal.command("verify")
 @_DATA_DIR
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A checkpoint kept from earlier (from /journal/checkpoints): the journal must "
-              "still hold the entry it attests.")
-@click.option("--jwks", "jwks_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Keys to check the checkpoint with (default: the data directory's own).")
-def journal_verify(data_dir: Path | None, checkpoint_file: Path | None, jwks_file: Path | None) -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoint kept from earlier (from /journal/checkpoints): the journal must "
+    "still hold the entry it attests.",
+)
+@click.option(
+    "--jwks",
+    "jwks_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keys to check the checkpoint with (default: the data directory's own).",
+)
+def journal_verify(
+    data_dir: Path | None, checkpoint_file: Path | None, jwks_file: Path | None
+) -> None:
     """Walk the journal's hash chain and name the first broken entry; with --checkpoint, also
     detect a journal truncated or rewritten since that checkpoint was signed.
 
@@ -133,7 +157,11 @@ def journal_verify(data_dir: Path | None, checkpoint_file: Path | None, jwks_fil
         click.echo(f"✓ {count} entries, hash chain intact ({time.perf_counter() - started:.2f} s)")
         if checkpoint is not None:
             assert settings.data_dir is not None
-            jwks = _json_file(jwks_file, "key set") if jwks_file else KeyRing(settings.data_dir / "keys").jwks()
+            jwks = (
+                _json_file(jwks_file, "key set")
+                if jwks_file
+                else KeyRing(settings.data_dir / "keys").jwks()
+            )
             click.echo("✓ " + checkpoints.check(j, checkpoint, jwks))
     except JournalCorrupt as e:
         _fail(1, e.detail)
@@ -147,10 +175,13 @@ def journal_verify(data_dir: Path | None, checkpoint_file: Path | None, jwks_fil
 
 @journal.command("checkpoint")
 @_DATA_DIR
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the checkpoint to this file (keep it somewhere else).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the checkpoint to this file (keep it somewhere else).",
+)
 def journal_checkpoint(data_dir: Path | None, out: Path | None) -> None:
-    """Sign a checkpoint of the journal's head now, publish it (/journal/checkpoints) and print it."""
+    """Sign a checkpoint of the journal's head now, publish it (/journal/checkpoints), print it."""
     settings = _settings(data_dir)
     assert settings.data_dir is not None
     j = _journal(settings)
@@ -214,18 +245,26 @@ def backup_command(target: Path, data_dir: Path | None) -> None:
     except JournalCorrupt as e:
         _fail(1, e.detail)
     click.echo(
-        f"backed up {manifest['entries']} entries (head {manifest['seq']}, {manifest['head'][:16]}…) "
+        f"backed up {manifest['entries']} entries "
+        f"(head {manifest['seq']}, {manifest['head'][:16]}…) "
         f"to {target} in {time.perf_counter() - started:.2f} s"
     )
 
 
 @click.command("restore")
 @click.argument("source", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--data-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="The new data directory (must not hold a registry yet).")
-@click.option("--replay-from", type=click.Path(dir_okay=False, path_type=Path),
-              help="A newer journal (e.g. LIVE_DATA_DIR/journal.sqlite) whose entries after the "
-              "backup are replayed, once its chain is checked to continue the backup's.")
+@click.option(
+    "--data-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The new data directory (must not hold a registry yet).",
+)
+@click.option(
+    "--replay-from",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A newer journal (e.g. LIVE_DATA_DIR/journal.sqlite) whose entries after the "
+    "backup are replayed, once its chain is checked to continue the backup's.",
+)
 def restore_command(source: Path, data_dir: Path, replay_from: Path | None) -> None:
     """Restore the backup in DIR into a new data directory and rebuild the index from the
     journal; optionally replay a newer journal past the backup point.

@@ -39,12 +39,22 @@ def derive(db: sqlite3.Connection, entry: Entry) -> None:
         db.execute(
             "INSERT INTO audit (seq, time, actor, organisation, action, target, owner, request_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.seq, entry.time, entry.actor, e.get("organisation"), e["action"],
-             e.get("target"), e.get("owner"), e.get("requestId")),
+            (
+                entry.seq,
+                entry.time,
+                entry.actor,
+                e.get("organisation"),
+                e["action"],
+                e.get("target"),
+                e.get("owner"),
+                e.get("requestId"),
+            ),
         )
 
 
-def trail(journal: Journal, organisation: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+def trail(
+    journal: Journal, organisation: str, after: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
     """An organisation's audit trail, oldest first: what it did, and what was done to its
     records. ``after`` is the last ``id`` already seen (for paging)."""
     rows = journal.read(

@@ -119,7 +119,9 @@ def restore(source: Path, settings: Settings, replay_from: Path | None = None) -
     try:
         registry.journal.verify()
         if registry.journal.last() != (manifest["seq"], manifest["head"]):
-            raise JournalCorrupt("the restored journal's head is not the manifest's", seq=manifest["seq"])
+            raise JournalCorrupt(
+                "the restored journal's head is not the manifest's", seq=manifest["seq"]
+            )
         replayed = 0
         if replay_from is not None:
             replayed = _replay(registry, replay_from, manifest["seq"], manifest["head"])
@@ -162,7 +164,8 @@ def _replay(registry: Registry, live_path: Path, seq: int, head: str) -> int:
         if seq and (row is None or row[0] != head):
             raise JournalCorrupt(
                 f"{live_path} does not continue from the backup: its entry {seq} is "
-                f"{row[0] if row else 'missing'}, the backup's head is {head}", seq=seq,
+                f"{row[0] if row else 'missing'}, the backup's head is {head}",
+                seq=seq,
             )
 
         def side_rows(db: sqlite3.Connection, entry: Entry) -> None:
@@ -177,7 +180,10 @@ def _replay(registry: Registry, live_path: Path, seq: int, head: str) -> int:
 
 
 def _entries(db: sqlite3.Connection, after: int, batch: int = 500) -> Iterator[Entry]:
-    sql = "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq > ? ORDER BY seq LIMIT ?"
+    sql = (
+        "SELECT seq, time, actor, kind, body, prev, hash FROM entry "
+        "WHERE seq > ? ORDER BY seq LIMIT ?"
+    )
     while rows := db.execute(sql, (after, batch)).fetchall():
         for row in rows:
             yield Entry(*row)

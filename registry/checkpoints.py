@@ -26,7 +26,9 @@ def make(journal: Journal, keys: KeyRing, registry: str) -> dict[str, Any]:
     existing = journal.read("SELECT body FROM checkpoint WHERE seq = ?", (seq,))
     if existing:
         return json.loads(existing[0][0])
-    checkpoint = sign({"registry": registry, "seq": seq, "head": head, "time": _now()}, keys.active(), TYP)
+    checkpoint = sign(
+        {"registry": registry, "seq": seq, "head": head, "time": _now()}, keys.active(), TYP
+    )
     journal.write(
         "INSERT OR IGNORE INTO checkpoint (seq, time, body) VALUES (?, ?, ?)",
         (seq, checkpoint["time"], json.dumps(checkpoint)),
@@ -62,12 +64,14 @@ def check(journal: Journal, checkpoint: dict[str, Any], jwks: dict[str, Any]) ->
         last, _ = journal.last()
         raise JournalCorrupt(
             f"the journal was truncated: it ends at entry {last}, but a checkpoint signed by key "
-            f"{kid} at {checkpoint['time']} attests entry {seq}", seq=last + 1,
+            f"{kid} at {checkpoint['time']} attests entry {seq}",
+            seq=last + 1,
         )
     if entry.hash != head:
         raise JournalCorrupt(
             f"the journal was rewritten: entry {seq} has hash {entry.hash}, but a checkpoint "
-            f"signed by key {kid} at {checkpoint['time']} attests {head}", seq=seq,
+            f"signed by key {kid} at {checkpoint['time']} attests {head}",
+            seq=seq,
         )
     return f"entry {seq} matches the checkpoint signed by key {kid} at {checkpoint['time']}"
 

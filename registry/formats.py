@@ -155,13 +155,15 @@ def jsonld_to_triples(doc: Any, source: str) -> list[ox.Triple]:
     graph = rdflib.Graph()
     try:
         graph.parse(data=json.dumps(doc), format="json-ld", base=SUBMISSION_BASE)
+        # rdflib lets keys that expand to invalid IRIs through; serialising or re-parsing
+        # them fails, and that is the submitter's error, not the registry's.
+        nt = graph.serialize(format="nt", encoding="utf-8")
+        return [
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
+        ]
     except Exception as e:  # rdflib raises many types for bad JSON-LD
         raise UnusableInput(f"{source}: not valid JSON-LD: {e}") from e
-    nt = graph.serialize(format="nt", encoding="utf-8")
-    return [
-        ox.Triple(q.subject, q.predicate, q.object)
-        for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
-    ]
 
 
 def _check_depth(doc: Any, source: str) -> None:

@@ -64,9 +64,12 @@ def lookup(journal: Journal, key: IdempotencyKey) -> dict[str, Any] | None:
     return json.loads(response)
 
 
-def remember(db: sqlite3.Connection, key: IdempotencyKey, seq: int, response: dict[str, Any]) -> None:
+def remember(
+    db: sqlite3.Connection, key: IdempotencyKey, seq: int, response: dict[str, Any]
+) -> None:
     """Store the response (inside the entry's transaction)."""
     db.execute(
-        "INSERT INTO idempotency (principal, key, request_hash, seq, response) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO idempotency (principal, key, request_hash, seq, response) "
+        "VALUES (?, ?, ?, ?, ?)",
         (key.principal, key.key, key.request_hash, seq, json.dumps(response)),
     )

@@ -8,7 +8,8 @@ lets the submitter, or anyone, check a copy of the record against it later.
 A record's canonical hash is ``sha256`` over its triples (as served at its IRI, in the default
 graph) canonicalised with RDFC-1.0 and written as canonical N-Quads, one line per quad, sorted.
 
->>> t = ox.Triple(ox.NamedNode("http://r.example/id/asset/1"), ox.NamedNode("http://p"), ox.Literal("5"))
+>>> asset = ox.NamedNode("http://r.example/id/asset/1")
+>>> t = ox.Triple(asset, ox.NamedNode("http://p"), ox.Literal("5"))
 >>> canonical_hash([t]) == canonical_hash([t, t])
 True
 >>> canonical_hash([t])[:7]
@@ -57,7 +58,11 @@ def record_hashes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def issue(
-    db: sqlite3.Connection, entry: Entry, records: list[dict[str, Any]], keys: KeyRing, registry: str
+    db: sqlite3.Connection,
+    entry: Entry,
+    records: list[dict[str, Any]],
+    keys: KeyRing,
+    registry: str,
 ) -> dict[str, Any]:
     """Sign a receipt for a journal entry and keep it beside the entry (same transaction)."""
     statement = {

@@ -40,7 +40,9 @@ def canonical_json(statement: dict[str, Any]) -> bytes:
 def sign(statement: dict[str, Any], key: StoredKey, typ: str) -> dict[str, Any]:
     """The statement with a detached compact JWS over it in ``signature``."""
     header = {"alg": ALGORITHM, "kid": key.kid, "typ": typ}
-    token = jws.serialize_compact(header, canonical_json(statement), key.key, algorithms=[ALGORITHM])
+    token = jws.serialize_compact(
+        header, canonical_json(statement), key.key, algorithms=[ALGORITHM]
+    )
     return {**statement, "signature": jws.detach_content(token)}
 
 
@@ -58,7 +60,9 @@ def verify(statement: dict[str, Any], jwks: dict[str, Any], typ: str) -> str:
         raise BadSignature(f"this is a {header.get('typ')!r} statement, not {typ!r}")
     key = _key(jwks, header.get("kid"))
     try:
-        jws.deserialize_compact(token, key, payload=canonical_json(statement), algorithms=[ALGORITHM])
+        jws.deserialize_compact(
+            token, key, payload=canonical_json(statement), algorithms=[ALGORITHM]
+        )
     except JoseError as e:
         raise BadSignature("the signature does not match the statement") from e
     return str(header["kid"])

@@ -23,7 +23,11 @@ def write(registry, writer, i):
         tx.put(iri, FDI.FlexibleAsset, [ox.Triple(iri, FDI.mpanCore, ox.Literal(f"{writer}-{i}"))])
         if i % 3 == 2:
             old = ox.NamedNode(f"{BASE}id/asset/w{writer}-{i - 2}")
-            tx.put(old, FDI.FlexibleAsset, [ox.Triple(old, FDI.mpanCore, ox.Literal(f"v2-{writer}-{i}"))])
+            tx.put(
+                old,
+                FDI.FlexibleAsset,
+                [ox.Triple(old, FDI.mpanCore, ox.Literal(f"v2-{writer}-{i}"))],
+            )
 
 
 def test_backup_under_concurrent_writes_restores_and_replays_to_equal_hashes(tmp_path):
@@ -44,7 +48,9 @@ def test_backup_under_concurrent_writes_restores_and_replays_to_equal_hashes(tmp
         t.start()
     while sum(written) < 15:  # the backup starts with writes in flight
         time.sleep(0.01)
-    backup = CliRunner().invoke(main, ["backup", str(tmp_path / "backup"), "--data-dir", str(tmp_path / "live")])
+    backup = CliRunner().invoke(
+        main, ["backup", str(tmp_path / "backup"), "--data-dir", str(tmp_path / "live")]
+    )
     during = sum(written)
     stop.set()
     for t in threads:
@@ -53,10 +59,17 @@ def test_backup_under_concurrent_writes_restores_and_replays_to_equal_hashes(tmp
     assert sum(written) > during  # writes went on after the backup
 
     restored_dir = tmp_path / "restored"
-    result = CliRunner().invoke(main, [
-        "restore", str(tmp_path / "backup"), "--data-dir", str(restored_dir),
-        "--replay-from", str(tmp_path / "live" / "journal.sqlite"),
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "restore",
+            str(tmp_path / "backup"),
+            "--data-dir",
+            str(restored_dir),
+            "--replay-from",
+            str(tmp_path / "live" / "journal.sqlite"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "replayed 0 more" not in result.output
 
@@ -80,7 +93,9 @@ def backed_up(tmp_path, entries=3):
     for i in range(entries):
         write(live, 0, i)
     live.close()
-    result = CliRunner().invoke(main, ["backup", str(tmp_path / "backup"), "--data-dir", str(tmp_path / "live")])
+    result = CliRunner().invoke(
+        main, ["backup", str(tmp_path / "backup"), "--data-dir", str(tmp_path / "live")]
+    )
     assert result.exit_code == 0, result.output
     return tmp_path / "backup"
 
@@ -91,17 +106,26 @@ def test_a_journal_that_does_not_continue_the_backup_is_refused(tmp_path):
     for i in range(5):
         write(other, 9, i)
     other.close()
-    result = CliRunner().invoke(main, [
-        "restore", str(backup), "--data-dir", str(tmp_path / "new"),
-        "--replay-from", str(tmp_path / "other" / "journal.sqlite"),
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "restore",
+            str(backup),
+            "--data-dir",
+            str(tmp_path / "new"),
+            "--replay-from",
+            str(tmp_path / "other" / "journal.sqlite"),
+        ],
+    )
     assert result.exit_code == 1
     assert "does not continue from the backup" in result.output
 
 
 def test_restore_never_overwrites_a_registry(tmp_path):
     backup = backed_up(tmp_path)
-    result = CliRunner().invoke(main, ["restore", str(backup), "--data-dir", str(tmp_path / "live")])
+    result = CliRunner().invoke(
+        main, ["restore", str(backup), "--data-dir", str(tmp_path / "live")]
+    )
     assert result.exit_code == 2
     assert "already holds a registry" in result.output
 

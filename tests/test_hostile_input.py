@@ -23,8 +23,11 @@ LIMIT = 64 * 1024
 def client():
     settings = Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT, max_blank_nodes=50)
     with TestClient(create_app(settings)) as c:
-        ok = c.post("/submissions", content=(EXAMPLES / "asset.ttl").read_bytes(),
-                    headers={"Content-Type": "text/turtle"})
+        ok = c.post(
+            "/submissions",
+            content=(EXAMPLES / "asset.ttl").read_bytes(),
+            headers={"Content-Type": "text/turtle"},
+        )
         assert ok.status_code == 201
         yield c
 
@@ -56,8 +59,13 @@ def test_json_nested_too_deep_is_400(client):
 
 
 def test_rdf_xml_is_415(client):
-    refused(client, 415, b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rdf:RDF/>',
-            "application/rdf+xml", "unsupported-format")
+    refused(
+        client,
+        415,
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rdf:RDF/>',
+        "application/rdf+xml",
+        "unsupported-format",
+    )
 
 
 def test_a_remote_json_ld_context_is_400_and_never_fetched(client):
@@ -76,7 +84,13 @@ def test_too_many_blank_nodes_is_413(client):
 
 def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(tmp_path):
     with TestClient(create_app(Settings(data_dir=None, base_iri=BASE))) as c:
-        body = b"@prefix : <http://e.example/> . :a :p " + b"[ :p " * 100_000 + b":x" + b" ]" * 100_000 + b" ."
+        body = (
+            b"@prefix : <http://e.example/> . :a :p "
+            + b"[ :p " * 100_000
+            + b":x"
+            + b" ]" * 100_000
+            + b" ."
+        )
         response = c.post("/submissions", content=body, headers={"Content-Type": "text/turtle"})
         assert response.status_code == 413
         assert c.app.state.registry.journal.last()[0] == 0
@@ -85,11 +99,14 @@ def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(
 # --- bodies without Content-Length ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "media"), [
-    ("/submissions", b"text/turtle"),
-    ("/sparql", b"application/sparql-query"),
-    ("/sparql", b"application/x-www-form-urlencoded"),
-])
+@pytest.mark.parametrize(
+    ("path", "media"),
+    [
+        ("/submissions", b"text/turtle"),
+        ("/sparql", b"application/sparql-query"),
+        ("/sparql", b"application/x-www-form-urlencoded"),
+    ],
+)
 def test_a_chunked_body_is_refused_as_it_arrives_without_buffering_it(path, media):
     """ASGI level: an endless body; the app stops reading just past the limit."""
     app = create_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
@@ -106,10 +123,19 @@ def test_a_chunked_body_is_refused_as_it_arrives_without_buffering_it(path, medi
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": [(b"content-type", media), (b"transfer-encoding", b"chunked")],
-        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", media), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
     }
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
     starts = [m for m in sent if m["type"] == "http.response.start"]
@@ -122,7 +148,9 @@ def test_a_chunked_upload_over_http_gets_413_before_it_ends():
     """On the wire (uvicorn, loopback): a 64 MiB chunked upload is answered 413 long before
     the client has sent it all."""
     app = create_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -131,8 +159,10 @@ def test_a_chunked_upload_over_http_gets_413_before_it_ends():
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        sock.sendall(b"POST /submissions HTTP/1.1\r\nHost: x\r\nContent-Type: text/turtle\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /submissions HTTP/1.1\r\nHost: x\r\nContent-Type: text/turtle\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         piece = b"10000\r\n" + b"#" * 0x10000 + b"\r\n"
         sent = 0
         while sent < 64 * 1024 * 1024:
@@ -159,8 +189,9 @@ def test_a_chunked_upload_over_http_gets_413_before_it_ends():
 
 
 def test_the_limit_applies_to_every_body_not_only_submissions(client):
-    response = client.post("/sparql", content=b"x" * (LIMIT + 1),
-                           headers={"Content-Type": "application/sparql-query"})
+    response = client.post(
+        "/sparql", content=b"x" * (LIMIT + 1), headers={"Content-Type": "application/sparql-query"}
+    )
     assert response.status_code == 413
 
 
@@ -169,3 +200,24 @@ def test_a_body_just_under_the_limit_is_read(client):
     body = b"# comment\n" * ((settings.max_body_bytes - 1) // 10)
     response = client.post("/validate", content=body, headers={"Content-Type": "text/turtle"})
     assert response.status_code == 200
+
+
+# --- regressions found by the fuzz run -------------------------------------------------------
+
+
+def test_json_keys_that_expand_to_invalid_iris_are_400_not_500(client):
+    """schemathesis: rdflib let a key with control characters through as a predicate IRI."""
+    body = json.dumps({"\u0081\u00a9\u00bc\u000b": [{"\u00db\u00a4": None}, None]}).encode()
+    refused(client, 400, body, "application/json", "unusable-input")
+
+
+@pytest.mark.parametrize("path", ["/audit", "/journal/checkpoints", "/reads"])
+def test_a_paging_number_too_large_for_sqlite_is_422_not_500(path):
+    """schemathesis: ``after=61423244536892014592`` overflowed SQLite's 64-bit integers."""
+    from api.auth import current_principal
+    from registry.identity import Principal
+
+    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app.dependency_overrides[current_principal] = lambda: Principal(BASE + "id/org/a")
+    response = TestClient(app).get(path, params={"after": 61423244536892014592})
+    assert response.status_code == 422

@@ -21,7 +21,11 @@ def client():
 
 def post(client, name="asset.ttl", key="retry-1"):
     body = (EXAMPLES / name).read_bytes()
-    return client.post("/submissions", content=body, headers={"Content-Type": "text/turtle", "Idempotency-Key": key})
+    return client.post(
+        "/submissions",
+        content=body,
+        headers={"Content-Type": "text/turtle", "Idempotency-Key": key},
+    )
 
 
 def test_a_retry_returns_the_original_answer_and_receipt(client):

@@ -24,7 +24,11 @@ def write_entries(registry, n):
     for i in range(1, n + 1):
         iri = ox.NamedNode(f"{BASE}id/asset/{i}")
         with registry.transaction("alice", "register") as tx:
-            tx.put(iri, FDI.FlexibleAsset, [ox.Triple(iri, FDI.mpanCore, ox.Literal(f"marker-entry-{i}"))])
+            tx.put(
+                iri,
+                FDI.FlexibleAsset,
+                [ox.Triple(iri, FDI.mpanCore, ox.Literal(f"marker-entry-{i}"))],
+            )
 
 
 @pytest.fixture
@@ -59,7 +63,9 @@ def test_one_flipped_byte_in_an_old_entry_is_named(data_dir):
 
 def checkpoint(data_dir, tmp_path):
     out = tmp_path / "checkpoint.json"
-    made = CliRunner().invoke(main, ["journal", "checkpoint", "--data-dir", str(data_dir), "--out", str(out)])
+    made = CliRunner().invoke(
+        main, ["journal", "checkpoint", "--data-dir", str(data_dir), "--out", str(out)]
+    )
     assert made.exit_code == 0, made.output
     return out
 
@@ -79,12 +85,16 @@ def test_a_truncated_journal_is_detected_by_an_earlier_checkpoint(data_dir, tmp_
 def test_a_rewritten_journal_is_detected_by_an_earlier_checkpoint(data_dir, tmp_path):
     held = checkpoint(data_dir, tmp_path)
     db = sqlite3.connect(data_dir / "journal.sqlite")
-    rows = db.execute("SELECT seq, time, actor, kind, body, prev FROM entry ORDER BY seq").fetchall()
+    rows = db.execute(
+        "SELECT seq, time, actor, kind, body, prev FROM entry ORDER BY seq"
+    ).fetchall()
     prev = rows[1][5]
     for seq, time, actor, kind, body, _ in rows[1:]:  # rewrite entry 2 and re-chain the rest
         body = body.replace("marker-entry-2", "forged-entry-2")
         digest = entry_hash(prev, seq, time, actor, kind, body)
-        db.execute("UPDATE entry SET body = ?, prev = ?, hash = ? WHERE seq = ?", (body, prev, digest, seq))
+        db.execute(
+            "UPDATE entry SET body = ?, prev = ?, hash = ? WHERE seq = ?", (body, prev, digest, seq)
+        )
         prev = digest
     db.commit()
     db.close()
@@ -112,7 +122,13 @@ def test_checkpoints_are_made_every_n_entries_and_published(tmp_path, disk_setti
     assert latest == listed[-1]
     (tmp_path / "cp.json").write_text(json.dumps(listed[0]))
     (tmp_path / "jwks.json").write_text(json.dumps(jwks))
-    result = verify(disk_settings.data_dir, "--checkpoint", str(tmp_path / "cp.json"), "--jwks", str(tmp_path / "jwks.json"))
+    result = verify(
+        disk_settings.data_dir,
+        "--checkpoint",
+        str(tmp_path / "cp.json"),
+        "--jwks",
+        str(tmp_path / "jwks.json"),
+    )
     assert result.exit_code == 0, result.output
     assert "entry 2 matches the checkpoint" in result.output
 

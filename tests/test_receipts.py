@@ -34,12 +34,23 @@ def test_a_receipt_verifies_offline_and_an_altered_record_does_not(client, tmp_p
     iri = answer["ids"]["battery-cardiff-1"]
     (tmp_path / "receipt.json").write_text(json.dumps(answer["receipt"]))
     (tmp_path / "jwks.json").write_text(client.get("/.well-known/jwks.json").text)
-    served = client.get(iri.removeprefix(BASE.rstrip("/")), headers={"Accept": "text/turtle"}).content
+    served = client.get(
+        iri.removeprefix(BASE.rstrip("/")), headers={"Accept": "text/turtle"}
+    ).content
     (tmp_path / "record.ttl").write_bytes(served)
     altered = served.replace(b"2143967712809", b"2143967712819", 1)
-    assert len(altered) == len(served) and sum(a != b for a, b in zip(altered, served, strict=True)) == 1
+    assert (
+        len(altered) == len(served)
+        and sum(a != b for a, b in zip(altered, served, strict=True)) == 1
+    )
     (tmp_path / "altered.ttl").write_bytes(altered)
-    args = ["receipt", "verify", str(tmp_path / "receipt.json"), "--jwks", str(tmp_path / "jwks.json")]
+    args = [
+        "receipt",
+        "verify",
+        str(tmp_path / "receipt.json"),
+        "--jwks",
+        str(tmp_path / "jwks.json"),
+    ]
 
     runner = CliRunner()
     assert runner.invoke(main, args).exit_code == 0
@@ -63,7 +74,11 @@ def test_a_receipt_names_the_entry_the_time_the_submitter_and_each_record_hash(c
     answer = submit(client, "assets.csv", "text/csv").json()
     receipt = answer["receipt"]
     registry = client.app.state.registry
-    assert (receipt["seq"], receipt["entryHash"], receipt["time"]) == (answer["seq"], answer["hash"], answer["time"])
+    assert (receipt["seq"], receipt["entryHash"], receipt["time"]) == (
+        answer["seq"],
+        answer["hash"],
+        answer["time"],
+    )
     assert receipt["submitter"] == "anonymous"
     assert receipt["registry"] == BASE
     assert {r["id"] for r in receipt["records"]} == set(answer["ids"].values())
@@ -102,7 +117,9 @@ def test_a_record_not_in_the_receipt_is_a_mismatch(client):
     import pyoxigraph as ox
 
     receipt = submit(client).json()["receipt"]
-    other = [ox.Triple(ox.NamedNode(BASE + "id/asset/other"), ox.NamedNode("http://p"), ox.Literal("1"))]
+    other = [
+        ox.Triple(ox.NamedNode(BASE + "id/asset/other"), ox.NamedNode("http://p"), ox.Literal("1"))
+    ]
     with pytest.raises(RecordMismatch):
         verify_receipt(receipt, client.get("/.well-known/jwks.json").json(), other)
 
@@ -110,5 +127,7 @@ def test_a_record_not_in_the_receipt_is_a_mismatch(client):
 def test_receipt_verify_exit_2_for_unusable_input(tmp_path):
     (tmp_path / "r.json").write_text("not json")
     (tmp_path / "k.json").write_text("{}")
-    result = CliRunner().invoke(main, ["receipt", "verify", str(tmp_path / "r.json"), "--jwks", str(tmp_path / "k.json")])
+    result = CliRunner().invoke(
+        main, ["receipt", "verify", str(tmp_path / "r.json"), "--jwks", str(tmp_path / "k.json")]
+    )
     assert result.exit_code == 2

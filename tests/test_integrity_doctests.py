@@ -1,0 +1,17 @@
+"""The examples in the docstrings of the receipt, key and limit modules run as tests."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "registry.keys", "registry.signatures", "registry.receipts", "registry.limits",
+    "registry.idempotency",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0
