@@ -12,12 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from api.auth import current_principal
 from api.negotiation import choose
 from api.records import RDF_FORMATS, represent
+from api.submissions import BODY_SCHEMA, parse_body
 from registry import directory
+from registry.identity import Principal
 
 router = APIRouter(tags=["Directory (BUC.4)"])
 
@@ -57,6 +61,15 @@ def licences(request: Request) -> Response:
     registry = request.app.state.registry
     return _answer(request, {"licences": directory.licences(registry)},
                    lambda: directory.licence_triples(registry), "Licences")
+
+
+@router.post("/licences", status_code=201, openapi_extra=BODY_SCHEMA,
+             summary="Publish a scheme licence (scheme operator)")
+async def publish(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+    parsed = await parse_body(request)
+    registration = await run_in_threadpool(
+        directory.publish_licence, request.app.state.registry, parsed, principal)
+    return JSONResponse(registration.as_dict(), status_code=201)
 
 
 def _answer(request: Request, body: dict[str, Any], triples: Callable[[], list[ox.Triple]],

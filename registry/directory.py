@@ -22,12 +22,16 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry import access
+from registry.errors import UnusableInput
+from registry.formats import Parsed
+from registry.identity import Principal
 from registry.inbox import inbox_iri
 from registry.lifecycle import content, objects, text
+from registry.records import split_records
 from registry.vocab import DCT, FDI, LDP, ORG, RDF, ROV
 
 if TYPE_CHECKING:
-    from registry.core import Registry, Transaction
+    from registry.core import Registration, Registry, Transaction
 
 COMMERCIAL = FDI.CommercialInformation.value
 LISTED = (FDI.offersService, FDI.market, FDI.portfolioTechnology, FDI.operatesIn)
@@ -85,7 +89,8 @@ def members(registry: Registry, **filters: str | None) -> list[dict[str, Any]]:
 
 def entry(registry: Registry, iri: str, status: str | None, listing: dict[str, set[str]]) -> dict[str, Any]:
     """One organisation's directory entry."""
-    from registry.schemes import memberships_of, name_of
+    from registry.memberships import memberships_of
+    from registry.schemes import name_of
 
     triples = content(registry, iri)
     node = ox.NamedNode(iri)
@@ -186,6 +191,23 @@ def licences(registry: Registry) -> list[dict[str, Any]]:
             "status": info.status if info else None,
         })
     return out
+
+
+def publish_licence(registry: Registry, parsed: Parsed, principal: Principal) -> Registration:
+    """The scheme operator publishes a scheme licence (one or more ``fdi:SchemeLicence``
+    records) in the public licence registry. Raises Unauthenticated, Forbidden (not the scheme
+    operator), UnusableInput (other records in the submission), ValidationFailed."""
+    from registry.schemes import operator_iri, require_operator
+
+    require_operator(principal)
+    split = split_records(parsed.triples, parsed.origins)
+    if not split.records or any(r.type != FDI.SchemeLicence for r in split.records):
+        raise UnusableInput("send SchemeLicence records only")
+    with registry.transaction(principal.actor, "licence") as tx:
+        staged = registry.stage(tx, parsed, operator_iri(registry.settings.base_iri))
+        if staged.refusal is not None:
+            raise staged.refusal
+    return staged.registration(tx)
 
 
 def licence_triples(registry: Registry) -> list[ox.Triple]:
