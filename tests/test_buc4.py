@@ -13,6 +13,7 @@ through the same HTTP calls.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,3 +177,181 @@ def test_step2_fsp1_obtains_a_certificate_carrying_its_id_roles_and_scopes(
     status = journey.anonymous.get(f"/organisations/{journey.fsp1.uid}").json()
     assert status["marketRoles"] == ["FlexibilityServiceProvider"]
     assert [m["status"] for m in status["memberships"]] == ["active"]
+
+
+# ------------------------------------------------------------------ steps 3-8: one journey
+#
+# ``market`` runs steps 3-8 once, in order, over HTTP with real client certificates, and keeps
+# every response; the tests below check them. MO-1 (a DSO) gets an agreement, MO-2 (a market
+# operator) does not, and must read none of FSP-1's data through REST, SPARQL or the catalogue.
+
+MO1 = {
+    "legalName": "MO-1 Distribution plc",
+    "companyNumber": "02366923",
+    "contactPoint": {"name": "Flexibility team", "email": "flex@mo1.example.org"},
+}
+MO2 = {
+    "legalName": "MO-2 Flexibility Markets Ltd",
+    "companyNumber": "11111111",
+    "contactPoint": {"name": "Market desk", "email": "desk@mo2.example.org"},
+}
+FSP2 = {
+    "legalName": "FSP-2 Aggregation Ltd",
+    "companyNumber": "SC654321",
+    "contactPoint": {"name": "Ops", "email": "ops@fsp2.example.org"},
+}
+ASSETS_QUERY = "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?a WHERE { ?a a fdi:FlexibleAsset }"
+COMMERCIAL_QUERY = (
+    "PREFIX fdi: <https://w3id.org/fdi/ns#> "
+    "SELECT ?c ?v WHERE { ?c fdi:flexibleCapacity/<http://qudt.org/schema/qudt/numericValue> ?v }"
+)
+GRAPHS_QUERY = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+INTEREST = {
+    "@context": "https://www.w3.org/ns/activitystreams",
+    "type": "Offer",
+    "summary": "FSP-1 would like to take part in MO-1's flexibility tenders",
+    "object": {"type": "Note", "content": "2.5 MW of batteries and heat pumps in London and the East"},
+}
+
+
+@dataclass
+class Market:
+    mo1: Onboarded
+    mo2: Onboarded
+    fsp2: Onboarded
+    r: dict[str, httpx.Response]
+    asset: str
+    commercial: str
+    agreement: str
+
+
+def _path(iri: str) -> str:
+    return iri.removeprefix(BASE.rstrip("/"))
+
+
+def _sparql(client: TestClient, query: str) -> list[dict[str, Any]]:
+    found = client.post("/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    assert found.status_code == 200, found.text
+    return found.json()["results"]["bindings"]
+
+
+@pytest.fixture(scope="module")
+def market(journey: Journey) -> Market:
+    from tests.conftest import EXAMPLES
+
+    fsp1 = journey.fsp1
+    assert fsp1 is not None
+    mo1 = journey.onboard(MO1, ["DistributionSystemOperator"])
+    mo2 = journey.onboard(MO2, ["MarketOperator"])
+    fsp2 = journey.onboard(FSP2, ["FlexibilityServiceProvider"])
+    r: dict[str, httpx.Response] = {}
+    offer = json.loads((EXAMPLES / "commercial-information.json").read_text())
+    invalid = {k: v for k, v in offer.items() if k not in ("services", "capacity")}
+    # Step 3: commercial information, first invalid, then valid.
+    r["commercial-invalid"] = fsp1.client.post("/commercial-information", json=invalid)
+    r["commercial"] = fsp1.client.post("/commercial-information", json=offer)
+    r["asset"] = fsp1.client.post("/assets", content=(EXAMPLES / "asset.ttl").read_bytes(),
+                                  headers={"Content-Type": "text/turtle"})
+    # Step 4: an agreement sharing FSP-1's assets and commercial information with MO-1 only.
+    r["agreement"] = fsp1.client.post("/agreements", json={
+        "type": "DataSharingAgreement", "id": "share-with-mo1",
+        "assignee": [mo1.id], "target": ["fdi:ProviderAssets", "fdi:ProviderCommercialInformation"],
+        "permission": {"action": "use", "constraint": {
+            "leftOperand": "purpose", "operatorSymbol": "eq", "rightOperand": "fdi:FlexibilityProcurement"}},
+    })
+    # Step 5: FSP-1 searches the directory for market operators and finds MO-1's inbox.
+    r["search-dso"] = journey.anonymous.get("/directory", params={"role": "DistributionSystemOperator"})
+    r["search-mo"] = journey.anonymous.get("/directory", params={"role": "MarketOperator", "scheme": "fdi"})
+    r["mo1-page"] = fsp1.client.get(_path(mo1.id), headers={"Accept": "text/turtle"})
+    inbox = r["mo1-page"].links["http://www.w3.org/ns/ldp#inbox"]["url"]
+    # Steps 5-6: FSP-1 expresses interest; posting is refused where roles do not allow it.
+    r["interest"] = fsp1.client.post(_path(inbox), json=INTEREST,
+                                     headers={"Content-Type": "application/ld+json"})
+    r["fsp-to-fsp"] = fsp1.client.post(_path(fsp2.id + "/inbox"), json=INTEREST,
+                                       headers={"Content-Type": "application/ld+json"})
+    r["mo1-inbox"] = mo1.client.get(_path(inbox))
+    r["mo2-reads-mo1-inbox"] = mo2.client.get(_path(inbox))
+    r["acknowledge"] = mo1.client.post(_path(r["interest"].json()["id"]) + "/acknowledgement")
+    # Steps 7-8: MO-1 reads what FSP-1 shares with it; MO-2, without an agreement, reads nothing.
+    asset = r["asset"].json()["ids"]["battery-cardiff-1"]
+    commercial = r["commercial"].json()["id"]
+    for who, client in (("mo1", mo1.client), ("mo2", mo2.client)):
+        r[f"{who}-shared"] = client.get("/shared-with-me")
+        r[f"{who}-asset"] = client.get(_path(asset), headers={"Accept": "text/turtle"})
+        r[f"{who}-commercial"] = client.get(_path(commercial), headers={"Accept": "text/turtle"})
+        r[f"{who}-catalogue"] = client.get("/catalogue", headers={"Accept": "application/n-triples"})
+    return Market(mo1, mo2, fsp2, r, asset, commercial, r["agreement"].json()["agreement"]["id"])
+
+
+def test_step3_invalid_commercial_information_is_refused_with_what_is_missing(market: Market) -> None:
+    refused = market.r["commercial-invalid"]
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    report = refused.json()["commercialReport"]
+    assert sorted(f["field"] for f in report["missing"]) == ["capacity", "services"]
+
+
+def test_step3_valid_commercial_information_is_registered_with_signposts(market: Market) -> None:
+    created = market.r["commercial"]
+    assert created.status_code == 201 and created.json()["id"].startswith(BASE + "id/commercial/")
+    report = created.json()["report"]
+    assert report["conforms"] and report["missing"] == [] and report["optional"] == []
+    markets = {m["slug"]: m for m in report["markets"]}
+    assert markets["ukpn"]["selected"] and markets["ukpn"]["meets"]
+    assert markets["neso"]["selected"] and markets["neso"]["meets"]
+    assert markets["neso"]["shapes"] == BASE + "shapes/market/neso"
+
+
+def test_step4_fsp1_configures_a_data_sharing_agreement(market: Market, journey: Journey) -> None:
+    made = market.r["agreement"]
+    assert made.status_code == 201, made.text
+    agreement = made.json()["agreement"]
+    assert agreement["assigner"] == journey.fsp1.id
+    assert agreement["inForce"] and agreement["sharedWith"] == [market.mo1.id]
+    assert agreement["purposes"] == ["https://w3id.org/fdi/ns#FlexibilityProcurement"]
+
+
+def test_step5_fsp1_finds_market_operators_in_the_directory(market: Market) -> None:
+    assert [m["id"] for m in market.r["search-dso"].json()["members"]] == [market.mo1.id]
+    assert [m["id"] for m in market.r["search-mo"].json()["members"]] == [market.mo2.id]
+    assert market.r["mo1-page"].status_code == 200
+
+
+def test_step5_fsp1_expresses_interest_in_mo1s_inbox(market: Market) -> None:
+    posted = market.r["interest"]
+    assert posted.status_code == 201 and posted.headers["location"] == posted.json()["id"]
+    contained = market.r["mo1-inbox"].json()["contains"]
+    assert posted.json()["id"] in [n["id"] for n in contained]
+    assert any(n["type"] == "as:Announce" and "shares data" in n["summary"] for n in contained)
+    assert market.r["acknowledge"].json()["acknowledged"]
+
+
+def test_step5_posting_where_roles_do_not_allow_it_is_a_403_problem(market: Market) -> None:
+    refused = market.r["fsp-to-fsp"]
+    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert market.r["mo2-reads-mo1-inbox"].status_code == 403
+
+
+def test_step8_mo1_reads_what_fsp1_shares_with_it(market: Market) -> None:
+    (shared,) = market.r["mo1-shared"].json()["shared"]
+    assert shared["agreement"] == market.agreement
+    assert {r["id"] for r in shared["records"]} == {market.asset, market.commercial}
+    assert market.r["mo1-asset"].status_code == 200 and "2143967712809" in market.r["mo1-asset"].text
+    assert market.r["mo1-commercial"].status_code == 200
+    assert [b["a"]["value"] for b in _sparql(market.mo1.client, ASSETS_QUERY)] == [market.asset]
+    assert [b["c"]["value"] for b in _sparql(market.mo1.client, COMMERCIAL_QUERY)] == [market.commercial]
+
+
+def test_step8_mo2_without_an_agreement_reads_none_of_it(market: Market, journey: Journey) -> None:
+    assert market.r["mo2-shared"].json()["shared"] == []
+    assert market.r["mo2-asset"].status_code == 404
+    assert market.r["mo2-commercial"].status_code == 404
+    assert _sparql(market.mo2.client, ASSETS_QUERY) == []
+    assert _sparql(market.mo2.client, COMMERCIAL_QUERY) == []
+    graphs = {b["g"]["value"] for b in _sparql(market.mo2.client, GRAPHS_QUERY)}
+    assert not [g for g in graphs if journey.fsp1.uid in g or market.mo1.uid in g]
+    catalogue = market.r["mo2-catalogue"]
+    assert catalogue.status_code == 200
+    assert market.asset not in catalogue.text and market.commercial not in catalogue.text
+    for anonymous in (journey.anonymous.get(_path(market.asset)), journey.anonymous.get(_path(market.commercial))):
+        assert anonymous.status_code == 404
