@@ -95,6 +95,10 @@ _QUERY_PREFIXES = {
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
+# Stores up to this many quads are read into memory in one pass before validating.
+PRELOAD_LIMIT = 2_000_000
+
+
 class Unsupported(Exception):
     """The shapes graph uses a feature this engine leaves to pySHACL."""
 
@@ -119,9 +123,21 @@ class Result:
 class Data:
     """Reads of one data graph (every graph of the store), memoised for one validation run."""
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: ox.Store, preload: bool = False) -> None:
         self.store = store
         self._out: dict[Term, dict[ox.NamedNode, list[Term]]] = {}
+        if preload:
+            # One pass over a small store costs less than a lookup per subject.
+            out = self._out
+            for q in store:
+                found = out.get(q.subject)
+                if found is None:
+                    out[q.subject] = found = {}
+                values = found.get(q.predicate)
+                if values is None:
+                    found[q.predicate] = [q.object]
+                elif q.object not in values:
+                    values.append(q.object)
         self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
         self._superclasses: dict[ox.NamedNode, set[Term]] = {}
 
@@ -292,6 +308,12 @@ class Shape:
     targets: list[tuple[Node, Term]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     values: PathFn | None = None
+    # Local: the shape reads only its focus node's own values (predicate paths, no sh:class,
+    # no nested node shapes), so its verdict on a node follows from those values alone.
+    local: bool = False
+    reads: tuple[ox.NamedNode, ...] = ()
+    reads_itself: bool = False
+    kind_simple: bool = False  # a property shape with value checks only
 
     def value_nodes(self, data: Data, focus: Term) -> list[Term]:
         return [focus] if self.values is None else self.values(data, focus)
@@ -305,6 +327,8 @@ class Run:
     stack: list[Shape] = field(default_factory=list)
     # Literal sh:targetNode values keep the shapes graph's own term, as in pySHACL.
     literals: dict[ox.Literal, Node] = field(default_factory=dict)
+    # Verdicts of local shapes, by (shape, strict, the values the shape reads).
+    verdicts: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
     def rdf(self, term: Term) -> Node:
         if self.literals and isinstance(term, ox.Literal):
@@ -327,6 +351,7 @@ class Engine:
         for node in _shape_nodes(graph):
             self.shape(node)
         self.targeted = [s for s in self.shapes.values() if s.targets]
+        _mark_local(self.shapes.values())
         self.target_literals = {
             ox_term(v): v
             for v in graph.objects(None, SH.targetNode)
@@ -361,7 +386,7 @@ class Engine:
 
     def validate(self, store: ox.Store, focus: Iterable[Term] | None = None) -> list[Result]:
         """Validate the store's data (all graphs); with ``focus``, only those focus nodes."""
-        run = Run(Data(store), literals=self.target_literals)
+        run = Run(Data(store, preload=len(store) <= PRELOAD_LIMIT), literals=self.target_literals)
         allowed = None if focus is None else set(focus)
         results: list[Result] = []
         for shape in self.targeted:
@@ -385,11 +410,66 @@ class Engine:
         """
         if shape.deactivated or shape in run.stack:
             return True
-        if strict:
-            return not _evaluate(run, shape, [node], stop=lambda r: True)
-        if shape.severity != "Violation":
+        if not strict and shape.severity != "Violation":
             return True
-        return not _evaluate(run, shape, [node], stop=lambda r: r.severity == "Violation")
+        key = None
+        if shape.local and not isinstance(node, ox.Literal):
+            key = (
+                shape,
+                strict,
+                node if shape.reads_itself else None,
+                *(tuple(run.data.objects(node, p)) for p in shape.reads),
+            )
+            known = run.verdicts.get(key)
+            if known is not None:
+                return known
+        if strict:
+            verdict = not _evaluate(run, shape, [node], stop=lambda r: True)
+        else:
+            verdict = not _evaluate(run, shape, [node], stop=lambda r: r.severity == "Violation")
+        if key is not None:
+            run.verdicts[key] = verdict
+        return verdict
+
+
+def _mark_local(shapes: Iterable[Shape]) -> None:
+    """Find the local shapes (see Shape.local) and the predicates each reads.
+
+    A property shape is local when its path is one predicate and its checks only look at the
+    values (sh:datatype, sh:in, counts, ...; not sh:class, which reads the value's types). A
+    node shape is local when its checks are such value checks on the node itself or sh:property
+    to local property shapes. Its verdict then depends only on the node (when it checks the
+    node itself) and the node's values of the predicates it reads.
+    """
+    shapes = list(shapes)
+    for shape in shapes:
+        kinds = {getattr(c, "kind", "other") for c in shape.checks}
+        shape.kind_simple = shape.path is not None and kinds <= {"simple"}
+        if shape.path is not None:
+            shape.local = isinstance(shape.path, rdflib.URIRef) and kinds <= {"simple"}
+        else:
+            shape.local = kinds <= {"simple", "property"}
+    for shape in shapes:
+        if shape.path is None and shape.local:
+            targets = [c.target for c in shape.checks if getattr(c, "kind", "") == "property"]  # type: ignore[attr-defined]
+            shape.local = all(t.local and t.path is not None for t in targets)
+    for shape in shapes:
+        if not shape.local:
+            continue
+        reads: set[ox.NamedNode] = set()
+        for c in shape.checks:
+            reads.update(getattr(c, "reads", ()))
+            target = getattr(c, "target", None)
+            if target is not None:
+                reads.add(ox.NamedNode(str(target.path)))
+                for tc in target.checks:
+                    reads.update(getattr(tc, "reads", ()))
+        if shape.path is not None:
+            reads.add(ox.NamedNode(str(shape.path)))
+        shape.reads = tuple(sorted(reads, key=lambda n: n.value))
+        shape.reads_itself = shape.path is None and any(
+            getattr(c, "kind", "") == "simple" for c in shape.checks
+        )
 
 
 def _shape_nodes(g: rdflib.Graph) -> set[Node]:
@@ -493,7 +573,12 @@ def _checks(engine: Engine, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
     for p in sorted(params, key=str):
         if p in _SIMPLE:
             for value in g.objects(node, p):
-                yield _SIMPLE[p](engine, g, shape, value)
+                check = _SIMPLE[p](engine, g, shape, value)
+                if p != SH["class"]:
+                    check.kind = "simple"  # type: ignore[attr-defined]
+                if p in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals):
+                    check.reads = (ox_term(value),)  # type: ignore[attr-defined]
+                yield check
     for value in g.objects(node, SH.node):
         yield _node_check(engine, value)
     for value in g.objects(node, SH.property):
@@ -789,10 +874,21 @@ def _property_check(engine: Engine, target: Node) -> Check:
     if other.path is None:
         raise Unsupported("sh:property to a node shape")
 
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        if other not in run.stack:
-            yield from _evaluate(run, other, values)
+    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
+        if other.kind_simple and not other.deactivated:
+            # Value checks only: nothing can recurse, so no evaluation stack is needed.
+            out: list[Result] = []
+            for v in values:
+                own = other.values(run.data, v)  # type: ignore[misc]
+                for c in other.checks:
+                    out.extend(c(run, other, v, own))
+            return out
+        if other in run.stack:
+            return []
+        return _evaluate(run, other, values)
 
+    check.kind = "property"  # type: ignore[attr-defined]
+    check.target = other  # type: ignore[attr-defined]
     return check
 
 
