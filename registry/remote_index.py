@@ -53,6 +53,8 @@ ALL_QUADS = """
 SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }
 """
 
+NO_GRAPH = ox.NamedNode("urn:fdi:no-graph")
+
 RESULT_FORMATS = {
     "application/sparql-results+json": ox.QueryResultsFormat.JSON,
     "application/json": ox.QueryResultsFormat.JSON,
@@ -133,7 +135,8 @@ class RemoteIndex:
         """
         if graphs is None:
             graphs = self.graphs()
-        return self._query(bind(text, substitutions or {}), graphs)
+        # No graph at all must mean an empty dataset, not the store's default one.
+        return self._query(bind(text, substitutions or {}), graphs or [NO_GRAPH])
 
     def quads(
         self,

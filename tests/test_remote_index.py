@@ -197,3 +197,8 @@ def test_a_registry_catches_up_an_emptied_store(
     reopened = Registry(settings)
     assert reopened.replayed >= 1
     assert set(remote.dump()) == before
+
+
+def test_an_empty_dataset_sees_nothing(remote: RemoteIndex) -> None:
+    _same_changes(remote)
+    assert not bool(remote.query("ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }", []))
