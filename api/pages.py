@@ -19,6 +19,12 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
 )
 
+KIND_LABELS = {
+    "asset": "flexible assets", "right-to-operate": "rights to operate", "org": "organisations",
+    "licence": "scheme licences", "agreement": "data-sharing agreements",
+    "commercial": "commercial information records", "catalogue": "member catalogues",
+}
+
 EXAMPLE_QUERY = """PREFIX fdi: <https://w3id.org/fdi/ns#>
 PREFIX qudt: <http://qudt.org/schema/qudt/>
 SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?kw) AS ?exportKW)
@@ -65,6 +71,7 @@ def home(request: Request) -> HTMLResponse:
         render(
             "home.html",
             summary=summary,
+            labels=KIND_LABELS,
             example_query=EXAMPLE_QUERY,
             example_link="/sparql?query=" + quote(EXAMPLE_QUERY),
         )

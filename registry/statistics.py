@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pyoxigraph as ox
 
 from registry.index import Index
+from registry.resources import ontology_dir, ttl_files
 from registry.vocab import RECORD_TYPES
 
 _RECORD_TYPE_VALUES = " ".join(str(t) for t in RECORD_TYPES)
@@ -21,11 +23,15 @@ ASSETS_BY_TECHNOLOGY = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>
 PREFIX qudt: <http://qudt.org/schema/qudt/>
 PREFIX unit: <http://qudt.org/vocab/unit/>
-SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?kw) AS ?exportKW) WHERE {
+SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?ekw) AS ?exportKW) (SUM(?ikw) AS ?importKW) WHERE {
   ?asset fdi:technology ?technology .
   OPTIONAL {
     ?asset fdi:exportCapacity ?q . ?q qudt:numericValue ?v ; qudt:unit ?u .
-    BIND(IF(?u = unit:MegaW, ?v * 1000, ?v) AS ?kw)
+    BIND(IF(?u = unit:MegaW, ?v * 1000, ?v) AS ?ekw)
+  }
+  OPTIONAL {
+    ?asset fdi:importCapacity ?iq . ?iq qudt:numericValue ?iv ; qudt:unit ?iu .
+    BIND(IF(?iu = unit:MegaW, ?iv * 1000, ?iv) AS ?ikw)
   }
 } GROUP BY ?technology ORDER BY DESC(?assets)
 """
@@ -36,6 +42,22 @@ SELECT ?gsp (COUNT(?asset) AS ?assets) WHERE { ?asset fdi:gspGroup ?gsp }
 GROUP BY ?gsp ORDER BY ?gsp
 """
 
+
+
+LICENCE_AREAS = """
+PREFIX fdi: <https://w3id.org/fdi/ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?gsp ?name WHERE { ?area a fdi:LicenceArea ; fdi:gspGroup ?gsp ; rdfs:label ?name }
+"""
+
+
+@lru_cache(maxsize=1)
+def licence_areas() -> dict[str, str]:
+    """GSP group → licence area name, from the ontology's licence area individuals."""
+    store = ox.Store()
+    for path in ttl_files(ontology_dir()):
+        store.load(path=path, format=ox.RdfFormat.TURTLE)
+    return {row["gsp"].value: row["name"].value for row in store.query(LICENCE_AREAS)}  # type: ignore[index,union-attr]
 
 
 @dataclass
@@ -62,11 +84,14 @@ def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:
             "technology": row["technology"].value.rsplit("/", 1)[-1],
             "assets": int(row["assets"].value),
             "mw": float(row["exportKW"].value) / 1000 if row["exportKW"] else 0.0,
+            "import_mw": float(row["importKW"].value) / 1000 if row["importKW"] else 0.0,
         }
         for row in select(ASSETS_BY_TECHNOLOGY)
     ]
+    names = licence_areas()
     areas = [
-        {"gsp": row["gsp"].value, "assets": int(row["assets"].value)}
+        {"gsp": row["gsp"].value, "area": names.get(row["gsp"].value, "independent networks"),
+         "assets": int(row["assets"].value)}
         for row in select(ASSETS_BY_GSP_GROUP)
     ]
     samples = [row["sample"].value for row in by_type.values()]
