@@ -195,6 +195,33 @@ def journal_checkpoint(data_dir: Path | None, out: Path | None) -> None:
     click.echo(text)
 
 
+@journal.command("replay")
+@click.argument("newer", metavar="JOURNAL", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--data-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The restored registry to bring up to date (not in use by a server).",
+)
+def journal_replay(newer: Path, data_dir: Path) -> None:
+    """Append the entries that JOURNAL (a newer copy, e.g. the live registry's journal.sqlite
+    once its server is stopped) holds beyond this registry's head, checking that it continues
+    the chain, and apply them to the index: the last step of a cut-over.
+
+    Exit status: 0 done, 1 JOURNAL does not continue this registry's chain, 2 unusable input.
+    """
+    settings = Settings.from_env(data_dir=data_dir)
+    if not (data_dir / backups.JOURNAL).is_file():
+        _fail(2, f"no journal at {data_dir / backups.JOURNAL}")
+    try:
+        count = backups.replay(settings, newer)
+    except UnusableInput as e:
+        _fail(2, e.detail)
+    except JournalCorrupt as e:
+        _fail(1, e.detail)
+    click.echo(f"replayed {count} entries from {newer} into {data_dir}")
+
+
 # --- keys ------------------------------------------------------------------------------------
 
 

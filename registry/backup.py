@@ -130,6 +130,20 @@ def restore(source: Path, settings: Settings, replay_from: Path | None = None) -
         registry.close()
 
 
+def replay(settings: Settings, newer: Path) -> int:
+    """Append to the registry in ``settings.data_dir`` (not in use) the entries that a newer
+    copy of its journal (the live one, at cut-over) holds beyond its head; returns how many.
+
+    Raises JournalCorrupt if ``newer`` does not continue this registry's chain.
+    """
+    registry = Registry(settings)
+    try:
+        seq, head = registry.journal.last()
+        return _replay(registry, newer, seq, head)
+    finally:
+        registry.close()
+
+
 def read_manifest(source: Path) -> dict[str, Any]:
     """The backup's manifest. Raises UnusableInput if it is missing or unreadable."""
     try:
@@ -174,7 +188,13 @@ def _replay(registry: Registry, live_path: Path, seq: int, head: str) -> int:
                     marks = ", ".join("?" * len(values))
                     db.execute(f"INSERT OR IGNORE INTO {table} VALUES ({marks})", values)
 
-        return registry.adopt(_entries(live, seq), also=side_rows)
+        try:
+            return registry.adopt(_entries(live, seq), also=side_rows)
+        except JournalCorrupt as e:
+            kept = registry.journal.last()[0]
+            raise JournalCorrupt(
+                f"{e.detail}; entries up to {kept} were replayed, none after", **e.extra
+            ) from e
     finally:
         live.close()
 

@@ -150,3 +150,57 @@ def test_a_restored_registry_without_replay_is_the_backup(tmp_path, entries):
     assert record_hashes(restored) == record_hashes(live)
     restored.close()
     live.close()
+
+
+def test_a_cut_over_replays_the_last_entries_after_the_live_server_stops(tmp_path):
+    backup = backed_up(tmp_path, 3)
+    live = Registry(Settings(data_dir=tmp_path / "live", base_iri=BASE))
+    for i in range(3, 6):
+        write(live, 0, i)
+    runner = CliRunner()
+    journal = str(tmp_path / "live" / "journal.sqlite")
+    new = str(tmp_path / "new")
+    assert (
+        runner.invoke(
+            main, ["restore", str(backup), "--data-dir", new, "--replay-from", journal]
+        ).exit_code
+        == 0
+    )
+    for i in range(6, 9):  # writes go on until the live server stops
+        write(live, 0, i)
+    live.close()
+    result = runner.invoke(main, ["journal", "replay", journal, "--data-dir", new])
+    assert result.exit_code == 0, result.output
+    assert "replayed 3 entries" in result.output
+    restored = Registry(Settings(data_dir=tmp_path / "new", base_iri=BASE))
+    live = Registry(Settings(data_dir=tmp_path / "live", base_iri=BASE))
+    assert record_hashes(restored) == record_hashes(live)
+    restored.close()
+    live.close()
+
+
+def test_a_replay_stops_at_a_damaged_entry_and_keeps_those_before_it(tmp_path):
+    import sqlite3
+
+    backup = backed_up(tmp_path, 2)
+    live = Registry(Settings(data_dir=tmp_path / "live", base_iri=BASE))
+    for i in range(2, 6):
+        write(live, 0, i)
+    live.close()
+    db = sqlite3.connect(tmp_path / "live" / "journal.sqlite")
+    db.execute("UPDATE entry SET body = replace(body, '0-4', '0-X') WHERE seq = 5")
+    db.commit()
+    db.close()
+    result = CliRunner().invoke(
+        main,
+        [
+            "restore",
+            str(backup),
+            "--data-dir",
+            str(tmp_path / "new"),
+            "--replay-from",
+            str(tmp_path / "live" / "journal.sqlite"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "entry 5" in result.output and "entries up to 4 were replayed" in result.output
