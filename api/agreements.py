@@ -25,8 +25,12 @@ from registry.identity import Principal
 router = APIRouter(tags=["Data-sharing agreements (BUC.4)"])
 
 
-@router.post("/agreements", status_code=201, openapi_extra=BODY_SCHEMA,
-             summary="Make a data-sharing agreement (FSP)")
+@router.post(
+    "/agreements",
+    status_code=201,
+    openapi_extra=BODY_SCHEMA,
+    summary="Make a data-sharing agreement (FSP)",
+)
 async def make(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
     """The shared copies are made in the same journal entry; each organisation given access is
     told in its inbox."""
@@ -34,24 +38,41 @@ async def make(request: Request, principal: Principal = Depends(current_principa
     registry = request.app.state.registry
     registration = await run_in_threadpool(sharing.make_agreement, registry, parsed, principal)
     iri = registration.records[0]["id"]
-    body = {**registration.as_dict(), "agreement": await run_in_threadpool(sharing.describe, registry, iri)}
+    body = {
+        **registration.as_dict(),
+        "agreement": await run_in_threadpool(sharing.describe, registry, iri),
+    }
     return JSONResponse(body, status_code=201, headers={"Location": iri})
 
 
 @router.get("/agreements", summary="The agreements you have made")
 def mine(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
-    return JSONResponse({"agreements": sharing.agreements_of(request.app.state.registry, principal)})
+    return JSONResponse(
+        {"agreements": sharing.agreements_of(request.app.state.registry, principal)}
+    )
 
 
 @router.post("/agreements/{uid}/withdraw", summary="Withdraw an agreement you made")
-def withdraw(uid: str, request: Request, principal: Principal = Depends(current_principal),
-             if_match: str | None = Header(None)) -> JSONResponse:
+def withdraw(
+    uid: str,
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    if_match: str | None = Header(None),
+) -> JSONResponse:
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/agreement/{uid}"
     return JSONResponse(sharing.withdraw(registry, principal, iri, if_match))
 
 
-@router.get("/shared-with-me", summary="What other organisations share with you, and under which agreement")
-def shared_with_me(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
-    return JSONResponse({"organisation": principal.organisation,
-                         "shared": sharing.shared_with(request.app.state.registry, principal)})
+@router.get(
+    "/shared-with-me", summary="What other organisations share with you, and under which agreement"
+)
+def shared_with_me(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
+    return JSONResponse(
+        {
+            "organisation": principal.organisation,
+            "shared": sharing.shared_with(request.app.state.registry, principal),
+        }
+    )

@@ -22,26 +22,40 @@ from registry.identity import Principal
 router = APIRouter(tags=["Commercial information (BUC.4)"])
 
 
-@router.post("/commercial-information", status_code=201, openapi_extra=BODY_SCHEMA,
-             summary="Submit your commercial information (FSP)")
-async def submit(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+@router.post(
+    "/commercial-information",
+    status_code=201,
+    openapi_extra=BODY_SCHEMA,
+    summary="Submit your commercial information (FSP)",
+)
+async def submit(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
     """Registered if it meets the registry's rules (422 with the report otherwise); the report
     says what is missing, recommended, optional and what each market operator requires."""
     parsed = await parse_body(request)
     registration, report = await run_in_threadpool(
-        commercial.submit, request.app.state.registry, parsed, principal)
+        commercial.submit, request.app.state.registry, parsed, principal
+    )
     iri = registration.records[0]["id"]
     body = {**registration.as_dict(), "id": iri, "report": report.as_dict()}
     return JSONResponse(body, status_code=201, headers={"Location": iri, "ETag": '"1"'})
 
 
-@router.put("/commercial-information", openapi_extra=BODY_SCHEMA,
-            summary="Replace your commercial information with a new version (needs If-Match)")
-async def replace(request: Request, principal: Principal = Depends(current_principal),
-                  if_match: str | None = Header(None)) -> JSONResponse:
+@router.put(
+    "/commercial-information",
+    openapi_extra=BODY_SCHEMA,
+    summary="Replace your commercial information with a new version (needs If-Match)",
+)
+async def replace(
+    request: Request,
+    principal: Principal = Depends(current_principal),
+    if_match: str | None = Header(None),
+) -> JSONResponse:
     parsed = await parse_body(request)
     registration, report = await run_in_threadpool(
-        commercial.update, request.app.state.registry, parsed, principal, if_match)
+        commercial.update, request.app.state.registry, parsed, principal, if_match
+    )
     version = registration.records[0]["version"] if registration.records else None
     iri = registration.records[0]["id"] if registration.records else None
     body = {**registration.as_dict(), "id": iri, "report": report.as_dict()}
@@ -51,24 +65,37 @@ async def replace(request: Request, principal: Principal = Depends(current_princ
 @router.get("/commercial-information", summary="Your commercial information and its report")
 def mine(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
     body = commercial.of(request.app.state.registry, principal)
-    return JSONResponse(body, headers={"ETag": '"%d"' % body["version"]})
+    return JSONResponse(body, headers={"ETag": f'"{body["version"]}"'})
 
 
-@router.post("/commercial-information/check", openapi_extra=BODY_SCHEMA,
-             summary="Check commercial information against the rules and every market's requirements")
-async def check(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+@router.post(
+    "/commercial-information/check",
+    openapi_extra=BODY_SCHEMA,
+    summary="Check commercial information against the rules and every market's requirements",
+)
+async def check(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
     parsed = await parse_body(request)
-    report = await run_in_threadpool(commercial.assess, request.app.state.registry, parsed, principal)
+    report = await run_in_threadpool(
+        commercial.assess, request.app.state.registry, parsed, principal
+    )
     return JSONResponse(report.as_dict())
 
 
 @router.get("/signpost", summary="The markets and what each market operator requires")
-def signpost(request: Request, market: str | None = Query(
-        None, description="A market's slug (neso), name (market-neso) or IRI")) -> JSONResponse:
+def signpost(
+    request: Request,
+    market: str | None = Query(
+        None, description="A market's slug (neso), name (market-neso) or IRI"
+    ),
+) -> JSONResponse:
     base = request.app.state.registry.settings.base_iri
     if market:
         return JSONResponse(signposting.describe(signposting.market(market), base))
-    return JSONResponse({"markets": [signposting.describe(m, base) for m in signposting.markets().values()]})
+    return JSONResponse(
+        {"markets": [signposting.describe(m, base) for m in signposting.markets().values()]}
+    )
 
 
 @router.get("/shapes/market/{slug}", summary="One market operator's published requirements (SHACL)")

@@ -41,39 +41,69 @@ def search(
     status: str | None = Query(None, description="The organisation's status, e.g. verified"),
 ) -> Response:
     registry = request.app.state.registry
-    found = directory.members(registry, name=name, role=role, scheme=scheme, region=region,
-                              technology=technology, service=service, market=market, status=status)
-    return _answer(request, {"members": found, "count": len(found)},
-                   lambda: directory.entry_triples(registry, found), "Directory")
+    found = directory.members(
+        registry,
+        name=name,
+        role=role,
+        scheme=scheme,
+        region=region,
+        technology=technology,
+        service=service,
+        market=market,
+        status=status,
+    )
+    return _answer(
+        request,
+        {"members": found, "count": len(found)},
+        lambda: directory.entry_triples(registry, found),
+        "Directory",
+    )
 
 
 @router.get("/directory/export", summary="The whole public directory as RDF (N-Triples by default)")
 def export(request: Request) -> Response:
     triples = directory.export(request.app.state.registry)
     if choose(request.headers.get("accept"), OFFERS) in (None, "application/json"):
-        return Response(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
-                        media_type="application/n-triples", headers={"Vary": "Accept"})
+        return Response(
+            ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
+            media_type="application/n-triples",
+            headers={"Vary": "Accept"},
+        )
     return represent(request, triples, title="Directory export")
 
 
-@router.get("/licences", summary="The public licence registry: scheme licences and the scopes they cover")
+@router.get(
+    "/licences", summary="The public licence registry: scheme licences and the scopes they cover"
+)
 def licences(request: Request) -> Response:
     registry = request.app.state.registry
-    return _answer(request, {"licences": directory.licences(registry)},
-                   lambda: directory.licence_triples(registry), "Licences")
+    return _answer(
+        request,
+        {"licences": directory.licences(registry)},
+        lambda: directory.licence_triples(registry),
+        "Licences",
+    )
 
 
-@router.post("/licences", status_code=201, openapi_extra=BODY_SCHEMA,
-             summary="Publish a scheme licence (scheme operator)")
-async def publish(request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+@router.post(
+    "/licences",
+    status_code=201,
+    openapi_extra=BODY_SCHEMA,
+    summary="Publish a scheme licence (scheme operator)",
+)
+async def publish(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
     parsed = await parse_body(request)
     registration = await run_in_threadpool(
-        directory.publish_licence, request.app.state.registry, parsed, principal)
+        directory.publish_licence, request.app.state.registry, parsed, principal
+    )
     return JSONResponse(registration.as_dict(), status_code=201)
 
 
-def _answer(request: Request, body: dict[str, Any], triples: Callable[[], list[ox.Triple]],
-            title: str) -> Response:
+def _answer(
+    request: Request, body: dict[str, Any], triples: Callable[[], list[ox.Triple]], title: str
+) -> Response:
     """JSON, or the RDF of the same answer when the client asks for RDF."""
     if choose(request.headers.get("accept"), OFFERS) in (None, "application/json"):
         return JSONResponse(body, headers={"Vary": "Accept"})

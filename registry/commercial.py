@@ -68,7 +68,9 @@ def current(registry: Registry, organisation: str) -> str | None:
     return found[0].iri if found else None
 
 
-def assess(registry: Registry, parsed: Parsed, principal: Principal | None = None) -> CommercialReport:
+def assess(
+    registry: Registry, parsed: Parsed, principal: Principal | None = None
+) -> CommercialReport:
     """Check commercial information without storing it (as ``fdi validate`` would, plus the
     markets' requirements). Raises UnusableInput unless it holds one commercial information
     record."""
@@ -78,7 +80,9 @@ def assess(registry: Registry, parsed: Parsed, principal: Principal | None = Non
     return _report(registry, report, parsed.triples, _subject(parsed).value)
 
 
-def submit(registry: Registry, parsed: Parsed, principal: Principal) -> tuple[Registration, CommercialReport]:
+def submit(
+    registry: Registry, parsed: Parsed, principal: Principal
+) -> tuple[Registration, CommercialReport]:
     """An FSP registers its commercial information (its first version).
 
     Raises Unauthenticated, Forbidden (not an FSP with the commercial-write scope, or another
@@ -90,8 +94,11 @@ def submit(registry: Registry, parsed: Parsed, principal: Principal) -> tuple[Re
     with registry.transaction(principal.actor, "commercial-information") as tx:
         existing = current(registry, org)
         if existing:
-            raise Conflict(f"{org} has commercial information already ({existing}); update it "
-                           "(PUT /commercial-information with If-Match)", existing=existing)
+            raise Conflict(
+                f"{org} has commercial information already ({existing}); update it "
+                "(PUT /commercial-information with If-Match)",
+                existing=existing,
+            )
         staged = registry.stage(tx, parsed, org)
         if staged.refusal is not None:
             raise _signposted(registry, staged.refusal, parsed)
@@ -99,8 +106,9 @@ def submit(registry: Registry, parsed: Parsed, principal: Principal) -> tuple[Re
     return registration, stored_report(registry, registration.records[0]["id"], staged.report)
 
 
-def update(registry: Registry, parsed: Parsed, principal: Principal,
-           if_match: str | None) -> tuple[Registration, CommercialReport]:
+def update(
+    registry: Registry, parsed: Parsed, principal: Principal, if_match: str | None
+) -> tuple[Registration, CommercialReport]:
     """A new version of the FSP's commercial information. Raises as :func:`submit`, and
     NotFound (none yet), PreconditionRequired, PreconditionFailed."""
     org = require(principal, role=FSP, scope=SCOPE_COMMERCIAL)
@@ -124,7 +132,11 @@ def of(registry: Registry, principal: Principal) -> dict[str, Any]:
         raise NotFound("no commercial information yet: POST /commercial-information")
     info = registry.info(iri)
     assert info is not None
-    return {"id": iri, "version": info.version, "report": stored_report(registry, iri, None).as_dict()}
+    return {
+        "id": iri,
+        "version": info.version,
+        "report": stored_report(registry, iri, None).as_dict(),
+    }
 
 
 def stored_report(registry: Registry, iri: str, report: Report | None) -> CommercialReport:
@@ -132,10 +144,14 @@ def stored_report(registry: Registry, iri: str, report: Report | None) -> Commer
     return _report(registry, report or Report(records=1), content(registry, iri), iri)
 
 
-def _report(registry: Registry, report: Report, triples: list[ox.Triple], subject: str) -> CommercialReport:
+def _report(
+    registry: Registry, report: Report, triples: list[ox.Triple], subject: str
+) -> CommercialReport:
     given = {t.predicate.value for t in triples if t.subject.value == subject}
     base = registry.settings.base_iri
-    return CommercialReport(report, _optional(registry, given), signposting.check(triples, subject, base))
+    return CommercialReport(
+        report, _optional(registry, given), signposting.check(triples, subject, base)
+    )
 
 
 def _signposted(registry: Registry, refusal: Exception, parsed: Parsed) -> Exception:
@@ -159,11 +175,13 @@ def _optional(registry: Registry, given: set[str]) -> list[dict[str, str]]:
         if path in given or any(graph.value(s, SH.minCount) is not None for s in shapes):
             continue
         shape = shapes[0]
-        out.append({
-            "field": field_name(path, "json"),
-            "name": str(graph.value(shape, SH.name) or ""),
-            "description": str(graph.value(shape, SH.description) or ""),
-        })
+        out.append(
+            {
+                "field": field_name(path, "json"),
+                "name": str(graph.value(shape, SH.name) or ""),
+                "description": str(graph.value(shape, SH.description) or ""),
+            }
+        )
     return out
 
 
@@ -178,9 +196,15 @@ def _subject(parsed: Parsed) -> ox.NamedNode | ox.BlankNode:
 def _with_provider(parsed: Parsed, org: str) -> Parsed:
     """The submission with the provider set to ``org``. Raises Forbidden for another provider."""
     subject = _subject(parsed)
-    given = {t.object.value for t in parsed.triples if t.subject == subject and t.predicate == FDI.provider}
+    given = {
+        t.object.value
+        for t in parsed.triples
+        if t.subject == subject and t.predicate == FDI.provider
+    }
     if given - {org}:
-        raise Forbidden("commercial information can only be given for your own organisation",
-                        provider=sorted(given))
+        raise Forbidden(
+            "commercial information can only be given for your own organisation",
+            provider=sorted(given),
+        )
     extra = [] if given else [ox.Triple(subject, FDI.provider, ox.NamedNode(org))]
     return Parsed(parsed.source, parsed.format, parsed.triples + extra, parsed.origins)

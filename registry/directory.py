@@ -60,11 +60,14 @@ def keep_listings(tx: Transaction) -> None:
             continue
         owner = r["owner"]
         node = ox.NamedNode(r["iri"])
-        triples = [ox.Triple(q.subject, q.predicate, q.object)
-                   for q in ox.parse(r["nt"].encode(), format=ox.RdfFormat.N_TRIPLES)]
-        provider = text(triples, node, FDI.provider)
+        triples = [
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(r["nt"].encode(), format=ox.RdfFormat.N_TRIPLES)
+        ]
+        # Only an organisation's own commercial information (in its own graph) is listed.
+        own = r["graph"] == access.org_graph(tx.registry.settings.base_iri, owner).value
         listed: list[ox.Triple] = []
-        if provider == owner and r.get("status") == "registered":
+        if own and r.get("status") == "registered":
             listing = ox.NamedNode(listing_iri(owner))
             listed = [
                 ox.Triple(listing, RDF.type, FDI.DirectoryListing),
@@ -83,18 +86,24 @@ def members(registry: Registry, **filters: str | None) -> list[dict[str, Any]]:
     case), ``role``, ``scheme``, ``region``, ``technology``, ``service``, ``market``, ``status``
     (short names such as ``MarketOperator``, ``fdi``, ``area-london`` or ``London``,
     ``BatteryStorage``, ``verified``, or full IRIs)."""
-    entries = [entry(registry, iri, status, listings) for iri, status, listings in _organisations(registry)]
+    entries = [
+        entry(registry, iri, status, listings) for iri, status, listings in _organisations(registry)
+    ]
     return [e for e in entries if _selected(e, filters)]
 
 
-def entry(registry: Registry, iri: str, status: str | None, listing: dict[str, set[str]]) -> dict[str, Any]:
+def entry(
+    registry: Registry, iri: str, status: str | None, listing: dict[str, set[str]]
+) -> dict[str, Any]:
     """One organisation's directory entry."""
     from registry.memberships import memberships_of
     from registry.schemes import name_of
 
     triples = content(registry, iri)
     node = ox.NamedNode(iri)
-    schemes = sorted({m["scheme"] for m in memberships_of(registry, iri) if m["status"] == "active"})
+    schemes = sorted(
+        {m["scheme"] for m in memberships_of(registry, iri) if m["status"] == "active"}
+    )
     level = text(triples, node, FDI.assuranceLevel)
     return {
         "id": iri,
@@ -117,8 +126,14 @@ def matches(wanted: str, values: set[str]) -> bool:
     w = wanted.strip().lower()
     for value in values:
         local = _local(value).lower()
-        if w in (value.lower(), local, local.removeprefix("area-"), local.removeprefix("scope-"),
-                 local.removeprefix("service-"), local.removeprefix("market-")):
+        if w in (
+            value.lower(),
+            local,
+            local.removeprefix("area-"),
+            local.removeprefix("scope-"),
+            local.removeprefix("service-"),
+            local.removeprefix("market-"),
+        ):
             return True
         if w.replace(" ", "-") == local.removeprefix("area-"):
             return True
@@ -140,15 +155,23 @@ def _selected(e: dict[str, Any], filters: dict[str, str | None]) -> bool:
     return True
 
 
-_FIELDS = {"role": "roles", "scheme": "schemes", "region": "regions", "technology": "technologies",
-           "service": "services", "market": "markets"}
+_FIELDS = {
+    "role": "roles",
+    "scheme": "schemes",
+    "region": "regions",
+    "technology": "technologies",
+    "service": "services",
+    "market": "markets",
+}
 
 
 def _organisations(registry: Registry) -> list[tuple[str, str | None, dict[str, set[str]]]]:
     public = access.public_graph(registry.settings.base_iri)
     listings: dict[str, dict[str, set[str]]] = {}
     for s in registry.index.query(LISTINGS, [public]):
-        listings.setdefault(s["org"].value, {}).setdefault(s["property"].value, set()).add(s["value"].value)  # type: ignore[index]
+        listings.setdefault(s["org"].value, {}).setdefault(s["property"].value, set()).add(
+            s["value"].value
+        )  # type: ignore[index]
     rows = registry.journal.read(ORGANISATIONS, (FDI.Organisation.value, public.value))
     return [(iri, status, listings.get(iri, {})) for iri, status in rows]
 
@@ -165,9 +188,15 @@ def entry_triples(registry: Registry, entries: list[dict[str, Any]]) -> list[ox.
     for e in entries:
         node = ox.NamedNode(e["id"])
         out += _quads_as_triples(registry.index.record_quads(public, node))
-        out += _quads_as_triples(registry.index.record_quads(public, ox.NamedNode(listing_iri(e["id"]))))
+        out += _quads_as_triples(
+            registry.index.record_quads(public, ox.NamedNode(listing_iri(e["id"])))
+        )
         out.append(ox.Triple(node, LDP.inbox, ox.NamedNode(e["inbox"])))
-        out += [ox.Triple(node, ORG.memberOf, ox.NamedNode(SCHEMES[s].iri)) for s in e["schemes"] if s in SCHEMES]
+        out += [
+            ox.Triple(node, ORG.memberOf, ox.NamedNode(SCHEMES[s].iri))
+            for s in e["schemes"]
+            if s in SCHEMES
+        ]
     return out
 
 
@@ -182,14 +211,16 @@ def licences(registry: Registry) -> list[dict[str, Any]]:
         info = registry.info(iri)
         triples = content(registry, iri)
         node = ox.NamedNode(iri)
-        out.append({
-            "id": iri,
-            "title": text(triples, node, DCT.title),
-            "scheme": text(triples, node, FDI.scheme),
-            "scopes": sorted(t.value for t in objects(triples, node, FDI.coversScope)),
-            "actions": list(terms_of(iri, triples, None, None).actions),
-            "status": info.status if info else None,
-        })
+        out.append(
+            {
+                "id": iri,
+                "title": text(triples, node, DCT.title),
+                "scheme": text(triples, node, FDI.scheme),
+                "scopes": sorted(t.value for t in objects(triples, node, FDI.coversScope)),
+                "actions": list(terms_of(iri, triples, None, None).actions),
+                "status": info.status if info else None,
+            }
+        )
     return out
 
 
@@ -217,7 +248,9 @@ def licence_triples(registry: Registry) -> list[ox.Triple]:
 def export(registry: Registry) -> list[ox.Triple]:
     """The whole public directory as triples: organisations (with listings and inboxes),
     schemes, standard agreements and licences."""
-    organisations = [entry(registry, iri, status, {}) for iri, status, _ in _organisations(registry)]
+    organisations = [
+        entry(registry, iri, status, {}) for iri, status, _ in _organisations(registry)
+    ]
     others = _records_of(registry, tuple(t for t in DIRECTORY_TYPES if t != FDI.Organisation))
     return entry_triples(registry, organisations) + others
 

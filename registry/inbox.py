@@ -39,7 +39,16 @@ AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 MAX_ACTIVITY_BYTES = 64 * 1024
 # What a member may post: expressions of interest and replies. Other activity types (Create,
 # Delete, Update, ...) would claim to change something in the registry, which a post never does.
-POSTABLE = ("Offer", "Announce", "Note", "Question", "Accept", "Reject", "TentativeAccept", "Invite")
+POSTABLE = (
+    "Offer",
+    "Announce",
+    "Note",
+    "Question",
+    "Accept",
+    "Reject",
+    "TentativeAccept",
+    "Invite",
+)
 CONTAINER_CONTEXT = {
     "ldp": LDP.iri,
     "as": AS.iri,
@@ -69,13 +78,20 @@ def notification_iri(organisation: str, number: int) -> str:
     return f"{inbox_iri(organisation)}/{number}"
 
 
-def activity(kind: str, actor: str | None, obj: str | None, summary: str, **extra: Any) -> dict[str, Any]:
+def activity(
+    kind: str, actor: str | None, obj: str | None, summary: str, **extra: Any
+) -> dict[str, Any]:
     """An ActivityStreams 2.0 activity for ``Transaction.notify``.
 
     >>> activity("Announce", "https://r.example/id/org/1", None, "Hello")["type"]
     'Announce'
     """
-    body: dict[str, Any] = {"@context": AS_CONTEXT, "type": kind, "actor": actor, "summary": summary}
+    body: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "type": kind,
+        "actor": actor,
+        "summary": summary,
+    }
     if obj is not None:
         body["object"] = obj
     return {**body, **extra}
@@ -132,7 +148,12 @@ def roles_of(registry: Registry, organisation: str) -> set[str]:
     info = registry.info(organisation)
     if info is None or info.status != "verified":
         return set()
-    roles = {t.value for t in objects(content(registry, organisation), ox.NamedNode(organisation), FDI.marketRole)}
+    roles = {
+        t.value
+        for t in objects(
+            content(registry, organisation), ox.NamedNode(organisation), FDI.marketRole
+        )
+    }
     if organisation == operator_iri(registry.settings.base_iri):
         roles.add(SCHEME_OPERATOR)
     return roles
@@ -172,7 +193,9 @@ def _activity_from(body: bytes, sender: str) -> dict[str, Any]:
 # --- reading and acknowledging ----------------------------------------------------------------
 
 
-def container(registry: Registry, principal: Principal, organisation: str, limit: int = 100) -> dict[str, Any]:
+def container(
+    registry: Registry, principal: Principal, organisation: str, limit: int = 100
+) -> dict[str, Any]:
     """The inbox as an LDP container (JSON-LD), newest first. Raises Unauthenticated, Forbidden."""
     _own_inbox(registry, principal, organisation)
     rows = registry.journal.read(_ROWS, (organisation, limit))
@@ -184,21 +207,27 @@ def container(registry: Registry, principal: Principal, organisation: str, limit
     }
 
 
-def notification(registry: Registry, principal: Principal, organisation: str, number: int) -> dict[str, Any]:
+def notification(
+    registry: Registry, principal: Principal, organisation: str, number: int
+) -> dict[str, Any]:
     """One notification as JSON-LD, with when it was acknowledged. Raises NotFound, Forbidden."""
     _own_inbox(registry, principal, organisation)
     number_, seq, time, body, acknowledged = _row(registry, organisation, number)
     message = json.loads(body)
     context = message.get("@context", AS_CONTEXT)
-    message["@context"] = [*(context if isinstance(context, list) else [context]),
-                           {"fdi": FDI.iri, "acknowledged": CONTAINER_CONTEXT["acknowledged"]}]
+    message["@context"] = [
+        *(context if isinstance(context, list) else [context]),
+        {"fdi": FDI.iri, "acknowledged": CONTAINER_CONTEXT["acknowledged"]},
+    ]
     message["id"] = notification_iri(organisation, number_)
     message.setdefault("published", time)
     message["acknowledged"] = acknowledged
     return message
 
 
-def acknowledge(registry: Registry, principal: Principal, organisation: str, number: int) -> dict[str, Any]:
+def acknowledge(
+    registry: Registry, principal: Principal, organisation: str, number: int
+) -> dict[str, Any]:
     """The recipient marks a notification as seen (once: acknowledging again changes nothing).
 
     Raises NotFound, Unauthenticated, Forbidden."""
@@ -256,3 +285,54 @@ def as_triples(document: dict[str, Any]) -> list[ox.Triple]:
     """A JSON-LD document with an inline context (the inbox container) as triples."""
     quads = ox.parse(json.dumps(document).encode(), format=ox.RdfFormat.JSON_LD)
     return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+_SENT = "SELECT body FROM notification WHERE recipient = ? AND body LIKE ?"
+
+
+def remind_expiring_certificates(
+    registry: Registry, within_days: int = 30, now: dt.datetime | None = None
+) -> int:
+    """Tell each organisation, once per certificate, that an active certificate of theirs
+    expires within ``within_days`` (action needed: ask for a new one). Returns how many
+    reminders were queued, in one journal entry."""
+    from registry.certificates import CERTIFICATE, describe
+    from registry.lifecycle import parse_datetime, with_status
+
+    now = now or dt.datetime.now(dt.UTC)
+    due = []
+    for info in with_status(registry, CERTIFICATE, "active"):
+        certificate = describe(registry, info.iri)
+        ends = (
+            parse_datetime(ox.Literal(certificate["notAfter"])) if certificate["notAfter"] else None
+        )
+        holder = certificate["organisation"]
+        if (
+            ends is None
+            or holder is None
+            or not now <= ends <= now + dt.timedelta(days=within_days)
+        ):
+            continue
+        sent = registry.journal.read(_SENT, (holder, f"%{info.iri}%"))
+        if any(json.loads(b).get("name") == "certificate-expiring" for (b,) in sent):
+            continue
+        due.append((holder, info.iri, certificate, ends))
+    if due:
+        with registry.transaction("registry", "certificate-reminders") as tx:
+            for holder, iri, certificate, ends in due:
+                tx.notify(
+                    holder,
+                    activity(
+                        "Announce",
+                        None,
+                        iri,
+                        f"Action needed: certificate {certificate['serial']} "
+                        f"({certificate['name']}) expires on {ends.date().isoformat()}; "
+                        "ask for a new one before then",
+                        name="certificate-expiring",
+                        endTime=certificate["notAfter"],
+                    ),
+                )
+    return len(due)

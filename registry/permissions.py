@@ -21,16 +21,22 @@ SCOPE_AGREEMENTS = FDI["scope-agreements-write"].value
 SCOPE_MESSAGES = FDI["scope-messages-send"].value
 
 
-def require(principal: Principal | None, *, role: str | None = None, scope: str | None = None) -> str:
+def require(
+    principal: Principal | None, *, role: str | None = None, scope: str | None = None
+) -> str:
     """The requester's organisation, if it holds ``role`` and ``scope``.
 
     Raises Unauthenticated (no organisation) or Forbidden (role or scope missing)."""
     if principal is None or principal.organisation is None:
         raise Unauthenticated("this needs a client certificate issued by the registry")
     if role is not None and role not in principal.roles:
-        raise Forbidden(f"this needs the role {_name(role)}, which the certificate presented does not carry")
+        raise Forbidden(
+            f"this needs the role {_name(role)}, which the certificate presented does not carry"
+        )
     if scope is not None and scope not in principal.scopes:
-        raise Forbidden(f"this needs the scope {_name(scope)}, which the certificate presented does not carry")
+        raise Forbidden(
+            f"this needs the scope {_name(scope)}, which the certificate presented does not carry"
+        )
     return principal.organisation
 
 

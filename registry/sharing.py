@@ -36,7 +36,16 @@ from registry.errors import Forbidden, UnusableInput
 from registry.formats import Parsed
 from registry.identity import FSP, Principal
 from registry.inbox import activity
-from registry.lifecycle import check_version, content, objects, record_of, replace, text, timestamp, uid
+from registry.lifecycle import (
+    check_version,
+    content,
+    objects,
+    record_of,
+    replace,
+    text,
+    timestamp,
+    uid,
+)
 from registry.permissions import SCOPE_AGREEMENTS, require
 from registry.records import split_records
 from registry.vocab import FDI, ODRL, PROV, RDF, ROV
@@ -52,8 +61,15 @@ COLLECTIONS = {
 }
 ROLES = frozenset(
     FDI[n].value
-    for n in ("FlexibilityServiceProvider", "MarketOperator", "DistributionSystemOperator",
-              "TransmissionSystemOperator", "AssetOwner", "Installer", "Manufacturer")
+    for n in (
+        "FlexibilityServiceProvider",
+        "MarketOperator",
+        "DistributionSystemOperator",
+        "TransmissionSystemOperator",
+        "AssetOwner",
+        "Installer",
+        "Manufacturer",
+    )
 )
 WITHDRAWN = "withdrawn"
 ROLE_HOLDERS = """
@@ -89,7 +105,9 @@ class Terms:
         return iri in self.targets or any(COLLECTIONS.get(t) == rtype for t in self.targets)
 
 
-def terms_of(iri: str, triples: Iterable[ox.Triple], owner: str | None, status: str | None) -> Terms:
+def terms_of(
+    iri: str, triples: Iterable[ox.Triple], owner: str | None, status: str | None
+) -> Terms:
     triples = list(triples)
     node = ox.NamedNode(iri)
     rules = objects(triples, node, ODRL.permission)
@@ -100,10 +118,14 @@ def terms_of(iri: str, triples: Iterable[ox.Triple], owner: str | None, status: 
         assigner=assigner,
         assignees=frozenset(t.value for t in objects(triples, node, ODRL.assignee)),
         targets=frozenset(t.value for t in objects(triples, node, ODRL.target)),
-        purposes=tuple(sorted(
-            o.value for c in constraints if ODRL.purpose in objects(triples, c, ODRL.leftOperand)
-            for o in objects(triples, c, ODRL.rightOperand)
-        )),
+        purposes=tuple(
+            sorted(
+                o.value
+                for c in constraints
+                if ODRL.purpose in objects(triples, c, ODRL.leftOperand)
+                for o in objects(triples, c, ODRL.rightOperand)
+            )
+        ),
         actions=tuple(sorted({a.value for r in rules for a in objects(triples, r, ODRL.action)})),
         in_force=status != WITHDRAWN and assigner is not None and assigner == owner,
     )
@@ -144,7 +166,10 @@ class _View:
     def triples(self, iri: str) -> list[ox.Triple]:
         if iri in self.pending:
             nt = self.pending[iri]["nt"].encode()
-            return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)]
+            return [
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
+            ]
         return content(self.registry, iri)
 
     def owned(self, owner: str) -> set[str]:
@@ -188,18 +213,23 @@ class _View:
 
     def verified(self, organisation: str) -> bool:
         info = self.tx.info(organisation)
-        return info is not None and info.type == FDI.Organisation.value and info.status == "verified"
+        return (
+            info is not None and info.type == FDI.Organisation.value and info.status == "verified"
+        )
 
     @cached_property
     def _pending_organisations(self) -> dict[str, set[str]]:
         return {
             iri: {t.value for t in objects(self.triples(iri), ox.NamedNode(iri), FDI.marketRole)}
-            for iri, r in self.pending.items() if r["type"] == FDI.Organisation.value
+            for iri, r in self.pending.items()
+            if r["type"] == FDI.Organisation.value
         }
 
     def holding(self, role: str) -> set[str]:
         solutions = self.registry.index.query(
-            ROLE_HOLDERS, [access.public_graph(self.base)], {ox.Variable("role"): ox.NamedNode(role)}
+            ROLE_HOLDERS,
+            [access.public_graph(self.base)],
+            {ox.Variable("role"): ox.NamedNode(role)},
         )
         found = {s["org"].value for s in solutions} - set(self._pending_organisations)  # type: ignore[index,union-attr]
         return found | {o for o, roles in self._pending_organisations.items() if role in roles}
@@ -214,7 +244,11 @@ class _View:
 
     def desired(self, iri: str) -> set[str]:
         info = self.tx.info(iri)
-        if info is None or not info.owner or info.graph != access.org_graph(self.base, info.owner).value:
+        if (
+            info is None
+            or not info.owner
+            or info.graph != access.org_graph(self.base, info.owner).value
+        ):
             return set()
         out: set[str] = set()
         for terms in self.agreements_of(info.owner):
@@ -226,13 +260,14 @@ class _View:
         """The organisations holding a copy now (counting copies already made in ``tx``)."""
         prefix = self.base + "graph/shared/"
         graphs = {
-            q.graph_name.value for q in self.registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
+            q.graph_name.value
+            for q in self.registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
             if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)
         }
         for c in self.tx.copies:
             if c["iri"] == iri and c["graph"].startswith(prefix):
                 (graphs.add if c["nt"] else graphs.discard)(c["graph"])
-        return {f"{self.base}id/org/{g[len(prefix):]}" for g in graphs}
+        return {f"{self.base}id/org/{g[len(prefix) :]}" for g in graphs}
 
     def sync(self, iri: str) -> None:
         desired, current = self.desired(iri), self.current(iri)
@@ -250,15 +285,28 @@ class _View:
         terms = terms_of(agreement, self.triples(agreement), None, None)
         who = terms.assigner
         for org in sorted(granted):
-            self.tx.notify(org, activity(
-                "Announce", who, agreement,
-                f"{_name(self.registry, who)} shares data with you under agreement {agreement} "
-                f"for {', '.join(_local(p) for p in terms.purposes) or 'stated purposes'}; "
-                "GET /shared-with-me lists it"))
+            self.tx.notify(
+                org,
+                activity(
+                    "Announce",
+                    who,
+                    agreement,
+                    f"{_name(self.registry, who)} shares data with you under agreement {agreement} "
+                    f"for {', '.join(_local(p) for p in terms.purposes) or 'stated purposes'}; "
+                    "GET /shared-with-me lists it",
+                ),
+            )
         for org in sorted(ended):
-            self.tx.notify(org, activity(
-                "Undo", who, agreement,
-                f"{_name(self.registry, who)} no longer shares data with you under agreement {agreement}"))
+            self.tx.notify(
+                org,
+                activity(
+                    "Undo",
+                    who,
+                    agreement,
+                    f"{_name(self.registry, who)} no longer shares data with you "
+                    f"under agreement {agreement}",
+                ),
+            )
 
 
 # --- making, withdrawing and listing agreements -------------------------------------------------
@@ -281,7 +329,9 @@ def make_agreement(registry: Registry, parsed: Parsed, principal: Principal) -> 
     return staged.registration(tx)
 
 
-def withdraw(registry: Registry, principal: Principal, iri: str, if_match: str | None = None) -> dict[str, Any]:
+def withdraw(
+    registry: Registry, principal: Principal, iri: str, if_match: str | None = None
+) -> dict[str, Any]:
     """The assigner withdraws an agreement: its copies go in the same entry, and each
     organisation that held them is told. Raises NotFound, Forbidden, PreconditionFailed."""
     org = require(principal, scope=SCOPE_AGREEMENTS)
@@ -320,8 +370,10 @@ def describe(registry: Registry, iri: str) -> dict[str, Any]:
 def agreements_of(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
     """The agreements the requester has made. Raises Unauthenticated."""
     org = require(principal)
-    rows = registry.journal.read("SELECT iri FROM record WHERE owner = ? AND type = ? ORDER BY created",
-                                 (org, AGREEMENT.value))
+    rows = registry.journal.read(
+        "SELECT iri FROM record WHERE owner = ? AND type = ? ORDER BY created",
+        (org, AGREEMENT.value),
+    )
     return [describe(registry, row[0]) for row in rows]
 
 
@@ -331,24 +383,36 @@ def shared_with(registry: Registry, principal: Principal) -> list[dict[str, Any]
     Unauthenticated."""
     org = require(principal)
     graph = access.shared_graph(registry.settings.base_iri, org)
-    subjects = {q.subject.value for q in registry.index.quads(None, RDF.type, None, graph)
-                if isinstance(q.subject, ox.NamedNode) and "#" not in q.subject.value}
+    subjects = {
+        q.subject.value
+        for q in registry.index.quads(None, RDF.type, None, graph)
+        if isinstance(q.subject, ox.NamedNode) and "#" not in q.subject.value
+    }
     out = []
     for solution in registry.index.query(AGREEMENTS_SHARED, [graph]):
         iri = solution["agreement"].value  # type: ignore[index]
         info = registry.info(iri)
-        copy = [ox.Triple(q.subject, q.predicate, q.object) for q in registry.index.record_quads(graph, ox.NamedNode(iri))]
+        copy = [
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in registry.index.record_quads(graph, ox.NamedNode(iri))
+        ]
         terms = terms_of(iri, copy, info.owner if info else None, info.status if info else None)
         records = []
         for s in sorted(subjects - {iri}):
             shared = registry.info(s)
             if shared is not None and terms.covers(s, shared.type, shared.owner):
                 records.append({"id": s, "type": _local(shared.type), "version": shared.version})
-        out.append({
-            "agreement": iri, "assigner": terms.assigner, "assignerName": _name(registry, terms.assigner),
-            "purposes": list(terms.purposes), "actions": list(terms.actions),
-            "targets": sorted(terms.targets), "records": records,
-        })
+        out.append(
+            {
+                "agreement": iri,
+                "assigner": terms.assigner,
+                "assignerName": _name(registry, terms.assigner),
+                "purposes": list(terms.purposes),
+                "actions": list(terms.actions),
+                "targets": sorted(terms.targets),
+                "records": records,
+            }
+        )
     return out
 
 
@@ -358,9 +422,15 @@ def _with_assigner(parsed: Parsed, org: str) -> Parsed:
     if len(split.records) != 1 or len(agreements) != 1:
         raise UnusableInput("send exactly one DataSharingAgreement record")
     subject = agreements[0].subject
-    given = {t.object.value for t in parsed.triples if t.subject == subject and t.predicate == ODRL.assigner}
+    given = {
+        t.object.value
+        for t in parsed.triples
+        if t.subject == subject and t.predicate == ODRL.assigner
+    }
     if given - {org}:
-        raise Forbidden("the assigner of an agreement must be your own organisation", assigner=sorted(given))
+        raise Forbidden(
+            "the assigner of an agreement must be your own organisation", assigner=sorted(given)
+        )
     extra = [] if given else [ox.Triple(subject, ODRL.assigner, ox.NamedNode(org))]
     return Parsed(parsed.source, parsed.format, parsed.triples + extra, parsed.origins)
 
@@ -370,21 +440,25 @@ def _check_parties(registry: Registry, parsed: Parsed, org: str) -> None:
         if t.predicate == ODRL.target and t.object.value not in COLLECTIONS:
             info = registry.info(t.object.value)
             if info is None:
-                raise UnusableInput(f"target {t.object.value} is neither a registered record nor a "
-                                    f"collection ({', '.join(_local(c) for c in COLLECTIONS)})")
+                raise UnusableInput(
+                    f"target {t.object.value} is neither a registered record nor a "
+                    f"collection ({', '.join(_local(c) for c in COLLECTIONS)})"
+                )
             if info.owner != org:
                 raise Forbidden(f"target {t.object.value} is not yours to share")
         if t.predicate == ODRL.assignee and t.object.value not in ROLES:
             info = registry.info(t.object.value)
             if info is None or info.type != FDI.Organisation.value:
-                raise UnusableInput(f"assignee {t.object.value} is neither an organisation in the "
-                                    "registry nor a market role")
+                raise UnusableInput(
+                    f"assignee {t.object.value} is neither an organisation in the "
+                    "registry nor a market role"
+                )
 
 
 def _holders(registry: Registry, iri: str) -> set[str]:
     prefix = registry.settings.base_iri + "graph/shared/"
     return {
-        f"{registry.settings.base_iri}id/org/{q.graph_name.value[len(prefix):]}"
+        f"{registry.settings.base_iri}id/org/{q.graph_name.value[len(prefix) :]}"
         for q in registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
         if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)
     }
@@ -398,4 +472,3 @@ def _name(registry: Registry, org: str | None) -> str | None:
 
 def _local(iri: str) -> str:
     return iri.rsplit("#", 1)[-1]
-

@@ -37,7 +37,9 @@ SELECT ?market ?name ?description ?requirements WHERE {
 """
 MARKET_LINKS = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT ?market ?property ?value WHERE { ?market ?property ?value . FILTER (?property IN (fdi:coversArea, fdi:procures)) }
+SELECT ?market ?property ?value WHERE {
+  ?market ?property ?value . FILTER (?property IN (fdi:coversArea, fdi:procures))
+}
 """
 PREFIX = "market-"
 
@@ -76,14 +78,20 @@ def markets() -> dict[str, Market]:
     out = {}
     for s in store.query(MARKETS):
         iri = s["market"].value  # type: ignore[index]
-        links = list(store.query(MARKET_LINKS, substitutions={ox.Variable("market"): ox.NamedNode(iri)}))
+        links = list(
+            store.query(MARKET_LINKS, substitutions={ox.Variable("market"): ox.NamedNode(iri)})
+        )
         requirements = s["requirements"].value if s["requirements"] else None  # type: ignore[index]
         slug = iri.rsplit("#", 1)[-1].removeprefix(PREFIX)
         out[slug] = Market(
-            iri, slug, s["name"].value, s["description"].value,  # type: ignore[index]
+            iri,
+            slug,
+            s["name"].value,
+            s["description"].value,  # type: ignore[index]
             tuple(sorted(v["value"].value for v in links if v["property"] == FDI.coversArea)),  # type: ignore[index]
             tuple(sorted(v["value"].value for v in links if v["property"] == FDI.procures)),  # type: ignore[index]
-            requirements, documents.get(requirements or ""),
+            requirements,
+            documents.get(requirements or ""),
         )
     return out
 
@@ -120,17 +128,23 @@ def requirements(m: Market) -> list[dict[str, Any]]:
     """The rules of a market's shapes, in a provider's terms."""
     graph = m.shapes()
     rules = []
-    for node in sorted(graph.subjects(SH.targetClass, rdflib.URIRef(FDI.CommercialInformation.value))):
+    for node in sorted(
+        graph.subjects(SH.targetClass, rdflib.URIRef(FDI.CommercialInformation.value))
+    ):
         for shape in sorted(graph.objects(node, SH.property)):
             path = graph.value(shape, SH.path)
-            rules.append({
-                "rule": str(shape).rsplit("#", 1)[-1],
-                "name": str(graph.value(shape, SH.name) or ""),
-                "description": str(graph.value(shape, SH.description) or ""),
-                "message": str(graph.value(shape, SH.message) or ""),
-                "field": field_name(str(path), "json") if path is not None else None,
-                "severity": str(graph.value(shape, SH.severity) or SH.Violation).rsplit("#", 1)[-1],
-            })
+            rules.append(
+                {
+                    "rule": str(shape).rsplit("#", 1)[-1],
+                    "name": str(graph.value(shape, SH.name) or ""),
+                    "description": str(graph.value(shape, SH.description) or ""),
+                    "message": str(graph.value(shape, SH.message) or ""),
+                    "field": field_name(str(path), "json") if path is not None else None,
+                    "severity": str(graph.value(shape, SH.severity) or SH.Violation).rsplit("#", 1)[
+                        -1
+                    ],
+                }
+            )
     return rules
 
 
@@ -157,7 +171,9 @@ def check(triples: list[ox.Triple], record: str, base: str) -> list[dict[str, An
     it, whether the record meets its requirements, and what is missing."""
     data = ox.Store()
     data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
-    chosen = {t.object.value for t in triples if t.predicate == FDI.market and t.subject.value == record}
+    chosen = {
+        t.object.value for t in triples if t.predicate == FDI.market and t.subject.value == record
+    }
     out = []
     for m in markets().values():
         entry = describe(m, base, rules=False)
@@ -173,16 +189,19 @@ def check(triples: list[ox.Triple], record: str, base: str) -> list[dict[str, An
 
 def _missing(data: ox.Store, m: Market) -> list[dict[str, Any]]:
     shapes = m.shapes()
-    _, results, _ = shacl_validate(data, shacl_graph=shapes, inference="none", advanced=False,
-                                   allow_warnings=True)
+    _, results, _ = shacl_validate(
+        data, shacl_graph=shapes, inference="none", advanced=False, allow_warnings=True
+    )
     missing = []
     for result in results.subjects(rdflib.RDF.type, SH.ValidationResult):
         path = results.value(result, SH.resultPath)
         shape = results.value(result, SH.sourceShape)
-        missing.append({
-            "field": field_name(str(path), "json") if isinstance(path, rdflib.URIRef) else None,
-            "rule": str(shapes.value(shape, SH.name) or shape),
-            "message": str(results.value(result, SH.resultMessage) or ""),
-            "severity": str(results.value(result, SH.resultSeverity)).rsplit("#", 1)[-1],
-        })
+        missing.append(
+            {
+                "field": field_name(str(path), "json") if isinstance(path, rdflib.URIRef) else None,
+                "rule": str(shapes.value(shape, SH.name) or shape),
+                "message": str(results.value(result, SH.resultMessage) or ""),
+                "severity": str(results.value(result, SH.resultSeverity)).rsplit("#", 1)[-1],
+            }
+        )
     return sorted(missing, key=lambda f: (f["field"] or "", f["rule"]))

@@ -39,7 +39,9 @@ def world(registry: Registry) -> Onboarding:
     return Onboarding(registry, CertificateAuthority.open(None))
 
 
-def test_invalid_commercial_information_is_refused_with_what_is_missing(registry: Registry, world: Onboarding) -> None:
+def test_invalid_commercial_information_is_refused_with_what_is_missing(
+    registry: Registry, world: Onboarding
+) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     with pytest.raises(ValidationFailed) as refused:
         commercial.submit(registry, parsed(services=None, capacity=None), fsp.principal)
@@ -51,11 +53,13 @@ def test_invalid_commercial_information_is_refused_with_what_is_missing(registry
 
 
 def test_the_report_says_what_is_optional_recommended_and_what_each_market_requires(
-    registry: Registry, world: Onboarding,
+    registry: Registry,
+    world: Onboarding,
 ) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     _, report = commercial.submit(
-        registry, parsed(capacity={"value": 500, "unit": "kW"}, contactPoint=None), fsp.principal)
+        registry, parsed(capacity={"value": 500, "unit": "kW"}, contactPoint=None), fsp.principal
+    )
     body = report.as_dict()
 
     assert body["conforms"] and body["missing"] == []
@@ -72,7 +76,9 @@ def test_the_provider_is_the_submitting_organisation(registry: Registry, world: 
     registration, _ = commercial.submit(registry, parsed(), fsp.principal)
     iri = registration.records[0]["id"]
 
-    assert ox.Triple(ox.NamedNode(iri), FDI.provider, ox.NamedNode(fsp.iri)) in registry.record(iri, fsp.principal)
+    assert ox.Triple(ox.NamedNode(iri), FDI.provider, ox.NamedNode(fsp.iri)) in registry.record(
+        iri, fsp.principal
+    )
     other = world.member("Other Flex Ltd", "SC654321")
     with pytest.raises(Forbidden):
         commercial.submit(registry, parsed(provider=fsp.iri), other.principal)
@@ -86,12 +92,16 @@ def test_a_second_submission_points_at_the_first(registry: Registry, world: Onbo
     assert again.value.extra["existing"] == registration.records[0]["id"]
 
 
-def test_an_update_needs_the_current_version_and_refreshes_the_listing(registry: Registry, world: Onboarding) -> None:
+def test_an_update_needs_the_current_version_and_refreshes_the_listing(
+    registry: Registry, world: Onboarding
+) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     commercial.submit(registry, parsed(), fsp.principal)
     with pytest.raises(PreconditionFailed):
         commercial.update(registry, parsed(regions=["area-yorkshire"]), fsp.principal, '"7"')
-    registration, _ = commercial.update(registry, parsed(regions=["area-yorkshire"]), fsp.principal, '"1"')
+    registration, _ = commercial.update(
+        registry, parsed(regions=["area-yorkshire"]), fsp.principal, '"1"'
+    )
 
     assert registration.records[0]["version"] == 2
     (entry,) = directory.members(registry, name="example flex")
@@ -104,7 +114,9 @@ def test_only_a_flexibility_service_provider_submits(registry: Registry, world: 
         commercial.submit(registry, parsed(), dso.principal)
 
 
-def test_commercial_information_is_private_unless_shared(registry: Registry, world: Onboarding) -> None:
+def test_commercial_information_is_private_unless_shared(
+    registry: Registry, world: Onboarding
+) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     dso = world.member("North DSO plc", "01234567", roles=["DistributionSystemOperator"])
     iri = commercial.submit(registry, parsed(), fsp.principal)[0].records[0]["id"]
@@ -113,22 +125,35 @@ def test_commercial_information_is_private_unless_shared(registry: Registry, wor
     with pytest.raises(NotFound):
         registry.record(iri)
 
-    body = {"type": "DataSharingAgreement", "assignee": [dso.iri], "target": ["fdi:ProviderCommercialInformation"],
-            "permission": {"action": "use", "constraint": {"leftOperand": "purpose", "operatorSymbol": "eq",
-                                                            "rightOperand": "fdi:Prequalification"}}}
+    body = {
+        "type": "DataSharingAgreement",
+        "assignee": [dso.iri],
+        "target": ["fdi:ProviderCommercialInformation"],
+        "permission": {
+            "action": "use",
+            "constraint": {
+                "leftOperand": "purpose",
+                "operatorSymbol": "eq",
+                "rightOperand": "fdi:Prequalification",
+            },
+        },
+    }
     sharing.make_agreement(registry, read_bytes(json.dumps(body).encode(), "json"), fsp.principal)
     assert registry.record(iri, dso.principal)
 
 
 def test_the_directory_lists_services_markets_technologies_and_regions_but_not_capacity(
-    registry: Registry, world: Onboarding,
+    registry: Registry,
+    world: Onboarding,
 ) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     commercial.submit(registry, parsed(), fsp.principal)
 
     (entry,) = directory.members(registry, technology="BatteryStorage", region="London")
     assert entry["id"] == fsp.iri and entry["markets"] == ["market-neso", "market-ukpn"]
-    listing = registry.index.record_quads(registry.public_graph, ox.NamedNode(directory.listing_iri(fsp.iri)))
+    listing = registry.index.record_quads(
+        registry.public_graph, ox.NamedNode(directory.listing_iri(fsp.iri))
+    )
     assert listing and not [q for q in listing if q.predicate == FDI.flexibleCapacity]
 
 
@@ -136,5 +161,7 @@ def test_checking_stores_nothing(registry: Registry, world: Onboarding) -> None:
     fsp = world.member("Example Flex Ltd", "SC123456")
     report = commercial.assess(registry, parsed(markets=None), fsp.principal)
 
-    assert report.as_dict()["conforms"] and [f["field"] for f in report.as_dict()["recommended"]] == ["markets"]
+    assert report.as_dict()["conforms"] and [
+        f["field"] for f in report.as_dict()["recommended"]
+    ] == ["markets"]
     assert commercial.current(registry, fsp.iri) is None

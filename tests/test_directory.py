@@ -23,12 +23,16 @@ class World:
         self.app = create_app(Settings(data_dir=None, base_iri=BASE))
         self.onboarding = Onboarding.of(self.app)
         self.fsp = self.onboarding.member("Example Flex Ltd", "SC123456")
-        self.dso = self.onboarding.member("North DSO plc", "01234567", roles=["DistributionSystemOperator"])
+        self.dso = self.onboarding.member(
+            "North DSO plc", "01234567", roles=["DistributionSystemOperator"]
+        )
         self.anonymous = TestClient(self.app)
         self.fsp_client = self.onboarding.client(self.fsp)
-        response = self.fsp_client.post("/commercial-information",
-                                        content=(EXAMPLES / "commercial-information.json").read_bytes(),
-                                        headers={"Content-Type": "application/json"})
+        response = self.fsp_client.post(
+            "/commercial-information",
+            content=(EXAMPLES / "commercial-information.json").read_bytes(),
+            headers={"Content-Type": "application/json"},
+        )
         assert response.status_code == 201, response.text
         self.commercial = response.json()["id"]
 
@@ -43,8 +47,11 @@ def world() -> World:
 
 def triples(response) -> list[ox.Triple]:  # type: ignore[no-untyped-def]
     fmt = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES}[
-        response.headers["content-type"].split(";")[0]]
-    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(response.content, format=fmt)]
+        response.headers["content-type"].split(";")[0]
+    ]
+    return [
+        ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(response.content, format=fmt)
+    ]
 
 
 def ids(response) -> list[str]:  # type: ignore[no-untyped-def]
@@ -57,22 +64,31 @@ def test_search_by_role(world: World) -> None:
 
 
 def test_search_by_region_technology_service_and_market(world: World) -> None:
-    for params in ({"region": "London"}, {"technology": "HeatPump"}, {"service": "sustain"},
-                   {"market": "ukpn", "region": "area-eastern"}):
+    for params in (
+        {"region": "London"},
+        {"technology": "HeatPump"},
+        {"service": "sustain"},
+        {"market": "ukpn", "region": "area-eastern"},
+    ):
         assert ids(world.anonymous.get("/directory", params=params)) == [world.fsp.iri], params
     assert ids(world.anonymous.get("/directory", params={"region": "Yorkshire"})) == []
 
 
 def test_search_by_name_scheme_and_status(world: World) -> None:
-    found = world.anonymous.get("/directory", params={"name": "example FLEX", "scheme": "fdi", "status": "verified"})
+    found = world.anonymous.get(
+        "/directory", params={"name": "example FLEX", "scheme": "fdi", "status": "verified"}
+    )
     (entry,) = found.json()["members"]
     assert entry["id"] == world.fsp.iri and entry["roles"] == ["FlexibilityServiceProvider"]
     assert entry["inbox"] == world.fsp.iri + "/inbox" and entry["schemes"] == ["fdi"]
 
 
 def test_search_answers_in_rdf_by_content_negotiation(world: World) -> None:
-    found = world.anonymous.get("/directory", params={"role": "FlexibilityServiceProvider"},
-                                headers={"Accept": "text/turtle"})
+    found = world.anonymous.get(
+        "/directory",
+        params={"role": "FlexibilityServiceProvider"},
+        headers={"Accept": "text/turtle"},
+    )
     graph = triples(found)
     fsp = ox.NamedNode(world.fsp.iri)
     assert ox.Triple(fsp, ROV.legalName, ox.Literal("Example Flex Ltd")) in graph
@@ -85,8 +101,13 @@ def test_an_organisation_page_is_public_and_advertises_its_inbox(world: World) -
     page = world.anonymous.get(world.path(world.dso), headers={"Accept": "text/turtle"})
     assert page.status_code == 200
     assert f'<{world.dso.iri}/inbox>; rel="{LDP_INBOX}"' in page.headers["link"]
-    assert ox.Triple(ox.NamedNode(world.dso.iri), LDP.inbox, ox.NamedNode(world.dso.iri + "/inbox")) in triples(page)
-    assert world.anonymous.get(world.path(world.dso), headers={"Accept": "text/html"}).status_code == 200
+    assert ox.Triple(
+        ox.NamedNode(world.dso.iri), LDP.inbox, ox.NamedNode(world.dso.iri + "/inbox")
+    ) in triples(page)
+    assert (
+        world.anonymous.get(world.path(world.dso), headers={"Accept": "text/html"}).status_code
+        == 200
+    )
 
 
 def test_commercial_information_itself_is_not_public(world: World) -> None:
@@ -95,10 +116,17 @@ def test_commercial_information_itself_is_not_public(world: World) -> None:
 
 def test_the_scheme_operator_publishes_licences_anyone_can_list(world: World) -> None:
     licence = (EXAMPLES / "licence.ttl").read_bytes()
-    refused = world.fsp_client.post("/licences", content=licence, headers={"Content-Type": "text/turtle"})
+    refused = world.fsp_client.post(
+        "/licences", content=licence, headers={"Content-Type": "text/turtle"}
+    )
     assert refused.status_code == 403
     operator = world.onboarding.operator_client()
-    assert operator.post("/licences", content=licence, headers={"Content-Type": "text/turtle"}).status_code == 201
+    assert (
+        operator.post(
+            "/licences", content=licence, headers={"Content-Type": "text/turtle"}
+        ).status_code
+        == 201
+    )
 
     (listed,) = world.anonymous.get("/licences").json()["licences"]
     assert listed["title"] == "FDI asset data licence" and listed["scheme"] == FDI.FDIScheme.value
@@ -113,8 +141,13 @@ def test_the_export_is_the_public_directory_only(world: World) -> None:
     graph = triples(export)
     subjects = {t.subject.value for t in graph}
     assert {world.fsp.iri, world.dso.iri, FDI.FDIScheme.value} <= subjects
-    assert world.commercial not in subjects and not any(t.predicate == FDI.flexibleCapacity for t in graph)
-    assert world.anonymous.get("/directory/export", headers={"Accept": "text/turtle"}).status_code == 200
+    assert world.commercial not in subjects and not any(
+        t.predicate == FDI.flexibleCapacity for t in graph
+    )
+    assert (
+        world.anonymous.get("/directory/export", headers={"Accept": "text/turtle"}).status_code
+        == 200
+    )
     jsonld = world.anonymous.get("/directory/export", headers={"Accept": "application/ld+json"})
     assert isinstance(json.loads(jsonld.content), (list, dict))
 
@@ -124,7 +157,9 @@ def test_signposts_list_each_market_and_its_published_requirements(world: World)
     assert markets["neso"]["requirementsPublished"] and not markets["nged"]["requirementsPublished"]
     neso = world.anonymous.get("/signpost", params={"market": "market-neso"}).json()
     assert {r["field"] for r in neso["requirements"]} == {"services", "capacity", "contactPoint"}
-    shapes = world.anonymous.get(neso["shapes"].removeprefix(BASE.rstrip("/")), headers={"Accept": "text/turtle"})
+    shapes = world.anonymous.get(
+        neso["shapes"].removeprefix(BASE.rstrip("/")), headers={"Accept": "text/turtle"}
+    )
     assert shapes.status_code == 200 and "NesoShape" in shapes.text
     assert world.anonymous.get("/shapes/market/nged").status_code == 404
     assert world.anonymous.get("/signpost", params={"market": "nowhere"}).status_code == 404

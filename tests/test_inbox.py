@@ -3,6 +3,7 @@ one's own inbox, acknowledging."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import replace
 
@@ -16,8 +17,12 @@ from registry.vocab import FDI, LDP
 from tests.trust import Member, Onboarding
 
 AS = "https://www.w3.org/ns/activitystreams"
-INTEREST = {"@context": AS, "type": "Offer", "summary": "FSP-1 would like to take part in your tenders",
-            "object": {"type": "Note", "content": "2.5 MW of batteries in London"}}
+INTEREST = {
+    "@context": AS,
+    "type": "Offer",
+    "summary": "FSP-1 would like to take part in your tenders",
+    "object": {"type": "Note", "content": "2.5 MW of batteries in London"},
+}
 
 
 class World:
@@ -26,10 +31,14 @@ class World:
         self.onboarding = Onboarding(registry, CertificateAuthority.open(None))
         self.fsp = self.onboarding.member("Example Flex Ltd", "SC123456")
         self.fsp2 = self.onboarding.member("Other Flex Ltd", "SC654321")
-        self.dso = self.onboarding.member("North DSO plc", "01234567", roles=["DistributionSystemOperator"])
+        self.dso = self.onboarding.member(
+            "North DSO plc", "01234567", roles=["DistributionSystemOperator"]
+        )
 
     def post(self, sender: Member, recipient: Member, body: dict | None = None) -> dict:
-        return inbox.post(self.registry, sender.principal, recipient.iri, json.dumps(body or INTEREST).encode())
+        return inbox.post(
+            self.registry, sender.principal, recipient.iri, json.dumps(body or INTEREST).encode()
+        )
 
 
 @pytest.fixture
@@ -42,8 +51,14 @@ def test_an_fsp_expresses_interest_to_a_market_operator(world: World) -> None:
     container = inbox.container(world.registry, world.dso.principal, world.dso.iri)
 
     assert posted["id"] in [n["id"] for n in container["contains"]]
-    found = inbox.notification(world.registry, world.dso.principal, world.dso.iri, int(posted["id"].rsplit("/", 1)[-1]))
-    assert found["type"] == "Offer" and found["actor"] == world.fsp.iri and found["to"] == world.dso.iri
+    found = inbox.notification(
+        world.registry, world.dso.principal, world.dso.iri, int(posted["id"].rsplit("/", 1)[-1])
+    )
+    assert (
+        found["type"] == "Offer"
+        and found["actor"] == world.fsp.iri
+        and found["to"] == world.dso.iri
+    )
     assert found["acknowledged"] is None
 
 
@@ -54,7 +69,10 @@ def test_posting_is_refused_where_scheme_roles_do_not_allow_it(world: World) -> 
 
 def test_a_market_operator_may_answer_an_fsp(world: World) -> None:
     world.post(world.dso, world.fsp, {"@context": AS, "type": "Accept", "summary": "Welcome"})
-    assert any(n.get("summary") == "Welcome" for n in inbox.container(world.registry, world.fsp.principal, world.fsp.iri)["contains"])
+    assert any(
+        n.get("summary") == "Welcome"
+        for n in inbox.container(world.registry, world.fsp.principal, world.fsp.iri)["contains"]
+    )
 
 
 def test_posting_needs_the_messages_scope(world: World) -> None:
@@ -63,12 +81,17 @@ def test_posting_needs_the_messages_scope(world: World) -> None:
         inbox.post(world.registry, without, world.dso.iri, json.dumps(INTEREST).encode())
 
 
-@pytest.mark.parametrize("body", [
-    {"type": "Offer"},
-    {"@context": AS, "type": "Delete", "object": "x"},
-    ["not", "an", "object"],
-])
-def test_only_activity_streams_offers_notes_and_replies_are_accepted(world: World, body: object) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "Offer"},
+        {"@context": AS, "type": "Delete", "object": "x"},
+        ["not", "an", "object"],
+    ],
+)
+def test_only_activity_streams_offers_notes_and_replies_are_accepted(
+    world: World, body: object
+) -> None:
     with pytest.raises(UnusableInput):
         inbox.post(world.registry, world.fsp.principal, world.dso.iri, json.dumps(body).encode())
 
@@ -82,11 +105,19 @@ def test_an_inbox_is_read_only_by_its_organisation(world: World) -> None:
     with pytest.raises(Forbidden):
         inbox.container(world.registry, world.fsp.principal, world.dso.iri)
     with pytest.raises(NotFound):
-        inbox.post(world.registry, world.fsp.principal, world.dso.iri + "-nobody", json.dumps(INTEREST).encode())
+        inbox.post(
+            world.registry,
+            world.fsp.principal,
+            world.dso.iri + "-nobody",
+            json.dumps(INTEREST).encode(),
+        )
 
 
 def test_registry_notifications_arrive_in_the_inbox(world: World) -> None:
-    summaries = [n.get("summary", "") for n in inbox.container(world.registry, world.fsp.principal, world.fsp.iri)["contains"]]
+    summaries = [
+        n.get("summary", "")
+        for n in inbox.container(world.registry, world.fsp.principal, world.fsp.iri)["contains"]
+    ]
     assert any("active" in s.lower() or "granted" in s.lower() for s in summaries), summaries
 
 
@@ -102,7 +133,9 @@ def test_acknowledging_marks_the_notification_once_and_is_journaled(world: World
     assert first["acknowledged"] and again["acknowledged"] == first["acknowledged"]
     assert world.registry.journal.last()[0] == seq_before + 1
     listed = inbox.container(world.registry, world.dso.principal, world.dso.iri)["contains"]
-    assert [n["acknowledged"] for n in listed if n["id"].endswith(f"/{number}")] == [first["acknowledged"]]
+    assert [n["acknowledged"] for n in listed if n["id"].endswith(f"/{number}")] == [
+        first["acknowledged"]
+    ]
 
 
 def test_an_organisation_advertises_its_inbox(world: World) -> None:
@@ -115,10 +148,39 @@ def test_the_container_is_json_ld_listing_its_notifications(world: World) -> Non
     posted = world.post(world.fsp, world.dso)
     triples = inbox.as_triples(inbox.container(world.registry, world.dso.principal, world.dso.iri))
     assert {(t.subject.value, t.object.value) for t in triples if t.predicate == LDP.contains} >= {
-        (world.dso.iri + "/inbox", posted["id"])}
+        (world.dso.iri + "/inbox", posted["id"])
+    }
 
 
 def test_the_messaging_rules_are_read_from_the_ontology() -> None:
-    assert inbox.may_message({FDI.FlexibilityServiceProvider.value}, {FDI.DistributionSystemOperator.value})
-    assert not inbox.may_message({FDI.FlexibilityServiceProvider.value}, {FDI.FlexibilityServiceProvider.value})
+    assert inbox.may_message(
+        {FDI.FlexibilityServiceProvider.value}, {FDI.DistributionSystemOperator.value}
+    )
+    assert not inbox.may_message(
+        {FDI.FlexibilityServiceProvider.value}, {FDI.FlexibilityServiceProvider.value}
+    )
     assert not inbox.may_message(set(), {FDI.MarketOperator.value})
+
+
+def test_holders_are_reminded_once_of_certificates_about_to_expire(world: World) -> None:
+    import pyoxigraph as ox
+
+    from registry.certificates import certificates_of
+    from registry.lifecycle import parse_datetime
+
+    (application,) = [
+        c
+        for c in certificates_of(world.registry, world.dso.iri)
+        if c["name"].endswith("application")
+    ]
+    soon = parse_datetime(ox.Literal(application["notAfter"])) - dt.timedelta(days=10)
+
+    assert inbox.remind_expiring_certificates(world.registry, 30, now=soon) >= 1
+    assert inbox.remind_expiring_certificates(world.registry, 30, now=soon) == 0
+    reminders = [
+        n
+        for n in inbox.container(world.registry, world.dso.principal, world.dso.iri)["contains"]
+        if "Action needed" in n.get("summary", "")
+    ]
+    assert any(application["serial"] in n["summary"] for n in reminders)
+    assert inbox.remind_expiring_certificates(world.registry, 30) == 0  # nothing due today

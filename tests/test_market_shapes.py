@@ -33,8 +33,12 @@ def shapes_of(fixture: Path) -> Graph:
 def results(data: Graph, shapes: Graph) -> set[tuple]:
     _, report, _ = pyshacl.validate(data, shacl_graph=shapes, advanced=False, inference="none")
     return {
-        (report.value(r, SH.focusNode), report.value(r, SH.resultPath),
-         str(report.value(r, SH.sourceConstraintComponent)).rsplit("#", 1)[-1], report.value(r, SH.sourceShape))
+        (
+            report.value(r, SH.focusNode),
+            report.value(r, SH.resultPath),
+            str(report.value(r, SH.sourceConstraintComponent)).rsplit("#", 1)[-1],
+            report.value(r, SH.sourceShape),
+        )
         for r in report.objects(None, SH.result)
     }
 
@@ -70,7 +74,9 @@ def test_every_market_rule_has_an_invalid_fixture() -> None:
     declared = {e[3] for p in INVALID for e in expected(p, Graph().parse(p))}
     for path in MARKET_SHAPES:
         graph = Graph().parse(path)
-        rules = {p for s in graph.subjects(SH.targetClass, None) for p in graph.objects(s, SH.property)}
+        rules = {
+            p for s in graph.subjects(SH.targetClass, None) for p in graph.objects(s, SH.property)
+        }
         assert rules and rules <= declared, path.name
 
 
@@ -79,7 +85,9 @@ def test_market_shapes_are_well_formed_versioned_and_documented(path: Path) -> N
     graph = Graph().parse(path)
     pyshacl.validate(Graph(), shacl_graph=graph, meta_shacl=True, advanced=False, inference="none")
     (header,) = graph.subjects(RDF.type, OWL.Ontology)
-    assert graph.value(header, OWL.versionInfo) == Literal("0.1.0") and graph.value(header, DCTERMS.title)
+    assert graph.value(header, OWL.versionInfo) == Literal("0.1.0") and graph.value(
+        header, DCTERMS.title
+    )
     for shape in set(graph.subjects(SH.path, None)) | set(graph.subjects(RDF.type, SH.NodeShape)):
         assert graph.value(shape, SH.name) and graph.value(shape, SH.description), shape
         if (shape, SH.targetClass, None) not in graph:  # a rule, not just a group of rules
@@ -89,11 +97,16 @@ def test_market_shapes_are_well_formed_versioned_and_documented(path: Path) -> N
 @pytest.mark.parametrize("path", MARKET_SHAPES, ids=lambda p: p.name)
 def test_each_market_shapes_document_belongs_to_a_market_of_the_ontology(path: Path) -> None:
     (header,) = Graph().parse(path).subjects(RDF.type, OWL.Ontology)
-    assert [m.slug for m in signposting.markets().values() if m.requirements == str(header)] == [path.stem]
+    assert [m.slug for m in signposting.markets().values() if m.requirements == str(header)] == [
+        path.stem
+    ]
 
 
 def test_the_rules_name_the_services_and_areas_the_ontology_gives_the_market() -> None:
-    for slug, node, listed in (("neso", "NesoServiceShape", "services"), ("ukpn", "UkpnAreaShape", "areas")):
+    for slug, node, listed in (
+        ("neso", "NesoServiceShape", "services"),
+        ("ukpn", "UkpnAreaShape", "areas"),
+    ):
         m = signposting.market(slug)
         graph = m.shapes()
         (members,) = graph.objects(URIRef(vocab.FDISH[node].value), SH["in"])

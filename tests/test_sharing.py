@@ -19,7 +19,9 @@ from registry.settings import Settings
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Member, Onboarding
 
-ASSETS = "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?a WHERE { ?a a fdi:FlexibleAsset } ORDER BY ?a"
+ASSETS = (
+    "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?a WHERE { ?a a fdi:FlexibleAsset } ORDER BY ?a"
+)
 ANY_GRAPH = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"
 
 
@@ -28,8 +30,12 @@ class World:
         self.registry = registry
         self.onboarding = Onboarding(registry, CertificateAuthority.open(None))
         self.fsp = self.onboarding.member("Example Flex Ltd", "SC123456")
-        self.dso = self.onboarding.member("North DSO plc", "01234567", roles=["DistributionSystemOperator"])
-        self.dso2 = self.onboarding.member("South DSO plc", "07654321", roles=["DistributionSystemOperator"])
+        self.dso = self.onboarding.member(
+            "North DSO plc", "01234567", roles=["DistributionSystemOperator"]
+        )
+        self.dso2 = self.onboarding.member(
+            "South DSO plc", "07654321", roles=["DistributionSystemOperator"]
+        )
         self.mo = self.onboarding.member("Flex Market Ltd", "09999999", roles=["MarketOperator"])
 
     def asset(self, name: str = "asset.ttl") -> str:
@@ -39,13 +45,23 @@ class World:
 
     def agree(self, assignees: list[str], targets: list[str], by: Member | None = None) -> str:
         body = {
-            "type": "DataSharingAgreement", "id": "agreement",
-            "assignee": assignees, "target": targets,
-            "permission": {"action": "use", "constraint": {
-                "leftOperand": "purpose", "operatorSymbol": "eq", "rightOperand": "fdi:FlexibilityProcurement"}},
+            "type": "DataSharingAgreement",
+            "id": "agreement",
+            "assignee": assignees,
+            "target": targets,
+            "permission": {
+                "action": "use",
+                "constraint": {
+                    "leftOperand": "purpose",
+                    "operatorSymbol": "eq",
+                    "rightOperand": "fdi:FlexibilityProcurement",
+                },
+            },
         }
         parsed = read_bytes(json.dumps(body).encode(), "json", source="agreement")
-        return sharing.make_agreement(self.registry, parsed, (by or self.fsp).principal).records[0]["id"]
+        return sharing.make_agreement(self.registry, parsed, (by or self.fsp).principal).records[0][
+            "id"
+        ]
 
     def sees(self, who: Member, iri: str) -> bool:
         try:
@@ -98,8 +114,14 @@ def test_a_collection_target_covers_records_registered_later(world: World) -> No
 def test_a_changed_record_reaches_the_copy_in_the_same_journal_entry(world: World) -> None:
     asset = world.asset()
     world.agree([world.dso.iri], [asset])
-    text = (EXAMPLES / "asset.ttl").read_text().replace("Home battery, Cardiff", "Battery, Cardiff Bay")
-    registration = world.registry.update(asset, read_bytes(text.encode(), "turtle"), world.fsp.principal, '"1"')
+    text = (
+        (EXAMPLES / "asset.ttl")
+        .read_text()
+        .replace("Home battery, Cardiff", "Battery, Cardiff Bay")
+    )
+    registration = world.registry.update(
+        asset, read_bytes(text.encode(), "turtle"), world.fsp.principal, '"1"'
+    )
 
     copy = world.registry.record(asset, world.dso.principal)
     assert ox.Literal("Battery, Cardiff Bay") in {t.object for t in copy}
@@ -114,7 +136,8 @@ def test_withdrawing_an_agreement_removes_the_copies_and_tells_the_holders(world
 
     assert not world.sees(world.dso, asset) and not world.sees(world.dso, agreement)
     told = world.registry.journal.read(
-        "SELECT body FROM notification WHERE recipient = ? ORDER BY id", (world.dso.iri,))
+        "SELECT body FROM notification WHERE recipient = ? ORDER BY id", (world.dso.iri,)
+    )
     assert [json.loads(b)["type"] for (b,) in told][-2:] == ["Announce", "Undo"]
     assert sharing.describe(world.registry, agreement)["status"] == "withdrawn"
 
@@ -122,7 +145,9 @@ def test_withdrawing_an_agreement_removes_the_copies_and_tells_the_holders(world
 def test_an_organisation_gaining_the_role_gets_the_copies(world: World) -> None:
     asset = world.asset()
     world.agree(["fdi:DistributionSystemOperator"], ["fdi:ProviderAssets"])
-    newcomer = world.onboarding.member("East DSO plc", "05555555", roles=["DistributionSystemOperator"])
+    newcomer = world.onboarding.member(
+        "East DSO plc", "05555555", roles=["DistributionSystemOperator"]
+    )
 
     assert world.assets_seen(newcomer) == [asset]
 
@@ -163,10 +188,17 @@ def test_only_your_own_records_can_be_targets(world: World) -> None:
 
 
 def test_the_assigner_must_be_the_submitter(world: World) -> None:
-    body = {"type": "DataSharingAgreement", "assigner": world.dso.iri, "assignee": [world.dso.iri],
-            "target": ["fdi:ProviderAssets"], "permission": {"action": "use"}}
+    body = {
+        "type": "DataSharingAgreement",
+        "assigner": world.dso.iri,
+        "assignee": [world.dso.iri],
+        "target": ["fdi:ProviderAssets"],
+        "permission": {"action": "use"},
+    }
     with pytest.raises(Forbidden):
-        sharing.make_agreement(world.registry, read_bytes(json.dumps(body).encode(), "json"), world.fsp.principal)
+        sharing.make_agreement(
+            world.registry, read_bytes(json.dumps(body).encode(), "json"), world.fsp.principal
+        )
 
 
 def test_an_unknown_assignee_is_refused(world: World) -> None:
@@ -183,7 +215,8 @@ def test_an_agreement_registered_without_an_owner_shares_nothing(world: World) -
     asset = world.asset()
     turtle = f"""
         @prefix fdi: <https://w3id.org/fdi/ns#> . @prefix odrl: <http://www.w3.org/ns/odrl/2/> .
-        <#a> a fdi:DataSharingAgreement ; odrl:assigner <{world.fsp.iri}> ; odrl:assignee <{world.dso.iri}> ;
+        <#a> a fdi:DataSharingAgreement ; odrl:assigner <{world.fsp.iri}> ;
+            odrl:assignee <{world.dso.iri}> ;
             odrl:target <{asset}> ;
             odrl:permission [ odrl:action odrl:use ;
                 odrl:constraint [ odrl:leftOperand odrl:purpose ; odrl:operator odrl:eq ;
