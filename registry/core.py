@@ -140,6 +140,9 @@ class Transaction:
         self.events: list[dict[str, Any]] = []
         self.copies: list[dict[str, Any]] = []
         self._pending: dict[str, dict[str, Any]] = {}
+        # The triples behind each record's and copy's N-Triples text, by (graph, IRI), so the
+        # index is written without parsing back the text just written to the journal.
+        self._triples: dict[tuple[str, str], list[ox.Triple]] = {}
         self.entry: Entry | None = None  # set once committed
         self.receipt: dict[str, Any] | None = None  # signed when committed
         # With a key, ``response()`` is stored with the entry for retries (registry.idempotency).
@@ -166,9 +169,14 @@ class Transaction:
         graph: ox.NamedNode | None = None,
         status: str | None = None,
         owner: str | None = None,
+        minted: bool = False,
     ) -> int:
-        """Store a new version of a record (the first, if it is new); returns the version."""
-        current = self.info(iri.value)
+        """Store a new version of a record (the first, if it is new); returns the version.
+
+        ``minted``: the IRI was minted in this transaction, so there is no stored record to
+        look up.
+        """
+        current = None if minted and iri.value not in self._pending else self.info(iri.value)
         version = current.version + 1 if current else 1
         owner = owner if owner is not None else (current.owner if current else None)
         target = (graph or self.registry.graph_for(rtype, owner)).value
@@ -189,12 +197,14 @@ class Transaction:
             record["new"] = self._pending[iri.value]["new"]
         self._pending[iri.value] = record
         self.records.append(record)
+        self._triples[(target, iri.value)] = triples
         return version
 
     def copy(self, graph: ox.NamedNode, iri: str, triples: list[ox.Triple]) -> None:
         """Put (or, with no triples, remove) a copy of a record in another audience graph."""
         self.copies = [c for c in self.copies if (c["graph"], c["iri"]) != (graph.value, iri)]
         self.copies.append({"graph": graph.value, "iri": iri, "nt": ntriples(triples)})
+        self._triples[(graph.value, iri)] = triples
 
     def notify(self, recipient: str, activity: dict[str, Any]) -> None:
         """Queue a notification (an ActivityStreams object) for an organisation's inbox."""
@@ -279,8 +289,9 @@ class Registry:
                 tx.entry = entry
                 remember_response(db, tx.idempotency, entry.seq, tx.response())
 
-        entry = self.journal.append(now(), tx.actor, tx.kind, tx.payload(), derive=derive)
-        self.index.apply(entry.seq, changes_of(entry))
+        payload = tx.payload()
+        entry = self.journal.append(now(), tx.actor, tx.kind, payload, derive=derive)
+        self.index.apply(entry.seq, _changes(payload, tx._triples))
         every = self.settings.checkpoint_every
         if every and entry.seq % every == 0:
             self.checkpoint()
@@ -399,7 +410,8 @@ class Registry:
         renaming = assign_iris(accepted, self.settings.base_iri)
         for record in accepted:
             content = rename(record.triples, renaming)
-            tx.put(renaming[record.subject], record.type, content, status="registered", owner=owner)
+            iri = renaming[record.subject]
+            tx.put(iri, record.type, content, status="registered", owner=owner, minted=iri != record.subject)
         return Staged(report, accepted, renaming, refused, None)
 
     def import_records(self, parsed: Parsed, actor: str, owner: str | None = None) -> Registration:
@@ -413,8 +425,9 @@ class Registry:
             split = split_records(triples, parsed.origins)
             renaming = assign_iris(split.records, self.settings.base_iri)
             for record in split.records:
-                tx.put(renaming[record.subject], record.type, rename(record.triples, renaming),
-                       status="registered", owner=owner)
+                iri = renaming[record.subject]
+                tx.put(iri, record.type, rename(record.triples, renaming),
+                       status="registered", owner=owner, minted=iri != record.subject)
         return Staged(Report(records=len(split.records)), split.records, renaming, [], None).registration(tx)
 
     def update(
@@ -599,16 +612,26 @@ def ntriples(triples: list[ox.Triple]) -> str:
 
 def changes_of(entry: Entry) -> list[RecordChange]:
     """The index changes a journal entry stands for."""
+    return _changes(entry.payload, {})
+
+
+def _changes(payload: dict[str, Any], known: dict[tuple[str, str], list[ox.Triple]]) -> list[RecordChange]:
+    """The index changes of an entry's payload; ``known`` holds the triples behind its
+    N-Triples texts when the entry is being committed (what parsing the text would give)."""
+
+    def triples(r: dict[str, Any]) -> list[ox.Triple]:
+        found = known.get((r["graph"], r["iri"]))
+        return found if found is not None else _triples(r["nt"])
+
     changes = []
-    payload = entry.payload
     for r in payload.get("records", []):
         if "movedFrom" in r:
             changes.append(RecordChange(ox.NamedNode(r["movedFrom"]), ox.NamedNode(r["iri"]), []))
         changes.append(
-            RecordChange(ox.NamedNode(r["graph"]), ox.NamedNode(r["iri"]), _triples(r["nt"]), r.get("new", False))
+            RecordChange(ox.NamedNode(r["graph"]), ox.NamedNode(r["iri"]), triples(r), r.get("new", False))
         )
     for c in payload.get("copies", []):
-        changes.append(RecordChange(ox.NamedNode(c["graph"]), ox.NamedNode(c["iri"]), _triples(c["nt"])))
+        changes.append(RecordChange(ox.NamedNode(c["graph"]), ox.NamedNode(c["iri"]), triples(c)))
     return changes
 
 
