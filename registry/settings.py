@@ -35,6 +35,8 @@ class Settings:
         the only hosts ``SERVICE`` may call, and those ``/lookup`` asks for records by natural key.
     query_timeout: seconds after which a SPARQL query is stopped.
     max_results: the most rows a SPARQL query returns.
+    query_workers: how many SPARQL queries run at once: worker processes with the on-disk
+        index (a query past ``query_timeout`` is killed with its process), threads otherwise.
     max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
     max_blank_nodes: the most blank nodes one submission may hold (413 above it).
     checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
@@ -58,6 +60,7 @@ class Settings:
     federation_peers: str = ""
     query_timeout: float = 10.0
     max_results: int = 10_000
+    query_workers: int = 2
     max_body_bytes: int = 50 * 1024 * 1024
     max_blank_nodes: int = 10_000
     checkpoint_every: int = 1000
@@ -93,7 +96,7 @@ def _convert(name: str, raw: str) -> object:
         return Path(raw) if raw else None
     if name in ("query_timeout",):
         return float(raw)
-    if name in ("max_results", "max_body_bytes", "max_blank_nodes", "checkpoint_every",
-                "certificate_days"):
+    if name in ("max_results", "query_workers", "max_body_bytes", "max_blank_nodes",
+                "checkpoint_every", "certificate_days"):
         return int(raw)
     return raw
