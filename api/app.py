@@ -15,6 +15,7 @@ from api import audit, integrity, pages, records, sparql, submissions
 from api import assets, auth, certificates, organisations, people, schemes
 from api import catalogue, federation, linked_data
 from api import agreements, commercial, directory, inbox
+from api import statistics
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(linked_data.router)
     for module in (commercial, agreements, directory, inbox):
         app.include_router(module.router)
+    app.include_router(statistics.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
 

@@ -24,6 +24,7 @@ import pyoxigraph as ox
 
 from registry import access
 from registry import audit as audit_trail
+from registry import capacity
 from registry import checkpoints, directory, receipts, sharing
 from registry.idempotency import IdempotencyKey
 from registry.idempotency import lookup as idempotent_response
@@ -48,7 +49,8 @@ from registry.normalise import normalise
 from registry.records import Record, Split, assign_iris, local_id, rename, split_records
 from registry.related import related_records
 from registry.settings import Settings
-from registry.statistics import Summary, summarise
+from registry.statistics import Summary, summary_of
+from registry.vocab import RECORD_TYPES
 from registry.validation import Finding, Report, Shapes, check, load_shapes
 
 
@@ -241,6 +243,8 @@ class Registry:
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
         self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
+        # The capacity aggregates live in the journal's database, derived like the register.
+        capacity.ensure(self.journal._db, self.journal.entries())
         self.index = open_index(settings)  # embedded Oxigraph or an external SPARQL store
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
@@ -284,6 +288,7 @@ class Registry:
         def derive(db: sqlite3.Connection, entry: Entry) -> None:
             _derive(db, entry)
             audit_trail.derive(db, entry)
+            capacity.derive(db, payload, entry.seq, tx._triples)
             tx.receipt = receipts.issue(db, entry, lines, self.keys, self.settings.base_iri)
             if tx.idempotency is not None and tx.response is not None:
                 tx.entry = entry
@@ -325,6 +330,7 @@ class Registry:
         def derive(db: sqlite3.Connection, entry: Entry) -> None:
             _derive(db, entry)
             audit_trail.derive(db, entry)
+            capacity.derive(db, entry.payload, entry.seq)
             if also is not None:
                 also(db, entry)
 
@@ -535,12 +541,28 @@ class Registry:
         return run_query(self.index, text, self.dataset_for(principal))
 
     def counts(self) -> dict[str, int]:
-        """How many records of each type the registry holds."""
-        return self.summary().counts
+        """How many records of each type the registry holds (kept by every write: no scan)."""
+        found = dict(self.journal.read(capacity.RECORD_COUNTS))
+        return {kind: found.get(rtype.value, 0) for rtype, kind in RECORD_TYPES.items()}
+
+    def capacity_statistics(self) -> list[dict[str, Any]]:
+        """Registered flexible capacity (assets, import and export kW, energy kWh) by
+        technology, area (GSP group) and lifecycle status; kept current by every write in the
+        journal database (registry.capacity), so answering never reads the assets."""
+        return capacity.statistics(self.journal.read(capacity.STATISTICS))
 
     def summary(self) -> Summary:
-        """Counts and breakdowns of what the registry holds."""
-        return summarise(self.index, None)
+        """Counts and breakdowns of what the registry holds, from the aggregates every write
+        keeps (registry.capacity): the home page never scans the index."""
+        samples = [
+            row[0]
+            for rtype in RECORD_TYPES
+            for row in self.journal.read(
+                "SELECT iri FROM record WHERE type = ? AND graph = ? LIMIT 1",
+                (rtype.value, self.public_graph.value),
+            )
+        ]
+        return summary_of(self.counts(), self.capacity_statistics(), samples)
 
 
 def etag_matches(if_match: str, version: int) -> bool:

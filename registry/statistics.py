@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from functools import lru_cache
 
 import pyoxigraph as ox
@@ -66,6 +67,34 @@ class Summary:
     technologies: list[dict[str, object]] = field(default_factory=list)
     areas: list[dict[str, object]] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)
+
+
+def summary_of(
+    counts: dict[str, int], capacity: list[dict[str, Any]], samples: list[str]
+) -> Summary:
+    """The home page's figures from the aggregates the registry keeps (registry.capacity):
+    record counts and capacity rows by technology, area and status. Reads no asset."""
+    technologies: dict[str, list[float]] = {}
+    areas: dict[str, int] = {}
+    for row in capacity:
+        tech = technologies.setdefault(row["technology"], [0, 0.0, 0.0])
+        tech[0] += row["assets"]
+        tech[1] += row["exportKW"]
+        tech[2] += row["importKW"]
+        areas[row["area"]] = areas.get(row["area"], 0) + row["assets"]
+    names = licence_areas()
+    return Summary(
+        counts,
+        [
+            {"technology": t, "assets": int(n), "mw": export / 1000, "import_mw": imported / 1000}
+            for t, (n, export, imported) in sorted(technologies.items(), key=lambda i: -i[1][0])
+        ],
+        [
+            {"gsp": gsp, "area": names.get(gsp, "independent networks"), "assets": n}
+            for gsp, n in sorted(areas.items())
+        ],
+        samples,
+    )
 
 
 def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:
