@@ -82,6 +82,7 @@ SELECT ?agreement WHERE { ?agreement a fdi:DataSharingAgreement } ORDER BY ?agre
 """
 _AGREEMENTS = "SELECT iri FROM record WHERE type = ? ORDER BY iri"
 _OWNED = "SELECT iri FROM record WHERE owner = ? AND graph = ? ORDER BY iri"
+_OWN_AGREEMENTS = "SELECT iri FROM record WHERE owner = ? AND type = ?"
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,18 @@ class _View:
         self.base = tx.registry.settings.base_iri
         self.pending = {r["iri"]: r for r in tx.records}
         self._agreements: dict[str, list[Terms]] = {}
-        self._holders: dict[str, frozenset[str]] = {}
+        self._grantees: dict[str, frozenset[str]] = {}
+        self._infos: dict[str, Any] = {}
+        # Copies other code put into ``tx`` before this runs (each record is synced once).
+        self.earlier: dict[str, dict[str, bool]] = {}
+        for c in tx.copies:
+            self.earlier.setdefault(c["iri"], {})[c["graph"]] = bool(c["nt"])
+
+    def info(self, iri: str) -> Any:
+        """The register entry as it will be (cached: ``tx.info`` reads the journal database)."""
+        if iri not in self._infos:
+            self._infos[iri] = self.tx.info(iri)
+        return self._infos[iri]
 
     def triples(self, iri: str) -> list[ox.Triple]:
         if iri in self.pending:
@@ -183,8 +195,17 @@ class _View:
 
     def agreements_of(self, owner: str) -> list[Terms]:
         if owner not in self._agreements:
+            iris = {
+                row[0]
+                for row in self.registry.journal.read(_OWN_AGREEMENTS, (owner, AGREEMENT.value))
+            }
+            iris |= {
+                i
+                for i, r in self.pending.items()
+                if r["type"] == AGREEMENT.value and r.get("owner") == owner
+            }
             found = []
-            for iri in self.owned(owner):
+            for iri in sorted(iris):
                 info = self.tx.info(iri)
                 if info is not None and info.type == AGREEMENT.value:
                     found.append(terms_of(iri, self.triples(iri), info.owner, info.status))
@@ -212,7 +233,7 @@ class _View:
         return before != after or stored.status != record.get("status")
 
     def verified(self, organisation: str) -> bool:
-        info = self.tx.info(organisation)
+        info = self.info(organisation)
         return (
             info is not None and info.type == FDI.Organisation.value and info.status == "verified"
         )
@@ -237,13 +258,17 @@ class _View:
     def grantees(self, terms: Terms) -> frozenset[str]:
         if not terms.in_force:
             return frozenset()
-        named = {a for a in terms.assignees if a not in ROLES}
-        for role in terms.assignees & ROLES:
-            named |= self.holding(role)
-        return frozenset(o for o in named if o != terms.assigner and self.verified(o))
+        if terms.iri not in self._grantees:
+            named = {a for a in terms.assignees if a not in ROLES}
+            for role in terms.assignees & ROLES:
+                named |= self.holding(role)
+            self._grantees[terms.iri] = frozenset(
+                o for o in named if o != terms.assigner and self.verified(o)
+            )
+        return self._grantees[terms.iri]
 
     def desired(self, iri: str) -> set[str]:
-        info = self.tx.info(iri)
+        info = self.info(iri)
         if (
             info is None
             or not info.owner
@@ -264,13 +289,16 @@ class _View:
             for q in self.registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
             if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)
         }
-        for c in self.tx.copies:
-            if c["iri"] == iri and c["graph"].startswith(prefix):
-                (graphs.add if c["nt"] else graphs.discard)(c["graph"])
+        for graph, present in self.earlier.get(iri, {}).items():
+            if graph.startswith(prefix):
+                (graphs.add if present else graphs.discard)(graph)
         return {f"{self.base}id/org/{g[len(prefix) :]}" for g in graphs}
 
     def sync(self, iri: str) -> None:
-        desired, current = self.desired(iri), self.current(iri)
+        desired = self.desired(iri)
+        if not desired and self.pending.get(iri, {}).get("new") and iri not in self.earlier:
+            return  # a new record nobody is entitled to: no copies to make or remove
+        current = self.current(iri)
         changed = iri in self.pending
         triples = self.triples(iri) if desired and (changed or desired - current) else []
         for org in sorted(desired):
@@ -278,7 +306,8 @@ class _View:
                 self.tx.copy(access.shared_graph(self.base, org), iri, triples)
         for org in sorted(current - desired):
             self.tx.copy(access.shared_graph(self.base, org), iri, [])
-        if self.tx.info(iri) is not None and self.tx.info(iri).type == AGREEMENT.value:  # type: ignore[union-attr]
+        info = self.info(iri)
+        if info is not None and info.type == AGREEMENT.value:
             self._tell(iri, desired - current, current - desired)
 
     def _tell(self, agreement: str, granted: set[str], ended: set[str]) -> None:
