@@ -50,11 +50,18 @@ def ntriples_hash(nt: str) -> str:
     )
 
 
-def record_hashes(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The receipt's lines for the records of a transaction (``iri``, ``version``, ``nt``)."""
-    return [
-        {"id": r["iri"], "version": r["version"], "hash": ntriples_hash(r["nt"])} for r in records
-    ]
+def record_hashes(
+    records: list[dict[str, Any]],
+    parsed: dict[tuple[str, str], list[ox.Triple]] | None = None,
+) -> list[dict[str, Any]]:
+    """The receipt's lines for the records of a transaction (``iri``, ``version``, ``nt``);
+    ``parsed`` maps (graph, IRI) to triples already at hand, to save parsing ``nt`` again."""
+    lines = []
+    for r in records:
+        triples = (parsed or {}).get((r["graph"], r["iri"]))
+        digest = canonical_hash(triples) if triples is not None else ntriples_hash(r["nt"])
+        lines.append({"id": r["iri"], "version": r["version"], "hash": digest})
+    return lines
 
 
 def issue(
