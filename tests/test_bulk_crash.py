@@ -108,7 +108,8 @@ def test_sigkill_during_a_bulk_job_loses_and_duplicates_nothing(tmp_path: Path):
 
     good = ASSETS - len(bad_rows)
     assert job["registered"] == good
-    assert {int(f["record"].split()[1]) for f in job["refused"]} == bad_rows
+    assert {int(f["record"].split()[1]) for f in job["refused"]} == bad_rows  # 1% bad rows
+    assert {f["field"] for f in job["refused"]} == {"mpan"}  # each reported by row and field
     for local, iri in acknowledged.items():
         assert job["ids"][local] == iri  # acknowledged rows kept their IDs: not registered again
     registry = Registry(Settings(data_dir=data_dir, base_iri=f"http://127.0.0.1:{port}/"))
