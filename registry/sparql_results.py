@@ -1,0 +1,328 @@
+"""Running one SPARQL query into bytes: the result formats, the result cap, the service description.
+
+A query runs to serialised bytes in one call (:func:`execute`), so that it can run in a worker
+process and send back only bytes (:mod:`registry.sparql_pool`). Solutions are written by this
+module rather than by pyoxigraph's serialiser because at most ``max_results`` rows are taken
+and the rest never evaluated: an answer says whether it was cut short (``truncated``).
+
+>>> store = ox.Store()
+>>> request = QueryRequest("SELECT ?x { VALUES ?x { 1 2 3 } }", Dataset((), ()),
+...                        "text/csv", "text/turtle", max_results=2)
+>>> answer = execute(store, request)
+>>> answer.body, answer.truncated
+(b'x\\r\\n1\\r\\n2\\r\\n', True)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+
+from registry.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.query import Dataset
+from registry.vocab import RDF, RDFS, XSD, Namespace
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+
+# Media type → the W3C format IRI the service description names it by.
+SOLUTION_MEDIA = {
+    "application/sparql-results+json": "SPARQL_Results_JSON",
+    "application/sparql-results+xml": "SPARQL_Results_XML",
+    "text/csv": "SPARQL_Results_CSV",
+    "text/tab-separated-values": "SPARQL_Results_TSV",
+    "application/json": "SPARQL_Results_JSON",
+    "application/xml": "SPARQL_Results_XML",
+}
+GRAPH_MEDIA = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+_GRAPH_FORMAT_NAMES = {
+    "text/turtle": "Turtle",
+    "application/n-triples": "N-Triples",
+    "application/ld+json": "JSON-LD",
+    "application/rdf+xml": "RDF_XML",
+}
+_RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
+
+
+class QueryCapacity(RegistryError):
+    """Every query worker is busy (with other requesters' queries); try again shortly."""
+
+    status = 503
+    title = "Query capacity reached"
+    type_slug = "query-capacity"
+
+
+class QueryFailed(RegistryError):
+    """The query stopped with an error while running (a peer failing, a worker lost)."""
+
+    status = 502
+    title = "Query failed"
+    type_slug = "query-failed"
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """One query to run: its text, its dataset, the media types to answer in (one for
+    solutions and booleans, one for graphs), the row cap, and the base for relative IRIs."""
+
+    text: str
+    dataset: Dataset
+    solutions_media: str
+    graph_media: str
+    max_results: int
+    base_iri: str | None = None
+    prefixes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """A serialised answer; ``count`` rows or triples (1 for a boolean), ``truncated`` if the
+    query had more than ``max_results``."""
+
+    body: bytes
+    media_type: str
+    count: int
+    truncated: bool = False
+
+
+Results = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+
+
+def execute(store: ox.Store, request: QueryRequest, deadline: float | None = None) -> QueryAnswer:
+    """Run ``request`` on a pyoxigraph store and serialise the answer.
+
+    Solutions are pulled one at a time and the query is abandoned at ``deadline`` (a
+    ``time.monotonic()`` value) between two of them; a query that takes long before its first
+    solution is only stopped by killing its process. Raises QueryRefused (malformed),
+    QueryTimeout.
+    """
+    return execute_with(store_query(store), request, deadline)
+
+
+def store_query(store: ox.Store) -> Callable[[QueryRequest], Results]:
+    """A function running requests on ``store``, over exactly the request's dataset."""
+
+    def run(r: QueryRequest) -> Results:
+        return store.query(
+            r.text,
+            base_iri=r.base_iri,
+            default_graph=[ox.NamedNode(g) for g in r.dataset.default],
+            named_graphs=[ox.NamedNode(g) for g in r.dataset.named],
+        )
+
+    return run
+
+
+def execute_with(
+    run: Callable[[QueryRequest], Results],
+    request: QueryRequest,
+    deadline: float | None = None,
+) -> QueryAnswer:
+    """:func:`execute` with any function that runs a request (an external store's index)."""
+    try:
+        result = run(request)
+        if isinstance(result, ox.QueryBoolean):
+            media = request.solutions_media
+            return QueryAnswer(_boolean(bool(result), media), media, 1)
+        if isinstance(result, ox.QueryTriples):
+            triples, truncated = _take(result, request.max_results, deadline)
+            media = request.graph_media
+            body = ox.serialize(triples, format=GRAPH_MEDIA[media], prefixes=dict(request.prefixes))
+            return QueryAnswer(body or b"", media, len(triples), truncated)
+        variables = [v.value for v in result.variables]
+        rows, truncated = _take(result, request.max_results, deadline)
+        media = request.solutions_media
+        return QueryAnswer(_solutions(variables, rows, media), media, len(rows), truncated)
+    except SyntaxError as e:
+        raise QueryRefused(f"malformed query: {e}") from e
+
+
+def _take(items: Iterable[object], limit: int, deadline: float | None) -> tuple[list, bool]:  # type: ignore[type-arg]
+    taken = []
+    for item in items:
+        if deadline is not None and time.monotonic() > deadline:
+            raise QueryTimeout("the query ran past the time limit and was stopped")
+        if len(taken) == limit:
+            return taken, True
+        taken.append(item)
+    return taken, False
+
+
+# --- solutions and booleans ----------------------------------------------------------------
+
+
+def _boolean(value: bool, media: str) -> bytes:
+    text = "true" if value else "false"
+    if SOLUTION_MEDIA[media] == "SPARQL_Results_JSON":
+        return json.dumps({"head": {}, "boolean": value}).encode()
+    if SOLUTION_MEDIA[media] == "SPARQL_Results_XML":
+        return (
+            f'<?xml version="1.0"?><sparql xmlns="{_RESULTS_NS}"><head/>'
+            f"<boolean>{text}</boolean></sparql>"
+        ).encode()
+    return text.encode()  # CSV and TSV define no boolean form; Oxigraph writes the bare word
+
+
+def _solutions(variables: list[str], rows: list[ox.QuerySolution], media: str) -> bytes:
+    writer = {
+        "SPARQL_Results_JSON": _json,
+        "SPARQL_Results_XML": _xml,
+        "SPARQL_Results_CSV": _csv,
+        "SPARQL_Results_TSV": _tsv,
+    }[SOLUTION_MEDIA[media]]
+    return "".join(writer(variables, rows)).encode()
+
+
+def _json(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
+    yield json.dumps({"head": {"vars": variables}})[:-1] + ',"results":{"bindings":['
+    for i, row in enumerate(rows):
+        binding = {v: _json_term(row[v]) for v in variables if row[v] is not None}
+        yield ("," if i else "") + json.dumps(binding, ensure_ascii=False)
+    yield "]}}"
+
+
+def _json_term(term: ox.Term) -> dict[str, object]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Triple):
+        return {
+            "type": "triple",
+            "value": {
+                "subject": _json_term(term.subject),
+                "predicate": _json_term(term.predicate),
+                "object": _json_term(term.object),
+            },
+        }
+    out: dict[str, object] = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+        if term.direction is not None:
+            out["its:dir"] = str(term.direction)
+    elif term.datatype != XSD.string:
+        out["datatype"] = term.datatype.value
+    return out
+
+
+def _xml(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
+    yield f'<?xml version="1.0"?><sparql xmlns="{_RESULTS_NS}"><head>'
+    yield "".join(f"<variable name={quoteattr(v)}/>" for v in variables)
+    yield "</head><results>"
+    for row in rows:
+        bindings = "".join(
+            f"<binding name={quoteattr(v)}>{_xml_term(row[v])}</binding>"
+            for v in variables
+            if row[v] is not None
+        )
+        yield f"<result>{bindings}</result>"
+    yield "</results></sparql>"
+
+
+def _xml_term(term: ox.Term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<uri>{escape(term.value)}</uri>"
+    if isinstance(term, ox.BlankNode):
+        return f"<bnode>{escape(term.value)}</bnode>"
+    if isinstance(term, ox.Triple):
+        names = ("subject", "predicate", "object")
+        parts = zip(names, (term.subject, term.predicate, term.object), strict=True)
+        return "<triple>" + "".join(f"<{n}>{_xml_term(t)}</{n}>" for n, t in parts) + "</triple>"
+    if term.language:
+        attributes = f" xml:lang={quoteattr(term.language)}"
+        if term.direction is not None:
+            its = "http://www.w3.org/2005/11/its"
+            attributes += f' its:dir="{term.direction}" xmlns:its="{its}" its:version="2.0"'
+    elif term.datatype != XSD.string:
+        attributes = f" datatype={quoteattr(term.datatype.value)}"
+    else:
+        attributes = ""
+    return f"<literal{attributes}>{escape(term.value)}</literal>"
+
+
+def _csv(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(variables)
+    for row in rows:
+        writer.writerow([_csv_term(row[v]) for v in variables])
+    yield out.getvalue()
+
+
+def _csv_term(term: ox.Term | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.BlankNode):
+        return str(term)
+    if isinstance(term, ox.Triple):
+        return " ".join(_csv_term(t) for t in (term.subject, term.predicate, term.object))
+    return term.value
+
+
+def _tsv(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
+    yield "\t".join("?" + v for v in variables) + "\n"
+    for row in rows:
+        yield "\t".join(_tsv_term(row[v]) for v in variables) + "\n"
+
+
+def _tsv_term(term: ox.Term | None) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, ox.Triple):
+        inner = " ".join(_tsv_term(t) for t in (term.subject, term.predicate, term.object))
+        return f"<<( {inner} )>>"
+    return str(term)  # N-Triples syntax: tabs and new lines in literals are escaped
+
+
+# --- service description -------------------------------------------------------------------
+
+
+def service_description(
+    endpoint: str, graphs: Iterable[str], peers: Iterable[str], limits: dict[str, object]
+) -> list[ox.Triple]:
+    """A SPARQL 1.1 Service Description of the endpoint as one requester sees it: the graphs
+    of its default dataset, the result formats, federation to ``peers``, and ``limits`` (a
+    label → value mapping, given as a comment)."""
+    service = ox.NamedNode(endpoint)
+    dataset, default = ox.BlankNode(), ox.BlankNode()
+    out = [
+        ox.Triple(service, RDF.type, SD.Service),
+        ox.Triple(service, SD.endpoint, service),
+        ox.Triple(service, SD.supportedLanguage, SD.SPARQL11Query),
+        ox.Triple(service, SD.feature, SD.UnionDefaultGraph),
+        ox.Triple(service, SD.defaultDataset, dataset),
+        ox.Triple(dataset, RDF.type, SD.Dataset),
+        ox.Triple(dataset, SD.defaultGraph, default),
+        ox.Triple(default, RDF.type, SD.Graph),
+    ]
+    names = {*SOLUTION_MEDIA.values(), *_GRAPH_FORMAT_NAMES.values()}
+    out += [ox.Triple(service, SD.resultFormat, FORMATS[n]) for n in sorted(names)]
+    for graph in graphs:
+        named = ox.BlankNode()
+        out += [
+            ox.Triple(dataset, SD.namedGraph, named),
+            ox.Triple(named, RDF.type, SD.NamedGraph),
+            ox.Triple(named, SD.name, ox.NamedNode(graph)),
+        ]
+    peers = list(peers)
+    if peers:
+        out.append(ox.Triple(service, SD.feature, SD.BasicFederatedQuery))
+    comment = "; ".join(f"{k}: {v}" for k, v in limits.items())
+    if peers:
+        comment += "; SERVICE may call only " + ", ".join(peers)
+    else:
+        comment += "; SERVICE is not available"
+    out.append(ox.Triple(service, RDFS.comment, ox.Literal(comment)))
+    return out
