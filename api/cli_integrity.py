@@ -186,7 +186,8 @@ def journal_checkpoint(data_dir: Path | None, out: Path | None) -> None:
     assert settings.data_dir is not None
     j = _journal(settings)
     try:
-        made = checkpoints.make(j, KeyRing(settings.data_dir / "keys"), settings.base_iri)
+        registry = checkpoints.registry_of(j, settings.base_iri)
+        made = checkpoints.make(j, KeyRing(settings.data_dir / "keys"), registry)
     finally:
         j.close()
     text = json.dumps(made, indent=2)
@@ -264,9 +265,14 @@ def backup_command(target: Path, data_dir: Path | None) -> None:
     """
     settings = _settings(data_dir)
     assert settings.data_dir is not None
+    j = _journal(settings)
+    try:
+        registry = checkpoints.registry_of(j, settings.base_iri)
+    finally:
+        j.close()
     started = time.perf_counter()
     try:
-        manifest = backups.backup(settings.data_dir, target, settings.base_iri)
+        manifest = backups.backup(settings.data_dir, target, registry)
     except UnusableInput as e:
         _fail(2, e.detail)
     except JournalCorrupt as e:

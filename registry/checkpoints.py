@@ -36,6 +36,13 @@ def make(journal: Journal, keys: KeyRing, registry: str) -> dict[str, Any]:
     return checkpoint
 
 
+def registry_of(journal: Journal, default: str) -> str:
+    """The registry's IRI as its latest receipt names it (``default`` for an empty journal):
+    a command run beside the server signs for the same registry as the server does."""
+    rows = journal.read("SELECT body FROM receipt ORDER BY seq DESC LIMIT 1")
+    return json.loads(rows[0][0]).get("registry", default) if rows else default
+
+
 def published(journal: Journal, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
     """The checkpoints made so far, oldest first."""
     rows = journal.read(

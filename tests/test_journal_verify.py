@@ -161,3 +161,8 @@ def test_the_audit_trail_needs_an_organisation(registry):
     response = TestClient(app).get("/audit")
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_checkpoint_made_beside_the_server_names_the_same_registry(data_dir, tmp_path):
+    held = json.loads(checkpoint(data_dir, tmp_path).read_text())
+    assert held["registry"] == BASE  # not the default base of the command's own settings
