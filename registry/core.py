@@ -295,7 +295,7 @@ class Registry:
     def _commit(self, tx: Transaction) -> Entry:
         # Every write path ends here, so every accepted write gets a signed receipt, stored in
         # the entry's own SQLite transaction (with the idempotent response, if any).
-        lines = receipts.record_hashes(tx.records)
+        lines = receipts.record_hashes(tx.records, tx._triples)
 
         def derive(db: sqlite3.Connection, entry: Entry) -> None:
             _derive(db, entry)
