@@ -150,3 +150,16 @@ def assurance(uid: str, request: Request, principal: Principal = Depends(current
 
     registry = request.app.state.registry
     return JSONResponse(assess(registry, f"{registry.settings.base_iri}id/asset/{uid}", principal))
+
+
+@router.get("/id/asset/{uid}/signpost", summary="What each market operator still needs of this asset "
+            "before pre-qualification")
+def signpost(uid: str, request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+    """Every market whose operator publishes requirements (``/signpost``), whether the asset
+    meets them, and what is missing (field, rule, message)."""
+    from registry import signposting
+
+    registry = request.app.state.registry
+    iri = f"{registry.settings.base_iri}id/asset/{uid}"
+    triples = registry.record(iri, principal)
+    return JSONResponse({"asset": iri, "markets": signposting.check(triples, iri, registry.settings.base_iri)})
