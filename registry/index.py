@@ -69,13 +69,19 @@ class OxigraphIndex:
         marker = ox.Quad(INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH)
         if all(c.new for c in changes):
             self.store.extend([*_quads(changes), marker])
-            return
-        removed = [q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)]
-        update = (
-            f"DELETE DATA {{ {_data(removed)} }} ;\n"
-            f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}"
-        )
-        self.store.update(update)
+        else:
+            removed = [q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)]
+            update = (
+                f"DELETE DATA {{ {_data(removed)} }} ;\n"
+                f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}"
+            )
+            self.store.update(update)
+        # Only the newest marker is needed: dropping older ones (after the commit, so a crash
+        # leaves at most one extra) keeps reading the applied sequence on start O(1), not
+        # O(entries).
+        for q in list(self.store.quads_for_pattern(INDEX_NODE, FDI.journalSequence, None, META_GRAPH)):
+            if q != marker and int(q.object.value) < seq:
+                self.store.remove(q)
 
     def query(
         self,
