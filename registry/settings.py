@@ -37,6 +37,8 @@ class Settings:
     max_results: the most rows a SPARQL query returns.
     query_workers: how many SPARQL queries run at once: worker processes with the on-disk
         index (a query past ``query_timeout`` is killed with its process), threads otherwise.
+    query_memory_mb: the memory (MiB of heap) each SPARQL worker process may use; a query that
+        needs more stops with its worker (502), which is replaced.
     max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
     max_blank_nodes: the most blank nodes one submission may hold (413 above it).
     checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
@@ -61,6 +63,7 @@ class Settings:
     query_timeout: float = 10.0
     max_results: int = 10_000
     query_workers: int = 2
+    query_memory_mb: int = 2048
     max_body_bytes: int = 50 * 1024 * 1024
     max_blank_nodes: int = 10_000
     checkpoint_every: int = 1000
@@ -96,7 +99,7 @@ def _convert(name: str, raw: str) -> object:
         return Path(raw) if raw else None
     if name in ("query_timeout",):
         return float(raw)
-    if name in ("max_results", "query_workers", "max_body_bytes", "max_blank_nodes",
-                "checkpoint_every", "certificate_days"):
+    if name in ("max_results", "query_workers", "query_memory_mb", "max_body_bytes",
+                "max_blank_nodes", "checkpoint_every", "certificate_days"):
         return int(raw)
     return raw
