@@ -45,7 +45,7 @@ from registry.identity import Principal
 from registry.index import RecordChange, open_index
 from registry.journal import Entry, Journal
 from registry.query import QueryResult, run_query
-from registry.sparql_pool import SparqlEndpoint
+from registry.sparql_endpoint import SparqlEndpoint
 from registry.normalise import normalise
 from registry.records import Record, Split, assign_iris, local_id, rename, split_records
 from registry.related import related_records
@@ -255,7 +255,7 @@ class Registry:
         # The capacity aggregates live in the journal's database, derived like the register.
         capacity.ensure(self.journal._db, self.journal.entries())
         self.index = open_index(settings)  # embedded Oxigraph or an external SPARQL store
-        # Requesters' SPARQL: checked, time-limited, in worker processes (registry/sparql_pool.py)
+        # Requesters' SPARQL: checked, time-limited, in worker processes (sparql_endpoint.py)
         self.sparql = SparqlEndpoint(settings, self.index, lambda: self.journal.last()[0])
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")

@@ -177,14 +177,14 @@ def _check_operators(found: list[Token]) -> None:
             count += 1
         run = run + 1 if token.kind == "op" and token.text in "!+-" else 0
         longest = max(longest, run, _longest_prefix_run(token.text) if token.kind == "iri" else 0)
-    if count > MAX_OPERATORS:
-        raise QueryRefused(
-            f"the query has {count} operators and pattern keywords; the limit is {MAX_OPERATORS}"
-        )
     if longest > MAX_PREFIX_RUN:
         raise QueryRefused(
             f"the query nests {longest} unary operators (! + -) in a row; "
             f"the limit is {MAX_PREFIX_RUN}"
+        )
+    if count > MAX_OPERATORS:
+        raise QueryRefused(
+            f"the query has {count} operators and pattern keywords; the limit is {MAX_OPERATORS}"
         )
 
 

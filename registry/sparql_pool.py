@@ -32,12 +32,13 @@ at the size limit nested as deeply as it can be parses without overflowing it.
 from __future__ import annotations
 
 import queue
+import resource
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -46,23 +47,18 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from registry.errors import QueryRefused, QueryTimeout, RegistryError
-from registry.index import INDEX_NODE, META_GRAPH, Index, OxigraphIndex
-from registry.query import MAX_NESTING, MAX_QUERY_CHARS, check_query, choose_dataset
-from registry.settings import Settings
+from registry.index import INDEX_NODE, META_GRAPH
 from registry.sparql_results import (
     QueryAnswer,
     QueryCapacity,
     QueryFailed,
     QueryRequest,
-    Results,
     execute,
     execute_with,
-    service_description,
-    store_query,
 )
 from registry.vocab import FDI
 
-STACK_BYTES = 256 * 1024 * 1024  # virtual; only the pages a query touches are used
+STACK_BYTES = 128 * 1024 * 1024  # virtual; only the pages a query touches are used
 START_SECONDS = 60.0  # how long a new worker may take to start
 _ERRORS: dict[str, type[RegistryError]] = {
     c.__name__: c for c in (QueryRefused, QueryTimeout, QueryFailed)
@@ -70,7 +66,8 @@ _ERRORS: dict[str, type[RegistryError]] = {
 _stack_lock = threading.Lock()
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 _WORKER_MAIN = (
-    "from registry.sparql_pool import serve_queries; serve_queries(int(sys.argv[1]), sys.argv[2])"
+    "from registry.sparql_pool import serve_queries; "
+    "serve_queries(int(sys.argv[1]), sys.argv[2], int(sys.argv[3]))"
 )
 
 # The journal sequence a read-only handle holds: the highest marker applied to the index.
@@ -179,14 +176,14 @@ class _Worker:
     conn: Connection
 
 
-def _start_worker(path: str) -> _Worker:
+def _start_worker(path: str, memory_bytes: int) -> _Worker:
     """A fresh interpreter serving queries on one end of a socket pair. Started as a new
     program rather than by multiprocessing's spawn, so that it never re-imports the parent's
     main module (a script, uvicorn, pytest)."""
     ours, theirs = socket.socketpair()
     code = f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); {_WORKER_MAIN}"
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(theirs.fileno()), path],
+        [sys.executable, "-c", code, str(theirs.fileno()), path, str(memory_bytes)],
         pass_fds=(theirs.fileno(),),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -199,11 +196,14 @@ class WorkerPool:
     """``size`` worker processes, each with a read-only handle on the index at ``path``.
 
     ``current_seq`` returns the journal's latest sequence number: a worker reopens its handle
-    when it is older than that.
+    when it is older than that. Each worker may use ``memory_bytes`` of heap.
     """
 
-    def __init__(self, path: Path, size: int, current_seq: Callable[[], int]) -> None:
+    def __init__(
+        self, path: Path, size: int, current_seq: Callable[[], int], memory_bytes: int
+    ) -> None:
         self._path = str(path)
+        self._memory_bytes = memory_bytes
         self._size = max(1, size)
         self._current_seq = current_seq
         self._idle: queue.Queue[_Worker] = queue.Queue()
@@ -214,10 +214,7 @@ class WorkerPool:
 
     def run(self, request: QueryRequest, timeout: float) -> QueryAnswer:
         self._start()
-        try:
-            worker = self._idle.get(timeout=timeout + (START_SECONDS if self._cold() else 0))
-        except queue.Empty:
-            raise _busy(timeout) from None
+        worker = self._acquire(timeout)
         try:
             worker.conn.send((self._current_seq(), request))
             if not worker.conn.poll(timeout):
@@ -236,8 +233,17 @@ class WorkerPool:
         name, detail = payload
         raise _ERRORS.get(name, QueryFailed)(detail)
 
-    def _cold(self) -> bool:
-        return not self._live
+    def _acquire(self, timeout: float) -> _Worker:
+        """An idle, live worker (one that died while idle is replaced). Raises QueryCapacity."""
+        deadline = time.monotonic() + timeout + (START_SECONDS if not self._live else 0)
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise _busy(timeout) from None
+            if worker.process.poll() is None:
+                return worker
+            self._replace(worker)
 
     def _start(self) -> None:
         with self._lock:
@@ -251,7 +257,7 @@ class WorkerPool:
         threading.Thread(target=self._spawn, name="fdi-sparql-spawn", daemon=True).start()
 
     def _spawn(self) -> None:
-        worker = _start_worker(self._path)
+        worker = _start_worker(self._path, self._memory_bytes)
         if not worker.conn.poll(START_SECONDS) or worker.conn.recv() != ("ready", None):
             self._kill(worker)
             return
@@ -290,9 +296,12 @@ class WorkerPool:
             self._kill(worker)
 
 
-def serve_queries(fd: int, path: str) -> None:
+def serve_queries(fd: int, path: str, memory_bytes: int) -> None:
     """A worker process: answer ``(seq, QueryRequest)`` messages on the connection ``fd``
-    until the registry closes it."""
+    until the registry closes it, using at most ``memory_bytes`` of heap."""
+    # An allocation past the limit aborts this process (measured: a sort over a cross product
+    # grew to 6 GB in 100 s without it); the registry answers 502 and starts another worker.
+    resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     conn = Connection(fd)
     start_big_stack_thread(lambda: _serve(conn, path), "fdi-sparql-worker").join()
 
@@ -325,92 +334,3 @@ def _open(path: str) -> tuple[ox.Store, int]:
     rows = list(store.query(APPLIED_SEQ))  # type: ignore[arg-type]
     value = rows[0]["max"] if rows else None
     return store, int(value.value) if value is not None else 0
-
-
-# --- the endpoint --------------------------------------------------------------------------
-
-
-class SparqlEndpoint:
-    """The registry's SPARQL endpoint: checks a query, chooses its dataset within the graphs
-    the requester may see, and runs it under ``query_timeout`` and ``max_results``.
-
-    The runner is chosen by the index: worker processes for the on-disk index, threads of this
-    process for the in-memory index and for an external store (whose own time limits apply).
-    It is started on the first query.
-    """
-
-    def __init__(self, settings: Settings, index: Index, current_seq: Callable[[], int]) -> None:
-        self.settings = settings
-        self.url = settings.base_iri + "sparql"
-        self.peers = tuple(p.strip() for p in settings.federation_peers.split(",") if p.strip())
-        self._index = index
-        self._current_seq = current_seq
-        self._runner: QueryRunner | None = None
-        self._lock = threading.Lock()
-
-    def answer(
-        self,
-        text: str,
-        permitted: Sequence[ox.NamedNode],
-        *,
-        default_graph_uris: Sequence[str] = (),
-        named_graph_uris: Sequence[str] = (),
-        solutions_media: str = "application/sparql-results+json",
-        graph_media: str = "text/turtle",
-    ) -> QueryAnswer:
-        """Answer a query over the ``permitted`` graphs, narrowed by the protocol's dataset
-        parameters or the query's ``FROM``. Raises QueryRefused (400), QueryTimeout and
-        QueryCapacity (503), QueryFailed (502)."""
-        shape = check_query(text, self.peers, base=self.url)
-        dataset = choose_dataset(permitted, default_graph_uris, named_graph_uris, shape)
-        request = QueryRequest(
-            text,
-            dataset,
-            solutions_media,
-            graph_media,
-            self.settings.max_results,
-            self.url,
-            shape.prefixes,
-        )
-        return self.runner().run(request, self.settings.query_timeout)
-
-    def description(self, permitted: Sequence[ox.NamedNode]) -> list[ox.Triple]:
-        """The service description as the requester with ``permitted`` graphs sees it."""
-        limits = {
-            "time limit per query (s)": self.settings.query_timeout,
-            "most results per query": self.settings.max_results,
-            "longest query (characters)": MAX_QUERY_CHARS,
-            "deepest bracket nesting": MAX_NESTING,
-        }
-        return service_description(self.url, [g.value for g in permitted], self.peers, limits)
-
-    def runner(self) -> QueryRunner:
-        with self._lock:
-            if self._runner is None:
-                self._runner = self._make_runner()
-            return self._runner
-
-    def _make_runner(self) -> QueryRunner:
-        slots = self.settings.query_workers
-        index = self._index
-        if isinstance(index, OxigraphIndex):
-            if index.path is not None:
-                return WorkerPool(index.path, slots, self._current_seq)
-            return InProcessRunner(store_query(index.store), slots)
-        return InProcessRunner(lambda r: _on_external_store(index, r), slots)
-
-    def close(self) -> None:
-        with self._lock:
-            runner, self._runner = self._runner, None
-        if runner is not None:
-            runner.close()
-
-
-def _on_external_store(index: Index, request: QueryRequest) -> Results:
-    # The Index protocol takes one list of graphs, used as the default and the named graphs.
-    if set(request.dataset.default) != set(request.dataset.named):
-        raise QueryRefused(
-            "with an external store, the default and named graphs of a query must be the same "
-            "graphs: give default-graph-uri and named-graph-uri alike, or neither"
-        )
-    return index.query(request.text, [ox.NamedNode(g) for g in request.dataset.default])

@@ -1,0 +1,417 @@
+"""A public SPARQL endpoint that no query can hurt (DESIGN.md fact 4), on the on-disk index.
+
+The registry runs under uvicorn on 127.0.0.1 with queries in worker processes and a short time
+limit. A query that would run for hours is stopped at the limit while registrations and other
+readers carry on; ``SERVICE`` never reaches a host off the allow-list, and reaches a peer on
+it; deep nesting is refused and cannot take the server down; results are capped; ``GRAPH ?g``
+sees only the permitted graphs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from api.app import create_app
+from registry.core import Registry
+from registry.demo import load_demo, mpan_check_digit
+from registry.errors import QueryRefused
+from registry.query import check_query
+from registry.settings import Settings
+from registry.sparql_results import QueryFailed
+from tests.conftest import BASE, EXAMPLES
+
+LIMIT = 1.5  # seconds
+JSON = {"Accept": "application/sparql-results+json"}
+# A three-way cross product under a filter nothing passes: COUNT must see every combination.
+RUNAWAY = (
+    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?x . ?b ?q ?y . ?c ?r ?z . "
+    "FILTER(STRLEN(CONCAT(STR(?x), STR(?y), STR(?z))) < 0) }"
+)
+# The same filter over 20 x N pairs, to measure how fast pairs are checked.
+SLICE = (
+    "SELECT (COUNT(*) AS ?n) WHERE { { SELECT ?x WHERE { ?a ?p ?x } LIMIT 20 } ?b ?q ?y . "
+    "FILTER(STRLEN(CONCAT(STR(?x), STR(?y))) < 0) }"
+)
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+@dataclass
+class Running:
+    url: str
+    app: FastAPI
+
+    def sparql(self, query: str, accept: str = JSON["Accept"], **params: str) -> httpx.Response:
+        headers = {"Content-Type": "application/sparql-query", "Accept": accept}
+        return httpx.post(
+            self.url + "sparql", params=params, content=query, headers=headers, timeout=30
+        )
+
+    def count(self) -> int:
+        answer = self.sparql(COUNT)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["results"]["bindings"][0]["n"]["value"])
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free loopback port; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def peer() -> Iterator[Running]:
+    """Another registry (in memory) holding the example asset, allow-listed by ``registry``."""
+    app = create_app(Settings(data_dir=None, base_iri="http://peer.test/"))
+    with serve(app) as url:
+        running = Running(url, app)
+        submitted = httpx.post(
+            url + "submissions",
+            content=(EXAMPLES / "asset.ttl").read_bytes(),
+            headers={"Content-Type": "text/turtle"},
+            timeout=30,
+        )
+        assert submitted.status_code == 201, submitted.text
+        yield running
+    app.state.registry.close()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory, peer: Running) -> Iterator[Running]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("safety") / "data",
+        base_iri=BASE,
+        query_timeout=LIMIT,
+        query_workers=2,
+        max_results=50,
+        federation_peers=peer.url + "sparql",
+    )
+    app = create_app(settings)
+    load_demo(app.state.registry, assets=200)
+    with serve(app) as url:
+        yield Running(url, app)
+    app.state.registry.close()
+
+
+def listening() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    return sock
+
+
+def connections(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            sock.accept()[0].close()
+            count += 1
+        except BlockingIOError:
+            return count
+
+
+def asset_variant(n: int) -> bytes:
+    """examples/asset.ttl as another battery: its own MPAN (check digit right) and serial."""
+    first12 = f"21{n:010d}"
+    mpan = first12 + str(mpan_check_digit(first12))
+    text = (EXAMPLES / "asset.ttl").read_text()
+    return (
+        text.replace("2143967712809", mpan)
+        .replace("TG1234567890", f"TG-SAFETY-{n}")
+        .replace("battery-cardiff-1", f"battery-safety-{n}")
+        .encode()
+    )
+
+
+# --- a runaway query -------------------------------------------------------------------------
+
+
+def test_a_query_that_would_run_for_hours_is_stopped_at_the_limit(registry: Running) -> None:
+    index = registry.app.state.registry.index
+    graphs = registry.app.state.registry.dataset_for(None)
+    triples = int(next(iter(index.query(COUNT, graphs)))["n"].value)  # type: ignore[call-overload]
+    started = time.perf_counter()
+    list(index.query(SLICE, graphs))  # type: ignore[call-overload]
+    pairs_per_second = 20 * triples / (time.perf_counter() - started)
+    assert triples**3 / pairs_per_second > 3600  # the runaway would need more than an hour
+
+    started = time.perf_counter()
+    answer = registry.sparql(RUNAWAY)
+    took = time.perf_counter() - started
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["title"] == "Query time limit reached"
+    assert LIMIT <= took < LIMIT + 2
+
+
+def test_registrations_and_readers_carry_on_during_runaway_queries(registry: Running) -> None:
+    before = registry.count()
+    stopped: list[int] = []
+
+    def runaway() -> None:
+        stopped.append(registry.sparql(RUNAWAY).status_code)
+
+    runaways = [threading.Thread(target=runaway) for _ in range(1)]  # the other worker reads
+    for thread in runaways:
+        thread.start()
+    time.sleep(0.2)
+
+    def register(n: int) -> tuple[int, float]:
+        started = time.perf_counter()
+        answer = httpx.post(
+            registry.url + "submissions",
+            content=asset_variant(n),
+            headers={"Content-Type": "text/turtle"},
+            timeout=30,
+        )
+        return answer.status_code, time.perf_counter() - started
+
+    with ThreadPoolExecutor(4) as pool:
+        registered = list(pool.map(register, range(1, 9)))
+    read = registry.sparql("ASK { ?s ?p ?o }")
+    runaway_running = any(thread.is_alive() for thread in runaways)
+    for thread in runaways:
+        thread.join()
+    assert runaway_running and stopped == [503]
+    assert [status for status, _ in registered] == [201] * 8
+    assert max(seconds for _, seconds in registered) < LIMIT  # none waited for the query
+    assert read.status_code == 200 and read.json()["boolean"] is True
+    # Read-only handles are reopened for later registrations: a query sees all eight.
+    assert registry.count() > before
+
+
+def test_a_worker_killed_mid_query_is_replaced(registry: Running) -> None:
+    endpoint = registry.app.state.registry.sparql
+    registry.count()
+    pool = endpoint.runner()
+    before = set(pool.workers())
+    answers: list[int] = []
+    thread = threading.Thread(target=lambda: answers.append(registry.sparql(RUNAWAY).status_code))
+    thread.start()
+    time.sleep(0.5)
+    for pid in before:  # one of them is running the runaway; kill both
+        os.kill(pid, signal.SIGKILL)
+    thread.join()
+    assert answers == [502]
+    assert registry.count() > 0
+    assert not before & set(pool.workers())
+
+
+# --- SERVICE ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
+        "select * where { service silent <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
+        "PREFIX h: <http://127.0.0.1:{port}/> SELECT * WHERE { SERVICE h:sparql { ?s ?p ?o } }",
+        "BASE <http://127.0.0.1:{port}/> SELECT * WHERE { SERVICE <sparql> { ?s ?p ?o } }",
+        "SELECT * WHERE { VALUES ?e { <http://127.0.0.1:{port}/sparql> } SERVICE ?e { ?s ?p ?o } }",
+        # A comment to a lexer that forgets escaped local names: the SERVICE would hide in it.
+        "PREFIX e: <urn:e:> SELECT * WHERE { ?s e:p\\#x ?o . "
+        "SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
+        "SELECT * WHERE { ?s ?p ?o FILTER(?o != '#') "
+        "SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
+    ],
+    ids=["iri", "lower-case-silent", "prefixed", "relative", "variable", "escape", "quote"],
+)
+def test_service_to_a_host_off_the_allow_list_is_refused_without_connecting(
+    registry: Running, query: str
+) -> None:
+    sock = listening()
+    port = sock.getsockname()[1]
+    answer = registry.sparql(query.replace("{port}", str(port)))
+    time.sleep(0.2)
+    assert answer.status_code == 400
+    assert "SERVICE" in answer.json()["detail"]
+    assert connections(sock) == 0
+    sock.close()
+
+
+def test_service_to_an_allow_listed_peer_answers(registry: Running, peer: Running) -> None:
+    query = (
+        "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?asset WHERE { "
+        f'SERVICE <{peer.url}sparql> {{ ?asset fdi:mpanCore "2143967712809" }} }}'
+    )
+    answer = registry.sparql(query)
+    assert answer.status_code == 200, answer.text
+    [row] = answer.json()["results"]["bindings"]
+    assert row["asset"]["value"].startswith("http://peer.test/id/asset/")
+
+
+def test_service_in_a_string_or_an_iri_is_only_text(registry: Running) -> None:
+    query = (
+        "SELECT * WHERE { BIND('SERVICE <http://127.0.0.1:9/>' AS ?x) BIND(<urn:SERVICE> AS ?y) }"
+    )
+    assert registry.sparql(query).status_code == 200
+
+
+# --- size and nesting ------------------------------------------------------------------------
+
+
+def test_a_query_nested_5000_brackets_deep_is_refused_and_the_server_still_answers(
+    registry: Running,
+) -> None:
+    answer = registry.sparql("SELECT * WHERE " + "{" * 5000 + "}" * 5000)
+    assert answer.status_code == 400
+    assert "nests brackets 5000 deep" in answer.json()["detail"]
+    assert registry.count() > 0
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("ASK { FILTER(" + "!" * 5000 + "true) }", "unary operators"),
+        ("ASK { FILTER(" + "+".join(["1"] * 5000) + ") }", "operators"),
+        ("ASK {" + "MINUS{}" * 2500 + "}", "operators"),
+        ("ASK { FILTER(?a<" + "(" * 3000 + "1" + ")" * 3000 + ">?b) }", "nests brackets"),
+        ("ASK { FILTER(?a<" + "!" * 5000 + "1>?b) }", "unary operators"),
+        ("ASK {}" + " " * 20_001, "characters long"),
+        ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "updates"),
+        ("LOAD <http://127.0.0.1:9/data.ttl>", "LOAD"),
+    ],
+    ids=[
+        "not-chain",
+        "plus-chain",
+        "minus-chain",
+        "brackets-in-fake-iri",
+        "not-in-fake-iri",
+        "size",
+        "update",
+        "load",
+    ],
+)
+def test_queries_that_could_overflow_the_parser_or_write_are_refused(
+    query: str, reason: str
+) -> None:
+    with pytest.raises(QueryRefused, match=reason):
+        check_query(query)
+
+
+def test_a_query_that_needs_too_much_memory_stops_with_its_worker(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        base_iri=BASE,
+        query_memory_mb=768,
+        query_timeout=30,
+        query_workers=1,
+    )
+    registry = Registry(settings)
+    load_demo(registry, assets=200)
+    permitted = registry.dataset_for(None)
+    try:
+        started = time.perf_counter()
+        with pytest.raises(QueryFailed, match="stopped"):  # a sort of 22 million rows
+            registry.sparql.answer("SELECT * { ?a ?p ?x . ?b ?q ?y } ORDER BY ?x ?y", permitted)
+        assert time.perf_counter() - started < 15
+        assert registry.sparql.answer("ASK { ?s ?p ?o }", permitted).body.endswith(b"true}")
+    finally:
+        registry.close()
+
+
+def test_the_query_threads_survive_the_deepest_query_the_size_limit_allows() -> None:
+    """Safety net under the checks: 10,000 nested brackets crash a default 8 MB stack (DESIGN.md
+    fact 4); the query threads' stack holds them. In a subprocess, in case it does not."""
+    code = (
+        "import pyoxigraph as ox\n"
+        "from registry.query import Dataset\n"
+        "from registry.sparql_pool import InProcessRunner\n"
+        "from registry.sparql_results import QueryRequest, store_query\n"
+        "runner = InProcessRunner(store_query(ox.Store()), 1)\n"
+        "text = 'SELECT * WHERE ' + '{' * 9990 + '}' * 9990\n"
+        "request = QueryRequest(text, Dataset((), ()), 'text/csv', 'text/turtle', 10)\n"
+        "print(runner.run(request, 60).count)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=EXAMPLES.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
+
+
+def test_ordinary_queries_pass_the_checks() -> None:
+    check_query(
+        "PREFIX fdi: <https://w3id.org/fdi/ns#> # a comment with SERVICE <x> and { brackets\n"
+        "SELECT ?a (COUNT(*) AS ?n) WHERE { ?a fdi:mpanCore ?m ; <http://x.example/p#(1)> ?o .\n"
+        "FILTER(?m != \"SERVICE { ((( \" && STRSTARTS(?m, '21')) } GROUP BY ?a ORDER BY DESC(?n)"
+    )
+
+
+# --- results and dataset ---------------------------------------------------------------------
+
+
+def test_results_are_capped_and_the_answer_says_so(registry: Running) -> None:
+    answer = registry.sparql("SELECT ?s WHERE { ?s ?p ?o }")
+    assert len(answer.json()["results"]["bindings"]) == 50
+    assert answer.headers["fdi-results-truncated"] == "true"
+    assert answer.headers["fdi-result-limit"] == "50"
+    few = registry.sparql("SELECT ?s WHERE { ?s ?p ?o } LIMIT 3")
+    assert "fdi-results-truncated" not in few.headers
+
+
+def test_graph_variables_see_only_the_permitted_graphs(registry: Running) -> None:
+    public = BASE + "graph/public"
+    graphs = registry.sparql("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").json()
+    assert [b["g"]["value"] for b in graphs["results"]["bindings"]] == [public]
+    # The journal markers' graph exists in the store, but not for requesters, however asked.
+    markers = "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"
+    for params in ({"named-graph-uri": "urn:fdi:index"}, {"default-graph-uri": "urn:fdi:index"}):
+        assert registry.sparql(markers, **params).json()["results"]["bindings"] == []
+    assert (
+        registry.sparql("SELECT * FROM <urn:fdi:index> WHERE { ?s ?p ?o }").json()["results"][
+            "bindings"
+        ]
+        == []
+    )
+    assert registry.sparql("ASK { GRAPH <urn:fdi:index> { ?s ?p ?o } }").json()["boolean"] is False
+
+
+def test_the_service_description_names_the_endpoint_and_its_dataset(registry: Running) -> None:
+    answer = httpx.get(registry.url + "sparql", headers={"Accept": "text/turtle"}, timeout=30)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/turtle")
+    triples = [q.triple for q in ox.parse(answer.content, format=ox.RdfFormat.TURTLE)]
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    endpoint = ox.NamedNode(BASE + "sparql")
+    assert ox.Triple(endpoint, ox.NamedNode(sd + "endpoint"), endpoint) in triples
+    names = {t.object for t in triples if t.predicate == ox.NamedNode(sd + "name")}
+    assert names == {ox.NamedNode(BASE + "graph/public")}
+    assert (
+        ox.Triple(endpoint, ox.NamedNode(sd + "feature"), ox.NamedNode(sd + "BasicFederatedQuery"))
+        in triples
+    )
