@@ -9,10 +9,12 @@ such read is journaled as an audit event (``Registry.audit``); the FSP lists the
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pyoxigraph as ox
 
+from registry import audit as audit_trail
 from registry.core import Registry
 from registry.identity import Principal
 
@@ -29,6 +31,48 @@ def read_record(
     if info and info.owner and principal.organisation and principal.organisation != info.owner:
         registry.audit(principal, "read", iri, request_id)
     return triples
+
+
+def audit_query_reads(
+    registry: Registry, principal: Principal, body: bytes, media_type: str,
+    request_id: str | None = None,
+) -> int:
+    """Journal, in one entry, a read of every other organisation's record that a SPARQL answer
+    shows ``principal``; returns how many records. Anonymous requesters see public data only."""
+    if not principal.organisation:
+        return 0
+    owners: dict[str, str] = {}
+    for iri in _record_iris(registry.settings.base_iri, body, media_type):
+        info = registry.info(iri)
+        if info and info.owner and info.owner != principal.organisation:
+            owners[iri] = info.owner
+    if owners:
+        with registry.transaction(principal.actor, "audit") as tx:
+            for iri, owner in sorted(owners.items()):
+                tx.event(audit_trail.event(principal, "read", iri, owner, request_id))
+    return len(owners)
+
+
+def _record_iris(base: str, body: bytes, media_type: str) -> set[str]:
+    """The registry records (not their fragments) named in a serialised SPARQL answer."""
+    if media_type in _GRAPH_FORMATS:
+        terms = (
+            term.value
+            for t in ox.parse(body, format=_GRAPH_FORMATS[media_type])
+            for term in (t.subject, t.object)
+            if isinstance(term, ox.NamedNode)
+        )
+        return {iri.split("#", 1)[0] for iri in terms if iri.startswith(base + "id/")}
+    pattern = re.compile(re.escape(base) + r"id/[A-Za-z0-9._~-]+/[A-Za-z0-9._~-]+")
+    return set(pattern.findall(body.decode("utf-8", errors="replace")))
+
+
+_GRAPH_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
 
 
 def reads_of(registry: Registry, owner: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:

@@ -122,6 +122,9 @@ def test_buc2_steps_1_to_9(journey: Journey):
     assert dso2.get("/sparql", params={"query": ASSETS_SEEN}).json()["results"]["bindings"] == []
     reads = fsp1.get("/reads").json()["reads"]
     assert (journey.dso.iri, asset) in {(r["reader"], r["record"]) for r in reads}
+    by_dso = [r["record"] for r in reads if r["reader"] == journey.dso.iri]
+    assert by_dso.count(asset) == 2  # the REST read and the SPARQL read
+    assert len(set(by_dso)) == 5  # the SPARQL query showed all five of FSP-1's assets
 
     # Step 7: FSP-1 updates the asset with If-Match; a stale update is refused; history kept.
     current = fsp1.get(path(asset), headers={"Accept": "text/turtle"})
