@@ -432,3 +432,18 @@ def test_the_service_description_names_the_endpoint_and_its_dataset(registry: Ru
         ox.Triple(endpoint, ox.NamedNode(sd + "feature"), ox.NamedNode(sd + "BasicFederatedQuery"))
         in triples
     )
+
+
+# --- the documented client -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/sparql.md"])
+def test_the_documented_sparqlwrapper_example_runs(
+    registry: Running, document: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (EXAMPLES.parent / document).read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    [example] = [b for b in blocks if "SPARQLWrapper(" in b]
+    exec(example.replace("http://127.0.0.1:8000/", registry.url), {})  # noqa: S102
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 1 and all(line.strip() for line in lines)
