@@ -37,6 +37,11 @@ APPLIED_SEQ = """
 SELECT (MAX(?seq) AS ?max) WHERE { GRAPH ?meta { ?index ?marker ?seq } }
 """
 
+OLD_MARKERS = (
+    "DELETE WHERE { GRAPH <urn:fdi:index> "
+    "{ <urn:fdi:index> <https://w3id.org/fdi/ns#journalSequence> ?seq } }"
+)
+
 QUADS = """
 SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?meta) }
 """
@@ -118,6 +123,8 @@ class RemoteIndex:
         operations = []
         if removed:
             operations.append(f"DELETE DATA {{ {_data(removed)} }}")
+        # Only the newest marker is kept (as in the embedded index), replaced in the same request.
+        operations.append(OLD_MARKERS)
         operations.append(f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}")
         self._update(" ;\n".join(operations))
 

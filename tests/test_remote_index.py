@@ -13,7 +13,7 @@ import pytest
 from registry.core import Registry
 from registry.formats import read_bytes
 from registry.index import META_GRAPH, OxigraphIndex, RecordChange, open_index
-from registry.remote_index import RemoteIndex, StoreUnavailable, bind
+from registry.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable, bind
 from registry.settings import Settings
 from tests.conftest import BASE, EXAMPLES
 from tests.servers import free_port, oxigraph_binary, oxigraph_server
@@ -202,3 +202,10 @@ def test_a_registry_catches_up_an_emptied_store(
 def test_an_empty_dataset_sees_nothing(remote: RemoteIndex) -> None:
     _same_changes(remote)
     assert not bool(remote.query("ASK { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }", []))
+
+
+def test_only_the_newest_marker_is_kept(remote: RemoteIndex) -> None:
+    _same_changes(remote)
+    markers = remote.query("SELECT ?seq WHERE { GRAPH ?g { ?i ?p ?seq } }", [META_GRAPH])
+    assert [row["seq"].value for row in markers] == ["2"]  # type: ignore[union-attr]
+    assert f"GRAPH <{META_GRAPH.value}>" in OLD_MARKERS
