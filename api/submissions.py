@@ -12,7 +12,8 @@ from functools import partial
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import current_principal
+from api.auth import authenticated_principal
+from registry.assets import register_assets, register_public
 from registry.errors import PayloadTooLarge
 from registry.formats import FORMATS, format_for, read_bytes
 from registry.idempotency import IdempotencyKey
@@ -66,19 +67,25 @@ async def validate(request: Request) -> JSONResponse:
     return JSONResponse(report.as_dict())
 
 
-@router.post("/submissions", status_code=201, summary="Register the records of a submission",
-             openapi_extra=BODY_SCHEMA)
+@router.post("/submissions", status_code=201, openapi_extra=BODY_SCHEMA,
+             summary="Register assets and rights to operate (an FSP's submission)")
 async def register(
-    request: Request, principal: Principal = Depends(current_principal)
+    request: Request, principal: Principal = Depends(authenticated_principal)
 ) -> JSONResponse:
+    """The records of one submission, accepted or refused whole: an FSP's assets and rights to
+    operate, in its own graph (``POST /assets`` is the same); the scheme operator's public
+    records (no owner: the public graph). Organisations apply at ``POST /organisations``;
+    agreements, commercial information and catalogues have their own routes."""
     from starlette.concurrency import run_in_threadpool
 
     body = await read_body(request)
     parsed = await parse_body(request, body)
     key = _idempotency_key(request, principal, body)
     registry = request.app.state.registry
-    registration = await run_in_threadpool(
-        partial(registry.register, parsed, principal.actor, idempotency=key)
-    )
+    if principal.is_scheme_operator:
+        action = partial(register_public, registry, parsed, principal, idempotency=key)
+    else:
+        action = partial(register_assets, registry, parsed, principal, idempotency=key)
+    registration = await run_in_threadpool(action)
     headers = {"Idempotent-Replayed": "true"} if registration.replayed else {}
     return JSONResponse(registration.as_dict(), status_code=201, headers=headers)

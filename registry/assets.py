@@ -20,10 +20,13 @@ import pyoxigraph as ox
 from registry.core import Registration, Registry, Staged, Transaction
 from registry.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound, RegistryError
 from registry.formats import Parsed
+from registry.idempotency import IdempotencyKey
 from registry.identity import FSP, Principal
 from registry.records import Record
 from registry.validation import Report
-from registry.vocab import FDI, RDF, XSD
+from registry.vocab import FDI, RDF, RECORD_TYPES, XSD
+
+ASSET_TYPES = (FDI.FlexibleAsset, FDI.RightToOperate)
 
 DUPLICATE_RULE = "https://w3id.org/fdi/shapes#Asset-noDuplicate"
 OVERLAP_RULE = "https://w3id.org/fdi/shapes#RightToOperate-noOverlap"
@@ -38,23 +41,56 @@ SELECT ?asset ?right ?operator ?from ?to WHERE {
 
 
 def register_assets(
-    registry: Registry, parsed: Parsed, principal: Principal, *, partial: bool = False
+    registry: Registry, parsed: Parsed, principal: Principal, *, partial: bool = False,
+    idempotency: IdempotencyKey | None = None,
 ) -> Registration:
     """Register the assets and rights to operate of one submission for an FSP.
 
-    Raises Forbidden if the principal is not an FSP, DuplicateAsset if an asset is registered
-    already, ConflictingRight if a right overlaps another, ValidationFailed for other rules.
-    With ``partial``, conforming records are registered and the rest reported.
+    Raises Forbidden if the principal is not an FSP or the submission holds other kinds of
+    record, DuplicateAsset if an asset is registered already, ConflictingRight if a right
+    overlaps another, ValidationFailed for other rules. With ``partial``, conforming records
+    are registered and the rest reported; with ``idempotency``, a retry gets the first answer.
     """
     if not principal.has_role(FSP) or principal.organisation is None:
         raise Forbidden("only a flexibility service provider may register assets")
+    others = sorted({
+        t.object.value.rsplit("#", 1)[-1] for t in parsed.triples
+        if t.predicate == RDF.type and t.object in RECORD_TYPES and t.object not in ASSET_TYPES
+    })
+    if others:
+        raise Forbidden(
+            f"this route registers assets and rights to operate, not {', '.join(others)}: "
+            "organisations apply at POST /organisations, agreements go to POST /agreements, "
+            "commercial information to POST /commercial-information, catalogues to POST /catalogues"
+        )
 
     def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
         return _refusal(registry, tx, report, principal)
 
     return registry.register(
-        parsed, principal.actor, owner=principal.organisation, partial=partial, on_refusal=on_refusal
+        parsed, principal.actor, owner=principal.organisation, partial=partial,
+        on_refusal=on_refusal, idempotency=idempotency,
     )
+
+
+def register_public(
+    registry: Registry, parsed: Parsed, principal: Principal, *,
+    idempotency: IdempotencyKey | None = None,
+) -> Registration:
+    """The scheme operator registers public records (no owner: the public graph), e.g. reference
+    assets or licences. Organisations still apply through their own route, which keeps one ID
+    per legal identifier. Raises Forbidden, DuplicateAsset, ConflictingRight, ValidationFailed.
+    """
+    if not principal.is_scheme_operator:
+        raise Forbidden("only the scheme operator registers public records")
+    if any(t.predicate == RDF.type and t.object == FDI.Organisation for t in parsed.triples):
+        raise Forbidden("organisations apply at POST /organisations (one ID per legal identifier)")
+
+    def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
+        return _refusal(registry, tx, report, principal)
+
+    return registry.register(parsed, principal.actor, owner=None, on_refusal=on_refusal,
+                             idempotency=idempotency)
 
 
 def _refusal(registry: Registry, tx: Transaction, report: Report, principal: Principal) -> RegistryError | None:

@@ -68,3 +68,23 @@ def registry():
 @pytest.fixture
 def disk_settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", base_iri=BASE, **external_store())
+
+
+def act_as_fsp(app, company_number: str = "01010101"):
+    """Make every request to ``app`` come from an onboarded FSP (for tests about other things:
+    the write routes need an authenticated flexibility service provider)."""
+    from api.auth import current_principal
+    from tests.trust import Onboarding
+
+    member = Onboarding.of(app).member("Test Flex Ltd", company_number)
+    app.dependency_overrides[current_principal] = lambda: member.principal
+    return member.principal
+
+
+def fsp_app(settings, **options):
+    """``create_app`` whose requests all come from an onboarded FSP (see ``act_as_fsp``)."""
+    from api.app import create_app
+
+    app = create_app(settings, **options)
+    act_as_fsp(app)
+    return app

@@ -5,6 +5,8 @@ natural key (``SERVICE <peer>``), and report the ``owl:sameAs`` links between th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pyoxigraph as ox
@@ -13,31 +15,54 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
+from registry.ca import CertificateAuthority
+from registry.core import Registry
 from registry.federation import _peer_query, lookup
 from registry.identity import SCHEME_OPERATOR, Principal
 from registry.settings import Settings
 from registry.vocab import FDI
 from tests.conftest import BASE, EXAMPLES, external_store
 from tests.servers import free_port, registry_server
+from tests.trust import Onboarding
 
 MPAN = "2143967712809"
 TURTLE = {"Content-Type": "text/turtle"}
 SAME_AS = "<http://www.w3.org/2002/07/owl#sameAs>"
 
 
+OPERATORS: dict[str, str] = {}  # base URL -> the scheme operator's certificate (PEM)
+ORGANISATIONS: dict[str, str] = {}  # base URL -> the organisation applied there
+
+
+def prepare(data_dir: Path, base: str, company_number: str) -> dict[str, str]:
+    """A data directory with the scheme operator's certificate issued and one organisation
+    applied, before the server opens it; the server then believes the
+    certificate forwarded by the (simulated) TLS proxy on 127.0.0.1."""
+    registry = Registry(Settings(data_dir=data_dir, base_iri=base))
+    onboarding = Onboarding(registry, CertificateAuthority.open(data_dir))
+    OPERATORS[base] = onboarding.operator_certificate
+    ORGANISATIONS[base], _ = onboarding.apply("FlexCo Energy Services Ltd", company_number)
+    registry.close()
+    return {"FDI_DATA_DIR": str(data_dir), "FDI_TRUSTED_PROXIES": "127.0.0.1"}
+
+
 @pytest.fixture(scope="module")
-def two_registries() -> Iterator[tuple[str, str]]:
+def two_registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     port_a, port_b = free_port(), free_port()
-    a_sparql, b_sparql = f"http://127.0.0.1:{port_a}/sparql", f"http://127.0.0.1:{port_b}/sparql"
+    base_a, base_b = f"http://127.0.0.1:{port_a}/", f"http://127.0.0.1:{port_b}/"
+    env_a = prepare(tmp_path_factory.mktemp("a") / "data", base_a, "87654321")
+    env_b = prepare(tmp_path_factory.mktemp("b") / "data", base_b, "12345678")
     with (
-        registry_server({"FDI_FEDERATION_PEERS": b_sparql}, port_a) as a,
-        registry_server({"FDI_FEDERATION_PEERS": a_sparql}, port_b) as b,
+        registry_server({**env_a, "FDI_FEDERATION_PEERS": base_b + "sparql"}, port_a) as a,
+        registry_server({**env_b, "FDI_FEDERATION_PEERS": base_a + "sparql"}, port_b) as b,
     ):
         yield a, b
 
 
 def submit(base: str, body: bytes) -> str:
-    response = httpx.post(base + "submissions", content=body, headers=TURTLE, timeout=60)
+    """Register public records as the scheme operator of the registry at ``base``."""
+    headers = {**TURTLE, "X-Client-Cert": quote(OPERATORS[base])}
+    response = httpx.post(base + "submissions", content=body, headers=headers, timeout=60)
     assert response.status_code == 201, response.text
     return next(iter(response.json()["ids"].values()))
 
@@ -51,7 +76,7 @@ def registered(base: str) -> str | None:
 def test_registries_find_each_others_records_by_natural_key(two_registries) -> None:  # type: ignore[no-untyped-def]
     a, b = two_registries
     asset_b = submit(b, (EXAMPLES / "asset.ttl").read_bytes())
-    org_b = submit(b, (EXAMPLES / "organisation.ttl").read_bytes())
+    org_b = ORGANISATIONS[b]
     assert asset_b.startswith(b) and org_b.startswith(b)
 
     by_mpan = httpx.get(a + "lookup", params={"mpan": MPAN}, timeout=60).json()

@@ -12,9 +12,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from registry.settings import Settings
-from tests.conftest import BASE, EXAMPLES
+from tests.conftest import BASE, EXAMPLES, fsp_app
 
 LIMIT = 64 * 1024
 
@@ -22,7 +21,7 @@ LIMIT = 64 * 1024
 @pytest.fixture
 def client():
     settings = Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT, max_blank_nodes=50)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(fsp_app(settings)) as c:
         ok = c.post(
             "/submissions",
             content=(EXAMPLES / "asset.ttl").read_bytes(),
@@ -83,7 +82,8 @@ def test_too_many_blank_nodes_is_413(client):
 
 
 def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(tmp_path):
-    with TestClient(create_app(Settings(data_dir=None, base_iri=BASE))) as c:
+    with TestClient(fsp_app(Settings(data_dir=None, base_iri=BASE))) as c:
+        head = c.app.state.registry.journal.last()[0]
         body = (
             b"@prefix : <http://e.example/> . :a :p "
             + b"[ :p " * 100_000
@@ -93,7 +93,7 @@ def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(
         )
         response = c.post("/submissions", content=body, headers={"Content-Type": "text/turtle"})
         assert response.status_code == 413
-        assert c.app.state.registry.journal.last()[0] == 0
+        assert c.app.state.registry.journal.last()[0] == head
 
 
 # --- bodies without Content-Length ---------------------------------------------------------
@@ -109,7 +109,8 @@ def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(
 )
 def test_a_chunked_body_is_refused_as_it_arrives_without_buffering_it(path, media):
     """ASGI level: an endless body; the app stops reading just past the limit."""
-    app = create_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    app = fsp_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    head = app.state.registry.journal.last()[0]
     chunk = b"#" * 4096
     pulled = 0
     sent = []
@@ -141,13 +142,14 @@ def test_a_chunked_body_is_refused_as_it_arrives_without_buffering_it(path, medi
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert [m["status"] for m in starts] == [413]
     assert pulled * len(chunk) <= LIMIT + len(chunk)
-    assert app.state.registry.journal.last()[0] == 0
+    assert app.state.registry.journal.last()[0] == head
 
 
 def test_a_chunked_upload_over_http_gets_413_before_it_ends():
     """On the wire (uvicorn, loopback): a 64 MiB chunked upload is answered 413 long before
     the client has sent it all."""
-    app = create_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    app = fsp_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    head = app.state.registry.journal.last()[0]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
     )
@@ -185,7 +187,7 @@ def test_a_chunked_upload_over_http_gets_413_before_it_ends():
     finally:
         server.should_exit = True
         thread.join(10)
-    assert app.state.registry.journal.last()[0] == 0
+    assert app.state.registry.journal.last()[0] == head
 
 
 def test_the_limit_applies_to_every_body_not_only_submissions(client):
@@ -217,7 +219,7 @@ def test_a_paging_number_too_large_for_sqlite_is_422_not_500(path):
     from api.auth import current_principal
     from registry.identity import Principal
 
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
     app.dependency_overrides[current_principal] = lambda: Principal(BASE + "id/org/a")
     response = TestClient(app).get(path, params={"after": 61423244536892014592})
     assert response.status_code == 422

@@ -9,31 +9,24 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import current_principal
+from registry.formats import read_file
 from registry.identity import FSP, Principal
 from registry.resources import ontology_dir, shapes_dir, ttl_files
 from registry.settings import Settings
 from registry.vocab import FDI
-from tests.conftest import BASE, EXAMPLES, external_store
+from tests.conftest import BASE, EXAMPLES, external_store, fsp_app
 
 TURTLE = {"Accept": "text/turtle"}
 
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    app = create_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
+    app = fsp_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
     with TestClient(app) as c:
+        # Public records (no owner), registered through the domain: what anyone may dereference.
         for name in ("organisation.ttl", "asset.ttl", "assets.csv"):
-            media = "text/csv" if name.endswith(".csv") else "text/turtle"
-            assert (
-                c.post(
-                    "/submissions",
-                    content=(EXAMPLES / name).read_bytes(),
-                    headers={"Content-Type": media},
-                ).status_code
-                == 201
-            )
+            app.state.registry.register(read_file(EXAMPLES / name), "test")
         org = app.state.registry.journal.read(
             "SELECT iri FROM record WHERE iri LIKE ? LIMIT 1", (BASE + "id/org/%-%",)
         )[0][0]

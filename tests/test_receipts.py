@@ -7,19 +7,19 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.auth import current_principal
 from api.cli import main
 from registry.errors import BadSignature, RecordMismatch
 from registry.formats import read_file
 from registry.keys import KeyRing
 from registry.receipts import canonical_hash, verify_receipt
 from registry.settings import Settings
-from tests.conftest import BASE, EXAMPLES
+from tests.conftest import BASE, EXAMPLES, fsp_app
 
 
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=BASE))
+    app = fsp_app(Settings(data_dir=tmp_path / "data", base_iri=BASE))
     with TestClient(app) as c:
         yield c
 
@@ -79,11 +79,12 @@ def test_a_receipt_names_the_entry_the_time_the_submitter_and_each_record_hash(c
         answer["hash"],
         answer["time"],
     )
-    assert receipt["submitter"] == "anonymous"
+    submitter = client.app.dependency_overrides[current_principal]()
+    assert receipt["submitter"] == submitter.actor
     assert receipt["registry"] == BASE
     assert {r["id"] for r in receipt["records"]} == set(answer["ids"].values())
     for line in receipt["records"]:
-        assert line["hash"] == canonical_hash(registry.record(line["id"]))
+        assert line["hash"] == canonical_hash(registry.record(line["id"], submitter))
 
 
 def test_every_write_path_through_a_transaction_gets_a_receipt(registry):
