@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import current_principal
+from api.auth import authenticated_principal, current_principal
 from api.submissions import BODY_SCHEMA, parse_body, read_body
 from registry.assets import register_assets, switch_operator
-from registry.errors import Forbidden, NotFound, Unauthenticated
+from registry.errors import Forbidden, NotFound
 from registry.formats import format_for
 from registry.identity import Principal
 from registry.jobs import JobRunner
@@ -22,26 +22,9 @@ from registry.vocab import FDI
 router = APIRouter(tags=["Assets (BUC.2)"])
 
 
-def authenticated(principal: Principal = Depends(current_principal)) -> Principal:
-    if not principal.authenticated:
-        raise Unauthenticated("present a client certificate issued by the registry")
-    return principal
-
-
-@router.post("/assets", status_code=201, summary="Register assets (and rights to operate) as an FSP",
-             openapi_extra=BODY_SCHEMA)
-async def register(request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
-    """Register one asset or many: the whole submission is accepted or refused. A duplicate is
-    refused with 409 and a pointer to the existing record; an overlapping right to operate with
-    409 naming the conflicting right."""
-    parsed = await parse_body(request)
-    registration = await run_in_threadpool(register_assets, request.app.state.registry, parsed, principal)
-    return JSONResponse(registration.as_dict(), status_code=201)
-
-
 @router.post("/rights-to-operate", status_code=201, summary="Claim, or take over, the right to operate an asset",
              openapi_extra=BODY_SCHEMA)
-async def claim(request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+async def claim(request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
     """A right to operate with ``fdi:takesOver`` is a switch of operator: the previous right
     ends the day this one starts and both operators are notified."""
     parsed = await parse_body(request)
@@ -54,7 +37,7 @@ async def claim(request: Request, principal: Principal = Depends(authenticated))
 
 @router.post("/jobs", status_code=202, summary="Register many records from a file, as a job",
              openapi_extra=BODY_SCHEMA)
-async def submit_job(request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+async def submit_job(request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
     """Good records are registered and each bad one reported by row and field; follow the
     ``Location`` to watch progress."""
     if not principal.has_role(FDI.FlexibilityServiceProvider.value):
@@ -69,7 +52,7 @@ async def submit_job(request: Request, principal: Principal = Depends(authentica
 
 
 @router.get("/jobs/{job_id}", summary="A bulk job's progress and per-row report")
-def job(job_id: str, request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+def job(job_id: str, request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
     found = request.app.state.jobs.get(job_id)
     if found.owner != principal.organisation and not principal.is_scheme_operator:
         raise NotFound(f"no job {job_id}")
@@ -77,7 +60,7 @@ def job(job_id: str, request: Request, principal: Principal = Depends(authentica
 
 
 @router.put("/id/{kind}/{uid}", summary="Update a record (needs If-Match)", openapi_extra=BODY_SCHEMA)
-async def update(kind: str, uid: str, request: Request, principal: Principal = Depends(authenticated),
+async def update(kind: str, uid: str, request: Request, principal: Principal = Depends(authenticated_principal),
                  if_match: str | None = Header(None)) -> JSONResponse:
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
@@ -120,7 +103,7 @@ def as_of(kind: str, uid: str, request: Request,
 
 @router.get("/reads", summary="Who read my organisation's data, what and when")
 def reads(request: Request, after: int = Query(0, ge=0, le=2**62, description="The last id already seen."),
-          principal: Principal = Depends(authenticated)) -> JSONResponse:
+          principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
     """Reads of your records by other organisations (market operators), oldest first."""
     from registry.access_log import reads_of
 
@@ -131,7 +114,7 @@ def reads(request: Request, after: int = Query(0, ge=0, le=2**62, description="T
 
 @router.post("/id/asset/{uid}/attestations", status_code=201, openapi_extra=BODY_SCHEMA,
              summary="Attest facts about an asset (asset owner, installer, manufacturer)")
-async def attest(uid: str, request: Request, principal: Principal = Depends(authenticated)) -> JSONResponse:
+async def attest(uid: str, request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
     """The facts are kept with their source and time beside the asset's own values; a value
     that differs is shown as a conflict, never written over the registered one."""
     from registry.attestations import attest as record_attestation

@@ -67,8 +67,10 @@ async def validate(request: Request) -> JSONResponse:
     return JSONResponse(report.as_dict())
 
 
-@router.post("/submissions", status_code=201, openapi_extra=BODY_SCHEMA,
+@router.post("/assets", status_code=201, openapi_extra=BODY_SCHEMA,
              summary="Register assets and rights to operate (an FSP's submission)")
+@router.post("/submissions", status_code=201, openapi_extra=BODY_SCHEMA,
+             summary="Register a submission (the same as POST /assets)")
 async def register(
     request: Request, principal: Principal = Depends(authenticated_principal)
 ) -> JSONResponse:
