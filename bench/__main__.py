@@ -1,0 +1,456 @@
+"""``python -m bench``: the registry's speed and size, side by side with the alternatives.
+
+    python -m bench                      # 10,000 assets (a few minutes)
+    python -m bench --sizes 10000,100000
+    python -m bench --million            # adds 1,000,000 assets (about an hour)
+    python -m bench --sizes 200 --quick  # a smoke run (fewer repetitions, small samples)
+
+Data comes from ``fdi demo``; each size runs every scenario and the results (medians, 95th
+percentiles, ratios to the peer measured in the same run) go to ``bench/results.json`` and
+``docs/performance.md``. Needs the ``bench`` extra (``pip install -e '.[bench]'``) for the peers:
+``oxigraph`` (the server) and ``rdflib-endpoint``; a missing peer is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from bench import reads, validation, writes
+from bench.measure import Server, disk_bytes, free_port, machine, repeat
+from bench.onboarding import onboard_fsp
+from bench.report import Row, ratio, write
+from registry.core import Registry
+from registry.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+MILLION = 1_000_000
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    # A termination signal unwinds like an exception, so the servers started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sizes = [int(s) for s in args.sizes.split(",") if s] + ([MILLION] if args.million else [])
+    args.out.mkdir(parents=True, exist_ok=True)
+    meta: dict[str, Any] = {
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "sizes": sizes,
+    }
+    begin = time.perf_counter()
+    rows: list[Row] = []
+    raw: dict[str, Any] = {}
+    for size in sizes:
+        print(f"== {size:,} assets", flush=True)
+        found, details = run_size(size, args)
+        rows += found
+        raw[str(size)] = details
+    meta["elapsed_s"] = time.perf_counter() - begin
+    write(rows, meta, raw, args.json, args.markdown)
+    print(f"wrote {args.json} and {args.markdown}")
+    return 0
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sizes", default="10000", help="comma-separated asset counts")
+    parser.add_argument("--million", action="store_true", help="also run 1,000,000 assets")
+    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke test)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "bench" / "out",
+        help="working directory for data, stores and server logs",
+    )
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument(
+        "--rdflib-limit",
+        type=int,
+        default=100_000,
+        help="largest size rdflib-endpoint is run at (it parses into memory)",
+    )
+    parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=1000,
+        help="assets in the sample pySHACL validates whole (it is superlinear)",
+    )
+    return parser.parse_args(argv)
+
+
+def run_size(size: int, args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
+    quick = args.quick
+    reps = 5 if quick else 30
+    work = args.out / f"n{size}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    log = work / "servers.log"
+    details: dict[str, Any] = {}
+    rows: list[Row] = []
+
+    def step(name: str) -> None:
+        print(f"   {name}", flush=True)
+
+    step("demo data (fdi demo)")
+    data = writes.demo_file(size, args.out)
+    step("1. raw bulk load, then bulk registration")
+    raw = details["raw_bulk_load"] = writes.raw_bulk_load(data, work)
+    data_dir = work / "registry"
+    bulk = details["bulk_registration"] = writes.register_demo(size, data_dir)
+    rows.append(
+        Row(
+            "1 bulk registration",
+            size,
+            "throughput",
+            "triples/s",
+            bulk["triples_per_s"],
+            "raw pyoxigraph bulk_load",
+            raw["triples_per_s"],
+            ratio(bulk["triples_per_s"], raw["triples_per_s"]),
+            "≥ 0.5x",
+            _at_least(ratio(bulk["triples_per_s"], raw["triples_per_s"]), 0.5),
+            f"{bulk['assets_per_s']:,.0f} assets/s",
+        )
+    )
+    million_s = bulk["wall_s"] if size == MILLION else MILLION / bulk["assets_per_s"]
+    rows.append(
+        Row(
+            "1 bulk registration",
+            size,
+            "1,000,000 assets" + ("" if size == MILLION else ", projected"),
+            "s",
+            million_s,
+            "raw bulk_load",
+            MILLION / size * raw["wall_s"],
+            None,
+            "≤ 300 s",
+            million_s <= 300,
+        )
+    )
+
+    new = writes.new_assets(size, 2 * reps)
+    registry = Registry(Settings(data_dir=data_dir, base_iri=writes.BASE))
+    step("3. validation: one submission, revalidation, pySHACL on a sample")
+    compiled = validation.one_submission(registry, new[:reps], "compiled")
+    naive_one = validation.one_submission(registry, new[: max(3, reps // 3)], "pyshacl")
+    details["one_submission"] = {"compiled": compiled.ms(), "pyshacl": naive_one.ms()}
+    rows.append(
+        Row(
+            "3 validation",
+            size,
+            "one asset, p50",
+            "ms",
+            compiled.median * 1000,
+            "pySHACL (same check)",
+            naive_one.median * 1000,
+            ratio(compiled.median, naive_one.median),
+            "≤ 10 ms",
+            compiled.median <= 0.010,
+        )
+    )
+    rows.append(
+        Row(
+            "3 validation",
+            size,
+            "one asset, p95",
+            "ms",
+            compiled.p95 * 1000,
+            "pySHACL (same check)",
+            naive_one.p95 * 1000,
+            ratio(compiled.p95, naive_one.p95),
+        )
+    )
+    reval = details["revalidation"] = validation.revalidate(registry)
+    projected = reval["wall_s"] * MILLION / size
+    rows.append(
+        Row(
+            "3 validation",
+            size,
+            "revalidate every record",
+            "s",
+            reval["wall_s"],
+            note=f"{reval['cpu_s']:.1f} s CPU; {reval['violations']} violations",
+        )
+    )
+    rows.append(
+        Row(
+            "3 validation",
+            size,
+            "revalidate 1,000,000 assets" + ("" if size == MILLION else ", projected"),
+            "s",
+            projected,
+            target="≤ 300 s",
+            met=projected <= 300,
+        )
+    )
+    sample = min(size, 100 if quick else args.naive_sample)
+    naive = details["naive_peer"] = validation.naive_peer(registry, sample)
+    rows.append(
+        Row(
+            "3 validation",
+            sample,
+            "whole graph (sample), compiled vs pySHACL",
+            "s",
+            naive["compiled_wall_s"],
+            "pySHACL whole graph",
+            naive["pyshacl_wall_s"],
+            ratio(naive["compiled_wall_s"], naive["pyshacl_wall_s"]),
+            "identical verdicts",
+            naive["identical"],
+            f"{naive['results']} results",
+        )
+    )
+
+    step("5. capacity statistics")
+    stats = repeat(registry.capacity_statistics, reps)
+    scan = repeat(
+        lambda: list(registry.index.query(reads.AGGREGATE, [registry.public_graph])),
+        3 if not quick else 1,
+    )
+    details["capacity_statistics"] = {"kept": stats.ms(), "sparql_scan": scan.ms()}
+    rows.append(
+        Row(
+            "5 capacity statistics",
+            size,
+            "in-process, p50",
+            "ms",
+            stats.median * 1000,
+            "SPARQL aggregate over the index",
+            scan.median * 1000,
+            ratio(stats.median, scan.median),
+            "≤ 50 ms",
+            stats.median <= 0.050,
+        )
+    )
+    dump = work / "public.nt"
+    registry.index.store.dump(
+        output=str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=registry.public_graph
+    )
+    registry.close()
+
+    step("4. SPARQL: registry, oxigraph serve, rdflib-endpoint")
+    rows += _sparql(size, args, work, data_dir, dump, log, details, reps)
+    step("2. one asset over HTTP")
+    rows += _http_registration(size, data_dir, log, new[reps:], details)
+    step("6. footprint and cold start")
+    rows += _footprint(size, work, data_dir, log, details, quick)
+    return rows, details
+
+
+def _sparql(
+    size: int,
+    args: argparse.Namespace,
+    work: Path,
+    data_dir: Path,
+    dump: Path,
+    log: Path,
+    details: dict[str, Any],
+    reps: int,
+) -> list[Row]:
+    servers: list[Server] = [reads.registry_server(data_dir, writes.BASE, log)]
+    paths = ["/sparql"]
+    location = reads.oxigraph_location(dump, work)
+    oxigraph = reads.oxigraph_server(location, log) if location else None
+    if oxigraph:
+        servers.append(oxigraph)
+        paths.append("/query")
+    rdflib = reads.rdflib_server(dump, log) if size <= args.rdflib_limit else None
+    if rdflib:
+        servers.append(rdflib)
+        paths.append("/")
+    endpoints = []
+    try:
+        for server, path in zip(servers, paths, strict=True):
+            server.start(timeout=3600)
+            endpoints.append(reads.Endpoint(server.name, server, path))
+        details["server_start_s"] = {s.name: s.started_in for s in servers}
+        found = details["sparql"] = reads.sparql_comparison(
+            endpoints, reads.query_mix(size), reps, 40 if args.quick else 200
+        )
+        http_stats = reads.statistics_over_http(servers[0], reps)
+        details["statistics_http"] = http_stats.ms()
+    finally:
+        for server in servers:
+            server.stop()
+    details["disk_bytes"] = {"registry": disk_bytes(data_dir)}
+    if location:
+        details["disk_bytes"]["oxigraph serve"] = disk_bytes(location)
+    rows = []
+    ours = found["registry"]
+    for kind, latency in ours["latency"].items():
+        peer = found.get("oxigraph serve", {}).get("latency", {}).get(kind)
+        r = ratio(latency["p50_ms"], peer["p50_ms"] if peer else None)
+        lookup = kind != "aggregate by technology and area"
+        rows.append(
+            Row(
+                "4 /sparql",
+                size,
+                f"{kind}, p50",
+                "ms",
+                latency["p50_ms"],
+                "oxigraph serve",
+                peer["p50_ms"] if peer else None,
+                r,
+                "≤ 1.5x" if lookup else "",
+                (r <= 1.5 if r is not None else None) if lookup else None,
+                f"p95 {latency['p95_ms']:.1f} ms",
+            )
+        )
+    for name in ("oxigraph serve", "rdflib-endpoint"):
+        if name in found:
+            r = ratio(ours["lookups_per_s"], found[name]["lookups_per_s"])
+            target = "≥ 20x" if name == "rdflib-endpoint" else ""
+            rows.append(
+                Row(
+                    "4 /sparql",
+                    size,
+                    "MPAN lookups, 4 clients",
+                    "req/s",
+                    ours["lookups_per_s"],
+                    name,
+                    found[name]["lookups_per_s"],
+                    r,
+                    target,
+                    _at_least(r, 20) if target else None,
+                )
+            )
+    rows.append(
+        Row(
+            "5 capacity statistics",
+            size,
+            "GET /statistics, p50",
+            "ms",
+            details["statistics_http"]["p50_ms"],
+            target="≤ 50 ms",
+            met=details["statistics_http"]["p50_ms"] <= 50,
+        )
+    )
+    return rows
+
+
+def _http_registration(
+    size: int, data_dir: Path, log: Path, bodies: list[bytes], details: dict[str, Any]
+) -> list[Row]:
+    rows = []
+    headers = onboard_fsp(data_dir, writes.BASE)
+    with reads.registry_server(data_dir, writes.BASE, log) as server:
+        ours = writes.http_registrations(server.url, bodies, headers)
+    peer = None
+    oxigraph = _memory_oxigraph(log)
+    if oxigraph:
+        with oxigraph:
+            peer = writes.oxigraph_inserts(oxigraph.url, bodies)
+    details["http_registration"] = {
+        "registry": ours.ms(),
+        "oxigraph serve insert": peer.ms() if peer else None,
+    }
+    for name, q in (("p50", 0.5), ("p95", 0.95)):
+        mine = ours.median if q == 0.5 else ours.p95
+        theirs = None if peer is None else (peer.median if q == 0.5 else peer.p95)
+        rows.append(
+            Row(
+                "2 one asset over HTTP",
+                size,
+                name,
+                "ms",
+                mine * 1000,
+                "oxigraph serve INSERT DATA",
+                None if theirs is None else theirs * 1000,
+                ratio(mine, theirs),
+                note="validated, journaled, indexed, receipt signed" if q == 0.5 else "",
+            )
+        )
+    return rows
+
+
+def _memory_oxigraph(log: Path) -> Server | None:
+    if not shutil.which("oxigraph"):
+        return None
+    port = free_port()
+    return Server(
+        "oxigraph serve (memory)",
+        ["oxigraph", "serve", "--bind", f"127.0.0.1:{port}"],
+        f"http://127.0.0.1:{port}",
+        "/query?query=ASK%7B%7D",
+        log,
+    )
+
+
+def _footprint(
+    size: int, work: Path, data_dir: Path, log: Path, details: dict[str, Any], quick: bool
+) -> list[Row]:
+    times = 1 if quick else 3
+    ours = reads.cold_starts(lambda: reads.registry_server(data_dir, writes.BASE, log), times)
+    location = work / "oxigraph-public"
+    peer = (
+        reads.cold_starts(lambda: reads.oxigraph_server(location, log), times)
+        if (location.exists() and shutil.which("oxigraph"))
+        else None
+    )
+    details["cold_start"] = {"registry": ours.ms(), "oxigraph serve": peer.ms() if peer else None}
+    sparql = details.get("sparql", {})
+    rss = sparql.get("registry", {}).get("rss_bytes", 0) / MIB
+    peer_rss = sparql.get("oxigraph serve", {}).get("rss_bytes")
+    disk = details["disk_bytes"]
+    return [
+        Row(
+            "6 footprint",
+            size,
+            "server RSS after the queries",
+            "MiB",
+            rss,
+            "oxigraph serve",
+            None if peer_rss is None else peer_rss / MIB,
+            ratio(rss, None if peer_rss is None else peer_rss / MIB),
+            "≤ 1024 MiB",
+            rss <= 1024,
+            "server and its query workers",
+        ),
+        Row(
+            "6 footprint",
+            size,
+            "disk",
+            "MiB",
+            disk["registry"] / MIB,
+            "oxigraph serve",
+            disk.get("oxigraph serve", 0) / MIB or None,
+            ratio(disk["registry"], disk.get("oxigraph serve")),
+            note="journal + index + keys",
+        ),
+        Row(
+            "6 footprint",
+            size,
+            "cold start to first answer, p50",
+            "s",
+            ours.median,
+            "oxigraph serve",
+            peer.median if peer else None,
+            ratio(ours.median, peer.median if peer else None),
+            "≤ 2 s",
+            ours.median <= 2,
+        ),
+    ]
+
+
+def _at_least(value: float | None, bound: float) -> bool | None:
+    return None if value is None else value >= bound
+
+
+if __name__ == "__main__":
+    sys.exit(main())

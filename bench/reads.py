@@ -1,0 +1,198 @@
+"""Scenarios 4 to 6: market operators' SPARQL, capacity statistics, memory and cold start.
+
+Three servers answer the same SPARQL over the same triples (the registry's public graph,
+dumped for the peers): the registry's ``/sparql`` (``fdi serve``), raw ``oxigraph serve``
+(the limit) and rdflib-endpoint (the Python peer, an rdflib graph behind FastAPI). Each query
+kind is timed one request at a time; lookups are also sent by several clients at once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from bench.measure import Sample, Server, free_port, repeat
+from bench.onboarding import PROXY_ENV
+from bench.writes import FDI
+from registry.demo import generate
+
+PREFIXES = (
+    "PREFIX fdi: <https://w3id.org/fdi/ns#>\n"
+    "PREFIX qudt: <http://qudt.org/schema/qudt/>\n"
+    "PREFIX unit: <http://qudt.org/vocab/unit/>\n"
+)
+AGGREGATE = (
+    PREFIXES
+    + """SELECT ?technology ?gsp (COUNT(?asset) AS ?assets) (SUM(?kw) AS ?exportKW)
+WHERE {
+  ?asset fdi:gspGroup ?gsp ; fdi:technology ?technology .
+  OPTIONAL { ?asset fdi:exportCapacity ?q . ?q qudt:numericValue ?v ; qudt:unit ?u .
+             BIND(IF(?u = unit:MegaW, ?v * 1000, ?v) AS ?kw) }
+} GROUP BY ?technology ?gsp"""
+)
+# Values below come from the benchmark's own demo data (digits only), never from input.
+LOOKUP = (
+    PREFIXES
+    + """SELECT ?asset ?technology ?gsp WHERE {
+  ?asset fdi:mpanCore "%s" ; fdi:technology ?technology ; fdi:gspGroup ?gsp }"""
+)
+PAGE = (
+    PREFIXES
+    + """SELECT ?asset WHERE {
+  ?org fdi:companyNumber "%s" . ?right fdi:operator ?org ; fdi:asset ?asset
+} ORDER BY ?asset LIMIT 50 OFFSET %d"""
+)
+JSON = {"Accept": "application/sparql-results+json"}
+
+
+def query_mix(size: int, seed: int = 7) -> dict[str, list[str]]:
+    """Queries of each kind, with MPANs and FSP company numbers drawn from the demo."""
+    demo = generate(size)
+    rng = random.Random(seed)
+    mpans = [row["mpan"] for row in demo.asset_rows if row["mpan"]]
+    fsps = [o.company_number for o in demo.fsps]
+    return {
+        "aggregate by technology and area": [AGGREGATE],
+        "lookup by MPAN": [LOOKUP % rng.choice(mpans) for _ in range(200)],
+        "one organisation's assets, paged": [
+            PAGE % (rng.choice(fsps[:5]), 50 * rng.randrange(4)) for _ in range(200)
+        ],
+    }
+
+
+class Endpoint:
+    """Where a server takes SPARQL queries (GET ``?query=``)."""
+
+    def __init__(self, name: str, server: Server, path: str) -> None:
+        self.name, self.server, self.path = name, server, path
+
+    def url_for(self, query: str) -> str:
+        return f"{self.server.url}{self.path}?query={quote(query)}"
+
+    def ask(self, client: httpx.Client, query: str) -> None:
+        response = client.get(self.url_for(query), headers=JSON)
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"{self.name} answered {response.status_code}: {response.text[:300]}"
+            )
+
+
+def registry_server(data_dir: Path, base_iri: str, log: Path) -> Server:
+    """``fdi serve`` on the data directory, believing certificates forwarded from 127.0.0.1."""
+    port = free_port()
+    argv = [
+        *FDI,
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--base-iri",
+        base_iri,
+    ]
+    env = {**os.environ, **PROXY_ENV}
+    return Server("registry", argv, f"http://127.0.0.1:{port}", "/statistics", log, env=env)
+
+
+def oxigraph_server(location: Path, log: Path) -> Server | None:
+    if shutil.which("oxigraph") is None:
+        return None
+    port = free_port()
+    argv = [
+        "oxigraph",
+        "serve-read-only",
+        "--location",
+        str(location),
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+    return Server("oxigraph serve", argv, f"http://127.0.0.1:{port}", "/query?query=ASK%7B%7D", log)
+
+
+def oxigraph_location(dump: Path, workdir: Path) -> Path | None:
+    """An Oxigraph store holding ``dump``, made with the ``oxigraph load`` command."""
+    if shutil.which("oxigraph") is None:
+        return None
+    location = workdir / f"oxigraph-{dump.stem}"
+    if not location.exists():
+        subprocess.run(
+            ["oxigraph", "load", "--location", str(location), "--file", str(dump)],
+            check=True,
+            capture_output=True,
+        )
+    return location
+
+
+def rdflib_server(dump: Path, log: Path) -> Server | None:
+    if shutil.which("rdflib-endpoint") is None:
+        return None
+    port = free_port()
+    argv = ["rdflib-endpoint", "serve", str(dump), "--host", "127.0.0.1", "--port", str(port)]
+    return Server("rdflib-endpoint", argv, f"http://127.0.0.1:{port}", "/?query=ASK%7B%7D", log)
+
+
+def latencies(endpoint: Endpoint, queries: list[str], times: int) -> Sample:
+    """One request at a time: ``times`` requests cycling through ``queries``."""
+    cycle = iter(queries * (times // len(queries) + 2))
+    with httpx.Client(timeout=600) as client:
+        return repeat(lambda: endpoint.ask(client, next(cycle)), times, warmup=1)
+
+
+def throughput(endpoint: Endpoint, queries: list[str], requests: int, clients: int = 4) -> float:
+    """Requests per second with ``clients`` clients sending ``requests`` queries in all."""
+    share = [queries[i::clients] for i in range(clients)]
+
+    def run(mine: list[str]) -> None:
+        with httpx.Client(timeout=600) as client:
+            for i in range(requests // clients):
+                endpoint.ask(client, mine[i % len(mine)])
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(run, share))
+    return (requests // clients * clients) / (time.perf_counter() - start)
+
+
+def sparql_comparison(
+    endpoints: list[Endpoint], mix: dict[str, list[str]], times: int, requests: int
+) -> dict[str, Any]:
+    """Latency per query kind and lookup throughput, per endpoint."""
+    out: dict[str, Any] = {}
+    for endpoint in endpoints:
+        kinds = {
+            kind: latencies(endpoint, queries, 3 if "aggregate" in kind else times).ms()
+            for kind, queries in mix.items()
+        }
+        out[endpoint.name] = {
+            "latency": kinds,
+            "lookups_per_s": throughput(endpoint, mix["lookup by MPAN"], requests),
+            "rss_bytes": endpoint.server.rss_bytes(),
+        }
+    return out
+
+
+def statistics_over_http(server: Server, times: int) -> Sample:
+    with httpx.Client(timeout=60) as client:
+        return repeat(lambda: client.get(server.url + "/statistics").raise_for_status(), times)
+
+
+def cold_starts(make: Any, times: int) -> Sample:
+    """Seconds from process start to the first answer, ``times`` times."""
+    sample = Sample()
+    for _ in range(times):
+        server = make()
+        server.start()
+        sample.values.append(server.started_in)
+        server.stop()
+    return sample
