@@ -256,7 +256,7 @@ class Registry:
         capacity.ensure(self.journal._db, self.journal.entries())
         self.index = open_index(settings)  # embedded Oxigraph or an external SPARQL store
         # Requesters' SPARQL: checked, time-limited, in worker processes (sparql_endpoint.py)
-        self.sparql = SparqlEndpoint(settings, self.index, lambda: self.journal.last()[0])
+        self.sparql = SparqlEndpoint(settings, self.index)
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()

@@ -1,47 +1,72 @@
 """The registry's SPARQL endpoint: a requester's query checked, given its dataset and run.
 
 :class:`SparqlEndpoint` ties together the checks and the dataset rules (:mod:`registry.query`),
-execution and formats (:mod:`registry.sparql_results`) and the runners that enforce the time
-limit (:mod:`registry.sparql_pool`). The registry holds one (``Registry.sparql``); ``/sparql``
-calls it with the graphs the requester may see (``Registry.dataset_for``).
+running a query to bytes (:mod:`registry.sparql_results`) and a runner that enforces the time
+limit. The registry holds one (``Registry.sparql``); ``/sparql`` calls it with the graphs the
+requester may see (``Registry.dataset_for``).
+
+Runners: with the on-disk index, worker processes on snapshots of it (:mod:`registry.sparql_pool`,
+a hard limit). The in-memory index cannot be read from another process, and an external store's
+work cannot be stopped from here: then queries run in threads of this process
+(:class:`InProcessRunner`) and the limit is enforced as well as it can be: the request is
+answered at the limit, the query is abandoned between two solutions, and a query that never
+yields one keeps its thread (one of ``query_workers``) until it ends. The hard limit needs the
+on-disk index.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from registry.errors import QueryRefused
+from registry.errors import QueryRefused, RegistryError
 from registry.index import Index, OxigraphIndex
 from registry.query import MAX_NESTING, MAX_QUERY_CHARS, check_query, choose_dataset
 from registry.settings import Settings
-from registry.sparql_pool import InProcessRunner, QueryRunner, WorkerPool
+from registry.sparql_pool import Snapshots, WorkerPool
 from registry.sparql_results import (
+    GRAPH_FORMAT_NAMES,
+    SOLUTION_MEDIA,
     QueryAnswer,
+    QueryFailed,
     QueryRequest,
     Results,
-    service_description,
+    busy,
+    execute_with,
+    start_big_stack_thread,
     store_query,
+    timed_out,
 )
+from registry.vocab import RDF, RDFS, Namespace
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
+
+
+class QueryRunner(Protocol):
+    """Runs a request within ``timeout`` seconds. Raises QueryTimeout, QueryCapacity,
+    QueryRefused, QueryFailed."""
+
+    def run(self, request: QueryRequest, timeout: float) -> QueryAnswer: ...
+    def close(self) -> None: ...
 
 
 class SparqlEndpoint:
-    """The registry's SPARQL endpoint: checks a query, chooses its dataset within the graphs
-    the requester may see, and runs it under ``query_timeout`` and ``max_results``.
+    """Checks a query, chooses its dataset within the graphs the requester may see, and runs
+    it under ``query_timeout`` and ``max_results``. The runner starts with the first query."""
 
-    The runner is chosen by the index: worker processes for the on-disk index, threads of this
-    process for the in-memory index and for an external store (whose own time limits apply).
-    It is started on the first query.
-    """
-
-    def __init__(self, settings: Settings, index: Index, current_seq: Callable[[], int]) -> None:
+    def __init__(self, settings: Settings, index: Index) -> None:
         self.settings = settings
         self.url = settings.base_iri + "sparql"
         self.peers = tuple(p.strip() for p in settings.federation_peers.split(",") if p.strip())
         self._index = index
-        self._current_seq = current_seq
         self._runner: QueryRunner | None = None
         self._lock = threading.Lock()
 
@@ -63,11 +88,11 @@ class SparqlEndpoint:
         request = QueryRequest(
             text,
             dataset,
-            solutions_media,
-            graph_media,
-            self.settings.max_results,
-            self.url,
-            shape.prefixes,
+            solutions_media=solutions_media,
+            graph_media=graph_media,
+            max_results=self.settings.max_results,
+            base_iri=self.url,
+            prefixes=shape.prefixes,
         )
         return self.runner().run(request, self.settings.query_timeout)
 
@@ -91,10 +116,11 @@ class SparqlEndpoint:
         slots = self.settings.query_workers
         index = self._index
         if isinstance(index, OxigraphIndex):
-            if index.path is not None:
-                memory = self.settings.query_memory_mb * 1024 * 1024
-                return WorkerPool(index.path, slots, self._current_seq, memory)
-            return InProcessRunner(store_query(index.store), slots)
+            if index.path is None:
+                return InProcessRunner(store_query(index.store), slots)
+            directory = Path(index.path).parent / "index-snapshots"
+            snapshots = Snapshots(directory, index.store.backup, index.applied_seq)
+            return WorkerPool(snapshots, slots, self.settings.query_memory_mb * 1024 * 1024)
         return InProcessRunner(lambda r: _on_external_store(index, r), slots)
 
     def close(self) -> None:
@@ -112,3 +138,101 @@ def _on_external_store(index: Index, request: QueryRequest) -> Results:
             "graphs: give default-graph-uri and named-graph-uri alike, or neither"
         )
     return index.query(request.text, [ox.NamedNode(g) for g in request.dataset.default])
+
+
+# --- in this process -------------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    request: QueryRequest
+    deadline: float
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: QueryAnswer | None = None
+    error: BaseException | None = None
+
+
+class InProcessRunner:
+    """Queries in ``slots`` threads of this process (a soft limit: see the module docstring).
+
+    ``run_query`` runs a request and returns pyoxigraph results, e.g. a store's ``query``.
+    """
+
+    def __init__(self, run_query: Callable[[QueryRequest], Any], slots: int) -> None:
+        self._run_query = run_query
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._free = threading.BoundedSemaphore(slots)
+        self._threads = [
+            start_big_stack_thread(self._serve, f"fdi-sparql-{i}") for i in range(slots)
+        ]
+
+    def run(self, request: QueryRequest, timeout: float) -> QueryAnswer:
+        # A slot is held until its query really ends, so abandoned queries use up the slots
+        # and later requests are refused instead of piling up threads.
+        if not self._free.acquire(timeout=timeout):
+            raise busy(timeout)
+        job = _Job(request, time.monotonic() + timeout)
+        self._jobs.put(job)
+        if not job.done.wait(timeout):
+            raise timed_out(timeout)
+        if job.error is not None:
+            raise job.error
+        assert job.answer is not None
+        return job.answer
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job.answer = execute_with(self._run_query, job.request, job.deadline)
+            except RegistryError as e:
+                job.error = e
+            except Exception as e:  # noqa: BLE001 - the query's failure, reported to its requester
+                job.error = QueryFailed(f"the query failed: {type(e).__name__}: {e}")
+            finally:
+                job.done.set()
+                self._free.release()
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+
+
+# --- service description ---------------------------------------------------------------------
+
+
+def service_description(
+    endpoint: str, graphs: Iterable[str], peers: Iterable[str], limits: dict[str, object]
+) -> list[ox.Triple]:
+    """A SPARQL 1.1 Service Description of the endpoint as one requester sees it: the graphs
+    of its default dataset, the result formats, federation to ``peers``, and ``limits`` (a
+    label → value mapping, given as a comment)."""
+    service = ox.NamedNode(endpoint)
+    dataset, default = ox.BlankNode(), ox.BlankNode()
+    out = [
+        ox.Triple(service, RDF.type, SD.Service),
+        ox.Triple(service, SD.endpoint, service),
+        ox.Triple(service, SD.supportedLanguage, SD.SPARQL11Query),
+        ox.Triple(service, SD.feature, SD.UnionDefaultGraph),
+        ox.Triple(service, SD.defaultDataset, dataset),
+        ox.Triple(dataset, RDF.type, SD.Dataset),
+        ox.Triple(dataset, SD.defaultGraph, default),
+        ox.Triple(default, RDF.type, SD.Graph),
+    ]
+    names = {*SOLUTION_MEDIA.values(), *GRAPH_FORMAT_NAMES.values()}
+    out += [ox.Triple(service, SD.resultFormat, FORMATS[n]) for n in sorted(names)]
+    for graph in graphs:
+        named = ox.BlankNode()
+        out += [
+            ox.Triple(dataset, SD.namedGraph, named),
+            ox.Triple(named, RDF.type, SD.NamedGraph),
+            ox.Triple(named, SD.name, ox.NamedNode(graph)),
+        ]
+    peers = list(peers)
+    comment = "; ".join(f"{k}: {v}" for k, v in limits.items())
+    if peers:
+        out.append(ox.Triple(service, SD.feature, SD.BasicFederatedQuery))
+        comment += "; SERVICE may call only " + ", ".join(peers)
+    else:
+        comment += "; SERVICE is not available"
+    out.append(ox.Triple(service, RDFS.comment, ox.Literal(comment)))
+    return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,12 +28,12 @@ import pyoxigraph as ox
 
 from registry.errors import QueryRefused, QueryTimeout, RegistryError
 from registry.query import Dataset
-from registry.vocab import RDF, RDFS, XSD, Namespace
+from registry.vocab import XSD
 
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-FORMATS = Namespace("http://www.w3.org/ns/formats/")
+STACK_BYTES = 128 * 1024 * 1024  # for query threads; virtual, only pages a query touches are used
+_stack_lock = threading.Lock()
 
-# Media type → the W3C format IRI the service description names it by.
+# Media type → the name of the format in http://www.w3.org/ns/formats/ (service description).
 SOLUTION_MEDIA = {
     "application/sparql-results+json": "SPARQL_Results_JSON",
     "application/sparql-results+xml": "SPARQL_Results_XML",
@@ -47,7 +48,7 @@ GRAPH_MEDIA = {
     "application/ld+json": ox.RdfFormat.JSON_LD,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,
 }
-_GRAPH_FORMAT_NAMES = {
+GRAPH_FORMAT_NAMES = {
     "text/turtle": "Turtle",
     "application/n-triples": "N-Triples",
     "application/ld+json": "JSON-LD",
@@ -70,6 +71,32 @@ class QueryFailed(RegistryError):
     status = 502
     title = "Query failed"
     type_slug = "query-failed"
+
+
+def timed_out(timeout: float) -> QueryTimeout:
+    return QueryTimeout(
+        f"the query did not finish within the time limit of {timeout:g} s and was stopped",
+        limit=timeout,
+    )
+
+
+def busy(timeout: float) -> QueryCapacity:
+    return QueryCapacity(
+        f"every query worker stayed busy for {timeout:g} s; try again shortly", limit=timeout
+    )
+
+
+def start_big_stack_thread(target: Callable[[], None], name: str) -> threading.Thread:
+    """Start a daemon thread with a :data:`STACK_BYTES` stack, on which the deepest query the
+    size limit allows parses (a few thousand nested brackets overflow the default 8 MiB)."""
+    with _stack_lock:
+        previous = threading.stack_size(STACK_BYTES)
+        try:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    return thread
 
 
 @dataclass(frozen=True)
@@ -284,45 +311,3 @@ def _tsv_term(term: ox.Term | None) -> str:
         inner = " ".join(_tsv_term(t) for t in (term.subject, term.predicate, term.object))
         return f"<<( {inner} )>>"
     return str(term)  # N-Triples syntax: tabs and new lines in literals are escaped
-
-
-# --- service description -------------------------------------------------------------------
-
-
-def service_description(
-    endpoint: str, graphs: Iterable[str], peers: Iterable[str], limits: dict[str, object]
-) -> list[ox.Triple]:
-    """A SPARQL 1.1 Service Description of the endpoint as one requester sees it: the graphs
-    of its default dataset, the result formats, federation to ``peers``, and ``limits`` (a
-    label → value mapping, given as a comment)."""
-    service = ox.NamedNode(endpoint)
-    dataset, default = ox.BlankNode(), ox.BlankNode()
-    out = [
-        ox.Triple(service, RDF.type, SD.Service),
-        ox.Triple(service, SD.endpoint, service),
-        ox.Triple(service, SD.supportedLanguage, SD.SPARQL11Query),
-        ox.Triple(service, SD.feature, SD.UnionDefaultGraph),
-        ox.Triple(service, SD.defaultDataset, dataset),
-        ox.Triple(dataset, RDF.type, SD.Dataset),
-        ox.Triple(dataset, SD.defaultGraph, default),
-        ox.Triple(default, RDF.type, SD.Graph),
-    ]
-    names = {*SOLUTION_MEDIA.values(), *_GRAPH_FORMAT_NAMES.values()}
-    out += [ox.Triple(service, SD.resultFormat, FORMATS[n]) for n in sorted(names)]
-    for graph in graphs:
-        named = ox.BlankNode()
-        out += [
-            ox.Triple(dataset, SD.namedGraph, named),
-            ox.Triple(named, RDF.type, SD.NamedGraph),
-            ox.Triple(named, SD.name, ox.NamedNode(graph)),
-        ]
-    peers = list(peers)
-    if peers:
-        out.append(ox.Triple(service, SD.feature, SD.BasicFederatedQuery))
-    comment = "; ".join(f"{k}: {v}" for k, v in limits.items())
-    if peers:
-        comment += "; SERVICE may call only " + ", ".join(peers)
-    else:
-        comment += "; SERVICE is not available"
-    out.append(ox.Triple(service, RDFS.comment, ox.Literal(comment)))
-    return out

@@ -9,6 +9,7 @@ sees only the permitted graphs.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from registry.core import Registry
 from registry.demo import load_demo, mpan_check_digit
 from registry.errors import QueryRefused
 from registry.identity import Principal
+from registry.index import RecordChange
 from registry.query import check_query
 from registry.settings import Settings
 from registry.sparql_results import QueryFailed
@@ -53,6 +55,7 @@ SLICE = (
     "FILTER(STRLEN(CONCAT(STR(?x), STR(?y))) < 0) }"
 )
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
 
 # Requests with this header come from an onboarded flexibility service provider (registering
@@ -357,13 +360,35 @@ def test_a_query_that_needs_too_much_memory_stops_with_its_worker(tmp_path: Path
         registry.close()
 
 
+def test_queries_see_every_write_before_them_and_snapshots_do_not_pile_up(tmp_path: Path) -> None:
+    registry = Registry(Settings(data_dir=tmp_path / "data", base_iri=BASE, query_workers=2))
+    public = registry.dataset_for(None)
+    snapshots = tmp_path / "data" / "index-snapshots"
+
+    def count() -> int:
+        body = registry.sparql.answer(COUNT, public).body
+        return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+    try:
+        for n in range(1, 7):
+            subject = ox.NamedNode(f"{BASE}id/test/{n}")
+            label = ox.Triple(subject, ox.NamedNode(RDFS_LABEL), ox.Literal(str(n)))
+            registry.index.apply(n, [RecordChange(public[0], subject, [label], new=True)])
+            assert count() == n
+            assert count() == n  # the same snapshot serves a second query
+            assert len(list(snapshots.iterdir())) <= 3  # the newest, and one per worker
+    finally:
+        registry.close()
+    assert not snapshots.exists()
+
+
 def test_the_query_threads_survive_the_deepest_query_the_size_limit_allows() -> None:
     """Safety net under the checks: 10,000 nested brackets crash a default 8 MB stack (DESIGN.md
     fact 4); the query threads' stack holds them. In a subprocess, in case it does not."""
     code = (
         "import pyoxigraph as ox\n"
         "from registry.query import Dataset\n"
-        "from registry.sparql_pool import InProcessRunner\n"
+        "from registry.sparql_endpoint import InProcessRunner\n"
         "from registry.sparql_results import QueryRequest, store_query\n"
         "runner = InProcessRunner(store_query(ox.Store()), 1)\n"
         "text = 'SELECT * WHERE ' + '{' * 9990 + '}' * 9990\n"
