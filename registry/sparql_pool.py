@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -75,8 +76,8 @@ class Snapshot:
 
 class Snapshots:
     """Read-only snapshots of the index in ``directory``, made by ``backup`` (a store's
-    ``backup``); ``applied_seq`` says how far the index is. Snapshots no worker uses are
-    removed."""
+    ``backup``); ``applied_seq`` says how far the index is. A snapshot handed out by
+    :meth:`fresh` is kept until :meth:`release`; others that no worker has open are removed."""
 
     def __init__(
         self, directory: Path, backup: Callable[[str], None], applied_seq: Callable[[], int]
@@ -85,12 +86,14 @@ class Snapshots:
         self._backup = backup
         self._applied_seq = applied_seq
         self._current: Snapshot | None = None
+        self._pinned: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
         shutil.rmtree(directory, ignore_errors=True)  # left by a process that did not close
 
     def fresh(self) -> Snapshot:
-        """A snapshot holding everything the index holds now. Raises QueryFailed."""
+        """A snapshot holding everything the index holds now, kept until released. Raises
+        QueryFailed."""
         wanted = self._applied_seq()
         with self._lock:
             if self._current is None or self._current.seq < wanted:
@@ -102,15 +105,19 @@ class Snapshots:
                 except OSError as e:
                     raise QueryFailed(f"no snapshot of the index could be made: {e}") from e
                 self._current = Snapshot(str(path), seq)
+            self._pinned[self._current.path] += 1
             return self._current
 
-    def keep_only(self, in_use: set[str]) -> None:
-        """Remove the snapshots that are neither the newest nor in ``in_use``."""
+    def release(self, snapshot: Snapshot, open_in_workers: set[str]) -> None:
+        """Let ``snapshot`` go, and remove every snapshot that is not the newest, not handed
+        out and not in ``open_in_workers``."""
         with self._lock:
-            keep = in_use | ({self._current.path} if self._current else set())
-        for path in self._directory.glob("*"):
-            if str(path) not in keep:
-                shutil.rmtree(path, ignore_errors=True)
+            self._pinned[snapshot.path] -= 1
+            keep = open_in_workers | {p for p, n in self._pinned.items() if n > 0}
+            keep |= {self._current.path} if self._current else set()
+            for path in self._directory.glob("*"):
+                if str(path) not in keep:
+                    shutil.rmtree(path, ignore_errors=True)
 
     def close(self) -> None:
         shutil.rmtree(self._directory, ignore_errors=True)
@@ -161,13 +168,23 @@ class WorkerPool:
         killed), QueryCapacity, QueryRefused, QueryFailed."""
         self._start()
         snapshot = self._snapshots.fresh()
+        try:
+            kind, payload = self._ask(snapshot, request, timeout)
+        finally:
+            self._snapshots.release(snapshot, self._in_use())
+        if kind == "answer":
+            return payload  # type: ignore[no-any-return]
+        name, detail = payload
+        raise _ERRORS.get(name, QueryFailed)(detail)
+
+    def _ask(self, snapshot: Snapshot, request: QueryRequest, timeout: float) -> tuple[str, Any]:
         worker = self._acquire(timeout)
         try:
             worker.conn.send((snapshot.path, request))
             if not worker.conn.poll(timeout):
                 self._replace(worker)
                 raise timed_out(timeout)
-            kind, payload = worker.conn.recv()
+            answer = worker.conn.recv()
         except (EOFError, OSError):
             self._replace(worker)
             raise QueryFailed(
@@ -176,11 +193,7 @@ class WorkerPool:
             ) from None
         worker.snapshot = snapshot.path
         self._idle.put(worker)
-        self._snapshots.keep_only(self._in_use())
-        if kind == "answer":
-            return payload  # type: ignore[no-any-return]
-        name, detail = payload
-        raise _ERRORS.get(name, QueryFailed)(detail)
+        return answer  # type: ignore[no-any-return]
 
     def _acquire(self, timeout: float) -> _Worker:
         """An idle, live worker (one that died while idle is replaced). Raises QueryCapacity."""

@@ -382,6 +382,31 @@ def test_queries_see_every_write_before_them_and_snapshots_do_not_pile_up(tmp_pa
     assert not snapshots.exists()
 
 
+def test_queries_racing_writes_each_get_a_whole_snapshot(tmp_path: Path) -> None:
+    registry = Registry(Settings(data_dir=tmp_path / "data", base_iri=BASE, query_workers=3))
+    public = registry.dataset_for(None)
+
+    def write_in_order() -> None:  # one writer at a time, as the registry's write lock ensures
+        for n in range(1, 31):
+            subject = ox.NamedNode(f"{BASE}id/test/{n}")
+            label = ox.Triple(subject, ox.NamedNode(RDFS_LABEL), ox.Literal(str(n)))
+            registry.index.apply(n, [RecordChange(public[0], subject, [label], new=True)])
+
+    def read(_: int) -> int:
+        body = registry.sparql.answer(COUNT, public).body
+        return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            writer = pool.submit(write_in_order)
+            counts = list(pool.map(read, range(60)))
+            writer.result()
+        assert all(0 <= n <= 30 for n in counts)
+        assert read(0) == 30
+    finally:
+        registry.close()
+
+
 def test_the_query_threads_survive_the_deepest_query_the_size_limit_allows() -> None:
     """Safety net under the checks: 10,000 nested brackets crash a default 8 MB stack (DESIGN.md
     fact 4); the query threads' stack holds them. In a subprocess, in case it does not."""
