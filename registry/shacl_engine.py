@@ -95,8 +95,10 @@ _QUERY_PREFIXES = {
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
-# Stores up to this many quads are read into memory in one pass before validating.
-PRELOAD_LIMIT = 2_000_000
+# Stores up to this many quads are read in one pass before validating: about 1 µs a quad in
+# memory and 6 µs on disk, against about 20 µs a subject for one lookup per focus node. Above
+# it (about 120,000 assets) the lookups keep memory bounded (a read quad costs ~200 bytes).
+PRELOAD_LIMIT = 3_000_000
 
 
 class Unsupported(Exception):
@@ -140,6 +142,7 @@ class Data:
                     values.append(q.object)
         self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
         self._superclasses: dict[ox.NamedNode, set[Term]] = {}
+        self._class_members: dict[ox.NamedNode, list[Term]] = {}
 
     def objects(self, subject: Term, predicate: ox.NamedNode) -> list[Term]:
         if isinstance(subject, ox.Literal):
@@ -187,6 +190,12 @@ class Data:
         return known
 
     def instances(self, cls: ox.NamedNode) -> list[Term]:
+        found = self._class_members.get(cls)
+        if found is None:
+            found = self._class_members[cls] = self._instances_of(cls)
+        return found
+
+    def _instances_of(self, cls: ox.NamedNode) -> list[Term]:
         classes, todo = {cls}, [cls]
         while todo:
             for sub in self.subjects(RDFS_SUBCLASS, todo.pop()):
