@@ -151,7 +151,7 @@ def latencies(endpoint: Endpoint, queries: list[str], times: int) -> Sample:
 
 def throughput(endpoint: Endpoint, queries: list[str], requests: int, clients: int = 4) -> float:
     """Requests per second with ``clients`` clients sending ``requests`` queries in all."""
-    share = [queries[i::clients] for i in range(clients)]
+    share = [queries[i::clients] or queries for i in range(clients)]
 
     def run(mine: list[str]) -> None:
         with httpx.Client(timeout=600) as client:
@@ -167,19 +167,29 @@ def throughput(endpoint: Endpoint, queries: list[str], requests: int, clients: i
 def sparql_comparison(
     endpoints: list[Endpoint], mix: dict[str, list[str]], times: int, requests: int
 ) -> dict[str, Any]:
-    """Latency per query kind and lookup throughput, per endpoint."""
+    """Latency and throughput per query kind, per endpoint (aggregates: fewer requests)."""
     out: dict[str, Any] = {}
     for endpoint in endpoints:
-        kinds = {
-            kind: latencies(endpoint, queries, 3 if "aggregate" in kind else times).ms()
-            for kind, queries in mix.items()
-        }
+        heavy = {kind: "aggregate" in kind for kind in mix}
         out[endpoint.name] = {
-            "latency": kinds,
-            "lookups_per_s": throughput(endpoint, mix["lookup by MPAN"], requests),
+            "latency": {
+                kind: latencies(endpoint, queries, 3 if heavy[kind] else times).ms()
+                for kind, queries in mix.items()
+            },
+            "per_s": {
+                kind: throughput(endpoint, queries, 8 if heavy[kind] else requests)
+                for kind, queries in mix.items()
+            },
             "rss_bytes": endpoint.server.rss_bytes(),
         }
     return out
+
+
+def http_floor(server: Server, times: int) -> Sample:
+    """The registry's cheapest route (``/whoami``: no store, no query): what the HTTP stack
+    itself costs per request."""
+    with httpx.Client(timeout=60) as client:
+        return repeat(lambda: client.get(server.url + "/whoami").raise_for_status(), times)
 
 
 def statistics_over_http(server: Server, times: int) -> Sample:
