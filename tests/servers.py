@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -89,6 +90,7 @@ def registry_server(env: dict[str, str], port: int | None = None) -> Iterator[st
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FDI_")}
     environ.update({"FDI_BASE_IRI": url, "FDI_DATA_DIR": "", **env})
     environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below); a file: a full pipe would block
     process = subprocess.Popen(
         [
             sys.executable,
@@ -106,10 +108,17 @@ def registry_server(env: dict[str, str], port: int | None = None) -> Iterator[st
         cwd=ROOT,
         env=environ,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     try:
-        wait_for(url + "ns", process, seconds=60)
+        try:
+            wait_for(url + "ns", process, seconds=60)
+        except RuntimeError as e:
+            _stop(process)
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{e}; its log ends:\n{tail}") from None
         yield url
     finally:
         _stop(process)
+        log.close()
