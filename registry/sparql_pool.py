@@ -25,6 +25,7 @@ update), and one snapshot serves every query until the next write.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import queue
 import resource
@@ -271,7 +272,9 @@ def serve_queries(fd: int, memory_bytes: int) -> None:
     ``fd`` until the registry closes it, using at most ``memory_bytes`` of heap."""
     # An allocation past the limit aborts this process (measured: a sort over a cross product
     # grew to 6 GB in 100 s without it); the registry answers 502 and starts another worker.
-    resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+    # A platform that will not cap the heap refuses; the time limit still applies.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     conn = Connection(fd)
     start_big_stack_thread(lambda: _serve(conn), "fdi-sparql-worker").join()
 
