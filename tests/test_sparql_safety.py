@@ -258,8 +258,9 @@ def test_a_worker_killed_mid_query_is_replaced(registry: Running) -> None:
         "PREFIX h: <http://127.0.0.1:{port}/> SELECT * WHERE { SERVICE h:sparql { ?s ?p ?o } }",
         "BASE <http://127.0.0.1:{port}/> SELECT * WHERE { SERVICE <sparql> { ?s ?p ?o } }",
         "SELECT * WHERE { VALUES ?e { <http://127.0.0.1:{port}/sparql> } SERVICE ?e { ?s ?p ?o } }",
-        # A comment to a lexer that forgets escaped local names: the SERVICE would hide in it.
-        "PREFIX e: <urn:e:> SELECT * WHERE { ?s e:p\\#x ?o . "
+        # Regression: the first check read "\\#" in a prefixed name as the start of a comment
+        # and let this through; pyoxigraph then connected to the port.
+        "PREFIX e: <urn:e:> SELECT * WHERE { BIND(e:p\\#x AS ?z) "
         "SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
         "SELECT * WHERE { ?s ?p ?o FILTER(?o != '#') "
         "SERVICE <http://127.0.0.1:{port}/sparql> { ?s ?p ?o } }",
