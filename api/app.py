@@ -22,7 +22,8 @@ from registry import __version__
 from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.jobs import JobRunner
-from registry.errors import RegistryError, ValidationFailed
+from registry.errors import Forbidden, RegistryError, Unauthenticated, ValidationFailed
+from registry.identity import Principal
 from registry.settings import Settings
 
 DESCRIPTION = """
@@ -78,7 +79,11 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
 
 
 def _problem(request: Request, error: RegistryError) -> Response:
-    """Render a registry error once: RFC 9457 problem details, or an HTML page for browsers."""
+    """Render a registry error once: RFC 9457 problem details, or an HTML page for browsers.
+
+    An authorisation refusal (403, or 401 for a certificate the registry no longer accepts)
+    is journaled as an audit event first."""
+    _audit_refusal(request, error)
     body: dict[str, object] = {
         "type": f"https://w3id.org/fdi/problems/{error.type_slug}",
         "title": error.title,
@@ -98,3 +103,29 @@ def _problem(request: Request, error: RegistryError) -> Response:
         return HTMLResponse(html, status_code=error.status, headers=headers)
     return JSONResponse(body, status_code=error.status, media_type="application/problem+json",
                         headers=headers)
+
+
+def _audit_refusal(request: Request, error: RegistryError) -> None:
+    """Journal a refusal: who was refused what, in which request. Requests without any
+    certificate that meet a 401 are not refusals of a member and are not journaled."""
+    if not isinstance(error, (Forbidden, Unauthenticated)):
+        return
+    if isinstance(error, Unauthenticated) and auth.client_certificate(request) is None:
+        return
+    try:
+        principal = _requester(request)
+    except RegistryError:  # the certificate itself was refused: record the refusal anonymously
+        principal = Principal.anonymous()
+    request.app.state.registry.audit(
+        principal, "refused", f"{request.method} {request.url.path}", request.headers.get("x-request-id")
+    )
+
+
+def _requester(request: Request) -> Principal:
+    override = request.app.dependency_overrides.get(auth.current_principal)
+    if override is None:
+        return auth.current_principal(request)
+    try:
+        return override(request)
+    except TypeError:  # a test's override that takes no arguments
+        return override()

@@ -114,3 +114,13 @@ def test_a_bulk_job_reports_progress_and_bad_rows(app, as_principal):
     assert job["status"] == "finished"
     assert job["registered"] == 3
     assert [(f["record"], f["field"]) for f in job["refused"]] == [("row 3 (id battery-london-2)", "mpan")]
+
+
+def test_an_authorisation_refusal_is_journaled_in_the_audit_trail(app, as_principal):
+    mo = Principal(BASE + "id/org/mo-1", frozenset({MARKET_OPERATOR}))
+    refused = as_principal(mo).post("/assets", content=ASSET, headers={"Content-Type": "text/turtle",
+                                                                       "X-Request-Id": "req-42"})
+    assert refused.status_code == 403
+    rows = app.state.registry.journal.read(
+        "SELECT organisation, action, target, request_id FROM audit WHERE action = 'refused'")
+    assert rows == [(mo.organisation, "refused", "POST /assets", "req-42")]
