@@ -54,6 +54,12 @@ class OxigraphIndex:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.store = ox.Store(str(path)) if path else ox.Store()
+        self._content_seq = self.applied_seq()
+
+    def content_seq(self) -> int:
+        """The last journal entry applied that changed the index's content: entries that only
+        audit or notify leave it, so query snapshots stay valid across them."""
+        return self._content_seq
 
     def applied_seq(self) -> int:
         """The highest journal sequence number applied (0 for an empty index)."""
@@ -66,6 +72,8 @@ class OxigraphIndex:
     def apply(self, seq: int, changes: Iterable[RecordChange]) -> None:
         """Apply one journal entry atomically."""
         changes = list(changes)
+        if changes:
+            self._content_seq = seq
         marker = ox.Quad(INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH)
         if all(c.new for c in changes):
             self.store.extend([*_quads(changes), marker])

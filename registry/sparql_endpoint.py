@@ -119,7 +119,9 @@ class SparqlEndpoint:
             if index.path is None:
                 return InProcessRunner(store_query(index.store), slots)
             directory = Path(index.path).parent / "index-snapshots"
-            snapshots = Snapshots(directory, index.store.backup, index.applied_seq)
+            # Keyed by the last *content* change: audit-only entries (such as the reads a query
+            # itself journals) must not force a new snapshot for the next query.
+            snapshots = Snapshots(directory, index.store.backup, index.content_seq)
             return WorkerPool(snapshots, slots, self.settings.query_memory_mb * 1024 * 1024)
         return InProcessRunner(lambda r: _on_external_store(index, r), slots)
 
