@@ -1,0 +1,67 @@
+"""Which registered records a set of shapes would break: revalidating the whole registry.
+
+A standards body changing a rule wants to know, before publishing it, which records the new
+rule would refuse; the scheme operator wants the same after an upgrade. :func:`revalidate`
+checks every record in the index against a set of shapes (default: the registry's own) with
+the compiled engine, and can share the work among processes: each opens a read-only snapshot
+of the index (``Store.backup``: hard links, cheap) and takes the focus nodes of one part, so
+the parts give every result once. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+import rdflib
+
+from registry.shacl_engine import compile_shapes
+from registry.validation import Finding, Shapes, _result_findings
+
+if TYPE_CHECKING:
+    from registry.core import Registry
+
+
+def revalidate(registry: Registry, shapes: Shapes | None = None, workers: int = 1) -> list[Finding]:
+    """The findings of ``shapes`` on every record the registry holds, in ``workers`` processes.
+
+    Raises UnusableInput if the shapes need a feature only pySHACL has (pySHACL over a whole
+    registry is impractical: DESIGN.md fact 9).
+    """
+    shapes = shapes or registry.shapes
+    text = shapes.graph.serialize(format="turtle")
+    store = getattr(registry.index, "store", None)
+    path = getattr(registry.index, "path", None)
+    if store is None:  # an external store: read it into memory first
+        store = ox.Store()
+        store.extend(registry.index.dump())
+    if workers <= 1 or path is None:
+        return _part(text, store, 0, 1)
+    with tempfile.TemporaryDirectory(prefix="revalidate-", dir=Path(path).parent) as tmp:
+        snapshot = Path(tmp) / "index"
+        registry.index.store.flush()
+        registry.index.store.backup(str(snapshot))
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(workers) as pool:
+            parts = pool.starmap(
+                _part_of_snapshot, [(text, str(snapshot), i, workers) for i in range(workers)]
+            )
+    return [finding for part in parts for finding in part]
+
+
+def _part_of_snapshot(shapes_text: str, snapshot: str, part: int, parts: int) -> list[Finding]:
+    return _part(shapes_text, ox.Store.read_only(snapshot), part, parts)
+
+
+def _part(shapes_text: str, store: ox.Store, part: int, parts: int) -> list[Finding]:
+    from registry.errors import UnusableInput
+
+    graph = rdflib.Graph().parse(data=shapes_text, format="turtle")
+    engine = compile_shapes(graph)
+    if engine is None:
+        raise UnusableInput("these shapes use a feature the compiled engine leaves to pySHACL")
+    results = engine.validate(store, part=(part, parts))
+    return _result_findings(results, graph, {}, "turtle")
