@@ -40,7 +40,7 @@ from registry.identity import Principal
 from registry.records import assign_iris, rename
 from registry.schemes import operator_iri
 from registry.validation import check
-from registry.vocab import DCAT, DCT, FDI, FOAF, HYDRA, RDF, RDFS, ROV
+from registry.vocab import DCAT, DCT, FDI, FOAF, HYDRA, ODRL, RDF, RDFS, ROV
 
 PAGE_SIZE = 50
 AUDIENCES = ("public", "members")
@@ -126,7 +126,7 @@ def catalogue(
     if page < 1 or page > pages:
         raise NotFound(f"the catalogue has {pages} page(s); there is no page {page}")
     shown = members[(page - 1) * page_size : page * page_size]
-    triples = _own_part(registry)
+    triples = _own_part(registry) + _shared_part(registry, principal)
     for iri in shown:
         triples += _member_part(registry, iri, principal)
     result = CataloguePage(catalogue_iri(base), page, pages, len(members), [])
@@ -289,6 +289,34 @@ def _dataset(
             out.append(ox.Triple(dist, DCAT.accessService, service))
         if download is not None:
             out.append(ox.Triple(dist, DCAT.downloadURL, ox.NamedNode(download)))
+    return out
+
+
+def _shared_part(registry: Registry, principal: Principal | None) -> list[ox.Triple]:
+    """For an authenticated requester, one dataset per agreement sharing data with it: its
+    publisher, its policy (the ODRL agreement) and the records it covers, queryable at /sparql.
+    Nobody else's catalogue lists them (they come from the requester's shared graph)."""
+    if principal is None or not principal.organisation:
+        return []
+    from registry.sharing import shared_with
+
+    base = registry.settings.base_iri
+    cat = ox.NamedNode(catalogue_iri(base))
+    out: list[ox.Triple] = []
+    for shared in shared_with(registry, principal):
+        agreement = ox.NamedNode(shared["agreement"])
+        name = "shared-" + agreement.value.rstrip("/").rsplit("/", 1)[-1]
+        publisher = ox.NamedNode(shared.get("assigner") or registry.info(agreement.value).owner)  # type: ignore[union-attr]
+        out += _dataset(
+            cat, name, "Data shared with you",
+            "Records another organisation shares with you under a data-sharing agreement; "
+            "query them at the SPARQL endpoint.",
+            agreement, [(base + "sparql", SPARQL_RESULTS, ox.NamedNode(cat.value + "#sparql"), None)],
+            publisher,
+        )
+        node = ox.NamedNode(f"{cat.value}#{name}")
+        out.append(ox.Triple(node, ODRL.hasPolicy, agreement))
+        out += [ox.Triple(node, DCT.hasPart, ox.NamedNode(r["id"])) for r in shared["records"]]
     return out
 
 

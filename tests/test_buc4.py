@@ -340,6 +340,8 @@ def test_step8_mo1_reads_what_fsp1_shares_with_it(market: Market) -> None:
     assert market.r["mo1-commercial"].status_code == 200
     assert [b["a"]["value"] for b in _sparql(market.mo1.client, ASSETS_QUERY)] == [market.asset]
     assert [b["c"]["value"] for b in _sparql(market.mo1.client, COMMERCIAL_QUERY)] == [market.commercial]
+    catalogue = market.r["mo1-catalogue"].text  # the catalogue lists what is shared with MO-1
+    assert market.asset in catalogue and market.commercial in catalogue and market.agreement in catalogue
 
 
 def test_step8_mo2_without_an_agreement_reads_none_of_it(market: Market, journey: Journey) -> None:
@@ -353,5 +355,21 @@ def test_step8_mo2_without_an_agreement_reads_none_of_it(market: Market, journey
     catalogue = market.r["mo2-catalogue"]
     assert catalogue.status_code == 200
     assert market.asset not in catalogue.text and market.commercial not in catalogue.text
+    assert market.agreement not in catalogue.text
     for anonymous in (journey.anonymous.get(_path(market.asset)), journey.anonymous.get(_path(market.commercial))):
         assert anonymous.status_code == 404
+
+
+def test_step8_the_catalogue_listing_shared_data_conforms_to_dcat_ap(market: Market) -> None:
+    import rdflib
+
+    from tests.test_catalogue import DCAT_AP, dcat_ap_report
+
+    if not DCAT_AP.is_dir():
+        pytest.skip(f"DCAT-AP shapes not found at {DCAT_AP} (set FDI_SHARED_DIR)")
+    shapes = rdflib.Graph()
+    for name in ("shapes.ttl", "range.ttl", "imports.ttl"):
+        shapes.parse(DCAT_AP / name, format="turtle")
+    data = rdflib.Graph().parse(data=market.r["mo1-catalogue"].text, format="nt")
+    conforms, text = dcat_ap_report(data, shapes)
+    assert conforms, text
