@@ -11,19 +11,36 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api import audit, integrity, pages, records, sparql, submissions
-from api import assets, auth, certificates, organisations, people, schemes
-from api import catalogue, federation, linked_data
-from api import agreements, commercial, directory, inbox
-from api import statistics
+from api import (
+    agreements,
+    assets,
+    audit,
+    auth,
+    catalogue,
+    certificates,
+    commercial,
+    directory,
+    federation,
+    inbox,
+    integrity,
+    linked_data,
+    organisations,
+    pages,
+    people,
+    records,
+    schemes,
+    sparql,
+    statistics,
+    submissions,
+)
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
 from registry.ca import CertificateAuthority
 from registry.core import Registry
-from registry.jobs import JobRunner
 from registry.errors import Forbidden, RegistryError, Unauthenticated, ValidationFailed
 from registry.identity import Principal
+from registry.jobs import JobRunner
 from registry.settings import Settings
 
 DESCRIPTION = """
@@ -96,13 +113,18 @@ def _problem(request: Request, error: RegistryError) -> Response:
         body["report"] = error.report.as_dict()
     # A conflict with an existing record (a second application, a duplicate asset) points at it.
     existing = error.extra.get("existing")
-    headers = {"Location": existing, "Link": f'<{existing}>; rel="duplicate"'} if isinstance(existing, str) else None
+    headers = (
+        {"Location": existing, "Link": f'<{existing}>; rel="duplicate"'}
+        if isinstance(existing, str)
+        else None
+    )
     wanted = choose(request.headers.get("accept"), ["application/problem+json", "text/html"])
     if wanted == "text/html":
         html = pages.render("problem.html", problem=body)
         return HTMLResponse(html, status_code=error.status, headers=headers)
-    return JSONResponse(body, status_code=error.status, media_type="application/problem+json",
-                        headers=headers)
+    return JSONResponse(
+        body, status_code=error.status, media_type="application/problem+json", headers=headers
+    )
 
 
 def _audit_refusal(request: Request, error: RegistryError) -> None:
@@ -117,7 +139,10 @@ def _audit_refusal(request: Request, error: RegistryError) -> None:
     except RegistryError:  # the certificate itself was refused: record the refusal anonymously
         principal = Principal.anonymous()
     request.app.state.registry.audit(
-        principal, "refused", f"{request.method} {request.url.path}", request.headers.get("x-request-id")
+        principal,
+        "refused",
+        f"{request.method} {request.url.path}",
+        request.headers.get("x-request-id"),
     )
 
 

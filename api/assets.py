@@ -22,9 +22,15 @@ from registry.vocab import FDI
 router = APIRouter(tags=["Assets (BUC.2)"])
 
 
-@router.post("/rights-to-operate", status_code=201, summary="Claim, or take over, the right to operate an asset",
-             openapi_extra=BODY_SCHEMA)
-async def claim(request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
+@router.post(
+    "/rights-to-operate",
+    status_code=201,
+    summary="Claim, or take over, the right to operate an asset",
+    openapi_extra=BODY_SCHEMA,
+)
+async def claim(
+    request: Request, principal: Principal = Depends(authenticated_principal)
+) -> JSONResponse:
     """A right to operate with ``fdi:takesOver`` is a switch of operator: the previous right
     ends the day this one starts and both operators are notified."""
     parsed = await parse_body(request)
@@ -35,9 +41,15 @@ async def claim(request: Request, principal: Principal = Depends(authenticated_p
     return JSONResponse(registration.as_dict(), status_code=201)
 
 
-@router.post("/jobs", status_code=202, summary="Register many records from a file, as a job",
-             openapi_extra=BODY_SCHEMA)
-async def submit_job(request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
+@router.post(
+    "/jobs",
+    status_code=202,
+    summary="Register many records from a file, as a job",
+    openapi_extra=BODY_SCHEMA,
+)
+async def submit_job(
+    request: Request, principal: Principal = Depends(authenticated_principal)
+) -> JSONResponse:
     """Good records are registered and each bad one reported by row and field; follow the
     ``Location`` to watch progress."""
     if not principal.has_role(FDI.FlexibilityServiceProvider.value):
@@ -46,22 +58,36 @@ async def submit_job(request: Request, principal: Principal = Depends(authentica
     fmt = format_for(media_type=request.headers.get("content-type") or "")
     runner: JobRunner = request.app.state.jobs
     job = await run_in_threadpool(
-        runner.submit, data, fmt, request.headers.get("x-filename", "upload"), principal, principal.organisation
+        runner.submit,
+        data,
+        fmt,
+        request.headers.get("x-filename", "upload"),
+        principal,
+        principal.organisation,
     )
     return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/jobs/{job.id}"})
 
 
 @router.get("/jobs/{job_id}", summary="A bulk job's progress and per-row report")
-def job(job_id: str, request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
+def job(
+    job_id: str, request: Request, principal: Principal = Depends(authenticated_principal)
+) -> JSONResponse:
     found = request.app.state.jobs.get(job_id)
     if found.owner != principal.organisation and not principal.is_scheme_operator:
         raise NotFound(f"no job {job_id}")
     return JSONResponse(found.as_dict())
 
 
-@router.put("/id/{kind}/{uid}", summary="Update a record (needs If-Match)", openapi_extra=BODY_SCHEMA)
-async def update(kind: str, uid: str, request: Request, principal: Principal = Depends(authenticated_principal),
-                 if_match: str | None = Header(None)) -> JSONResponse:
+@router.put(
+    "/id/{kind}/{uid}", summary="Update a record (needs If-Match)", openapi_extra=BODY_SCHEMA
+)
+async def update(
+    kind: str,
+    uid: str,
+    request: Request,
+    principal: Principal = Depends(authenticated_principal),
+    if_match: str | None = Header(None),
+) -> JSONResponse:
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     parsed = await parse_body(request)
@@ -71,16 +97,22 @@ async def update(kind: str, uid: str, request: Request, principal: Principal = D
 
 
 @router.get("/id/{kind}/{uid}/versions", summary="Every version of a record")
-def versions(kind: str, uid: str, request: Request,
-             principal: Principal = Depends(current_principal)) -> JSONResponse:
+def versions(
+    kind: str, uid: str, request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     return JSONResponse({"record": iri, "versions": registry.history(iri, principal)})
 
 
 @router.get("/id/{kind}/{uid}/versions/{number}", summary="One version of a record")
-def version(kind: str, uid: str, number: int, request: Request,
-            principal: Principal = Depends(current_principal)) -> Response:
+def version(
+    kind: str,
+    uid: str,
+    number: int,
+    request: Request,
+    principal: Principal = Depends(current_principal),
+) -> Response:
     from api.records import represent
 
     registry = request.app.state.registry
@@ -90,9 +122,13 @@ def version(kind: str, uid: str, number: int, request: Request,
 
 
 @router.get("/id/{kind}/{uid}/as-of", summary="A record as it was at a time")
-def as_of(kind: str, uid: str, request: Request,
-          time: str = Query(..., description="ISO 8601 time, e.g. 2026-01-31T00:00:00Z"),
-          principal: Principal = Depends(current_principal)) -> Response:
+def as_of(
+    kind: str,
+    uid: str,
+    request: Request,
+    time: str = Query(..., description="ISO 8601 time, e.g. 2026-01-31T00:00:00Z"),
+    principal: Principal = Depends(current_principal),
+) -> Response:
     from api.records import represent
 
     registry = request.app.state.registry
@@ -102,8 +138,11 @@ def as_of(kind: str, uid: str, request: Request,
 
 
 @router.get("/reads", summary="Who read my organisation's data, what and when")
-def reads(request: Request, after: int = Query(0, ge=0, le=2**62, description="The last id already seen."),
-          principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
+def reads(
+    request: Request,
+    after: int = Query(0, ge=0, le=2**62, description="The last id already seen."),
+    principal: Principal = Depends(authenticated_principal),
+) -> JSONResponse:
     """Reads of your records by other organisations (market operators), oldest first."""
     from registry.access_log import reads_of
 
@@ -112,9 +151,15 @@ def reads(request: Request, after: int = Query(0, ge=0, le=2**62, description="T
     return JSONResponse({"organisation": principal.organisation, "reads": found})
 
 
-@router.post("/id/asset/{uid}/attestations", status_code=201, openapi_extra=BODY_SCHEMA,
-             summary="Attest facts about an asset (asset owner, installer, manufacturer)")
-async def attest(uid: str, request: Request, principal: Principal = Depends(authenticated_principal)) -> JSONResponse:
+@router.post(
+    "/id/asset/{uid}/attestations",
+    status_code=201,
+    openapi_extra=BODY_SCHEMA,
+    summary="Attest facts about an asset (asset owner, installer, manufacturer)",
+)
+async def attest(
+    uid: str, request: Request, principal: Principal = Depends(authenticated_principal)
+) -> JSONResponse:
     """The facts are kept with their source and time beside the asset's own values; a value
     that differs is shown as a conflict, never written over the registered one."""
     from registry.attestations import attest as record_attestation
@@ -126,18 +171,26 @@ async def attest(uid: str, request: Request, principal: Principal = Depends(auth
     return JSONResponse(registration.as_dict(), status_code=201)
 
 
-@router.get("/id/asset/{uid}/assurance", summary="An asset's sources: attested facts, conflicts, "
-            "whether it can skip manual checks")
-def assurance(uid: str, request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+@router.get(
+    "/id/asset/{uid}/assurance",
+    summary="An asset's sources: attested facts, conflicts, whether it can skip manual checks",
+)
+def assurance(
+    uid: str, request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
     from registry.attestations import assurance as assess
 
     registry = request.app.state.registry
     return JSONResponse(assess(registry, f"{registry.settings.base_iri}id/asset/{uid}", principal))
 
 
-@router.get("/id/asset/{uid}/signpost", summary="What each market operator still needs of this asset "
-            "before pre-qualification")
-def signpost(uid: str, request: Request, principal: Principal = Depends(current_principal)) -> JSONResponse:
+@router.get(
+    "/id/asset/{uid}/signpost",
+    summary="What each market operator still needs of this asset before pre-qualification",
+)
+def signpost(
+    uid: str, request: Request, principal: Principal = Depends(current_principal)
+) -> JSONResponse:
     """Every market whose operator publishes requirements (``/signpost``), whether the asset
     meets them, and what is missing (field, rule, message)."""
     from registry import signposting
@@ -145,4 +198,6 @@ def signpost(uid: str, request: Request, principal: Principal = Depends(current_
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/asset/{uid}"
     triples = registry.record(iri, principal)
-    return JSONResponse({"asset": iri, "markets": signposting.check(triples, iri, registry.settings.base_iri)})
+    return JSONResponse(
+        {"asset": iri, "markets": signposting.check(triples, iri, registry.settings.base_iri)}
+    )

@@ -29,11 +29,17 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--shapes", "shapes_dir", type=click.Path(file_okay=False, path_type=Path),
+    "--shapes",
+    "shapes_dir",
+    type=click.Path(file_okay=False, path_type=Path),
     help="Validate against the shapes in this directory instead of the bundled ones.",
 )
 @click.option(
-    "--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="Report for people (text) or for programs (json).",
 )
 def validate(files: tuple[Path, ...], shapes_dir: Path | None, output: str) -> None:
@@ -55,12 +61,17 @@ def validate(files: tuple[Path, ...], shapes_dir: Path | None, output: str) -> N
         except UnusableInput as e:
             unusable.append({"source": str(path), "error": e.detail, **e.extra})
     if output == "json":
-        click.echo(json.dumps({
-            "conforms": not unusable and all(r.conforms for r in reports),
-            "files": [r.as_dict() for r in reports],
-            "unusable": unusable,
-            "notChecked": shapes.registry_rules,
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "conforms": not unusable and all(r.conforms for r in reports),
+                    "files": [r.as_dict() for r in reports],
+                    "unusable": unusable,
+                    "notChecked": shapes.registry_rules,
+                },
+                indent=2,
+            )
+        )
     else:
         _print_reports(reports, unusable, shapes.registry_rules)
     if unusable:
@@ -68,7 +79,9 @@ def validate(files: tuple[Path, ...], shapes_dir: Path | None, output: str) -> N
     sys.exit(0 if all(r.conforms for r in reports) else 1)
 
 
-def _print_reports(reports: list[Report], unusable: list[dict[str, object]], not_checked: list[dict[str, str]]) -> None:
+def _print_reports(
+    reports: list[Report], unusable: list[dict[str, object]], not_checked: list[dict[str, str]]
+) -> None:
     console = Console(highlight=False, soft_wrap=True)
     for bad in unusable:
         where = f" (line {bad['line']})" if bad.get("line") else ""
@@ -98,8 +111,12 @@ def _print_reports(reports: list[Report], unusable: list[dict[str, object]], not
 
 @main.command()
 @click.option("--assets", default=5000, show_default=True, help="How many assets to generate.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file: .ttl or .nt for every record, .csv for the assets alone.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output file: .ttl or .nt for every record, .csv for the assets alone.",
+)
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same data).")
 def demo(assets: int, out: Path, seed: int) -> None:
     """Write a realistic synthetic registry: ASSETS assets across all 14 licence areas, a few
@@ -115,16 +132,36 @@ def demo(assets: int, out: Path, seed: int) -> None:
 @click.option("--demo-assets", default=5000, show_default=True, help="Assets in the demo data.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep the journal and on-disk index here (default: FDI_DATA_DIR or ./fdi-data).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the journal and on-disk index here (default: FDI_DATA_DIR or ./fdi-data).",
+)
 @click.option("--memory", is_flag=True, help="Keep everything in memory (lost on exit).")
-@click.option("--base-iri", help="IRI base for minted IDs (default: FDI_BASE_IRI, else the server's own URL).")
-@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Serve HTTPS with this server certificate (PEM; `fdi ca server-cert` makes one).")
-@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="The server certificate's private key (PEM).")
-def serve(with_demo: bool, demo_assets: int, host: str, port: int, data_dir: Path | None,
-          memory: bool, base_iri: str | None, tls_cert: Path | None, tls_key: Path | None) -> None:
+@click.option(
+    "--base-iri", help="IRI base for minted IDs (default: FDI_BASE_IRI, else the server's own URL)."
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Serve HTTPS with this server certificate (PEM; `fdi ca server-cert` makes one).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The server certificate's private key (PEM).",
+)
+def serve(
+    with_demo: bool,
+    demo_assets: int,
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    memory: bool,
+    base_iri: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+) -> None:
     """Run the registry's HTTP service (REST API, SPARQL, web pages, OpenAPI docs at /docs).
 
     With --tls-cert and --tls-key it serves HTTPS and authenticates clients by the certificates
@@ -151,8 +188,14 @@ def serve(with_demo: bool, demo_assets: int, host: str, port: int, data_dir: Pat
     ensure_scheme_operator(app.state.registry)
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
     # Behind a trusted proxy, the peer address must stay the proxy's own (not X-Forwarded-For).
-    uvicorn.run(app, host=host, port=port, log_level="info",
-                proxy_headers=not settings.trusted_proxies, **options)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=not settings.trusted_proxies,
+        **options,
+    )
 
 
 def _add_integrity_commands() -> None:

@@ -16,14 +16,22 @@ from registry.formats import FORMATS, format_for
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--url", default="https://127.0.0.1:8443", show_default=True,
-              help="The registry's base URL.")
-@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate (PEM).")
+@click.option(
+    "--url", default="https://127.0.0.1:8443", show_default=True, help="The registry's base URL."
+)
+@click.option(
+    "--cert", type=click.Path(exists=True, dir_okay=False), help="Client certificate (PEM)."
+)
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Its private key (PEM).")
-@click.option("--cacert", type=click.Path(exists=True, dir_okay=False),
-              help="CA certificate that signed the server's certificate (the registry CA).")
+@click.option(
+    "--cacert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA certificate that signed the server's certificate (the registry CA).",
+)
 @click.option("--interval", default=0.5, show_default=True, help="Seconds between progress polls.")
-def load(file: Path, url: str, cert: str | None, key: str | None, cacert: str | None, interval: float) -> None:
+def load(
+    file: Path, url: str, cert: str | None, key: str | None, cacert: str | None, interval: float
+) -> None:
     """Register the records of FILE (CSV, JSON, JSON-LD, Turtle) as a bulk job.
 
     Shows a progress bar; at the end lists every refused row with its field and what is wrong.
@@ -38,24 +46,33 @@ def load(file: Path, url: str, cert: str | None, key: str | None, cacert: str | 
     except UnsupportedFormat as e:
         console.print(f"[red]{e.detail}[/]")
         sys.exit(2)
-    client = httpx.Client(base_url=url, cert=(cert, key) if cert and key else None,
-                          verify=cacert or True, timeout=120)
-    response = client.post("/jobs", content=file.read_bytes(),
-                           headers={"Content-Type": media, "X-Filename": file.name})
+    client = httpx.Client(
+        base_url=url, cert=(cert, key) if cert and key else None, verify=cacert or True, timeout=120
+    )
+    response = client.post(
+        "/jobs", content=file.read_bytes(), headers={"Content-Type": media, "X-Filename": file.name}
+    )
     if response.status_code != 202:
         console.print(f"[red]refused ({response.status_code}):[/] {response.text}")
         sys.exit(2)
     job = response.json()
     location = response.headers["location"]
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task(file.name, total=job["total"])
         while job["status"] != "finished":
             time.sleep(interval)
             job = client.get(location).json()
             progress.update(task, completed=job["processed"])
         progress.update(task, completed=job["total"])
-    console.print(f"{job['registered']} registered, {job['refusedRecords']} refused (job {job['id']})")
+    console.print(
+        f"{job['registered']} registered, {job['refusedRecords']} refused (job {job['id']})"
+    )
     for finding in job["refused"]:
         field = f" · {finding['field']}" if finding.get("field") else ""
         value = f" = {finding['value']!r}" if finding.get("value") is not None else ""

@@ -20,9 +20,13 @@ _env = Environment(
 )
 
 KIND_LABELS = {
-    "asset": "flexible assets", "right-to-operate": "rights to operate", "org": "organisations",
-    "licence": "scheme licences", "agreement": "data-sharing agreements",
-    "commercial": "commercial information records", "catalogue": "member catalogues",
+    "asset": "flexible assets",
+    "right-to-operate": "rights to operate",
+    "org": "organisations",
+    "licence": "scheme licences",
+    "agreement": "data-sharing agreements",
+    "commercial": "commercial information records",
+    "catalogue": "member catalogues",
 }
 
 EXAMPLE_QUERY = """PREFIX fdi: <https://w3id.org/fdi/ns#>
@@ -44,7 +48,7 @@ def compact(term: ox.Term) -> str:
     if isinstance(term, ox.NamedNode):
         for prefix, ns in PREFIXES.items():
             if term.value.startswith(ns) and len(term.value) > len(ns):
-                return f"{prefix}:{term.value[len(ns):]}"
+                return f"{prefix}:{term.value[len(ns) :]}"
         return term.value
     if isinstance(term, ox.Literal):
         return term.value

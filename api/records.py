@@ -17,8 +17,8 @@ from api.auth import current_principal
 from api.negotiation import choose
 from registry.access_log import read_record
 from registry.errors import NotFound
-from registry.inbox import advertisement
 from registry.identity import Principal
+from registry.inbox import advertisement
 from registry.resources import context_path, ontology_dir, shapes_dir, ttl_files
 from registry.vocab import PREFIXES
 
@@ -33,8 +33,9 @@ RDF_FORMATS = {
 
 
 @router.get("/id/{kind}/{uid}", summary="A registry record (HTML, Turtle, N-Triples, JSON-LD)")
-def record(kind: str, uid: str, request: Request,
-           principal: Principal = Depends(current_principal)) -> Response:
+def record(
+    kind: str, uid: str, request: Request, principal: Principal = Depends(current_principal)
+) -> Response:
     """The record as the requester may see it. Its ETag names the version (``"3.ttl"``): send
     it back in ``If-Match`` to update the record."""
     registry = request.app.state.registry
@@ -42,8 +43,9 @@ def record(kind: str, uid: str, request: Request,
     triples = read_record(registry, iri, principal, request.headers.get("x-request-id"))
     advertised = advertisement(registry, iri)  # an organisation's LDN inbox
     info = registry.info(iri)
-    response = represent(request, triples + advertised, title=iri, iri=iri,
-                         version=info.version if info else None)
+    response = represent(
+        request, triples + advertised, title=iri, iri=iri, version=info.version if info else None
+    )
     for t in advertised:
         response.headers.append("Link", f'<{t.object.value}>; rel="{t.predicate.value}"')
     return response
@@ -67,14 +69,21 @@ def context() -> Response:
 def _load(paths: list) -> list[ox.Triple]:  # type: ignore[type-arg]
     triples = []
     for path in paths:
-        triples.extend(ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE))
+        triples.extend(
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)
+        )
     if not triples:
         raise NotFound("nothing published here yet")
     return triples
 
 
 def represent(
-    request: Request, triples: list[ox.Triple], *, title: str, iri: str | None = None,
+    request: Request,
+    triples: list[ox.Triple],
+    *,
+    title: str,
+    iri: str | None = None,
     version: int | None = None,
 ) -> Response:
     """Triples in the negotiated format, with ``Vary: Accept`` and an ETag: ``"<version>.<fmt>"``

@@ -19,8 +19,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
-from registry.access_log import audit_query_reads
 from api.negotiation import choose
+from registry.access_log import audit_query_reads
 from registry.errors import QueryRefused, UnsupportedFormat
 from registry.identity import Principal
 from registry.sparql_results import GRAPH_MEDIA, SOLUTION_MEDIA, QueryAnswer
@@ -179,8 +179,9 @@ def _answer(request: Request, asked: ProtocolRequest, principal: Principal) -> R
         graph_media=choose(accept, list(GRAPH_MEDIA)) or "text/turtle",
     )
     # BUC.2 step 6a: what an MO sees of an FSP's records through SPARQL is a read of them.
-    audit_query_reads(registry, principal, answer.body, answer.media_type,
-                      request.headers.get("x-request-id"))
+    audit_query_reads(
+        registry, principal, answer.body, answer.media_type, request.headers.get("x-request-id")
+    )
     headers = {"Vary": "Accept", "FDI-Result-Limit": str(registry.settings.max_results)}
     if answer.truncated:
         headers["FDI-Results-Truncated"] = "true"

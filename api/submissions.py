@@ -57,8 +57,11 @@ def _idempotency_key(request: Request, principal: Principal, body: bytes) -> Ide
     return IdempotencyKey.of(principal.actor, key, body, media_type)
 
 
-@router.post("/validate", summary="Check a submission against the rules (stores nothing)",
-             openapi_extra=BODY_SCHEMA)
+@router.post(
+    "/validate",
+    summary="Check a submission against the rules (stores nothing)",
+    openapi_extra=BODY_SCHEMA,
+)
 async def validate(request: Request) -> JSONResponse:
     from starlette.concurrency import run_in_threadpool
 
@@ -67,10 +70,18 @@ async def validate(request: Request) -> JSONResponse:
     return JSONResponse(report.as_dict())
 
 
-@router.post("/assets", status_code=201, openapi_extra=BODY_SCHEMA,
-             summary="Register assets and rights to operate (an FSP's submission)")
-@router.post("/submissions", status_code=201, openapi_extra=BODY_SCHEMA,
-             summary="Register a submission (the same as POST /assets)")
+@router.post(
+    "/assets",
+    status_code=201,
+    openapi_extra=BODY_SCHEMA,
+    summary="Register assets and rights to operate (an FSP's submission)",
+)
+@router.post(
+    "/submissions",
+    status_code=201,
+    openapi_extra=BODY_SCHEMA,
+    summary="Register a submission (the same as POST /assets)",
+)
 async def register(
     request: Request, principal: Principal = Depends(authenticated_principal)
 ) -> JSONResponse:

@@ -34,7 +34,10 @@ def read_record(
 
 
 def audit_query_reads(
-    registry: Registry, principal: Principal, body: bytes, media_type: str,
+    registry: Registry,
+    principal: Principal,
+    body: bytes,
+    media_type: str,
     request_id: str | None = None,
 ) -> int:
     """Journal, in one entry, a read of every other organisation's record that a SPARQL answer
@@ -75,7 +78,9 @@ _GRAPH_FORMATS = {
 }
 
 
-def reads_of(registry: Registry, owner: str, after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+def reads_of(
+    registry: Registry, owner: str, after: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
     """Who read ``owner``'s records, what and when, oldest first (``after``: last id seen)."""
     rows = registry.journal.read(
         "SELECT id, time, organisation, target, request_id FROM audit "

@@ -41,7 +41,11 @@ SELECT ?asset ?right ?operator ?from ?to WHERE {
 
 
 def register_assets(
-    registry: Registry, parsed: Parsed, principal: Principal, *, partial: bool = False,
+    registry: Registry,
+    parsed: Parsed,
+    principal: Principal,
+    *,
+    partial: bool = False,
     idempotency: IdempotencyKey | None = None,
 ) -> Registration:
     """Register the assets and rights to operate of one submission for an FSP.
@@ -53,10 +57,13 @@ def register_assets(
     """
     if not principal.has_role(FSP) or principal.organisation is None:
         raise Forbidden("only a flexibility service provider may register assets")
-    others = sorted({
-        t.object.value.rsplit("#", 1)[-1] for t in parsed.triples
-        if t.predicate == RDF.type and t.object in RECORD_TYPES and t.object not in ASSET_TYPES
-    })
+    others = sorted(
+        {
+            t.object.value.rsplit("#", 1)[-1]
+            for t in parsed.triples
+            if t.predicate == RDF.type and t.object in RECORD_TYPES and t.object not in ASSET_TYPES
+        }
+    )
     if others:
         raise Forbidden(
             f"this route registers assets and rights to operate, not {', '.join(others)}: "
@@ -68,13 +75,20 @@ def register_assets(
         return _refusal(registry, tx, report, principal)
 
     return registry.register(
-        parsed, principal.actor, owner=principal.organisation, partial=partial,
-        on_refusal=on_refusal, idempotency=idempotency,
+        parsed,
+        principal.actor,
+        owner=principal.organisation,
+        partial=partial,
+        on_refusal=on_refusal,
+        idempotency=idempotency,
     )
 
 
 def register_public(
-    registry: Registry, parsed: Parsed, principal: Principal, *,
+    registry: Registry,
+    parsed: Parsed,
+    principal: Principal,
+    *,
     idempotency: IdempotencyKey | None = None,
 ) -> Registration:
     """The scheme operator registers public records (no owner: the public graph), e.g. reference
@@ -89,11 +103,14 @@ def register_public(
     def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
         return _refusal(registry, tx, report, principal)
 
-    return registry.register(parsed, principal.actor, owner=None, on_refusal=on_refusal,
-                             idempotency=idempotency)
+    return registry.register(
+        parsed, principal.actor, owner=None, on_refusal=on_refusal, idempotency=idempotency
+    )
 
 
-def _refusal(registry: Registry, tx: Transaction, report: Report, principal: Principal) -> RegistryError | None:
+def _refusal(
+    registry: Registry, tx: Transaction, report: Report, principal: Principal
+) -> RegistryError | None:
     error: RegistryError | None = None
     for finding in report.violations:
         if finding.shape and _shape_iri(finding.shape) == DUPLICATE_RULE:
@@ -118,7 +135,9 @@ def _refusal(registry: Registry, tx: Transaction, report: Report, principal: Pri
 
 
 def _shape_iri(shape: str) -> str:
-    return shape if shape.startswith("http") else "https://w3id.org/fdi/shapes#" + shape.split(":")[-1]
+    return (
+        shape if shape.startswith("http") else "https://w3id.org/fdi/shapes#" + shape.split(":")[-1]
+    )
 
 
 def _existing_asset(registry: Registry, focus: str, report: Report) -> str | None:
@@ -167,9 +186,7 @@ def _notify_duplicate(
 # --- switching operator ------------------------------------------------------------------
 
 
-def switch_operator(
-    registry: Registry, parsed: Parsed, principal: Principal
-) -> Registration:
+def switch_operator(registry: Registry, parsed: Parsed, principal: Principal) -> Registration:
     """Register a right to operate that takes over another (``fdi:takesOver``).
 
     The previous right is ended the day the new one starts, in the same transaction, and both
@@ -191,7 +208,9 @@ def switch_operator(
         old = registry.record(previous, Principal(info.owner))
         ended = _with_end(old, ox.NamedNode(previous), new_from)
         staged = registry.stage(
-            tx, _without(parsed, FDI.takesOver), principal.organisation,
+            tx,
+            _without(parsed, FDI.takesOver),
+            principal.organisation,
             on_refusal=lambda tx, report, refused: _refusal(registry, tx, report, principal),
             replacing={previous: ended},
         )
@@ -210,7 +229,12 @@ def _with_end(triples: list[ox.Triple], right: ox.NamedNode, end: str) -> list[o
 
 
 def _without(parsed: Parsed, predicate: ox.NamedNode) -> Parsed:
-    return Parsed(parsed.source, parsed.format, [t for t in parsed.triples if t.predicate != predicate], parsed.origins)
+    return Parsed(
+        parsed.source,
+        parsed.format,
+        [t for t in parsed.triples if t.predicate != predicate],
+        parsed.origins,
+    )
 
 
 def _switch_activity(previous: str, staged: Staged, day: str) -> dict[str, Any]:

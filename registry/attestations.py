@@ -26,9 +26,18 @@ from registry.vocab import FDI, PROV, QUDT, RDF, XSD
 # Roles whose attestations count as trusted, and the facts they may attest.
 TRUSTED_ROLES = frozenset({FDI.Manufacturer.value, FDI.Installer.value, FDI.AssetOwner.value})
 ATTESTABLE = (
-    FDI.technology, FDI.mpanCore, FDI.exportMpanCore, FDI.postcode, FDI.gspGroup,
-    FDI.importCapacity, FDI.exportCapacity, FDI.energyCapacity, FDI.commissioningDate,
-    FDI.serialNumber, FDI.lifecycleStatus, ox.NamedNode("https://saref.etsi.org/core/hasManufacturer"),
+    FDI.technology,
+    FDI.mpanCore,
+    FDI.exportMpanCore,
+    FDI.postcode,
+    FDI.gspGroup,
+    FDI.importCapacity,
+    FDI.exportCapacity,
+    FDI.energyCapacity,
+    FDI.commissioningDate,
+    FDI.serialNumber,
+    FDI.lifecycleStatus,
+    ox.NamedNode("https://saref.etsi.org/core/hasManufacturer"),
     ox.NamedNode("https://saref.etsi.org/core/hasModel"),
 )
 
@@ -63,7 +72,8 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
     facts = _facts_of(parsed)
     if not facts:
         raise UnusableInput(
-            "an attestation states at least one of: " + ", ".join(p.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for p in ATTESTABLE)
+            "an attestation states at least one of: "
+            + ", ".join(p.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for p in ATTESTABLE)
         )
     with registry.transaction(principal.actor, "attest") as tx:
         iri = mint(registry.settings.base_iri, "attestation")
@@ -77,19 +87,35 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
             node = _rename_child(obj, iri, predicate)
             triples.append(ox.Triple(iri, predicate, node))
             triples.extend(ox.Triple(node, t.predicate, t.object) for t in children)
-        tx.put(iri, FDI.Attestation, triples, owner=principal.organisation,
-               graph=ox.NamedNode(info.graph))
+        tx.put(
+            iri,
+            FDI.Attestation,
+            triples,
+            owner=principal.organisation,
+            graph=ox.NamedNode(info.graph),
+        )
         if info.owner and info.owner != principal.organisation:
-            tx.notify(info.owner, {
-                "@context": "https://www.w3.org/ns/activitystreams", "type": "Add",
-                "summary": f"New attestation about {asset}", "object": iri.value, "target": asset,
-                "actor": principal.organisation,
-            })
+            tx.notify(
+                info.owner,
+                {
+                    "@context": "https://www.w3.org/ns/activitystreams",
+                    "type": "Add",
+                    "summary": f"New attestation about {asset}",
+                    "object": iri.value,
+                    "target": asset,
+                    "actor": principal.organisation,
+                },
+            )
     entry = tx.entry
     assert entry is not None
-    return Registration(entry.seq, entry.hash, entry.time, {"attestation": iri.value},
-                        records=[{"id": iri.value, "type": FDI.Attestation.value, "version": 1}],
-                        receipt=getattr(tx, "receipt", None))
+    return Registration(
+        entry.seq,
+        entry.hash,
+        entry.time,
+        {"attestation": iri.value},
+        records=[{"id": iri.value, "type": FDI.Attestation.value, "version": 1}],
+        receipt=getattr(tx, "receipt", None),
+    )
 
 
 def _facts_of(parsed: Parsed) -> list[tuple[ox.NamedNode, ox.Term, list[ox.Triple]]]:
@@ -109,7 +135,9 @@ def _is_nested(subject: Any, triples: list[ox.Triple]) -> bool:
 
 
 def _rename_child(obj: ox.Term, iri: ox.NamedNode, predicate: ox.NamedNode) -> ox.Term:
-    if isinstance(obj, ox.BlankNode) or (isinstance(obj, ox.NamedNode) and "submission.invalid" in obj.value):
+    if isinstance(obj, ox.BlankNode) or (
+        isinstance(obj, ox.NamedNode) and "submission.invalid" in obj.value
+    ):
         return ox.NamedNode(f"{iri.value}#{predicate.value.rsplit('#', 1)[-1].rsplit('/', 1)[-1]}")
     return obj
 
@@ -133,7 +161,9 @@ def facts(registry: Registry, asset: str, principal: Principal) -> dict[str, lis
 
 
 def attestations_of(registry: Registry, asset: str) -> list[str]:
-    rows = registry.index.query(ATTESTATIONS_OF, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)})
+    rows = registry.index.query(
+        ATTESTATIONS_OF, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+    )
     return sorted(row["attestation"].value for row in rows)  # type: ignore[index,union-attr]
 
 
@@ -148,9 +178,16 @@ def _values(triples: list[ox.Triple], subject: ox.NamedNode) -> list[tuple[str, 
             continue
         children = by_subject.get(t.object, [])
         if children:
-            number = next((c.object.value for c in children if c.predicate == QUDT.numericValue), "")
+            number = next(
+                (c.object.value for c in children if c.predicate == QUDT.numericValue), ""
+            )
             unit = next((c.object.value for c in children if c.predicate == QUDT.unit), "")
-            out.append((t.predicate.value, f"{float(number):g} {unit.rsplit('/', 1)[-1]}" if number else unit))
+            out.append(
+                (
+                    t.predicate.value,
+                    f"{float(number):g} {unit.rsplit('/', 1)[-1]}" if number else unit,
+                )
+            )
         else:
             out.append((t.predicate.value, t.object.value))
     return out
@@ -173,10 +210,19 @@ def assurance(registry: Registry, asset: str, principal: Principal) -> dict[str,
     trusted = [a for a in attestations_of(registry, asset)]
     disputed = conflicts(registry, asset, principal)
     status = (
-        "registered-elsewhere" if elsewhere
-        else "attested" if trusted and not disputed
-        else "disputed" if disputed
+        "registered-elsewhere"
+        if elsewhere
+        else "attested"
+        if trusted and not disputed
+        else "disputed"
+        if disputed
         else "unverified"
     )
-    return {"asset": asset, "status": status, "skipManualChecks": status in ("registered-elsewhere", "attested"),
-            "registeredIn": elsewhere, "attestations": trusted, "conflicts": disputed}
+    return {
+        "asset": asset,
+        "status": status,
+        "skipManualChecks": status in ("registered-elsewhere", "attested"),
+        "registeredIn": elsewhere,
+        "attestations": trusted,
+        "conflicts": disputed,
+    }

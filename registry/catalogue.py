@@ -308,10 +308,13 @@ def _shared_part(registry: Registry, principal: Principal | None) -> list[ox.Tri
         name = "shared-" + agreement.value.rstrip("/").rsplit("/", 1)[-1]
         publisher = ox.NamedNode(shared.get("assigner") or registry.info(agreement.value).owner)  # type: ignore[union-attr]
         out += _dataset(
-            cat, name, "Data shared with you",
+            cat,
+            name,
+            "Data shared with you",
             "Records another organisation shares with you under a data-sharing agreement; "
             "query them at the SPARQL endpoint.",
-            agreement, [(base + "sparql", SPARQL_RESULTS, ox.NamedNode(cat.value + "#sparql"), None)],
+            agreement,
+            [(base + "sparql", SPARQL_RESULTS, ox.NamedNode(cat.value + "#sparql"), None)],
             publisher,
         )
         node = ox.NamedNode(f"{cat.value}#{name}")

@@ -22,15 +22,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry import access
+from registry import access, capacity, checkpoints, directory, receipts, sharing
 from registry import audit as audit_trail
-from registry import capacity
-from registry import checkpoints, directory, receipts, sharing
-from registry.idempotency import IdempotencyKey
-from registry.idempotency import lookup as idempotent_response
-from registry.idempotency import remember as remember_response
-from registry.keys import KeyRing
-from registry.limits import check_blank_nodes
 from registry.errors import (
     Forbidden,
     NotFound,
@@ -41,18 +34,23 @@ from registry.errors import (
     ValidationFailed,
 )
 from registry.formats import Parsed
+from registry.idempotency import IdempotencyKey
+from registry.idempotency import lookup as idempotent_response
+from registry.idempotency import remember as remember_response
 from registry.identity import Principal
 from registry.index import RecordChange, open_index
 from registry.journal import Entry, Journal
-from registry.query import QueryResult, run_query
-from registry.sparql_endpoint import SparqlEndpoint
+from registry.keys import KeyRing
+from registry.limits import check_blank_nodes
 from registry.normalise import normalise
+from registry.query import QueryResult, run_query
 from registry.records import Record, Split, assign_iris, local_id, rename, split_records
 from registry.related import related_records
 from registry.settings import Settings
+from registry.sparql_endpoint import SparqlEndpoint
 from registry.statistics import Summary, summary_of
-from registry.vocab import RECORD_TYPES
 from registry.validation import Finding, Report, Shapes, check, load_shapes
+from registry.vocab import RECORD_TYPES
 
 
 @dataclass(frozen=True)
@@ -93,17 +91,28 @@ class Registration:
         """The answer to the submitter (also what an idempotent retry gets again)."""
         warnings = [f.as_dict() for f in self.report.warnings] if self.report else self.warnings
         return {
-            "seq": self.seq, "hash": self.hash, "time": self.time, "ids": self.ids,
-            "records": self.records, "refused": self.refused, "warnings": warnings,
+            "seq": self.seq,
+            "hash": self.hash,
+            "time": self.time,
+            "ids": self.ids,
+            "records": self.records,
+            "refused": self.refused,
+            "warnings": warnings,
             "receipt": self.receipt,
         }
 
     @classmethod
     def replay(cls, stored: dict[str, Any]) -> Registration:
         return cls(
-            stored["seq"], stored["hash"], stored["time"], stored["ids"],
-            records=stored["records"], refused=stored["refused"], receipt=stored["receipt"],
-            warnings=stored["warnings"], replayed=True,
+            stored["seq"],
+            stored["hash"],
+            stored["time"],
+            stored["ids"],
+            records=stored["records"],
+            refused=stored["refused"],
+            receipt=stored["receipt"],
+            warnings=stored["warnings"],
+            replayed=True,
         )
 
 
@@ -125,8 +134,13 @@ class Staged:
         ids = {local_id(r.subject): self.renaming[r.subject].value for r in self.accepted}
         summary = [{"id": r["iri"], "type": r["type"], "version": r["version"]} for r in tx.records]
         return Registration(
-            entry.seq if entry else 0, entry.hash if entry else "", entry.time if entry else now(),
-            ids, self.report, summary, refused=[r.origin for r in self.refused],
+            entry.seq if entry else 0,
+            entry.hash if entry else "",
+            entry.time if entry else now(),
+            ids,
+            self.report,
+            summary,
+            refused=[r.origin for r in self.refused],
             receipt=tx.receipt,
         )
 
@@ -160,8 +174,15 @@ class Transaction:
         if pending is None:
             return stored
         return RecordInfo(
-            iri, pending["type"], pending["graph"], pending["version"], pending.get("status"),
-            pending.get("owner"), stored.created if stored else "", "", 0,
+            iri,
+            pending["type"],
+            pending["graph"],
+            pending["version"],
+            pending.get("status"),
+            pending.get("owner"),
+            stored.created if stored else "",
+            "",
+            0,
         )
 
     def put(
@@ -329,10 +350,18 @@ class Registry:
         ``target`` (a record IRI, or what was asked for) in request ``request_id``."""
         info = self.info(target) if target else None
         with self.transaction(principal.actor, "audit") as tx:
-            tx.event(audit_trail.event(principal, action, target, info.owner if info else None, request_id))
+            tx.event(
+                audit_trail.event(
+                    principal, action, target, info.owner if info else None, request_id
+                )
+            )
         return tx.entry
 
-    def adopt(self, entries: Iterator[Entry], also: Callable[[sqlite3.Connection, Entry], None] | None = None) -> int:
+    def adopt(
+        self,
+        entries: Iterator[Entry],
+        also: Callable[[sqlite3.Connection, Entry], None] | None = None,
+    ) -> int:
         """Append entries copied from another copy of this journal (replay after a restore),
         checking that each continues the chain, and apply them. Returns how many.
 
@@ -429,7 +458,14 @@ class Registry:
         for record in accepted:
             content = rename(record.triples, renaming)
             iri = renaming[record.subject]
-            tx.put(iri, record.type, content, status="registered", owner=owner, minted=iri != record.subject)
+            tx.put(
+                iri,
+                record.type,
+                content,
+                status="registered",
+                owner=owner,
+                minted=iri != record.subject,
+            )
         return Staged(report, accepted, renaming, refused, None)
 
     def import_records(self, parsed: Parsed, actor: str, owner: str | None = None) -> Registration:
@@ -444,9 +480,17 @@ class Registry:
             renaming = assign_iris(split.records, self.settings.base_iri)
             for record in split.records:
                 iri = renaming[record.subject]
-                tx.put(iri, record.type, rename(record.triples, renaming),
-                       status="registered", owner=owner, minted=iri != record.subject)
-        return Staged(Report(records=len(split.records)), split.records, renaming, [], None).registration(tx)
+                tx.put(
+                    iri,
+                    record.type,
+                    rename(record.triples, renaming),
+                    status="registered",
+                    owner=owner,
+                    minted=iri != record.subject,
+                )
+        return Staged(
+            Report(records=len(split.records)), split.records, renaming, [], None
+        ).registration(tx)
 
     def update(
         self,
@@ -490,14 +534,22 @@ class Registry:
         )
         return [{"version": v, "seq": seq, "time": t, "actor": a} for v, seq, t, a in rows]
 
-    def version(self, iri: str, number: int | None = None, *, as_of: str | None = None,
-                principal: Principal | None = None) -> tuple[int, list[ox.Triple]]:
+    def version(
+        self,
+        iri: str,
+        number: int | None = None,
+        *,
+        as_of: str | None = None,
+        principal: Principal | None = None,
+    ) -> tuple[int, list[ox.Triple]]:
         """A record as it was: a given version, or the one current at time ``as_of``.
 
         Raises NotFound (also when the record did not exist yet at ``as_of``)."""
         self.record(iri, principal)
         if number is not None:
-            rows = self.journal.read("SELECT version, seq FROM version WHERE iri = ? AND version = ?", (iri, number))
+            rows = self.journal.read(
+                "SELECT version, seq FROM version WHERE iri = ? AND version = ?", (iri, number)
+            )
         else:
             rows = self.journal.read(
                 "SELECT version, seq FROM version WHERE iri = ? AND time <= ? ORDER BY version DESC LIMIT 1",
@@ -627,12 +679,18 @@ def _refused_records(report: Report, split: Split) -> list[Record]:
 
 def _refers_to_refused(record: Record) -> Finding:
     return Finding(
-        record=record.origin, field=None, value=None,
+        record=record.origin,
+        field=None,
+        value=None,
         message="This record refers to another record of the same submission that was refused; "
         "fix that record and submit both again",
-        rule="References resolve", description="A record may only refer to records that exist.",
-        severity="Violation", focus=local_id(record.subject), path=None,
-        constraint="ReferenceConstraint", shape=None,
+        rule="References resolve",
+        description="A record may only refer to records that exist.",
+        severity="Violation",
+        focus=local_id(record.subject),
+        path=None,
+        constraint="ReferenceConstraint",
+        shape=None,
     )
 
 
@@ -650,7 +708,9 @@ def changes_of(entry: Entry) -> list[RecordChange]:
     return _changes(entry.payload, {})
 
 
-def _changes(payload: dict[str, Any], known: dict[tuple[str, str], list[ox.Triple]]) -> list[RecordChange]:
+def _changes(
+    payload: dict[str, Any], known: dict[tuple[str, str], list[ox.Triple]]
+) -> list[RecordChange]:
     """The index changes of an entry's payload; ``known`` holds the triples behind its
     N-Triples texts when the entry is being committed (what parsing the text would give)."""
 
@@ -663,7 +723,9 @@ def _changes(payload: dict[str, Any], known: dict[tuple[str, str], list[ox.Tripl
         if "movedFrom" in r:
             changes.append(RecordChange(ox.NamedNode(r["movedFrom"]), ox.NamedNode(r["iri"]), []))
         changes.append(
-            RecordChange(ox.NamedNode(r["graph"]), ox.NamedNode(r["iri"]), triples(r), r.get("new", False))
+            RecordChange(
+                ox.NamedNode(r["graph"]), ox.NamedNode(r["iri"]), triples(r), r.get("new", False)
+            )
         )
     for c in payload.get("copies", []):
         changes.append(RecordChange(ox.NamedNode(c["graph"]), ox.NamedNode(c["iri"]), triples(c)))
@@ -687,8 +749,17 @@ def _derive(db: sqlite3.Connection, entry: Entry) -> None:
             "type = excluded.type, graph = excluded.graph, version = excluded.version, "
             "status = excluded.status, owner = excluded.owner, modified = excluded.modified, "
             "seq = excluded.seq",
-            (r["iri"], r["type"], r["graph"], r["version"], r.get("status"), r.get("owner"),
-             entry.time, entry.time, entry.seq),
+            (
+                r["iri"],
+                r["type"],
+                r["graph"],
+                r["version"],
+                r.get("status"),
+                r.get("owner"),
+                entry.time,
+                entry.time,
+                entry.seq,
+            ),
         )
         db.execute(
             "INSERT INTO version (iri, version, seq, time, actor) VALUES (?, ?, ?, ?, ?)",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 from pathlib import Path
+from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -37,11 +37,17 @@ class Index(Protocol):
     def applied_seq(self) -> int: ...
     def apply(self, seq: int, changes: Iterable[RecordChange]) -> None: ...
     def query(
-        self, text: str, graphs: list[ox.NamedNode] | None, substitutions: dict[ox.Variable, ox.Term] | None = None
+        self,
+        text: str,
+        graphs: list[ox.NamedNode] | None,
+        substitutions: dict[ox.Variable, ox.Term] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
     def quads(
-        self, subject: ox.NamedNode | ox.BlankNode | None, predicate: ox.NamedNode | None,
-        obj: ox.Term | None, graph: ox.NamedNode | None = None,
+        self,
+        subject: ox.NamedNode | ox.BlankNode | None,
+        predicate: ox.NamedNode | None,
+        obj: ox.Term | None,
+        graph: ox.NamedNode | None = None,
     ) -> list[ox.Quad]: ...
     def record_quads(self, graph: ox.NamedNode, subject: ox.NamedNode) -> list[ox.Quad]: ...
     def dump(self) -> ox.Dataset: ...
@@ -74,11 +80,15 @@ class OxigraphIndex:
         changes = list(changes)
         if changes:
             self._content_seq = seq
-        marker = ox.Quad(INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH)
+        marker = ox.Quad(
+            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH
+        )
         if all(c.new for c in changes):
             self.store.extend([*_quads(changes), marker])
         else:
-            removed = [q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)]
+            removed = [
+                q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)
+            ]
             update = (
                 f"DELETE DATA {{ {_data(removed)} }} ;\n"
                 f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}"
@@ -87,7 +97,9 @@ class OxigraphIndex:
         # Only the newest marker is needed: dropping older ones (after the commit, so a crash
         # leaves at most one extra) keeps reading the applied sequence on start O(1), not
         # O(entries).
-        for q in list(self.store.quads_for_pattern(INDEX_NODE, FDI.journalSequence, None, META_GRAPH)):
+        for q in list(
+            self.store.quads_for_pattern(INDEX_NODE, FDI.journalSequence, None, META_GRAPH)
+        ):
             if q != marker and int(q.object.value) < seq:
                 self.store.remove(q)
 
@@ -103,7 +115,9 @@ class OxigraphIndex:
         statistics only, never for a requester's query.
         """
         if graphs is None:
-            return self.store.query(text, use_default_graph_as_union=True, substitutions=substitutions)
+            return self.store.query(
+                text, use_default_graph_as_union=True, substitutions=substitutions
+            )
         return self.store.query(
             text, default_graph=graphs, named_graphs=graphs, substitutions=substitutions
         )
@@ -133,7 +147,11 @@ class OxigraphIndex:
             for q in self.quads(node, None, None, graph):
                 out.append(q)
                 obj = q.object
-                if isinstance(obj, ox.NamedNode) and obj.value.startswith(prefix) and obj not in seen:
+                if (
+                    isinstance(obj, ox.NamedNode)
+                    and obj.value.startswith(prefix)
+                    and obj not in seen
+                ):
                     seen.add(obj)
                     queue.append(obj)
         return out
@@ -173,4 +191,6 @@ def _quads(changes: Iterable[RecordChange]) -> list[ox.Quad]:
 
 def _data(quads: Iterable[ox.Quad]) -> str:
     # Terms are serialised by pyoxigraph (escaped N-Triples syntax), never formatted from input.
-    return "\n".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}" for q in quads)
+    return "\n".join(
+        f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}" for q in quads
+    )

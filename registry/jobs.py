@@ -86,8 +86,16 @@ class JobRunner:
 
     # --- starting and resuming -------------------------------------------------------------
 
-    def submit(self, data: bytes, fmt: str, source: str, principal: Principal, owner: str | None,
-               *, start: bool = True) -> Job:
+    def submit(
+        self,
+        data: bytes,
+        fmt: str,
+        source: str,
+        principal: Principal,
+        owner: str | None,
+        *,
+        start: bool = True,
+    ) -> Job:
         """Accept a file as a job; registration starts in the background.
 
         Raises UnusableInput if the file cannot be parsed (nothing is stored then).
@@ -97,8 +105,15 @@ class JobRunner:
         job_id = str(uuid.uuid4())
         self._keep_input(job_id, data)
         payload = {
-            "job": {"id": job_id, "event": "created", "source": source, "format": fmt,
-                    "total": total, "owner": owner, "sha256": hashlib.sha256(data).hexdigest()}
+            "job": {
+                "id": job_id,
+                "event": "created",
+                "source": source,
+                "format": fmt,
+                "total": total,
+                "owner": owner,
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
         }
         with self.registry.transaction(principal.actor, "job") as tx:
             tx.event(payload)
@@ -118,7 +133,9 @@ class JobRunner:
             thread.join(timeout)
 
     def _start(self, job_id: str) -> None:
-        thread = threading.Thread(target=self.run, args=(job_id,), daemon=True, name=f"job-{job_id}")
+        thread = threading.Thread(
+            target=self.run, args=(job_id,), daemon=True, name=f"job-{job_id}"
+        )
         self._threads.append(thread)
         thread.start()
 
@@ -139,7 +156,9 @@ class JobRunner:
                 tx.event({"job": {"id": job_id, "event": "finished"}})
             return self.get(job_id)
 
-    def _run_chunk(self, job: Job, number: int, records: list[Record], parsed: Parsed, actor: str) -> None:
+    def _run_chunk(
+        self, job: Job, number: int, records: list[Record], parsed: Parsed, actor: str
+    ) -> None:
         renaming = {ox.NamedNode(_local_iri(k)): ox.NamedNode(v) for k, v in job.ids.items()}
         triples = [
             ox.Triple(t.subject, t.predicate, renaming.get(t.object, t.object))  # type: ignore[arg-type]
@@ -151,8 +170,22 @@ class JobRunner:
         with self.registry.transaction(actor, "register") as tx:
             staged = self.registry.stage(tx, chunk, job.owner, partial=True)
             ids = {local_id(r.subject): staged.renaming[r.subject].value for r in staged.accepted}
-            refused = [f.as_dict() for f in staged.report.violations if f.record in {r.origin for r in staged.refused}]
-            tx.event({"job": {"id": job.id, "event": "chunk", "chunk": number, "ids": ids, "refused": refused}})
+            refused = [
+                f.as_dict()
+                for f in staged.report.violations
+                if f.record in {r.origin for r in staged.refused}
+            ]
+            tx.event(
+                {
+                    "job": {
+                        "id": job.id,
+                        "event": "chunk",
+                        "chunk": number,
+                        "ids": ids,
+                        "refused": refused,
+                    }
+                }
+            )
             _ensure_entry(tx)
 
     # --- state from the journal ------------------------------------------------------------
@@ -204,8 +237,15 @@ class JobRunner:
 def _apply(found: dict[str, Job], data: dict[str, Any], actor: str, time: str) -> None:
     event = data.get("event")
     if event == "created":
-        found[data["id"]] = Job(data["id"], data.get("owner"), actor, data["source"], data["format"],
-                                data["total"], time)
+        found[data["id"]] = Job(
+            data["id"],
+            data.get("owner"),
+            actor,
+            data["source"],
+            data["format"],
+            data["total"],
+            time,
+        )
         return
     job = found.get(data["id"])
     if job is None:

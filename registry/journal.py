@@ -211,15 +211,26 @@ class Journal:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 seq, prev = self.head()
-                expected = entry_hash(prev, entry.seq, entry.time, entry.actor, entry.kind, entry.body)
+                expected = entry_hash(
+                    prev, entry.seq, entry.time, entry.actor, entry.kind, entry.body
+                )
                 if entry.seq != seq + 1 or entry.prev != prev or entry.hash != expected:
                     raise JournalCorrupt(
-                        f"entry {entry.seq} does not continue this journal (head {seq})", seq=entry.seq
+                        f"entry {entry.seq} does not continue this journal (head {seq})",
+                        seq=entry.seq,
                     )
                 self._db.execute(
                     "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (entry.seq, entry.time, entry.actor, entry.kind, entry.body, entry.prev, entry.hash),
+                    (
+                        entry.seq,
+                        entry.time,
+                        entry.actor,
+                        entry.kind,
+                        entry.body,
+                        entry.prev,
+                        entry.hash,
+                    ),
                 )
                 if derive is not None:
                     derive(self._db, entry)
@@ -250,7 +261,9 @@ class Journal:
         A file-backed journal is read through its own connection, so a long replay or
         verification never holds up writers.
         """
-        sql = "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq > ? ORDER BY seq"
+        sql = (
+            "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq > ? ORDER BY seq"
+        )
         if self.path is None:
             for row in self.read(sql, (after,)):
                 yield Entry(*row)

@@ -94,7 +94,9 @@ def normalise(triples: list[ox.Triple]) -> tuple[list[ox.Triple], list[IllTyped]
             check = LEXICAL_CHECKS.get(obj.datatype.value)
             if check is not None and not check(obj.value):
                 problems.append(
-                    IllTyped(t.subject, t.predicate, obj.value, _XSD_DATATYPE_NAMES[obj.datatype.value])
+                    IllTyped(
+                        t.subject, t.predicate, obj.value, _XSD_DATATYPE_NAMES[obj.datatype.value]
+                    )
                 )
             t = ox.Triple(t.subject, t.predicate, obj)
         out.append(t)

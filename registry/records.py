@@ -105,10 +105,7 @@ def assign_iris(records: list[Record], base_iri: str) -> dict[Node, ox.NamedNode
     """Mint an IRI for each record and each of its child nodes; returns the renaming."""
     renaming: dict[Node, ox.NamedNode] = {}
     for record in records:
-        if _is_ours(record.subject, base_iri):
-            iri = record.subject
-        else:
-            iri = mint(base_iri, record.kind)
+        iri = record.subject if _is_ours(record.subject, base_iri) else mint(base_iri, record.kind)
         renaming[record.subject] = iri  # type: ignore[assignment]
         used: set[str] = set()
         parent_of = {t.object: t for t in record.triples if t.object in record.children}

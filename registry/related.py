@@ -42,7 +42,5 @@ def _record_of(node: ox.NamedNode) -> ox.NamedNode:
 
 def _subjects(index: Index, predicate: ox.NamedNode, obj: ox.Term) -> set[ox.NamedNode]:
     return {
-        q.subject
-        for q in index.quads(None, predicate, obj)
-        if isinstance(q.subject, ox.NamedNode)
+        q.subject for q in index.quads(None, predicate, obj) if isinstance(q.subject, ox.NamedNode)
     }

@@ -99,7 +99,14 @@ def _convert(name: str, raw: str) -> object:
         return Path(raw) if raw else None
     if name in ("query_timeout",):
         return float(raw)
-    if name in ("max_results", "query_workers", "query_memory_mb", "max_body_bytes",
-                "max_blank_nodes", "checkpoint_every", "certificate_days"):
+    if name in (
+        "max_results",
+        "query_workers",
+        "query_memory_mb",
+        "max_body_bytes",
+        "max_blank_nodes",
+        "checkpoint_every",
+        "certificate_days",
+    ):
         return int(raw)
     return raw

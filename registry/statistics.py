@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from functools import lru_cache
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -42,7 +42,6 @@ PREFIX fdi: <https://w3id.org/fdi/ns#>
 SELECT ?gsp (COUNT(?asset) AS ?assets) WHERE { ?asset fdi:gspGroup ?gsp }
 GROUP BY ?gsp ORDER BY ?gsp
 """
-
 
 
 LICENCE_AREAS = """
@@ -119,8 +118,11 @@ def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:
     ]
     names = licence_areas()
     areas = [
-        {"gsp": row["gsp"].value, "area": names.get(row["gsp"].value, "independent networks"),
-         "assets": int(row["assets"].value)}
+        {
+            "gsp": row["gsp"].value,
+            "area": names.get(row["gsp"].value, "independent networks"),
+            "assets": int(row["assets"].value),
+        }
         for row in select(ASSETS_BY_GSP_GROUP)
     ]
     samples = [row["sample"].value for row in by_type.values()]

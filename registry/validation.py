@@ -363,8 +363,13 @@ def _expand(curie: str, ctx: dict[str, object]) -> str:
 
 def _compact(iri: str, ctx: dict[str, object]) -> str:
     for prefix, ns in ctx.items():
-        if isinstance(ns, str) and not prefix.startswith("@") and iri.startswith(ns) and ns[-1] in "#/":
-            return f"{prefix}:{iri[len(ns):]}"
+        if (
+            isinstance(ns, str)
+            and not prefix.startswith("@")
+            and iri.startswith(ns)
+            and ns[-1] in "#/"
+        ):
+            return f"{prefix}:{iri[len(ns) :]}"
     return iri
 
 

@@ -23,8 +23,14 @@ BASE = "http://registry.test/"
 
 # The modules ``pytest -m store`` selects: registration, updates and queries.
 STORE_MODULES = {
-    "test_registry", "test_assets", "test_updates", "test_http", "test_remote_index",
-    "test_catalogue", "test_federation", "test_linked_data",
+    "test_registry",
+    "test_assets",
+    "test_updates",
+    "test_http",
+    "test_remote_index",
+    "test_catalogue",
+    "test_federation",
+    "test_linked_data",
 }
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from registry.assets import operator_of, register_assets, switch_operator
 from registry.core import Registry
-from registry.errors import ConflictingRight, DuplicateAsset, Forbidden
+from registry.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound
 from registry.formats import read_bytes, read_file
 from registry.identity import FSP, Principal
 from tests.conftest import EXAMPLES
@@ -45,13 +45,15 @@ def test_an_fsp_registers_an_asset_into_its_own_graph(registry):
     asset = register_asset(registry, fsp)
     assert registry.info(asset).owner == fsp.organisation
     assert registry.record(asset, fsp)
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):
         registry.record(asset, Principal.anonymous())
 
 
 def test_only_an_fsp_registers_assets(registry):
     with pytest.raises(Forbidden):
-        register_assets(registry, read_file(EXAMPLES / "asset.ttl"), Principal("urn:x", frozenset()))
+        register_assets(
+            registry, read_file(EXAMPLES / "asset.ttl"), Principal("urn:x", frozenset())
+        )
 
 
 def test_a_second_registration_is_refused_with_a_pointer_and_both_fsps_are_told(registry):
@@ -94,9 +96,15 @@ def test_twenty_concurrent_registrations_of_one_asset_make_one_asset(disk_settin
 def test_an_overlapping_right_is_refused_naming_the_other(registry):
     first, second = make_fsp(registry, "00000001"), make_fsp(registry, "00000002")
     asset = register_asset(registry, first)
-    registry.register(read_bytes(right(asset, first.organisation, "2025-01-01"), "turtle"), first.actor, first.organisation)
+    registry.register(
+        read_bytes(right(asset, first.organisation, "2025-01-01"), "turtle"),
+        first.actor,
+        first.organisation,
+    )
     with pytest.raises(ConflictingRight) as caught:
-        register_assets(registry, read_bytes(right(asset, second.organisation, "2025-06-01"), "turtle"), second)
+        register_assets(
+            registry, read_bytes(right(asset, second.organisation, "2025-06-01"), "turtle"), second
+        )
     assert "/id/right-to-operate/" in caught.value.detail
     assert "resolve" in caught.value.extra
 
@@ -111,7 +119,9 @@ def test_simultaneous_overlapping_rights_are_never_both_accepted(disk_settings):
     def claim(fsp: Principal) -> None:
         barrier.wait()
         try:
-            register_assets(registry, read_bytes(right(asset, fsp.organisation, "2025-03-01"), "turtle"), fsp)
+            register_assets(
+                registry, read_bytes(right(asset, fsp.organisation, "2025-03-01"), "turtle"), fsp
+            )
             results.append("ok")
         except ConflictingRight:
             results.append("conflict")
@@ -128,13 +138,23 @@ def test_simultaneous_overlapping_rights_are_never_both_accepted(disk_settings):
 def test_a_switch_ends_the_previous_right_and_notifies_both(registry):
     first, second = make_fsp(registry, "00000001"), make_fsp(registry, "00000002")
     asset = register_asset(registry, first)
-    old = register_assets(registry, read_bytes(right(asset, first.organisation, "2025-01-01"), "turtle"), first).ids["r"]
+    old = register_assets(
+        registry, read_bytes(right(asset, first.organisation, "2025-01-01"), "turtle"), first
+    ).ids["r"]
     switch = right(asset, second.organisation, "2026-01-01", extra=f"fdi:takesOver <{old}> ;")
     new = switch_operator(registry, read_bytes(switch, "turtle"), second).ids["r"]
     ended = registry.record(old, first)
-    assert any(t.predicate.value.endswith("validTo") and t.object.value == "2026-01-01" for t in ended)
+    assert any(
+        t.predicate.value.endswith("validTo") and t.object.value == "2026-01-01" for t in ended
+    )
     assert registry.info(old).status == "ended"
-    assert operator_of(registry, asset, on=__import__("datetime").date(2026, 2, 1)) == second.organisation
-    assert operator_of(registry, asset, on=__import__("datetime").date(2025, 2, 1)) == first.organisation
+    assert (
+        operator_of(registry, asset, on=__import__("datetime").date(2026, 2, 1))
+        == second.organisation
+    )
+    assert (
+        operator_of(registry, asset, on=__import__("datetime").date(2025, 2, 1))
+        == first.organisation
+    )
     assert any(new in body for body in inbox(registry, first.organisation))
     assert any(new in body for body in inbox(registry, second.organisation))

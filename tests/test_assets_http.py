@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import current_principal
 from registry.access_log import send_digests
-from registry.identity import FSP, MARKET_OPERATOR, Principal
+from registry.identity import MARKET_OPERATOR, Principal
 from registry.settings import Settings
 from tests.conftest import BASE, EXAMPLES
 from tests.test_assets import make_fsp
@@ -19,8 +19,6 @@ def app():
     app = create_app(Settings(data_dir=None, base_iri=BASE))
     with TestClient(app):
         yield app
-
-
 
 
 @pytest.fixture
@@ -49,7 +47,9 @@ def path_of(iri: str) -> str:
 
 
 def test_registering_needs_authentication(app):
-    response = TestClient(app).post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
+    response = TestClient(app).post(
+        "/assets", content=ASSET, headers={"Content-Type": "text/turtle"}
+    )
     assert response.status_code == 401
 
 
@@ -61,12 +61,23 @@ def test_an_fsp_registers_reads_and_updates_with_if_match(app, as_principal):
     iri = created.json()["ids"]["battery-cardiff-1"]
     got = client.get(path_of(iri), headers={"Accept": "text/turtle"})
     assert got.headers["etag"] == '"1.ttl"'
-    body = ASSET.replace(b"<#battery-cardiff-1>", f"<{iri}>".encode()).replace(b"Powerwall 2", b"Powerwall 3")
-    assert client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle"}).status_code == 428
-    updated = client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle", "If-Match": got.headers["etag"]})
+    body = ASSET.replace(b"<#battery-cardiff-1>", f"<{iri}>".encode()).replace(
+        b"Powerwall 2", b"Powerwall 3"
+    )
+    assert (
+        client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle"}).status_code
+        == 428
+    )
+    updated = client.put(
+        path_of(iri),
+        content=body,
+        headers={"Content-Type": "text/turtle", "If-Match": got.headers["etag"]},
+    )
     assert updated.status_code == 200, updated.text
     assert updated.headers["etag"] == '"2"'
-    stale = client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle", "If-Match": '"1.ttl"'})
+    stale = client.put(
+        path_of(iri), content=body, headers={"Content-Type": "text/turtle", "If-Match": '"1.ttl"'}
+    )
     assert stale.status_code == 412
     versions = client.get(path_of(iri) + "/versions").json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
@@ -78,7 +89,9 @@ def test_a_duplicate_is_409_with_a_pointer(app, as_principal):
     registry = app.state.registry
     first = as_principal(make_fsp(registry, "00000001"))
     second = as_principal(make_fsp(registry, "00000002"))
-    iri = first.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"}).json()["ids"]["battery-cardiff-1"]
+    iri = first.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"}).json()[
+        "ids"
+    ]["battery-cardiff-1"]
     refused = second.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
     assert refused.status_code == 409
     assert refused.json()["existing"] == iri
@@ -88,7 +101,11 @@ def test_a_duplicate_is_409_with_a_pointer(app, as_principal):
 def test_market_operator_reads_are_logged_and_digested_to_the_fsp(app, as_principal):
     registry = app.state.registry
     fsp = make_fsp(registry, "00000001")
-    iri = as_principal(fsp).post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"}).json()["ids"]["battery-cardiff-1"]
+    iri = (
+        as_principal(fsp)
+        .post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
+        .json()["ids"]["battery-cardiff-1"]
+    )
     # Share the asset with the market operator by a copy in its shared graph (agreements do this).
     from registry import access
 
@@ -113,14 +130,18 @@ def test_a_bulk_job_reports_progress_and_bad_rows(app, as_principal):
     job = client.get(accepted.headers["location"]).json()
     assert job["status"] == "finished"
     assert job["registered"] == 3
-    assert [(f["record"], f["field"]) for f in job["refused"]] == [("row 3 (id battery-london-2)", "mpan")]
+    assert [(f["record"], f["field"]) for f in job["refused"]] == [
+        ("row 3 (id battery-london-2)", "mpan")
+    ]
 
 
 def test_an_authorisation_refusal_is_journaled_in_the_audit_trail(app, as_principal):
     mo = Principal(BASE + "id/org/mo-1", frozenset({MARKET_OPERATOR}))
-    refused = as_principal(mo).post("/assets", content=ASSET, headers={"Content-Type": "text/turtle",
-                                                                       "X-Request-Id": "req-42"})
+    refused = as_principal(mo).post(
+        "/assets", content=ASSET, headers={"Content-Type": "text/turtle", "X-Request-Id": "req-42"}
+    )
     assert refused.status_code == 403
     rows = app.state.registry.journal.read(
-        "SELECT organisation, action, target, request_id FROM audit WHERE action = 'refused'")
+        "SELECT organisation, action, target, request_id FROM audit WHERE action = 'refused'"
+    )
     assert rows == [(mo.organisation, "refused", "POST /assets", "req-42")]

@@ -38,7 +38,10 @@ def test_a_conflicting_value_is_shown_not_overwritten(registry):
     [conflict] = conflicts(registry, asset, fsp)
     assert conflict["property"] == FDI.exportCapacity.value
     assert sorted(v["value"] for v in conflict["values"]) == ["4.6 KiloW", "5 KiloW"]
-    assert {v["source"] for v in conflict["values"]} == {fsp.organisation, MANUFACTURER.organisation}
+    assert {v["source"] for v in conflict["values"]} == {
+        fsp.organisation,
+        MANUFACTURER.organisation,
+    }
     record = registry.record(asset, fsp)
     assert any(t.object.value in ("5", "5.0") for t in record)  # the registered value stands
     assert assurance(registry, asset, fsp)["status"] == "disputed"
@@ -48,7 +51,9 @@ def test_the_fsp_is_told_about_an_attestation(registry):
     fsp = make_fsp(registry, "00000001")
     asset = register_asset(registry, fsp)
     attest(registry, asset, statement(asset), MANUFACTURER)
-    rows = registry.journal.read("SELECT body FROM notification WHERE recipient = ?", (fsp.organisation,))
+    rows = registry.journal.read(
+        "SELECT body FROM notification WHERE recipient = ?", (fsp.organisation,)
+    )
     assert any(asset in body for (body,) in rows)
 
 

@@ -210,7 +210,10 @@ INTEREST = {
     "@context": "https://www.w3.org/ns/activitystreams",
     "type": "Offer",
     "summary": "FSP-1 would like to take part in MO-1's flexibility tenders",
-    "object": {"type": "Note", "content": "2.5 MW of batteries and heat pumps in London and the East"},
+    "object": {
+        "type": "Note",
+        "content": "2.5 MW of batteries and heat pumps in London and the East",
+    },
 }
 
 
@@ -230,7 +233,9 @@ def _path(iri: str) -> str:
 
 
 def _sparql(client: TestClient, query: str) -> list[dict[str, Any]]:
-    found = client.post("/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    found = client.post(
+        "/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"}
+    )
     assert found.status_code == 200, found.text
     return found.json()["results"]["bindings"]
 
@@ -250,25 +255,45 @@ def market(journey: Journey) -> Market:
     # Step 3: commercial information, first invalid, then valid.
     r["commercial-invalid"] = fsp1.client.post("/commercial-information", json=invalid)
     r["commercial"] = fsp1.client.post("/commercial-information", json=offer)
-    r["asset"] = fsp1.client.post("/assets", content=(EXAMPLES / "asset.ttl").read_bytes(),
-                                  headers={"Content-Type": "text/turtle"})
+    r["asset"] = fsp1.client.post(
+        "/assets",
+        content=(EXAMPLES / "asset.ttl").read_bytes(),
+        headers={"Content-Type": "text/turtle"},
+    )
     # Step 4: an agreement sharing FSP-1's assets and commercial information with MO-1 only.
-    r["agreement"] = fsp1.client.post("/agreements", json={
-        "type": "DataSharingAgreement", "id": "share-with-mo1",
-        "assignee": [mo1.id], "target": ["fdi:ProviderAssets", "fdi:ProviderCommercialInformation"],
-        "permission": {"action": "use", "constraint": {
-            "leftOperand": "purpose", "operatorSymbol": "eq", "rightOperand": "fdi:FlexibilityProcurement"}},
-    })
+    r["agreement"] = fsp1.client.post(
+        "/agreements",
+        json={
+            "type": "DataSharingAgreement",
+            "id": "share-with-mo1",
+            "assignee": [mo1.id],
+            "target": ["fdi:ProviderAssets", "fdi:ProviderCommercialInformation"],
+            "permission": {
+                "action": "use",
+                "constraint": {
+                    "leftOperand": "purpose",
+                    "operatorSymbol": "eq",
+                    "rightOperand": "fdi:FlexibilityProcurement",
+                },
+            },
+        },
+    )
     # Step 5: FSP-1 searches the directory for market operators and finds MO-1's inbox.
-    r["search-dso"] = journey.anonymous.get("/directory", params={"role": "DistributionSystemOperator"})
-    r["search-mo"] = journey.anonymous.get("/directory", params={"role": "MarketOperator", "scheme": "fdi"})
+    r["search-dso"] = journey.anonymous.get(
+        "/directory", params={"role": "DistributionSystemOperator"}
+    )
+    r["search-mo"] = journey.anonymous.get(
+        "/directory", params={"role": "MarketOperator", "scheme": "fdi"}
+    )
     r["mo1-page"] = fsp1.client.get(_path(mo1.id), headers={"Accept": "text/turtle"})
     inbox = r["mo1-page"].links["http://www.w3.org/ns/ldp#inbox"]["url"]
     # Steps 5-6: FSP-1 expresses interest; posting is refused where roles do not allow it.
-    r["interest"] = fsp1.client.post(_path(inbox), json=INTEREST,
-                                     headers={"Content-Type": "application/ld+json"})
-    r["fsp-to-fsp"] = fsp1.client.post(_path(fsp2.id + "/inbox"), json=INTEREST,
-                                       headers={"Content-Type": "application/ld+json"})
+    r["interest"] = fsp1.client.post(
+        _path(inbox), json=INTEREST, headers={"Content-Type": "application/ld+json"}
+    )
+    r["fsp-to-fsp"] = fsp1.client.post(
+        _path(fsp2.id + "/inbox"), json=INTEREST, headers={"Content-Type": "application/ld+json"}
+    )
     r["mo1-inbox"] = mo1.client.get(_path(inbox))
     r["mo2-reads-mo1-inbox"] = mo2.client.get(_path(inbox))
     r["acknowledge"] = mo1.client.post(_path(r["interest"].json()["id"]) + "/acknowledgement")
@@ -279,11 +304,15 @@ def market(journey: Journey) -> Market:
         r[f"{who}-shared"] = client.get("/shared-with-me")
         r[f"{who}-asset"] = client.get(_path(asset), headers={"Accept": "text/turtle"})
         r[f"{who}-commercial"] = client.get(_path(commercial), headers={"Accept": "text/turtle"})
-        r[f"{who}-catalogue"] = client.get("/catalogue", headers={"Accept": "application/n-triples"})
+        r[f"{who}-catalogue"] = client.get(
+            "/catalogue", headers={"Accept": "application/n-triples"}
+        )
     return Market(mo1, mo2, fsp2, r, asset, commercial, r["agreement"].json()["agreement"]["id"])
 
 
-def test_step3_invalid_commercial_information_is_refused_with_what_is_missing(market: Market) -> None:
+def test_step3_invalid_commercial_information_is_refused_with_what_is_missing(
+    market: Market,
+) -> None:
     refused = market.r["commercial-invalid"]
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
@@ -328,7 +357,9 @@ def test_step5_fsp1_expresses_interest_in_mo1s_inbox(market: Market) -> None:
 
 def test_step5_posting_where_roles_do_not_allow_it_is_a_403_problem(market: Market) -> None:
     refused = market.r["fsp-to-fsp"]
-    assert refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    assert (
+        refused.status_code == 403 and refused.headers["content-type"] == "application/problem+json"
+    )
     assert market.r["mo2-reads-mo1-inbox"].status_code == 403
 
 
@@ -336,12 +367,20 @@ def test_step8_mo1_reads_what_fsp1_shares_with_it(market: Market) -> None:
     (shared,) = market.r["mo1-shared"].json()["shared"]
     assert shared["agreement"] == market.agreement
     assert {r["id"] for r in shared["records"]} == {market.asset, market.commercial}
-    assert market.r["mo1-asset"].status_code == 200 and "2143967712809" in market.r["mo1-asset"].text
+    assert (
+        market.r["mo1-asset"].status_code == 200 and "2143967712809" in market.r["mo1-asset"].text
+    )
     assert market.r["mo1-commercial"].status_code == 200
     assert [b["a"]["value"] for b in _sparql(market.mo1.client, ASSETS_QUERY)] == [market.asset]
-    assert [b["c"]["value"] for b in _sparql(market.mo1.client, COMMERCIAL_QUERY)] == [market.commercial]
+    assert [b["c"]["value"] for b in _sparql(market.mo1.client, COMMERCIAL_QUERY)] == [
+        market.commercial
+    ]
     catalogue = market.r["mo1-catalogue"].text  # the catalogue lists what is shared with MO-1
-    assert market.asset in catalogue and market.commercial in catalogue and market.agreement in catalogue
+    assert (
+        market.asset in catalogue
+        and market.commercial in catalogue
+        and market.agreement in catalogue
+    )
 
 
 def test_step8_mo2_without_an_agreement_reads_none_of_it(market: Market, journey: Journey) -> None:
@@ -356,7 +395,10 @@ def test_step8_mo2_without_an_agreement_reads_none_of_it(market: Market, journey
     assert catalogue.status_code == 200
     assert market.asset not in catalogue.text and market.commercial not in catalogue.text
     assert market.agreement not in catalogue.text
-    for anonymous in (journey.anonymous.get(_path(market.asset)), journey.anonymous.get(_path(market.commercial))):
+    for anonymous in (
+        journey.anonymous.get(_path(market.asset)),
+        journey.anonymous.get(_path(market.commercial)),
+    ):
         assert anonymous.status_code == 404
 
 

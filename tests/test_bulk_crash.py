@@ -20,7 +20,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-import pytest
 
 from registry.ca import CertificateAuthority
 from registry.core import Registry
@@ -40,11 +39,27 @@ def free_port() -> int:
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FDI_TRUSTED_PROXIES": "127.0.0.1", "FDI_BASE_IRI": f"http://127.0.0.1:{port}/"}
+    env = {
+        **os.environ,
+        "FDI_TRUSTED_PROXIES": "127.0.0.1",
+        "FDI_BASE_IRI": f"http://127.0.0.1:{port}/",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--data-dir", str(data_dir),
-         "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            "from api.cli import main; main()",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -60,7 +75,9 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 def onboard_fsp(data_dir: Path, port: int) -> str:
     """Onboard an FSP directly in the data directory (before the server opens it)."""
     registry = Registry(Settings(data_dir=data_dir, base_iri=f"http://127.0.0.1:{port}/"))
-    fsp = Onboarding(registry, CertificateAuthority.open(data_dir)).member("Crash Test Flex Ltd", "09876543")
+    fsp = Onboarding(registry, CertificateAuthority.open(data_dir)).member(
+        "Crash Test Flex Ltd", "09876543"
+    )
     registry.close()
     return fsp.certificate
 
@@ -75,8 +92,12 @@ def test_sigkill_during_a_bulk_job_loses_and_duplicates_nothing(tmp_path: Path):
 
     server = start_server(data_dir, port)
     try:
-        accepted = httpx.post(f"{base}/jobs", content=body, timeout=120,
-                              headers={**headers, "Content-Type": "text/csv"})
+        accepted = httpx.post(
+            f"{base}/jobs",
+            content=body,
+            timeout=120,
+            headers={**headers, "Content-Type": "text/csv"},
+        )
         assert accepted.status_code == 202, accepted.text
         location = base + accepted.headers["location"]
         acknowledged: dict[str, str] = {}

@@ -24,8 +24,18 @@ def run(*args: str) -> str:
 
 
 def test_server_cert_is_signed_by_the_registry_ca_for_the_hosts(tmp_path: Path) -> None:
-    run("ca", "server-cert", "--out", str(tmp_path / "tls"), "--data-dir", str(tmp_path / "data"),
-        "--host", "registry.example.org", "--host", "127.0.0.1")
+    run(
+        "ca",
+        "server-cert",
+        "--out",
+        str(tmp_path / "tls"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--host",
+        "registry.example.org",
+        "--host",
+        "127.0.0.1",
+    )
     cert = x509.load_pem_x509_certificate((tmp_path / "tls" / "server.pem").read_bytes())
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
 
@@ -36,11 +46,23 @@ def test_server_cert_is_signed_by_the_registry_ca_for_the_hosts(tmp_path: Path) 
 
 def test_admin_cert_authenticates_as_the_scheme_operator(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    run("ca", "admin-cert", "--out", str(tmp_path / "operator"), "--data-dir", str(data), "--base-iri", BASE)
+    run(
+        "ca",
+        "admin-cert",
+        "--out",
+        str(tmp_path / "operator"),
+        "--data-dir",
+        str(data),
+        "--base-iri",
+        BASE,
+    )
     registry = Registry(Settings(data_dir=data, base_iri=BASE))
     try:
-        principal = authenticate(registry, CertificateAuthority.open(data),
-                                 (tmp_path / "operator" / "admin.pem").read_text())
+        principal = authenticate(
+            registry,
+            CertificateAuthority.open(data),
+            (tmp_path / "operator" / "admin.pem").read_text(),
+        )
     finally:
         registry.close()
     assert principal.is_scheme_operator and SCHEME_OPERATOR in principal.roles

@@ -16,7 +16,9 @@ def run(*args: str):
 
 
 def test_the_examples_conform():
-    result = run(str(EXAMPLES / "asset.ttl"), str(EXAMPLES / "asset.json"), str(EXAMPLES / "assets.csv"))
+    result = run(
+        str(EXAMPLES / "asset.ttl"), str(EXAMPLES / "asset.json"), str(EXAMPLES / "assets.csv")
+    )
     assert result.exit_code == 0, result.output
     assert result.output.count("conforms") == 3
 
@@ -45,7 +47,9 @@ def test_json_report_names_record_field_and_value(tmp_path):
 
 def test_a_turtle_syntax_error_exits_2_and_names_the_line(tmp_path):
     bad = tmp_path / "broken.ttl"
-    bad.write_text("@prefix fdi: <https://w3id.org/fdi/ns#> .\n<#a> a fdi:FlexibleAsset ;\n  fdi:gspGroup \"_A\" \n<#b> a fdi:FlexibleAsset .\n")
+    bad.write_text(
+        '@prefix fdi: <https://w3id.org/fdi/ns#> .\n<#a> a fdi:FlexibleAsset ;\n  fdi:gspGroup "_A" \n<#b> a fdi:FlexibleAsset .\n'
+    )
     result = run(str(bad))
     assert result.exit_code == 2
     assert "line 4" in result.output
@@ -74,17 +78,23 @@ def test_registry_only_rules_are_listed_as_not_checked():
 def test_custom_shapes_directory(tmp_path):
     (tmp_path / "strict.ttl").write_text(
         "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix fdi: <https://w3id.org/fdi/ns#> .\n"
-        "<urn:s> a sh:NodeShape ; sh:targetClass fdi:FlexibleAsset ; sh:name \"needs a manufacturer\" ;\n"
+        '<urn:s> a sh:NodeShape ; sh:targetClass fdi:FlexibleAsset ; sh:name "needs a manufacturer" ;\n'
         " sh:property [ sh:path <https://saref.etsi.org/core/hasManufacturer> ; sh:minCount 1 ;\n"
-        " sh:name \"manufacturer\" ; sh:message \"Name the manufacturer\" ] .\n"
+        ' sh:name "manufacturer" ; sh:message "Name the manufacturer" ] .\n'
     )
-    result = run("--shapes", str(tmp_path), str(EXAMPLES / "asset.json"), str(EXAMPLES / "assets.csv"))
+    result = run(
+        "--shapes", str(tmp_path), str(EXAMPLES / "asset.json"), str(EXAMPLES / "assets.csv")
+    )
     assert result.exit_code == 1
     assert "Name the manufacturer" in result.output
     assert "solar-planned-4" in result.output
 
 
-@pytest.mark.skipif(shutil.which("fdi") is None, reason="the fdi script is installed by pip install -e .")
+@pytest.mark.skipif(
+    shutil.which("fdi") is None, reason="the fdi script is installed by pip install -e ."
+)
 def test_the_installed_fdi_command_runs():
-    done = subprocess.run(["fdi", "validate", str(EXAMPLES / "asset.ttl")], capture_output=True, text=True)
+    done = subprocess.run(
+        ["fdi", "validate", str(EXAMPLES / "asset.ttl")], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -20,7 +20,9 @@ def test_rdf_xml_is_refused_by_file_name():
 
 def test_turtle_syntax_error_names_the_line():
     with pytest.raises(UnusableInput) as caught:
-        read_bytes(b"@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nex:a ex:b ;\nex:d ex:e .\n", "turtle")
+        read_bytes(
+            b"@prefix ex: <http://e/> .\nex:a ex:b ex:c .\nex:a ex:b ;\nex:d ex:e .\n", "turtle"
+        )
     assert caught.value.extra["line"] == 3
     assert "syntax error at line 3" in caught.value.detail
 
@@ -40,7 +42,10 @@ def test_a_remote_context_is_never_fetched():
 
 
 def test_a_nested_remote_context_is_refused_too():
-    doc = {"@context": {"ex": "http://e/"}, "ex:p": {"@context": "http://evil.example/c", "ex:q": 1}}
+    doc = {
+        "@context": {"ex": "http://e/"},
+        "ex:p": {"@context": "http://evil.example/c", "ex:q": 1},
+    }
     with pytest.raises(UnusableInput, match="never fetched"):
         read_bytes(json.dumps(doc).encode(), "jsonld")
 

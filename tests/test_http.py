@@ -15,14 +15,21 @@ def client():
 
 
 def submit(client, name: str, media: str):
-    return client.post("/submissions", content=(EXAMPLES / name).read_bytes(), headers={"Content-Type": media})
+    return client.post(
+        "/submissions", content=(EXAMPLES / name).read_bytes(), headers={"Content-Type": media}
+    )
 
 
 def test_registering_returns_the_minted_ids(client):
     response = submit(client, "assets.csv", "text/csv")
     assert response.status_code == 201
     body = response.json()
-    assert set(body["ids"]) == {"ev-norwich-1", "battery-london-2", "v2g-aberdeen-3", "solar-planned-4"}
+    assert set(body["ids"]) == {
+        "ev-norwich-1",
+        "battery-london-2",
+        "v2g-aberdeen-3",
+        "solar-planned-4",
+    }
     assert body["seq"] == client.app.state.registry.journal.last()[0]
 
 
@@ -38,14 +45,21 @@ def test_a_minted_iri_dereferences_with_content_negotiation(client):
     assert html.headers["content-type"].startswith("text/html")
     assert "2143967712809" in html.text
     jsonld = client.get(path, headers={"Accept": "application/ld+json"})
-    assert jsonld.json()[0]["@id"] in (iri, iri + "#energyCapacity", iri + "#exportCapacity", iri + "#importCapacity")
+    assert jsonld.json()[0]["@id"] in (
+        iri,
+        iri + "#energyCapacity",
+        iri + "#exportCapacity",
+        iri + "#importCapacity",
+    )
 
 
 def test_etag_gives_304_when_unchanged(client):
     iri = submit(client, "asset.ttl", "text/turtle").json()["ids"]["battery-cardiff-1"]
     path = iri.removeprefix(BASE.rstrip("/"))
     first = client.get(path, headers={"Accept": "text/turtle"})
-    again = client.get(path, headers={"Accept": "text/turtle", "If-None-Match": first.headers["etag"]})
+    again = client.get(
+        path, headers={"Accept": "text/turtle", "If-None-Match": first.headers["etag"]}
+    )
     assert again.status_code == 304
 
 
@@ -61,7 +75,9 @@ def test_an_invalid_submission_is_a_422_problem_with_the_report(client):
 
 
 def test_rdf_xml_is_refused_with_415(client):
-    response = client.post("/submissions", content=b"<rdf:RDF/>", headers={"Content-Type": "application/rdf+xml"})
+    response = client.post(
+        "/submissions", content=b"<rdf:RDF/>", headers={"Content-Type": "application/rdf+xml"}
+    )
     assert response.status_code == 415
     assert "RDF/XML" in response.json()["detail"]
 
@@ -74,10 +90,17 @@ def test_unknown_record_is_a_404_problem(client):
 
 def test_sparql_select_in_every_results_format(client):
     submit(client, "assets.csv", "text/csv")
-    query = "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?m WHERE { ?a fdi:mpanCore ?m } ORDER BY ?m"
-    as_json = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    query = (
+        "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?m WHERE { ?a fdi:mpanCore ?m } ORDER BY ?m"
+    )
+    as_json = client.get(
+        "/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"}
+    )
     assert [b["m"]["value"] for b in as_json.json()["results"]["bindings"]] == [
-        "1012345678903", "1212345678902", "1712345678905"]
+        "1012345678903",
+        "1212345678902",
+        "1712345678905",
+    ]
     for media in ("application/sparql-results+xml", "text/csv", "text/tab-separated-values"):
         response = client.get("/sparql", params={"query": query}, headers={"Accept": media})
         assert response.headers["content-type"].startswith(media)
@@ -88,25 +111,33 @@ def test_sparql_form_and_direct_post(client):
     submit(client, "assets.csv", "text/csv")
     query = "ASK { ?s ?p ?o }"
     form = client.post("/sparql", data={"query": query})
-    direct = client.post("/sparql", content=query, headers={"Content-Type": "application/sparql-query"})
+    direct = client.post(
+        "/sparql", content=query, headers={"Content-Type": "application/sparql-query"}
+    )
     assert form.json()["boolean"] is True
     assert direct.json()["boolean"] is True
 
 
 def test_sparql_construct_returns_turtle(client):
     submit(client, "assets.csv", "text/csv")
-    response = client.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s <https://w3id.org/fdi/ns#gspGroup> ?g }"},
-                          headers={"Accept": "text/turtle"})
+    response = client.get(
+        "/sparql",
+        params={"query": "CONSTRUCT WHERE { ?s <https://w3id.org/fdi/ns#gspGroup> ?g }"},
+        headers={"Accept": "text/turtle"},
+    )
     assert response.headers["content-type"].startswith("text/turtle")
     assert '"_P"' in response.text
 
 
-@pytest.mark.parametrize("query, reason", [
-    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", "SERVICE"),
-    ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "updates"),
-    ("SELECT * WHERE " + "{" * 200 + "}" * 200, "nests"),
-    ("SELEKT * WHERE { ?s ?p ?o }", "malformed"),
-])
+@pytest.mark.parametrize(
+    "query, reason",
+    [
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", "SERVICE"),
+        ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "updates"),
+        ("SELECT * WHERE " + "{" * 200 + "}" * 200, "nests"),
+        ("SELEKT * WHERE { ?s ?p ?o }", "malformed"),
+    ],
+)
 def test_unsafe_or_malformed_queries_are_400(client, query, reason):
     response = client.get("/sparql", params={"query": query})
     assert response.status_code == 400
@@ -128,7 +159,10 @@ def test_ontology_shapes_and_context_are_served(client):
 
 
 def test_validate_endpoint_stores_nothing(client):
-    response = client.post("/validate", content=(EXAMPLES / "asset.json").read_bytes(),
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/validate",
+        content=(EXAMPLES / "asset.json").read_bytes(),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.json()["conforms"] is True
     assert client.app.state.registry.counts()["asset"] == 0

@@ -19,7 +19,8 @@ def client():
 
 
 OTHER_ASSET = (
-    (EXAMPLES / "asset.ttl").read_bytes()
+    (EXAMPLES / "asset.ttl")
+    .read_bytes()
     .replace(b"2143967712809", b"1012345678903")
     .replace(b'"_K"', b'"_A"')
     .replace(b"CF10 1EP", b"NR1 3JU")

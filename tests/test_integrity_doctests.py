@@ -6,7 +6,10 @@ import importlib
 import pytest
 
 MODULES = [
-    "registry.keys", "registry.signatures", "registry.receipts", "registry.limits",
+    "registry.keys",
+    "registry.signatures",
+    "registry.receipts",
+    "registry.limits",
     "registry.idempotency",
 ]
 

@@ -5,7 +5,6 @@ import io
 
 from registry.core import Registry
 from registry.demo import generate
-from registry.identity import FSP, Principal
 from registry.jobs import JobRunner
 from tests.test_assets import make_fsp
 
@@ -21,7 +20,11 @@ def demo_csv(n: int, bad_every: int | None = None) -> tuple[bytes, set[int]]:
     for i, row in enumerate(rows):
         row = dict(row)
         if bad_every and i % bad_every == 0:
-            row["mpan"] = row["mpan"][:-1] + str((int(row["mpan"][-1]) + 1) % 10) if row.get("mpan") else row["mpan"]
+            row["mpan"] = (
+                row["mpan"][:-1] + str((int(row["mpan"][-1]) + 1) % 10)
+                if row.get("mpan")
+                else row["mpan"]
+            )
             if row.get("mpan"):
                 bad.add(i + 2)  # CSV row number (header is row 1)
         writer.writerow(row)

@@ -33,7 +33,9 @@ def test_a_record_has_no_blank_nodes_once_stored(registry):
     result = registry.register(read_file(EXAMPLES / "asset.ttl"), actor="test")
     iri = result.ids["battery-cardiff-1"]
     triples = registry.record(iri)
-    assert not any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
+    assert not any(
+        isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples
+    )
     capacity = next(t.object for t in triples if t.predicate == FDI.exportCapacity)
     assert capacity.value == iri + "#exportCapacity"
 

@@ -12,9 +12,14 @@ from tests.test_assets import ASSET, make_fsp, register_asset
 
 
 def changed(asset: str, capacity: str) -> bytes:
-    return ASSET.replace("<#battery-cardiff-1>", f"<{asset}>").replace(
-        "fdi:exportCapacity [ qudt:numericValue 5.0", f"fdi:exportCapacity [ qudt:numericValue {capacity}"
-    ).encode()
+    return (
+        ASSET.replace("<#battery-cardiff-1>", f"<{asset}>")
+        .replace(
+            "fdi:exportCapacity [ qudt:numericValue 5.0",
+            f"fdi:exportCapacity [ qudt:numericValue {capacity}",
+        )
+        .encode()
+    )
 
 
 def test_an_update_needs_if_match(registry):
