@@ -12,7 +12,8 @@ Only current asset records in the register status ``registered`` count. Powers a
 energies in kWh, whatever unit the record gave.
 
 >>> import sqlite3
->>> db = sqlite3.connect(":memory:"); db.executescript(SCHEMA) and None
+>>> db = sqlite3.connect(":memory:")  # the journal's database, whose register is indexed too
+>>> db.executescript("CREATE TABLE record (type TEXT, graph TEXT);" + SCHEMA) and None
 >>> a = ox.NamedNode("http://r/id/asset/1")
 >>> triples = [ox.Triple(a, FDI.technology, TECH.HeatPump),
 ...            ox.Triple(a, FDI.gspGroup, ox.Literal("_C"))]
