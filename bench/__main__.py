@@ -181,7 +181,8 @@ def run_size(size: int, args: argparse.Namespace) -> tuple[list[Row], dict[str, 
     alone = validation.revalidate(registry)
     shared = validation.revalidate(registry, workers=cores) if cores > 1 else alone
     details["revalidation"] = {"one process": alone, f"{cores} processes": shared}
-    projected = shared["wall_s"] * MILLION / size
+    fastest = min(alone, shared, key=lambda r: r["wall_s"])
+    projected = fastest["wall_s"] * MILLION / size
     for reval in {id(r): r for r in (alone, shared)}.values():
         rows.append(
             Row(
@@ -203,7 +204,7 @@ def run_size(size: int, args: argparse.Namespace) -> tuple[list[Row], dict[str, 
             projected,
             target="≤ 300 s",
             met=projected <= 300,
-            note=f"{cores} processes",
+            note=f"from the faster: {fastest['workers']} process(es)",
         )
     )
     sample = min(size, 100 if quick else args.naive_sample)
