@@ -93,8 +93,6 @@ def _class(engine: Engine, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
 
 
 _XSD_STRING = ox.NamedNode(str(XSD.string))
-_RDF_LANGSTRING = ox.NamedNode(str(RDF.langString))
-_VALUE_TYPES: dict[Node, type | tuple[type, ...]] = {}
 
 
 def _datatype(engine: Engine, g: rdflib.Graph, shape: Shape, dtype: Node) -> Check:
