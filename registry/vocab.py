@@ -13,18 +13,28 @@ from pyoxigraph import NamedNode
 
 
 class Namespace:
-    """A vocabulary namespace: attribute access mints ``NamedNode`` terms."""
+    """A vocabulary namespace: attribute access gives ``NamedNode`` terms.
+
+    Each term is made once and then kept on the namespace (the write path names terms per
+    triple, and making a new ``NamedNode`` each time was a measurable share of bulk loads).
+    """
 
     def __init__(self, iri: str) -> None:
         self.iri = iri
+        self._terms: dict[str, NamedNode] = {}
 
     def __getattr__(self, name: str) -> NamedNode:
-        if name.startswith("__"):
+        if name.startswith("_"):
             raise AttributeError(name)
-        return NamedNode(self.iri + name)
+        term = self[name]
+        setattr(self, name, term)  # later look-ups find it without calling __getattr__
+        return term
 
     def __getitem__(self, name: str) -> NamedNode:
-        return NamedNode(self.iri + name)
+        term = self._terms.get(name)
+        if term is None:
+            term = self._terms[name] = NamedNode(self.iri + name)
+        return term
 
     def __str__(self) -> str:
         return self.iri
