@@ -84,7 +84,8 @@ def reads_of(
     """Who read ``owner``'s records, what and when, oldest first (``after``: last id seen)."""
     rows = registry.journal.read(
         "SELECT id, time, organisation, target, request_id FROM audit "
-        "WHERE owner = ? AND action = 'read' AND organisation IS NOT NULL AND organisation != owner "
+        "WHERE owner = ? AND action = 'read' "
+        "AND organisation IS NOT NULL AND organisation != owner "
         "AND id > ? ORDER BY id LIMIT ?",
         (owner, after, limit),
     )
@@ -130,7 +131,8 @@ def send_digests(registry: Registry) -> int:
 def _last_digested(registry: Registry, owner: str) -> int:
     last = 0
     for (body,) in registry.journal.read(
-        "SELECT body FROM notification WHERE recipient = ? AND body LIKE ? ORDER BY id DESC LIMIT 1",
+        "SELECT body FROM notification WHERE recipient = ? AND body LIKE ? "
+        "ORDER BY id DESC LIMIT 1",
         (owner, f'%"{DIGEST_TYPE}"%'),
     ):
         last = int(json.loads(body).get("auditUpTo", 0))

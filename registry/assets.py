@@ -72,7 +72,7 @@ def register_assets(
         )
 
     def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
-        return _refusal(registry, tx, report, principal)
+        return _refusal(registry, tx, report, refused, principal)
 
     return registry.register(
         parsed,
@@ -101,7 +101,7 @@ def register_public(
         raise Forbidden("organisations apply at POST /organisations (one ID per legal identifier)")
 
     def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
-        return _refusal(registry, tx, report, principal)
+        return _refusal(registry, tx, report, refused, principal)
 
     return registry.register(
         parsed, principal.actor, owner=None, on_refusal=on_refusal, idempotency=idempotency
@@ -109,12 +109,18 @@ def register_public(
 
 
 def _refusal(
-    registry: Registry, tx: Transaction, report: Report, principal: Principal
+    registry: Registry,
+    tx: Transaction,
+    report: Report,
+    refused: list[Record],
+    principal: Principal,
 ) -> RegistryError | None:
     error: RegistryError | None = None
+    by_origin = {r.origin: r for r in refused}
     for finding in report.violations:
         if finding.shape and _shape_iri(finding.shape) == DUPLICATE_RULE:
-            existing = _existing_asset(registry, finding.focus, report)
+            record = by_origin.get(finding.record)
+            existing = _existing_asset(registry, record) if record else None
             if existing:
                 _notify_duplicate(registry, tx, existing, principal, finding.record)
                 error = error or DuplicateAsset(
@@ -140,14 +146,19 @@ def _shape_iri(shape: str) -> str:
     )
 
 
-def _existing_asset(registry: Registry, focus: str, report: Report) -> str | None:
-    """The stored asset the duplicate finding is about (the 'other' in its message)."""
-    for finding in report.violations:
-        if finding.focus == focus and finding.message:
-            for word in finding.message.replace(",", " ").split():
-                candidate = word.strip(".:;()")
-                if candidate.startswith(registry.settings.base_iri + "id/asset/"):
-                    return candidate
+def _existing_asset(registry: Registry, record: Record) -> str | None:
+    """The stored asset with the natural key of ``record`` (MPAN core and serial number), if
+    any; None when the duplicate is another record of the same submission."""
+    values = {t.predicate: t.object for t in record.triples if t.subject == record.subject}
+    mpan, serial = values.get(FDI.mpanCore), values.get(FDI.serialNumber)
+    if mpan is None or serial is None:
+        return None
+    stored = registry.settings.base_iri + "id/asset/"
+    for q in registry.index.quads(None, FDI.mpanCore, mpan):
+        if q.subject.value.startswith(stored) and registry.index.quads(
+            q.subject, FDI.serialNumber, serial
+        ):
+            return q.subject.value
     return None
 
 
@@ -211,7 +222,9 @@ def switch_operator(registry: Registry, parsed: Parsed, principal: Principal) ->
             tx,
             _without(parsed, FDI.takesOver),
             principal.organisation,
-            on_refusal=lambda tx, report, refused: _refusal(registry, tx, report, principal),
+            on_refusal=lambda tx, report, refused: _refusal(
+                registry, tx, report, refused, principal
+            ),
             replacing={previous: ended},
         )
         if staged.refusal is None:

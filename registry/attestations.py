@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from registry.core import Registration, Registry, now
 from registry.errors import Forbidden, NotFound, UnusableInput
-from registry.formats import Parsed
+from registry.formats import SUBMISSION_BASE, Parsed
 from registry.identity import Principal
 from registry.records import mint
 from registry.vocab import FDI, PROV, QUDT, RDF, XSD
@@ -136,7 +136,7 @@ def _is_nested(subject: Any, triples: list[ox.Triple]) -> bool:
 
 def _rename_child(obj: ox.Term, iri: ox.NamedNode, predicate: ox.NamedNode) -> ox.Term:
     if isinstance(obj, ox.BlankNode) or (
-        isinstance(obj, ox.NamedNode) and "submission.invalid" in obj.value
+        isinstance(obj, ox.NamedNode) and obj.value.startswith(SUBMISSION_BASE)
     ):
         return ox.NamedNode(f"{iri.value}#{predicate.value.rsplit('#', 1)[-1].rsplit('/', 1)[-1]}")
     return obj
@@ -207,7 +207,7 @@ def assurance(registry: Registry, asset: str, principal: Principal) -> dict[str,
     conflicting value, or registered in another market already."""
     own = registry.record(asset, principal)
     elsewhere = sorted(t.object.value for t in own if t.predicate == FDI.registeredIn)
-    trusted = [a for a in attestations_of(registry, asset)]
+    trusted = attestations_of(registry, asset)  # attest() admits trusted roles only
     disputed = conflicts(registry, asset, principal)
     status = (
         "registered-elsewhere"

@@ -552,7 +552,8 @@ class Registry:
             )
         else:
             rows = self.journal.read(
-                "SELECT version, seq FROM version WHERE iri = ? AND time <= ? ORDER BY version DESC LIMIT 1",
+                "SELECT version, seq FROM version WHERE iri = ? AND time <= ? "
+                "ORDER BY version DESC LIMIT 1",
                 (iri, as_of or now()),
             )
         if not rows:

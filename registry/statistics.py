@@ -24,7 +24,8 @@ ASSETS_BY_TECHNOLOGY = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>
 PREFIX qudt: <http://qudt.org/schema/qudt/>
 PREFIX unit: <http://qudt.org/vocab/unit/>
-SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?ekw) AS ?exportKW) (SUM(?ikw) AS ?importKW) WHERE {
+SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?ekw) AS ?exportKW) (SUM(?ikw) AS ?importKW)
+WHERE {
   ?asset fdi:technology ?technology .
   OPTIONAL {
     ?asset fdi:exportCapacity ?q . ?q qudt:numericValue ?v ; qudt:unit ?u .

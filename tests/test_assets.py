@@ -13,7 +13,8 @@ from tests.conftest import EXAMPLES
 
 ORG = (EXAMPLES / "organisation.ttl").read_text()
 ASSET = (EXAMPLES / "asset.ttl").read_text()
-RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <#r> a fdi:RightToOperate ; fdi:asset <{asset}> ; fdi:operator <{operator}> ;
   fdi:validFrom "{start}"^^xsd:date ; {extra} fdi:assetOwner "Household at CF10 1EP" ;
   fdi:consentEvidence <urn:uuid:{start}> .

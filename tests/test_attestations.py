@@ -10,7 +10,8 @@ from registry.vocab import FDI
 from tests.test_assets import make_fsp, register_asset
 
 MANUFACTURER = Principal("http://registry.test/id/org/oem-1", frozenset({FDI.Manufacturer.value}))
-STATEMENT = """@prefix fdi: <https://w3id.org/fdi/ns#> . @prefix saref: <https://saref.etsi.org/core/> .
+STATEMENT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
+@prefix saref: <https://saref.etsi.org/core/> .
 @prefix qudt: <http://qudt.org/schema/qudt/> . @prefix unit: <http://qudt.org/vocab/unit/> .
 <{asset}> saref:hasManufacturer "Tesla" ; fdi:serialNumber "TG1234567890" ;
   fdi:exportCapacity [ qudt:numericValue {kw} ; qudt:unit unit:KiloW ] .

@@ -18,7 +18,8 @@ from tests.trust import Onboarding
 
 TURTLE = {"Content-Type": "text/turtle"}
 ASSET = (EXAMPLES / "asset.ttl").read_bytes()
-RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <#right> a fdi:RightToOperate ; fdi:asset <{asset}> ; fdi:operator <{operator}> ;
   fdi:validFrom "{start}"^^xsd:date ; fdi:assetOwner "Household at CF10 1EP" ;
   fdi:consentEvidence <urn:uuid:0b6f3c1e-{tag}> {extra}.

@@ -6,8 +6,8 @@ that present real client certificates.
     world = Onboarding.of(app)                   # an app from api.app.create_app
     fsp = world.member("Example Flex Ltd", "SC123456", roles=["FlexibilityServiceProvider"])
     mo = world.member("Example DSO plc", "01234567", roles=["DistributionSystemOperator"])
-    fsp.principal                                # Principal(org, roles, scopes) from its certificate
-    world.client(fsp)                            # TestClient presenting fsp's application certificate
+    fsp.principal          # Principal(org, roles, scopes) from its certificate
+    world.client(fsp)      # TestClient presenting fsp's application certificate
     world.operator_client()                      # ... the scheme operator administrator's
     app.dependency_overrides[current_principal] = lambda: fsp.principal   # or inject directly
 
