@@ -2,13 +2,28 @@
 
     python -m bench                      # 10,000 assets (a few minutes)
     python -m bench --sizes 10000,100000
-    python -m bench --million            # adds 1,000,000 assets (about an hour)
+    python -m bench --sizes 1000000 --keep-other-sizes   # about an hour; keeps 10k/100k rows
+    python -m bench --million            # adds 1,000,000 assets to --sizes
     python -m bench --sizes 200 --quick  # a smoke run (fewer repetitions, small samples)
 
 Data comes from ``fdi demo``; each size runs every scenario and the results (medians, 95th
 percentiles, ratios to the peer measured in the same run) go to ``bench/results.json`` and
 ``docs/performance.md``. Needs the ``bench`` extra (``pip install -e '.[bench]'``) for the peers:
-``oxigraph`` (the server) and ``rdflib-endpoint``; a missing peer is reported, not fatal.
+``oxigraph`` (the server) and ``rdflib-endpoint``; a missing peer is reported, not fatal, and
+rdflib-endpoint is skipped (and reported so) above ``--rdflib-limit`` assets.
+
+Time budgets: above ``--budget-above`` assets (default 100,000, so 10,000 and 100,000 keep
+their fixed counts), each SPARQL measurement of each endpoint stops after ``--budget`` seconds
+(default 20) as well as after its count: latencies once at least 3 were timed, throughput once
+every client has sent one. The JSON records how many requests were measured, and the table's
+note says ``n=...`` where a budget cut a measurement short.
+
+The registry's server gets a 600 s per-query limit (``FDI_QUERY_TIMEOUT``; the default 10 s
+would stop the 1,000,000-asset aggregates).
+
+``--keep-other-sizes`` merges: the sizes in the existing ``--json`` file that this run does not
+measure keep their rows and details, and the markdown says which command and date each size's
+figures came from. Without it, the files hold this run only.
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ import pyoxigraph as ox
 from bench import reads, validation, writes
 from bench.measure import Server, disk_bytes, free_port, machine, repeat
 from bench.onboarding import onboard_fsp
-from bench.report import Row, ratio, write
+from bench.report import Row, merge, ratio, read_previous, write
 from registry.core import Registry
 from registry.settings import Settings
 
@@ -42,6 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     # A termination signal unwinds like an exception, so the servers started are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([MILLION] if args.million else [])
+    sizes = list(dict.fromkeys(sizes))
+    previous = None
+    if args.keep_other_sizes:
+        # Read before the run: a file that cannot be merged should stop it now, not in an hour.
+        try:
+            previous = read_previous(args.json)
+        except ValueError as e:
+            print(f"--keep-other-sizes: {e}", file=sys.stderr)
+            return 2
     args.out.mkdir(parents=True, exist_ok=True)
     meta: dict[str, Any] = {
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -55,9 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         print(f"== {size:,} assets", flush=True)
         found, details = run_size(size, args)
+        for row in found:
+            row.run_size = size
         rows += found
         raw[str(size)] = details
     meta["elapsed_s"] = time.perf_counter() - begin
+    rows, meta, raw = merge(previous, rows, meta, raw)
+    if previous:
+        kept = [s for s in meta["sizes"] if s not in sizes]
+        print(f"kept from {args.json}: {', '.join(f'{s:,}' for s in kept) or 'no sizes'}")
     write(rows, meta, raw, args.json, args.markdown)
     print(f"wrote {args.json} and {args.markdown}")
     return 0
@@ -87,6 +117,24 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="largest size rdflib-endpoint is run at (it parses into memory)",
     )
     parser.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        help="seconds after which one SPARQL measurement stops early (above --budget-above)",
+    )
+    parser.add_argument(
+        "--budget-above",
+        type=int,
+        default=100_000,
+        help="sizes above this get the --budget (smaller ones keep their fixed counts)",
+    )
+    parser.add_argument(
+        "--keep-other-sizes",
+        action="store_true",
+        help="keep the rows and details of sizes in the existing --json file this run does "
+        "not measure (e.g. add 1,000,000 to an earlier 10,000 and 100,000)",
+    )
+    parser.add_argument(
         "--naive-sample",
         type=int,
         default=1000,
@@ -112,6 +160,8 @@ def run_size(size: int, args: argparse.Namespace) -> tuple[list[Row], dict[str, 
     data = writes.demo_file(size, args.out)
     step("1. raw bulk load, then bulk registration")
     raw = details["raw_bulk_load"] = writes.raw_bulk_load(data, work)
+    for store in work.glob("raw-*"):  # only its time is needed (about 2 GB at 1,000,000)
+        shutil.rmtree(store, ignore_errors=True)
     data_dir = work / "registry"
     bulk = details["bulk_registration"] = writes.register_demo(size, data_dir)
     rows.append(
@@ -178,8 +228,12 @@ def run_size(size: int, args: argparse.Namespace) -> tuple[list[Row], dict[str, 
         )
     )
     cores = os.cpu_count() or 1
+    # The worker processes first: above PRELOAD_LIMIT quads the engine keeps every record it
+    # read until the run ends (about 1 GB per 100,000 assets in one process), and this process
+    # may not hand that memory back before the workers would need theirs.
+    shared = validation.revalidate(registry, workers=cores) if cores > 1 else None
     alone = validation.revalidate(registry)
-    shared = validation.revalidate(registry, workers=cores) if cores > 1 else alone
+    shared = shared or alone
     details["revalidation"] = {"one process": alone, f"{cores} processes": shared}
     fastest = min(alone, shared, key=lambda r: r["wall_s"])
     projected = fastest["wall_s"] * MILLION / size
@@ -192,7 +246,8 @@ def run_size(size: int, args: argparse.Namespace) -> tuple[list[Row], dict[str, 
                 "s",
                 reval["wall_s"],
                 note=(f"{reval['cpu_s']:.1f} s CPU; " if reval["workers"] == 1 else "")
-                + f"{reval['violations']} violations",
+                + f"{reval['violations']} violations; "
+                f"peak RSS {reval['peak_rss_bytes'] / MIB:,.0f} MiB",
             )
         )
     rows.append(
@@ -278,10 +333,24 @@ def _sparql(
     if oxigraph:
         servers.append(oxigraph)
         paths.append("/query")
-    rdflib = reads.rdflib_server(dump, log) if size <= args.rdflib_limit else None
+    skipped: dict[str, str] = {}
+    if not oxigraph:
+        skipped["oxigraph serve"] = "the oxigraph command is not installed"
+    rdflib = None
+    if size > args.rdflib_limit:
+        skipped["rdflib-endpoint"] = (
+            f"skipped: over --rdflib-limit, {args.rdflib_limit:,} assets; it parses the whole "
+            "graph into memory"
+        )
+    else:
+        rdflib = reads.rdflib_server(dump, log)
+        if not rdflib:
+            skipped["rdflib-endpoint"] = "the rdflib-endpoint command is not installed"
     if rdflib:
         servers.append(rdflib)
         paths.append("/")
+    details["skipped_peers"] = skipped
+    budget = args.budget if size > args.budget_above and args.budget > 0 else None
     endpoints = []
     try:
         for server, path in zip(servers, paths, strict=True):
@@ -289,7 +358,7 @@ def _sparql(
             endpoints.append(reads.Endpoint(server.name, server, path))
         details["server_start_s"] = {s.name: s.started_in for s in servers}
         found = details["sparql"] = reads.sparql_comparison(
-            endpoints, reads.query_mix(size), reps, 40 if args.quick else 200
+            endpoints, reads.query_mix(size), reps, 40 if args.quick else 200, budget
         )
         http_stats = reads.statistics_over_http(servers[0], reps)
         details["statistics_http"] = http_stats.ms()
@@ -318,7 +387,8 @@ def _sparql(
                 r,
                 "≤ 1.5x" if lookup else "",
                 (r <= 1.5 if r is not None else None) if lookup else None,
-                f"p95 {latency['p95_ms']:.1f} ms",
+                f"p95 {latency['p95_ms']:.1f} ms"
+                + _budget_note(found, ["registry", "oxigraph serve"], kind, "latency"),
             )
         )
     rows.append(
@@ -350,8 +420,11 @@ def _sparql(
                     r,
                     target,
                     met,
+                    _budget_note(found, ["registry", name], kind, "throughput").removeprefix("; "),
                 )
             )
+    for name, why in skipped.items():
+        rows.append(Row("4 /sparql", size, f"{name} not measured", "", None, name, note=why))
     rows.append(
         Row(
             "5 capacity statistics",
@@ -468,6 +541,22 @@ def _footprint(
             ours.median <= 2,
         ),
     ]
+
+
+def _budget_note(found: dict[str, Any], names: list[str], kind: str, measure: str) -> str:
+    """``; budget 20 s: n=5 registry, 7 oxigraph serve (of 30)`` if the time budget cut the
+    ``measure`` (latency or throughput) of ``kind`` short on one of the endpoints, else ""."""
+
+    def counts(entry: dict[str, Any]) -> tuple[int, int]:
+        done = entry["latency"][kind]["n"] if measure == "latency" else entry["requests"][kind]
+        return done, entry["planned"][kind][measure]
+
+    ran = [(name, counts(found[name])) for name in names if name in found]
+    if not any(done < planned for _, (done, planned) in ran):
+        return ""
+    budget = found[names[0]]["budget_s"]
+    measured = ", ".join(f"{done} {name}" for name, (done, _) in ran)
+    return f"; budget {budget:g} s: n={measured} (of {ran[0][1][1]})"
 
 
 def _at_least(value: float | None, bound: float) -> bool | None:

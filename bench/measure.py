@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,15 +62,30 @@ class Sample:
         }
 
 
-def repeat(action: Callable[[], Any], times: int, warmup: int = 1) -> Sample:
-    """Time ``action`` ``times`` times (after ``warmup`` untimed calls)."""
+def repeat(
+    action: Callable[[], Any],
+    times: int,
+    warmup: int = 1,
+    budget: float | None = None,
+    minimum: int = 3,
+) -> Sample:
+    """Time ``action`` ``times`` times (after ``warmup`` untimed calls).
+
+    With a ``budget`` (seconds), stop early once the timed calls have taken that long and at
+    least ``minimum`` were timed: ``len(sample.values)`` says how many were.
+    """
     for _ in range(warmup):
         action()
     sample = Sample()
+    spent = 0.0
     for _ in range(times):
+        if budget is not None and spent >= budget and len(sample.values) >= minimum:
+            break
         start = time.perf_counter()
         action()
-        sample.values.append(time.perf_counter() - start)
+        took = time.perf_counter() - start
+        sample.values.append(took)
+        spent += took
     return sample
 
 
@@ -87,6 +103,35 @@ def clock() -> Iterator[Clock]:
     yield found
     found.wall = time.perf_counter() - wall
     found.cpu = time.process_time() - cpu
+
+
+@dataclass
+class Peak:
+    rss_bytes: int = 0
+
+
+@contextmanager
+def peak_rss(pid: int | None = None, every: float = 1.0) -> Iterator[Peak]:
+    """The largest resident memory of ``pid`` (default: this process) and its children during
+    a block, sampled every ``every`` seconds from /proc by a background thread."""
+    found = Peak()
+    pid = os.getpid() if pid is None else pid
+    done = threading.Event()
+
+    def sample() -> None:
+        while True:
+            found.rss_bytes = max(found.rss_bytes, process_tree_rss(pid))
+            if done.wait(every):
+                return
+
+    watcher = threading.Thread(target=sample, name="peak-rss", daemon=True)
+    watcher.start()
+    try:
+        yield found
+    finally:
+        done.set()
+        watcher.join()
+        found.rss_bytes = max(found.rss_bytes, process_tree_rss(pid))
 
 
 def free_port() -> int:

@@ -7,18 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.measure import repeat
+from bench.report import Row, merge
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_benchmark_runs_and_writes_valid_json(tmp_path: Path) -> None:
+def _bench(tmp_path: Path, *args: str) -> None:
     results, markdown = tmp_path / "results.json", tmp_path / "performance.md"
     subprocess.run(
         [
             sys.executable,
             "-m",
             "bench",
-            "--sizes",
-            "200",
+            *args,
             "--quick",
             "--out",
             str(tmp_path / "out"),
@@ -32,8 +34,84 @@ def test_quick_benchmark_runs_and_writes_valid_json(tmp_path: Path) -> None:
         timeout=600,
         capture_output=True,
     )
+
+
+def test_quick_benchmark_runs_and_writes_valid_json(tmp_path: Path) -> None:
+    results, markdown = tmp_path / "results.json", tmp_path / "performance.md"
+    _bench(tmp_path, "--sizes", "200")
     document = json.loads(results.read_text())
     scenarios = {row["scenario"].split()[0] for row in document["rows"]}
     assert scenarios == {"1", "2", "3", "4", "5", "6"}
     assert document["machine"]["cores"] and document["command"].startswith("python -m bench")
     assert "<!-- bench:results:start -->" in markdown.read_text()
+    assert "Measured in" not in markdown.read_text()  # one run: the usual header
+
+    # A second size kept beside the first; over --rdflib-limit and --budget-above.
+    _bench(
+        tmp_path,
+        "--sizes",
+        "120",
+        "--keep-other-sizes",
+        "--rdflib-limit",
+        "100",
+        "--budget-above",
+        "100",
+        "--budget",
+        "0.001",
+    )
+    document = json.loads(results.read_text())
+    assert document["sizes"] == [120, 200] and list(document["raw"]) == ["120", "200"]
+    assert [run["sizes"] for run in document["runs"]] == [[200], [120]]
+    assert {row["run_size"] for row in document["rows"]} == {120, 200}
+    skipped = [r for r in document["rows"] if r["measure"] == "rdflib-endpoint not measured"]
+    assert [r["size"] for r in skipped] == [120]
+    sparql = document["raw"]["120"]["sparql"]["registry"]
+    assert sparql["budget_s"] == 0.001 and sparql["latency"]["lookup by MPAN"]["n"] == 3
+    assert all(n >= 4 for n in sparql["requests"].values())  # one request per client at least
+    text = markdown.read_text()
+    assert "Measured in 2 runs" in text and "budget 0.001 s: n=" in text
+
+
+def test_repeat_stops_at_its_budget_with_a_minimum() -> None:
+    assert len(repeat(lambda: None, 30, warmup=0).values) == 30
+    assert len(repeat(lambda: None, 30, warmup=0, budget=0.0).values) == 3
+    assert len(repeat(lambda: None, 2, warmup=0, budget=0.0).values) == 2
+
+
+def test_merge_gives_rows_of_an_older_file_to_their_run() -> None:
+    """A results file from before rows named their run: each size's rows start with its bulk
+    registration, and a sample's row (size 1,000) belongs to the size around it."""
+    machine = {"cpu": "x", "load_average_at_start": [0.0, 0.0, 0.0]}
+
+    def row(scenario: str, size: int) -> dict[str, object]:
+        return {"scenario": scenario, "size": size, "measure": "m", "unit": "s", "registry": 1.0}
+
+    previous = {
+        "command": "python -m bench --sizes 1000,10000",
+        "started": "earlier",
+        "elapsed_s": 1.0,
+        "machine": machine,
+        "sizes": [1000, 10000],
+        "rows": [
+            row("1 bulk registration", 1000),
+            row("3 validation", 1000),
+            row("1 bulk registration", 10000),
+            row("3 validation", 1000),  # the 10,000 run's 1,000-asset pySHACL sample
+            row("4 /sparql", 10000),
+        ],
+        "raw": {"1000": {"a": 1}, "10000": {"b": 2}},
+    }
+    meta = {"command": "now", "started": "now", "elapsed_s": 2.0, "machine": machine}
+    new = [Row("1 bulk registration", 1000, "m", "s", 2.0, run_size=1000)]
+    rows, merged, raw = merge(previous, new, {**meta, "sizes": [1000]}, {"1000": {"c": 3}})
+    assert [(r.run_size, r.size, r.registry) for r in rows] == [
+        (1000, 1000, 2.0),
+        (10000, 10000, 1.0),
+        (10000, 1000, 1.0),
+        (10000, 10000, 1.0),
+    ]
+    assert raw == {"1000": {"c": 3}, "10000": {"b": 2}}
+    assert [(run["command"], run["sizes"]) for run in merged["runs"]] == [
+        ("python -m bench --sizes 1000,10000", [10000]),
+        ("now", [1000]),
+    ]
