@@ -2,7 +2,9 @@
 
 Embedded Oxigraph, on disk or in memory. Each journal entry is applied in one store transaction
 together with a marker quad recording its sequence number, so after a crash the index knows
-exactly which entries it holds and the rest are replayed from the journal.
+exactly which entries it holds and the rest are replayed from the journal. A big entry that only
+adds records (a bulk chunk) is ingested in bulk, atomically for readers, and its marker written
+after it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from registry.vocab import FDI
 
 META_GRAPH = ox.NamedNode("urn:fdi:index")
 INDEX_NODE = ox.NamedNode("urn:fdi:index")
+# Entries adding at least this many quads to the on-disk index are ingested in bulk.
+BULK_QUADS = 5_000
 
 
 @dataclass(frozen=True)
@@ -76,15 +80,24 @@ class OxigraphIndex:
         return max(seqs, default=0)
 
     def apply(self, seq: int, changes: Iterable[RecordChange]) -> None:
-        """Apply one journal entry atomically."""
+        """Apply one journal entry atomically: readers see all of it or none of it."""
         changes = list(changes)
-        if changes:
-            self._content_seq = seq
         marker = ox.Quad(
             INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH
         )
         if all(c.new for c in changes):
-            self.store.extend([*_quads(changes), marker])
+            quads = _quads(changes)
+            if self.path is not None and len(quads) >= BULK_QUADS:
+                # A big entry that only adds (a bulk chunk) goes in as one ingestion of sorted
+                # files: about 4x faster than a transaction, and as atomic for readers (one
+                # RocksDB ingestion across the column families, below Oxigraph's 1,000,000-quad
+                # batch). It is not durable on its own, so the marker follows it: after a crash
+                # in between, start-up replays the entry, and adding the same quads again is
+                # harmless.
+                self.store.bulk_extend(quads)
+                self.store.extend([marker])
+            else:
+                self.store.extend([*quads, marker])
         else:
             removed = [
                 q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)
@@ -94,6 +107,9 @@ class OxigraphIndex:
                 f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}"
             )
             self.store.update(update)
+        # After the write: a query snapshot labelled with this sequence must hold the entry.
+        if changes:
+            self._content_seq = seq
         # Only the newest marker is needed: dropping older ones (after the commit, so a crash
         # leaves at most one extra) keeps reading the applied sequence on start O(1), not
         # O(entries).

@@ -36,10 +36,18 @@ TYP = "fdi-receipt+json"
 
 def canonical_hash(triples: Iterable[ox.Triple]) -> str:
     """``sha256:`` and the hex digest of the triples' canonical N-Quads (RDFC-1.0)."""
-    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    lines = sorted(f"{q} .\n" for q in dataset)
-    return "sha256:" + hashlib.sha256("".join(lines).encode()).hexdigest()
+    triples = list(triples)
+    if any(
+        isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples
+    ):
+        dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        lines = {f"{q} .\n" for q in dataset}
+    else:
+        # Without blank nodes RDFC-1.0 has nothing to relabel: the canonical form is the
+        # distinct N-Quads lines themselves (registry records never hold blank nodes).
+        lines = {f"{t} .\n" for t in triples}
+    return "sha256:" + hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
 
 
 def ntriples_hash(nt: str) -> str:

@@ -125,13 +125,20 @@ class Result:
 class Data:
     """Reads of one data graph (every graph of the store), memoised for one validation run."""
 
-    def __init__(self, store: ox.Store, preload: bool = False) -> None:
+    def __init__(
+        self,
+        store: ox.Store,
+        preload: bool = False,
+        triples: Iterable[ox.Triple | ox.Quad] | None = None,
+    ) -> None:
+        """``triples``: every triple the store holds, already at hand (a submission and the
+        records it relates to), preloaded instead of reading the store back."""
         self.store = store
         self._out: dict[Term, dict[ox.NamedNode, list[Term]]] = {}
-        if preload:
+        if preload or triples is not None:
             # One pass over a small store costs less than a lookup per subject.
             out = self._out
-            for q in store:
+            for q in store if triples is None else triples:
                 found = out.get(q.subject)
                 if found is None:
                     out[q.subject] = found = {}
@@ -401,13 +408,20 @@ class Engine:
         focus: Iterable[Term] | None = None,
         *,
         part: tuple[int, int] | None = None,
+        triples: Iterable[ox.Triple] | None = None,
     ) -> list[Result]:
         """Validate the store's data (all graphs); with ``focus``, only those focus nodes.
 
         ``part=(i, n)``: only the focus nodes of part ``i`` of ``n`` (by a hash of the node), so
         that ``n`` processes share a validation; together they give every result once.
+        ``triples``: exactly the triples the store holds, when the caller has them at hand.
         """
-        run = Run(Data(store, preload=len(store) <= PRELOAD_LIMIT), literals=self.target_literals)
+        data = (
+            Data(store, triples=triples)
+            if triples is not None
+            else Data(store, preload=len(store) <= PRELOAD_LIMIT)
+        )
+        run = Run(data, literals=self.target_literals)
         allowed = None if focus is None else set(focus)
         results: list[Result] = []
         for shape in self.targeted:

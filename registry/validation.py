@@ -146,17 +146,16 @@ def check(
     report = Report(records=len(split.records), sources=[parsed.source])
     report.findings.extend(_ill_typed_finding(p, labels, parsed.format) for p in ill_typed)
     report.findings.extend(_stray_finding(s, labels) for s in split.strays)
+    everything = triples + registry_data if registry_data else triples
     data = ox.Store()
-    data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
-    if registry_data:
-        data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in registry_data)
+    data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in everything)
     offline = related is None
     focus = None if offline else _focus_nodes(split)
     engine = shapes.compiled(offline)
     if engine is not None:
         # Unlike pySHACL's focus_nodes, nested shapes (capacities) are checked too.
         targets = None if focus is None else [ox.NamedNode(str(f)) for f in focus]
-        results = engine.validate(data, targets)
+        results = engine.validate(data, targets, triples=everything)
         findings = _result_findings(results, shapes.graph, labels, parsed.format)
     else:
         results = _run_shacl(data, shapes.offline if offline else shapes.graph, focus)

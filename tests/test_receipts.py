@@ -1,8 +1,10 @@
 """Signed receipts: every accepted write gets one; it verifies offline against the published
 keys, and a record altered by one byte no longer matches it."""
 
+import hashlib
 import json
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -132,3 +134,23 @@ def test_receipt_verify_exit_2_for_unusable_input(tmp_path):
         main, ["receipt", "verify", str(tmp_path / "r.json"), "--jwks", str(tmp_path / "k.json")]
     )
     assert result.exit_code == 2
+
+
+def test_the_canonical_hash_is_rdfc_1_0_with_and_without_blank_nodes():
+    s, p = ox.NamedNode("http://r.example/id/asset/1"), ox.NamedNode("http://p")
+    plain = [
+        ox.Triple(s, p, ox.Literal('tab\t "quote" é\u0001', language="en")),
+        ox.Triple(s, p, ox.Literal("5", datatype=ox.NamedNode("http://x/int"))),
+    ]
+    # Computed the long way: RDFC-1.0 over a dataset, canonical N-Quads lines sorted.
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in plain)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    lines = "".join(sorted(f"{q} .\n" for q in dataset))
+    assert canonical_hash(plain) == "sha256:" + hashlib.sha256(lines.encode()).hexdigest()
+    assert canonical_hash(plain) == canonical_hash([plain[1], plain[0], plain[1]])
+    # Blank nodes are relabelled: the same graph under other labels hashes the same.
+    first, second = ox.BlankNode("a1"), ox.BlankNode("zz")
+    assert canonical_hash([ox.Triple(s, p, first), ox.Triple(first, p, ox.Literal("1"))]) == (
+        canonical_hash([ox.Triple(s, p, second), ox.Triple(second, p, ox.Literal("1"))])
+    )
+    assert canonical_hash(plain) != canonical_hash(plain[:1])
