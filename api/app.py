@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     for module in (commercial, agreements, directory, inbox):
         app.include_router(module.router)
     app.include_router(statistics.router)
+    # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
+    app.add_middleware(sparql.SparqlRoute, render_problem=_problem)  # type: ignore[arg-type]
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
 
@@ -135,7 +137,7 @@ def _audit_refusal(request: Request, error: RegistryError) -> None:
     if isinstance(error, Unauthenticated) and auth.client_certificate(request) is None:
         return
     try:
-        principal = _requester(request)
+        principal = auth.requester(request)
     except RegistryError:  # the certificate itself was refused: record the refusal anonymously
         principal = Principal.anonymous()
     request.app.state.registry.audit(
@@ -144,13 +146,3 @@ def _audit_refusal(request: Request, error: RegistryError) -> None:
         f"{request.method} {request.url.path}",
         request.headers.get("x-request-id"),
     )
-
-
-def _requester(request: Request) -> Principal:
-    override = request.app.dependency_overrides.get(auth.current_principal)
-    if override is None:
-        return auth.current_principal(request)
-    try:
-        return override(request)
-    except TypeError:  # a test's override that takes no arguments
-        return override()

@@ -66,6 +66,19 @@ def current_principal(request: Request) -> Principal:
     return authenticate(request.app.state.registry, request.app.state.ca, pem)
 
 
+def requester(request: Request) -> Principal:
+    """The requester as the routes' ``current_principal`` dependency sees it, for code outside
+    FastAPI's dependency injection (the ``/sparql`` handler, error rendering): a test's
+    ``app.dependency_overrides[current_principal]`` applies here too. Raises Unauthenticated."""
+    override = request.app.dependency_overrides.get(current_principal)
+    if override is None:
+        return current_principal(request)
+    try:
+        return override(request)  # type: ignore[no-any-return]
+    except TypeError:  # a test's override that takes no arguments
+        return override()  # type: ignore[no-any-return]
+
+
 def authenticated_principal(principal: Principal = Depends(current_principal)) -> Principal:
     """The requester, who must have presented a valid client certificate (401 otherwise)."""
     if not principal.authenticated:

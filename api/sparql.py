@@ -5,28 +5,36 @@ itself as ``application/sparql-query``; any other body is 415. ``default-graph-u
 ``named-graph-uri`` choose the dataset among the graphs the requester may see. ``GET /sparql``
 without a query answers the service description. Updates are not accepted: the registry is
 written through its submissions. See docs/sparql.md.
+
+``GET`` and ``POST`` are answered by :class:`SparqlRoute`, a plain ASGI handler the
+application puts in front of FastAPI's routing: FastAPI's per-request parameter validation and
+dependency solving cost more than the rest of a lookup (measured in docs/sparql.md). The
+FastAPI routes below document ``/sparql`` in the OpenAPI document and answer the same way when
+the router is used without it; both call :func:`respond`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import current_principal
+from api.auth import requester
 from api.negotiation import choose
 from registry.access_log import audit_query_reads
-from registry.errors import QueryRefused, UnsupportedFormat
+from registry.errors import QueryRefused, RegistryError, UnsupportedFormat
 from registry.identity import Principal
 from registry.sparql_results import GRAPH_MEDIA, SOLUTION_MEDIA, QueryAnswer
 
 router = APIRouter(tags=["SPARQL"])
 
+PATH = "/sparql"
 QUERY_MEDIA = "application/sparql-query"
 FORM_MEDIA = "application/x-www-form-urlencoded"
 UPDATE_PARAMETERS = {"update", "using-graph-uri", "using-named-graph-uri"}
@@ -35,6 +43,8 @@ DESCRIPTION_PREFIXES = {
     "formats": "http://www.w3.org/ns/formats/",
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
 }
+_SOLUTION_OFFERS = list(SOLUTION_MEDIA)
+_GRAPH_OFFERS = list(GRAPH_MEDIA)
 
 
 @dataclass
@@ -59,25 +69,20 @@ DefaultGraphs = Annotated[
 NamedGraphs = Annotated[
     list[str] | None, Query(alias="named-graph-uri", description="The named graphs.")
 ]
-Requester = Annotated[Principal, Depends(current_principal)]
 
 
-@router.get("/sparql", summary="Run a SPARQL query (GET), or describe the service")
+@router.get(PATH, summary="Run a SPARQL query (GET), or describe the service")
 def sparql_get(
     request: Request,
-    principal: Requester,
     query: QueryText = None,
     default_graph_uri: DefaultGraphs = None,
     named_graph_uri: NamedGraphs = None,
 ) -> Response:
-    asked = read_protocol(request.query_params.multi_items(), None, None)
-    if asked.query is None:
-        return _description(request, principal)
-    return _answer(request, asked, principal)
+    return respond(request, None)
 
 
 @router.post(
-    "/sparql",
+    PATH,
     summary="Run a SPARQL query (form POST or direct POST)",
     openapi_extra={
         "requestBody": {
@@ -92,14 +97,62 @@ def sparql_get(
 )
 async def sparql_post(
     request: Request,
-    principal: Requester,
     default_graph_uri: DefaultGraphs = None,
     named_graph_uri: NamedGraphs = None,
 ) -> Response:
     body = await request.body()
-    media = request.headers.get("content-type")
-    asked = read_protocol(request.query_params.multi_items(), media, body)
-    return await run_in_threadpool(_answer, request, asked, principal)
+    return await run_in_threadpool(respond, request, body)
+
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class SparqlRoute:
+    """ASGI middleware answering ``GET`` and ``POST`` on ``/sparql`` itself, and passing every
+    other request on. A registry error becomes the response ``render_problem(request, error)``
+    gives (the application's RFC 9457 renderer); anything else propagates as from a route.
+
+    Everything that may block (authenticating a certificate, the query, the read audit,
+    rendering a refusal, which journals it) runs in one trip to the thread pool."""
+
+    def __init__(
+        self, app: ASGIApp, render_problem: Callable[[Request, RegistryError], Response]
+    ) -> None:
+        self.app = app
+        self.render_problem = render_problem
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "POST")
+            or scope["path"][len(scope.get("root_path", "")) :] != PATH
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        body = await request.body() if scope["method"] == "POST" else None
+        response = await run_in_threadpool(self._respond, request, body)
+        await response(scope, receive, send)
+
+    def _respond(self, request: Request, body: bytes | None) -> Response:
+        try:
+            return respond(request, body)
+        except RegistryError as error:
+            return self.render_problem(request, error)
+
+
+def respond(request: Request, body: bytes | None) -> Response:
+    """Answer a protocol request (``body``: a POST's body, None for a GET): the query's
+    answer, or the service description. Raises Unauthenticated (a certificate the registry
+    does not accept), UnsupportedFormat, QueryRefused and the errors of
+    ``SparqlEndpoint.answer``."""
+    principal = requester(request)
+    content_type = request.headers.get("content-type") if body is not None else None
+    asked = read_protocol(request.query_params.multi_items(), content_type, body)
+    if asked.query is None:
+        return _description(request, principal)
+    return _answer(request, asked, principal)
 
 
 def read_protocol(
@@ -175,8 +228,8 @@ def _answer(request: Request, asked: ProtocolRequest, principal: Principal) -> R
         registry.dataset_for(principal),
         default_graph_uris=asked.default_graph_uris,
         named_graph_uris=asked.named_graph_uris,
-        solutions_media=choose(accept, list(SOLUTION_MEDIA)) or "application/sparql-results+json",
-        graph_media=choose(accept, list(GRAPH_MEDIA)) or "text/turtle",
+        solutions_media=choose(accept, _SOLUTION_OFFERS) or "application/sparql-results+json",
+        graph_media=choose(accept, _GRAPH_OFFERS) or "text/turtle",
     )
     # BUC.2 step 6a: what an MO sees of an FSP's records through SPARQL is a read of them.
     audit_query_reads(
@@ -191,6 +244,6 @@ def _answer(request: Request, asked: ProtocolRequest, principal: Principal) -> R
 def _description(request: Request, principal: Principal) -> Response:
     registry = request.app.state.registry
     triples = registry.sparql.description(registry.dataset_for(principal))
-    media = choose(request.headers.get("accept"), list(GRAPH_MEDIA)) or "text/turtle"
+    media = choose(request.headers.get("accept"), _GRAPH_OFFERS) or "text/turtle"
     body = ox.serialize(triples, format=GRAPH_MEDIA[media], prefixes=DESCRIPTION_PREFIXES)
     return Response(body, media_type=media, headers={"Vary": "Accept"})

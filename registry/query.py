@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 import pyoxigraph as ox
@@ -43,8 +44,10 @@ MAX_NESTING = 64  # brackets of any kind: (), {}, []
 MAX_OPERATORS = 1_000  # operators and pattern keywords, each a level of the query's tree
 MAX_PREFIX_RUN = 32  # consecutive unary ! + - (each nests an expression)
 
+# Spaces first: the most frequent token, and no other token can start with one.
 _TOKENS = re.compile(
-    r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r"(?P<space>\s+)"
+    r'|(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
     r'|"(?:[^"\\\n\r]|\\.)*"|\'(?:[^\'\\\n\r]|\\.)*\')'
     r'|(?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)'
     r"|(?P<comment>#[^\n\r]*)"
@@ -54,7 +57,6 @@ _TOKENS = re.compile(
     r"|(?P<escape>\\.)"
     r"|(?P<op>&&|\|\||!=|<=|>=|\^\^|[!=<>+\-*/|^])"
     r"|(?P<open>[({\[])|(?P<close>[)}\]])"
-    r"|(?P<space>\s+)"
     r"|(?P<other>.)",
     re.DOTALL,
 )
@@ -77,8 +79,7 @@ _UPDATE_KEYWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a lookup has a few dozen, made on every query
     kind: str
     text: str
 

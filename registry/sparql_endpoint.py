@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +29,13 @@ import pyoxigraph as ox
 
 from registry.errors import QueryRefused, RegistryError
 from registry.index import Index, OxigraphIndex
-from registry.query import MAX_NESTING, MAX_QUERY_CHARS, check_query, choose_dataset
+from registry.query import (
+    MAX_NESTING,
+    MAX_QUERY_CHARS,
+    QueryShape,
+    check_query,
+    choose_dataset,
+)
 from registry.settings import Settings
 from registry.sparql_pool import Snapshots, WorkerPool
 from registry.sparql_results import (
@@ -48,6 +55,9 @@ from registry.vocab import RDF, RDFS, Namespace
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
+# Query texts whose checks are remembered: clients repeat the same queries (a dashboard, a
+# script's lookups). At most this many texts of at most MAX_QUERY_CHARS each (about 5 MB).
+CHECKED_QUERIES = 256
 
 
 class QueryRunner(Protocol):
@@ -69,6 +79,10 @@ class SparqlEndpoint:
         self._index = index
         self._runner: QueryRunner | None = None
         self._lock = threading.Lock()
+        # Refusals raise, so only accepted queries are remembered.
+        self._check: Callable[[str], QueryShape] = lru_cache(maxsize=CHECKED_QUERIES)(
+            lambda text: check_query(text, self.peers, base=self.url)
+        )
 
     def answer(
         self,
@@ -83,7 +97,7 @@ class SparqlEndpoint:
         """Answer a query over the ``permitted`` graphs, narrowed by the protocol's dataset
         parameters or the query's ``FROM``. Raises QueryRefused (400), QueryTimeout and
         QueryCapacity (503), QueryFailed (502)."""
-        shape = check_query(text, self.peers, base=self.url)
+        shape = self._check(text)
         dataset = choose_dataset(permitted, default_graph_uris, named_graph_uris, shape)
         request = QueryRequest(
             text,

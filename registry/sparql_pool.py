@@ -88,6 +88,7 @@ class Snapshots:
         self._applied_seq = applied_seq
         self._current: Snapshot | None = None
         self._pinned: Counter[str] = Counter()
+        self._made: set[str] = set()  # the snapshots on disk: removed ones leave this set
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
         shutil.rmtree(directory, ignore_errors=True)  # left by a process that did not close
@@ -100,6 +101,7 @@ class Snapshots:
             if self._current is None or self._current.seq < wanted:
                 seq = self._applied_seq()  # before the backup: the snapshot holds at least this
                 path = self._directory / f"{seq}-{next(self._numbers)}"
+                self._made.add(str(path))  # before the backup: a failed one's remains go too
                 try:
                     self._directory.mkdir(parents=True, exist_ok=True)
                     self._backup(str(path))
@@ -116,9 +118,10 @@ class Snapshots:
             self._pinned[snapshot.path] -= 1
             keep = open_in_workers | {p for p, n in self._pinned.items() if n > 0}
             keep |= {self._current.path} if self._current else set()
-            for path in self._directory.glob("*"):
-                if str(path) not in keep:
-                    shutil.rmtree(path, ignore_errors=True)
+            # The set, not a listing of the directory: no system call when nothing goes.
+            for path in self._made - keep:
+                shutil.rmtree(path, ignore_errors=True)
+                self._made.discard(path)
 
     def close(self) -> None:
         shutil.rmtree(self._directory, ignore_errors=True)
