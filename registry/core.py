@@ -743,13 +743,14 @@ def _triples(nt: str) -> list[ox.Triple]:
 def _derive(db: sqlite3.Connection, entry: Entry) -> None:
     """Keep the register, the version history and the notification queue in step with the log."""
     payload = entry.payload
-    for r in payload.get("records", []):
-        db.execute(
-            "INSERT INTO record (iri, type, graph, version, status, owner, created, modified, seq) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO UPDATE SET "
-            "type = excluded.type, graph = excluded.graph, version = excluded.version, "
-            "status = excluded.status, owner = excluded.owner, modified = excluded.modified, "
-            "seq = excluded.seq",
+    records = payload.get("records", [])
+    db.executemany(
+        "INSERT INTO record (iri, type, graph, version, status, owner, created, modified, seq) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO UPDATE SET "
+        "type = excluded.type, graph = excluded.graph, version = excluded.version, "
+        "status = excluded.status, owner = excluded.owner, modified = excluded.modified, "
+        "seq = excluded.seq",
+        [
             (
                 r["iri"],
                 r["type"],
@@ -760,12 +761,14 @@ def _derive(db: sqlite3.Connection, entry: Entry) -> None:
                 entry.time,
                 entry.time,
                 entry.seq,
-            ),
-        )
-        db.execute(
-            "INSERT INTO version (iri, version, seq, time, actor) VALUES (?, ?, ?, ?, ?)",
-            (r["iri"], r["version"], entry.seq, entry.time, entry.actor),
-        )
+            )
+            for r in records
+        ],
+    )
+    db.executemany(
+        "INSERT INTO version (iri, version, seq, time, actor) VALUES (?, ?, ?, ?, ?)",
+        [(r["iri"], r["version"], entry.seq, entry.time, entry.actor) for r in records],
+    )
     for event in payload.get("events", []):
         if "job" in event:
             db.execute(
