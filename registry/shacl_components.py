@@ -123,6 +123,8 @@ def _datatype(engine: Engine, g: rdflib.Graph, shape: Shape, dtype: Node) -> Che
             found = getattr(term, "ill_typed", None) is not True and isinstance(
                 term.value, value_type
             )
+            if len(cache) >= 100_000:  # bounded: a registry has a literal or more per record
+                cache.clear()
             cache[lit] = found
         return found
 

@@ -96,9 +96,12 @@ _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"
 
 
 # Stores up to this many quads are read in one pass before validating: about 1 µs a quad in
-# memory and 6 µs on disk, against about 20 µs a subject for one lookup per focus node. Above
-# it (about 120,000 assets) the lookups keep memory bounded (a read quad costs ~200 bytes).
+# memory and 5 µs on disk, and a read quad costs ~500 bytes until the run ends. Above it (about
+# 140,000 assets) each focus node's triples are read when needed, BATCH_SIZE focus nodes at a
+# time, and what one batch read is dropped before the next: memory then depends on the batch,
+# not on the number of records.
 PRELOAD_LIMIT = 3_000_000
+BATCH_SIZE = 10_000
 
 
 class Unsupported(Exception):
@@ -135,7 +138,8 @@ class Data:
         records it relates to), preloaded instead of reading the store back."""
         self.store = store
         self._out: dict[Term, dict[ox.NamedNode, list[Term]]] = {}
-        if preload or triples is not None:
+        self._preloaded = preload or triples is not None
+        if self._preloaded:
             # One pass over a small store costs less than a lookup per subject.
             out = self._out
             for q in store if triples is None else triples:
@@ -147,9 +151,20 @@ class Data:
                     found[q.predicate] = [q.object]
                 elif q.object not in values:
                     values.append(q.object)
+        self._types: dict[Term, list[Term]] = {}
         self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
         self._superclasses: dict[ox.NamedNode, set[Term]] = {}
         self._class_members: dict[ox.NamedNode, list[Term]] = {}
+
+    def forget(self) -> None:
+        """Drop the memoised reads (read again if needed): between batches of focus nodes."""
+        if self._preloaded:
+            return
+        self._out.clear()
+        self._types.clear()
+        self._instances.clear()
+        self._superclasses.clear()
+        self._class_members.clear()
 
     def objects(self, subject: Term, predicate: ox.NamedNode) -> list[Term]:
         if isinstance(subject, ox.Literal):
@@ -164,6 +179,20 @@ class Data:
                     out[key] = list(dict.fromkeys(values))
             self._out[subject] = out
         return out.get(predicate, [])
+
+    def types(self, node: Term) -> list[Term]:
+        """``node``'s rdf:type values. Unlike ``objects``, a node not read yet has only its types
+        read: sh:class reaches other records (a right's asset), whose other triples it needs not.
+        """
+        out = self._out.get(node)
+        if out is not None:
+            return out.get(RDF_TYPE, [])
+        found = self._types.get(node)
+        if found is None:
+            found = self._types[node] = list(
+                dict.fromkeys(q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None))
+            )
+        return found
 
     def subjects(self, predicate: ox.NamedNode, obj: Term) -> list[Term]:
         return list(
@@ -192,7 +221,7 @@ class Data:
         key = (node, cls)
         known = self._instances.get(key)
         if known is None:
-            known = any(cls in self.superclasses(t) for t in self.objects(node, RDF_TYPE))
+            known = any(cls in self.superclasses(t) for t in self.types(node))
             self._instances[key] = known
         return known
 
@@ -409,33 +438,52 @@ class Engine:
         *,
         part: tuple[int, int] | None = None,
         triples: Iterable[ox.Triple] | None = None,
+        batch: int | None = None,
     ) -> list[Result]:
         """Validate the store's data (all graphs); with ``focus``, only those focus nodes.
 
         ``part=(i, n)``: only the focus nodes of part ``i`` of ``n`` (by a hash of the node), so
         that ``n`` processes share a validation; together they give every result once.
         ``triples``: exactly the triples the store holds, when the caller has them at hand.
+        ``batch``: read the store on demand, this many focus nodes at a time (the default above
+        PRELOAD_LIMIT quads, or when the store is shared among processes); the results are the
+        same, in the same order.
         """
-        data = (
-            Data(store, triples=triples)
-            if triples is not None
-            else Data(store, preload=len(store) <= PRELOAD_LIMIT)
-        )
+        if triples is not None:
+            data = Data(store, triples=triples)
+        else:
+            if batch is None and (len(store) > PRELOAD_LIMIT or (part is not None and part[1] > 1)):
+                batch = BATCH_SIZE  # each process reads only its own part's records
+            data = Data(store, preload=batch is None)
         run = Run(data, literals=self.target_literals)
+        plan = self._plan(data, focus, part)
+        if batch is None:
+            return [r for shape, nodes in plan for r in _evaluate(run, shape, nodes, top=True)]
+        return _evaluate_in_batches(run, plan, batch)
+
+    def _plan(
+        self, data: Data, focus: Iterable[Term] | None, part: tuple[int, int] | None
+    ) -> list[tuple[Shape, list[Term]]]:
+        """Each active targeted shape with its focus nodes (one list for shapes with the same
+        targets: a registry's shapes mostly target the same few classes)."""
         allowed = None if focus is None else set(focus)
-        results: list[Result] = []
+        plan = []
+        found: dict[tuple[tuple[Node, Term], ...], list[Term]] = {}
         for shape in self.targeted:
             if shape.deactivated:
                 continue
-            nodes = _focus_nodes(run.data, shape)
-            if allowed is not None:
-                nodes = [n for n in nodes if n in allowed]
-            if part is not None:
-                nodes = [n for n in nodes if zlib.crc32(str(n).encode()) % part[1] == part[0]]
-            if not nodes:
-                continue
-            results.extend(_evaluate(run, shape, nodes, top=True))
-        return results
+            nodes = found.get(tuple(shape.targets))
+            if nodes is None:
+                nodes = _focus_nodes(data, shape)
+                if allowed is not None:
+                    nodes = [n for n in nodes if n in allowed]
+                if part is not None:
+                    nodes = [n for n in nodes if zlib.crc32(str(n).encode()) % part[1] == part[0]]
+                found[tuple(shape.targets)] = nodes
+            if nodes:
+                plan.append((shape, nodes))
+        data.forget()
+        return plan
 
     def conforms(self, run: Run, shape: Shape, node: Term, *, strict: bool = False) -> bool:
         """Whether ``node`` conforms to ``shape`` used as a nested shape, as pySHACL decides it.
@@ -548,15 +596,51 @@ def _focus_nodes(data: Data, shape: Shape) -> list[Term]:
     return list(nodes)
 
 
+def _evaluate_in_batches(run: Run, plan: list[tuple[Shape, list[Term]]], size: int) -> list[Result]:
+    """What ``_evaluate(run, shape, nodes, top=True)`` gives for each shape of the plan, in the
+    same order, reading the data ``size`` focus nodes of each shape at a time.
+
+    Shapes with the same targets have their focus nodes in the same order, so one batch reads a
+    record once for all of them; the memoised reads are dropped after each batch.
+    """
+    found: list[list[Result]] = [_whole_graph(run, shape, nodes) for shape, nodes in plan]
+    longest = max((len(nodes) for _, nodes in plan), default=0)
+    for start in range(0, longest, size):
+        for (shape, nodes), out in zip(plan, found, strict=True):
+            if start < len(nodes):
+                chunk = nodes[start : start + size]
+                out.extend(_evaluate(run, shape, chunk, top=True, whole_graph=False))
+        run.data.forget()
+        run.verdicts.clear()
+    return [r for out in found for r in out]
+
+
+def _whole_graph(run: Run, shape: Shape, nodes: list[Term]) -> list[Result]:
+    """The results of the shape's checks that run once over the whole graph (SHACL-SPARQL)."""
+    out: list[Result] = []
+    if shape.deactivated:
+        return out
+    for check in shape.checks:
+        whole_graph = getattr(check, "whole_graph", None)
+        if whole_graph is not None:
+            out.extend(whole_graph(run, shape, nodes))
+    return out
+
+
 def _evaluate(
     run: Run,
     shape: Shape,
     nodes: list[Term],
     *,
     top: bool = False,
+    whole_graph: bool = True,
     stop: Callable[[Result], bool] | None = None,
 ) -> list[Result]:
-    """The results of ``shape`` on ``nodes``; with ``stop``, up to the first result it accepts."""
+    """The results of ``shape`` on ``nodes``; with ``stop``, up to the first result it accepts.
+
+    ``top``: the nodes are the shape's focus nodes, so the checks that run over the whole graph
+    do (unless ``whole_graph`` is false: the caller has run them).
+    """
     out: list[Result] = []
     if shape.deactivated:
         return out
@@ -564,10 +648,8 @@ def _evaluate(
     try:
         checks = shape.checks
         if top:
-            for check in checks:
-                whole_graph = getattr(check, "whole_graph", None)
-                if whole_graph is not None:
-                    out.extend(whole_graph(run, shape, nodes))
+            if whole_graph:
+                out.extend(_whole_graph(run, shape, nodes))
             checks = [c for c in checks if getattr(c, "whole_graph", None) is None]
         data = run.data
         for focus in nodes:
