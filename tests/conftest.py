@@ -39,7 +39,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Tests of the embedded index's own files, covered for the external store by test_remote_index.
-EMBEDDED_ONLY = {"test_deleting_the_index_rebuilds_it_identically_from_the_journal"}
+EMBEDDED_ONLY = {
+    "test_deleting_the_index_rebuilds_it_identically_from_the_journal",
+    "test_a_bulk_registration_rebuilds_identically_from_the_journal",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
