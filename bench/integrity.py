@@ -75,15 +75,21 @@ def main() -> None:
         entries = registry.journal.last()[0]
         registry.close()
         size = (data / "journal.sqlite").stat().st_size
-        print(f"demo: {args.assets} assets in {demo_writes} writes, {demo_s:.1f} s; receipts "
-              f"{demo_hash:.2f} s hashing + {demo_sign:.2f} s signing "
-              f"({(demo_hash + demo_sign) / demo_s:.1%} of the time)")
-        print(f"small writes: {args.small} in {small_s:.1f} s ({small_s / args.small * 1e3:.2f} ms "
-              f"each); receipt {(hashes.total + issue.total) / args.small * 1e3:.3f} ms each "
-              f"(hash {hashes.total / args.small * 1e3:.3f}, sign+store {issue.total / args.small * 1e3:.3f})")
+        print(
+            f"demo: {args.assets} assets in {demo_writes} writes, {demo_s:.1f} s; receipts "
+            f"{demo_hash:.2f} s hashing + {demo_sign:.2f} s signing "
+            f"({(demo_hash + demo_sign) / demo_s:.1%} of the time)"
+        )
+        print(
+            f"small writes: {args.small} in {small_s:.1f} s ({small_s / args.small * 1e3:.2f} ms "
+            f"each); receipt {(hashes.total + issue.total) / args.small * 1e3:.3f} ms each "
+            f"(hash {hashes.total / args.small * 1e3:.3f}, "
+            f"sign+store {issue.total / args.small * 1e3:.3f})"
+        )
         print(f"journal: {entries} entries, {size / 1e6:.1f} MB")
         print(f"fdi journal verify: {fdi('journal', 'verify', '--data-dir', str(data)):.2f} s")
-        print(f"fdi backup:         {fdi('backup', str(Path(tmp) / 'b'), '--data-dir', str(data)):.2f} s")
+        backup = fdi("backup", str(Path(tmp) / "b"), "--data-dir", str(data))
+        print(f"fdi backup:         {backup:.2f} s")
         restore = fdi("restore", str(Path(tmp) / "b"), "--data-dir", str(Path(tmp) / "r"))
         print(f"fdi restore:        {restore:.2f} s (index rebuilt from the journal)")
 

@@ -261,4 +261,3 @@ def _apply(found: dict[str, Job], data: dict[str, Any], actor: str, time: str) -
 
 def _local_iri(local: str) -> str:
     return SUBMISSION_BASE + local
-

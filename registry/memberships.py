@@ -393,7 +393,7 @@ def membership(registry: Registry, iri: str) -> dict[str, Any]:
 def _sync_roles(
     tx: Transaction, registry: Registry, org: str | None, extra: tuple[str, list[ox.Triple]]
 ) -> None:
-    """Keep the organisation record's fdi:marketRole equal to the roles of its active memberships."""
+    """Keep the organisation record's fdi:marketRole equal to its active memberships' roles."""
     if not org or registry.info(org) is None:
         return
     roles, _ = held(registry, org, pending={extra[0]: extra[1]})
@@ -478,7 +478,8 @@ def _next(
         return {
             **accept,
             "description": "Roles and scopes are granted. The membership becomes "
-            'active once you accept the scheme\'s standard agreement (POST {"agreement": ...} to href).',
+            "active once you accept the scheme's standard agreement "
+            '(POST {"agreement": ...} to href).',
         }
     if status == "active":
         return {

@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 ORGANISATION = FDI.Organisation
 ASSURANCE_LEVELS = {n: FDI[n] for n in ("SelfAsserted", "DocumentsChecked", "IndependentlyAudited")}
 ORGANISATION_BY_IDENTIFIER = """
-SELECT DISTINCT ?org ?key ?value WHERE { ?org ?key ?value ; a <https://w3id.org/fdi/ns#Organisation> }
+SELECT DISTINCT ?org ?key ?value
+WHERE { ?org ?key ?value ; a <https://w3id.org/fdi/ns#Organisation> }
 """
 
 

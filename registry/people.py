@@ -175,7 +175,9 @@ def user(registry: Registry, iri: str) -> dict[str, Any]:
     node = ox.NamedNode(iri)
     return {
         "id": iri,
-        "href": f"{registry.settings.base_iri}organisations/{uid(info.owner or '')}/users/{uid(iri)}",
+        "href": (
+            f"{registry.settings.base_iri}organisations/{uid(info.owner or '')}/users/{uid(iri)}"
+        ),
         "organisation": info.owner,
         "name": text(triples, node, VCARD.fn),
         "email": text(triples, node, VCARD.hasEmail),

@@ -48,7 +48,7 @@ def test_json_report_names_record_field_and_value(tmp_path):
 def test_a_turtle_syntax_error_exits_2_and_names_the_line(tmp_path):
     bad = tmp_path / "broken.ttl"
     bad.write_text(
-        '@prefix fdi: <https://w3id.org/fdi/ns#> .\n<#a> a fdi:FlexibleAsset ;\n'
+        "@prefix fdi: <https://w3id.org/fdi/ns#> .\n<#a> a fdi:FlexibleAsset ;\n"
         '  fdi:gspGroup "_A" \n<#b> a fdi:FlexibleAsset .\n'
     )
     result = run(str(bad))
@@ -79,7 +79,7 @@ def test_registry_only_rules_are_listed_as_not_checked():
 def test_custom_shapes_directory(tmp_path):
     (tmp_path / "strict.ttl").write_text(
         "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix fdi: <https://w3id.org/fdi/ns#> .\n"
-        '<urn:s> a sh:NodeShape ; sh:targetClass fdi:FlexibleAsset ;\n'
+        "<urn:s> a sh:NodeShape ; sh:targetClass fdi:FlexibleAsset ;\n"
         ' sh:name "needs a manufacturer" ;\n'
         " sh:property [ sh:path <https://saref.etsi.org/core/hasManufacturer> ; sh:minCount 1 ;\n"
         ' sh:name "manufacturer" ; sh:message "Name the manufacturer" ] .\n'

@@ -80,7 +80,8 @@ def test_an_application_is_recorded_as_applied_in_the_register_and_in_rdf(
     assert view["status"] == "applied" and view["companyNumber"] == "01234567"
     assert registry.info(view["id"]).status == "applied"
     found = registry.query(
-        "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?o WHERE { ?o fdi:organisationStatus fdi:Applied }"
+        "PREFIX fdi: <https://w3id.org/fdi/ns#> "
+        "SELECT ?o WHERE { ?o fdi:organisationStatus fdi:Applied }"
     )
     assert [row["o"].value for row in found.value] == [view["id"]]
     assert view["next"]["step"] == "wait-for-verification"
