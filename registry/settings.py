@@ -39,6 +39,9 @@ class Settings:
         index (a query past ``query_timeout`` is killed with its process), threads otherwise.
     query_memory_mb: the memory (MiB of heap) each SPARQL worker process may use; a query that
         needs more stops with its worker (502), which is replaced.
+    query_worker_recycle_mb: a SPARQL worker whose resident memory is above this after a query
+        (an aggregate over every asset leaves hundreds of MiB behind) is replaced by a fresh one,
+        so the server's memory returns to its resting size between heavy queries (0: never).
     max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
     max_blank_nodes: the most blank nodes one submission may hold (413 above it).
     checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
@@ -64,6 +67,7 @@ class Settings:
     max_results: int = 10_000
     query_workers: int = 2
     query_memory_mb: int = 2048
+    query_worker_recycle_mb: int = 256
     max_body_bytes: int = 50 * 1024 * 1024
     max_blank_nodes: int = 10_000
     checkpoint_every: int = 1000
@@ -103,6 +107,7 @@ def _convert(name: str, raw: str) -> object:
         "max_results",
         "query_workers",
         "query_memory_mb",
+        "query_worker_recycle_mb",
         "max_body_bytes",
         "max_blank_nodes",
         "checkpoint_every",

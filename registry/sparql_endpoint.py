@@ -136,7 +136,12 @@ class SparqlEndpoint:
             # Keyed by the last *content* change: audit-only entries (such as the reads a query
             # itself journals) must not force a new snapshot for the next query.
             snapshots = Snapshots(directory, index.store.backup, index.content_seq)
-            return WorkerPool(snapshots, slots, self.settings.query_memory_mb * 1024 * 1024)
+            return WorkerPool(
+                snapshots,
+                slots,
+                self.settings.query_memory_mb * 1024 * 1024,
+                recycle_bytes=self.settings.query_worker_recycle_mb * 1024 * 1024,
+            )
         return InProcessRunner(lambda r: _on_external_store(index, r), slots)
 
     def close(self) -> None:

@@ -157,9 +157,12 @@ class WorkerPool:
     """``size`` worker processes answering queries on :class:`Snapshots` of the index; each
     may use ``memory_bytes`` of heap."""
 
-    def __init__(self, snapshots: Snapshots, size: int, memory_bytes: int) -> None:
+    def __init__(
+        self, snapshots: Snapshots, size: int, memory_bytes: int, recycle_bytes: int = 0
+    ) -> None:
         self._snapshots = snapshots
         self._memory_bytes = memory_bytes
+        self._recycle_bytes = recycle_bytes
         self._size = max(1, size)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -196,7 +199,11 @@ class WorkerPool:
                 "it was replaced"
             ) from None
         worker.snapshot = snapshot.path
-        self._idle.put(worker)
+        if self._recycle_bytes and resident_bytes(worker.process.pid) > self._recycle_bytes:
+            # The heap a big query grew is not given back to the system: start afresh.
+            self._replace(worker)
+        else:
+            self._idle.put(worker)
         return answer  # type: ignore[no-any-return]
 
     def _acquire(self, timeout: float) -> _Worker:
@@ -265,6 +272,15 @@ class WorkerPool:
         for worker in live:
             self._kill(worker)
         self._snapshots.close()
+
+
+def resident_bytes(pid: int) -> int:
+    """The resident memory of process ``pid`` (0 where /proc cannot tell)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 # --- a worker process ------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from registry.identity import Principal
 from registry.index import RecordChange
 from registry.query import check_query
 from registry.settings import Settings
+from registry.sparql_pool import resident_bytes
 from registry.sparql_results import QueryFailed
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Onboarding
@@ -357,6 +358,38 @@ def test_a_query_that_needs_too_much_memory_stops_with_its_worker(tmp_path: Path
             registry.sparql.answer("SELECT * { ?a ?p ?x . ?b ?q ?y } ORDER BY ?x ?y", permitted)
         assert time.perf_counter() - started < 15
         assert registry.sparql.answer("ASK { ?s ?p ?o }", permitted).body.endswith(b"true}")
+    finally:
+        registry.close()
+
+
+@pytest.mark.parametrize("recycle_mb", [1, 256])
+def test_a_worker_left_bigger_than_the_recycle_size_is_replaced_after_answering(
+    tmp_path: Path, recycle_mb: int
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        base_iri=BASE,
+        query_workers=1,
+        query_worker_recycle_mb=recycle_mb,
+    )
+    registry = Registry(settings)
+    load_demo(registry, assets=20)
+    permitted = registry.dataset_for(None)
+    try:
+        pool = registry.sparql.runner()
+        answered = []
+        for _ in range(3):
+            assert registry.sparql.answer("ASK { ?s ?p ?o }", permitted).body.endswith(b"true}")
+            deadline = time.monotonic() + 30
+            while not pool.workers() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            answered += pool.workers()
+        resident = resident_bytes(answered[-1])
+        assert 10 * 1024 * 1024 < resident < 256 * 1024 * 1024  # an idle worker: tens of MiB
+        if recycle_mb == 1:  # every worker is above 1 MiB: each one answers once
+            assert len(set(answered)) == 3
+        else:
+            assert len(set(answered)) == 1
     finally:
         registry.close()
 
