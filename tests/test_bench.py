@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _bench(tmp_path: Path, *args: str) -> None:
     results, markdown = tmp_path / "results.json", tmp_path / "performance.md"
-    subprocess.run(
+    done = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -30,10 +30,11 @@ def _bench(tmp_path: Path, *args: str) -> None:
             str(markdown),
         ],
         cwd=ROOT,
-        check=True,
         timeout=600,
         capture_output=True,
+        text=True,
     )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
 
 
 def test_quick_benchmark_runs_and_writes_valid_json(tmp_path: Path) -> None:
