@@ -1,4 +1,5 @@
-"""Real servers on 127.0.0.1 for tests: ``oxigraph serve`` and the registry under uvicorn.
+"""Real servers on 127.0.0.1 for tests: ``oxigraph serve``, the registry under uvicorn, and an
+application under uvicorn in a thread (:func:`serve`).
 
 Each is started on a free loopback port, waited for, and stopped (by its own process id) when
 the ``with`` block ends.
@@ -13,12 +14,16 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,3 +127,22 @@ def registry_server(env: dict[str, str], port: int | None = None) -> Iterator[st
     finally:
         _stop(process)
         log.close()
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """``app`` under uvicorn in a thread on a free loopback port; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)

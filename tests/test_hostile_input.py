@@ -4,16 +4,14 @@ import asyncio
 import json
 import select
 import socket
-import threading
-import time
 from dataclasses import replace
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from registry.settings import Settings
 from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.servers import serve
 
 LIMIT = 64 * 1024
 
@@ -150,16 +148,8 @@ def test_a_chunked_upload_over_http_gets_413_before_it_ends():
     the client has sent it all."""
     app = fsp_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
     head = app.state.registry.journal.last()[0]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    with serve(app) as url:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
         sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         sock.sendall(
             b"POST /submissions HTTP/1.1\r\nHost: x\r\nContent-Type: text/turtle\r\n"
@@ -184,9 +174,6 @@ def test_a_chunked_upload_over_http_gets_413_before_it_ends():
         sock.close()
         assert answer.startswith(b"HTTP/1.1 413")
         assert sent < 64 * 1024 * 1024
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert app.state.registry.journal.last()[0] == head
 
 

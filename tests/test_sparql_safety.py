@@ -19,14 +19,12 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from api.app import create_app
@@ -41,6 +39,7 @@ from registry.settings import Settings
 from registry.sparql_pool import resident_bytes
 from registry.sparql_results import QueryFailed
 from tests.conftest import BASE, EXAMPLES
+from tests.servers import serve
 from tests.trust import Onboarding
 
 LIMIT = 1.5  # seconds
@@ -93,25 +92,6 @@ def with_test_fsp(app: FastAPI, company_number: str) -> FastAPI:
 
     app.dependency_overrides[current_principal] = principal
     return app
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` under uvicorn in a thread on a free loopback port; yields its base URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")
