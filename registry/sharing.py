@@ -48,6 +48,7 @@ from registry.lifecycle import (
 )
 from registry.permissions import SCOPE_AGREEMENTS, require
 from registry.records import split_records
+from registry.schemes import MARKET_ROLES
 from registry.vocab import FDI, ODRL, PROV, RDF, ROV
 
 if TYPE_CHECKING:
@@ -59,18 +60,8 @@ COLLECTIONS = {
     FDI.ProviderRightsToOperate.value: FDI.RightToOperate.value,
     FDI.ProviderCommercialInformation.value: FDI.CommercialInformation.value,
 }
-ROLES = frozenset(
-    FDI[n].value
-    for n in (
-        "FlexibilityServiceProvider",
-        "MarketOperator",
-        "DistributionSystemOperator",
-        "TransmissionSystemOperator",
-        "AssetOwner",
-        "Installer",
-        "Manufacturer",
-    )
-)
+# The market roles an agreement may name as its assignee (every role but the scheme operator's).
+ROLES = frozenset(r.value for n, r in MARKET_ROLES.items() if n != "SchemeOperator")
 WITHDRAWN = "withdrawn"
 ROLE_HOLDERS = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>
