@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from registry.errors import UnsupportedFormat
 from registry.formats import FORMATS, format_for
+
+
+def tls_context(cert: str | None, key: str | None, cacert: str | None) -> ssl.SSLContext:
+    """One SSL context holding the trusted CA and the client certificate.
+
+    httpx 0.28+ drops ``cert=`` when ``verify`` is a path string (DESIGN.md fact 19), so the
+    client certificate and the CA go into one context that httpx uses as it is.
+    """
+    context = ssl.create_default_context(cafile=cacert)
+    if cert:
+        context.load_cert_chain(cert, key)
+    return context
 
 
 @click.command()
@@ -46,9 +59,7 @@ def load(
     except UnsupportedFormat as e:
         console.print(f"[red]{e.detail}[/]")
         sys.exit(2)
-    client = httpx.Client(
-        base_url=url, cert=(cert, key) if cert and key else None, verify=cacert or True, timeout=120
-    )
+    client = httpx.Client(base_url=url, verify=tls_context(cert, key, cacert), timeout=120)
     response = client.post(
         "/jobs", content=file.read_bytes(), headers={"Content-Type": media, "X-Filename": file.name}
     )
