@@ -5,11 +5,15 @@
     python -m bench --sizes 1000000 --keep-other-sizes   # about an hour; keeps 10k/100k rows
     python -m bench --million            # adds 1,000,000 assets to --sizes
     python -m bench --sizes 200 --quick  # a smoke run (fewer repetitions, small samples)
+    python -m bench --sizes 10000,100000 --publish   # update the published results
 
 Data comes from ``fdi demo``; each size runs every scenario and the results (medians, 95th
-percentiles, ratios to the peer measured in the same run) go to ``bench/results.json`` and
-``docs/performance.md``. Needs the ``bench`` extra (``pip install -e '.[bench]'``) for the peers:
-``oxigraph`` (the server) and ``rdflib-endpoint``; a missing peer is reported, not fatal, and
+percentiles, ratios to the peer measured in the same run) go to ``results.json`` and
+``performance.md`` in the scratch folder (``--out``, default ``bench/out``); ``--publish``
+writes them to the published ``bench/results.json`` and ``docs/performance.md`` instead.
+The peers, ``oxigraph`` (the server) and ``rdflib-endpoint``, come with the test and bench
+extras and are found beside the interpreter that runs the benchmark (so an unactivated virtual
+environment's own), then on ``PATH``; a missing peer is reported, not fatal, and
 rdflib-endpoint is skipped (and reported so) above ``--rdflib-limit`` assets.
 
 Time budgets: above ``--budget-above`` assets (default 100,000, so 10,000 and 100,000 keep
@@ -41,7 +45,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from bench import reads, validation, writes
-from bench.measure import Server, disk_bytes, free_port, machine, repeat
+from bench.measure import Server, disk_bytes, free_port, machine, peer_command, repeat
 from bench.onboarding import onboard_fsp
 from bench.report import Row, merge, ratio, read_previous, write
 from registry.core import Registry
@@ -108,8 +112,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=ROOT / "bench" / "out",
         help="working directory for data, stores and server logs",
     )
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
-    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="write the results to the published bench/results.json and docs/performance.md "
+        "(default: results.json and performance.md in --out)",
+    )
+    parser.add_argument("--json", type=Path, help="where the results go as JSON")
+    parser.add_argument("--markdown", type=Path, help="the markdown page the results go into")
     parser.add_argument(
         "--rdflib-limit",
         type=int,
@@ -140,7 +150,16 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         default=1000,
         help="assets in the sample pySHACL validates whole (it is superlinear)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    published = {
+        "json": ROOT / "bench" / "results.json",
+        "markdown": ROOT / "docs" / "performance.md",
+    }
+    scratch = {"json": args.out / "results.json", "markdown": args.out / "performance.md"}
+    for name in ("json", "markdown"):
+        if getattr(args, name) is None:
+            setattr(args, name, (published if args.publish else scratch)[name])
+    return args
 
 
 def run_size(size: int, args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
@@ -475,12 +494,13 @@ def _http_registration(
 
 
 def _memory_oxigraph(log: Path) -> Server | None:
-    if not shutil.which("oxigraph"):
+    oxigraph = peer_command("oxigraph")
+    if not oxigraph:
         return None
     port = free_port()
     return Server(
         "oxigraph serve (memory)",
-        ["oxigraph", "serve", "--bind", f"127.0.0.1:{port}"],
+        [oxigraph, "serve", "--bind", f"127.0.0.1:{port}"],
         f"http://127.0.0.1:{port}",
         "/query?query=ASK%7B%7D",
         log,
@@ -495,7 +515,7 @@ def _footprint(
     location = work / "oxigraph-public"
     peer = (
         reads.cold_starts(lambda: reads.oxigraph_server(location, log), times)
-        if (location.exists() and shutil.which("oxigraph"))
+        if (location.exists() and peer_command("oxigraph"))
         else None
     )
     details["cold_start"] = {"registry": ours.ms(), "oxigraph serve": peer.ms() if peer else None}

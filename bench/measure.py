@@ -134,6 +134,16 @@ def peak_rss(pid: int | None = None, every: float = 1.0) -> Iterator[Peak]:
         found.rss_bytes = max(found.rss_bytes, process_tree_rss(pid))
 
 
+def peer_command(command: str) -> str | None:
+    """The path of a peer's command (``oxigraph``, ``rdflib-endpoint``): first beside the
+    interpreter running the benchmark, so a virtual environment's own peers are found when it
+    is not activated, then on ``PATH``; None when neither has it."""
+    beside = Path(sys.executable).parent / command
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(command)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -259,6 +269,6 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "pyoxigraph": pyoxigraph.__version__,
         "pyshacl": pyshacl.__version__,
-        "oxigraph_cli": shutil.which("oxigraph") is not None,
+        "oxigraph_cli": peer_command("oxigraph") is not None,
         "load_average_at_start": os.getloadavg(),
     }

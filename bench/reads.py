@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bench.measure import Sample, Server, free_port, repeat
+from bench.measure import Sample, Server, free_port, peer_command, repeat
 from bench.onboarding import PROXY_ENV
 from bench.writes import FDI
 from registry.demo import generate
@@ -109,11 +108,12 @@ def registry_server(data_dir: Path, base_iri: str, log: Path) -> Server:
 
 
 def oxigraph_server(location: Path, log: Path) -> Server | None:
-    if shutil.which("oxigraph") is None:
+    oxigraph = peer_command("oxigraph")
+    if oxigraph is None:
         return None
     port = free_port()
     argv = [
-        "oxigraph",
+        oxigraph,
         "serve-read-only",
         "--location",
         str(location),
@@ -125,12 +125,13 @@ def oxigraph_server(location: Path, log: Path) -> Server | None:
 
 def oxigraph_location(dump: Path, workdir: Path) -> Path | None:
     """An Oxigraph store holding ``dump``, made with the ``oxigraph load`` command."""
-    if shutil.which("oxigraph") is None:
+    oxigraph = peer_command("oxigraph")
+    if oxigraph is None:
         return None
     location = workdir / f"oxigraph-{dump.stem}"
     if not location.exists():
         subprocess.run(
-            ["oxigraph", "load", "--location", str(location), "--file", str(dump)],
+            [oxigraph, "load", "--location", str(location), "--file", str(dump)],
             check=True,
             capture_output=True,
         )
@@ -138,10 +139,11 @@ def oxigraph_location(dump: Path, workdir: Path) -> Path | None:
 
 
 def rdflib_server(dump: Path, log: Path) -> Server | None:
-    if shutil.which("rdflib-endpoint") is None:
+    rdflib_endpoint = peer_command("rdflib-endpoint")
+    if rdflib_endpoint is None:
         return None
     port = free_port()
-    argv = ["rdflib-endpoint", "serve", str(dump), "--host", "127.0.0.1", "--port", str(port)]
+    argv = [rdflib_endpoint, "serve", str(dump), "--host", "127.0.0.1", "--port", str(port)]
     return Server("rdflib-endpoint", argv, f"http://127.0.0.1:{port}", "/?query=ASK%7B%7D", log)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,40 +14,47 @@ from bench.report import Row, merge
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _bench(tmp_path: Path, *args: str) -> None:
-    results, markdown = tmp_path / "results.json", tmp_path / "performance.md"
+def _bench(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            *args,
-            "--quick",
-            "--out",
-            str(tmp_path / "out"),
-            "--json",
-            str(results),
-            "--markdown",
-            str(markdown),
-        ],
+        [sys.executable, "-m", "bench", *args, "--quick", "--out", str(tmp_path / "out")],
         cwd=ROOT,
         timeout=600,
         capture_output=True,
         text=True,
+        env=env,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
 
 
-def test_quick_benchmark_runs_and_writes_valid_json(tmp_path: Path) -> None:
-    results, markdown = tmp_path / "results.json", tmp_path / "performance.md"
-    _bench(tmp_path, "--sizes", "200")
+def _published() -> dict[str, bytes]:
+    return {p: (ROOT / p).read_bytes() for p in ("bench/results.json", "docs/performance.md")}
+
+
+def test_item_8_quick_benchmark_writes_to_its_scratch_folder_and_finds_its_peers(
+    tmp_path: Path,
+) -> None:
+    """Issue 11 item 8: without --publish the published results stay as they are, and the
+    peers beside the interpreter are found with that interpreter's folder off PATH (a virtual
+    environment used without activating it)."""
+    before = _published()
+    bare = {**os.environ, "PATH": "/usr/bin:/bin"}
+    _bench(tmp_path, "--sizes", "200", env=bare)
+    assert _published() == before
+    results, markdown = tmp_path / "out" / "results.json", tmp_path / "out" / "performance.md"
     document = json.loads(results.read_text())
     scenarios = {row["scenario"].split()[0] for row in document["rows"]}
     assert scenarios == {"1", "2", "3", "4", "5", "6"}
+    assert [r["measure"] for r in document["rows"] if "not measured" in r["measure"]] == []
+    assert document["machine"]["oxigraph_cli"] is True
     assert document["machine"]["cores"] and document["command"].startswith("python -m bench")
     assert "<!-- bench:results:start -->" in markdown.read_text()
     assert "Measured in" not in markdown.read_text()  # one run: the usual header
 
+
+def test_quick_benchmark_keeps_other_sizes_and_budgets(tmp_path: Path) -> None:
+    results, markdown = tmp_path / "results.json", tmp_path / "performance.md"
+    files = ("--json", str(results), "--markdown", str(markdown))
+    _bench(tmp_path, "--sizes", "200", *files)
     # A second size kept beside the first; over --rdflib-limit and --budget-above.
     _bench(
         tmp_path,
@@ -59,6 +67,7 @@ def test_quick_benchmark_runs_and_writes_valid_json(tmp_path: Path) -> None:
         "100",
         "--budget",
         "0.001",
+        *files,
     )
     document = json.loads(results.read_text())
     assert document["sizes"] == [120, 200] and list(document["raw"]) == ["120", "200"]
