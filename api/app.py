@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 
 from api import (
     agreements,
@@ -61,12 +62,19 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         yield
         app.state.registry.close()
 
-    app = FastAPI(
+    # Swagger UI (/docs) from the registry's own origin: its script and styles ship in the
+    # fastapi-offline package, so the page works with no internet and tells no third party who
+    # reads it. No validator badge (it would call validator.swagger.io); no ReDoc (its page
+    # loads a logo from Redocly's CDN).
+    app = FastAPIOffline(
         title="FDI registry",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        static_url="/docs/assets",
+        redoc_url=None,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     registry = Registry(settings)
     if demo_assets and not any(registry.counts().values()):
