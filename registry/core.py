@@ -723,8 +723,7 @@ def _check_kept(iri: str, stored: set[ox.Triple], new: set[ox.Triple]) -> None:
         if before != after:
             name = predicate.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
             raise Forbidden(
-                f"{name} of {iri} is set by the registry, not by an update: send it back as "
-                "served, or leave it out",
+                f"{name} of {iri} is set by the registry, not by an update: send it back as served",
                 field=predicate.value,
             )
 

@@ -110,8 +110,9 @@ RECORD_TYPES: dict[NamedNode, str] = {
 
 # What only the registry states in a record (DESIGN fact 13: what confers trust changes only
 # through the party entitled to change it): an organisation's status, verified identity and
-# market roles, a catalogue's publisher, a right's operator, and when a record was made and
-# last changed by the registry. An update (PUT) must send these back as served.
+# market roles, whose data an agreement shares (its assigner) and whose offer commercial
+# information is (its provider), a catalogue's publisher, a right's operator, and when the
+# registry made and last changed a record. An update (PUT) must send these back as served.
 KEPT_BY_REGISTRY: tuple[NamedNode, ...] = (
     FDI.organisationStatus,
     FDI.statusReason,
@@ -120,6 +121,8 @@ KEPT_BY_REGISTRY: tuple[NamedNode, ...] = (
     FDI.companyNumber,
     FDI.lei,
     ROV.legalName,
+    ODRL.assigner,
+    FDI.provider,
     DCT.publisher,
     DCT.created,
     DCT.modified,
