@@ -91,6 +91,11 @@ async def update(
     principal: Principal = Depends(authenticated_principal),
     if_match: str | None = Header(None),
 ) -> JSONResponse:
+    """Send back the record as GET served it (Turtle, N-Triples or JSON-LD), changed or not,
+    with its ETag in ``If-Match``: unchanged makes no new version; a change makes one. What
+    only the registry states (status, assurance, roles, identifiers, publisher, assigner,
+    provider, operator, created and modified times) must come back as served (403 otherwise).
+    """
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     parsed = await parse_body(request)
