@@ -25,6 +25,7 @@ import pyoxigraph as ox
 from registry import access, capacity, checkpoints, directory, receipts, sharing
 from registry import audit as audit_trail
 from registry.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     PreconditionFailed,
@@ -443,12 +444,15 @@ class Registry:
         replacing: dict[str, list[ox.Triple]] | None = None,
         status: str = "registered",
         graph: ox.NamedNode | None = None,
+        updating: str | None = None,
     ) -> Staged:
         """Validate a submission and put its accepted records into ``tx``.
 
         ``replacing`` gives new content for stored records that ``tx`` changes too, so that the
         cross-record rules see the registry as it will be after the transaction. ``status``
         and ``graph`` (default: the record type's graph for ``owner``) are the records'.
+        ``updating`` is the one stored record the submission may name (an update); any other
+        is refused (Conflict), so that a submission never takes over an existing record.
         """
 
         def related(triples: list[ox.Triple]) -> list[ox.Triple]:
@@ -470,6 +474,7 @@ class Registry:
             return Staged(report, [], {}, refused, refusal)
         accepted = [r for r in split.records if r not in refused]
         renaming = assign_iris(accepted, self.settings.base_iri)
+        self.refuse_existing(accepted, renaming, updating)
         for record in accepted:
             content = rename(record.triples, renaming)
             iri = renaming[record.subject]
@@ -483,6 +488,21 @@ class Registry:
                 minted=iri != record.subject,
             )
         return Staged(report, accepted, renaming, refused, None)
+
+    def refuse_existing(
+        self, records: list[Record], renaming: dict[Any, ox.NamedNode], updating: str | None
+    ) -> None:
+        """Raise Conflict if a submission names a stored record other than ``updating``: the
+        record as served, sent to a registration route, would otherwise become a new version
+        owned by the sender."""
+        for record in records:
+            iri = renaming[record.subject].value
+            if iri != updating and self.info(iri) is not None:
+                raise Conflict(
+                    f"{iri} is registered already: a submission makes new records; to change "
+                    "that one, PUT it to its IRI with If-Match (its owner only)",
+                    existing=iri,
+                )
 
     def import_records(self, parsed: Parsed, actor: str, owner: str | None = None) -> Registration:
         """Register records the registry generated itself (the demo data) without running the
@@ -548,7 +568,13 @@ class Registry:
             parsed = _as_record(parsed, iri, info.type)
             graph = ox.NamedNode(info.graph)
             staged = self.stage(
-                tx, parsed, info.owner, replacing={iri: []}, status=info.status, graph=graph
+                tx,
+                parsed,
+                info.owner,
+                replacing={iri: []},
+                status=info.status,
+                graph=graph,
+                updating=iri,
             )
             if staged.refusal is not None:
                 raise staged.refusal

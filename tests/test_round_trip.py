@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from registry.settings import Settings
-from registry.vocab import DCT, FDI, ODRL, QUDT, RDFS, ROV, SAREF, VCARD, XSD
+from registry.vocab import DCT, FDI, KEPT_BY_REGISTRY, ODRL, QUDT, RDFS, ROV, SAREF, VCARD, XSD
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Member, Onboarding
 
@@ -327,3 +327,50 @@ def _change_a_comment(world: World, kind: str, text: str, *, add: bool = False) 
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["records"][0]["version"] == _version(served) + 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "route", "number", "status"),
+    [
+        ("asset", "/assets", "SC777771", 409),
+        ("catalogue", "/catalogues", "SC777772", 409),
+        # The stored agreement's assigner is seen beside the rival's: two assigners, 422.
+        ("agreement", "/agreements", "SC777773", 422),
+    ],
+)
+def test_round_trip_a_served_record_posted_by_a_rival_does_not_take_it_over(
+    world: World, kind: str, route: str, number: str, status: int
+) -> None:
+    rival = world.onboarding.member(f"Takeover Flex {number} Ltd", number)
+    served = world.get(kind)
+    # Naming the rival as publisher or assigner, as those routes demand of a new record.
+    own = (DCT.publisher, ODRL.assigner)
+    body = [
+        ox.Triple(t.subject, t.predicate, ox.NamedNode(rival.iri)) if t.predicate in own else t
+        for t in _read(served.content, "text/turtle")
+        if t.predicate not in KEPT_BY_REGISTRY or t.predicate in own
+    ]
+    head = world.head
+    answer = world.onboarding.client(rival).post(
+        route,
+        content=ox.serialize(body, format=ox.RdfFormat.TURTLE),
+        headers={"Content-Type": "text/turtle"},
+    )
+    assert answer.status_code == status, answer.text
+    path = world.records[kind][1]
+    assert status != 409 or answer.json()["existing"] == BASE + path[1:]
+    assert _kinds_since(world, head) in ([], ["audit"])
+    assert world.app.state.registry.info(BASE + path[1:]).owner == world.fsp.iri
+    assert world.get(kind).content == served.content
+
+
+def test_round_trip_a_record_posted_again_by_its_owner_is_not_a_second_version(
+    world: World,
+) -> None:
+    served = world.get("asset")
+    client, _ = world.records["asset"]
+    head = world.head
+    answer = client.post("/assets", content=served.content, headers={"Content-Type": "text/turtle"})
+    assert answer.status_code == 409, answer.text
+    assert _kinds_since(world, head) in ([], ["audit"])
+    assert world.get("asset").headers["etag"] == served.headers["etag"]
