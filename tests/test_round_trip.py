@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
+from registry.receipts import verify_receipt
 from registry.settings import Settings
-from registry.vocab import DCT, FDI, KEPT_BY_REGISTRY, ODRL, QUDT, RDFS, ROV, SAREF, VCARD, XSD
+from registry.vocab import DCT, FDI, KEPT_BY_REGISTRY, LDP, ODRL, QUDT, RDFS, ROV, SAREF, VCARD, XSD
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Member, Onboarding
 
@@ -150,6 +151,10 @@ def test_round_trip_one_value_changed_makes_one_new_version_with_that_change(
     after = world.get(kind, media)
     assert _version(after) == _version(served) + 1
     assert _canonical(_read(after.content, media)) == _canonical(edited)
+    # The new version's receipt covers the record exactly as it is now served.
+    jwks = TestClient(world.app).get("/.well-known/jwks.json").json()
+    record = [t for t in _read(after.content, media) if t.predicate != LDP.inbox]
+    verify_receipt(answer.json()["receipt"], jwks, record)
 
 
 @pytest.mark.parametrize(
