@@ -6,6 +6,8 @@ Every route here needs an authenticated principal; registering needs the FSP rol
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +18,7 @@ from registry.assets import register_assets, switch_operator
 from registry.errors import Forbidden, NotFound
 from registry.formats import format_for
 from registry.identity import Principal
+from registry.inbox import advertisement
 from registry.jobs import JobRunner
 from registry.vocab import FDI
 
@@ -88,10 +91,17 @@ async def update(
     principal: Principal = Depends(authenticated_principal),
     if_match: str | None = Header(None),
 ) -> JSONResponse:
+    """Send back the record as GET served it (Turtle, N-Triples or JSON-LD), changed or not,
+    with its ETag in ``If-Match``: unchanged makes no new version; a change makes one. What
+    only the registry states (status, assurance, roles, identifiers, publisher, assigner,
+    provider, operator, created and modified times) must come back as served (403 otherwise).
+    """
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     parsed = await parse_body(request)
-    registration = await run_in_threadpool(registry.update, iri, parsed, principal, if_match)
+    served = advertisement(registry, iri)  # served with the record, not part of it
+    action = partial(registry.update, iri, parsed, principal, if_match, served)
+    registration = await run_in_threadpool(action)
     version = registration.records[0]["version"] if registration.records else None
     return JSONResponse(registration.as_dict(), headers={"ETag": f'"{version}"'})
 

@@ -9,6 +9,7 @@ beside a live ``fdi serve`` on the same data directory; ``fdi restore`` writes a
 from __future__ import annotations
 
 import json
+import shlex
 import sqlite3
 import sys
 import time
@@ -259,9 +260,12 @@ def keys_jwks(data_dir: Path | None) -> None:
 @_DATA_DIR
 def backup_command(target: Path, data_dir: Path | None) -> None:
     """Back up the registry into DIR (new or empty) while it keeps serving and accepting writes:
-    a consistent copy of the journal, the signing keys and a signed manifest.
+    a consistent copy of the journal, the signing keys, the certificate authority, the inputs of
+    bulk jobs, and a signed manifest with the settings the registry serves with (run it with the
+    server's FDI_* environment).
 
-    DIR holds the registry's private signing key: keep it as safe as the data directory.
+    DIR holds the registry's private signing key and CA key: keep it as safe as the data
+    directory.
     """
     settings = _settings(data_dir)
     assert settings.data_dir is not None
@@ -272,7 +276,7 @@ def backup_command(target: Path, data_dir: Path | None) -> None:
         j.close()
     started = time.perf_counter()
     try:
-        manifest = backups.backup(settings.data_dir, target, registry)
+        manifest = backups.backup(settings.data_dir, target, registry, settings)
     except UnusableInput as e:
         _fail(2, e.detail)
     except JournalCorrupt as e:
@@ -299,8 +303,10 @@ def backup_command(target: Path, data_dir: Path | None) -> None:
     "backup are replayed, once its chain is checked to continue the backup's.",
 )
 def restore_command(source: Path, data_dir: Path, replay_from: Path | None) -> None:
-    """Restore the backup in DIR into a new data directory and rebuild the index from the
-    journal; optionally replay a newer journal past the backup point.
+    """Restore the backup in DIR (journal, signing keys, certificate authority, job inputs) into
+    a new data directory and rebuild the index from the journal; optionally replay a newer
+    journal past the backup point. Prints the settings to serve the restored registry with
+    (FDI_BASE_IRI and others, as the backed-up registry had them).
 
     Exit status: 0 restored, 1 the backup or the newer journal fails its checks, 2 unusable input.
     """
@@ -318,6 +324,10 @@ def restore_command(source: Path, data_dir: Path, replay_from: Path | None) -> N
         f"head {seq} ({head[:16]}…); index rebuilt in {data_dir} "
         f"({time.perf_counter() - started:.2f} s)"
     )
+    if restored.settings:
+        click.echo("serve it with the settings it was backed up with:")
+        for name, value in restored.settings.items():
+            click.echo(f"  FDI_{name.upper()}={shlex.quote(str(value))}")
 
 
 COMMANDS = (receipt, journal, keys, backup_command, restore_command)

@@ -2,13 +2,21 @@
 
 Only one process can open the on-disk Oxigraph index (DESIGN.md fact 3), but the journal is
 the system of record and SQLite's online backup API reads it consistently beside a running
-writer (WAL mode). So a backup is the journal, copied as one snapshot, the signing keys, and a
-manifest (``backup.json``: head sequence number and hash, the file's sha256, and a checkpoint
-of the head signed by the registry). The index is rebuilt from the journal on restore.
+writer (WAL mode). So a backup is everything the registry needs to serve but the index:
 
-Restoring copies the journal and keys into an empty data directory, checks the chain and the
-manifest, rebuilds the index, and (``replay_from``) appends the entries the live journal wrote
-after the backup, verbatim, after checking that the live journal continues the backup's chain.
+- the journal, copied as one snapshot (the register of issued and revoked certificates, from
+  which the CRL is made, is in it, as are receipts, checkpoints and bulk jobs' progress);
+- the signing keys (``keys/``): receipts and checkpoints signed before still verify;
+- the certificate authority (``ca/``: its key and certificate), without which every client
+  certificate the registry issued, the operator's included, would stop working;
+- the inputs of bulk jobs (``jobs/``), so that an unfinished job resumes after a restore;
+- a manifest (``backup.json``): head sequence number and hash, the sha256 of every file, the
+  settings the registry serves with, and a checkpoint of the head signed by the registry.
+
+The index is rebuilt from the journal on restore. Restoring copies the files into an empty data
+directory, checks them against the manifest and the chain, rebuilds the index, and
+(``replay_from``) appends the entries the live journal wrote after the backup, verbatim, after
+checking that the live journal continues the backup's chain.
 """
 
 from __future__ import annotations
@@ -37,7 +45,22 @@ from registry.signatures import sign, verify
 MANIFEST = "backup.json"
 JOURNAL = "journal.sqlite"
 KEYS = "keys"
-FORMAT = 1
+# Directories copied beside the journal, after its snapshot (so that every job input and key
+# the snapshot refers to is already on disk): signing keys, the CA, the inputs of bulk jobs.
+DIRECTORIES = (KEYS, "ca", "jobs")
+FORMAT = 2
+READABLE = (1, 2)  # format 1 (journal and keys only) is still restored
+# Settings a restored registry must serve with to be the same registry (the rest are tuning).
+SETTINGS = (
+    "base_iri",
+    "data_licence",
+    "federation_peers",
+    "certificate_days",
+    "checkpoint_every",
+    "operator_name",
+    "operator_company_number",
+    "operator_email",
+)
 # Rows kept beside an entry (keyed by its sequence number) that a replay copies with it.
 _SIDE_TABLES = ("receipt", "idempotency", "checkpoint")
 
@@ -47,10 +70,14 @@ class Restored:
     seq: int  # the backup's head
     replayed: int  # entries appended from the live journal
     head: tuple[int, str]  # the restored journal's head
+    settings: dict[str, Any]  # the settings the backed-up registry served with
 
 
-def backup(data_dir: Path, target: Path, registry: str) -> dict[str, Any]:
-    """Copy the journal in ``data_dir`` (in use or not) and its keys into ``target``.
+def backup(
+    data_dir: Path, target: Path, registry: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Copy the journal in ``data_dir`` (in use or not), its keys, CA and job inputs into
+    ``target``; ``settings`` (those the registry serves with) are recorded in the manifest.
 
     Returns the manifest. Raises UnusableInput if there is no journal or ``target`` is not
     empty, and JournalCorrupt if the copy's hash chain is broken.
@@ -77,8 +104,9 @@ def backup(data_dir: Path, target: Path, registry: str) -> dict[str, Any]:
     keys = KeyRing(data_dir / KEYS)
     statement = {"registry": registry, "seq": seq, "head": head, "time": _now()}
     checkpoint = sign(statement, keys.active(), checkpoints.TYP)
-    if (data_dir / KEYS).is_dir():
-        shutil.copytree(data_dir / KEYS, target / KEYS)
+    for name in DIRECTORIES:
+        if (data_dir / name).is_dir():
+            shutil.copytree(data_dir / name, target / name, ignore=_temporary)
     manifest = {
         "format": FORMAT,
         "created": statement["time"],
@@ -87,6 +115,8 @@ def backup(data_dir: Path, target: Path, registry: str) -> dict[str, Any]:
         "head": head,
         "entries": entries,
         "journalSha256": _sha256(target / JOURNAL),
+        "files": _file_hashes(target),
+        "settings": _served_settings(settings, registry),
         "checkpoint": checkpoint,
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -108,13 +138,15 @@ def restore(source: Path, settings: Settings, replay_from: Path | None = None) -
         raise UnusableInput(f"{data_dir} already holds a registry; restore into a new directory")
     if _sha256(source / JOURNAL) != manifest["journalSha256"]:
         raise JournalCorrupt(f"{source / JOURNAL} is not the file the manifest describes", seq=0)
+    _check_files(source, manifest)
     if (source / KEYS).is_dir():
         jwks = KeyRing(source / KEYS).jwks()
         verify(manifest["checkpoint"], jwks, checkpoints.TYP)
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source / JOURNAL, data_dir / JOURNAL)
-    if (source / KEYS).is_dir():
-        shutil.copytree(source / KEYS, data_dir / KEYS, dirs_exist_ok=True)
+    for name in DIRECTORIES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, data_dir / name, dirs_exist_ok=True)
     registry = Registry(settings)
     try:
         registry.journal.verify()
@@ -125,7 +157,8 @@ def restore(source: Path, settings: Settings, replay_from: Path | None = None) -
         replayed = 0
         if replay_from is not None:
             replayed = _replay(registry, replay_from, manifest["seq"], manifest["head"])
-        return Restored(manifest["seq"], replayed, registry.journal.last())
+        served = manifest.get("settings", {})
+        return Restored(manifest["seq"], replayed, registry.journal.last(), served)
     finally:
         registry.close()
 
@@ -150,7 +183,7 @@ def read_manifest(source: Path) -> dict[str, Any]:
         manifest = json.loads((source / MANIFEST).read_text())
     except (OSError, ValueError) as e:
         raise UnusableInput(f"{source} is not a registry backup: {e}") from e
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in READABLE:
         raise UnusableInput(f"{source / MANIFEST} is not a format {FORMAT} backup manifest")
     if not (source / JOURNAL).is_file():
         raise UnusableInput(f"{source} holds no {JOURNAL}")
@@ -208,6 +241,37 @@ def _entries(db: sqlite3.Connection, after: int, batch: int = 500) -> Iterator[E
         for row in rows:
             yield Entry(*row)
         after = rows[-1][0]
+
+
+def _temporary(directory: str, names: list[str]) -> list[str]:
+    # A half-written file (the CA and jobs write ``*.tmp`` and rename it) is not yet state.
+    return [n for n in names if n.endswith(".tmp")]
+
+
+def _file_hashes(target: Path) -> dict[str, str]:
+    """The sha256 of every file the backup holds but the manifest, by relative path."""
+    return {
+        path.relative_to(target).as_posix(): _sha256(path)
+        for path in sorted(target.rglob("*"))
+        if path.is_file() and path.name != MANIFEST
+    }
+
+
+def _check_files(source: Path, manifest: dict[str, Any]) -> None:
+    """Raise JournalCorrupt if a file the manifest lists is missing, changed, or added."""
+    if "files" not in manifest:  # format 1: only the journal's hash was kept
+        return
+    found = _file_hashes(source)
+    for name in sorted(set(found) | set(manifest["files"])):
+        if found.get(name) != manifest["files"].get(name):
+            what = "missing" if name not in found else "added"
+            what = "changed" if name in found and name in manifest["files"] else what
+            raise JournalCorrupt(f"{source / name} is {what} since the backup was made", seq=0)
+
+
+def _served_settings(settings: Settings | None, registry: str) -> dict[str, Any]:
+    values = {name: getattr(settings, name) for name in SETTINGS} if settings else {}
+    return {**values, "base_iri": registry}
 
 
 def _sha256(path: Path) -> str:

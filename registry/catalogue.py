@@ -421,7 +421,8 @@ def update_catalogue(
                 f"{iri} has changed: its current ETag is {info.etag}", current=info.etag
             )
         renamed = _renamed(parsed, ox.NamedNode(iri))
-        staged = _stage(registry, tx, _with_publisher(renamed, org), org, ox.NamedNode(info.graph))
+        with_publisher = _with_publisher(renamed, org)
+        staged = _stage(registry, tx, with_publisher, org, ox.NamedNode(info.graph), updating=iri)
     return staged.registration(tx)
 
 
@@ -482,7 +483,12 @@ def _renamed(parsed: Parsed, iri: ox.NamedNode) -> Parsed:
 
 
 def _stage(
-    registry: Registry, tx: Transaction, parsed: Parsed, org: str, graph: ox.NamedNode
+    registry: Registry,
+    tx: Transaction,
+    parsed: Parsed,
+    org: str,
+    graph: ox.NamedNode,
+    updating: str | None = None,
 ) -> Staged:
     # Every target is checked (not only the records, as in Registry.stage): the datasets,
     # distributions and services of a catalogue have rules of their own, and none of the
@@ -496,6 +502,7 @@ def _stage(
     if not split.records or any(r.type != FDI.MemberCatalogue for r in split.records):
         raise UnusableInput("a catalogue submission holds fdi:MemberCatalogue records only")
     renaming = assign_iris(split.records, registry.settings.base_iri)
+    registry.refuse_existing(split.records, renaming, updating)
     for record in split.records:
         tx.put(
             renaming[record.subject],

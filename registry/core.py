@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +25,7 @@ import pyoxigraph as ox
 from registry import access, capacity, checkpoints, directory, receipts, sharing
 from registry import audit as audit_trail
 from registry.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     PreconditionFailed,
@@ -50,7 +51,7 @@ from registry.settings import Settings
 from registry.sparql_endpoint import SparqlEndpoint
 from registry.statistics import Summary, summary_of
 from registry.validation import Finding, Report, Shapes, check, load_shapes
-from registry.vocab import RECORD_TYPES
+from registry.vocab import KEPT_BY_REGISTRY, RECORD_TYPES
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,18 @@ class Transaction:
         self.records.append(record)
         self._triples[(target, iri.value)] = triples
         return version
+
+    def staged(self, iri: str) -> list[ox.Triple]:
+        """The content this transaction gives the record ``iri`` (empty if none)."""
+        pending = self._pending.get(iri)
+        return self._triples.get((pending["graph"], iri), []) if pending else []
+
+    def discard(self, iri: str) -> None:
+        """Take back this transaction's new version of ``iri`` (a change that changed nothing)."""
+        pending = self._pending.pop(iri, None)
+        if pending is not None:
+            self.records = [r for r in self.records if r["iri"] != iri]
+            self._triples.pop((pending["graph"], iri), None)
 
     def copy(self, graph: ox.NamedNode, iri: str, triples: list[ox.Triple]) -> None:
         """Put (or, with no triples, remove) a copy of a record in another audience graph."""
@@ -429,11 +442,17 @@ class Registry:
         partial: bool = False,
         on_refusal: Refusal | None = None,
         replacing: dict[str, list[ox.Triple]] | None = None,
+        status: str = "registered",
+        graph: ox.NamedNode | None = None,
+        updating: str | None = None,
     ) -> Staged:
         """Validate a submission and put its accepted records into ``tx``.
 
         ``replacing`` gives new content for stored records that ``tx`` changes too, so that the
-        cross-record rules see the registry as it will be after the transaction.
+        cross-record rules see the registry as it will be after the transaction. ``status``
+        and ``graph`` (default: the record type's graph for ``owner``) are the records'.
+        ``updating`` is the one stored record the submission may name (an update); any other
+        is refused (Conflict), so that a submission never takes over an existing record.
         """
 
         def related(triples: list[ox.Triple]) -> list[ox.Triple]:
@@ -455,6 +474,7 @@ class Registry:
             return Staged(report, [], {}, refused, refusal)
         accepted = [r for r in split.records if r not in refused]
         renaming = assign_iris(accepted, self.settings.base_iri)
+        self.refuse_existing(accepted, renaming, updating)
         for record in accepted:
             content = rename(record.triples, renaming)
             iri = renaming[record.subject]
@@ -462,11 +482,27 @@ class Registry:
                 iri,
                 record.type,
                 content,
-                status="registered",
+                graph=graph,
+                status=status,
                 owner=owner,
                 minted=iri != record.subject,
             )
         return Staged(report, accepted, renaming, refused, None)
+
+    def refuse_existing(
+        self, records: list[Record], renaming: dict[Any, ox.NamedNode], updating: str | None
+    ) -> None:
+        """Raise Conflict if a submission names a stored record other than ``updating``: the
+        record as served, sent to a registration route, would otherwise become a new version
+        owned by the sender."""
+        for record in records:
+            iri = renaming[record.subject].value
+            if iri != updating and self.info(iri) is not None:
+                raise Conflict(
+                    f"{iri} is registered already: a submission makes new records; to change "
+                    "that one, PUT it to its IRI with If-Match (its owner only)",
+                    existing=iri,
+                )
 
     def import_records(self, parsed: Parsed, actor: str, owner: str | None = None) -> Registration:
         """Register records the registry generated itself (the demo data) without running the
@@ -498,12 +534,18 @@ class Registry:
         parsed: Parsed,
         principal: Principal,
         if_match: str | None,
+        served: list[ox.Triple] | None = None,
     ) -> Registration:
         """Replace a record with a new version, if ``if_match`` names the current one.
 
         The submission holds exactly one record of the same type, named by its IRI or by a
-        local ID. Raises PreconditionRequired (no If-Match), PreconditionFailed (stale),
-        NotFound, Forbidden (not the owner), ValidationFailed.
+        local ID; the record as served (its own fragment IRIs included) is such a submission.
+        ``served`` are triples the registry adds when it serves the record, not part of it
+        (an organisation's ``ldp:inbox``): they are dropped. The record keeps its status and
+        audience graph. A submission equal to the stored record makes no new version (the
+        answer names the current one). Raises PreconditionRequired (no If-Match),
+        PreconditionFailed (stale), NotFound, Forbidden (not the owner, or a change to what
+        only the registry sets: ``KEPT_BY_REGISTRY``), ValidationFailed.
         """
         if not if_match:
             raise PreconditionRequired(
@@ -520,11 +562,44 @@ class Registry:
                     f"{iri} has changed: its current ETag is {info.etag}; GET it, merge, retry",
                     current=info.etag,
                 )
+            if served:
+                drop = set(served)
+                parsed = replace(parsed, triples=[t for t in parsed.triples if t not in drop])
             parsed = _as_record(parsed, iri, info.type)
-            staged = self.stage(tx, parsed, info.owner, replacing={iri: []})
+            graph = ox.NamedNode(info.graph)
+            staged = self.stage(
+                tx,
+                parsed,
+                info.owner,
+                replacing={iri: []},
+                status=info.status,
+                graph=graph,
+                updating=iri,
+            )
             if staged.refusal is not None:
                 raise staged.refusal
+            stored = _as_stored(
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in self.index.record_quads(graph, ox.NamedNode(iri))
+            )
+            new = _as_stored(tx.staged(iri))
+            _check_kept(iri, stored, new)
+            if new == stored:
+                tx.discard(iri)
+                return self._unchanged(info, staged)
         return staged.registration(tx)
+
+    def _unchanged(self, info: RecordInfo, staged: Staged) -> Registration:
+        """The answer to an update that changed nothing: the current version, as it was made."""
+        entry = self.journal.entry(info.seq)
+        return Registration(
+            entry.seq if entry else 0,
+            entry.hash if entry else "",
+            entry.time if entry else now(),
+            {info.iri: info.iri},
+            staged.report,
+            [{"id": info.iri, "type": info.type, "version": info.version}],
+        )
 
     def history(self, iri: str, principal: Principal | None = None) -> list[dict[str, Any]]:
         """Every version of a record: number, time, who. Raises NotFound."""
@@ -655,6 +730,28 @@ def _as_record(parsed: Parsed, iri: str, rtype: str) -> Parsed:
     renamed = rename(parsed.triples, {old: new})
     origins = {new: parsed.origins.get(old, iri)}
     return Parsed(parsed.source, parsed.format, renamed, origins)
+
+
+def _as_stored(triples: Iterable[ox.Triple]) -> set[ox.Triple]:
+    """The triples as the index keeps them: Oxigraph writes literals in canonical form
+    (``"…+00:00"^^xsd:dateTime`` as ``"…Z"``, ``"5.0"^^xsd:decimal`` as ``"5"``), so a record
+    sent back through another parser compares equal to what is stored (DESIGN fact 18)."""
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    return {ox.Triple(q.subject, q.predicate, q.object) for q in store}
+
+
+def _check_kept(iri: str, stored: set[ox.Triple], new: set[ox.Triple]) -> None:
+    """Raise Forbidden if ``new`` changes a statement only the registry makes (DESIGN fact 13)."""
+    for predicate in KEPT_BY_REGISTRY:
+        before = {t for t in stored if t.predicate == predicate}
+        after = {t for t in new if t.predicate == predicate}
+        if before != after:
+            name = predicate.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            raise Forbidden(
+                f"{name} of {iri} is set by the registry, not by an update: send it back as served",
+                field=predicate.value,
+            )
 
 
 def _record_subject(node: ox.Term) -> ox.NamedNode | None:

@@ -100,7 +100,37 @@ def normalise(triples: list[ox.Triple]) -> tuple[list[ox.Triple], list[IllTyped]
                 )
             t = ox.Triple(t.subject, t.predicate, obj)
         out.append(t)
-    return out, problems
+    if problems:  # the report shows ill-typed values as given
+        return out, problems
+    return _canonical(out), problems
+
+
+def _canonical(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """The triples with their (well-typed) numbers, dates and booleans written as Oxigraph
+    stores them (``"5.0"^^xsd:decimal`` as ``"5"``, ``"…+00:00"^^xsd:dateTime`` as ``"…Z"``),
+    so that what is journaled, hashed for the receipt and served are the same text whichever
+    reader (Turtle, rdflib's JSON-LD) parsed the submission. Duplicates that this makes go.
+
+    >>> when = ox.Literal("2026-01-31T08:00:00+00:00", datatype=XSD.dateTime)
+    >>> _canonical([ox.Triple(ox.NamedNode("http://x/a"), QUDT.unit, when)])[0].object.value
+    '2026-01-31T08:00:00Z'
+    """
+    typed = {t.object for t in triples if _canonicalised(t.object)}
+    if not typed:
+        return triples
+    store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
+    graphs = {ox.NamedNode(f"urn:x-fdi:literal:{i}"): lit for i, lit in enumerate(typed)}
+    store.extend(ox.Quad(node, node, lit, graph) for graph, lit in graphs.items())
+    canonical = {graphs[q.graph_name]: q.object for q in store}  # type: ignore[index]
+    out = [
+        ox.Triple(t.subject, t.predicate, canonical[t.object]) if t.object in canonical else t
+        for t in triples
+    ]
+    return list(dict.fromkeys(out))
+
+
+def _canonicalised(term: object) -> bool:
+    return isinstance(term, ox.Literal) and term.datatype.value in LEXICAL_CHECKS
 
 
 def _normalise_literal(predicate: ox.NamedNode, lit: ox.Literal) -> ox.Literal:

@@ -75,7 +75,7 @@ def split_records(triples: list[ox.Triple], origins: dict[Node, str] | None = No
         queue = [t.object for t in by_subject[subject]]
         while queue:
             node = queue.pop(0)
-            if node in owned or node not in by_subject or not _is_child(node):
+            if node in owned or node not in by_subject or not _is_child(node, subject):
                 continue
             owned.add(node)
             record.children.append(node)
@@ -86,10 +86,16 @@ def split_records(triples: list[ox.Triple], origins: dict[Node, str] | None = No
     return Split(records, strays)
 
 
-def _is_child(node: object) -> bool:
+def _is_child(node: object, root: Node) -> bool:
+    """A node that belongs to the record ``root``: a blank node, a local ID, or one of the
+    record's own fragment IRIs (``{root}#exportCapacity``, as the registry serves them)."""
     if isinstance(node, ox.BlankNode):
         return True
-    return isinstance(node, ox.NamedNode) and node.value.startswith(SUBMISSION_BASE)
+    if not isinstance(node, ox.NamedNode):
+        return False
+    return node.value.startswith(SUBMISSION_BASE) or (
+        isinstance(root, ox.NamedNode) and node.value.startswith(root.value + "#")
+    )
 
 
 def _origin(subject: Node, origins: dict[Node, str]) -> str:
@@ -107,9 +113,15 @@ def assign_iris(records: list[Record], base_iri: str) -> dict[Node, ox.NamedNode
     for record in records:
         iri = record.subject if _is_ours(record.subject, base_iri) else mint(base_iri, record.kind)
         renaming[record.subject] = iri  # type: ignore[assignment]
-        used: set[str] = set()
+        # A stored record's own fragment IRIs keep their names (a record sent back as served
+        # is the same record); new nodes are named around them.
+        kept = [c for c in record.children if _is_fragment_of(c, iri)]
+        used = {c.value.split("#", 1)[1] for c in kept}
+        renaming.update({c: c for c in kept})  # type: ignore[misc]
         parent_of = {t.object: t for t in record.triples if t.object in record.children}
         for child in record.children:
+            if child in kept:
+                continue
             name = _fragment(child, parent_of, record.subject)
             candidate, n = name, 1
             while candidate in used:
@@ -118,6 +130,10 @@ def assign_iris(records: list[Record], base_iri: str) -> dict[Node, ox.NamedNode
             used.add(candidate)
             renaming[child] = ox.NamedNode(f"{iri.value}#{candidate}")
     return renaming
+
+
+def _is_fragment_of(node: Node, iri: ox.NamedNode) -> bool:
+    return isinstance(node, ox.NamedNode) and node.value.startswith(iri.value + "#")
 
 
 def _is_ours(node: Node, base_iri: str) -> bool:

@@ -108,6 +108,27 @@ RECORD_TYPES: dict[NamedNode, str] = {
     FDI.MemberCatalogue: "catalogue",
 }
 
+# What only the registry states in a record (DESIGN fact 13: what confers trust changes only
+# through the party entitled to change it): an organisation's status, verified identity and
+# market roles, whose data an agreement shares (its assigner) and whose offer commercial
+# information is (its provider), a catalogue's publisher, a right's operator, and when the
+# registry made and last changed a record. An update (PUT) must send these back as served.
+KEPT_BY_REGISTRY: tuple[NamedNode, ...] = (
+    FDI.organisationStatus,
+    FDI.statusReason,
+    FDI.assuranceLevel,
+    FDI.marketRole,
+    FDI.companyNumber,
+    FDI.lei,
+    ROV.legalName,
+    ODRL.assigner,
+    FDI.provider,
+    DCT.publisher,
+    DCT.created,
+    DCT.modified,
+    FDI.operator,
+)
+
 # Asset lifecycle states (a SKOS scheme in the ontology).
 PLANNED = FDI.Planned
 COMMISSIONED = FDI.Commissioned

@@ -1,6 +1,7 @@
 """Backup while writes go on, restore elsewhere, replay the live journal past the backup point:
 the restored registry equals the live one record for record (canonical hashes)."""
 
+import json
 import threading
 import time
 
@@ -204,3 +205,59 @@ def test_a_replay_stops_at_a_damaged_entry_and_keeps_those_before_it(tmp_path):
     )
     assert result.exit_code == 1
     assert "entry 5" in result.output and "entries up to 4 were replayed" in result.output
+
+
+def backed_up_with_ca(tmp_path):
+    from registry.ca import CertificateAuthority
+
+    authority = CertificateAuthority.open(tmp_path / "live")
+    (tmp_path / "live" / "jobs").mkdir()
+    (tmp_path / "live" / "jobs" / "j1.input").write_bytes(b"id,name\n")
+    return authority, backed_up(tmp_path)
+
+
+def test_a_backup_holds_the_ca_and_the_inputs_of_bulk_jobs_and_restores_them(tmp_path):
+    authority, backup = backed_up_with_ca(tmp_path)
+    manifest = json.loads((backup / "backup.json").read_text())
+    assert {"ca/ca-key.pem", "ca/ca.pem", "jobs/j1.input"} <= set(manifest["files"])
+    result = CliRunner().invoke(main, ["restore", str(backup), "--data-dir", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    from registry.ca import CertificateAuthority
+
+    assert CertificateAuthority.open(tmp_path / "new").pem == authority.pem
+    assert (tmp_path / "new" / "jobs" / "j1.input").read_bytes() == b"id,name\n"
+
+
+def test_a_ca_key_swapped_in_a_backup_is_refused_and_nothing_is_restored(tmp_path):
+    from registry.ca import CertificateAuthority
+
+    _, backup = backed_up_with_ca(tmp_path)
+    rogue = CertificateAuthority.open(tmp_path / "rogue")
+    for name in ("ca-key.pem", "ca.pem"):
+        (backup / "ca" / name).write_bytes((tmp_path / "rogue" / "ca" / name).read_bytes())
+    assert rogue.pem != CertificateAuthority.open(tmp_path / "live").pem
+    result = CliRunner().invoke(main, ["restore", str(backup), "--data-dir", str(tmp_path / "new")])
+    assert result.exit_code == 1
+    assert "ca/ca-key.pem is changed" in result.output
+    assert not (tmp_path / "new" / "journal.sqlite").exists()
+    assert not (tmp_path / "new" / "ca").exists()
+
+
+def test_a_file_added_to_a_backup_is_refused(tmp_path):
+    _, backup = backed_up_with_ca(tmp_path)
+    (backup / "jobs" / "planted.input").write_bytes(b"x")
+    result = CliRunner().invoke(main, ["restore", str(backup), "--data-dir", str(tmp_path / "new")])
+    assert result.exit_code == 1
+    assert "planted.input is added" in result.output
+
+
+def test_a_backup_names_the_settings_to_serve_the_restored_registry_with(tmp_path, monkeypatch):
+    monkeypatch.setenv("FDI_OPERATOR_NAME", "Flex Scheme Ltd")
+    backup = backed_up(tmp_path)
+    settings = json.loads((backup / "backup.json").read_text())["settings"]
+    assert settings["base_iri"] == BASE and settings["operator_name"] == "Flex Scheme Ltd"
+    monkeypatch.delenv("FDI_OPERATOR_NAME")
+    result = CliRunner().invoke(main, ["restore", str(backup), "--data-dir", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    assert f"FDI_BASE_IRI={BASE}" in result.output
+    assert "FDI_OPERATOR_NAME='Flex Scheme Ltd'" in result.output
