@@ -93,12 +93,11 @@ def snippets(path: Path) -> list[Snippet]:
         start, end = token.map
         info = token.info.strip().split()[0].lower() if token.info.strip() else ""
         runnable = info in SHELL or info in PYTHON
-        if pending_marker is not None:
-            if pending_marker[0] != start or not runnable:
-                raise DocError(
-                    f"{page}:{start + 1}: a not-run marker must stand on the line right before "
-                    "a shell or Python fence"
-                )
+        if pending_marker is not None and (pending_marker[0] != start or not runnable):
+            raise DocError(
+                f"{page}:{start + 1}: a not-run marker must stand on the line right before "
+                "a shell or Python fence"
+            )
         if runnable:
             last = Snippet(
                 page,

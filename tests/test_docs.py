@@ -6,8 +6,9 @@ How a page runs, and how its output is compared, is in tests/docs.py.
 
 from __future__ import annotations
 
-import shutil
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,20 +16,34 @@ import pytest
 from tests import docs
 
 PAGES = docs.pages()
+RUNNABLE = [p for p in PAGES if any(s.not_run is None for s in docs.snippets(p))]
+TEST = "test_docs_are_tests_every_snippet_runs_and_shows_its_output"
 
 
 def _id(page: Path) -> str:
     return page.relative_to(docs.ROOT).as_posix()
 
 
-@pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("bash", "curl", "jq", "openssl")),
-    reason="the docs' commands need bash, curl, jq and openssl (.ci/run installs them)",
-)
-@pytest.mark.parametrize("page", [p for p in PAGES if docs.snippets(p)], ids=_id)
-def test_docs_are_tests_every_snippet_runs_and_shows_its_output(page: Path) -> None:
-    run = docs.run_page(page)
-    failure = run.failure()
+@pytest.fixture(scope="session")
+def page_runs(request: pytest.FixtureRequest) -> Iterator[dict[Path, Future[docs.PageRun]]]:
+    """The selected pages, run two at a time from the first test on (a page mostly waits on
+    its servers and commands), longest first."""
+    selected = [
+        item.callspec.params["page"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == TEST
+    ]
+    selected.sort(key=lambda page: -page.stat().st_size)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield {page: pool.submit(docs.run_page, page) for page in selected}
+        pool.shutdown(cancel_futures=True)
+
+
+@pytest.mark.parametrize("page", RUNNABLE, ids=_id)
+def test_docs_are_tests_every_snippet_runs_and_shows_its_output(
+    page: Path, page_runs: dict[Path, Future[docs.PageRun]]
+) -> None:
+    failure = page_runs[page].result().failure()
     assert failure is None, failure
 
 
