@@ -44,6 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHELL = {"sh", "bash", "shell", "console"}
 PYTHON = {"python", "py"}
 OUTPUT = {"text", "json", ""}
+# Fences that are shown, never run: data and configuration in other languages.
+SHOWN = {"turtle", "sparql", "nginx", "jsonld", "html", "xml", "csv", "http"}
+COMMAND = re.compile(r"^\s*(\$ |fdi |curl |python3? |pip |jq |openssl |export |oxigraph )")
 PORTS = ("8443", "8000", "7878")
 BACKGROUND = re.compile(r"^(?P<command>.*[^&\s])\s*&(?P<comment>\s*(#.*)?)$")
 NOT_RUN = re.compile(r"^<!--\s*not run:\s*(?P<why>.*?)\s*-->\s*$", re.S)
@@ -93,6 +96,11 @@ def snippets(path: Path) -> list[Snippet]:
         start, end = token.map
         info = token.info.strip().split()[0].lower() if token.info.strip() else ""
         runnable = info in SHELL or info in PYTHON
+        if not runnable and info not in OUTPUT | SHOWN:
+            raise DocError(
+                f"{page}:{start + 1}: a fence in {info!r}: tag it sh or python to run it, "
+                "or text to show it"
+            )
         if pending_marker is not None and (pending_marker[0] != start or not runnable):
             raise DocError(
                 f"{page}:{start + 1}: a not-run marker must stand on the line right before "
@@ -112,6 +120,11 @@ def snippets(path: Path) -> list[Snippet]:
             last.expected_format = "json" if info == "json" else "text"
             last = None
         else:
+            if not info and any(COMMAND.match(line) for line in token.content.splitlines()):
+                raise DocError(
+                    f"{page}:{start + 1}: an untagged fence of commands that is not a snippet's "
+                    "output: tag it sh (or python) to run it"
+                )
             last = None
         pending_marker = None
         last_end = end

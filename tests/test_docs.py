@@ -106,6 +106,15 @@ def test_a_marker_without_a_reason_or_away_from_a_snippet_is_refused(tmp_path) -
             docs.snippets(_page(tmp_path, text))
 
 
+def test_a_command_fence_that_would_not_run_is_refused(tmp_path) -> None:
+    for text in (
+        "```zsh\nfdi validate x.ttl\n```\n",  # a shell the harness does not know
+        "Prose.\n\n```\nfdi validate x.ttl\n```\n",  # untagged, and no snippet's output
+    ):
+        with pytest.raises(docs.DocError):
+            docs.snippets(_page(tmp_path, text))
+
+
 def test_a_failing_command_fails_its_snippet_and_stops_the_page(tmp_path) -> None:
     page = _page(tmp_path, "```sh\necho one\nfalse\necho two\n```\n\n```sh\necho three\n```\n")
     run = docs.run_page(page, timeout=30)
