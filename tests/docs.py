@@ -33,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass
@@ -321,7 +322,8 @@ def _quote(path: Path) -> str:
 
 def _environment(work: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FDI_", "PYTHON"))}
-    scripts = str(Path(sys.executable).parent)
+    # fdi beside the interpreter's scripts (with pyenv, not where a shim says), python3 beside it
+    scripts = os.pathsep.join((sysconfig.get_path("scripts"), str(Path(sys.executable).parent)))
     env.update(
         PATH=scripts + os.pathsep + env.get("PATH", ""),
         HOME=str(work),

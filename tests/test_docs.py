@@ -6,6 +6,7 @@ How a page runs, and how its output is compared, is in tests/docs.py.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,6 +52,27 @@ def test_docs_are_tests_every_snippet_runs_and_shows_its_output(
 def test_every_snippet_that_does_not_run_says_why(page: Path) -> None:
     for snippet in docs.snippets(page):
         assert snippet.not_run is None or len(snippet.not_run) > 10, snippet.where()
+
+
+# The names docs/onboarding.md gives the certificates it makes; every page uses them.
+CERTIFICATE_FILES = {"tls/ca.pem", "tls/server.pem", "tls/server.key"} | {
+    f"{holder}/{whose}.{part}"
+    for holder in ("operator", "mykeys", "mokeys")
+    for whose in ("admin", "app")
+    for part in ("pem", "key")
+}
+
+
+def test_every_page_names_the_certificate_files_alike() -> None:
+    named = {
+        (_id(page), match.group(1))
+        for page in PAGES
+        for match in re.finditer(
+            r"--(?:cert|key|cacert|tls-cert|tls-key)[ =]([^\s`\\)\"']+\.(?:pem|key))\b",
+            page.read_text(),
+        )
+    }
+    assert {(page, name) for page, name in named if name not in CERTIFICATE_FILES} == set()
 
 
 def test_the_readme_and_every_docs_page_are_found() -> None:
