@@ -17,8 +17,13 @@ op="$ca --cert operator/admin.pem --key operator/admin.key"
 admin="$ca --cert $dir/admin.pem --key $dir/admin.key"
 json="Content-Type: application/json"
 
-step() { # curl; fail on an HTTP error status, showing the problem document
-  curl -s --fail-with-body "$@"
+step() { # curl; on an HTTP error status, show the problem document and stop
+  local body
+  if ! body=$(curl -s --fail-with-body "$@"); then
+    echo "refused: $body" >&2
+    exit 1
+  fi
+  printf '%s\n' "$body"
 }
 
 fdi csr --name "$name administrator" --out "$dir" --prefix admin > /dev/null
