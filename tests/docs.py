@@ -25,6 +25,7 @@ is required, and the marker must stand before a snippet.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -336,7 +337,8 @@ def _environment(work: Path) -> dict[str, str]:
 
 
 def _run_script(script: Path, work: Path, timeout: float) -> int:
-    """Run ``script`` with bash in its own process group; kill the whole group at the end."""
+    """Run ``script`` with bash in its own process group; kill the whole group at the end, and
+    any process that left the group (``setsid``) but still works in the page's directory."""
     with open(script.parent / "page.log", "wb") as log:
         process = subprocess.Popen(
             ["bash", str(script)],
@@ -353,6 +355,18 @@ def _run_script(script: Path, work: Path, timeout: float) -> int:
             return -1
         finally:
             _kill_group(process.pid)
+            _kill_leftovers(work)
+
+
+def _kill_leftovers(work: Path) -> None:
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            inside = Path(os.readlink(proc / "cwd")).is_relative_to(work)
+        except OSError:
+            continue
+        if inside:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
 
 
 def _kill_group(pgid: int) -> None:

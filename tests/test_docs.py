@@ -167,7 +167,20 @@ def test_a_background_server_is_stopped_when_the_page_ends(tmp_path) -> None:
     marker = tmp_path / "alive"
     page = _page(
         tmp_path,
-        f"```sh\n(while true; do date > {marker}; sleep 0.1; done) &\nsleep 0.5\n```\n",
+        f"```sh\n(while true; do date +%s%N > {marker}; sleep 0.1; done) &\nsleep 0.5\n```\n",
+    )
+    assert docs.run_page(page, timeout=30).failure() is None
+    before = marker.read_text()
+    time.sleep(0.5)
+    assert marker.read_text() == before
+
+
+def test_a_server_that_left_the_process_group_is_stopped_too(tmp_path) -> None:
+    marker = tmp_path / "alive"
+    page = _page(
+        tmp_path,
+        f"```sh\nsetsid bash -c 'while true; do date +%s%N > {marker}; sleep 0.1; done' &\n"
+        "sleep 0.5\n```\n",
     )
     assert docs.run_page(page, timeout=30).failure() is None
     before = marker.read_text()
