@@ -2,9 +2,9 @@
 docs/*.md, in order, and the output each shows.
 
 A page's snippets are the fences tagged ``sh``, ``bash``, ``shell``, ``console`` (shell) or
-``python``, ``py`` (Python). They run in a fresh temporary directory holding a copy of
-``examples/``, one page at a time, in **one** bash process (so ``R=...`` in one snippet is seen
-by the next, as when pasting into one terminal) with ``set -u`` (a variable used before the page
+``python``, ``py`` (Python). Each page runs in its own fresh temporary directory holding a copy
+of ``examples/``, in **one** bash process (so ``R=...`` in one snippet is seen by the next, as
+when pasting into one terminal) with ``set -u`` (a variable used before the page
 defines it is an error) and, within each snippet, ``set -e -o pipefail`` (the first failing
 command fails the page). Python snippets run as ``python3 FILE`` in that directory. ``fdi`` and
 ``python3`` are the test interpreter's (its ``bin`` comes first on ``PATH``); no ``FDI_*``
@@ -20,7 +20,10 @@ killed when the page ends, whatever happened.
 A fence tagged ``text``, ``json`` or nothing, directly after a snippet (blank lines between
 at most), is the output that snippet shows, and is checked (:func:`output_matches`). A snippet
 that cannot run has ``<!-- not run: <why> -->`` on the line right before its fence; the reason
-is required, and the marker must stand before a snippet.
+is required, and the marker must stand before a snippet. A fence in another language is shown,
+never run: data and configuration (``turtle``, ``sparql``, ``nginx``, ...); a language the
+harness does not know, or an untagged fence of commands that is no snippet's output, is refused
+(:class:`DocError`), so that no command can sit in a page untested by mistake.
 """
 
 from __future__ import annotations
@@ -70,7 +73,8 @@ class Snippet:
 
 
 class DocError(Exception):
-    """A page breaks the harness's rules (a marker without a reason, or before no snippet)."""
+    """A page breaks the harness's rules: a not-run marker without a reason or before no
+    snippet, a fence in an unknown language, or untagged commands that are no output."""
 
 
 def pages() -> list[Path]:
