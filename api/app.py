@@ -93,7 +93,11 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(statistics.router)
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
     app.add_middleware(sparql.SparqlRoute, render_problem=_problem)  # type: ignore[arg-type]
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(
+        BodySizeLimit,  # type: ignore[arg-type]
+        limit=settings.max_body_bytes,
+        anonymous=settings.anonymous_max_body_bytes,
+    )
     return app
 
 

@@ -11,11 +11,12 @@ from functools import partial
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal
 from registry.assets import register_assets, register_public
 from registry.errors import PayloadTooLarge
-from registry.formats import FORMATS, format_for, read_bytes
+from registry.formats import FORMATS, Parsed, format_for, read_bytes
 from registry.idempotency import IdempotencyKey
 from registry.identity import Principal
 from registry.limits import check_blank_nodes
@@ -32,6 +33,7 @@ BODY_SCHEMA = {
 
 
 async def read_body(request: Request) -> bytes:
+    """The whole body (already bounded per requester by ``api.limits``; this is a backstop)."""
     limit = request.app.state.settings.max_body_bytes
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -42,10 +44,18 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-async def parse_body(request: Request, body: bytes | None = None):  # type: ignore[no-untyped-def]
+async def parse_body(request: Request, body: bytes | None = None) -> Parsed:
+    """The body parsed and bounded, in the thread pool: parsing is CPU-bound and a big body
+    parsed on the event loop would stall every other client."""
     fmt = format_for(media_type=request.headers.get("content-type") or "")
-    parsed = read_bytes(body if body is not None else await read_body(request), fmt, source="body")
-    check_blank_nodes(parsed, request.app.state.settings.max_blank_nodes)
+    data = body if body is not None else await read_body(request)
+    limit = request.app.state.settings.max_blank_nodes
+    return await run_in_threadpool(_parse, data, fmt, limit)
+
+
+def _parse(data: bytes, fmt: str, max_blank_nodes: int) -> Parsed:
+    parsed = read_bytes(data, fmt, source="body")
+    check_blank_nodes(parsed, max_blank_nodes)
     return parsed
 
 
@@ -63,8 +73,6 @@ def _idempotency_key(request: Request, principal: Principal, body: bytes) -> Ide
     openapi_extra=BODY_SCHEMA,
 )
 async def validate(request: Request) -> JSONResponse:
-    from starlette.concurrency import run_in_threadpool
-
     parsed = await parse_body(request)
     report = await run_in_threadpool(parse_and_check, parsed, request.app.state.registry.shapes)
     return JSONResponse(report.as_dict())
@@ -89,8 +97,6 @@ async def register(
     operate, in its own graph (``POST /assets`` is the same); the scheme operator's public
     records (no owner: the public graph). Organisations apply at ``POST /organisations``;
     agreements, commercial information and catalogues have their own routes."""
-    from starlette.concurrency import run_in_threadpool
-
     body = await read_body(request)
     parsed = await parse_body(request, body)
     key = _idempotency_key(request, principal, body)
