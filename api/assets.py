@@ -6,7 +6,7 @@ Every route here needs an authenticated principal; registering needs the FSP rol
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +20,7 @@ from registry.jobs import JobRunner
 from registry.vocab import FDI
 
 router = APIRouter(tags=["Assets (BUC.2)"])
+VERSION_NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit: 2^63 was a 500
 
 
 @router.post(
@@ -109,8 +110,8 @@ def versions(
 def version(
     kind: str,
     uid: str,
-    number: int,
     request: Request,
+    number: int = VERSION_NUMBER,
     principal: Principal = Depends(current_principal),
 ) -> Response:
     from api.records import represent

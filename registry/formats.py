@@ -288,5 +288,8 @@ def _read_csv(data: bytes, fmt: str, source: str) -> Parsed:
     except UnicodeDecodeError as e:
         raise UnusableInput(f"{source}: CSV is not UTF-8 (byte {e.start})") from e
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    triples, origins = rows_to_triples(reader, source)
+    try:
+        triples, origins = rows_to_triples(reader, source)
+    except csv.Error as e:  # a field past csv.field_size_limit() (128 KiB), a NUL byte
+        raise UnusableInput(f"{source}: CSV error at line {reader.line_num}: {e}") from e
     return Parsed(source, fmt, triples, origins)
