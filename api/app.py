@@ -28,6 +28,7 @@ from api import (
     pages,
     people,
     records,
+    refusals,
     schemes,
     sparql,
     statistics,
@@ -41,6 +42,7 @@ from registry.core import Registry
 from registry.errors import Forbidden, RegistryError, Unauthenticated, ValidationFailed
 from registry.identity import Principal
 from registry.jobs import JobRunner
+from registry.refusals import Refusals
 from registry.settings import Settings
 
 DESCRIPTION = """
@@ -77,10 +79,11 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
+    app.state.refusals = Refusals()
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):
         app.include_router(module.router)
-    for module in (integrity, audit):
+    for module in (integrity, audit, refusals):
         app.include_router(module.router)
     for module in (organisations, schemes, people, certificates, auth):
         app.include_router(module.router)
@@ -98,6 +101,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         limit=settings.max_body_bytes,
         anonymous=settings.anonymous_max_body_bytes,
     )
+    # outermost: every 4xx, the body limit's 413s included, is counted per source
+    app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]
     return app
 
 
