@@ -17,7 +17,7 @@ repeatable (a new failure is a new bug, not bad luck).
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
@@ -66,6 +66,7 @@ FUZZ = settings(
     derandomize=True,
     database=None,
     suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.generate),  # no shrinking: the first failure is reported as is
 )
 
 
@@ -95,6 +96,11 @@ def _server_errors(schema) -> list[str]:
                 f"{case.method} {case.formatted_path} → {response.status_code}: "
                 f"{response.text[:500]}"
             )
+            if response.status_code >= 400:  # every refusal is a problem document
+                media = (response.headers.get("content-type") or [""])[0]  # schemathesis: lists
+                assert media.startswith(("application/problem+json", "text/html")), (
+                    f"{case.method} {case.formatted_path} → {response.status_code} as {media}"
+                )
 
         try:
             run()
@@ -195,6 +201,10 @@ def test_huge_and_deep_bodies_are_never_a_server_error(who):
                 response = client.request(
                     method, url, content=body, headers={"Content-Type": media}
                 )
+                answered = response.headers.get("content-type", "")
+                refused = response.status_code >= 400
+                if refused and not answered.startswith("application/problem+json"):
+                    errors.append(f"{name} as {media} to {method} {url}: {answered}")
                 if response.status_code >= 500:
                     errors.append(f"{name} as {media} to {method} {url} → {response.status_code}")
     assert not errors, "\n".join(errors)

@@ -308,3 +308,25 @@ def test_a_big_anonymous_validate_does_not_stall_other_clients():
         thread.join()
     assert max(during) < max(20 * statistics.median(baseline), 0.5) + max(baseline)
     assert answer["status"] == 413
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/organisations", b"{not json", 422),
+        ("POST", "/organisations", b"[" * 100_000, 400),
+        ("GET", "/audit?after=99999999999999999999999", None, 422),
+        ("GET", "/id/asset/x/versions/9223372036854775808", None, 422),
+        ("GET", "/no-such-route", None, 404),
+        ("DELETE", "/whoami", None, 405),
+    ],
+)
+def test_the_frameworks_own_refusals_are_problem_documents(method, path, body, status):
+    """FastAPI's and Starlette's 4xx were plain JSON ``{"detail": ...}``, echoing the input."""
+    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    response = TestClient(app).request(method, path, content=body, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status
+    assert len(response.content) < 2000  # the body is not echoed back
