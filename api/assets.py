@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal, current_principal
-from api.submissions import BODY_SCHEMA, parse_body, read_body
+from api.submissions import BODY_SCHEMA, heavy, parse_body, read_body
 from registry.assets import register_assets, switch_operator
 from registry.errors import Forbidden, NotFound
 from registry.formats import format_for
@@ -58,7 +58,8 @@ async def submit_job(
     data = await read_body(request)
     fmt = format_for(media_type=request.headers.get("content-type") or "")
     runner: JobRunner = request.app.state.jobs
-    job = await run_in_threadpool(
+    job = await heavy(
+        len(data),
         runner.submit,
         data,
         fmt,

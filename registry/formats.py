@@ -125,13 +125,15 @@ def read_bytes(data: bytes, fmt: str, source: str = "body") -> Parsed:
 def _read_rdf(data: bytes, fmt: str, source: str) -> Parsed:
     rdf_format = ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.N_TRIPLES
     try:
-        quads = list(ox.parse(data, format=rdf_format, base_iri=SUBMISSION_BASE))
+        # A loop in Python, not list(): the interpreter lock is handed to other threads (the
+        # event loop) between quads, instead of being held for the whole parse (0.5 s for 18 MB).
+        quads = ox.parse(data, format=rdf_format, base_iri=SUBMISSION_BASE)
+        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     except SyntaxError as e:
         detail = e.msg.removeprefix("Parser error ")
         raise UnusableInput(f"{source}: {fmt} syntax error {detail}", line=e.lineno) from e
     except MemoryError as e:
         raise _token_too_large(source, e) from None
-    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     return Parsed(source, fmt, triples)
 
 
