@@ -7,10 +7,13 @@ so a slow query never blocks the event loop (pyoxigraph calls hold no ``await``)
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
 
 from api import (
     agreements,
@@ -29,6 +32,7 @@ from api import (
     pages,
     people,
     records,
+    refusals,
     schemes,
     sparql,
     statistics,
@@ -39,9 +43,17 @@ from api.negotiation import choose
 from registry import __version__
 from registry.ca import CertificateAuthority
 from registry.core import Registry
-from registry.errors import Forbidden, RegistryError, Unauthenticated, ValidationFailed
+from registry.errors import (
+    Forbidden,
+    InvalidRequest,
+    ProtocolError,
+    RegistryError,
+    Unauthenticated,
+    ValidationFailed,
+)
 from registry.identity import Principal
 from registry.jobs import JobRunner
+from registry.refusals import Refusals
 from registry.settings import Settings
 
 DESCRIPTION = """
@@ -85,10 +97,14 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
+    app.state.refusals = Refusals()
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
+    # the framework's own refusals leave through the same renderer
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):
         app.include_router(module.router)
-    for module in (integrity, audit):
+    for module in (integrity, audit, refusals):
         app.include_router(module.router)
     for module in (organisations, schemes, people, certificates, auth):
         app.include_router(module.router)
@@ -101,7 +117,13 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(statistics.router)
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
     app.add_middleware(sparql.SparqlRoute, render_problem=_problem)  # type: ignore[arg-type]
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(
+        BodySizeLimit,  # type: ignore[arg-type]
+        limit=settings.max_body_bytes,
+        anonymous=settings.anonymous_max_body_bytes,
+    )
+    # outermost: every 4xx, the body limit's 413s included, is counted per source
+    app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]
     return app
 
 
@@ -135,6 +157,25 @@ def _problem(request: Request, error: RegistryError) -> Response:
     return JSONResponse(
         body, status_code=error.status, media_type="application/problem+json", headers=headers
     )
+
+
+def _invalid_request(request: Request, error: RequestValidationError) -> Response:
+    """FastAPI's 422 for parameters and JSON bodies, as a problem document (without the
+    offending input, which may be a whole body)."""
+    errors = [
+        {"where": ".".join(str(part) for part in e.get("loc", ())), "problem": e.get("msg", "")}
+        for e in error.errors()
+    ]
+    return _problem(request, InvalidRequest("the request does not match the API", errors=errors))
+
+
+def _http_error(request: Request, error: HTTPException) -> Response:
+    """Starlette's refusals (404 no route, 405, 400 unreadable body) as problem documents."""
+    title = HTTPStatus(error.status_code).phrase
+    problem = ProtocolError(str(error.detail), status=error.status_code, title=title)
+    response = _problem(request, problem)
+    response.headers.update(error.headers or {})
+    return response
 
 
 def _audit_refusal(request: Request, error: RegistryError) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal, current_principal
-from api.submissions import BODY_SCHEMA, parse_body, read_body
+from api.submissions import BODY_SCHEMA, heavy, parse_body, read_body
 from registry.assets import register_assets, switch_operator
 from registry.errors import Forbidden, NotFound
 from registry.formats import format_for
@@ -23,6 +23,7 @@ from registry.jobs import JobRunner
 from registry.vocab import FDI
 
 router = APIRouter(tags=["Assets (BUC.2)"])
+VERSION_NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit: 2^63 was a 500
 
 
 @router.post(
@@ -60,7 +61,8 @@ async def submit_job(
     data = await read_body(request)
     fmt = format_for(media_type=request.headers.get("content-type") or "")
     runner: JobRunner = request.app.state.jobs
-    job = await run_in_threadpool(
+    job = await heavy(
+        len(data),
         runner.submit,
         data,
         fmt,
@@ -119,8 +121,8 @@ def versions(
 def version(
     kind: str,
     uid: str,
-    number: int,
     request: Request,
+    number: int = VERSION_NUMBER,
     principal: Principal = Depends(current_principal),
 ) -> Response:
     from api.records import represent

@@ -26,7 +26,7 @@ router = APIRouter(tags=["Catalogue (DCAT)"])
 def registry_catalogue(
     request: Request,
     page: int = Query(
-        1, ge=1, description="The page, from 1; each lists up to 50 member catalogues."
+        1, ge=1, le=2**40, description="The page, from 1; each lists up to 50 member catalogues."
     ),
     principal: Principal = Depends(current_principal),
 ) -> Response:

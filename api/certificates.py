@@ -80,7 +80,7 @@ async def issue(
     principal: Principal = Depends(current_principal),
     name: str | None = None,
     user: str | None = None,
-    days: int | None = None,
+    days: int | None = Query(None, ge=1, le=36_600),
     role: list[str] | None = Query(None),
     scope: list[str] | None = Query(None),
 ) -> JSONResponse:

@@ -9,7 +9,7 @@ marks a notification as seen. The organisation's IRI advertises the inbox (``Lin
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +20,8 @@ from api.submissions import read_body
 from registry import inbox
 from registry.errors import UnsupportedFormat
 from registry.identity import Principal
+
+NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit
 
 router = APIRouter(tags=["Inboxes (LDN)"])
 
@@ -76,7 +78,10 @@ async def post(
 
 @router.get("/id/org/{uid}/inbox/{number}", summary="One notification")
 def notification(
-    uid: str, number: int, request: Request, principal: Principal = Depends(current_principal)
+    uid: str,
+    request: Request,
+    number: int = NUMBER,
+    principal: Principal = Depends(current_principal),
 ) -> Response:
     found = inbox.notification(
         request.app.state.registry, principal, _organisation(request, uid), number
@@ -86,7 +91,10 @@ def notification(
 
 @router.post("/id/org/{uid}/inbox/{number}/acknowledgement", summary="Acknowledge a notification")
 def acknowledge(
-    uid: str, number: int, request: Request, principal: Principal = Depends(current_principal)
+    uid: str,
+    request: Request,
+    number: int = NUMBER,
+    principal: Principal = Depends(current_principal),
 ) -> Response:
     found = inbox.acknowledge(
         request.app.state.registry, principal, _organisation(request, uid), number
@@ -99,7 +107,9 @@ def acknowledge(
     summary="Remind holders of certificates about to expire (scheme operator; run daily)",
 )
 def certificate_reminders(
-    request: Request, within_days: int = 30, _: Principal = Depends(require_role("SchemeOperator"))
+    request: Request,
+    within_days: int = Query(30, ge=0, le=3660),
+    _: Principal = Depends(require_role("SchemeOperator")),
 ) -> JSONResponse:
     sent = inbox.remind_expiring_certificates(request.app.state.registry, within_days)
     return JSONResponse({"reminders": sent})

@@ -1,4 +1,10 @@
-"""Request body limits, enforced as bytes arrive (ASGI middleware).
+"""Request body limits, enforced as bytes arrive (ASGI middleware), per kind of requester.
+
+Anonymous requests may send at most ``anonymous_max_body_bytes`` (default 1 MiB: a query, an
+application to join, a file to check); members, authenticated by a client certificate, up to
+``max_body_bytes`` (default 50 MiB: bulk jobs). Who is asking is only worked out when a body
+would pass the anonymous limit, so small requests cost nothing extra; a certificate the
+registry does not accept counts as anonymous.
 
 A body whose ``Content-Length`` is over the limit is refused before any of it is read; a body
 without one (chunked transfer encoding) is counted chunk by chunk and refused as soon as the
@@ -13,7 +19,10 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from registry.errors import PayloadTooLarge
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from registry.errors import PayloadTooLarge, RegistryError
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -26,19 +35,32 @@ class _BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Refuse request bodies larger than ``limit`` bytes with 413, without buffering them."""
+    """Refuse request bodies larger than the requester's limit with 413, without buffering
+    them: ``anonymous`` bytes for anonymous requesters, ``limit`` for members."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, anonymous: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.anonymous = min(limit, anonymous if anonymous is not None else limit)
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limits: dict[str, int] = {}
+
+        async def limit_for(size: int) -> int:
+            if size <= self.anonymous:
+                return self.anonymous
+            if "limit" not in limits:
+                member = await run_in_threadpool(_is_member, scope)
+                limits["limit"] = self.limit if member else self.anonymous
+            return limits["limit"]
+
         declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await self._refuse(scope, send, f"the body ({declared} bytes) is larger than")
+        if declared is not None and declared > await limit_for(declared):
+            limit = await limit_for(declared)
+            await self._refuse(scope, send, f"the body ({declared} bytes) is larger than", limit)
             return
         state = {"received": 0, "started": False, "refused": False}
 
@@ -46,9 +68,10 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
-                if state["received"] > self.limit and not state["started"]:
+                limit = await limit_for(state["received"])
+                if state["received"] > limit and not state["started"]:
                     state["refused"] = True
-                    await self._refuse(scope, send, "the body is larger than")
+                    await self._refuse(scope, send, "the body is larger than", limit)
                     raise _BodyTooLarge
             return message
 
@@ -65,14 +88,17 @@ class BodySizeLimit:
             if not state["refused"]:
                 raise
 
-    async def _refuse(self, scope: MutableMapping[str, Any], send: Send, what: str) -> None:
+    async def _refuse(
+        self, scope: MutableMapping[str, Any], send: Send, what: str, limit: int
+    ) -> None:
+        whose = "an anonymous request's" if limit < self.limit else "the"
         problem = {
             "type": f"https://w3id.org/fdi/problems/{PayloadTooLarge.type_slug}",
             "title": PayloadTooLarge.title,
             "status": 413,
-            "detail": f"{what} the limit of {self.limit} bytes",
+            "detail": f"{what} {whose} limit of {limit} bytes",
             "instance": scope.get("path", ""),
-            "limit": self.limit,
+            "limit": limit,
         }
         body = json.dumps(problem).encode()
         await send(
@@ -87,6 +113,16 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _is_member(scope: MutableMapping[str, Any]) -> bool:
+    """Whether the request comes from a member the registry accepts (as routes will see it)."""
+    from api.auth import requester
+
+    try:
+        return requester(Request(scope)).authenticated
+    except RegistryError:  # a certificate the registry refuses: the route will answer 401
+        return False
 
 
 def _content_length(scope: MutableMapping[str, Any]) -> int | None:

@@ -54,6 +54,26 @@ class ValidationFailed(RegistryError):
         self.report = report
 
 
+class InvalidRequest(UnusableInput):
+    """A parameter or JSON body does not match the API (``errors`` says which, and why)."""
+
+    status = 422
+    title = "Invalid request"
+    type_slug = "invalid-request"
+
+
+class ProtocolError(RegistryError):
+    """An HTTP-level refusal (no such route, method not allowed, an unreadable body); the
+    status is the one HTTP gives."""
+
+    type_slug = "http-error"
+
+    def __init__(self, detail: str, status: int, title: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+
+
 class NotFound(RegistryError):
     status = 404
     title = "Not found"

@@ -1,9 +1,15 @@
 """Reading submissions: Turtle, JSON-LD, plain JSON (through the registry's context) and CSV.
 
 Every reader returns a :class:`Parsed`: the triples, plus where each record came from (a CSV row,
-a JSON ``id``) so that reports can point at the place a provider has to fix. Nothing here fetches
-anything: a JSON-LD ``@context`` is either the registry's own (given inline, or named by its IRI)
-or refused. RDF/XML is refused outright (entity-expansion risk).
+a JSON ``id``) so that reports can point at the place a provider has to fix. RDF/XML is refused
+outright (entity-expansion risk).
+
+Nothing here can fetch anything. JSON-LD is read by Oxigraph's parser, which has no way to load
+a document: every reference to another one (a string or array ``@context``, ``@import``, scoped
+contexts on terms and types, contexts inside ``@graph`` or nested nodes, ``file:`` and relative
+IRIs) fails inside the parser, and is refused with one message that says nothing about the
+target (no "connection refused" against "not JSON" oracle). References to the registry's own
+context are replaced by the context itself before parsing, so they work without a fetch.
 """
 
 from __future__ import annotations
@@ -17,13 +23,21 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry.errors import UnsupportedFormat, UnusableInput
+from registry.errors import PayloadTooLarge, UnsupportedFormat, UnusableInput
 from registry.resources import context_path
 
 # Local IDs in a submission resolve against this base (``.invalid`` is reserved: RFC 2606).
 SUBMISSION_BASE = "http://submission.invalid/"
 CONTEXT_IRI = "https://w3id.org/fdi/context.jsonld"
 MAX_JSON_DEPTH = 32
+# Oxigraph's parsers hold one token (an IRI, a literal, a JSON string) in a buffer of this size.
+MAX_TOKEN_BYTES = 16 * 1024 * 1024
+REMOTE_REFUSED = (
+    "JSON-LD referring to another document (a remote or relative @context, @import, a scoped "
+    "context by IRI) is refused: another document is never fetched; put the context inline, "
+    f"or name the registry's own ({CONTEXT_IRI})"
+)
+_NO_LOADER = "No LoadDocumentCallback"  # what Oxigraph's JSON-LD parser says for any reference
 
 FORMATS = {
     "turtle": ("text/turtle", (".ttl",)),
@@ -111,11 +125,15 @@ def read_bytes(data: bytes, fmt: str, source: str = "body") -> Parsed:
 def _read_rdf(data: bytes, fmt: str, source: str) -> Parsed:
     rdf_format = ox.RdfFormat.TURTLE if fmt == "turtle" else ox.RdfFormat.N_TRIPLES
     try:
-        quads = list(ox.parse(data, format=rdf_format, base_iri=SUBMISSION_BASE))
+        # A loop in Python, not list(): the interpreter lock is handed to other threads (the
+        # event loop) between quads, instead of being held for the whole parse (0.5 s for 18 MB).
+        quads = ox.parse(data, format=rdf_format, base_iri=SUBMISSION_BASE)
+        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
     except SyntaxError as e:
         detail = e.msg.removeprefix("Parser error ")
         raise UnusableInput(f"{source}: {fmt} syntax error {detail}", line=e.lineno) from e
-    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+    except MemoryError as e:
+        raise _token_too_large(source, e) from None
     return Parsed(source, fmt, triples)
 
 
@@ -149,21 +167,60 @@ def _read_jsonld(data: bytes, fmt: str, source: str) -> Parsed:
 
 
 def jsonld_to_triples(doc: Any, source: str) -> list[ox.Triple]:
-    """Expand a JSON-LD document whose contexts are all inline into triples."""
-    import rdflib  # rdflib is only needed for JSON-LD; keep it off the Turtle and CSV paths
+    """Expand a JSON-LD document into triples, loading no other document.
 
-    graph = rdflib.Graph()
+    Raises UnusableInput for JSON-LD that is not valid, that has a key or value expanding to an
+    invalid IRI or language tag (JSON-LD would drop it silently: a provider's data would go
+    missing), or that refers to another document (always with :data:`REMOTE_REFUSED`, whatever
+    the reference points at); PayloadTooLarge for one string longer than the parser's buffer.
+    """
+    text = json.dumps(doc).encode()
     try:
-        graph.parse(data=json.dumps(doc), format="json-ld", base=SUBMISSION_BASE)
-        # rdflib lets keys that expand to invalid IRIs through; serialising or re-parsing
-        # them fails, and that is the submitter's error, not the registry's.
-        nt = graph.serialize(format="nt", encoding="utf-8")
-        return [
-            ox.Triple(q.subject, q.predicate, q.object)
-            for q in ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)
-        ]
-    except Exception as e:  # rdflib raises many types for bad JSON-LD
-        raise UnusableInput(f"{source}: not valid JSON-LD: {e}") from e
+        # lenient: keep what does not expand to a valid IRI, so that it is refused below
+        quads = ox.parse(text, format=ox.RdfFormat.JSON_LD, base_iri=SUBMISSION_BASE, lenient=True)
+        triples = [_well_formed(ox.Triple(q.subject, q.predicate, q.object)) for q in quads]
+    except SyntaxError as e:
+        if _NO_LOADER in str(e):
+            raise UnusableInput(f"{source}: {REMOTE_REFUSED}") from None
+        raise UnusableInput(f"{source}: not valid JSON-LD: {e.msg}") from None
+    except ValueError as e:
+        raise UnusableInput(f"{source}: not valid JSON-LD: {e}") from None
+    except MemoryError as e:
+        raise _token_too_large(source, e) from None
+    return triples
+
+
+def _well_formed(triple: ox.Triple) -> ox.Triple:
+    """The triple, if its IRIs and language tags are valid. Raises ValueError naming the bad one."""
+    for term in (triple.subject, triple.predicate, triple.object):
+        if isinstance(term, ox.NamedNode):
+            _valid_iri(term.value)
+        elif isinstance(term, ox.Literal):
+            _valid_iri(term.datatype.value)
+            if term.language:
+                try:
+                    ox.Literal(term.value, language=term.language)
+                except ValueError as e:
+                    raise ValueError(f"{term.language!r} is not a language tag: {e}") from None
+    return triple
+
+
+def _valid_iri(value: str) -> None:
+    try:
+        ox.NamedNode(value)
+    except ValueError as e:
+        raise ValueError(
+            f"{value!r} is not a valid IRI (a key or value expands to it): {e}"
+        ) from None
+
+
+def _token_too_large(source: str, error: MemoryError) -> PayloadTooLarge:
+    if "buffer maximal size" not in str(error):
+        raise error  # the machine is out of memory: not the submitter's doing
+    return PayloadTooLarge(
+        f"{source}: one IRI, literal or string is longer than {MAX_TOKEN_BYTES} bytes",
+        limit=MAX_TOKEN_BYTES,
+    )
 
 
 def _check_depth(doc: Any, source: str) -> None:
@@ -206,10 +263,7 @@ def _pin_context_value(value: Any, source: str) -> Any:
     if isinstance(value, str):
         if value == CONTEXT_IRI or value.endswith("/ns/context.jsonld"):
             return registry_context()
-        raise UnusableInput(
-            f"{source}: remote JSON-LD context {value!r} is never fetched; use the registry's "
-            f"context ({CONTEXT_IRI}) or put the context inline"
-        )
+        raise UnusableInput(f"{source}: {REMOTE_REFUSED}")
     if isinstance(value, dict):
         return {k: _pin_contexts(v, source) for k, v in value.items()}
     return value
@@ -236,5 +290,8 @@ def _read_csv(data: bytes, fmt: str, source: str) -> Parsed:
     except UnicodeDecodeError as e:
         raise UnusableInput(f"{source}: CSV is not UTF-8 (byte {e.start})") from e
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    triples, origins = rows_to_triples(reader, source)
+    try:
+        triples, origins = rows_to_triples(reader, source)
+    except csv.Error as e:  # a field past csv.field_size_limit() (128 KiB), a NUL byte
+        raise UnusableInput(f"{source}: CSV error at line {reader.line_num}: {e}") from e
     return Parsed(source, fmt, triples, origins)

@@ -42,7 +42,9 @@ class Settings:
     query_worker_recycle_mb: a SPARQL worker whose resident memory is above this after a query
         (an aggregate over every asset leaves hundreds of MiB behind) is replaced by a fresh one,
         so the server's memory returns to its resting size between heavy queries (0: never).
-    max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
+    max_body_bytes: the largest request body accepted from a member (a request with a client
+        certificate the registry accepts), counted as it arrives (413 above it); bulk jobs.
+    anonymous_max_body_bytes: the largest request body accepted from anyone else (413 above it).
     max_blank_nodes: the most blank nodes one submission may hold (413 above it).
     checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
     validator: the SHACL engine that checks submissions: ``compiled`` (registry.shacl_engine,
@@ -69,6 +71,7 @@ class Settings:
     query_memory_mb: int = 2048
     query_worker_recycle_mb: int = 256
     max_body_bytes: int = 50 * 1024 * 1024
+    anonymous_max_body_bytes: int = 1024 * 1024
     max_blank_nodes: int = 10_000
     checkpoint_every: int = 1000
     validator: str = "compiled"
@@ -109,6 +112,7 @@ def _convert(name: str, raw: str) -> object:
         "query_memory_mb",
         "query_worker_recycle_mb",
         "max_body_bytes",
+        "anonymous_max_body_bytes",
         "max_blank_nodes",
         "checkpoint_every",
         "certificate_days",

@@ -11,6 +11,8 @@ MODULES = [
     "registry.receipts",
     "registry.limits",
     "registry.idempotency",
+    "registry.refusals",
+    "registry.cycles",
 ]
 
 
