@@ -25,6 +25,7 @@ from api import (
     inbox,
     integrity,
     linked_data,
+    oauth,
     organisations,
     pages,
     people,
@@ -36,10 +37,16 @@ from api import (
 )
 from api.limits import BodySizeLimit
 from api.negotiation import choose
-from registry import __version__
+from registry import __version__, authorisation_server
 from registry.ca import CertificateAuthority
 from registry.core import Registry
-from registry.errors import Forbidden, RegistryError, Unauthenticated, ValidationFailed
+from registry.errors import (
+    Forbidden,
+    InvalidToken,
+    RegistryError,
+    Unauthenticated,
+    ValidationFailed,
+)
 from registry.identity import Principal
 from registry.jobs import JobRunner
 from registry.settings import Settings
@@ -85,12 +92,13 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
+    app.state.authorisation = authorisation_server.Server(registry, app.state.ca)
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):
         app.include_router(module.router)
     for module in (integrity, audit):
         app.include_router(module.router)
-    for module in (organisations, schemes, people, certificates, auth):
+    for module in (organisations, schemes, people, certificates, auth, oauth):
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(catalogue.router)
@@ -126,8 +134,10 @@ def _problem(request: Request, error: RegistryError) -> Response:
     headers = (
         {"Location": existing, "Link": f'<{existing}>; rel="duplicate"'}
         if isinstance(existing, str)
-        else None
+        else {}
     )
+    if isinstance(error, InvalidToken):  # RFC 6750 section 3
+        headers["WWW-Authenticate"] = error.challenge
     wanted = choose(request.headers.get("accept"), ["application/problem+json", "text/html"])
     if wanted == "text/html":
         html = pages.render("problem.html", problem=body)

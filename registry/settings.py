@@ -52,6 +52,10 @@ class Settings:
     client_cert_header: the header such a proxy forwards the client certificate in (PEM,
         URL-encoded as nginx's ``$ssl_client_escaped_cert``, or base64 DER).
     certificate_days: how long client certificates are valid unless a shorter time is asked for.
+    access_token_seconds: how long an access token from the authorisation server is valid
+        (FAPI 2.0 wants them short; docs/authorisation-server.md).
+    refresh_token_seconds: how long a refresh token (authorisation-code flow) is valid; each is
+        used once and replaced.
     operator_name, operator_company_number, operator_email: the scheme operator organisation the
         registry creates on first start (its legal name, Companies House number, contact).
     """
@@ -75,6 +79,8 @@ class Settings:
     trusted_proxies: str = ""
     client_cert_header: str = "X-Client-Cert"
     certificate_days: int = 365
+    access_token_seconds: int = 300
+    refresh_token_seconds: int = 8 * 3600
     operator_name: str = "FDI Scheme Operator"
     operator_company_number: str = "00000000"
     operator_email: str = "operator@localhost"
@@ -112,6 +118,8 @@ def _convert(name: str, raw: str) -> object:
         "max_blank_nodes",
         "checkpoint_every",
         "certificate_days",
+        "access_token_seconds",
+        "refresh_token_seconds",
     ):
         return int(raw)
     return raw

@@ -88,17 +88,22 @@ def server(tmp_path: Path) -> Iterator[Running]:
 
 
 def onboard_over_tls(
-    server: Running, operator_client: httpx.Client
+    server: Running,
+    operator_client: httpx.Client,
+    name: str = "Example Flex Ltd",
+    company_number: str = "SC123456",
+    suffix: str = "",
 ) -> tuple[str, httpx.Client, httpx.Client]:
     """BUC.4 steps 1–2 over HTTPS: returns the organisation's ID, its administrator's client and
-    its application's client."""
-    admin_key, admin_csr = new_key_and_csr("Example Flex administrator")
+    its application's client (their certificates and keys in ``admin{suffix}.pem``/``.key``
+    and ``app{suffix}.pem``/``.key`` in the server's directory)."""
+    admin_key, admin_csr = new_key_and_csr(f"{name} administrator")
     anonymous = server.client()
     applied = anonymous.post(
         "/organisations",
         json={
-            "legalName": "Example Flex Ltd",
-            "companyNumber": "SC123456",
+            "legalName": name,
+            "companyNumber": company_number,
             "contactPoint": {"email": "flex@example.org"},
             "csr": admin_csr.decode(),
         },
@@ -110,7 +115,7 @@ def onboard_over_tls(
     )
     assert verified.status_code == 200, verified.text
     admin_pem = anonymous.get(verified.json()["next"]["certificate"]).text
-    admin = server.client(admin_pem, admin_key, "admin")
+    admin = server.client(admin_pem, admin_key, f"admin{suffix}")
     joined = admin.post(
         "/schemes/fdi/memberships", json={"roles": ["FlexibilityServiceProvider"]}
     ).json()
@@ -120,14 +125,15 @@ def onboard_over_tls(
         f"/memberships/{membership}/grant", json={"roles": ["FlexibilityServiceProvider"]}
     )
     assert granted.json()["status"] == "active"
-    app_key, app_csr = new_key_and_csr("Example Flex dispatch")
+    app_key, app_csr = new_key_and_csr(f"{name} dispatch")
     issued = admin.post(
         f"/organisations/{uid}/certificates",
         content=app_csr,
         headers={"Content-Type": "application/pkcs10"},
     )
     assert issued.status_code == 201, issued.text
-    return applied.json()["id"], admin, server.client(issued.json()["certificate"], app_key, "app")
+    app = server.client(issued.json()["certificate"], app_key, f"app{suffix}")
+    return applied.json()["id"], admin, app
 
 
 def operator_client(server: Running) -> httpx.Client:
