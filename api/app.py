@@ -25,6 +25,7 @@ from api import (
     inbox,
     integrity,
     linked_data,
+    monitor,
     oauth,
     organisations,
     pages,
@@ -37,7 +38,7 @@ from api import (
 )
 from api.limits import BodySizeLimit
 from api.negotiation import choose
-from registry import __version__, authorisation_server
+from registry import __version__, authorisation_server, monitoring
 from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.errors import (
@@ -66,7 +67,9 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
+        app.state.monitor.start()  # endpoint checks every monitor_interval seconds
         yield
+        app.state.monitor.stop()
         app.state.registry.close()
 
     # Swagger UI (/docs) from the registry's own origin: its script and styles ship in the
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.jobs = JobRunner(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.state.authorisation = authorisation_server.Server(registry, app.state.ca)
+    app.state.monitor = monitoring.Monitor(registry)
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):
         app.include_router(module.router)
@@ -104,7 +108,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(catalogue.router)
     app.include_router(federation.router)
     app.include_router(linked_data.router)
-    for module in (commercial, agreements, directory, inbox):
+    for module in (commercial, agreements, directory, monitor, inbox):
         app.include_router(module.router)
     app.include_router(statistics.router)
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.

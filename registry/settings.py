@@ -56,6 +56,14 @@ class Settings:
         (FAPI 2.0 wants them short; docs/authorisation-server.md).
     refresh_token_seconds: how long a refresh token (authorisation-code flow) is valid; each is
         used once and replaced.
+    monitor_interval: seconds between checks of the endpoints members register in their
+        catalogues (0: never; docs/monitoring.md).
+    monitor_timeout: seconds each endpoint check may take before the endpoint counts as down.
+    monitor_slow_ms: an endpoint answering slower than this (milliseconds) is ``slow``.
+    monitor_certificate_days: an endpoint whose TLS certificate expires within this many days
+        is ``certificate-expiring`` and its publisher is told.
+    monitor_ca_file: extra CA certificates (PEM) endpoint certificates may chain to, beside the
+        system's trust store.
     operator_name, operator_company_number, operator_email: the scheme operator organisation the
         registry creates on first start (its legal name, Companies House number, contact).
     """
@@ -81,6 +89,11 @@ class Settings:
     certificate_days: int = 365
     access_token_seconds: int = 300
     refresh_token_seconds: int = 8 * 3600
+    monitor_interval: float = 3600.0
+    monitor_timeout: float = 5.0
+    monitor_slow_ms: float = 2000.0
+    monitor_certificate_days: int = 30
+    monitor_ca_file: str = ""
     operator_name: str = "FDI Scheme Operator"
     operator_company_number: str = "00000000"
     operator_email: str = "operator@localhost"
@@ -107,7 +120,7 @@ class Settings:
 def _convert(name: str, raw: str) -> object:
     if name == "data_dir":
         return Path(raw) if raw else None
-    if name in ("query_timeout",):
+    if name in ("query_timeout", "monitor_interval", "monitor_timeout", "monitor_slow_ms"):
         return float(raw)
     if name in (
         "max_results",
@@ -120,6 +133,7 @@ def _convert(name: str, raw: str) -> object:
         "certificate_days",
         "access_token_seconds",
         "refresh_token_seconds",
+        "monitor_certificate_days",
     ):
         return int(raw)
     return raw
