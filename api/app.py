@@ -17,6 +17,7 @@ from api import (
     assets,
     audit,
     auth,
+    cases,
     catalogue,
     certificates,
     commercial,
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(catalogue.router)
     app.include_router(federation.router)
     app.include_router(linked_data.router)
-    for module in (commercial, agreements, directory, monitor, inbox):
+    for module in (commercial, agreements, directory, monitor, cases, inbox):
         app.include_router(module.router)
     app.include_router(statistics.router)
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.

@@ -64,6 +64,9 @@ class Settings:
         is ``certificate-expiring`` and its publisher is told.
     monitor_ca_file: extra CA certificates (PEM) endpoint certificates may chain to, beside the
         system's trust store.
+    case_acknowledge_days, case_answer_days: the scheme's time limits for redress cases: days
+        from a case being raised by which the respondent must acknowledge it, and answer it
+        (after which the complainant may escalate it to the scheme operator).
     operator_name, operator_company_number, operator_email: the scheme operator organisation the
         registry creates on first start (its legal name, Companies House number, contact).
     """
@@ -94,6 +97,8 @@ class Settings:
     monitor_slow_ms: float = 2000.0
     monitor_certificate_days: int = 30
     monitor_ca_file: str = ""
+    case_acknowledge_days: int = 2
+    case_answer_days: int = 14
     operator_name: str = "FDI Scheme Operator"
     operator_company_number: str = "00000000"
     operator_email: str = "operator@localhost"
@@ -134,6 +139,8 @@ def _convert(name: str, raw: str) -> object:
         "access_token_seconds",
         "refresh_token_seconds",
         "monitor_certificate_days",
+        "case_acknowledge_days",
+        "case_answer_days",
     ):
         return int(raw)
     return raw

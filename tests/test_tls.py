@@ -93,6 +93,7 @@ def onboard_over_tls(
     name: str = "Example Flex Ltd",
     company_number: str = "SC123456",
     suffix: str = "",
+    role: str = "FlexibilityServiceProvider",
 ) -> tuple[str, httpx.Client, httpx.Client]:
     """BUC.4 steps 1–2 over HTTPS: returns the organisation's ID, its administrator's client and
     its application's client (their certificates and keys in ``admin{suffix}.pem``/``.key``
@@ -116,14 +117,10 @@ def onboard_over_tls(
     assert verified.status_code == 200, verified.text
     admin_pem = anonymous.get(verified.json()["next"]["certificate"]).text
     admin = server.client(admin_pem, admin_key, f"admin{suffix}")
-    joined = admin.post(
-        "/schemes/fdi/memberships", json={"roles": ["FlexibilityServiceProvider"]}
-    ).json()
+    joined = admin.post("/schemes/fdi/memberships", json={"roles": [role]}).json()
     membership = joined["id"].rsplit("/", 1)[-1]
     assert admin.post(f"/memberships/{membership}/accept", json={}).status_code == 200
-    granted = operator_client.post(
-        f"/memberships/{membership}/grant", json={"roles": ["FlexibilityServiceProvider"]}
-    )
+    granted = operator_client.post(f"/memberships/{membership}/grant", json={"roles": [role]})
     assert granted.json()["status"] == "active"
     app_key, app_csr = new_key_and_csr(f"{name} dispatch")
     issued = admin.post(
