@@ -165,6 +165,17 @@ def test_a_token_presented_with_another_certificate_is_refused_and_changes_nothi
     assert len(certificates.certificates_of(registry, a.org)) == before
 
 
+def test_a_token_presented_without_any_certificate_is_refused(
+    server: Running,
+    members: tuple[Member, Member],
+) -> None:
+    a, _ = members
+    token = token_of(a)
+    with server.client() as anonymous:
+        answer = anonymous.get("/whoami", headers=bearer(token))
+    assert refused_with_challenge(answer) and "present it" in answer.json()["detail"]
+
+
 def test_a_token_in_the_query_string_is_refused(members: tuple[Member, Member]) -> None:
     a, _ = members
     answer = a.app.get("/whoami", params={"access_token": token_of(a)})
