@@ -5,11 +5,14 @@ What is checked is only what members registered: the ``dcat:endpointURL`` of eac
 ``dcat:DataService`` and the ``dcat:downloadURL`` (else ``dcat:accessURL``) of each
 ``dcat:Distribution`` in a member catalogue. Nothing else is ever contacted: redirects are not
 followed (a redirect is reported, not chased), every request has a timeout
-(``monitor_timeout``), and at most ``MAX_BODY`` bytes are read.
+(``monitor_timeout``), and at most ``MAX_BODY`` bytes are read. Hosts resolving into
+``monitor_denied_networks`` (by default loopback, private and link-local ranges, where a member
+could otherwise point the registry at the operator's own network) are not contacted: the
+endpoint is ``refused``.
 
 Each check measures reachability, latency, the TLS certificate (valid for the host, and days
 left before it expires) and whether the media type served is the one declared. The state of an
-endpoint is the first that applies of ``down``, ``certificate-invalid``, ``wrong-media-type``,
+endpoint is the first that applies of ``refused``, ``down``, ``certificate-invalid``, ``wrong-media-type``,
 ``certificate-expiring`` (fewer than ``monitor_certificate_days`` left), ``slow`` (slower than
 ``monitor_slow_ms``), ``up``.
 
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
+import socket
 import ssl
 import threading
 import time
@@ -43,7 +48,7 @@ if TYPE_CHECKING:
     from registry.core import Registry
 
 MAX_BODY = 64 * 1024
-FAILING = ("down", "certificate-invalid", "wrong-media-type", "certificate-expiring")
+FAILING = ("down", "certificate-invalid", "wrong-media-type", "certificate-expiring", "refused")
 IANA = "https://www.iana.org/assignments/media-types/"
 
 REGISTERED_ENDPOINTS = """
@@ -128,9 +133,37 @@ def tls_context(ca_file: str = "") -> ssl.SSLContext:
     return context
 
 
+def denied(url: str, networks: str) -> str | None:
+    """The address ``url``'s host resolves to if it lies in one of ``networks`` (comma-separated
+    CIDR ranges), else None.
+
+    >>> denied("http://127.0.0.1:9/x", "127.0.0.0/8")
+    '127.0.0.1'
+    >>> denied("http://127.0.0.1:9/x", "10.0.0.0/8") is None
+    True
+    """
+    ranges = [ipaddress.ip_network(n.strip()) for n in networks.split(",") if n.strip()]
+    if not ranges:
+        return None
+    parts = urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
+    except OSError:
+        return None  # unresolvable: the check itself reports it down
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0])
+        if any(ip in r for r in ranges):
+            return str(ip)
+    return None
+
+
 def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> Check:
-    """Check one endpoint (GET, no redirects followed, ``monitor_timeout`` seconds)."""
+    """Check one endpoint (GET, no redirects followed, ``monitor_timeout`` seconds). An endpoint
+    whose host resolves into ``monitor_denied_networks`` is not contacted at all."""
     now = now or dt.datetime.now(dt.UTC)
+    inside = denied(endpoint.url, settings.monitor_denied_networks)
+    if inside:
+        return _failed(endpoint, now, "refused", f"not contacted: {inside} is a denied address")
     context = tls_context(settings.monitor_ca_file)
     started = time.perf_counter()
     try:

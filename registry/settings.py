@@ -64,6 +64,8 @@ class Settings:
         is ``certificate-expiring`` and its publisher is told.
     monitor_ca_file: extra CA certificates (PEM) endpoint certificates may chain to, beside the
         system's trust store.
+    monitor_denied_networks: comma-separated address ranges endpoint checks never contact
+        (default: loopback, private, shared and link-local ranges); empty allows every address.
     case_acknowledge_days, case_answer_days: the scheme's time limits for redress cases: days
         from a case being raised by which the respondent must acknowledge it, and answer it
         (after which the complainant may escalate it to the scheme operator).
@@ -97,6 +99,10 @@ class Settings:
     monitor_slow_ms: float = 2000.0
     monitor_certificate_days: int = 30
     monitor_ca_file: str = ""
+    monitor_denied_networks: str = (
+        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,"
+        "100.64.0.0/10,0.0.0.0/8,fc00::/7,fe80::/10"
+    )
     case_acknowledge_days: int = 2
     case_answer_days: int = 14
     operator_name: str = "FDI Scheme Operator"

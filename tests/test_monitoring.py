@@ -126,6 +126,7 @@ def registry_app(tmp_path: Path, endpoints: Endpoints):  # type: ignore[no-untyp
         monitor_timeout=2.0,
         monitor_slow_ms=500,
         monitor_ca_file=str(endpoints.ca_file),
+        monitor_denied_networks="",  # the test endpoints are on loopback
     )
     app = create_app(settings)
     member = organisation(app, "Endpoint Owner Ltd", "07654321")
@@ -176,9 +177,19 @@ def test_a_certificate_from_an_untrusted_ca_is_invalid(
     tmp_path: Path, endpoints: Endpoints
 ) -> None:
     endpoint = monitoring.Endpoint("o", "n", endpoints.good + "/up.csv", "text/csv")
-    settings = Settings(data_dir=None, monitor_timeout=2.0)  # the system CAs only
+    settings = Settings(data_dir=None, monitor_timeout=2.0, monitor_denied_networks="")
     check = monitoring.probe(endpoint, settings)
     assert check.state == "certificate-invalid" and check.certificate_valid is False
+
+
+def test_by_default_an_endpoint_in_a_private_network_is_not_contacted(
+    endpoints: Endpoints,
+) -> None:
+    endpoint = monitoring.Endpoint("o", "n", endpoints.good + "/up.csv", "text/csv")
+    settings = Settings(data_dir=None, monitor_ca_file=str(endpoints.ca_file))
+    check = monitoring.probe(endpoint, settings)
+    assert check.state == "refused" and "127.0.0.1" in check.detail
+    assert endpoints.seen == []
 
 
 def test_the_measurements_are_dqv_and_carry_the_certificate_expiry(registry_app) -> None:  # type: ignore[no-untyped-def]
