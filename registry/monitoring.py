@@ -12,9 +12,9 @@ endpoint is ``refused``.
 
 Each check measures reachability, latency, the TLS certificate (valid for the host, and days
 left before it expires) and whether the media type served is the one declared. The state of an
-endpoint is the first that applies of ``refused``, ``down``, ``certificate-invalid``, ``wrong-media-type``,
-``certificate-expiring`` (fewer than ``monitor_certificate_days`` left), ``slow`` (slower than
-``monitor_slow_ms``), ``up``.
+endpoint is the first that applies of ``refused``, ``down``, ``certificate-invalid``,
+``wrong-media-type``, ``certificate-expiring`` (fewer than ``monitor_certificate_days`` left),
+``slow`` (slower than ``monitor_slow_ms``), ``up``.
 
 Results go into the public directory as one record per endpoint (``{base}id/endpoint/{hash}``,
 an ``fdi:EndpointReport`` holding ``dqv:QualityMeasurement`` nodes); each check is a new
