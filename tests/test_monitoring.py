@@ -25,9 +25,13 @@ from registry.formats import read_bytes
 from registry.identity import SCHEME_OPERATOR, Principal
 from registry.schemes import operator_iri
 from registry.settings import Settings
+from tests import test_tls
 from tests.conftest import BASE
 from tests.servers import free_port
 from tests.test_catalogue import organisation
+from tests.test_tls import Running, onboard_over_tls, operator_client
+
+server = test_tls.server  # the live HTTPS registry fixture
 
 
 @dataclass
@@ -246,3 +250,35 @@ def _notifications(registry, member: Principal) -> list[dict]:  # type: ignore[n
         "SELECT body FROM notification WHERE recipient = ?", (member.organisation,)
     )
     return [json.loads(body) for (body,) in rows]
+
+
+MONITORED = {"monitor_interval": 0, "monitor_timeout": 2.0, "monitor_slow_ms": 500,
+             "monitor_denied_networks": ""}  # fmt: skip
+
+
+@pytest.mark.parametrize("server", [MONITORED], indirect=True)
+def test_over_tls_a_member_registers_endpoints_and_anyone_sees_their_states(
+    server: Running, endpoints: Endpoints
+) -> None:
+    # the endpoints' CA exists only once the fixtures run, after the server's settings were
+    # made: give the (frozen) settings its file the way FDI_MONITOR_CA_FILE would have
+    object.__setattr__(
+        server.app.state.registry.settings, "monitor_ca_file", str(endpoints.ca_file)
+    )  # type: ignore[attr-defined]
+    so = operator_client(server)
+    _, _, app = onboard_over_tls(server, so)
+    urls = {"up": endpoints.good + "/up.csv", "down": endpoints.down + "/x.csv",
+            "expiring": endpoints.expiring + "/up.csv"}  # fmt: skip
+    published = app.post(
+        "/catalogues", content=catalogue(urls), headers={"Content-Type": "text/turtle"}
+    )
+    assert published.status_code == 201, published.text
+    assert app.post("/directory/endpoints/check").status_code == 403  # members may not
+    assert so.post("/directory/endpoints/check").status_code == 200
+    with server.client() as anonymous:
+        seen = {r["url"]: r["state"] for r in anonymous.get("/directory/endpoints").json()}
+    assert seen == {
+        urls["up"]: "up",
+        urls["down"]: "down",
+        urls["expiring"]: "certificate-expiring",
+    }

@@ -56,10 +56,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Running]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
+    """The registry over HTTPS; ``@pytest.mark.parametrize("server", [{setting: value}],
+    indirect=True)`` gives it other settings."""
     port = free_port()
     base = f"https://127.0.0.1:{port}/"
-    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=base))
+    overrides = getattr(request, "param", {})
+    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=base, **overrides))
     key, cert = app.state.ca.sign_server(["127.0.0.1", "localhost"])
     (tmp_path / "server.key").write_bytes(key)
     (tmp_path / "server.pem").write_bytes(cert)
