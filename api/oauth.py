@@ -26,9 +26,12 @@ def _server(request: Request) -> Server:
 
 async def _call(request: Request) -> Call:
     form = await request.form() if request.method == "POST" else {}
+    # the registry's public URL (behind a TLS-terminating proxy the request itself is http)
+    public = request.app.state.settings.base_iri.rstrip("/") + request.url.path
+    query = f"?{request.url.query}" if request.url.query else ""
     return Call(
         request.method,
-        str(request.url),
+        public + query,
         dict(request.headers),
         dict(request.query_params),
         {k: v for k, v in form.items() if isinstance(v, str)},

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
     ClientMixin,
+    InsecureTransportError,
     InvalidClientError,
     InvalidRequestError,
     InvalidScopeError,
@@ -468,14 +469,22 @@ class Server(AuthorizationServer):  # type: ignore[misc]
     # the endpoints
 
     def token(self, call: Call) -> Reply:
-        return self.create_token_response(_Request(call))  # type: ignore[no-any-return]
+        request = _secure(call)
+        if isinstance(request, Reply):
+            return request
+        return self.create_token_response(request)  # type: ignore[no-any-return]
 
     def introspect(self, call: Call) -> Reply:
-        return self.create_endpoint_response("introspection", _Request(call))  # type: ignore[no-any-return]
+        request = _secure(call)
+        if isinstance(request, Reply):
+            return request
+        return self.create_endpoint_response("introspection", request)  # type: ignore[no-any-return]
 
     def push(self, call: Call) -> Reply:
         """A pushed authorisation request (RFC 9126): validated now, kept for 60 seconds."""
-        request = _Request(call)
+        request = _secure(call)
+        if isinstance(request, Reply):
+            return request
         try:
             client = self.authenticate_client(request, AUTH_METHODS, "par")
             data = request.payload.data
@@ -527,8 +536,10 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         people.require_admin(principal, pushed.client_id, operator_may=False)
         if not secrets.compare_digest(consent, pushed.consent):
             raise UnusableInput("the consent form is stale: open the authorisation page again")
+        request = _secure(call, pushed.params)
+        if isinstance(request, Reply):
+            return request
         self.pushed.pop(request_uri)
-        request = _Request(call, pushed.params)
         owner = Owner(principal.user or principal.organisation or "")
         request.user = owner
         try:
@@ -667,6 +678,19 @@ class Server(AuthorizationServer):  # type: ignore[misc]
             document["subject_types_supported"] = ["public"]
             document["id_token_signing_alg_values_supported"] = [access_tokens.ALGORITHM]
         return document
+
+
+def _secure(call: Call, params: dict[str, str] | None = None) -> _Request | Reply:
+    """The request, or the error for one that did not come over https (the registry's base
+    IRI, which the interfaces build request URIs from, must be https)."""
+    try:
+        return _Request(call, params)
+    except InsecureTransportError as error:
+        return Reply(
+            400,
+            {"error": error.error, "error_description": "the authorisation server needs https"},
+            [("Cache-Control", "no-store")],
+        )
 
 
 def _check_resource(resource: str | None) -> None:

@@ -430,3 +430,14 @@ def test_private_key_jwt_authenticates_with_the_certificates_key(
     assert answer.status_code == 200, answer.text
     replayed = a.app.post("/oauth/token", data=data)
     assert replayed.json()["error"] == "invalid_client"
+
+
+def test_without_https_the_token_endpoint_answers_an_oauth_error_not_a_crash() -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from registry.settings import Settings
+
+    with TestClient(create_app(Settings(data_dir=None, base_iri="http://registry.test/"))) as c:
+        answer = c.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert answer.status_code == 400 and answer.json()["error"] == "insecure_transport"
