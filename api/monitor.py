@@ -17,14 +17,18 @@ router = APIRouter(tags=["Endpoint monitoring"])
 
 
 @router.get("/directory/endpoints", summary="The latest check of every registered endpoint")
-def endpoints(request: Request) -> list[dict[str, Any]]:
-    return monitoring.reports(request.app.state.registry)
+def endpoints(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> list[dict[str, Any]]:
+    return monitoring.reports(request.app.state.registry, principal)
 
 
 @router.get("/id/endpoint/{uid}/history", summary="Every check of one endpoint, newest first")
-def history(request: Request, uid: str) -> list[dict[str, Any]]:
+def history(
+    request: Request, uid: str, principal: Principal = Depends(current_principal)
+) -> list[dict[str, Any]]:
     iri = f"{request.app.state.settings.base_iri}id/endpoint/{uid}"
-    return monitoring.history(request.app.state.registry, iri)
+    return monitoring.history(request.app.state.registry, iri, principal)
 
 
 @router.post("/directory/endpoints/check", summary="Check every endpoint now (scheme operator)")

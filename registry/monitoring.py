@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
+from registry import access
 from registry.errors import Forbidden, NotFound, Unauthenticated
 from registry.identity import Principal
 from registry.inbox import activity
@@ -79,6 +80,7 @@ class Endpoint:
     node: str
     url: str
     media_type: str | None
+    audience: str = ""  # the graph the catalogue (and so the report) is published in
 
     @property
     def digest(self) -> str:
@@ -103,25 +105,25 @@ class Check:
 
 
 def registered_endpoints(registry: Registry) -> list[Endpoint]:
-    """Every endpoint registered in a member catalogue (public or members-only)."""
+    """Every endpoint registered in a member catalogue, public or members-only (its report is
+    published to the same audience as the catalogue)."""
     base = registry.settings.base_iri
-    from registry import access
-
-    graphs = [access.public_graph(base), access.members_graph(base)]
     out = []
-    for row in registry.index.query(REGISTERED_ENDPOINTS, graphs):
-        url = row["url"].value  # type: ignore[index]
-        if urlsplit(url).scheme not in ("http", "https"):
-            continue
-        media = row["mediaType"]  # type: ignore[index]
-        out.append(
-            Endpoint(
-                row["publisher"].value,  # type: ignore[index]
-                row["node"].value,  # type: ignore[index]
-                url,
-                media.value.removeprefix(IANA) if media is not None else None,
+    for graph in (access.public_graph(base), access.members_graph(base)):
+        for row in registry.index.query(REGISTERED_ENDPOINTS, [graph]):
+            url = row["url"].value  # type: ignore[index]
+            if urlsplit(url).scheme not in ("http", "https"):
+                continue
+            media = row["mediaType"]  # type: ignore[index]
+            out.append(
+                Endpoint(
+                    row["publisher"].value,  # type: ignore[index]
+                    row["node"].value,  # type: ignore[index]
+                    url,
+                    media.value.removeprefix(IANA) if media is not None else None,
+                    graph.value,
+                )
             )
-        )
     return sorted(set(out), key=lambda e: (e.publisher, e.url))
 
 
@@ -235,7 +237,7 @@ def check_all(registry: Registry, now: dt.datetime | None = None) -> list[Check]
                 iri,
                 FDI.EndpointReport,
                 measurements(iri, check),
-                graph=registry.public_graph,
+                graph=ox.NamedNode(check.endpoint.audience or registry.public_graph.value),
                 owner=check.endpoint.publisher,
             )
             if check.state in FAILING and check.state != previous:
@@ -261,7 +263,7 @@ def check_now(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
     if not principal.is_scheme_operator:
         raise Forbidden("only the scheme operator may start a round of endpoint checks")
     check_all(registry)
-    return reports(registry)
+    return reports(registry, principal)
 
 
 def report_iri(registry: Registry, endpoint: Endpoint) -> str:
@@ -317,13 +319,15 @@ def measurements(iri: ox.NamedNode, check: Check) -> list[ox.Triple]:
     return triples
 
 
-_REPORTS = "SELECT iri FROM record WHERE type = ? ORDER BY iri"
+_REPORTS = "SELECT iri, graph FROM record WHERE type = ? ORDER BY iri"
 
 
-def reports(registry: Registry) -> list[dict[str, Any]]:
-    """The latest report of every monitored endpoint, as the directory shows them."""
+def reports(registry: Registry, principal: Principal | None = None) -> list[dict[str, Any]]:
+    """The latest report of every monitored endpoint ``principal`` may see (those of
+    members-only catalogues to members only), as the directory shows them."""
+    visible = {g.value for g in registry.dataset_for(principal)}
     rows = registry.journal.read(_REPORTS, (FDI.EndpointReport.value,))
-    return [report(registry, iri) for (iri,) in rows]
+    return [report(registry, iri) for iri, graph in rows if graph in visible]
 
 
 def report(registry: Registry, iri: str) -> dict[str, Any]:
@@ -348,11 +352,14 @@ def report(registry: Registry, iri: str) -> dict[str, Any]:
     return out
 
 
-def history(registry: Registry, iri: str) -> list[dict[str, Any]]:
-    """Every check of one endpoint, newest first (from the journal's versions). Raises
-    NotFound."""
+def history(
+    registry: Registry, iri: str, principal: Principal | None = None
+) -> list[dict[str, Any]]:
+    """Every check of one endpoint ``principal`` may see, newest first (from the journal's
+    versions). Raises NotFound."""
     info = registry.info(iri)
-    if info is None or info.type != FDI.EndpointReport.value:
+    visible = {g.value for g in registry.dataset_for(principal)}
+    if info is None or info.type != FDI.EndpointReport.value or info.graph not in visible:
         raise NotFound(f"no endpoint report {iri}")
     out = []
     for version in range(info.version, 0, -1):

@@ -168,6 +168,20 @@ def test_the_directory_shows_each_endpoints_state(registry_app) -> None:  # type
         }
 
 
+def test_a_members_only_catalogues_endpoints_are_reported_to_members_only(
+    registry_app, endpoints: Endpoints
+) -> None:  # type: ignore[no-untyped-def]
+    registry = registry_app.state.registry
+    private = endpoints.good + "/private.csv"
+    parsed = read_bytes(catalogue({"private": private}), "turtle", source="members.ttl")
+    submit_catalogue(registry, parsed, registry_app.state.member, audience="members")
+    monitoring.check_all(registry)
+    with TestClient(registry_app) as client:
+        assert private not in states(client)
+        registry_app.dependency_overrides[current_principal] = lambda: registry_app.state.member
+        assert states(client)[private] == "up"
+
+
 def test_only_registered_urls_are_contacted_and_redirects_are_not_followed(
     registry_app, endpoints: Endpoints
 ) -> None:  # type: ignore[no-untyped-def]
