@@ -20,6 +20,7 @@ from api import (
     assets,
     audit,
     auth,
+    cases,
     catalogue,
     certificates,
     commercial,
@@ -28,6 +29,8 @@ from api import (
     inbox,
     integrity,
     linked_data,
+    monitor,
+    oauth,
     organisations,
     pages,
     people,
@@ -40,12 +43,13 @@ from api import (
 )
 from api.limits import BodySizeLimit
 from api.negotiation import choose
-from registry import __version__
+from registry import __version__, authorisation_server, monitoring
 from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.errors import (
     Forbidden,
     InvalidRequest,
+    InvalidToken,
     ProtocolError,
     RegistryError,
     Unauthenticated,
@@ -71,7 +75,9 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
+        app.state.monitor.start()  # endpoint checks every monitor_interval seconds
         yield
+        app.state.monitor.stop()
         app.state.registry.close()
 
     # Swagger UI (/docs) from the registry's own origin: its script and styles ship in the
@@ -98,6 +104,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.jobs = JobRunner(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.state.refusals = Refusals()
+    app.state.authorisation = authorisation_server.Server(registry, app.state.ca)
+    app.state.monitor = monitoring.Monitor(registry)
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     # the framework's own refusals leave through the same renderer
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
@@ -106,13 +114,13 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         app.include_router(module.router)
     for module in (integrity, audit, refusals):
         app.include_router(module.router)
-    for module in (organisations, schemes, people, certificates, auth):
+    for module in (organisations, schemes, people, certificates, auth, oauth):
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(catalogue.router)
     app.include_router(federation.router)
     app.include_router(linked_data.router)
-    for module in (commercial, agreements, directory, inbox):
+    for module in (commercial, agreements, directory, monitor, cases, inbox):
         app.include_router(module.router)
     app.include_router(statistics.router)
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
@@ -148,8 +156,10 @@ def _problem(request: Request, error: RegistryError) -> Response:
     headers = (
         {"Location": existing, "Link": f'<{existing}>; rel="duplicate"'}
         if isinstance(existing, str)
-        else None
+        else {}
     )
+    if isinstance(error, InvalidToken):  # RFC 6750 section 3
+        headers["WWW-Authenticate"] = error.challenge
     wanted = choose(request.headers.get("accept"), ["application/problem+json", "text/html"])
     if wanted == "text/html":
         html = pages.render("problem.html", problem=body)

@@ -30,8 +30,9 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 
+from registry.access_tokens import principal_for_bearer
 from registry.authentication import ALL_ROLES, authenticate
-from registry.errors import Forbidden, Unauthenticated
+from registry.errors import Forbidden, InvalidToken, Unauthenticated
 from registry.identity import Principal
 from registry.schemes import FDI_SCHEME, name_of
 
@@ -61,6 +62,9 @@ def current_principal(request: Request) -> Principal:
     if given is not None:
         return given
     pem = client_certificate(request)
+    bearer = bearer_principal(request, pem)
+    if bearer is not None:
+        return bearer
     if pem is None:
         return Principal.anonymous()
     return authenticate(request.app.state.registry, request.app.state.ca, pem)
@@ -129,6 +133,30 @@ def whoami(principal: Principal = Depends(current_principal)) -> dict[str, objec
         "scopes": sorted(name_of(s) for s in principal.scopes),
         "certificate": principal.certificate_serial,
     }
+
+
+# Access tokens from the authorisation server (registry.authorisation_server) -----------------
+
+
+def bearer_principal(request: Request, pem: str | None) -> Principal | None:
+    """The principal an ``Authorization: Bearer`` access token speaks for, or None without one.
+    The token must come with the certificate it is bound to. Raises InvalidToken (a token in
+    the query string, expired, for another audience, bound to another certificate) and
+    Unauthenticated (that certificate is no longer accepted)."""
+    if "access_token" in request.query_params:
+        raise InvalidToken(
+            "access tokens are refused in the query string: send Authorization: Bearer",
+            "invalid_request",
+        )
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    app = request.app
+    key = app.state.authorisation.key
+    return principal_for_bearer(app.state.registry, app.state.ca, key, token.strip(), pem)
+
+
+# -------------------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=16)

@@ -88,6 +88,22 @@ class Unauthenticated(RegistryError):
     type_slug = "unauthenticated"
 
 
+class InvalidToken(Unauthenticated):
+    """An access token the registry will not accept (RFC 6750 section 3.1): expired, for another
+    audience, bound to another certificate, or sent where tokens are refused. ``challenge`` is
+    the ``WWW-Authenticate`` header the refusal carries."""
+
+    title = "Invalid access token"
+    type_slug = "invalid-token"
+
+    def __init__(self, detail: str, error: str = "invalid_token") -> None:
+        super().__init__(detail)
+        described = detail.replace("\\", "").replace('"', "'")
+        self.challenge = f'Bearer error="{error}", error_description="{described}"'
+        if error == "invalid_request":
+            self.status = 400
+
+
 class Forbidden(RegistryError):
     """The requester is known but its roles or scopes do not allow this."""
 

@@ -54,6 +54,23 @@ class Settings:
     client_cert_header: the header such a proxy forwards the client certificate in (PEM,
         URL-encoded as nginx's ``$ssl_client_escaped_cert``, or base64 DER).
     certificate_days: how long client certificates are valid unless a shorter time is asked for.
+    access_token_seconds: how long an access token from the authorisation server is valid
+        (FAPI 2.0 wants them short; docs/authorisation-server.md).
+    refresh_token_seconds: how long a refresh token (authorisation-code flow) is valid; each is
+        used once and replaced.
+    monitor_interval: seconds between checks of the endpoints members register in their
+        catalogues (0: never; docs/monitoring.md).
+    monitor_timeout: seconds each endpoint check may take before the endpoint counts as down.
+    monitor_slow_ms: an endpoint answering slower than this (milliseconds) is ``slow``.
+    monitor_certificate_days: an endpoint whose TLS certificate expires within this many days
+        is ``certificate-expiring`` and its publisher is told.
+    monitor_ca_file: extra CA certificates (PEM) endpoint certificates may chain to, beside the
+        system's trust store.
+    monitor_denied_networks: comma-separated address ranges endpoint checks never contact
+        (default: loopback, private, shared and link-local ranges); empty allows every address.
+    case_acknowledge_days, case_answer_days: the scheme's time limits for redress cases: days
+        from a case being raised by which the respondent must acknowledge it, and answer it
+        (after which the complainant may escalate it to the scheme operator).
     operator_name, operator_company_number, operator_email: the scheme operator organisation the
         registry creates on first start (its legal name, Companies House number, contact).
     """
@@ -78,6 +95,19 @@ class Settings:
     trusted_proxies: str = ""
     client_cert_header: str = "X-Client-Cert"
     certificate_days: int = 365
+    access_token_seconds: int = 300
+    refresh_token_seconds: int = 8 * 3600
+    monitor_interval: float = 3600.0
+    monitor_timeout: float = 5.0
+    monitor_slow_ms: float = 2000.0
+    monitor_certificate_days: int = 30
+    monitor_ca_file: str = ""
+    monitor_denied_networks: str = (
+        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,"
+        "100.64.0.0/10,0.0.0.0/8,fc00::/7,fe80::/10"
+    )
+    case_acknowledge_days: int = 2
+    case_answer_days: int = 14
     operator_name: str = "FDI Scheme Operator"
     operator_company_number: str = "00000000"
     operator_email: str = "operator@localhost"
@@ -104,7 +134,7 @@ class Settings:
 def _convert(name: str, raw: str) -> object:
     if name == "data_dir":
         return Path(raw) if raw else None
-    if name in ("query_timeout",):
+    if name in ("query_timeout", "monitor_interval", "monitor_timeout", "monitor_slow_ms"):
         return float(raw)
     if name in (
         "max_results",
@@ -116,6 +146,11 @@ def _convert(name: str, raw: str) -> object:
         "max_blank_nodes",
         "checkpoint_every",
         "certificate_days",
+        "access_token_seconds",
+        "refresh_token_seconds",
+        "monitor_certificate_days",
+        "case_acknowledge_days",
+        "case_answer_days",
     ):
         return int(raw)
     return raw

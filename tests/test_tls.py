@@ -56,10 +56,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Running]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
+    """The registry over HTTPS; ``@pytest.mark.parametrize("server", [{setting: value}],
+    indirect=True)`` gives it other settings."""
     port = free_port()
     base = f"https://127.0.0.1:{port}/"
-    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=base))
+    overrides = getattr(request, "param", {})
+    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=base, **overrides))
     key, cert = app.state.ca.sign_server(["127.0.0.1", "localhost"])
     (tmp_path / "server.key").write_bytes(key)
     (tmp_path / "server.pem").write_bytes(cert)
@@ -88,17 +91,23 @@ def server(tmp_path: Path) -> Iterator[Running]:
 
 
 def onboard_over_tls(
-    server: Running, operator_client: httpx.Client
+    server: Running,
+    operator_client: httpx.Client,
+    name: str = "Example Flex Ltd",
+    company_number: str = "SC123456",
+    suffix: str = "",
+    role: str = "FlexibilityServiceProvider",
 ) -> tuple[str, httpx.Client, httpx.Client]:
     """BUC.4 steps 1–2 over HTTPS: returns the organisation's ID, its administrator's client and
-    its application's client."""
-    admin_key, admin_csr = new_key_and_csr("Example Flex administrator")
+    its application's client (their certificates and keys in ``admin{suffix}.pem``/``.key``
+    and ``app{suffix}.pem``/``.key`` in the server's directory)."""
+    admin_key, admin_csr = new_key_and_csr(f"{name} administrator")
     anonymous = server.client()
     applied = anonymous.post(
         "/organisations",
         json={
-            "legalName": "Example Flex Ltd",
-            "companyNumber": "SC123456",
+            "legalName": name,
+            "companyNumber": company_number,
             "contactPoint": {"email": "flex@example.org"},
             "csr": admin_csr.decode(),
         },
@@ -110,24 +119,21 @@ def onboard_over_tls(
     )
     assert verified.status_code == 200, verified.text
     admin_pem = anonymous.get(verified.json()["next"]["certificate"]).text
-    admin = server.client(admin_pem, admin_key, "admin")
-    joined = admin.post(
-        "/schemes/fdi/memberships", json={"roles": ["FlexibilityServiceProvider"]}
-    ).json()
+    admin = server.client(admin_pem, admin_key, f"admin{suffix}")
+    joined = admin.post("/schemes/fdi/memberships", json={"roles": [role]}).json()
     membership = joined["id"].rsplit("/", 1)[-1]
     assert admin.post(f"/memberships/{membership}/accept", json={}).status_code == 200
-    granted = operator_client.post(
-        f"/memberships/{membership}/grant", json={"roles": ["FlexibilityServiceProvider"]}
-    )
+    granted = operator_client.post(f"/memberships/{membership}/grant", json={"roles": [role]})
     assert granted.json()["status"] == "active"
-    app_key, app_csr = new_key_and_csr("Example Flex dispatch")
+    app_key, app_csr = new_key_and_csr(f"{name} dispatch")
     issued = admin.post(
         f"/organisations/{uid}/certificates",
         content=app_csr,
         headers={"Content-Type": "application/pkcs10"},
     )
     assert issued.status_code == 201, issued.text
-    return applied.json()["id"], admin, server.client(issued.json()["certificate"], app_key, "app")
+    app = server.client(issued.json()["certificate"], app_key, f"app{suffix}")
+    return applied.json()["id"], admin, app
 
 
 def operator_client(server: Running) -> httpx.Client:
