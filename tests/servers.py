@@ -221,6 +221,8 @@ http {{
         ssl_certificate_key    {dir}/server.key;
         ssl_client_certificate {ca};
         ssl_verify_client      optional;
+        ssl_protocols          TLSv1.2 TLSv1.3;
+        ssl_ciphers            ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL;
         location / {{
             proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
             include {dir}/fdi-proxy-secret.conf;
