@@ -71,6 +71,16 @@ def presents_certificate(request: Request) -> bool:
     return bool(tls.get("client_cert_chain") or request.headers.get(header))
 
 
+def client_address(request: Request) -> str:
+    """The requester's network address: the proxy's ``X-Real-IP`` on a request the proxy
+    forwarded (proved by its secret), else the peer's own address."""
+    settings = request.app.state.settings
+    forwarded = request.headers.get("x-real-ip")
+    if forwarded and from_proxy(request, settings):
+        return forwarded
+    return request.client.host if request.client else "unknown"
+
+
 def from_proxy(request: Request, settings: Settings) -> bool:
     """Whether the request was forwarded by the deployment's TLS proxy: it carries the proxy
     secret (compared in constant time) and, when ``trusted_proxies`` are given, comes from one

@@ -45,6 +45,15 @@ class Settings:
     query_worker_recycle_mb: a SPARQL worker whose resident memory is above this after a query
         (an aggregate over every asset leaves hundreds of MiB behind) is replaced by a fresh one,
         so the server's memory returns to its resting size between heavy queries (0: never).
+    query_isolation: ``required`` (the default): each SPARQL worker process runs in a network
+        namespace of its own, without any network (registry.sandbox), and workers are not
+        started where the system cannot make one (queries then answer 502 saying why); ``off``:
+        workers keep the network, leaving only the query check between a query and an outbound
+        connection (only where namespaces are unavailable and the risk is accepted).
+    query_slots_per_requester: how many SPARQL queries one requester (an organisation, or an
+        anonymous client address) may have running at once; more wait their turn, up to
+        ``query_timeout``, then 503. Keeps one requester's runaway queries from taking every
+        worker.
     max_body_bytes: the largest request body accepted, counted as it arrives (413 above it).
     max_blank_nodes: the most blank nodes one submission may hold (413 above it).
     checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
@@ -78,6 +87,8 @@ class Settings:
     query_workers: int = 2
     query_memory_mb: int = 2048
     query_worker_recycle_mb: int = 256
+    query_isolation: str = "required"
+    query_slots_per_requester: int = 1
     max_body_bytes: int = 50 * 1024 * 1024
     max_blank_nodes: int = 10_000
     checkpoint_every: int = 1000
@@ -103,6 +114,8 @@ class Settings:
             )
         for network in filter(None, (n.strip() for n in self.trusted_proxies.split(","))):
             ipaddress.ip_network(network, strict=False)  # ValueError names a bad one
+        if self.query_isolation not in ("required", "off"):
+            raise ValueError("FDI_QUERY_ISOLATION must be required or off")
         if self.trusted_proxies and not self.proxy_secret:
             raise ValueError(
                 "FDI_TRUSTED_PROXIES alone does not authenticate a proxy (any local process "
@@ -132,6 +145,7 @@ def _convert(name: str, raw: str) -> object:
         "query_workers",
         "query_memory_mb",
         "query_worker_recycle_mb",
+        "query_slots_per_requester",
         "max_body_bytes",
         "max_blank_nodes",
         "checkpoint_every",

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from registry.errors import QueryRefused, RegistryError
+from registry.fair_share import FairShare
 from registry.index import Index, OxigraphIndex
 from registry.query import (
     MAX_NESTING,
@@ -78,6 +79,7 @@ class SparqlEndpoint:
         self.peers = tuple(p.strip() for p in settings.federation_peers.split(",") if p.strip())
         self._index = index
         self._runner: QueryRunner | None = None
+        self._shares = FairShare(settings.query_slots_per_requester)
         self._lock = threading.Lock()
         # Refusals raise, so only accepted queries are remembered.
         self._check: Callable[[str], QueryShape] = lru_cache(maxsize=CHECKED_QUERIES)(
@@ -93,10 +95,12 @@ class SparqlEndpoint:
         named_graph_uris: Sequence[str] = (),
         solutions_media: str = "application/sparql-results+json",
         graph_media: str = "text/turtle",
+        requester: str = "",
     ) -> QueryAnswer:
         """Answer a query over the ``permitted`` graphs, narrowed by the protocol's dataset
-        parameters or the query's ``FROM``. Raises QueryRefused (400), QueryTimeout and
-        QueryCapacity (503), QueryFailed (502)."""
+        parameters or the query's ``FROM``, within ``requester``'s fair share of the workers
+        (registry.fair_share). Raises QueryRefused (400), QueryTimeout and QueryCapacity (503),
+        QueryFailed (502)."""
         shape = self._check(text)
         dataset = choose_dataset(permitted, default_graph_uris, named_graph_uris, shape)
         request = QueryRequest(
@@ -108,7 +112,9 @@ class SparqlEndpoint:
             base_iri=self.url,
             prefixes=shape.prefixes,
         )
-        return self.runner().run(request, self.settings.query_timeout)
+        timeout = self.settings.query_timeout
+        with self._shares.slot(requester, timeout):
+            return self.runner().run(request, timeout)
 
     def description(self, permitted: Sequence[ox.NamedNode]) -> list[ox.Triple]:
         """The service description as the requester with ``permitted`` graphs sees it."""
@@ -141,6 +147,7 @@ class SparqlEndpoint:
                 slots,
                 self.settings.query_memory_mb * 1024 * 1024,
                 recycle_bytes=self.settings.query_worker_recycle_mb * 1024 * 1024,
+                isolation=self.settings.query_isolation,
             )
         return InProcessRunner(lambda r: _on_external_store(index, r), slots)
 

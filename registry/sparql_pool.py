@@ -60,9 +60,12 @@ _ERRORS: dict[str, type[RegistryError]] = {
     c.__name__: c for c in (QueryRefused, QueryTimeout, QueryFailed)
 }
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# The worker leaves the network before it imports anything else (registry.sandbox).
 _WORKER_MAIN = (
+    "from registry.sandbox import leave_the_network; "
+    "refused = leave_the_network() if sys.argv[3] == 'required' else None; "
     "from registry.sparql_pool import serve_queries; "
-    "serve_queries(int(sys.argv[1]), int(sys.argv[2]))"
+    "serve_queries(int(sys.argv[1]), int(sys.argv[2]), refused)"
 )
 
 
@@ -137,14 +140,14 @@ class _Worker:
     snapshot: str | None = None  # the snapshot it has open
 
 
-def _start_worker(memory_bytes: int) -> _Worker:
+def _start_worker(memory_bytes: int, isolation: str) -> _Worker:
     """A fresh interpreter serving queries on one end of a socket pair. Started as a new
     program rather than by multiprocessing's spawn, so that it never re-imports the parent's
     main module (a script, uvicorn, pytest)."""
     ours, theirs = socket.socketpair()
     code = f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); {_WORKER_MAIN}"
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(theirs.fileno()), str(memory_bytes)],
+        [sys.executable, "-c", code, str(theirs.fileno()), str(memory_bytes), isolation],
         pass_fds=(theirs.fileno(),),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -155,11 +158,19 @@ def _start_worker(memory_bytes: int) -> _Worker:
 
 class WorkerPool:
     """``size`` worker processes answering queries on :class:`Snapshots` of the index; each
-    may use ``memory_bytes`` of heap."""
+    may use ``memory_bytes`` of heap. With ``isolation="required"`` each runs in a network
+    namespace of its own (registry.sandbox), and none is started where that is impossible."""
 
     def __init__(
-        self, snapshots: Snapshots, size: int, memory_bytes: int, recycle_bytes: int = 0
+        self,
+        snapshots: Snapshots,
+        size: int,
+        memory_bytes: int,
+        recycle_bytes: int = 0,
+        isolation: str = "required",
     ) -> None:
+        self._isolation = isolation
+        self._refused: str | None = None  # why workers could not be started without network
         self._snapshots = snapshots
         self._memory_bytes = memory_bytes
         self._recycle_bytes = recycle_bytes
@@ -210,10 +221,18 @@ class WorkerPool:
         """An idle, live worker (one that died while idle is replaced). Raises QueryCapacity."""
         deadline = time.monotonic() + timeout + (START_SECONDS if not self._live else 0)
         while True:
+            if self._refused is not None:
+                raise QueryFailed(
+                    f"no SPARQL worker runs: {self._refused}; the registry will not run "
+                    "requesters' queries in processes that have the network (query_isolation)"
+                )
+            left = deadline - time.monotonic()
             try:
-                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+                worker = self._idle.get(timeout=max(0.0, min(left, 0.5)))
             except queue.Empty:
-                raise busy(timeout) from None
+                if left <= 0.5:
+                    raise busy(timeout) from None
+                continue
             if worker.process.poll() is None:
                 return worker
             self._replace(worker)
@@ -234,8 +253,11 @@ class WorkerPool:
         threading.Thread(target=self._spawn, name="fdi-sparql-spawn", daemon=True).start()
 
     def _spawn(self) -> None:
-        worker = _start_worker(self._memory_bytes)
-        if not worker.conn.poll(START_SECONDS) or worker.conn.recv() != ("ready", None):
+        worker = _start_worker(self._memory_bytes, self._isolation)
+        hello = worker.conn.recv() if worker.conn.poll(START_SECONDS) else None
+        if hello != ("ready", None):
+            if isinstance(hello, tuple) and hello[0] == "refused":
+                self._refused = str(hello[1])
             self._kill(worker)
             return
         with self._lock:
@@ -286,9 +308,13 @@ def resident_bytes(pid: int) -> int:
 # --- a worker process ------------------------------------------------------------------------
 
 
-def serve_queries(fd: int, memory_bytes: int) -> None:
+def serve_queries(fd: int, memory_bytes: int, refused: str | None = None) -> None:
     """A worker process: answer ``(snapshot path, QueryRequest)`` messages on the connection
-    ``fd`` until the registry closes it, using at most ``memory_bytes`` of heap."""
+    ``fd`` until the registry closes it, using at most ``memory_bytes`` of heap. ``refused``
+    says why the worker could not leave the network: it then tells the registry and stops."""
+    if refused is not None:
+        Connection(fd).send(("refused", refused))
+        return
     # An allocation past the limit aborts this process (measured: a sort over a cross product
     # grew to 6 GB in 100 s without it); the registry answers 502 and starts another worker.
     # A platform that will not cap the heap refuses; the time limit still applies.
