@@ -30,12 +30,14 @@ import pyoxigraph as ox
 from registry.errors import QueryRefused, RegistryError
 from registry.fair_share import FairShare
 from registry.index import Index, OxigraphIndex
+from registry.peer_relay import fetch, relay_iri
 from registry.query import (
     MAX_NESTING,
     MAX_QUERY_CHARS,
     QueryShape,
     check_query,
     choose_dataset,
+    relay_services,
 )
 from registry.settings import Settings
 from registry.sparql_pool import Snapshots, WorkerPool
@@ -103,6 +105,8 @@ class SparqlEndpoint:
         QueryFailed (502)."""
         shape = self._check(text)
         dataset = choose_dataset(permitted, default_graph_uris, named_graph_uris, shape)
+        if shape.services and self._relayed():
+            text = relay_services(text, self.peers, relay_iri, base=self.url)
         request = QueryRequest(
             text,
             dataset,
@@ -126,6 +130,10 @@ class SparqlEndpoint:
         }
         return service_description(self.url, [g.value for g in permitted], self.peers, limits)
 
+    def _relayed(self) -> bool:
+        """Whether SERVICE goes through the registry: queries run in workers without network."""
+        return self.settings.query_isolation == "required" and isinstance(self.runner(), WorkerPool)
+
     def runner(self) -> QueryRunner:
         with self._lock:
             if self._runner is None:
@@ -148,6 +156,7 @@ class SparqlEndpoint:
                 self.settings.query_memory_mb * 1024 * 1024,
                 recycle_bytes=self.settings.query_worker_recycle_mb * 1024 * 1024,
                 isolation=self.settings.query_isolation,
+                fetch=lambda asked, left: fetch(self.peers, asked, left),
             )
         return InProcessRunner(lambda r: _on_external_store(index, r), slots)
 

@@ -45,6 +45,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.peer_relay import PeerRequest, PeerResponse, start_relay
 from registry.sparql_results import (
     QueryAnswer,
     QueryFailed,
@@ -65,7 +66,7 @@ _WORKER_MAIN = (
     "from registry.sandbox import leave_the_network; "
     "refused = leave_the_network() if sys.argv[3] == 'required' else None; "
     "from registry.sparql_pool import serve_queries; "
-    "serve_queries(int(sys.argv[1]), int(sys.argv[2]), refused)"
+    "serve_queries(int(sys.argv[1]), int(sys.argv[2]), refused, sys.argv[3] == 'required')"
 )
 
 
@@ -168,8 +169,10 @@ class WorkerPool:
         memory_bytes: int,
         recycle_bytes: int = 0,
         isolation: str = "required",
+        fetch: Callable[[PeerRequest, float], PeerResponse] | None = None,
     ) -> None:
         self._isolation = isolation
+        self._fetch = fetch  # SERVICE calls the workers relay (registry.peer_relay)
         self._refused: str | None = None  # why workers could not be started without network
         self._snapshots = snapshots
         self._memory_bytes = memory_bytes
@@ -197,12 +200,24 @@ class WorkerPool:
 
     def _ask(self, snapshot: Snapshot, request: QueryRequest, timeout: float) -> tuple[str, Any]:
         worker = self._acquire(timeout)
+        deadline = time.monotonic() + timeout
         try:
             worker.conn.send((snapshot.path, request))
-            if not worker.conn.poll(timeout):
-                self._replace(worker)
-                raise timed_out(timeout)
-            answer = worker.conn.recv()
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not worker.conn.poll(left):
+                    self._replace(worker)
+                    raise timed_out(timeout)
+                answer = worker.conn.recv()
+                if answer[0] != "fetch":
+                    break
+                # A SERVICE call relayed from the worker: made here, to an allow-listed peer.
+                fetched = (
+                    self._fetch(answer[1], left)
+                    if self._fetch is not None
+                    else PeerResponse(403, "text/plain", b"federation is not available")
+                )
+                worker.conn.send(("fetched", fetched))
         except (EOFError, OSError):
             self._replace(worker)
             raise QueryFailed(
@@ -308,10 +323,13 @@ def resident_bytes(pid: int) -> int:
 # --- a worker process ------------------------------------------------------------------------
 
 
-def serve_queries(fd: int, memory_bytes: int, refused: str | None = None) -> None:
+def serve_queries(
+    fd: int, memory_bytes: int, refused: str | None = None, relay: bool = False
+) -> None:
     """A worker process: answer ``(snapshot path, QueryRequest)`` messages on the connection
     ``fd`` until the registry closes it, using at most ``memory_bytes`` of heap. ``refused``
-    says why the worker could not leave the network: it then tells the registry and stops."""
+    says why the worker could not leave the network: it then tells the registry and stops.
+    With ``relay``, ``SERVICE`` calls go through the registry (registry.peer_relay)."""
     if refused is not None:
         Connection(fd).send(("refused", refused))
         return
@@ -321,12 +339,25 @@ def serve_queries(fd: int, memory_bytes: int, refused: str | None = None) -> Non
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     conn = Connection(fd)
-    start_big_stack_thread(lambda: _serve(conn), "fdi-sparql-worker").join()
+    sending = threading.Lock()
+
+    def send(message: tuple[str, Any]) -> None:
+        with sending:
+            conn.send(message)
+
+    def exchange(asked: PeerRequest) -> PeerResponse:
+        send(("fetch", asked))
+        # During a query only this thread reads: the query thread waits for the answer.
+        return conn.recv()[1]  # type: ignore[no-any-return]
+
+    if relay:
+        start_relay(exchange)
+    start_big_stack_thread(lambda: _serve(conn, send), "fdi-sparql-worker").join()
 
 
-def _serve(conn: Any) -> None:
+def _serve(conn: Any, send: Callable[[tuple[str, Any]], None]) -> None:
     opened: tuple[str, ox.Store] | None = None
-    conn.send(("ready", None))
+    send(("ready", None))
     while True:
         try:
             path, request = conn.recv()
@@ -336,8 +367,8 @@ def _serve(conn: Any) -> None:
             if opened is None or opened[0] != path:
                 opened = None  # let the old snapshot go before opening the new one
                 opened = (path, ox.Store.read_only(path))
-            conn.send(("answer", execute(opened[1], request)))
+            send(("answer", execute(opened[1], request)))
         except RegistryError as e:
-            conn.send(("error", (type(e).__name__, e.detail)))
+            send(("error", (type(e).__name__, e.detail)))
         except Exception as e:  # noqa: BLE001 - reported to the requester
-            conn.send(("error", ("QueryFailed", f"the query failed: {type(e).__name__}: {e}")))
+            send(("error", ("QueryFailed", f"the query failed: {type(e).__name__}: {e}")))

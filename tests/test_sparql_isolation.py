@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from registry.demo import load_demo
 from registry.errors import QueryTimeout
+from registry.peer_relay import PeerRequest, fetch
 from registry.query import Dataset
 from registry.settings import Settings
 from registry.sparql_results import QueryFailed, QueryRequest
@@ -131,3 +132,13 @@ def test_one_requesters_runaways_leave_a_worker_for_everyone_else(server: str) -
     assert status == 200
     assert took < max(1.5, 10 * baseline), f"{took:.2f} s against a baseline of {baseline:.3f} s"
     assert still_running, "the runaways ended before the simple query was asked"
+
+
+def test_the_relay_calls_nothing_but_an_allow_listed_peer() -> None:
+    sock = listening()
+    asked = PeerRequest(1, "POST", "application/sparql-query", JSON, b"ASK {}")
+    peers = (f"http://127.0.0.1:{sock.getsockname()[1]}/sparql",)
+    assert fetch(peers, asked, 5.0).status == 403  # peer 1 of a list of one
+    assert fetch(peers, PeerRequest(0, "DELETE", "", "", b""), 5.0).status == 403
+    assert connections(sock) == 0
+    sock.close()
