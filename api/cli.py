@@ -187,7 +187,10 @@ def serve(
         settings = replace(settings, base_iri=f"{scheme}://{_url_host(host)}:{port}/")
     if memory:
         settings = replace(settings, data_dir=None, store="memory")
-    app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
+    try:
+        app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
+    except RegistryError as e:  # e.g. a register the journal disowns (registry.derived_state)
+        raise click.ClickException(e.detail) from None
     ensure_scheme_operator(app.state.registry)
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
     # Behind a proxy, the peer address must stay the proxy's own (not X-Forwarded-For).

@@ -165,7 +165,7 @@ def fdi_serve(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FDI_")}
     environ.update(env)
     environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
-    command = [sys.executable, "-c", "from api.cli import run; run()", "serve"]
+    command = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [*command, "--host", "127.0.0.1", "--port", str(port), *args],
@@ -226,6 +226,7 @@ http {{
         location / {{
             proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
             include {dir}/fdi-proxy-secret.conf;
+            proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header Host $http_host;
             proxy_pass http://127.0.0.1:{upstream};
         }}
