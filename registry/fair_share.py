@@ -3,8 +3,10 @@
 Each requester (an organisation, or an anonymous client address) may have
 ``query_slots_per_requester`` queries running at once. A further query from the same requester
 waits for one of its own to end, in a queue with a deadline (``query_timeout``), and is then
-refused with 503; other requesters' queries go straight to the free workers. Measured before:
-two anonymous runaway queries held both workers and every other query waited 10 s.
+refused with 503; as many may wait as may run, and one more is refused at once (a waiting query
+holds a thread of the server's pool, which a flood of them must not use up); other
+requesters' queries go straight to the free workers. Measured before: two anonymous runaway
+queries held both workers and every other query waited 10 s.
 
 >>> share = FairShare(1)
 >>> with share.slot("a", 1.0):
@@ -12,6 +14,9 @@ two anonymous runaway queries held both workers and every other query waited 10 
 1
 >>> share.running("a")
 0
+>>> with share.slot("a", 1.0), share.slot("b", 1.0):  # another requester is not held up
+...     share.running("b")
+1
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class FairShare:
     def __init__(self, per_requester: int) -> None:
         self._limit = max(1, per_requester)
         self._running: Counter[str] = Counter()
+        self._waiting: Counter[str] = Counter()
         self._changed = threading.Condition()
 
     @contextmanager
@@ -39,16 +45,20 @@ class FairShare:
         QueryCapacity (503) when the requester's own queries keep every slot that long."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while self._running[requester] >= self._limit:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise QueryCapacity(
-                        f"you already have {self._limit} SPARQL quer"
-                        f"{'y' if self._limit == 1 else 'ies'} running and another waited "
-                        f"{timeout:g} s for it to end; try again when it has",
-                        limit=timeout,
-                    )
-                self._changed.wait(left)
+            if self._running[requester] >= self._limit:
+                if self._waiting[requester] >= self._limit:
+                    raise self._refusal(timeout, "more are already waiting")
+                self._waiting[requester] += 1
+                try:
+                    while self._running[requester] >= self._limit:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise self._refusal(timeout, f"this one waited {timeout:g} s")
+                        self._changed.wait(left)
+                finally:
+                    self._waiting[requester] -= 1
+                    if not self._waiting[requester]:
+                        del self._waiting[requester]
             self._running[requester] += 1
         try:
             yield
@@ -58,6 +68,14 @@ class FairShare:
                 if not self._running[requester]:
                     del self._running[requester]
                 self._changed.notify_all()
+
+    def _refusal(self, timeout: float, why: str) -> QueryCapacity:
+        queries = "query" if self._limit == 1 else "queries"
+        return QueryCapacity(
+            f"you already have {self._limit} SPARQL {queries} running and {why}; "
+            "try again when one has ended",
+            limit=timeout,
+        )
 
     def running(self, requester: str) -> int:
         with self._changed:

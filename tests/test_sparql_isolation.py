@@ -21,10 +21,11 @@ from fastapi import FastAPI
 from api.app import create_app
 from registry.demo import load_demo
 from registry.errors import QueryTimeout
+from registry.fair_share import FairShare
 from registry.peer_relay import PeerRequest, fetch
 from registry.query import Dataset
 from registry.settings import Settings
-from registry.sparql_results import QueryFailed, QueryRequest
+from registry.sparql_results import QueryCapacity, QueryFailed, QueryRequest
 from tests.conftest import BASE
 from tests.servers import serve
 from tests.test_sparql_safety import AS_FSP, RUNAWAY, with_test_fsp
@@ -142,3 +143,24 @@ def test_the_relay_calls_nothing_but_an_allow_listed_peer() -> None:
     assert fetch(peers, PeerRequest(0, "DELETE", "", "", b""), 5.0).status == 403
     assert connections(sock) == 0
     sock.close()
+
+
+def test_a_requester_may_queue_as_many_queries_as_it_may_run_and_no_more() -> None:
+    share = FairShare(1)
+    entered: list[str] = []
+
+    def wait_in_line() -> None:
+        with share.slot("anonymous 192.0.2.1", 5.0):
+            entered.append("second")
+
+    with share.slot("anonymous 192.0.2.1", 5.0):
+        waiting = threading.Thread(target=wait_in_line)
+        waiting.start()
+        time.sleep(0.2)
+        started = time.perf_counter()
+        with pytest.raises(QueryCapacity), share.slot("anonymous 192.0.2.1", 5.0):
+            entered.append("third")
+        assert time.perf_counter() - started < 0.5  # refused at once, not after waiting
+        assert entered == []
+    waiting.join(5)
+    assert entered == ["second"]
