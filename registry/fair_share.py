@@ -3,8 +3,8 @@
 Each requester (an organisation, or an anonymous client address) may have
 ``query_slots_per_requester`` queries running at once. A further query from the same requester
 waits for one of its own to end, in a queue with a deadline (``query_timeout``), and is then
-refused with 503; as many may wait as may run, and one more is refused at once (a waiting query
-holds a thread of the server's pool, which a flood of them must not use up); other
+refused with 503; up to :data:`MAX_WAITING` may wait, and one more is refused at once (a
+waiting query holds a thread of the server's pool, which a flood of them must not use up); other
 requesters' queries go straight to the free workers. Measured before: two anonymous runaway
 queries held both workers and every other query waited 10 s.
 
@@ -29,6 +29,8 @@ from contextlib import contextmanager
 
 from registry.sparql_results import QueryCapacity
 
+MAX_WAITING = 4  # queries one requester may have waiting for its share
+
 
 class FairShare:
     """At most ``per_requester`` queries running for any one requester."""
@@ -46,7 +48,7 @@ class FairShare:
         deadline = time.monotonic() + timeout
         with self._changed:
             if self._running[requester] >= self._limit:
-                if self._waiting[requester] >= self._limit:
+                if self._waiting[requester] >= MAX_WAITING:
                     raise self._refusal(timeout, "more are already waiting")
                 self._waiting[requester] += 1
                 try:
