@@ -193,13 +193,15 @@ def serve(
         raise click.ClickException(e.detail) from None
     ensure_scheme_operator(app.state.registry)
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
-    # Behind a proxy, the peer address must stay the proxy's own (not X-Forwarded-For).
+    # The peer address is never rewritten from X-Forwarded-For (uvicorn believes it from
+    # 127.0.0.1, that is from any local process); the proxy's X-Real-IP is believed only with
+    # the proxy secret (api.auth.client_address).
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level="info",
-        proxy_headers=not (settings.trusted_proxies or settings.proxy_secret),
+        proxy_headers=False,
         **options,
     )
 
