@@ -18,7 +18,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 
+from api.auth import client_address
 from registry.ca import CertificateAuthority, new_key_and_csr
 from registry.core import Registry
 from registry.settings import Settings
@@ -145,3 +147,18 @@ def test_an_unreadable_forwarded_certificate_is_a_4xx(deployment: Deployment, he
     answer = httpx.get(deployment.direct + "whoami", headers=headers, timeout=30)
     assert answer.status_code == 401
     assert answer.json()["status"] == 401
+
+
+def test_the_proxys_client_address_is_believed_only_with_the_secret() -> None:
+    app = FastAPI()
+    app.state.settings = Settings(data_dir=None, proxy_secret=SECRET)
+
+    def request(headers: dict[str, str]) -> Request:
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        return Request({"type": "http", "app": app, "headers": raw, "client": ("127.0.0.1", 5000)})
+
+    assert client_address(request({"X-Real-IP": "192.0.2.7", "X-FDI-Proxy-Secret": SECRET})) == (
+        "192.0.2.7"
+    )
+    assert client_address(request({"X-Real-IP": "192.0.2.7"})) == "127.0.0.1"
+    assert client_address(request({"X-Forwarded-For": "192.0.2.7"})) == "127.0.0.1"
