@@ -193,7 +193,7 @@ def _audit_refusal(request: Request, error: RegistryError) -> None:
     certificate that meet a 401 are not refusals of a member and are not journaled."""
     if not isinstance(error, (Forbidden, Unauthenticated)):
         return
-    if isinstance(error, Unauthenticated) and auth.client_certificate(request) is None:
+    if isinstance(error, Unauthenticated) and not auth.presents_certificate(request):
         return
     try:
         principal = auth.requester(request)

@@ -3,8 +3,11 @@
 The certificate comes either from the TLS connection itself (``fdi serve --tls-cert``: the
 verified peer certificate is put into the ASGI scope as ``extensions.tls.client_cert_chain`` by
 ``api.tls``), or, behind a TLS-terminating proxy, from the header named by the
-``client_cert_header`` setting, believed only when the request comes from one of the
-``trusted_proxies``. Either way it is checked against the registry on every request
+``client_cert_header`` setting, believed only on a request that carries the deployment's
+``proxy_secret`` (which the proxy adds and clients cannot know; from one of the
+``trusted_proxies`` too, when they are given). A request carrying the certificate header
+without the secret is refused (401): it is someone posing as the proxy. Either way the
+certificate is checked against the registry on every request
 (``registry.authentication.authenticate``): revoked, expired, unknown certificates and those of
 organisations that are not verified are refused with 401.
 
@@ -22,6 +25,7 @@ identity for every one of them.
 from __future__ import annotations
 
 import base64
+import hmac
 import ipaddress
 import re
 from collections.abc import Callable
@@ -35,6 +39,7 @@ from registry.authentication import ALL_ROLES, authenticate
 from registry.errors import Forbidden, InvalidToken, Unauthenticated
 from registry.identity import Principal
 from registry.schemes import FDI_SCHEME, name_of
+from registry.settings import Settings
 
 router = APIRouter(tags=["Authentication"])
 
@@ -49,9 +54,46 @@ def client_certificate(request: Request) -> str | None:
         return chain[0]
     settings = request.app.state.settings
     forwarded = request.headers.get(settings.client_cert_header)
-    if forwarded and request.client and _trusted(settings.trusted_proxies, request.client.host):
-        return _pem(forwarded)
-    return None
+    if not forwarded:
+        return None
+    if not from_proxy(request, settings):
+        raise Unauthenticated(
+            f"a {settings.client_cert_header} header is believed only from the registry's TLS "
+            "proxy; present the client certificate in the TLS handshake instead"
+        )
+    return _pem(forwarded)
+
+
+def presents_certificate(request: Request) -> bool:
+    """Whether the request comes with a client certificate of any kind (from the TLS layer or
+    in the forwarded-certificate header), believable or not. Never raises."""
+    tls = (request.scope.get("extensions") or {}).get("tls") or {}
+    header = request.app.state.settings.client_cert_header
+    return bool(tls.get("client_cert_chain") or request.headers.get(header))
+
+
+def client_address(request: Request) -> str:
+    """The requester's network address: the proxy's ``X-Real-IP`` on a request the proxy
+    forwarded (proved by its secret), else the peer's own address."""
+    settings = request.app.state.settings
+    forwarded = request.headers.get("x-real-ip")
+    if forwarded and from_proxy(request, settings):
+        return forwarded
+    return request.client.host if request.client else "unknown"
+
+
+def from_proxy(request: Request, settings: Settings) -> bool:
+    """Whether the request was forwarded by the deployment's TLS proxy: it carries the proxy
+    secret (compared in constant time) and, when ``trusted_proxies`` are given, comes from one
+    of them. An address alone is no proof: every local process shares 127.0.0.1."""
+    if not settings.proxy_secret:
+        return False
+    given = request.headers.get(settings.proxy_secret_header, "")
+    if not hmac.compare_digest(given.encode(), settings.proxy_secret.encode()):
+        return False
+    if not settings.trusted_proxies:
+        return True
+    return request.client is not None and _trusted(settings.trusted_proxies, request.client.host)
 
 
 def current_principal(request: Request) -> Principal:
@@ -176,12 +218,14 @@ def _trusted(setting: str, host: str) -> bool:
 
 def _pem(header: str) -> str:
     """A forwarded certificate as PEM: nginx's URL-encoded PEM, PEM with its newlines folded
-    into spaces, or bare base64 DER."""
-    text = unquote(header).strip()
-    body = re.sub(r"-----(BEGIN|END) CERTIFICATE-----|\s+", "", text)
+    into spaces, or bare base64 DER. Raises Unauthenticated (401) for anything else."""
     try:
-        base64.b64decode(body, validate=True)
-    except ValueError:
+        text = unquote(header, errors="strict").strip()
+        body = re.sub(r"-----(BEGIN|END) CERTIFICATE-----|\s+", "", text)
+        if not body:
+            raise ValueError("no certificate")
+        base64.b64decode(body, validate=True)  # ValueError for anything but ASCII base64
+    except ValueError:  # UnicodeDecodeError is one
         raise Unauthenticated("the forwarded client certificate cannot be read") from None
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"

@@ -167,7 +167,7 @@ def serve(
     With --tls-cert and --tls-key it serves HTTPS and authenticates clients by the certificates
     the registry's CA issued (optional at the TLS layer: anyone may read public pages or apply
     to join). Without them, client certificates are taken only from a TLS-terminating proxy
-    listed in FDI_TRUSTED_PROXIES (see docs/onboarding.md).
+    that proves itself with FDI_PROXY_SECRET (see docs/operations.md).
     """
     import uvicorn
 
@@ -179,21 +179,29 @@ def serve(
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("give both --tls-cert and --tls-key")
     scheme = "https" if tls_cert else "http"
-    settings = Settings.from_env(data_dir=data_dir, base_iri=base_iri)
+    try:
+        settings = Settings.from_env(data_dir=data_dir, base_iri=base_iri)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     if not base_iri and settings.base_iri == Settings.__dataclass_fields__["base_iri"].default:
         settings = replace(settings, base_iri=f"{scheme}://{_url_host(host)}:{port}/")
     if memory:
         settings = replace(settings, data_dir=None, store="memory")
-    app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
+    try:
+        app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
+    except RegistryError as e:  # e.g. a register the journal disowns (registry.derived_state)
+        raise click.ClickException(e.detail) from None
     ensure_scheme_operator(app.state.registry)
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
-    # Behind a trusted proxy, the peer address must stay the proxy's own (not X-Forwarded-For).
+    # The peer address is never rewritten from X-Forwarded-For (uvicorn believes it from
+    # 127.0.0.1, that is from any local process); the proxy's X-Real-IP is believed only with
+    # the proxy secret (api.auth.client_address).
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level="info",
-        proxy_headers=not settings.trusted_proxies,
+        proxy_headers=False,
         **options,
     )
 

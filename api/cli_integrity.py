@@ -20,7 +20,8 @@ import click
 import pyoxigraph as ox
 
 from registry import backup as backups
-from registry import checkpoints
+from registry import checkpoints, derived_state
+from registry.core import derive_tables
 from registry.errors import BadSignature, JournalCorrupt, RecordMismatch, UnusableInput
 from registry.journal import Journal
 from registry.keys import KeyRing
@@ -144,8 +145,9 @@ def journal() -> None:
 def journal_verify(
     data_dir: Path | None, checkpoint_file: Path | None, jwks_file: Path | None
 ) -> None:
-    """Walk the journal's hash chain and name the first broken entry; with --checkpoint, also
-    detect a journal truncated or rewritten since that checkpoint was signed.
+    """Walk the journal's hash chain and name the first broken entry; recompute the register,
+    versions and other derived tables from the journal and name every row that differs; with
+    --checkpoint, also detect a journal truncated or rewritten since that checkpoint was signed.
 
     Exit status: 0 intact, 1 broken (or not as the checkpoint attests), 2 unusable input.
     """
@@ -164,6 +166,17 @@ def journal_verify(
                 else KeyRing(settings.data_dir / "keys").jwks()
             )
             click.echo("✓ " + checkpoints.check(j, checkpoint, jwks))
+        started = time.perf_counter()
+        assert j.path is not None
+        found = derived_state.differences(j.path, j.entries(), derive_tables)
+        for line in found:
+            click.echo(f"✗ {line}", err=True)
+        if found:
+            _fail(1, "the derived tables differ from the journal (edited outside the registry?)")
+        click.echo(
+            f"✓ the register, versions and other derived tables match the journal "
+            f"({time.perf_counter() - started:.2f} s)"
+        )
     except JournalCorrupt as e:
         _fail(1, e.detail)
     except BadSignature as e:

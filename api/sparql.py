@@ -25,7 +25,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import requester
+from api.auth import client_address, requester
 from api.negotiation import choose
 from registry.access_log import audit_query_reads
 from registry.errors import QueryRefused, RegistryError, UnsupportedFormat
@@ -230,6 +230,7 @@ def _answer(request: Request, asked: ProtocolRequest, principal: Principal) -> R
         named_graph_uris=asked.named_graph_uris,
         solutions_media=choose(accept, _SOLUTION_OFFERS) or "application/sparql-results+json",
         graph_media=choose(accept, _GRAPH_OFFERS) or "text/turtle",
+        requester=principal.organisation or "address " + client_address(request),
     )
     # BUC.2 step 6a: what an MO sees of an FSP's records through SPARQL is a read of them.
     audit_query_reads(

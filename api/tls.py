@@ -11,6 +11,12 @@ already verified by the TLS layer against the registry CA, in ``client_cert_chai
 
 ``ssl.CERT_OPTIONAL``: a client without a certificate may still connect (public pages, applying
 to join); a certificate that does not chain to the registry CA fails the handshake.
+
+The protocol versions and suites are the IB1/FAPI baseline: TLS 1.3 (whose suites are all
+AEAD), and TLS 1.2 only with ECDHE key exchange and an AEAD cipher (AES-GCM or
+ChaCha20-Poly1305; :data:`TLS12_CIPHERS`). Python's server context already refuses TLS 1.0 and
+1.1 (its minimum is TLS 1.2 since Python 3.10), but its default TLS 1.2 list includes CBC
+suites (``ECDHE-ECDSA-AES128-SHA256`` and others), so the list is set explicitly.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 _TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+# OpenSSL cipher string for TLS 1.2 (TLS 1.3 suites are configured apart and are all AEAD).
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL"
 
 
 class TLSScope:
@@ -71,4 +79,6 @@ def tls_options(ca_file: Path | str, certfile: Path | str, keyfile: Path | str) 
         "ssl_keyfile": str(keyfile),
         "ssl_ca_certs": str(ca_file),
         "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+        "ssl_version": ssl.PROTOCOL_TLS_SERVER,  # minimum TLS 1.2, as Python sets it
+        "ssl_ciphers": TLS12_CIPHERS,
     }

@@ -4,7 +4,8 @@ Writes need a client certificate issued by the registry's CA (the Trust Framewor
 provider applies, is verified, joins the FDI scheme, accepts the agreement and gets an
 application certificate, all through the registry's own functions, in the data directory
 before the server opens it. The server is then told to believe a certificate forwarded by a
-TLS proxy on 127.0.0.1 (``FDI_TRUSTED_PROXIES``), as in production behind nginx.
+TLS proxy on 127.0.0.1 that proves itself with the deployment's secret
+(``FDI_PROXY_SECRET``), as in production behind nginx.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from registry.identity import Principal
 from registry.schemes import FDI_SCHEME
 from registry.settings import Settings
 
-PROXY_ENV = {"FDI_TRUSTED_PROXIES": "127.0.0.1"}
+PROXY_SECRET = "bench-proxy-secret-0123456789abcdef"  # what nginx would add (docs/operations.md)
+PROXY_ENV = {"FDI_TRUSTED_PROXIES": "127.0.0.1", "FDI_PROXY_SECRET": PROXY_SECRET}
 
 
 def onboard_fsp(
@@ -56,4 +58,4 @@ def onboard_fsp(
         certificate = request_certificate(registry, ca, admin, iri, csr.decode()).pem
     finally:
         registry.close()
-    return {"X-Client-Cert": quote(certificate)}
+    return {"X-Client-Cert": quote(certificate), "X-FDI-Proxy-Secret": PROXY_SECRET}

@@ -22,10 +22,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry import access, capacity, checkpoints, directory, receipts, sharing
+from registry import access, capacity, checkpoints, derived_state, directory, receipts, sharing
 from registry import audit as audit_trail
 from registry.errors import (
     Conflict,
+    DerivedStateTampered,
     Forbidden,
     NotFound,
     PreconditionFailed,
@@ -288,6 +289,15 @@ class Registry:
         self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
         # The capacity aggregates live in the journal's database, derived like the register.
         capacity.ensure(self.journal._db, self.journal.entries())
+        # Authentication reads the register: refuse to serve from one the journal disowns.
+        tampered = derived_state.trust_differences(self.journal._db)
+        if tampered:
+            self.journal.close()
+            raise DerivedStateTampered(
+                f"{len(tampered)} register row(s) that authentication relies on differ from the "
+                f"journal (run `fdi journal verify`): {tampered[0]}",
+                differences=tampered,
+            )
         self.index = open_index(settings)  # embedded Oxigraph or an external SPARQL store
         # Requesters' SPARQL: checked, time-limited, in worker processes (sparql_endpoint.py)
         self.sparql = SparqlEndpoint(settings, self.index)
@@ -382,9 +392,7 @@ class Registry:
         """
 
         def derive(db: sqlite3.Connection, entry: Entry) -> None:
-            _derive(db, entry)
-            audit_trail.derive(db, entry)
-            capacity.derive(db, entry.payload, entry.seq)
+            derive_tables(db, entry)
             if also is not None:
                 also(db, entry)
 
@@ -835,6 +843,13 @@ def _triples(nt: str) -> list[ox.Triple]:
         ox.Triple(q.subject, q.predicate, q.object)
         for q in ox.parse(nt.encode(), format=ox.RdfFormat.N_TRIPLES)
     ]
+
+
+def derive_tables(db: sqlite3.Connection, entry: Entry) -> None:
+    """Every derived table's rows for one journal entry, as a replay writes them."""
+    _derive(db, entry)
+    audit_trail.derive(db, entry)
+    capacity.derive(db, entry.payload, entry.seq)
 
 
 def _derive(db: sqlite3.Connection, entry: Entry) -> None:

@@ -140,6 +140,15 @@ class JournalCorrupt(RegistryError):
     type_slug = "journal-corrupt"
 
 
+class DerivedStateTampered(RegistryError):
+    """The register disagrees with the journal about records authentication relies on (a
+    table edited outside the registry); ``differences`` names them."""
+
+    status = 500
+    title = "Derived state does not match the journal"
+    type_slug = "derived-state-tampered"
+
+
 class DuplicateAsset(Conflict):
     """The asset is registered already; ``existing`` points at its record."""
 

@@ -107,6 +107,9 @@ CREATE TABLE IF NOT EXISTS checkpoint (
 """
 
 
+SCHEMA = _SCHEMA  # for code that rebuilds the derived tables elsewhere (registry.derived_state)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One journal entry. ``body`` is JSON text; ``payload`` is its parsed form."""

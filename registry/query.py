@@ -29,7 +29,7 @@ registry.errors.QueryRefused: SERVICE <http://peer.example/sparql> is not allowe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urljoin
@@ -149,6 +149,34 @@ def check_query(text: str, peers: Iterable[str] = (), base: str | None = None) -
     from_graphs, from_named = _from_clauses(found, prefixes, base)
     absolute = tuple((p, iri) for p, iri in prefixes.items() if _absolute(iri))
     return QueryShape(tuple(from_graphs), tuple(from_named), services, absolute)
+
+
+def relay_services(
+    text: str, peers: Sequence[str], relay: Callable[[int], str], base: str | None = None
+) -> str:
+    """``text`` with the target of each ``SERVICE`` that names an allow-listed peer (written as
+    an IRI or a prefixed name) replaced by ``<relay(n)>``, n the peer's place in ``peers``.
+    For a query :func:`check_query` accepted, every ``SERVICE`` target is such a peer.
+
+    >>> relay_services("PREFIX p: <http://peer/> ASK { SERVICE SILENT p:sparql {} }",
+    ...                ["http://peer/sparql"], lambda n: f"http://relay/{n}")
+    'PREFIX p: <http://peer/> ASK { SERVICE SILENT <http://relay/0> {} }'
+    """
+    spans = [m for m in _TOKENS.finditer(text) if m.lastgroup not in ("space", "comment")]
+    found = [Token(m.lastgroup or "other", m.group()) for m in spans]
+    prefixes, _ = _prologue(found, base)
+    parts, last = [], 0
+    for i, token in enumerate(found):
+        if token.kind != "word" or token.text.upper() != "SERVICE":
+            continue
+        j = i + 1
+        if j < len(found) and found[j].kind == "word" and found[j].text.upper() == "SILENT":
+            j += 1
+        iri = _expand(found[j], prefixes) if j < len(found) else None
+        if iri in peers:
+            parts += [text[last : spans[j].start()], f"<{relay(list(peers).index(iri))}>"]
+            last = spans[j].end()
+    return "".join(parts) + text[last:]
 
 
 def _check_nesting(found: list[Token]) -> None:

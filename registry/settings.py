@@ -10,9 +10,12 @@ Every setting can be given as an environment variable ``FDI_<NAME>`` (upper case
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+MIN_PROXY_SECRET = 32
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,15 @@ class Settings:
     query_worker_recycle_mb: a SPARQL worker whose resident memory is above this after a query
         (an aggregate over every asset leaves hundreds of MiB behind) is replaced by a fresh one,
         so the server's memory returns to its resting size between heavy queries (0: never).
+    query_isolation: ``required`` (the default): each SPARQL worker process runs in a network
+        namespace of its own, without any network (registry.sandbox), and workers are not
+        started where the system cannot make one (queries then answer 502 saying why); ``off``:
+        workers keep the network, leaving only the query check between a query and an outbound
+        connection (only where namespaces are unavailable and the risk is accepted).
+    query_slots_per_requester: how many SPARQL queries one requester (an organisation, or an
+        anonymous client address) may have running at once; more wait their turn, up to
+        ``query_timeout``, then 503. Keeps one requester's runaway queries from taking every
+        worker.
     max_body_bytes: the largest request body accepted from a member (a request with a client
         certificate the registry accepts), counted as it arrives (413 above it); bulk jobs.
     anonymous_max_body_bytes: the largest request body accepted from anyone else (413 above it).
@@ -49,8 +61,15 @@ class Settings:
     checkpoint_every: sign a journal checkpoint every this many entries (0: only on demand).
     validator: the SHACL engine that checks submissions: ``compiled`` (registry.shacl_engine,
         fast; its verdicts are tested equal to pySHACL's) or ``pyshacl`` (the reference engine).
-    trusted_proxies: comma-separated addresses of TLS-terminating proxies (nginx) whose
-        forwarded client certificate header is believed; empty: the header is ignored.
+    proxy_secret: a per-deployment secret (at least 32 characters; ``openssl rand -hex 32``) that
+        the TLS-terminating proxy (nginx) adds to every request it forwards, in
+        ``proxy_secret_header``. A forwarded client certificate is believed only on a request
+        carrying it (compared in constant time); any other request carrying the certificate
+        header is refused with 401. Empty (the default): no proxy, the header is always refused.
+    proxy_secret_header: the header the proxy puts the secret in.
+    trusted_proxies: optionally, comma-separated addresses or networks the proxy connects from;
+        when set, the proxy must also come from one of them. An address alone proves nothing
+        (any local process shares 127.0.0.1), so this needs ``proxy_secret``.
     client_cert_header: the header such a proxy forwards the client certificate in (PEM,
         URL-encoded as nginx's ``$ssl_client_escaped_cert``, or base64 DER).
     certificate_days: how long client certificates are valid unless a shorter time is asked for.
@@ -87,11 +106,15 @@ class Settings:
     query_workers: int = 2
     query_memory_mb: int = 2048
     query_worker_recycle_mb: int = 256
+    query_isolation: str = "required"
+    query_slots_per_requester: int = 1
     max_body_bytes: int = 50 * 1024 * 1024
     anonymous_max_body_bytes: int = 1024 * 1024
     max_blank_nodes: int = 10_000
     checkpoint_every: int = 1000
     validator: str = "compiled"
+    proxy_secret: str = field(default="", repr=False)
+    proxy_secret_header: str = "X-FDI-Proxy-Secret"
     trusted_proxies: str = ""
     client_cert_header: str = "X-Client-Cert"
     certificate_days: int = 365
@@ -117,6 +140,20 @@ class Settings:
             object.__setattr__(self, "store", "oxigraph" if self.data_dir else "memory")
         if not self.base_iri.endswith("/"):
             object.__setattr__(self, "base_iri", self.base_iri + "/")
+        if self.proxy_secret and len(self.proxy_secret) < MIN_PROXY_SECRET:
+            raise ValueError(
+                f"FDI_PROXY_SECRET must be at least {MIN_PROXY_SECRET} characters "
+                "(make one with `openssl rand -hex 32`)"
+            )
+        for network in filter(None, (n.strip() for n in self.trusted_proxies.split(","))):
+            ipaddress.ip_network(network, strict=False)  # ValueError names a bad one
+        if self.query_isolation not in ("required", "off"):
+            raise ValueError("FDI_QUERY_ISOLATION must be required or off")
+        if self.trusted_proxies and not self.proxy_secret:
+            raise ValueError(
+                "FDI_TRUSTED_PROXIES alone does not authenticate a proxy (any local process "
+                "shares its address): set FDI_PROXY_SECRET too (docs/operations.md)"
+            )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -141,6 +178,7 @@ def _convert(name: str, raw: str) -> object:
         "query_workers",
         "query_memory_mb",
         "query_worker_recycle_mb",
+        "query_slots_per_requester",
         "max_body_bytes",
         "anonymous_max_body_bytes",
         "max_blank_nodes",

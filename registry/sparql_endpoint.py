@@ -28,13 +28,16 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from registry.errors import QueryRefused, RegistryError
+from registry.fair_share import FairShare
 from registry.index import Index, OxigraphIndex
+from registry.peer_relay import fetch, relay_iri
 from registry.query import (
     MAX_NESTING,
     MAX_QUERY_CHARS,
     QueryShape,
     check_query,
     choose_dataset,
+    relay_services,
 )
 from registry.settings import Settings
 from registry.sparql_pool import Snapshots, WorkerPool
@@ -78,6 +81,7 @@ class SparqlEndpoint:
         self.peers = tuple(p.strip() for p in settings.federation_peers.split(",") if p.strip())
         self._index = index
         self._runner: QueryRunner | None = None
+        self._shares = FairShare(settings.query_slots_per_requester)
         self._lock = threading.Lock()
         # Refusals raise, so only accepted queries are remembered.
         self._check: Callable[[str], QueryShape] = lru_cache(maxsize=CHECKED_QUERIES)(
@@ -93,12 +97,17 @@ class SparqlEndpoint:
         named_graph_uris: Sequence[str] = (),
         solutions_media: str = "application/sparql-results+json",
         graph_media: str = "text/turtle",
+        requester: str | None = None,
     ) -> QueryAnswer:
         """Answer a query over the ``permitted`` graphs, narrowed by the protocol's dataset
-        parameters or the query's ``FROM``. Raises QueryRefused (400), QueryTimeout and
-        QueryCapacity (503), QueryFailed (502)."""
+        parameters or the query's ``FROM``, within ``requester``'s fair share of the workers
+        (registry.fair_share; the HTTP endpoint always names the requester, the registry's own
+        queries name none). Raises QueryRefused (400), QueryTimeout and QueryCapacity (503),
+        QueryFailed (502)."""
         shape = self._check(text)
         dataset = choose_dataset(permitted, default_graph_uris, named_graph_uris, shape)
+        if shape.services and self._relayed():
+            text = relay_services(text, self.peers, relay_iri, base=self.url)
         request = QueryRequest(
             text,
             dataset,
@@ -108,7 +117,11 @@ class SparqlEndpoint:
             base_iri=self.url,
             prefixes=shape.prefixes,
         )
-        return self.runner().run(request, self.settings.query_timeout)
+        timeout = self.settings.query_timeout
+        if requester is None:  # the registry's own queries: no share to keep to
+            return self.runner().run(request, timeout)
+        with self._shares.slot(requester, timeout):
+            return self.runner().run(request, timeout)
 
     def description(self, permitted: Sequence[ox.NamedNode]) -> list[ox.Triple]:
         """The service description as the requester with ``permitted`` graphs sees it."""
@@ -119,6 +132,10 @@ class SparqlEndpoint:
             "deepest bracket nesting": MAX_NESTING,
         }
         return service_description(self.url, [g.value for g in permitted], self.peers, limits)
+
+    def _relayed(self) -> bool:
+        """Whether SERVICE goes through the registry: queries run in workers without network."""
+        return self.settings.query_isolation == "required" and isinstance(self.runner(), WorkerPool)
 
     def runner(self) -> QueryRunner:
         with self._lock:
@@ -141,6 +158,8 @@ class SparqlEndpoint:
                 slots,
                 self.settings.query_memory_mb * 1024 * 1024,
                 recycle_bytes=self.settings.query_worker_recycle_mb * 1024 * 1024,
+                isolation=self.settings.query_isolation,
+                fetch=lambda asked, left: fetch(self.peers, asked, left),
             )
         return InProcessRunner(lambda r: _on_external_store(index, r), slots)
 

@@ -45,6 +45,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.peer_relay import PeerRequest, PeerResponse, start_relay
 from registry.sparql_results import (
     QueryAnswer,
     QueryFailed,
@@ -60,9 +61,12 @@ _ERRORS: dict[str, type[RegistryError]] = {
     c.__name__: c for c in (QueryRefused, QueryTimeout, QueryFailed)
 }
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# The worker leaves the network before it imports anything else (registry.sandbox).
 _WORKER_MAIN = (
+    "from registry.sandbox import leave_the_network; "
+    "refused = leave_the_network() if sys.argv[3] == 'required' else None; "
     "from registry.sparql_pool import serve_queries; "
-    "serve_queries(int(sys.argv[1]), int(sys.argv[2]))"
+    "serve_queries(int(sys.argv[1]), int(sys.argv[2]), refused, sys.argv[3] == 'required')"
 )
 
 
@@ -137,14 +141,14 @@ class _Worker:
     snapshot: str | None = None  # the snapshot it has open
 
 
-def _start_worker(memory_bytes: int) -> _Worker:
+def _start_worker(memory_bytes: int, isolation: str) -> _Worker:
     """A fresh interpreter serving queries on one end of a socket pair. Started as a new
     program rather than by multiprocessing's spawn, so that it never re-imports the parent's
     main module (a script, uvicorn, pytest)."""
     ours, theirs = socket.socketpair()
     code = f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); {_WORKER_MAIN}"
     process = subprocess.Popen(
-        [sys.executable, "-c", code, str(theirs.fileno()), str(memory_bytes)],
+        [sys.executable, "-c", code, str(theirs.fileno()), str(memory_bytes), isolation],
         pass_fds=(theirs.fileno(),),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -155,11 +159,21 @@ def _start_worker(memory_bytes: int) -> _Worker:
 
 class WorkerPool:
     """``size`` worker processes answering queries on :class:`Snapshots` of the index; each
-    may use ``memory_bytes`` of heap."""
+    may use ``memory_bytes`` of heap. With ``isolation="required"`` each runs in a network
+    namespace of its own (registry.sandbox), and none is started where that is impossible."""
 
     def __init__(
-        self, snapshots: Snapshots, size: int, memory_bytes: int, recycle_bytes: int = 0
+        self,
+        snapshots: Snapshots,
+        size: int,
+        memory_bytes: int,
+        recycle_bytes: int = 0,
+        isolation: str = "required",
+        fetch: Callable[[PeerRequest, float], PeerResponse] | None = None,
     ) -> None:
+        self._isolation = isolation
+        self._fetch = fetch  # SERVICE calls the workers relay (registry.peer_relay)
+        self._refused: str | None = None  # why workers could not be started without network
         self._snapshots = snapshots
         self._memory_bytes = memory_bytes
         self._recycle_bytes = recycle_bytes
@@ -186,12 +200,24 @@ class WorkerPool:
 
     def _ask(self, snapshot: Snapshot, request: QueryRequest, timeout: float) -> tuple[str, Any]:
         worker = self._acquire(timeout)
+        deadline = time.monotonic() + timeout
         try:
             worker.conn.send((snapshot.path, request))
-            if not worker.conn.poll(timeout):
-                self._replace(worker)
-                raise timed_out(timeout)
-            answer = worker.conn.recv()
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not worker.conn.poll(left):
+                    self._replace(worker)
+                    raise timed_out(timeout)
+                answer = worker.conn.recv()
+                if answer[0] != "fetch":
+                    break
+                # A SERVICE call relayed from the worker: made here, to an allow-listed peer.
+                fetched = (
+                    self._fetch(answer[1], left)
+                    if self._fetch is not None
+                    else PeerResponse(403, "text/plain", b"federation is not available")
+                )
+                worker.conn.send(("fetched", fetched))
         except (EOFError, OSError):
             self._replace(worker)
             raise QueryFailed(
@@ -210,10 +236,18 @@ class WorkerPool:
         """An idle, live worker (one that died while idle is replaced). Raises QueryCapacity."""
         deadline = time.monotonic() + timeout + (START_SECONDS if not self._live else 0)
         while True:
+            if self._refused is not None:
+                raise QueryFailed(
+                    f"no SPARQL worker runs: {self._refused}; the registry will not run "
+                    "requesters' queries in processes that have the network (query_isolation)"
+                )
+            left = deadline - time.monotonic()
             try:
-                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+                worker = self._idle.get(timeout=max(0.0, min(left, 0.5)))
             except queue.Empty:
-                raise busy(timeout) from None
+                if left <= 0.5:
+                    raise busy(timeout) from None
+                continue
             if worker.process.poll() is None:
                 return worker
             self._replace(worker)
@@ -234,8 +268,11 @@ class WorkerPool:
         threading.Thread(target=self._spawn, name="fdi-sparql-spawn", daemon=True).start()
 
     def _spawn(self) -> None:
-        worker = _start_worker(self._memory_bytes)
-        if not worker.conn.poll(START_SECONDS) or worker.conn.recv() != ("ready", None):
+        worker = _start_worker(self._memory_bytes, self._isolation)
+        hello = worker.conn.recv() if worker.conn.poll(START_SECONDS) else None
+        if hello != ("ready", None):
+            if isinstance(hello, tuple) and hello[0] == "refused":
+                self._refused = str(hello[1])
             self._kill(worker)
             return
         with self._lock:
@@ -286,21 +323,41 @@ def resident_bytes(pid: int) -> int:
 # --- a worker process ------------------------------------------------------------------------
 
 
-def serve_queries(fd: int, memory_bytes: int) -> None:
+def serve_queries(
+    fd: int, memory_bytes: int, refused: str | None = None, relay: bool = False
+) -> None:
     """A worker process: answer ``(snapshot path, QueryRequest)`` messages on the connection
-    ``fd`` until the registry closes it, using at most ``memory_bytes`` of heap."""
+    ``fd`` until the registry closes it, using at most ``memory_bytes`` of heap. ``refused``
+    says why the worker could not leave the network: it then tells the registry and stops.
+    With ``relay``, ``SERVICE`` calls go through the registry (registry.peer_relay)."""
+    if refused is not None:
+        Connection(fd).send(("refused", refused))
+        return
     # An allocation past the limit aborts this process (measured: a sort over a cross product
     # grew to 6 GB in 100 s without it); the registry answers 502 and starts another worker.
     # A platform that will not cap the heap refuses; the time limit still applies.
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
     conn = Connection(fd)
-    start_big_stack_thread(lambda: _serve(conn), "fdi-sparql-worker").join()
+    sending = threading.Lock()
+
+    def send(message: tuple[str, Any]) -> None:
+        with sending:
+            conn.send(message)
+
+    def exchange(asked: PeerRequest) -> PeerResponse:
+        send(("fetch", asked))
+        # During a query only this thread reads: the query thread waits for the answer.
+        return conn.recv()[1]  # type: ignore[no-any-return]
+
+    if relay:
+        start_relay(exchange)
+    start_big_stack_thread(lambda: _serve(conn, send), "fdi-sparql-worker").join()
 
 
-def _serve(conn: Any) -> None:
+def _serve(conn: Any, send: Callable[[tuple[str, Any]], None]) -> None:
     opened: tuple[str, ox.Store] | None = None
-    conn.send(("ready", None))
+    send(("ready", None))
     while True:
         try:
             path, request = conn.recv()
@@ -310,8 +367,8 @@ def _serve(conn: Any) -> None:
             if opened is None or opened[0] != path:
                 opened = None  # let the old snapshot go before opening the new one
                 opened = (path, ox.Store.read_only(path))
-            conn.send(("answer", execute(opened[1], request)))
+            send(("answer", execute(opened[1], request)))
         except RegistryError as e:
-            conn.send(("error", (type(e).__name__, e.detail)))
+            send(("error", (type(e).__name__, e.detail)))
         except Exception as e:  # noqa: BLE001 - reported to the requester
-            conn.send(("error", ("QueryFailed", f"the query failed: {type(e).__name__}: {e}")))
+            send(("error", ("QueryFailed", f"the query failed: {type(e).__name__}: {e}")))

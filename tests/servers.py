@@ -22,10 +22,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests that play the TLS proxy themselves (rather than run nginx, as tests/test_proxy.py does)
+# configure the server with this secret and send it with the forwarded certificate.
+PROXY_SECRET = "test-proxy-secret-0123456789abcdef"
+PROXY_ENV = {"FDI_TRUSTED_PROXIES": "127.0.0.1", "FDI_PROXY_SECRET": PROXY_SECRET}
+
+
+def forwarded(certificate: str) -> dict[str, str]:
+    """The headers a TLS proxy sends with a client's certificate (nginx's escaped PEM)."""
+    return {"X-Client-Cert": quote(certificate), "X-FDI-Proxy-Secret": PROXY_SECRET}
 
 
 def free_port() -> int:
@@ -146,3 +156,104 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def fdi_serve(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    """``fdi serve --host 127.0.0.1 --port PORT ARGS`` as a process, configured by ``FDI_*``
+    variables in ``env``; yields its plain-HTTP base URL."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FDI_")}
+    environ.update(env)
+    environ["PYTHONPATH"] = str(ROOT) + os.pathsep + environ.get("PYTHONPATH", "")
+    command = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), *args],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    scheme = "https" if "--tls-cert" in args else "http"
+    url = f"{scheme}://127.0.0.1:{port}/"
+    try:
+        try:
+            wait_for_port(port, process, seconds=60)
+        except RuntimeError as e:
+            _stop(process)
+            log.seek(0)
+            raise RuntimeError(f"{e}; its log ends:\n{log.read().decode()[-3000:]}") from None
+        yield url
+    finally:
+        _stop(process)
+        log.close()
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30.0) -> None:
+    """Wait until something listens on 127.0.0.1:``port`` (whatever it speaks)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on port {port} within {seconds} s")
+
+
+NGINX_PROXY = """
+daemon off;
+master_process off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate        {dir}/server.pem;
+        ssl_certificate_key    {dir}/server.key;
+        ssl_client_certificate {ca};
+        ssl_verify_client      optional;
+        ssl_protocols          TLSv1.2 TLSv1.3;
+        ssl_ciphers            ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL;
+        location / {{
+            proxy_set_header X-Client-Cert $ssl_client_escaped_cert;
+            include {dir}/fdi-proxy-secret.conf;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header Host $http_host;
+            proxy_pass http://127.0.0.1:{upstream};
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx(directory: Path, ca_file: Path, port: int, upstream: int, secret: str) -> Iterator[str]:
+    """Debian's nginx on loopback ``port``, terminating TLS with ``directory``'s
+    ``server.pem``/``server.key``, asking for client certificates of ``ca_file``'s CA and
+    forwarding to ``upstream`` with the proxy secret, as docs/operations.md sets it up; yields
+    its HTTPS base URL."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    (directory / "fdi-proxy-secret.conf").write_text(
+        f'proxy_set_header X-FDI-Proxy-Secret "{secret}";\n'
+    )
+    config = directory / "nginx.conf"
+    config.write_text(NGINX_PROXY.format(dir=directory, ca=ca_file, port=port, upstream=upstream))
+    process = subprocess.Popen(
+        [binary, "-p", str(directory), "-c", str(config), "-e", str(directory / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"https://127.0.0.1:{port}/"
+    finally:
+        _stop(process)

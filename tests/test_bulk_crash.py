@@ -17,13 +17,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 
 from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.settings import Settings
+from tests.servers import PROXY_ENV, forwarded
 from tests.test_jobs import demo_csv
 from tests.trust import Onboarding
 
@@ -41,7 +41,7 @@ def free_port() -> int:
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "FDI_TRUSTED_PROXIES": "127.0.0.1",
+        **PROXY_ENV,
         "FDI_BASE_IRI": f"http://127.0.0.1:{port}/",
     }
     process = subprocess.Popen(
@@ -86,7 +86,7 @@ def test_sigkill_during_a_bulk_job_loses_and_duplicates_nothing(tmp_path: Path):
     data_dir = tmp_path / "data"
     port = free_port()
     certificate = onboard_fsp(data_dir, port)
-    headers = {"X-Client-Cert": quote(certificate)}
+    headers = forwarded(certificate)
     body, bad_rows = demo_csv(ASSETS, bad_every=100)
     base = f"http://127.0.0.1:{port}"
 

@@ -25,12 +25,17 @@ from registry.schemes import operator_iri
 from registry.settings import Settings
 from registry.vocab import FDI
 from tests.conftest import BASE
+from tests.servers import PROXY_SECRET, forwarded
 from tests.trust import Member, Onboarding
 
 
 @pytest.fixture
 def app():
-    return create_app(Settings(data_dir=None, base_iri=BASE, trusted_proxies="10.0.0.0/8"))
+    return create_app(
+        Settings(
+            data_dir=None, base_iri=BASE, trusted_proxies="10.0.0.0/8", proxy_secret=PROXY_SECRET
+        )
+    )
 
 
 @pytest.fixture
@@ -197,20 +202,27 @@ def test_the_tls_extension_gives_the_principal(world: Onboarding, fsp: Member) -
     )
 
 
-def test_a_forwarded_certificate_is_believed_only_from_a_trusted_proxy(app, fsp: Member) -> None:  # type: ignore[no-untyped-def]
-    header = {"X-Client-Cert": quote(fsp.certificate)}  # as nginx's $ssl_client_escaped_cert
-    trusted = TestClient(app, client=("10.1.2.3", 4433)).get("/whoami", headers=header).json()
-    untrusted = TestClient(app, client=("192.0.2.9", 4433)).get("/whoami", headers=header).json()
+def test_a_forwarded_certificate_is_believed_only_from_the_proxy_address(app, fsp: Member) -> None:  # type: ignore[no-untyped-def]
+    header = forwarded(fsp.certificate)  # the secret and nginx's $ssl_client_escaped_cert
+    trusted = TestClient(app, client=("10.1.2.3", 4433)).get("/whoami", headers=header)
+    elsewhere = TestClient(app, client=("192.0.2.9", 4433)).get("/whoami", headers=header)
 
-    assert trusted["organisation"] == fsp.iri
-    assert untrusted["authenticated"] is False
+    assert trusted.json()["organisation"] == fsp.iri
+    assert elsewhere.status_code == 401
+
+
+def test_a_forwarded_certificate_without_the_proxy_secret_is_refused(app, fsp: Member) -> None:  # type: ignore[no-untyped-def]
+    header = {"X-Client-Cert": quote(fsp.certificate)}
+    answer = TestClient(app, client=("10.1.2.3", 4433)).get("/whoami", headers=header)
+    assert answer.status_code == 401
+    assert "proxy" in answer.json()["detail"]
 
 
 def test_a_forwarded_certificate_with_folded_lines_is_read(app, fsp: Member) -> None:  # type: ignore[no-untyped-def]
     folded = fsp.certificate.replace("\n", " ")
     me = (
         TestClient(app, client=("10.1.2.3", 4433))
-        .get("/whoami", headers={"X-Client-Cert": folded})
+        .get("/whoami", headers={**forwarded(""), "X-Client-Cert": folded})
         .json()
     )
     assert me["organisation"] == fsp.iri

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pyoxigraph as ox
@@ -22,7 +21,7 @@ from registry.identity import SCHEME_OPERATOR, Principal
 from registry.settings import Settings
 from registry.vocab import FDI
 from tests.conftest import BASE, EXAMPLES, external_store
-from tests.servers import free_port, registry_server
+from tests.servers import PROXY_ENV, forwarded, free_port, registry_server
 from tests.trust import Onboarding
 
 MPAN = "2143967712809"
@@ -43,7 +42,7 @@ def prepare(data_dir: Path, base: str, company_number: str) -> dict[str, str]:
     OPERATORS[base] = onboarding.operator_certificate
     ORGANISATIONS[base], _ = onboarding.apply("FlexCo Energy Services Ltd", company_number)
     registry.close()
-    return {"FDI_DATA_DIR": str(data_dir), "FDI_TRUSTED_PROXIES": "127.0.0.1"}
+    return {"FDI_DATA_DIR": str(data_dir), **PROXY_ENV}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +60,7 @@ def two_registries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
 
 def submit(base: str, body: bytes) -> str:
     """Register public records as the scheme operator of the registry at ``base``."""
-    headers = {**TURTLE, "X-Client-Cert": quote(OPERATORS[base])}
+    headers = {**TURTLE, **forwarded(OPERATORS[base])}
     response = httpx.post(base + "submissions", content=body, headers=headers, timeout=60)
     assert response.status_code == 201, response.text
     return next(iter(response.json()["ids"].values()))

@@ -1,0 +1,169 @@
+"""SPARQL workers have no network, and one requester's runaway queries cannot take every worker.
+
+The workers are real processes (registry.sparql_pool) on an on-disk index; the fair-share test
+runs over a real HTTP server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api.app import create_app
+from registry.demo import load_demo
+from registry.errors import QueryTimeout
+from registry.fair_share import MAX_WAITING, FairShare
+from registry.peer_relay import PeerRequest, fetch
+from registry.query import Dataset
+from registry.settings import Settings
+from registry.sparql_results import QueryCapacity, QueryFailed, QueryRequest
+from tests.conftest import BASE
+from tests.servers import serve
+from tests.test_sparql_safety import AS_FSP, RUNAWAY, with_test_fsp
+
+JSON = "application/sparql-results+json"
+
+
+def listening() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    return sock
+
+
+def connections(sock: socket.socket) -> int:
+    count = 0
+    while True:
+        try:
+            sock.accept()[0].close()
+            count += 1
+        except BlockingIOError:
+            return count
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[FastAPI]:
+    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=BASE, query_workers=1))
+    yield app
+    app.state.registry.close()
+
+
+def test_a_worker_cannot_connect_even_when_the_query_check_is_bypassed(app: FastAPI) -> None:
+    sock = listening()
+    port = sock.getsockname()[1]
+    # Straight to the worker pool: no check_query, no allow-list, as a flaw in the check would.
+    request = QueryRequest(
+        f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+        Dataset((), ()),
+        JSON,
+        "text/turtle",
+        max_results=10,
+    )
+    with pytest.raises((QueryFailed, QueryTimeout)):
+        app.state.registry.sparql.runner().run(request, 5.0)
+    time.sleep(0.2)
+    assert connections(sock) == 0
+    sock.close()
+
+
+def test_workers_run_in_a_network_namespace_of_their_own(app: FastAPI) -> None:
+    pool = app.state.registry.sparql.runner()
+    request = QueryRequest("ASK {}", Dataset((), ()), JSON, "text/turtle", max_results=1)
+    pool.run(request, 30.0)  # starts the workers
+    ours = os.readlink("/proc/self/ns/net")
+    theirs = {os.readlink(f"/proc/{pid}/ns/net") for pid in pool.workers()}
+    assert theirs and ours not in theirs
+
+
+# --- fair scheduling -------------------------------------------------------------------------
+
+LIMIT = 6.0  # seconds: a runaway holds its worker this long
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("fair") / "data",
+        base_iri=BASE,
+        query_timeout=LIMIT,
+        query_workers=2,
+    )
+    app = with_test_fsp(create_app(settings), "09090909")
+    load_demo(app.state.registry, assets=200)
+    with serve(app) as url:
+        yield url
+    app.state.registry.close()
+
+
+def ask(url: str, query: str, headers: dict[str, str] | None = None) -> tuple[int, float]:
+    started = time.perf_counter()
+    answer = httpx.post(
+        url + "sparql",
+        content=query,
+        headers={"Content-Type": "application/sparql-query", "Accept": JSON, **(headers or {})},
+        timeout=60,
+    )
+    return answer.status_code, time.perf_counter() - started
+
+
+def test_one_requesters_runaways_leave_a_worker_for_everyone_else(server: str) -> None:
+    simple = "SELECT (COUNT(*) AS ?n) WHERE { ?s a ?t }"
+    ask(server, simple, AS_FSP)  # workers started, snapshot made
+    baseline = statistics.median(ask(server, simple, AS_FSP)[1] for _ in range(5))
+
+    runaways = [threading.Thread(target=ask, args=(server, RUNAWAY)) for _ in range(3)]
+    for thread in runaways:  # one anonymous client, three runaway queries
+        thread.start()
+    time.sleep(1.0)
+    status, took = ask(server, simple, AS_FSP)
+    still_running = any(thread.is_alive() for thread in runaways)
+    for thread in runaways:
+        thread.join()
+
+    assert status == 200
+    assert took < max(1.5, 10 * baseline), f"{took:.2f} s against a baseline of {baseline:.3f} s"
+    assert still_running, "the runaways ended before the simple query was asked"
+
+
+def test_the_relay_calls_nothing_but_an_allow_listed_peer() -> None:
+    sock = listening()
+    asked = PeerRequest(1, "POST", "application/sparql-query", JSON, b"ASK {}")
+    peers = (f"http://127.0.0.1:{sock.getsockname()[1]}/sparql",)
+    assert fetch(peers, asked, 5.0).status == 403  # peer 1 of a list of one
+    assert fetch(peers, PeerRequest(0, "DELETE", "", "", b""), 5.0).status == 403
+    assert connections(sock) == 0
+    sock.close()
+
+
+def test_a_requester_may_queue_a_few_queries_and_no_more() -> None:
+    share = FairShare(1)
+    who = "anonymous 192.0.2.1"
+    entered: list[int] = []
+
+    def wait_in_line(n: int) -> None:
+        with share.slot(who, 5.0):
+            entered.append(n)
+
+    with share.slot(who, 5.0):
+        waiting = [threading.Thread(target=wait_in_line, args=(n,)) for n in range(MAX_WAITING)]
+        for thread in waiting:
+            thread.start()
+        time.sleep(0.3)
+        started = time.perf_counter()
+        with pytest.raises(QueryCapacity), share.slot(who, 5.0):
+            entered.append(-1)
+        assert time.perf_counter() - started < 0.5  # refused at once, not after waiting
+        assert entered == []
+    for thread in waiting:
+        thread.join(5)
+    assert sorted(entered) == list(range(MAX_WAITING))
