@@ -18,6 +18,7 @@ from api import (
     auth,
     catalogue,
     certificates,
+    claims,
     commercial,
     directory,
     federation,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     for module in (organisations, schemes, people, certificates, auth):
         app.include_router(module.router)
     app.include_router(assets.router)
+    app.include_router(claims.router)
     app.include_router(catalogue.router)
     app.include_router(federation.router)
     app.include_router(linked_data.router)

@@ -24,6 +24,8 @@ import pyoxigraph as ox
 
 from registry import access, capacity, checkpoints, directory, receipts, sharing
 from registry import audit as audit_trail
+from registry.authorisation import authorise, keep_verified_facts
+from registry.control import relations
 from registry.errors import (
     Forbidden,
     NotFound,
@@ -50,7 +52,7 @@ from registry.settings import Settings
 from registry.sparql_endpoint import SparqlEndpoint
 from registry.statistics import Summary, summary_of
 from registry.validation import Finding, Report, Shapes, check, load_shapes
-from registry.vocab import RECORD_TYPES
+from registry.vocab import FDI, RECORD_TYPES
 
 
 @dataclass(frozen=True)
@@ -429,6 +431,7 @@ class Registry:
         partial: bool = False,
         on_refusal: Refusal | None = None,
         replacing: dict[str, list[ox.Triple]] | None = None,
+        status: str = "registered",
     ) -> Staged:
         """Validate a submission and put its accepted records into ``tx``.
 
@@ -462,7 +465,7 @@ class Registry:
                 iri,
                 record.type,
                 content,
-                status="registered",
+                status=status,
                 owner=owner,
                 minted=iri != record.subject,
             )
@@ -513,15 +516,33 @@ class Registry:
             info = self.info(iri)
             if info is None:
                 raise NotFound(f"no record {iri}")
-            if principal.organisation != info.owner and not principal.is_scheme_operator:
-                raise Forbidden(f"only the record's owner may update {iri}")
+            try:
+                authorise(
+                    principal,
+                    _UPDATE.get(info.type, "record.update"),
+                    relations(self, principal, iri),
+                )
+            except Forbidden as refused:
+                raise Forbidden(f"{iri}: {refused.detail}") from None
             if not etag_matches(if_match, info.version):
                 raise PreconditionFailed(
                     f"{iri} has changed: its current ETag is {info.etag}; GET it, merge, retry",
                     current=info.etag,
                 )
             parsed = _as_record(parsed, iri, info.type)
-            staged = self.stage(tx, parsed, info.owner, replacing={iri: []})
+            parsed = Parsed(
+                parsed.source,
+                parsed.format,
+                keep_verified_facts(
+                    info.type, ox.NamedNode(iri), parsed.triples, self._stored(info)
+                ),
+                parsed.origins,
+            )
+            # The register status is the lifecycle's, never the edit's: an organisation that
+            # edits its record stays verified (an edit once reset it to "registered").
+            staged = self.stage(
+                tx, parsed, info.owner, replacing={iri: []}, status=info.status or "registered"
+            )
             if staged.refusal is not None:
                 raise staged.refusal
         return staged.registration(tx)
@@ -564,8 +585,16 @@ class Registry:
         nt = next(r["nt"] for r in entry.payload["records"] if r["iri"] == iri)
         return version, _triples(nt)
 
+    def _stored(self, info: RecordInfo) -> list[ox.Triple]:
+        quads = self.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(info.iri))
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+
     def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
         return related_records(self.index, triples, self.settings.base_iri)
+
+    def related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
+        """The stored records the cross-record rules need to check ``triples``."""
+        return self._related(triples)
 
     def graph_for(self, record_type: ox.NamedNode, owner: str | None = None) -> ox.NamedNode:
         """The graph (audience partition) a record of this type and owner is stored in."""
@@ -593,10 +622,24 @@ class Registry:
         if info is None:
             raise NotFound(f"no record {iri}")
         subject = ox.NamedNode(iri)
+        principal = principal or Principal.anonymous()
+        public = self.graph_for(FDI.Organisation)
         for graph in self.dataset_for(principal):
             quads = self.index.record_quads(graph, subject)
             if quads:
+                if graph != public and info.type in _UPDATE:
+                    own = access.org_graph(self.settings.base_iri, principal.organisation or "")
+                    authorise(
+                        principal, "asset.read-private", {"owner" if graph == own else "shared"}
+                    )
                 return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        # Control follows the operator: after a switch the asset stays in its registrant's
+        # graph, and its current operator reads it there.
+        if info.type in _UPDATE and principal.authenticated:
+            found = relations(self, principal, iri) & {"operator", "scheme-operator"}
+            if found:
+                authorise(principal, "asset.read-private", found)
+                return self._stored(info)
         raise NotFound(f"no record {iri}")
 
     def query(self, text: str, principal: Principal | None = None) -> QueryResult:
@@ -628,6 +671,12 @@ class Registry:
             )
         ]
         return summary_of(self.counts(), self.capacity_statistics(), samples)
+
+
+_UPDATE = {
+    FDI.FlexibleAsset.value: "asset.update",
+    FDI.RightToOperate.value: "right.update",
+}
 
 
 def etag_matches(if_match: str, version: int) -> bool:
