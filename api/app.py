@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import (
@@ -34,6 +34,7 @@ from api import (
     statistics,
     submissions,
 )
+from api.authorisation import gate
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         description=DESCRIPTION,
         lifespan=lifespan,
         license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        # Every operation's rule (registry/authorisation.py) is applied before its handler.
+        dependencies=[Depends(gate)],
     )
     registry = Registry(settings)
     if demo_assets and not any(registry.counts().values()):

@@ -49,6 +49,7 @@ MARKET = frozenset(
         FDI.TransmissionSystemOperator.value,
     }
 )
+ADMINISTRATOR = FDI.Administrator.value
 ATTESTERS = frozenset({FDI.Manufacturer.value, FDI.Installer.value, FDI.AssetOwner.value})
 READ_ASSETS = frozenset({ASSETS_READ, ASSETS_WRITE})  # writing an asset implies reading it
 
@@ -88,13 +89,11 @@ RULES: dict[str, Rule] = {
     r.action: r
     for r in (
         _rule("public.read", ANYONE, description="directory, licences, ontology, shapes"),
-        _rule("record.read", ANYONE, description="a record the requester's graphs hold"),
         _rule(
-            "asset.read",
+            "record.read",
             ANYONE,
-            description="an asset or right: public ones by anyone; private ones by their "
-            "owner or current operator (scope assets-read or assets-write) or through an "
-            "agreement that shares them",
+            description="a record (GET /id/..., its versions, SPARQL): what the requester's "
+            "graphs hold (public; members: their own and what is shared with them), else 404",
         ),
         _rule(
             "asset.read-private",
@@ -111,7 +110,7 @@ RULES: dict[str, Rule] = {
             {ASSETS_WRITE},
             {"operator", "scheme-operator"},
             "an asset is updated by its current operator (its registrant while no right is "
-            "current); a right to operate by the FSP that holds it",
+            "current)",
         ),
         _rule(
             "right.update",
@@ -161,14 +160,102 @@ RULES: dict[str, Rule] = {
             description="asset owners, installers and manufacturers attest facts; market "
             "operators attest that an asset is registered in their market (fdi:registeredIn)",
         ),
-        _rule("reads.list", MEMBER, description="reads of the requester's own data"),
+        _rule(
+            "submission.register",
+            {FSP} | _OP,
+            {ASSETS_WRITE},
+            description="POST /submissions: an FSP's assets and rights, or the scheme "
+            "operator's public records",
+        ),
+        _rule(
+            "reads.list",
+            MEMBER,
+            description="lists of the requester's own: reads of its data, its audit trail, "
+            "jobs, agreements, commercial information, disputes, what is shared with it",
+        ),
+        _rule(
+            "organisation.apply",
+            ANYONE,
+            description="apply to join, with KYC evidence (no certificate yet)",
+        ),
+        _rule(
+            "scheme.administer",
+            _OP,
+            description="verify, reject, suspend, reinstate, revoke organisations; grant, "
+            "refuse, suspend, reinstate, revoke memberships; publish licences; reminders",
+        ),
+        _rule(
+            "membership.request",
+            {ADMINISTRATOR},
+            description="an organisation's administrator asks to join a scheme",
+        ),
+        _rule(
+            "membership.accept",
+            {ADMINISTRATOR},
+            relations={"owner"},
+            description="an organisation's administrator accepts the scheme's agreement",
+        ),
+        _rule(
+            "organisation.administer",
+            {ADMINISTRATOR} | _OP,
+            relations={"owner", "scheme-operator"},
+            description="users and certificates of an organisation: its administrators, or "
+            "the scheme operator",
+        ),
+        _rule(
+            "catalogue.publish",
+            MEMBER,
+            description="a member publishes its own catalogue",
+        ),
+        _rule(
+            "catalogue.update",
+            MEMBER,
+            relations={"owner", "scheme-operator"},
+            description="the catalogue's publisher replaces it",
+        ),
+        _rule(
+            "commercial.write",
+            {FSP},
+            {COMMERCIAL_WRITE},
+            description="an FSP submits or replaces its commercial information",
+        ),
+        _rule(
+            "agreement.make",
+            {FSP},
+            {AGREEMENTS_WRITE},
+            description="an FSP makes a data-sharing agreement over its own records",
+        ),
+        _rule(
+            "agreement.withdraw",
+            MEMBER,
+            {AGREEMENTS_WRITE},
+            {"owner"},
+            description="the organisation that made an agreement withdraws it",
+        ),
+        _rule(
+            "inbox.read",
+            MEMBER,
+            relations={"owner"},
+            description="an organisation reads and acknowledges its own inbox",
+        ),
+        _rule(
+            "message.send",
+            MEMBER,
+            {MESSAGES_SEND},
+            {"may-message"},
+            description="post an activity to an organisation's inbox, if the sender's roles "
+            "may message the recipient's (fdi:mayMessage in the ontology)",
+        ),
     )
 }
 
 
-def authorise(principal: Principal, action: str, relations: Iterable[str] = ()) -> str | None:
+def authorise(
+    principal: Principal, action: str, relations: Iterable[str] | None = ()
+) -> str | None:
     """The requester's organisation, if :data:`RULES` lets ``principal`` do ``action``
-    standing in ``relations`` to the record.
+    standing in ``relations`` to the record (None: the record is not known yet, and its
+    relation is checked where it is).
 
     Raises Unauthenticated (a member action without a certificate) or Forbidden (role, scope or
     relation missing: the message says which)."""
@@ -185,10 +272,10 @@ def authorise(principal: Principal, action: str, relations: Iterable[str] = ()) 
             f"{action} needs the scope {' or '.join(_names(rule.scopes).split(', '))}, "
             "which the certificate presented does not carry"
         )
-    if rule.relations and not rule.relations & set(relations):
+    if relations is not None and rule.relations and not rule.relations & set(relations):
         raise Forbidden(
             f"{action} is for the record's {' or '.join(sorted(rule.relations))}; "
-            f"the requester is {', '.join(sorted(set(relations))) or 'none of them'}"
+            f"the requester is {', '.join(sorted(set(relations))) or 'none of them'}"  # type: ignore[arg-type]
         )
     return principal.organisation
 
@@ -254,3 +341,19 @@ def refuse_verified_facts(triples: list[ox.Triple]) -> None:
         facts = VERIFIED_FACTS.get(types.get(t.subject, ""), {})
         if t.predicate in facts:
             keep_verified_facts(types[t.subject], t.subject, [t], [])  # type: ignore[arg-type]
+
+
+def table() -> str:
+    """:data:`RULES` as a Markdown table (docs/authorisation.md prints it; a test keeps the
+    two equal)."""
+    lines = [
+        "| action | who | scope (any one) | relation to the record (any one) | what |",
+        "|---|---|---|---|---|",
+    ]
+    for rule in RULES.values():
+        who = ", ".join(sorted(w if w in (ANYONE, MEMBER) else _names([w]) for w in rule.who))
+        lines.append(
+            f"| `{rule.action}` | {who} | {_names(rule.scopes) or '-'} | "
+            f"{', '.join(sorted(rule.relations)) or '-'} | {rule.description} |"
+        )
+    return "\n".join(lines) + "\n"

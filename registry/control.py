@@ -26,6 +26,7 @@ OWNER = "owner"  # the organisation that registered (and stores) the record
 OPERATOR = "operator"  # the asset's current operator (its registrant while no right is current)
 ASSET_OWNER = "asset-owner"  # an AssetOwner organisation that attested the asset
 SCHEME_OPERATOR = "scheme-operator"
+MAY_MESSAGE = "may-message"  # the requester's roles may message the organisation's (fdi:mayMessage)
 NONE = "none"
 
 CURRENT_RIGHTS = """
@@ -107,7 +108,7 @@ def asset_of(registry: Registry, iri: str) -> str | None:
 
 def relations(registry: Registry, principal: Principal, iri: str) -> set[str]:
     """How ``principal`` stands to the record ``iri``: a subset of owner, operator,
-    asset-owner, scheme-operator (``none`` when it stands in none of them)."""
+    asset-owner, scheme-operator, may-message (``none`` when it stands in none of them)."""
     found: set[str] = set()
     if principal.is_scheme_operator:
         found.add(SCHEME_OPERATOR)
@@ -117,6 +118,11 @@ def relations(registry: Registry, principal: Principal, iri: str) -> set[str]:
         return found or {NONE}
     if info.owner == org:
         found.add(OWNER)
+    if info.type == FDI.Organisation.value:
+        from registry.inbox import may_message, roles_of
+
+        if may_message(principal.roles, roles_of(registry, iri)):
+            found.add(MAY_MESSAGE)
     asset = asset_of(registry, iri)
     if asset is not None:
         if operator_of(registry, asset) == org:
