@@ -22,7 +22,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry import access, capacity, checkpoints, directory, receipts, sharing
+from registry import access, capacity, checkpoints, directory, disclosure, receipts, sharing
 from registry import audit as audit_trail
 from registry.authorisation import authorise, keep_verified_facts
 from registry.control import relations
@@ -670,7 +670,8 @@ class Registry:
                 (rtype.value, self.public_graph.value),
             )
         ]
-        return summary_of(self.counts(), self.capacity_statistics(), samples)
+        cells = disclosure.protect(self.capacity_statistics(), self.settings.disclosure_threshold)
+        return summary_of(self.counts(), cells, samples)
 
 
 _UPDATE = {

@@ -54,6 +54,8 @@ class Settings:
     certificate_days: how long client certificates are valid unless a shorter time is asked for.
     operator_name, operator_company_number, operator_email: the scheme operator organisation the
         registry creates on first start (its legal name, Companies House number, contact).
+    disclosure_threshold: the fewest assets a published statistics cell may hold; smaller cells
+        are merged, then suppressed (registry.disclosure); 1 publishes every cell.
     """
 
     data_dir: Path | None = Path("fdi-data")
@@ -78,6 +80,7 @@ class Settings:
     operator_name: str = "FDI Scheme Operator"
     operator_company_number: str = "00000000"
     operator_email: str = "operator@localhost"
+    disclosure_threshold: int = 5
 
     def __post_init__(self) -> None:
         if not self.store:
@@ -112,6 +115,7 @@ def _convert(name: str, raw: str) -> object:
         "max_blank_nodes",
         "checkpoint_every",
         "certificate_days",
+        "disclosure_threshold",
     ):
         return int(raw)
     return raw

@@ -390,3 +390,20 @@ def test_a_read_after_a_switch_is_reported_to_the_current_operator(world: World)
     reads_a = world.client(a).get("/reads").json()["reads"]
     assert asset in {r["record"] for r in reads_b}
     assert asset in {r["record"] for r in reads_a}
+
+
+# --- f. statistics disclosure control ----------------------------------------------------
+
+
+def test_anonymous_statistics_never_show_a_cell_of_one_asset(world: World) -> None:
+    fsp = member(world, "Lonely Battery Ltd")
+    north_scotland = mpan_core(17, 43_000_000)  # distributor 17 is GSP group _P
+    body = ASSET.replace("2143967712809", north_scotland).replace('"_K"', '"_P"')
+    assert world.client(fsp).post("/assets", content=body, headers=TURTLE).status_code == 201
+    seen = world.operator_client().get("/statistics").json()["capacity"]
+    assert [c["assets"] for c in seen if c["area"] == "_P"] == [1]
+    published = world.client().get("/statistics").json()
+    assert published["disclosure"]["threshold"] == 5
+    assert all(c["assets"] >= 5 for c in published["capacity"])
+    assert "_P" not in {c["area"] for c in published["capacity"]}
+    assert "_P" not in {c["area"] for c in world.client(fsp).get("/statistics").json()["capacity"]}
