@@ -38,6 +38,7 @@ from api.authorisation import gate
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
+from registry.access_log import DigestSender
 from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.errors import Forbidden, RegistryError, Unauthenticated, ValidationFailed
@@ -60,7 +61,9 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
+        app.state.digests.start()  # reads of members' data, digested to them
         yield
+        app.state.digests.stop()
         app.state.registry.close()
 
     app = FastAPI(
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.registry = registry
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
+    app.state.digests = DigestSender(registry, settings.digest_interval)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
     for module in (pages, sparql, records, submissions):

@@ -5,13 +5,16 @@ read of an asset's records is reported to the record's owner *and* the asset's c
 operator (``registry.control.parties``), so after a switch the new operator hears of it. Every
 such read is journaled as an audit event (``Registry.audit``); the FSP lists them
 (:func:`reads_of`) and receives a digest notification of the reads since the last one
-(:func:`send_digests`) rather than one message per read.
+(:func:`send_digests`, sent every ``digest_interval`` seconds by :class:`DigestSender` while the
+server runs) rather than one message per read.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 from typing import Any
 
 import pyoxigraph as ox
@@ -22,6 +25,7 @@ from registry.core import Registry
 from registry.identity import Principal
 
 DIGEST_TYPE = "AccessDigest"
+log = logging.getLogger(__name__)
 
 
 def read_record(
@@ -143,3 +147,36 @@ def _last_digested(registry: Registry, owner: str) -> int:
     ):
         last = int(json.loads(body).get("auditUpTo", 0))
     return last
+
+
+class DigestSender:
+    """Sends the read digests (:func:`send_digests`) every ``interval`` seconds in a background
+    thread, for as long as the registry runs.
+
+    Delivery survives a restart: what was last digested is read from the journal (each digest
+    carries the last audit id it covers, committed with the notification), so reads recorded
+    before a crash or a stop are digested by the first round after the next start, once."""
+
+    def __init__(self, registry: Registry, interval: float) -> None:
+        self.registry = registry
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, daemon=True, name="read-digests")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                send_digests(self.registry)
+            except Exception:  # a failed round is retried at the next one; say why meanwhile
+                log.exception("sending read digests failed; retrying in %s s", self.interval)

@@ -54,6 +54,8 @@ class Settings:
     certificate_days: how long client certificates are valid unless a shorter time is asked for.
     operator_name, operator_company_number, operator_email: the scheme operator organisation the
         registry creates on first start (its legal name, Companies House number, contact).
+    digest_interval: seconds between rounds of read digests to the organisations whose data was
+        read (registry.access_log.DigestSender); 0 sends none (``send_digests`` by hand).
     disclosure_threshold: the fewest assets a published statistics cell may hold; smaller cells
         are merged, then suppressed (registry.disclosure); 1 publishes every cell.
     """
@@ -81,6 +83,7 @@ class Settings:
     operator_company_number: str = "00000000"
     operator_email: str = "operator@localhost"
     disclosure_threshold: int = 5
+    digest_interval: float = 300.0
 
     def __post_init__(self) -> None:
         if not self.store:
@@ -104,7 +107,7 @@ class Settings:
 def _convert(name: str, raw: str) -> object:
     if name == "data_dir":
         return Path(raw) if raw else None
-    if name in ("query_timeout",):
+    if name in ("query_timeout", "digest_interval"):
         return float(raw)
     if name in (
         "max_results",

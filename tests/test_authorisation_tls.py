@@ -3,8 +3,10 @@ real client certificates the registry issued them. Every refused request changes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pyoxigraph as ox
@@ -407,3 +409,24 @@ def test_anonymous_statistics_never_show_a_cell_of_one_asset(world: World) -> No
     assert all(c["assets"] >= 5 for c in published["capacity"])
     assert "_P" not in {c["area"] for c in published["capacity"]}
     assert "_P" not in {c["area"] for c in world.client(fsp).get("/statistics").json()["capacity"]}
+
+
+# --- g. read notifications are delivered ---------------------------------------------------
+
+
+def digests_in(client: httpx.Client, member: Member) -> list[dict]:
+    inbox = client.get(f"/id/org/{member.uid}/inbox").json()["contains"]
+    return [n for n in inbox if "read(s) of your data" in (n.get("summary") or "")]
+
+
+def test_reads_of_an_fsps_data_arrive_as_a_digest_in_its_inbox(tmp_path: Path) -> None:
+    with tls_world(tmp_path, digest_interval=0.3) as live:
+        fsp = live.member("Digest Flex Ltd", "07654321")
+        asset = register_asset(live, fsp)
+        assert live.operator_client().get(live.path(asset)).status_code == 200
+        deadline = time.monotonic() + 15
+        while not digests_in(live.client(fsp), fsp) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(digests_in(live.client(fsp), fsp)) == 1
+        time.sleep(1)  # later rounds find nothing new: one digest, not one per round
+        assert len(digests_in(live.client(fsp), fsp)) == 1
