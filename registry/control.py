@@ -3,9 +3,9 @@ asset's owner, an organisation it is shared with.
 
 Control follows the operator: an asset is read and updated by the organisation operating it
 today (through a current right to operate), or, while no right is current, by the FSP that
-registered it. The *asset owner* is an organisation holding the ``AssetOwner`` role that has
-attested facts about the asset (``registry.attestations``): it confirms or contests claims to
-operate its asset. The relations are the vocabulary of the authorisation table
+registered it. The *asset owner* is the organisation the right in force names as
+``fdi:assetOwner`` (by the IRI of its record) and that holds the ``AssetOwner`` role: it confirms
+or contests claims to operate its asset. The relations are the vocabulary of the authorisation table
 (``registry.authorisation``).
 """
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 OWNER = "owner"  # the organisation that registered (and stores) the record
 OPERATOR = "operator"  # the asset's current operator (its registrant while no right is current)
-ASSET_OWNER = "asset-owner"  # an AssetOwner organisation that attested the asset
+ASSET_OWNER = "asset-owner"  # the AssetOwner organisation the right in force names
 SCHEME_OPERATOR = "scheme-operator"
 MAY_MESSAGE = "may-message"  # the requester's roles may message the organisation's (fdi:mayMessage)
 NONE = "none"
@@ -36,12 +36,9 @@ SELECT ?asset ?right ?operator ?from ?to WHERE {
   OPTIONAL { ?right fdi:validTo ?to }
 } ORDER BY ?from
 """
-ATTESTERS = """
+OWNERS_NAMED = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT DISTINCT ?asset ?org WHERE {
-  ?a a fdi:Attestation ; fdi:about ?asset ; prov:wasAttributedTo ?org
-}
+SELECT ?right ?owner WHERE { ?right a fdi:RightToOperate ; fdi:assetOwner ?owner }
 """
 
 
@@ -74,16 +71,22 @@ def _current(registry: Registry, asset: str, on: dt.date | None) -> tuple[str, s
 
 
 def asset_owners(registry: Registry, asset: str) -> set[str]:
-    """Organisations holding the AssetOwner role now that have attested ``asset``."""
+    """The organisations that own ``asset``: named (by IRI) as ``fdi:assetOwner`` of the right
+    in force, and holding the AssetOwner role now. The operator names the owner when it files
+    the right with the owner's consent; an attestation alone makes nobody the owner."""
     from registry import memberships
 
-    attesters = {
-        row["org"].value  # type: ignore[index]
+    right = current_right(registry, asset)
+    if right is None:
+        return set()
+    named = {
+        row["owner"].value  # type: ignore[index]
         for row in registry.index.query(
-            ATTESTERS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+            OWNERS_NAMED, None, substitutions={ox.Variable("right"): ox.NamedNode(right)}
         )
+        if isinstance(row["owner"], ox.NamedNode)  # type: ignore[index]
     }
-    return {o for o in attesters if FDI.AssetOwner.value in memberships.held(registry, o)[0]}
+    return {o for o in named if FDI.AssetOwner.value in memberships.held(registry, o)[0]}
 
 
 def asset_of(registry: Registry, iri: str) -> str | None:

@@ -356,25 +356,46 @@ def test_an_fsp_cannot_attest_registered_in_for_itself(world: World) -> None:
     assert refused.status_code == 403, refused.text
 
 
-def test_the_asset_owner_confirms_a_claim(world: World) -> None:
+def test_the_asset_owner_named_by_the_current_right_confirms_a_switch(world: World) -> None:
     a, b = member(world, "Operator A Ltd"), member(world, "Newcomer B Ltd")
     owner = member(world, "Home Owner Co", roles=["AssetOwner"])
     asset = register_asset(world, a, fresh_mpan())
-    attested = world.client(owner).post(
-        world.path(asset) + "/attestations",
-        content=f'<{asset}> <https://saref.etsi.org/core/hasModel> "Powerwall 2" .',
-        headers={"Content-Type": "application/n-triples"},
+    held = right(asset, a.iri, "2025-01-01").replace(
+        'fdi:assetOwner "Household at CF10 1EP"', f"fdi:assetOwner <{owner.iri}>"
     )
-    assert attested.status_code == 201, attested.text
-    claim = world.client(b).post(
-        "/rights-to-operate", content=right(asset, b.iri, "2026-01-01"), headers=TURTLE
-    )
+    old = world.client(a).post("/rights-to-operate", content=held, headers=TURTLE)
+    assert old.status_code == 201, old.text
+    switch = right(asset, b.iri, "2026-01-01", extra=f"fdi:takesOver <{old.json()['ids']['r']}> ;")
+    claim = world.client(b).post("/rights-to-operate", content=switch, headers=TURTLE)
     assert claim.status_code == 202, claim.text
     assert owner.iri in claim.json()["decidedBy"]
     path = "/claims/" + claim.json()["id"].rsplit("/", 1)[-1]
     confirmed = world.client(owner).post(path + "/confirm", json={})
     assert confirmed.status_code == 200, confirmed.text
     assert world.client(b).get(world.path(asset)).status_code == 200
+
+
+def test_an_asset_owner_that_only_attested_the_asset_cannot_give_it_away(world: World) -> None:
+    a, b = member(world, "Holding A Ltd"), member(world, "Grabbing B Ltd")
+    stranger = member(world, "Self Styled Owner Co", roles=["AssetOwner"])
+    asset = register_asset(world, a, fresh_mpan())
+    attested = world.client(stranger).post(
+        world.path(asset) + "/attestations",
+        content=f'<{asset}> <https://saref.etsi.org/core/hasModel> "Powerwall 2" .',
+        headers={"Content-Type": "application/n-triples"},
+    )
+    assert attested.status_code == 201, attested.text
+    claim = (
+        world.client(b)
+        .post("/rights-to-operate", content=right(asset, b.iri, "2026-01-01"), headers=TURTLE)
+        .json()
+    )
+    assert stranger.iri not in claim["decidedBy"]
+    path = "/claims/" + claim["id"].rsplit("/", 1)[-1]
+    refused = world.client(stranger).post(path + "/confirm", json={})
+    assert refused.status_code == 403, refused.text
+    assert world.registry.info(claim["id"]).status == "pending"
+    assert world.client(b).get(world.path(asset)).status_code == 404
 
 
 def test_a_read_after_a_switch_is_reported_to_the_current_operator(world: World) -> None:
