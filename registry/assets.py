@@ -17,7 +17,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.authorisation import authorise, refuse_verified_facts
-from registry.control import asset_of, operator_of, relations
+from registry.control import asset_of, parties, relations
 from registry.core import Registration, Registry, Staged, Transaction
 from registry.errors import (
     ConflictingRight,
@@ -257,9 +257,8 @@ def _notify_duplicate(
     }
     assert principal.organisation is not None
     tx.notify(principal.organisation, activity)
-    current = operator_of(registry, existing)
-    if current and current != principal.organisation:
-        tx.notify(current, activity)
+    for party in sorted(parties(registry, existing) - {principal.organisation}):
+        tx.notify(party, activity)  # the asset's current operator and its registrant
 
 
 # --- switching operator ------------------------------------------------------------------
@@ -314,7 +313,8 @@ def switch_operator(
         )
         if staged.refusal is None:
             tx.put(ox.NamedNode(previous), FDI.RightToOperate, ended, status="ended")
-            for party in sorted({info.owner, principal.organisation} - {None}):
+            told = {info.owner, principal.organisation} | parties(registry, asset.value)
+            for party in sorted(told - {None}):
                 tx.notify(party, _switch_activity(previous, staged, new_from))  # type: ignore[arg-type]
     if staged.refusal is not None:
         raise staged.refusal

@@ -18,6 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.authorisation import MARKET, authorise
+from registry.control import parties
 from registry.core import Registration, Registry, now
 from registry.errors import Forbidden, NotFound, UnusableInput
 from registry.formats import SUBMISSION_BASE, Parsed
@@ -108,9 +109,9 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
             owner=principal.organisation,
             graph=ox.NamedNode(info.graph),
         )
-        if info.owner and info.owner != principal.organisation:
+        for party in sorted(parties(registry, asset) - {principal.organisation}):
             tx.notify(
-                info.owner,
+                party,
                 {
                     "@context": "https://www.w3.org/ns/activitystreams",
                     "type": "Add",

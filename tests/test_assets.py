@@ -4,8 +4,9 @@ import threading
 
 import pytest
 
-from registry.assets import operator_of, register_assets
+from registry.assets import register_assets
 from registry.claims import claim_right, decide
+from registry.control import operator_of
 from registry.core import Registry
 from registry.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound
 from registry.formats import read_bytes, read_file

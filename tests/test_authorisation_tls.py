@@ -451,3 +451,26 @@ def test_reads_of_an_fsps_data_arrive_as_a_digest_in_its_inbox(tmp_path: Path) -
         assert len(digests_in(live.client(fsp), fsp)) == 1
         time.sleep(1)  # later rounds find nothing new: one digest, not one per round
         assert len(digests_in(live.client(fsp), fsp)) == 1
+
+
+def test_a_duplicate_after_a_switch_is_reported_to_the_operator_and_the_registrant(
+    world: World,
+) -> None:
+    a, b, c = (
+        member(world, "Registrant A Ltd"),
+        member(world, "Now Operating B Ltd"),
+        member(world, "Duplicating C Ltd"),
+    )
+    mpan = fresh_mpan()
+    asset = register_asset(world, a, mpan)
+    claim = (
+        world.client(b)
+        .post("/rights-to-operate", content=right(asset, b.iri, "2026-01-01"), headers=TURTLE)
+        .json()
+    )
+    world.client(a).post("/claims/" + claim["id"].rsplit("/", 1)[-1] + "/confirm", json={})
+    body = ASSET.replace("2143967712809", mpan).replace("TG1234567890", f"SN{mpan}")
+    assert world.client(c).post("/assets", content=body, headers=TURTLE).status_code == 409
+    for who in (a, b, c):
+        inbox = world.client(who).get(f"/id/org/{who.uid}/inbox").text
+        assert f"already registered ({asset})" in inbox, who.iri
