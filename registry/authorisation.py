@@ -99,7 +99,7 @@ RULES: dict[str, Rule] = {
             "asset.read-private",
             MEMBER,
             READ_ASSETS,
-            {"owner", "shared", "operator", "scheme-operator"},
+            {"owner", "shared", "operator"},
             "an asset or right in an organisation's own or shared graph: scope assets-read "
             "(or assets-write); its current operator reads it even after a switch",
         ),

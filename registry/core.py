@@ -636,7 +636,7 @@ class Registry:
         # Control follows the operator: after a switch the asset stays in its registrant's
         # graph, and its current operator reads it there.
         if info.type in _UPDATE and principal.authenticated:
-            found = relations(self, principal, iri) & {"operator", "scheme-operator"}
+            found = relations(self, principal, iri) & {"operator"}
             if found:
                 authorise(principal, "asset.read-private", found)
                 return self._stored(info)

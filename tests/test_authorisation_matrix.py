@@ -189,8 +189,8 @@ def _url(world: World, path: str) -> str:
 # --- the oracle: the table, read independently of the code that applies it ---------------
 
 # Reads whose visibility the record's graphs decide: the asset is in its owner's graph, and
-# its current operator and the scheme operator read it there.
-_VISIBLE = {"owner", "owner-administrator", "operator", "scheme-operator"}
+# its current operator reads it there (the scheme operator does not read members' assets).
+_VISIBLE = {"owner", "owner-administrator", "operator"}
 
 
 def expected(world: World, method: str, path: str, kind: str, principal) -> str:  # type: ignore[no-untyped-def]
@@ -224,7 +224,7 @@ def expected(world: World, method: str, path: str, kind: str, principal) -> str:
         if kind not in _VISIBLE:
             return "hidden"
         private = RULES["asset.read-private"]
-        if kind != "scheme-operator" and not private.scopes & principal["scopes"]:
+        if not private.scopes & principal["scopes"]:
             return "refuse"
     return "allow"
 

@@ -62,6 +62,22 @@ def fresh_mpan() -> str:
     return mpan_core(21, 43_000_000 + next(_mpans))
 
 
+SHARE_WITH_DSOS = {
+    "type": "DataSharingAgreement",
+    "id": "share",
+    "assignee": ["fdi:DistributionSystemOperator"],
+    "target": ["fdi:ProviderAssets"],
+    "permission": {
+        "action": "use",
+        "constraint": {
+            "leftOperand": "purpose",
+            "operatorSymbol": "eq",
+            "rightOperand": "fdi:FlexibilityProcurement",
+        },
+    },
+}
+
+
 def right(asset: str, operator: str, start: str, extra: str = "") -> str:
     return RIGHT.format(asset=asset, operator=operator, start=start, extra=extra)
 
@@ -407,8 +423,10 @@ def test_a_read_after_a_switch_is_reported_to_the_current_operator(world: World)
         .json()
     )
     world.client(a).post("/claims/" + claim["id"].rsplit("/", 1)[-1] + "/confirm", json={})
-    # The scheme operator reads the asset: both the owner and the current operator are told.
-    assert world.operator_client().get(world.path(asset)).status_code == 200
+    # The registrant shares its assets with DSOs; a DSO reads this one: both are told.
+    assert world.client(a).post("/agreements", json=SHARE_WITH_DSOS).status_code == 201
+    dso = member(world, "Reading DSO plc", roles=["DistributionSystemOperator"])
+    assert world.client(dso).get(world.path(asset)).status_code == 200
     reads_b = world.client(b).get("/reads").json()["reads"]
     reads_a = world.client(a).get("/reads").json()["reads"]
     assert asset in {r["record"] for r in reads_b}
@@ -444,7 +462,9 @@ def test_reads_of_an_fsps_data_arrive_as_a_digest_in_its_inbox(tmp_path: Path) -
     with tls_world(tmp_path, digest_interval=0.3) as live:
         fsp = live.member("Digest Flex Ltd", "07654321")
         asset = register_asset(live, fsp)
-        assert live.operator_client().get(live.path(asset)).status_code == 200
+        assert live.client(fsp).post("/agreements", json=SHARE_WITH_DSOS).status_code == 201
+        dso = live.member("Digest DSO plc", "07654322", roles=["DistributionSystemOperator"])
+        assert live.client(dso).get(live.path(asset)).status_code == 200
         deadline = time.monotonic() + 15
         while not digests_in(live.client(fsp), fsp) and time.monotonic() < deadline:
             time.sleep(0.2)

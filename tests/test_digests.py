@@ -15,6 +15,7 @@ from registry.assets import register_assets
 from registry.formats import read_file
 from registry.settings import Settings
 from tests.conftest import BASE, EXAMPLES
+from tests.test_authorisation_tls import SHARE_WITH_DSOS
 from tests.trust import Onboarding
 
 
@@ -31,7 +32,9 @@ def test_reads_recorded_before_a_restart_are_digested_once_after_it(tmp_path: Pa
         fsp = world.member("Restart Flex Ltd", "06543210")
         registry = app.state.registry
         asset = register_assets(registry, read_file(EXAMPLES / "asset.ttl"), fsp.principal)
-        read_record(registry, asset.ids["battery-cardiff-1"], world.operator)
+        assert world.client(fsp).post("/agreements", json=SHARE_WITH_DSOS).status_code == 201
+        dso = world.member("Reading DSO plc", "06543211", roles=["DistributionSystemOperator"])
+        read_record(registry, asset.ids["battery-cardiff-1"], dso.principal)
         assert digests(registry, fsp.iri) == []  # no rounds while the interval is 0
     restarted = create_app(dataclasses.replace(settings, digest_interval=0.2))
     with TestClient(restarted):
