@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry import schemes
-from registry.authorisation import ASSETS_WRITE, authorise
+from registry.authorisation import authorise
 from registry.control import OPERATOR, asset_owners, operator_of, relations
-from registry.errors import Forbidden, NotFound, UnusableInput
+from registry.errors import Forbidden, InvalidTransition, NotFound, UnusableInput
 from registry.formats import Parsed
-from registry.identity import FSP, Principal
+from registry.identity import Principal
 from registry.inbox import activity
 from registry.lifecycle import (
     content,
@@ -149,7 +149,7 @@ def decide(
             "ntriples",
             [ox.Triple(q.subject, q.predicate, q.object) for q in proposal],
         )
-        as_claimant = Principal(claimant, frozenset({FSP}), frozenset({ASSETS_WRITE}))
+        as_claimant = _claimant_now(registry, claimant)
         action = switch_operator if first(triples, node, FDI.takesOver) else register_assets
         action(registry, parsed, as_claimant, confirmed=True)
     status = "confirmed" if confirm else "disputed"
@@ -212,6 +212,22 @@ def disputes(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
         except Forbidden:  # not a party to it: not listed
             continue
     return out
+
+
+def _claimant_now(registry: Registry, claimant: str) -> Principal:
+    """The claimant as it stands today: still verified, with the roles and scopes it holds now
+    (a claim does not outlive the claimant's suspension). Raises InvalidTransition."""
+    from registry.authentication import held_now
+
+    info = registry.info(claimant)
+    if info is None or info.status != "verified":
+        raise InvalidTransition(
+            f"the claimant {claimant} is {info.status if info else 'unknown'} now; "
+            "contest the claim instead",
+            status=info.status if info else None,
+        )
+    roles, scopes = held_now(registry, claimant)
+    return Principal(claimant, frozenset(roles), frozenset(scopes))
 
 
 def _deciders(registry: Registry, asset: str) -> set[str]:

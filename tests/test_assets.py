@@ -141,7 +141,12 @@ def test_simultaneous_overlapping_rights_are_never_both_accepted(disk_settings):
 
 
 def test_a_switch_ends_the_previous_right_and_notifies_both(registry):
-    first, second = make_fsp(registry, "00000001"), make_fsp(registry, "00000002")
+    from registry.ca import CertificateAuthority
+    from tests.trust import Onboarding
+
+    world = Onboarding(registry, CertificateAuthority.open(None))
+    first = world.member("First Flex Ltd", "00000001").principal
+    second = world.member("Second Flex Ltd", "00000002").principal
     asset = register_asset(registry, first)
     old = register_assets(
         registry, read_bytes(right(asset, first.organisation, "2025-01-01"), "turtle"), first

@@ -494,3 +494,25 @@ def test_a_duplicate_after_a_switch_is_reported_to_the_operator_and_the_registra
     for who in (a, b, c):
         inbox = world.client(who).get(f"/id/org/{who.uid}/inbox").text
         assert f"already registered ({asset})" in inbox, who.iri
+
+
+def test_a_claim_cannot_be_confirmed_once_the_claimant_is_suspended(world: World) -> None:
+    a, b = member(world, "Patient A Ltd"), member(world, "Suspended Claimer B Ltd")
+    asset = register_asset(world, a, fresh_mpan())
+    claim = (
+        world.client(b)
+        .post("/rights-to-operate", content=right(asset, b.iri, "2026-01-01"), headers=TURTLE)
+        .json()
+    )
+    suspended = world.operator_client().post(
+        f"/organisations/{b.uid}/suspend", json={"reason": "fees unpaid"}
+    )
+    assert suspended.status_code == 200, suspended.text
+    rights = world.registry.counts()["right-to-operate"]
+    refused = world.client(a).post(
+        "/claims/" + claim["id"].rsplit("/", 1)[-1] + "/confirm", json={}
+    )
+    assert refused.status_code == 409, refused.text
+    assert "suspended" in refused.json()["detail"]
+    assert world.registry.info(claim["id"]).status == "pending"
+    assert world.registry.counts()["right-to-operate"] == rights
