@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
@@ -23,6 +23,7 @@ from api import (
     cases,
     catalogue,
     certificates,
+    claims,
     commercial,
     directory,
     federation,
@@ -41,9 +42,11 @@ from api import (
     statistics,
     submissions,
 )
+from api.authorisation import gate
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__, authorisation_server, monitoring
+from registry.access_log import DigestSender
 from registry.ca import CertificateAuthority
 from registry.core import Registry
 from registry.errors import (
@@ -76,7 +79,9 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
         app.state.monitor.start()  # endpoint checks every monitor_interval seconds
+        app.state.digests.start()  # reads of members' data, digested to them
         yield
+        app.state.digests.stop()
         app.state.monitor.stop()
         app.state.registry.close()
 
@@ -93,6 +98,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         static_url="/docs/assets",
         redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},
+        # Every operation's rule (registry/authorisation.py) is applied before its handler.
+        dependencies=[Depends(gate)],
     )
     registry = Registry(settings)
     if demo_assets and not any(registry.counts().values()):
@@ -102,6 +109,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.registry = registry
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
+    app.state.digests = DigestSender(registry, settings.digest_interval)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.state.refusals = Refusals()
     app.state.authorisation = authorisation_server.Server(registry, app.state.ca)
@@ -117,6 +125,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     for module in (organisations, schemes, people, certificates, auth, oauth):
         app.include_router(module.router)
     app.include_router(assets.router)
+    app.include_router(claims.router)
     app.include_router(catalogue.router)
     app.include_router(federation.router)
     app.include_router(linked_data.router)

@@ -14,13 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal, current_principal
 from api.submissions import BODY_SCHEMA, heavy, parse_body, read_body
-from registry.assets import register_assets, switch_operator
-from registry.errors import Forbidden, NotFound
+from registry.claims import claim_right
+from registry.errors import NotFound
 from registry.formats import format_for
 from registry.identity import Principal
 from registry.inbox import advertisement
 from registry.jobs import JobRunner
-from registry.vocab import FDI
 
 router = APIRouter(tags=["Assets (BUC.2)"])
 VERSION_NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit: 2^63 was a 500
@@ -29,20 +28,22 @@ VERSION_NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit: 2^63 was 
 @router.post(
     "/rights-to-operate",
     status_code=201,
-    summary="Claim, or take over, the right to operate an asset",
+    summary="Claim, or take over, the right to operate an asset (202: a claim awaiting consent)",
     openapi_extra=BODY_SCHEMA,
 )
 async def claim(
-    request: Request, principal: Principal = Depends(authenticated_principal)
+    request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
-    """A right to operate with ``fdi:takesOver`` is a switch of operator: the previous right
+    """Registered at once (201) when the filer operates the asset today; otherwise kept as a
+    claim (202, ``Location: /claims/{id}``) until the current operator or the asset owner
+    confirms it. A right with ``fdi:takesOver`` is a switch of operator: the previous right
     ends the day this one starts and both operators are notified."""
     parsed = await parse_body(request)
     registry = request.app.state.registry
-    is_switch = any(t.predicate == FDI.takesOver for t in parsed.triples)
-    action = switch_operator if is_switch else register_assets
-    registration = await run_in_threadpool(action, registry, parsed, principal)
-    return JSONResponse(registration.as_dict(), status_code=201)
+    outcome = await run_in_threadpool(claim_right, registry, parsed, principal)
+    if isinstance(outcome, dict):
+        return JSONResponse(outcome, status_code=202, headers={"Location": outcome["href"]})
+    return JSONResponse(outcome.as_dict(), status_code=201)
 
 
 @router.post(
@@ -56,8 +57,6 @@ async def submit_job(
 ) -> JSONResponse:
     """Good records are registered and each bad one reported by row and field; follow the
     ``Location`` to watch progress."""
-    if not principal.has_role(FDI.FlexibilityServiceProvider.value):
-        raise Forbidden("only a flexibility service provider may register assets")
     data = await read_body(request)
     fmt = format_for(media_type=request.headers.get("content-type") or "")
     runner: JobRunner = request.app.state.jobs

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import current_principal
+from registry.disclosure import capacity_for
+from registry.identity import Principal
 
 router = APIRouter(tags=["Statistics"])
 
 
 @router.get("/statistics", summary="Registered flexible capacity by technology, area and status")
-def statistics(request: Request) -> dict[str, Any]:
+def statistics(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> dict[str, Any]:
     """Assets, import and export capacity (kW) and energy (kWh) of the registered flexible
     assets by technology, GSP group and lifecycle status, and the records held by type. Kept
-    current by every write, so this never reads the assets themselves."""
+    current by every write, so this never reads the assets themselves. Cells of fewer than
+    ``disclosure_threshold`` assets (default 5) are merged into ``(other)`` cells or suppressed,
+    except for the scheme operator."""
     registry = request.app.state.registry
-    return {"capacity": registry.capacity_statistics(), "records": registry.counts()}
+    return {**capacity_for(registry, principal), "records": registry.counts()}

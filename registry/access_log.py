@@ -1,24 +1,31 @@
 """Reads of an FSP's data by other organisations: recorded, summarised to the FSP, listable.
 
-BUC.2 step 6a: an FSP is told when a market operator reads data of an asset it operates. Every
+BUC.2 step 6a: an FSP is told when a market operator reads data of an asset it operates. A
+read of an asset's records is reported to the record's owner *and* the asset's current
+operator (``registry.control.parties``), so after a switch the new operator hears of it. Every
 such read is journaled as an audit event (``Registry.audit``); the FSP lists them
 (:func:`reads_of`) and receives a digest notification of the reads since the last one
-(:func:`send_digests`) rather than one message per read.
+(:func:`send_digests`, sent every ``digest_interval`` seconds by :class:`DigestSender` while the
+server runs) rather than one message per read.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 from typing import Any
 
 import pyoxigraph as ox
 
 from registry import audit as audit_trail
+from registry.control import parties
 from registry.core import Registry
 from registry.identity import Principal
 
 DIGEST_TYPE = "AccessDigest"
+log = logging.getLogger(__name__)
 
 
 def read_record(
@@ -27,9 +34,11 @@ def read_record(
     """A record as ``principal`` may see it; a read of another organisation's record is
     journaled as an audit event. Raises NotFound."""
     triples = registry.record(iri, principal)
-    info = registry.info(iri)
-    if info and info.owner and principal.organisation and principal.organisation != info.owner:
-        registry.audit(principal, "read", iri, request_id)
+    told = sorted(parties(registry, iri) - {principal.organisation})
+    if principal.organisation and told:
+        with registry.transaction(principal.actor, "audit") as tx:
+            for party in told:
+                tx.event(audit_trail.event(principal, "read", iri, party, request_id))
     return triples
 
 
@@ -44,15 +53,16 @@ def audit_query_reads(
     shows ``principal``; returns how many records. Anonymous requesters see public data only."""
     if not principal.organisation:
         return 0
-    owners: dict[str, str] = {}
+    owners: dict[str, list[str]] = {}
     for iri in _record_iris(registry.settings.base_iri, body, media_type):
-        info = registry.info(iri)
-        if info and info.owner and info.owner != principal.organisation:
-            owners[iri] = info.owner
+        told = sorted(parties(registry, iri) - {principal.organisation})
+        if told:
+            owners[iri] = told
     if owners:
         with registry.transaction(principal.actor, "audit") as tx:
-            for iri, owner in sorted(owners.items()):
-                tx.event(audit_trail.event(principal, "read", iri, owner, request_id))
+            for iri, told in sorted(owners.items()):
+                for owner in told:
+                    tx.event(audit_trail.event(principal, "read", iri, owner, request_id))
     return len(owners)
 
 
@@ -137,3 +147,36 @@ def _last_digested(registry: Registry, owner: str) -> int:
     ):
         last = int(json.loads(body).get("auditUpTo", 0))
     return last
+
+
+class DigestSender:
+    """Sends the read digests (:func:`send_digests`) every ``interval`` seconds in a background
+    thread, for as long as the registry runs.
+
+    Delivery survives a restart: what was last digested is read from the journal (each digest
+    carries the last audit id it covers, committed with the notification), so reads recorded
+    before a crash or a stop are digested by the first round after the next start, once."""
+
+    def __init__(self, registry: Registry, interval: float) -> None:
+        self.registry = registry
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.interval <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, daemon=True, name="read-digests")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                send_digests(self.registry)
+            except Exception:  # a failed round is retried at the next one; say why meanwhile
+                log.exception("sending read digests failed; retrying in %s s", self.interval)

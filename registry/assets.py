@@ -12,16 +12,26 @@ the published rules catch get special handling here, because other parties must 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pyoxigraph as ox
 
+from registry.authorisation import authorise, refuse_verified_facts
+from registry.control import asset_of, parties, relations
 from registry.core import Registration, Registry, Staged, Transaction
-from registry.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound, RegistryError
+from registry.errors import (
+    ConflictingRight,
+    DuplicateAsset,
+    Forbidden,
+    NotFound,
+    RegistryError,
+    UnusableInput,
+    ValidationFailed,
+)
 from registry.formats import Parsed
 from registry.idempotency import IdempotencyKey
-from registry.identity import FSP, Principal
+from registry.identity import Principal
+from registry.lifecycle import content
 from registry.records import Record
 from registry.validation import Report
 from registry.vocab import FDI, RDF, RECORD_TYPES, XSD
@@ -31,14 +41,6 @@ ASSET_TYPES = (FDI.FlexibleAsset, FDI.RightToOperate)
 DUPLICATE_RULE = "https://w3id.org/fdi/shapes#Asset-noDuplicate"
 OVERLAP_RULE = "https://w3id.org/fdi/shapes#RightToOperate-noOverlap"
 
-CURRENT_RIGHTS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT ?asset ?right ?operator ?from ?to WHERE {
-  ?right a fdi:RightToOperate ; fdi:asset ?asset ; fdi:operator ?operator ; fdi:validFrom ?from .
-  OPTIONAL { ?right fdi:validTo ?to }
-} ORDER BY ?from
-"""
-
 
 def register_assets(
     registry: Registry,
@@ -47,16 +49,39 @@ def register_assets(
     *,
     partial: bool = False,
     idempotency: IdempotencyKey | None = None,
+    confirmed: bool = False,
 ) -> Registration:
-    """Register the assets and rights to operate of one submission for an FSP.
+    """Register the assets and rights to operate of one submission for an FSP (``confirmed``:
+    a claim to operate another's asset that its current operator or owner confirmed).
 
     Raises Forbidden if the principal is not an FSP or the submission holds other kinds of
     record, DuplicateAsset if an asset is registered already, ConflictingRight if a right
     overlaps another, ValidationFailed for other rules. With ``partial``, conforming records
     are registered and the rest reported; with ``idempotency``, a retry gets the first answer.
     """
-    if not principal.has_role(FSP) or principal.organisation is None:
-        raise Forbidden("only a flexibility service provider may register assets")
+    parsed = check_submission(registry, parsed, principal, confirmed=confirmed)
+
+    def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
+        return _refusal(registry, tx, report, refused, principal)
+
+    return registry.register(
+        parsed,
+        principal.actor,
+        owner=principal.organisation,
+        partial=partial,
+        on_refusal=on_refusal,
+        idempotency=idempotency,
+    )
+
+
+def check_submission(
+    registry: Registry, parsed: Parsed, principal: Principal, *, confirmed: bool = False
+) -> Parsed:
+    """An FSP's submission of assets and rights, as it may be registered: only those two kinds
+    of record, no verified facts (``fdi:registeredIn`` comes from a market's attestation), and
+    every right naming its filer as operator of an asset the filer controls (a new asset of
+    the same submission, or one it operates today). Raises Unauthenticated, Forbidden."""
+    authorise(principal, "asset.register")
     others = sorted(
         {
             t.object.value.rsplit("#", 1)[-1]
@@ -70,18 +95,75 @@ def register_assets(
             "organisations apply at POST /organisations, agreements go to POST /agreements, "
             "commercial information to POST /commercial-information, catalogues to POST /catalogues"
         )
+    refuse_verified_facts(parsed.triples)
+    for right, asset, operator in rights_in(parsed):
+        require_control(registry, principal, right, asset, operator, claim=confirmed)
+    return parsed
 
-    def on_refusal(tx: Transaction, report: Report, refused: list[Record]) -> RegistryError | None:
-        return _refusal(registry, tx, report, refused, principal)
 
-    return registry.register(
-        parsed,
-        principal.actor,
-        owner=principal.organisation,
-        partial=partial,
-        on_refusal=on_refusal,
-        idempotency=idempotency,
-    )
+def rights_in(parsed: Parsed) -> list[tuple[ox.Term, ox.Term | None, ox.Term | None]]:
+    """(right, asset, operator) for every right to operate of a submission."""
+    values = {(t.subject, t.predicate): t.object for t in parsed.triples}
+    return [
+        (t.subject, values.get((t.subject, FDI.asset)), values.get((t.subject, FDI.operator)))
+        for t in parsed.triples
+        if t.predicate == RDF.type and t.object == FDI.RightToOperate
+    ]
+
+
+def require_control(
+    registry: Registry,
+    principal: Principal,
+    right: ox.Term,
+    asset: ox.Term | None,
+    operator: ox.Term | None,
+    *,
+    claim: bool = False,
+) -> None:
+    """A right names its filer as operator, and (unless ``claim``) an asset the filer operates
+    now or registers in the same submission. Raises Forbidden."""
+    if operator is not None and operator.value != principal.organisation:
+        raise Forbidden(
+            f"{_local(right)}: a right to operate names the FSP that files it as operator; "
+            f"{operator.value} files its own rights (or releases the asset to you by "
+            "confirming your claim)"
+        )
+    if claim or not isinstance(asset, ox.NamedNode) or registry.info(asset.value) is None:
+        return  # a new asset of this submission, or no asset: the shapes say what is missing
+    try:
+        authorise(principal, "right.register", relations(registry, principal, asset.value))
+    except Forbidden:
+        raise Forbidden(
+            f"{_local(right)}: {asset.value} is operated by another organisation; claim it at "
+            "POST /rights-to-operate, where the claim waits for the current operator's or the "
+            "asset owner's confirmation"
+        ) from None
+
+
+def precheck(registry: Registry, parsed: Parsed) -> None:
+    """Check a right against the rules and the stored records without storing anything, so
+    that a claim bound to fail (overlapping a right it does not take over, or breaking a rule)
+    is refused when filed rather than when confirmed. Raises ConflictingRight, ValidationFailed.
+    """
+    from registry.validation import check
+
+    report, _, _ = check(_without(parsed, FDI.takesOver), registry.shapes, related=registry.related)
+    for finding in report.violations:
+        if finding.shape and _shape_iri(finding.shape) == OVERLAP_RULE:
+            raise ConflictingRight(
+                f"{finding.record}: {finding.message}",
+                resolve="claim a switch (fdi:takesOver the current right) instead",
+                report=report.as_dict(),
+            )
+    if not report.conforms:
+        raise ValidationFailed(
+            f"{len(report.violations)} rule(s) broken in {parsed.source}; nothing was stored",
+            report,
+        )
+
+
+def _local(node: ox.Term) -> str:
+    return node.value.rsplit("#", 1)[-1] if isinstance(node, ox.NamedNode) else str(node)
 
 
 def register_public(
@@ -162,20 +244,6 @@ def _existing_asset(registry: Registry, record: Record) -> str | None:
     return None
 
 
-def operator_of(registry: Registry, asset: str, on: dt.date | None = None) -> str | None:
-    """The organisation operating ``asset`` on a day (today by default), if any."""
-    on = on or dt.date.today()
-    for row in registry.index.query(
-        CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
-    ):
-        start = dt.date.fromisoformat(row["from"].value)
-        end = dt.date.fromisoformat(row["to"].value) if row["to"] else None
-        if start <= on and (end is None or on < end):
-            return row["operator"].value
-    info = registry.info(asset)
-    return info.owner if info else None
-
-
 def _notify_duplicate(
     registry: Registry, tx: Transaction, existing: str, principal: Principal, origin: str
 ) -> None:
@@ -189,22 +257,25 @@ def _notify_duplicate(
     }
     assert principal.organisation is not None
     tx.notify(principal.organisation, activity)
-    current = operator_of(registry, existing)
-    if current and current != principal.organisation:
-        tx.notify(current, activity)
+    for party in sorted(parties(registry, existing) - {principal.organisation}):
+        tx.notify(party, activity)  # the asset's current operator and its registrant
 
 
 # --- switching operator ------------------------------------------------------------------
 
 
-def switch_operator(registry: Registry, parsed: Parsed, principal: Principal) -> Registration:
-    """Register a right to operate that takes over another (``fdi:takesOver``).
+def switch_operator(
+    registry: Registry, parsed: Parsed, principal: Principal, *, confirmed: bool = False
+) -> Registration:
+    """Register a right to operate that takes over another (``fdi:takesOver``) of the same
+    asset, filed by the asset's current operator or (``confirmed``) as a claim the current
+    operator or the asset owner confirmed (``registry.claims``).
 
     The previous right is ended the day the new one starts, in the same transaction, and both
-    operators are notified. Raises NotFound, Forbidden, ConflictingRight, ValidationFailed.
+    operators are notified. Raises NotFound, Forbidden, ConflictingRight, ValidationFailed,
+    UnusableInput.
     """
-    if not principal.has_role(FSP) or principal.organisation is None:
-        raise Forbidden("only a flexibility service provider may take over a right to operate")
+    authorise(principal, "asset.register")
     takes_over = [t for t in parsed.triples if t.predicate == FDI.takesOver]
     if len(takes_over) != 1:
         raise ConflictingRight("a switch names exactly one right it takes over (fdi:takesOver)")
@@ -212,11 +283,24 @@ def switch_operator(registry: Registry, parsed: Parsed, principal: Principal) ->
     new_from = next((t.object.value for t in parsed.triples if t.predicate == FDI.validFrom), None)
     if new_from is None:
         raise ConflictingRight("the new right needs a validFrom: the day the switch happens")
+    rights = rights_in(parsed)
+    if len(rights) != 1:
+        raise UnusableInput("a switch holds exactly one right to operate")
+    right, asset, operator = rights[0]
+    require_control(registry, principal, right, asset, operator, claim=confirmed)
+    taken = registry.info(previous)
+    if taken is None or taken.type != FDI.RightToOperate.value:
+        raise NotFound(f"no right to operate {previous}")
+    if asset is None or asset_of(registry, previous) != asset.value:
+        raise ConflictingRight(
+            f"{previous} is a right to operate another asset; a switch takes over a right to "
+            "operate the same asset"
+        )
     with registry.transaction(principal.actor, "switch-operator") as tx:
         info = registry.info(previous)
         if info is None or info.type != FDI.RightToOperate.value:
             raise NotFound(f"no right to operate {previous}")
-        old = registry.record(previous, Principal(info.owner))
+        old = content(registry, previous)
         ended = _with_end(old, ox.NamedNode(previous), new_from)
         staged = registry.stage(
             tx,
@@ -229,7 +313,8 @@ def switch_operator(registry: Registry, parsed: Parsed, principal: Principal) ->
         )
         if staged.refusal is None:
             tx.put(ox.NamedNode(previous), FDI.RightToOperate, ended, status="ended")
-            for party in sorted({info.owner, principal.organisation} - {None}):
+            told = {info.owner, principal.organisation} | parties(registry, asset.value)
+            for party in sorted(told - {None}):
                 tx.notify(party, _switch_activity(previous, staged, new_from))  # type: ignore[arg-type]
     if staged.refusal is not None:
         raise staged.refusal

@@ -5,8 +5,9 @@ owned by the organisation that makes it and attributed to it (PROV-O), stating f
 asset with the asset's own properties (``saref:hasManufacturer``, ``fdi:exportCapacity``, ...).
 Attestations never overwrite the asset: where a source disagrees with the registered value,
 both are shown (:func:`conflicts`). An asset whose facts a *trusted* source has attested, or
-that is registered in another market already (``fdi:registeredIn``), is marked as such
-(:func:`assurance`) and can skip manual checks.
+that a market operator attests is registered in its market already (an attestation stating
+``fdi:registeredIn``), is marked as such (:func:`assurance`) and can skip manual checks. An
+FSP's own ``fdi:registeredIn`` is a claim, never a reason to skip them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.authorisation import MARKET, authorise
+from registry.control import parties
 from registry.core import Registration, Registry, now
 from registry.errors import Forbidden, NotFound, UnusableInput
 from registry.formats import SUBMISSION_BASE, Parsed
@@ -23,7 +26,8 @@ from registry.identity import Principal
 from registry.records import mint
 from registry.vocab import FDI, PROV, QUDT, RDF, XSD
 
-# Roles whose attestations count as trusted, and the facts they may attest.
+# Roles whose attestations count as trusted, and the facts they may attest (market operators
+# attest fdi:registeredIn alone: their own registration of the asset).
 TRUSTED_ROLES = frozenset({FDI.Manufacturer.value, FDI.Installer.value, FDI.AssetOwner.value})
 ATTESTABLE = (
     FDI.technology,
@@ -37,6 +41,7 @@ ATTESTABLE = (
     FDI.commissioningDate,
     FDI.serialNumber,
     FDI.lifecycleStatus,
+    FDI.registeredIn,
     ox.NamedNode("https://saref.etsi.org/core/hasManufacturer"),
     ox.NamedNode("https://saref.etsi.org/core/hasModel"),
 )
@@ -64,12 +69,22 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
 
     Raises Forbidden (not an owner, installer or manufacturer), NotFound, UnusableInput.
     """
-    if not principal.organisation or not (principal.roles & TRUSTED_ROLES):
-        raise Forbidden("attestations come from an asset owner, installer or manufacturer")
+    authorise(principal, "attestation.make")
     info = registry.info(asset)
     if info is None or info.type != FDI.FlexibleAsset.value:
         raise NotFound(f"no asset {asset}")
     facts = _facts_of(parsed)
+    said = {p.value.rsplit("#", 1)[-1] for p, _, _ in facts}
+    if not principal.roles & TRUSTED_ROLES and said - {"registeredIn"}:
+        raise Forbidden(
+            "a market operator attests that an asset is registered in its market "
+            "(fdi:registeredIn); other facts come from the asset owner, installer or manufacturer"
+        )
+    if "registeredIn" in said and not principal.roles & MARKET:
+        raise Forbidden(
+            "fdi:registeredIn is a market's own verification: only a market operator (DSO, "
+            "TSO or market operator) attests that an asset is registered in its market"
+        )
     if not facts:
         raise UnusableInput(
             "an attestation states at least one of: "
@@ -94,9 +109,9 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
             owner=principal.organisation,
             graph=ox.NamedNode(info.graph),
         )
-        if info.owner and info.owner != principal.organisation:
+        for party in sorted(parties(registry, asset) - {principal.organisation}):
             tx.notify(
-                info.owner,
+                party,
                 {
                     "@context": "https://www.w3.org/ns/activitystreams",
                     "type": "Add",
@@ -205,10 +220,20 @@ def conflicts(registry: Registry, asset: str, principal: Principal) -> list[dict
 def assurance(registry: Registry, asset: str, principal: Principal) -> dict[str, Any]:
     """Whether ``asset`` can skip manual checks: attested by a trusted source with no
     conflicting value, or registered in another market already."""
-    own = registry.record(asset, principal)
-    elsewhere = sorted(t.object.value for t in own if t.predicate == FDI.registeredIn)
-    trusted = attestations_of(registry, asset)  # attest() admits trusted roles only
-    disputed = conflicts(registry, asset, principal)
+    registry.record(asset, principal)  # the same visibility as the asset
+    # Only a market's own attestation counts: an FSP's fdi:registeredIn in its own record is a
+    # claim (and new submissions are refused one), never a reason to skip checks.
+    elsewhere = sorted(
+        {
+            f.value
+            for f in facts(registry, asset, principal).get(FDI.registeredIn.value, [])
+            if f.attestation  # attest() takes registeredIn from market operators only
+        }
+    )
+    trusted = [a for a in attestations_of(registry, asset) if _states_facts(registry, a)]
+    disputed = [
+        c for c in conflicts(registry, asset, principal) if c["property"] != FDI.registeredIn.value
+    ]
     status = (
         "registered-elsewhere"
         if elsewhere
@@ -226,3 +251,14 @@ def assurance(registry: Registry, asset: str, principal: Principal) -> dict[str,
         "attestations": trusted,
         "conflicts": disputed,
     }
+
+
+def _states_facts(registry: Registry, attestation: str) -> bool:
+    """Whether an attestation states facts beyond fdi:registeredIn: attest() admits those from
+    asset owners, installers and manufacturers only, and registeredIn from markets only."""
+    info = registry.info(attestation)
+    if info is None:
+        return False
+    quads = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))
+    stated = {q.predicate for q in quads if q.subject.value == attestation}
+    return bool((stated & set(ATTESTABLE)) - {FDI.registeredIn})

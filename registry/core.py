@@ -22,8 +22,19 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry import access, capacity, checkpoints, derived_state, directory, receipts, sharing
+from registry import (
+    access,
+    capacity,
+    checkpoints,
+    derived_state,
+    directory,
+    disclosure,
+    receipts,
+    sharing,
+)
 from registry import audit as audit_trail
+from registry.authorisation import authorise, keep_verified_facts
+from registry.control import relations
 from registry.errors import (
     Conflict,
     DerivedStateTampered,
@@ -52,7 +63,7 @@ from registry.settings import Settings
 from registry.sparql_endpoint import SparqlEndpoint
 from registry.statistics import Summary, summary_of
 from registry.validation import Finding, Report, Shapes, check, load_shapes
-from registry.vocab import KEPT_BY_REGISTRY, RECORD_TYPES
+from registry.vocab import FDI, KEPT_BY_REGISTRY, RECORD_TYPES
 
 
 @dataclass(frozen=True)
@@ -563,8 +574,14 @@ class Registry:
             info = self.info(iri)
             if info is None:
                 raise NotFound(f"no record {iri}")
-            if principal.organisation != info.owner and not principal.is_scheme_operator:
-                raise Forbidden(f"only the record's owner may update {iri}")
+            try:
+                authorise(
+                    principal,
+                    _UPDATE.get(info.type, "record.update"),
+                    relations(self, principal, iri),
+                )
+            except Forbidden as refused:
+                raise Forbidden(f"{iri}: {refused.detail}") from None
             if not etag_matches(if_match, info.version):
                 raise PreconditionFailed(
                     f"{iri} has changed: its current ETag is {info.etag}; GET it, merge, retry",
@@ -574,13 +591,23 @@ class Registry:
                 drop = set(served)
                 parsed = replace(parsed, triples=[t for t in parsed.triples if t not in drop])
             parsed = _as_record(parsed, iri, info.type)
+            # Verified facts are the scheme operator's: a submission may repeat or omit them,
+            # never change them (registry.authorisation).
+            parsed = replace(
+                parsed,
+                triples=keep_verified_facts(
+                    info.type, ox.NamedNode(iri), parsed.triples, self._stored(info)
+                ),
+            )
+            # The record keeps its lifecycle status and audience graph: an edit never resets
+            # them (an organisation that edited its record once stopped authenticating).
             graph = ox.NamedNode(info.graph)
             staged = self.stage(
                 tx,
                 parsed,
                 info.owner,
                 replacing={iri: []},
-                status=info.status,
+                status=info.status or "registered",
                 graph=graph,
                 updating=iri,
             )
@@ -647,8 +674,16 @@ class Registry:
         nt = next(r["nt"] for r in entry.payload["records"] if r["iri"] == iri)
         return version, _triples(nt)
 
+    def _stored(self, info: RecordInfo) -> list[ox.Triple]:
+        quads = self.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(info.iri))
+        return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+
     def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
         return related_records(self.index, triples, self.settings.base_iri)
+
+    def related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
+        """The stored records the cross-record rules need to check ``triples``."""
+        return self._related(triples)
 
     def graph_for(self, record_type: ox.NamedNode, owner: str | None = None) -> ox.NamedNode:
         """The graph (audience partition) a record of this type and owner is stored in."""
@@ -676,10 +711,24 @@ class Registry:
         if info is None:
             raise NotFound(f"no record {iri}")
         subject = ox.NamedNode(iri)
+        principal = principal or Principal.anonymous()
+        public = self.graph_for(FDI.Organisation)
         for graph in self.dataset_for(principal):
             quads = self.index.record_quads(graph, subject)
             if quads:
+                if graph != public and info.type in _UPDATE:
+                    own = access.org_graph(self.settings.base_iri, principal.organisation or "")
+                    authorise(
+                        principal, "asset.read-private", {"owner" if graph == own else "shared"}
+                    )
                 return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        # Control follows the operator: after a switch the asset stays in its registrant's
+        # graph, and its current operator reads it there.
+        if info.type in _UPDATE and principal.authenticated:
+            found = relations(self, principal, iri) & {"operator"}
+            if found:
+                authorise(principal, "asset.read-private", found)
+                return self._stored(info)
         raise NotFound(f"no record {iri}")
 
     def query(self, text: str, principal: Principal | None = None) -> QueryResult:
@@ -710,7 +759,14 @@ class Registry:
                 (rtype.value, self.public_graph.value),
             )
         ]
-        return summary_of(self.counts(), self.capacity_statistics(), samples)
+        cells = disclosure.protect(self.capacity_statistics(), self.settings.disclosure_threshold)
+        return summary_of(self.counts(), cells, samples)
+
+
+_UPDATE = {
+    FDI.FlexibleAsset.value: "asset.update",
+    FDI.RightToOperate.value: "right.update",
+}
 
 
 def etag_matches(if_match: str, version: int) -> bool:

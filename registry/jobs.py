@@ -98,9 +98,14 @@ class JobRunner:
     ) -> Job:
         """Accept a file as a job; registration starts in the background.
 
-        Raises UnusableInput if the file cannot be parsed (nothing is stored then).
+        Raises UnusableInput if the file cannot be parsed, Unauthenticated or Forbidden if
+        ``principal`` may not register what it holds (``registry.assets.check_submission``);
+        nothing is stored then.
         """
+        from registry.assets import check_submission
+
         parsed = read_bytes(data, fmt, source=source)
+        check_submission(self.registry, parsed, principal)
         total = len(split_records(parsed.triples, parsed.origins).records)
         job_id = str(uuid.uuid4())
         self._keep_input(job_id, data)

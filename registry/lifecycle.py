@@ -36,6 +36,9 @@ STATUSES: dict[str, ox.NamedNode] = {
     "active": FDI.Active,
     "refused": FDI.Refused,
     "removed": FDI.Removed,
+    "pending": FDI.Pending,
+    "confirmed": FDI.Confirmed,
+    "disputed": FDI.Disputed,
 }
 _WORDS = {term.value: word for word, term in STATUSES.items()}
 

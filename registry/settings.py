@@ -92,6 +92,10 @@ class Settings:
         (after which the complainant may escalate it to the scheme operator).
     operator_name, operator_company_number, operator_email: the scheme operator organisation the
         registry creates on first start (its legal name, Companies House number, contact).
+    digest_interval: seconds between rounds of read digests to the organisations whose data was
+        read (registry.access_log.DigestSender); 0 sends none (``send_digests`` by hand).
+    disclosure_threshold: the fewest assets a published statistics cell may hold; smaller cells
+        are merged, then suppressed (registry.disclosure); 1 publishes every cell.
     """
 
     data_dir: Path | None = Path("fdi-data")
@@ -134,6 +138,8 @@ class Settings:
     operator_name: str = "FDI Scheme Operator"
     operator_company_number: str = "00000000"
     operator_email: str = "operator@localhost"
+    disclosure_threshold: int = 5
+    digest_interval: float = 300.0
 
     def __post_init__(self) -> None:
         if not self.store:
@@ -171,7 +177,13 @@ class Settings:
 def _convert(name: str, raw: str) -> object:
     if name == "data_dir":
         return Path(raw) if raw else None
-    if name in ("query_timeout", "monitor_interval", "monitor_timeout", "monitor_slow_ms"):
+    if name in (
+        "query_timeout",
+        "monitor_interval",
+        "monitor_timeout",
+        "monitor_slow_ms",
+        "digest_interval",
+    ):
         return float(raw)
     if name in (
         "max_results",
@@ -189,6 +201,7 @@ def _convert(name: str, raw: str) -> object:
         "monitor_certificate_days",
         "case_acknowledge_days",
         "case_answer_days",
+        "disclosure_threshold",
     ):
         return int(raw)
     return raw

@@ -90,11 +90,17 @@ def summary_of(
             for t, (n, export, imported) in sorted(technologies.items(), key=lambda i: -i[1][0])
         ],
         [
-            {"gsp": gsp, "area": names.get(gsp, "independent networks"), "assets": n}
+            {"gsp": gsp, "area": _area_name(names, gsp), "assets": n}
             for gsp, n in sorted(areas.items())
         ],
         samples,
     )
+
+
+def _area_name(names: dict[str, str], gsp: str) -> str:
+    if gsp == "(other)":  # small cells merged (registry.disclosure)
+        return "other areas (small numbers merged)"
+    return names.get(gsp, "independent networks")
 
 
 def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:

@@ -4,15 +4,21 @@ import threading
 
 import pytest
 
-from registry.assets import operator_of, register_assets, switch_operator
+from registry.assets import register_assets
+from registry.claims import claim_right, decide
+from registry.control import operator_of
 from registry.core import Registry
 from registry.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound
 from registry.formats import read_bytes, read_file
 from registry.identity import FSP, Principal
+from registry.schemes import FDI_SCHEME
+from registry.vocab import FDI
 from tests.conftest import EXAMPLES
 
 ORG = (EXAMPLES / "organisation.ttl").read_text()
 ASSET = (EXAMPLES / "asset.ttl").read_text()
+# The scopes an FSP's certificate carries by default (assets-write, commercial-write, ...).
+FSP_SCOPES = frozenset(FDI_SCHEME.default_scopes[FSP])
 RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <#r> a fdi:RightToOperate ; fdi:asset <{asset}> ; fdi:operator <{operator}> ;
@@ -24,7 +30,7 @@ RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
 def make_fsp(registry: Registry, number: str) -> Principal:
     text = ORG.replace("12345678", number).replace("FlexCo", f"FlexCo {number}")
     result = registry.register(read_bytes(text.encode(), "turtle"), actor="scheme-operator")
-    return Principal(next(iter(result.ids.values())), frozenset({FSP}))
+    return Principal(next(iter(result.ids.values())), frozenset({FSP}), FSP_SCOPES)
 
 
 def register_asset(registry: Registry, fsp: Principal, text: str = ASSET) -> str:
@@ -95,16 +101,14 @@ def test_twenty_concurrent_registrations_of_one_asset_make_one_asset(disk_settin
 
 
 def test_an_overlapping_right_is_refused_naming_the_other(registry):
-    first, second = make_fsp(registry, "00000001"), make_fsp(registry, "00000002")
-    asset = register_asset(registry, first)
-    registry.register(
-        read_bytes(right(asset, first.organisation, "2025-01-01"), "turtle"),
-        first.actor,
-        first.organisation,
+    fsp = make_fsp(registry, "00000001")
+    asset = register_asset(registry, fsp)
+    register_assets(
+        registry, read_bytes(right(asset, fsp.organisation, "2025-01-01"), "turtle"), fsp
     )
     with pytest.raises(ConflictingRight) as caught:
         register_assets(
-            registry, read_bytes(right(asset, second.organisation, "2025-06-01"), "turtle"), second
+            registry, read_bytes(right(asset, fsp.organisation, "2025-06-01"), "turtle"), fsp
         )
     assert "/id/right-to-operate/" in caught.value.detail
     assert "resolve" in caught.value.extra
@@ -112,22 +116,22 @@ def test_an_overlapping_right_is_refused_naming_the_other(registry):
 
 def test_simultaneous_overlapping_rights_are_never_both_accepted(disk_settings):
     registry = Registry(disk_settings)
-    fsps = [make_fsp(registry, f"{n:08d}") for n in range(1, 9)]
-    asset = register_asset(registry, fsps[0])
+    fsp = make_fsp(registry, "00000001")
+    asset = register_asset(registry, fsp)
     results: list[str] = []
-    barrier = threading.Barrier(len(fsps))
+    barrier = threading.Barrier(8)
 
-    def claim(fsp: Principal) -> None:
+    def claim(start: str) -> None:
         barrier.wait()
         try:
             register_assets(
-                registry, read_bytes(right(asset, fsp.organisation, "2025-03-01"), "turtle"), fsp
+                registry, read_bytes(right(asset, fsp.organisation, start), "turtle"), fsp
             )
             results.append("ok")
         except ConflictingRight:
             results.append("conflict")
 
-    threads = [threading.Thread(target=claim, args=(f,)) for f in fsps]
+    threads = [threading.Thread(target=claim, args=(f"2025-03-0{n}",)) for n in range(1, 9)]
     for t in threads:
         t.start()
     for t in threads:
@@ -137,13 +141,23 @@ def test_simultaneous_overlapping_rights_are_never_both_accepted(disk_settings):
 
 
 def test_a_switch_ends_the_previous_right_and_notifies_both(registry):
-    first, second = make_fsp(registry, "00000001"), make_fsp(registry, "00000002")
+    from registry.ca import CertificateAuthority
+    from tests.trust import Onboarding
+
+    world = Onboarding(registry, CertificateAuthority.open(None))
+    first = world.member("First Flex Ltd", "00000001").principal
+    second = world.member("Second Flex Ltd", "00000002").principal
     asset = register_asset(registry, first)
     old = register_assets(
         registry, read_bytes(right(asset, first.organisation, "2025-01-01"), "turtle"), first
     ).ids["r"]
     switch = right(asset, second.organisation, "2026-01-01", extra=f"fdi:takesOver <{old}> ;")
-    new = switch_operator(registry, read_bytes(switch, "turtle"), second).ids["r"]
+    claim = claim_right(registry, read_bytes(switch, "turtle"), second)
+    decide(registry, first, claim["id"], confirm=True)
+    new = registry.journal.read(
+        "SELECT iri FROM record WHERE type = ? AND owner = ?",
+        (FDI.RightToOperate.value, second.organisation),
+    )[0][0]
     ended = registry.record(old, first)
     assert any(
         t.predicate.value.endswith("validTo") and t.object.value == "2026-01-01" for t in ended

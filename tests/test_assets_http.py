@@ -7,9 +7,12 @@ from api.app import create_app
 from api.auth import current_principal
 from registry.access_log import send_digests
 from registry.identity import MARKET_OPERATOR, Principal
+from registry.schemes import FDI_SCHEME
 from registry.settings import Settings
 from tests.conftest import BASE, EXAMPLES
 from tests.test_assets import make_fsp
+
+MO_SCOPES = frozenset(FDI_SCHEME.default_scopes[MARKET_OPERATOR])
 
 ASSET = (EXAMPLES / "asset.ttl").read_bytes()
 
@@ -109,7 +112,7 @@ def test_market_operator_reads_are_logged_and_digested_to_the_fsp(app, as_princi
     # Share the asset with the market operator by a copy in its shared graph (agreements do this).
     from registry import access
 
-    mo = Principal(BASE + "id/org/mo-1", frozenset({MARKET_OPERATOR}))
+    mo = Principal(BASE + "id/org/mo-1", frozenset({MARKET_OPERATOR}), MO_SCOPES)
     with registry.transaction("test", "share") as tx:
         tx.copy(access.shared_graph(BASE, mo.organisation), iri, registry.record(iri, fsp))
     reader = as_principal(mo)

@@ -92,7 +92,8 @@ def test_statistics_are_served_and_on_the_home_page() -> None:
 
     from api.app import create_app
 
-    with TestClient(create_app(Settings(data_dir=None), demo_assets=50)) as client:
+    settings = Settings(data_dir=None, disclosure_threshold=1)  # every cell, unmerged
+    with TestClient(create_app(settings, demo_assets=50)) as client:
         body = client.get("/statistics").json()
         assert sum(row["assets"] for row in body["capacity"]) == body["records"]["asset"] == 50
         page = client.get("/", headers={"Accept": "text/html"}).text

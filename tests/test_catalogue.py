@@ -22,6 +22,7 @@ from registry.identity import FSP, Principal
 from registry.settings import Settings
 from registry.vocab import DCAT, DCT, FDI, HYDRA
 from tests.conftest import BASE, EXAMPLES, external_store
+from tests.test_assets import FSP_SCOPES
 
 CATALOGUE = (EXAMPLES / "catalogue.ttl").read_bytes()
 TURTLE = {"Content-Type": "text/turtle"}
@@ -55,7 +56,7 @@ def organisation(app, name: str, number: str) -> Principal:  # type: ignore[no-u
     text = text.replace("FlexCo Energy Services Ltd", name).replace("12345678", number)
     parsed = read_bytes(text.encode(), "turtle", source="organisation.ttl")
     iri = next(iter(app.state.registry.register(parsed, "test").ids.values()))
-    return Principal(iri, frozenset({FSP}))
+    return Principal(iri, frozenset({FSP}), FSP_SCOPES)
 
 
 def acting_as(app, principal: Principal | None) -> None:  # type: ignore[no-untyped-def]

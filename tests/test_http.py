@@ -144,12 +144,21 @@ def test_unsafe_or_malformed_queries_are_400(client, query, reason):
     assert reason in response.json()["detail"]
 
 
-def test_the_home_page_says_what_is_registered(client):
-    submit(client, "assets.csv", "text/csv")
-    page = client.get("/", headers={"Accept": "text/html"})
+def test_the_home_page_says_what_is_registered():
+    app = fsp_app(Settings(data_dir=None, base_iri=BASE, disclosure_threshold=1))
+    with TestClient(app) as client:
+        submit(client, "assets.csv", "text/csv")
+        page = client.get("/", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert "EVCharger" in page.text
     assert "/sparql" in page.text and "/docs" in page.text
+
+
+def test_the_home_page_does_not_single_out_one_asset(client):
+    submit(client, "assets.csv", "text/csv")  # one EV charger (default threshold: 5)
+    page = client.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "EVCharger" not in page.text
 
 
 def test_ontology_shapes_and_context_are_served(client):

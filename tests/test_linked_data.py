@@ -16,6 +16,7 @@ from registry.resources import ontology_dir, shapes_dir, ttl_files
 from registry.settings import Settings
 from registry.vocab import FDI
 from tests.conftest import BASE, EXAMPLES, external_store, fsp_app
+from tests.test_assets import FSP_SCOPES
 
 TURTLE = {"Accept": "text/turtle"}
 
@@ -30,7 +31,9 @@ def client() -> Iterator[TestClient]:
         org = app.state.registry.journal.read(
             "SELECT iri FROM record WHERE iri LIKE ? LIMIT 1", (BASE + "id/org/%-%",)
         )[0][0]
-        app.dependency_overrides[current_principal] = lambda: Principal(org, frozenset({FSP}))
+        app.dependency_overrides[current_principal] = lambda: Principal(
+            org, frozenset({FSP}), FSP_SCOPES
+        )
         assert (
             c.post(
                 "/catalogues",
