@@ -155,8 +155,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/.well-known/openid-configuration"): _OAUTH,
     ("GET", "/oauth/jwks"): _OAUTH,
     ("POST", "/oauth/par"): _OAUTH,
-    ("GET", "/oauth/authorize"): _OAUTH,
-    ("POST", "/oauth/authorize"): _OAUTH,
+    ("GET", "/oauth/authorize"): Operation("oauth.approve"),
+    ("POST", "/oauth/authorize"): Operation("oauth.approve"),
     ("POST", "/oauth/token"): _OAUTH,
     ("POST", "/oauth/introspect"): _OAUTH,
     # Swagger UI and its OAuth redirect page (not operations of the OpenAPI document)

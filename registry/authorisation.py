@@ -243,8 +243,13 @@ RULES: dict[str, Rule] = {
             ANYONE,
             description="the authorisation server's metadata and protocol endpoints (PAR, "
             "token, introspection, JWKS): clients authenticate inside the protocol, by their "
-            "certificate (tls_client_auth) or private_key_jwt; approving a pushed request "
-            "needs the organisation administrator's certificate (registry.authorisation_server)",
+            "certificate (tls_client_auth) or private_key_jwt",
+        ),
+        _rule(
+            "oauth.approve",
+            {ADMINISTRATOR},
+            description="an organisation's administrator sees and approves (or refuses) a "
+            "pushed authorisation request of its own organisation's client",
         ),
         _rule(
             "case.raise",

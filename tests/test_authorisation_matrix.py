@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import pytest
 import rdflib
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -140,6 +141,7 @@ def _build(app) -> World:  # type: ignore[no-untyped-def]
         "number": "1",
         "name": "fdi",
         "path": "public",
+        "step": "acknowledge",
     }
     return World(app, certificates, records, relations, params)
 
@@ -261,8 +263,21 @@ def _operations() -> list[tuple[str, str]]:
 OPERATION_LIST = _operations()
 
 
+def _hidden_routes() -> set[tuple[str, str]]:
+    """Routes the gate sees that the OpenAPI document leaves out (Swagger UI's pages)."""
+    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app.state.registry.close()
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute) and not route.include_in_schema
+        for method in route.methods
+        if method != "HEAD"
+    }
+
+
 def test_every_openapi_operation_has_a_rule() -> None:
-    assert set(OPERATION_LIST) == set(OPERATIONS)
+    assert set(OPERATION_LIST) | _hidden_routes() == set(OPERATIONS)
     assert {o.action_for(None) for o in OPERATIONS.values()} <= set(RULES)
 
 
