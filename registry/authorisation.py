@@ -354,7 +354,8 @@ def keep_verified_facts(
             raise Forbidden(
                 f"{name} is a verified fact, not a claim: it is set by {by}, never by the "
                 f"organisation's own submission (it stands at "
-                f"{', '.join(sorted(_short(o) for o in now)) or 'nothing'})"
+                f"{', '.join(sorted(_short(o) for o in now)) or 'nothing'})",
+                field=predicate.value,
             )
     kept = [t for t in submitted if not (t.subject == subject and t.predicate in facts)]
     return kept + [t for t in current if t.subject == subject and t.predicate in facts]
