@@ -92,6 +92,7 @@ _QUERY_PREFIXES = {
     "xsd": str(XSD),
     "xml": "http://www.w3.org/XML/1998/namespace",
 }
+OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
@@ -247,15 +248,26 @@ class Data:
 _RDF_TERMS: dict[ox.Literal, rdflib.Literal] = {}
 
 
+_XSD_STRING = ox.NamedNode(str(XSD.string))
+
+
 def rdf_term(term: Term) -> Node:
-    """The rdflib term pySHACL sees for an Oxigraph term (its own conversion; literals cached)."""
+    """The rdflib term pySHACL on rdflib sees for an Oxigraph term (literals cached).
+
+    A simple literal is ``"x"^^xsd:string`` in Oxigraph and RDF 1.1, but rdflib parses ``"x"``
+    with no datatype and tells the two apart; the data's strings are read as rdflib reads
+    them, so that ``sh:in ( "x" )`` and ``sh:hasValue "x"`` match them (DESIGN.md fact 18).
+
+    >>> rdf_term(ox.Literal("_C")) == rdflib.Literal("_C")
+    True
+    """
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return rdflib.BNode(term.value)
     found = _RDF_TERMS.get(term)
     if found is None:
-        found = to_rdf(term)
+        found = rdflib.Literal(term.value) if term.datatype == _XSD_STRING else to_rdf(term)
         if len(_RDF_TERMS) > 200_000:
             _RDF_TERMS.clear()
         _RDF_TERMS[term] = found
@@ -563,13 +575,31 @@ def _shape_nodes(g: rdflib.Graph) -> set[Node]:
         nodes.update(g.subjects(RDF.type, t))
     for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
         nodes.update(g.subjects(p, None))
-    if any(True for _ in g.subjects(RDF.type, SH.ConstraintComponent)):
+    if _declares_components(g):
         raise Unsupported("custom constraint components")
+    if any(True for _ in g.triples((None, OWL_IMPORTS, None))):
+        # Imported graphs (and the prefixes they declare) are pySHACL's to read.
+        raise Unsupported("owl:imports")
     if any(True for _ in g.subjects(RDF.type, SH.SPARQLTarget)) or any(
         True for _ in g.subjects(SH.target, None)
     ):
         raise Unsupported("SHACL-AF targets")
     return nodes
+
+
+def _declares_components(g: rdflib.Graph) -> bool:
+    """Whether the graph declares a constraint component: an instance of sh:ConstraintComponent
+    or of any subclass of it, or anything with a parameter or a validator."""
+    classes, todo = {SH.ConstraintComponent}, [SH.ConstraintComponent]
+    while todo:
+        for sub in g.subjects(RDFS.subClassOf, todo.pop()):
+            if sub not in classes:
+                classes.add(sub)
+                todo.append(sub)
+    if any(True for c in classes for _ in g.subjects(RDF.type, c)):
+        return True
+    markers = (SH.parameter, SH.validator, SH.nodeValidator, SH.propertyValidator)
+    return any(True for p in markers for _ in g.triples((None, p, None)))
 
 
 def _targets(g: rdflib.Graph, node: Node) -> list[tuple[Node, Term]]:
