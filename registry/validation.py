@@ -192,6 +192,8 @@ def reference_report(
     """pySHACL's report on the triples, run on an rdflib Graph (its own substrate: on an
     Oxigraph store it mismatches plain strings, DESIGN.md fact 18)."""
     data = rdflib.Graph()
+    for prefix, namespace in shapes_graph.namespaces():  # queries may lean on the shapes' own
+        data.bind(prefix, namespace, override=False)
     for t in triples:
         data.add((rdf_term(t.subject), rdf_term(t.predicate), rdf_term(t.object)))
     options = {"focus_nodes": focus} if focus else {}
