@@ -172,9 +172,14 @@ def _prepared_query(self, strOrQuery, initBindings=None, initNs=None, base=None,
     return _QUERY(self, strOrQuery, initBindings, initNs, base, DEBUG)
 
 
+def prepared_queries():  # noqa: ANN201 - a context manager
+    """Within it, rdflib parses each SPARQL query text once."""
+    return patch.object(SPARQLProcessor, "query", _prepared_query)
+
+
 @contextmanager
 def _quietly_with_prepared_queries() -> Iterator[None]:
-    with warnings.catch_warnings(), patch.object(SPARQLProcessor, "query", _prepared_query):
+    with warnings.catch_warnings(), prepared_queries():
         warnings.simplefilter("ignore")
         logging.disable(logging.CRITICAL)
         try:
