@@ -186,6 +186,12 @@ def _validate(
     return _findings(report, shapes.graph, labels, fmt)
 
 
+def shape_findings(triples: list[ox.Triple], shapes: Shapes, fmt: str = "json") -> list[Finding]:
+    """Every finding of ``shapes`` (all rules on) on the triples, as parsed or stored: the
+    compiled engine's, or pySHACL on rdflib's where the engine hands the shapes back."""
+    return _validate(triples, shapes, False, None, {}, fmt)
+
+
 def reference_report(
     triples: list[ox.Triple], shapes_graph: rdflib.Graph, focus: list[rdflib.term.Node] | None
 ) -> rdflib.Graph:
