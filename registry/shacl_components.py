@@ -51,6 +51,10 @@ def checks(engine: Engine, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
             continue
         if p not in _SIMPLE:
             raise Unsupported(str(p))
+    if shape.path is None and params & _PROPERTY_ONLY:  # pySHACL refuses such shapes
+        raise Unsupported("a property shape's parameter on a node shape")
+    if any(len(set(g.objects(node, p))) > 1 for p in _AT_MOST_ONE):  # and these
+        raise Unsupported("a parameter given twice that may be given once")
     for p in sorted(params, key=str):
         if p in _SIMPLE:
             for value in g.objects(node, p):
@@ -75,6 +79,28 @@ def checks(engine: Engine, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
         if g.value(constraint, SH.deactivated) == rdflib.Literal(True):
             continue
         yield SparqlConstraint(g, shape, constraint).check()
+
+
+_PROPERTY_ONLY = {
+    SH.minCount,
+    SH.maxCount,
+    SH.lessThan,
+    SH.lessThanOrEquals,
+    SH.qualifiedValueShape,
+}
+
+
+_AT_MOST_ONE = {
+    SH.minCount,
+    SH.maxCount,
+    SH["in"],
+    SH.qualifiedMinCount,
+    SH.qualifiedMaxCount,
+    SH.minLength,
+    SH.maxLength,
+    SH.datatype,
+    SH.nodeKind,
+}
 
 
 def _per_value(component: str, ok: Callable[[Run, Term], bool]) -> Check:

@@ -147,11 +147,20 @@ class Data:
                 found = out.get(q.subject)
                 if found is None:
                     out[q.subject] = found = {}
+                obj = q.object
+                if triples is not None and isinstance(obj, ox.Literal):
+                    obj = read_as_rdflib(obj)
                 values = found.get(q.predicate)
                 if values is None:
-                    found[q.predicate] = [q.object]
-                elif q.object not in values:
-                    values.append(q.object)
+                    found[q.predicate] = [obj]
+                elif obj not in values:
+                    values.append(obj)
+        # Given triples are read as given (lexical forms as submitted: a store canonicalises
+        # them), for targets and inverse paths too; built on first use.
+        self._given = triples is not None
+        self._by_predicate: dict[ox.NamedNode, list[tuple[Term, Term]]] | None = None
+        self._by_object: dict[tuple[ox.NamedNode, Term], list[Term]] | None = None
+        self._as_given: dict[ox.Literal, ox.Literal] | None = None
         self._types: dict[Term, list[Term]] = {}
         self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
         self._superclasses: dict[ox.NamedNode, set[Term]] = {}
@@ -196,13 +205,53 @@ class Data:
         return found
 
     def subjects(self, predicate: ox.NamedNode, obj: Term) -> list[Term]:
+        if self._given:
+            return self._given_index()[1].get((predicate, obj), [])
         return list(
             dict.fromkeys(q.subject for q in self.store.quads_for_pattern(None, predicate, obj))
         )
 
     def pairs(self, predicate: ox.NamedNode) -> Iterator[tuple[Term, Term]]:
+        if self._given:
+            yield from self._given_index()[0].get(predicate, [])
+            return
         for q in self.store.quads_for_pattern(None, predicate, None):
             yield q.subject, q.object
+
+    def as_given(self, term: Term) -> Term:
+        """A term a query on the store returned, as the given triples have it (the store
+        canonicalised ``"300"^^xsd:byte`` to an xsd:integer; SHACL-SPARQL reports the former)."""
+        if not self._given or not isinstance(term, ox.Literal):
+            return term
+        if self._as_given is None:
+            given = {o for found in self._out.values() for os in found.values() for o in os}
+            literals = [o for o in given if isinstance(o, ox.Literal)]
+            scratch = ox.Store()
+            s, p = ox.NamedNode("urn:fdi:s"), ox.NamedNode("urn:fdi:p")
+            mapping: dict[ox.Literal, ox.Literal | None] = {}
+            for literal in literals:
+                scratch.add(ox.Quad(s, p, literal))
+                (stored,) = [q.object for q in scratch]
+                scratch.clear()
+                # Two given literals stored as one stay as the store has them (ambiguous).
+                mapping[stored] = literal if stored not in mapping else None  # type: ignore[index]
+            self._as_given = {k: v for k, v in mapping.items() if v is not None}
+        return self._as_given.get(term, term)
+
+    def _given_index(
+        self,
+    ) -> tuple[
+        dict[ox.NamedNode, list[tuple[Term, Term]]], dict[tuple[ox.NamedNode, Term], list[Term]]
+    ]:
+        if self._by_predicate is None or self._by_object is None:
+            self._by_predicate, self._by_object = {}, {}
+            for subject, found in self._out.items():
+                for predicate, objects in found.items():
+                    pairs = self._by_predicate.setdefault(predicate, [])
+                    for o in objects:
+                        pairs.append((subject, o))
+                        self._by_object.setdefault((predicate, o), []).append(subject)
+        return self._by_predicate, self._by_object
 
     def superclasses(self, cls: Term) -> set[Term]:
         """``cls`` and every class it is a subclass of (rdfs:subClassOf*, in the data)."""
@@ -272,6 +321,22 @@ def rdf_term(term: Term) -> Node:
             _RDF_TERMS.clear()
         _RDF_TERMS[term] = found
     return found
+
+
+def read_as_rdflib(literal: ox.Literal) -> ox.Literal:
+    """A submitted literal as rdflib (and a store) reads it: a well-typed one in its canonical
+    form (``"01"^^xsd:integer`` is ``"1"``, one value), an ill-typed one as written (a store
+    would make ``"300"^^xsd:byte`` an xsd:integer; its lexical form is what sh:datatype checks).
+
+    >>> read_as_rdflib(ox.Literal("01", datatype=ox.NamedNode(str(XSD.integer)))).value
+    '1'
+    """
+    term = rdf_term(literal)
+    if getattr(term, "ill_typed", None) is True or str(term) == literal.value:
+        return literal
+    if literal.language:
+        return ox.Literal(str(term), language=literal.language)
+    return ox.Literal(str(term), datatype=literal.datatype)
 
 
 def ox_term(node: Node) -> Term:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pyoxigraph as ox
@@ -18,7 +19,7 @@ import rdflib
 from pyshacl.helper.path_helper import shacl_path_to_sparql_path
 from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
 from rdflib.namespace import OWL, RDF, RDFS, SH
-from rdflib.term import Node
+from rdflib.term import Node, URIRef
 
 from registry.shacl_engine import (
     _QUERY_PREFIXES,
@@ -66,7 +67,10 @@ class SparqlConstraint:
         except Exception as e:  # pySHACL refuses the query; let it give its own error
             raise Unsupported(str(e)) from e
         if shape.path is not None:
-            path = shacl_path_to_sparql_path(g, shape.path)
+            # pySHACL's own path writer, which reads its ShapesGraph's ``graph`` and ``objects``
+            path = shacl_path_to_sparql_path(
+                SimpleNamespace(graph=g, objects=g.objects), shape.path
+            )
             text = helper.bind_path_regex.sub(rf"\g<1>{path}", text)
         elif helper.bind_path_regex.search(text):
             raise Unsupported("$PATH without a path")
@@ -79,14 +83,14 @@ class SparqlConstraint:
         # into their text instead, as SHACL defines pre-binding.
         bare = _NOISE.sub(lambda m: " " * len(m.group()), text)
         self.written_in = not _substitution_reaches(bare)
-        if self.written_in:
-            if self.binds_current_shape and not isinstance(shape.node, rdflib.URIRef):
-                raise Unsupported("$currentShape of a blank node in a nested group")
-            try:  # a query the rewriting breaks is left to pySHACL
-                probe = self._written(ox.NamedNode("urn:fdi:this"))
-                ox.Store().query(probe, prefixes=self.prefixes)
-            except SyntaxError as e:
-                raise Unsupported(f"pre-binding by substitution: {e}") from e
+        if self.written_in and self.binds_current_shape and not isinstance(shape.node, URIRef):
+            raise Unsupported("$currentShape of a blank node in a nested group")
+        probe = self._written(ox.NamedNode("urn:fdi:this")) if self.written_in else text
+        try:  # a query Oxigraph cannot read (rewritten, or with a prefix pySHACL would find
+            # among the data graph's own) is left to pySHACL
+            ox.Store().query(probe, prefixes=self.prefixes)
+        except SyntaxError as e:
+            raise Unsupported(f"query: {e}") from e
         self.messages = tuple(str(m) for m in g.objects(node, SH.message))
         self.whole_graph_text = self._whole_graph(text, shape)
 
@@ -172,8 +176,9 @@ class SparqlConstraint:
             text, prefixes=self.prefixes, substitutions=substitutions or None
         )
         names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
+        given = run.data.as_given
         return [
-            {n: s[i] for i, n in enumerate(names) if s[i] is not None}
+            {n: given(s[i]) for i, n in enumerate(names) if s[i] is not None}
             for s in solutions  # type: ignore[union-attr]
         ]
 
