@@ -384,9 +384,8 @@ def compile_path(g: rdflib.Graph, path: Node) -> PathFn:
         if not isinstance(inverse, rdflib.URIRef):
             raise Unsupported("complex inverse path")
         predicate = ox.NamedNode(str(inverse))
-        return lambda data, focus: (
-            data.subjects(predicate, focus) if not isinstance(focus, ox.Literal) else []
-        )
+        # A literal has subjects too (pySHACL walks the inverse path from a literal focus).
+        return lambda data, focus: data.subjects(predicate, focus)
     alternatives = g.value(path, SH.alternativePath)
     if alternatives is not None:
         parts = [compile_path(g, p) for p in rdflib.collection.Collection(g, alternatives)]
