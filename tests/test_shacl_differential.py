@@ -106,6 +106,11 @@ SPARQL = [
 ]
 
 
+def member(draw: st.DrawFn) -> str:
+    """A member of a logical list: the named shape ex:T (it may come twice) or a new one."""
+    return "ex:T" if draw(st.integers(0, 2)) == 0 else f"[ {constraint(draw(SIMPLE), draw)} ]"
+
+
 def constraint(kind: str, draw: st.DrawFn) -> str:
     """One constraint parameter and its value, as Turtle."""
     simple = {
@@ -120,7 +125,10 @@ def constraint(kind: str, draw: st.DrawFn) -> str:
         "length": lambda: (
             f"sh:{draw(st.sampled_from(['minLength', 'maxLength']))} {draw(st.integers(0, 2))}"
         ),
-        "pattern": lambda: f'sh:pattern "{draw(st.sampled_from(["^a", "C$", "[0-9]", "^_"]))}"',
+        "pattern": lambda: (
+            f'sh:pattern "{draw(st.sampled_from(["^a", "C$", "[0-9]", "^_"]))}"'
+            + draw(st.sampled_from(["", ' ; sh:flags "i"']))
+        ),
         "pair": lambda: (
             f"sh:{draw(st.sampled_from(['equals', 'disjoint', 'lessThan', 'lessThanOrEquals']))}"
             f" {draw(predicates)}"
@@ -129,11 +137,10 @@ def constraint(kind: str, draw: st.DrawFn) -> str:
         "not": lambda: f"sh:not [ {constraint(draw(SIMPLE), draw)} ]",
         "logical": lambda: (
             f"sh:{draw(st.sampled_from(['and', 'or', 'xone']))} ( "
-            + " ".join(
-                f"[ {constraint(draw(SIMPLE), draw)} ]" for _ in range(draw(st.integers(1, 3)))
-            )
+            + " ".join(member(draw) for _ in range(draw(st.integers(1, 3))))
             + " )"
         ),
+        "named": lambda: f"sh:{draw(st.sampled_from(['node', 'not']))} ex:T",
         "sparql": lambda: f'sh:sparql [ sh:select """{draw(st.sampled_from(SPARQL))}""" ]',
     }
     return simple[kind]()
@@ -145,7 +152,7 @@ SIMPLE = st.sampled_from(
 )  # fmt: skip
 ANY = st.sampled_from(
     ["minCount", "maxCount", "datatype", "nodeKind", "class", "in", "hasValue", "range", "length",
-     "pattern", "pair", "node", "not", "logical", "sparql"]
+     "pattern", "pair", "node", "not", "logical", "sparql", "named"]
 )  # fmt: skip
 
 
@@ -169,6 +176,8 @@ def shapes_graphs(draw: st.DrawFn) -> str:
         parts += [constraint(draw(ANY), draw) for _ in range(draw(st.integers(1, 2)))]
         if draw(st.booleans()):
             parts.append(f"sh:severity {draw(st.sampled_from(['sh:Warning', 'sh:Info']))}")
+        if draw(st.integers(0, 5)) == 0:
+            parts.append("sh:deactivated true")
         if draw(st.integers(0, 4)) == 0:
             parts.append(
                 f"sh:qualifiedValueShape [ {constraint(draw(SIMPLE), draw)} ] ; "
@@ -176,7 +185,8 @@ def shapes_graphs(draw: st.DrawFn) -> str:
             )
         properties.append("sh:property [ " + " ; ".join(parts) + " ]")
     body = " ;\n    ".join([target, *node_constraints, *properties])
-    return f"ex:S a sh:NodeShape ;\n    {body} ."
+    named = constraint(draw(SIMPLE.filter(lambda k: not k.endswith("Count"))), draw)
+    return f"ex:S a sh:NodeShape ;\n    {body} .\nex:T a sh:NodeShape ; {named} ."
 
 
 @settings(
