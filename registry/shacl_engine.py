@@ -142,14 +142,14 @@ class Data:
         self._preloaded = preload or triples is not None
         if self._preloaded:
             # One pass over a small store costs less than a lookup per subject.
-            out = self._out
+            out, given = self._out, triples is not None
             for q in store if triples is None else triples:
                 found = out.get(q.subject)
                 if found is None:
                     out[q.subject] = found = {}
                 obj = q.object
-                if triples is not None and isinstance(obj, ox.Literal):
-                    obj = read_as_rdflib(obj)
+                if given and isinstance(obj, ox.Literal) and obj.datatype != _XSD_STRING:
+                    obj = read_as_rdflib(obj)  # (a string is read as written)
                 values = found.get(q.predicate)
                 if values is None:
                     found[q.predicate] = [obj]
@@ -159,7 +159,7 @@ class Data:
         # them), for targets and inverse paths too; built on first use.
         self._given = triples is not None
         self._by_predicate: dict[ox.NamedNode, list[tuple[Term, Term]]] | None = None
-        self._by_object: dict[tuple[ox.NamedNode, Term], list[Term]] | None = None
+        self._by_object: dict[ox.NamedNode, dict[Term, list[Term]]] = {}
         self._as_given: dict[ox.Literal, ox.Literal] | None = None
         self._types: dict[Term, list[Term]] = {}
         self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
@@ -206,14 +206,24 @@ class Data:
 
     def subjects(self, predicate: ox.NamedNode, obj: Term) -> list[Term]:
         if self._given:
-            return self._given_index()[1].get((predicate, obj), [])
+            by_object = self._by_object.get(predicate)
+            if by_object is None:
+                by_object = self._by_object[predicate] = {}
+                for s, o in self.pairs(predicate):
+                    by_object.setdefault(o, []).append(s)
+            return by_object.get(obj, [])
         return list(
             dict.fromkeys(q.subject for q in self.store.quads_for_pattern(None, predicate, obj))
         )
 
     def pairs(self, predicate: ox.NamedNode) -> Iterator[tuple[Term, Term]]:
         if self._given:
-            yield from self._given_index()[0].get(predicate, [])
+            if self._by_predicate is None:
+                self._by_predicate = {}
+                for subject, found in self._out.items():
+                    for p, objects in found.items():
+                        self._by_predicate.setdefault(p, []).extend((subject, o) for o in objects)
+            yield from self._by_predicate.get(predicate, [])
             return
         for q in self.store.quads_for_pattern(None, predicate, None):
             yield q.subject, q.object
@@ -237,21 +247,6 @@ class Data:
                 mapping[stored] = literal if stored not in mapping else None  # type: ignore[index]
             self._as_given = {k: v for k, v in mapping.items() if v is not None}
         return self._as_given.get(term, term)
-
-    def _given_index(
-        self,
-    ) -> tuple[
-        dict[ox.NamedNode, list[tuple[Term, Term]]], dict[tuple[ox.NamedNode, Term], list[Term]]
-    ]:
-        if self._by_predicate is None or self._by_object is None:
-            self._by_predicate, self._by_object = {}, {}
-            for subject, found in self._out.items():
-                for predicate, objects in found.items():
-                    pairs = self._by_predicate.setdefault(predicate, [])
-                    for o in objects:
-                        pairs.append((subject, o))
-                        self._by_object.setdefault((predicate, o), []).append(subject)
-        return self._by_predicate, self._by_object
 
     def superclasses(self, cls: Term) -> set[Term]:
         """``cls`` and every class it is a subclass of (rdfs:subClassOf*, in the data)."""
