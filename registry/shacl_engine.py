@@ -235,7 +235,9 @@ class Data:
             return term
         if self._as_given is None:
             given = {o for found in self._out.values() for os in found.values() for o in os}
-            literals = [o for o in given if isinstance(o, ox.Literal)]
+            literals = [
+                o for o in given if isinstance(o, ox.Literal) and o.datatype != _XSD_STRING
+            ]  # a store keeps strings as they are
             scratch = ox.Store()
             s, p = ox.NamedNode("urn:fdi:s"), ox.NamedNode("urn:fdi:p")
             mapping: dict[ox.Literal, ox.Literal | None] = {}
