@@ -143,3 +143,12 @@ def test_a_london_asset_is_inside_ukpn_areas_and_a_scottish_one_is_not(tmp_path:
     assert [(f["shape"], f["value"]) for f in report["files"][0]["findings"]] == [
         ("https://w3id.org/fdi/shapes#UkpnAsset-gspGroup", "_P")
     ]
+
+
+def test_a_missing_shapes_path_exits_2_instead_of_checking_nothing(tmp_path: Path) -> None:
+    # An empty set of shapes would let every file "conform".
+    result = CliRunner().invoke(
+        main,
+        ["validate", "--shapes", str(tmp_path / "nowhere"), str(INVALID[0])],
+    )
+    assert result.exit_code == 2 and "does not exist" in result.output
