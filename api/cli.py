@@ -31,8 +31,9 @@ def main() -> None:
 @click.option(
     "--shapes",
     "shapes_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Validate against the shapes in this directory instead of the bundled ones.",
+    type=click.Path(exists=True, path_type=Path),
+    help="Validate against the shapes in this directory (its *.ttl files) or this Turtle file "
+    "instead of the bundled ones.",
 )
 @click.option(
     "--format",

@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 import rdflib
 
-from registry.shacl_engine import compile_shapes
-from registry.validation import Finding, Shapes, _result_findings
+from registry.shacl_engine import Unsupported, compile_shapes
+from registry.validation import (
+    Finding,
+    Shapes,
+    _findings,
+    _result_findings,
+    reference_report,
+)
 
 if TYPE_CHECKING:
     from registry.core import Registry
@@ -28,8 +34,8 @@ if TYPE_CHECKING:
 def revalidate(registry: Registry, shapes: Shapes | None = None, workers: int = 1) -> list[Finding]:
     """The findings of ``shapes`` on every record the registry holds, in ``workers`` processes.
 
-    Raises UnusableInput if the shapes need a feature only pySHACL has (pySHACL over a whole
-    registry is impractical: DESIGN.md fact 9).
+    Shapes the compiled engine hands back are run by pySHACL on rdflib, in this process: the
+    same verdict, but slow on a big registry (DESIGN.md fact 9).
     """
     shapes = shapes or registry.shapes
     text = shapes.graph.serialize(format="turtle")
@@ -38,6 +44,17 @@ def revalidate(registry: Registry, shapes: Shapes | None = None, workers: int = 
     if store is None:  # an external store: read it into memory first
         store = ox.Store()
         store.extend(registry.index.dump())
+    try:
+        return _compiled(registry, text, store, path, workers)
+    except Unsupported:
+        triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
+        report = reference_report(triples, shapes.graph, None)
+        return _findings(report, shapes.graph, {}, "turtle")
+
+
+def _compiled(
+    registry: Registry, text: str, store: ox.Store, path: Path | None, workers: int
+) -> list[Finding]:
     if workers <= 1 or path is None:
         return _part(text, store, 0, 1)
     with tempfile.TemporaryDirectory(prefix="revalidate-", dir=Path(path).parent) as tmp:
@@ -57,11 +74,10 @@ def _part_of_snapshot(shapes_text: str, snapshot: str, part: int, parts: int) ->
 
 
 def _part(shapes_text: str, store: ox.Store, part: int, parts: int) -> list[Finding]:
-    from registry.errors import UnusableInput
-
+    """Raises Unsupported where the compiled engine hands the shapes back."""
     graph = rdflib.Graph().parse(data=shapes_text, format="turtle")
     engine = compile_shapes(graph)
     if engine is None:
-        raise UnusableInput("these shapes use a feature the compiled engine leaves to pySHACL")
+        raise Unsupported("these shapes use a feature the compiled engine leaves to pySHACL")
     results = engine.validate(store, part=(part, parts))
     return _result_findings(results, graph, {}, "turtle")

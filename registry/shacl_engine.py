@@ -92,6 +92,7 @@ _QUERY_PREFIXES = {
     "xsd": str(XSD),
     "xml": "http://www.w3.org/XML/1998/namespace",
 }
+OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
@@ -141,16 +142,25 @@ class Data:
         self._preloaded = preload or triples is not None
         if self._preloaded:
             # One pass over a small store costs less than a lookup per subject.
-            out = self._out
+            out, given = self._out, triples is not None
             for q in store if triples is None else triples:
                 found = out.get(q.subject)
                 if found is None:
                     out[q.subject] = found = {}
+                obj = q.object
+                if given and isinstance(obj, ox.Literal) and obj.datatype != _XSD_STRING:
+                    obj = read_as_rdflib(obj)  # (a string is read as written)
                 values = found.get(q.predicate)
                 if values is None:
-                    found[q.predicate] = [q.object]
-                elif q.object not in values:
-                    values.append(q.object)
+                    found[q.predicate] = [obj]
+                elif obj not in values:
+                    values.append(obj)
+        # Given triples are read as given (lexical forms as submitted: a store canonicalises
+        # them), for targets and inverse paths too; built on first use.
+        self._given = triples is not None
+        self._by_predicate: dict[ox.NamedNode, list[tuple[Term, Term]]] | None = None
+        self._by_object: dict[ox.NamedNode, dict[Term, list[Term]]] = {}
+        self._as_given: dict[ox.Literal, ox.Literal] | None = None
         self._types: dict[Term, list[Term]] = {}
         self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
         self._superclasses: dict[ox.NamedNode, set[Term]] = {}
@@ -195,13 +205,50 @@ class Data:
         return found
 
     def subjects(self, predicate: ox.NamedNode, obj: Term) -> list[Term]:
+        if self._given:
+            by_object = self._by_object.get(predicate)
+            if by_object is None:
+                by_object = self._by_object[predicate] = {}
+                for s, o in self.pairs(predicate):
+                    by_object.setdefault(o, []).append(s)
+            return by_object.get(obj, [])
         return list(
             dict.fromkeys(q.subject for q in self.store.quads_for_pattern(None, predicate, obj))
         )
 
     def pairs(self, predicate: ox.NamedNode) -> Iterator[tuple[Term, Term]]:
+        if self._given:
+            if self._by_predicate is None:
+                self._by_predicate = {}
+                for subject, found in self._out.items():
+                    for p, objects in found.items():
+                        self._by_predicate.setdefault(p, []).extend((subject, o) for o in objects)
+            yield from self._by_predicate.get(predicate, [])
+            return
         for q in self.store.quads_for_pattern(None, predicate, None):
             yield q.subject, q.object
+
+    def as_given(self, term: Term) -> Term:
+        """A term a query on the store returned, as the given triples have it (the store
+        canonicalised ``"300"^^xsd:byte`` to an xsd:integer; SHACL-SPARQL reports the former)."""
+        if not self._given or not isinstance(term, ox.Literal):
+            return term
+        if self._as_given is None:
+            given = {o for found in self._out.values() for os in found.values() for o in os}
+            literals = [
+                o for o in given if isinstance(o, ox.Literal) and o.datatype != _XSD_STRING
+            ]  # a store keeps strings as they are
+            scratch = ox.Store()
+            s, p = ox.NamedNode("urn:fdi:s"), ox.NamedNode("urn:fdi:p")
+            mapping: dict[ox.Literal, ox.Literal | None] = {}
+            for literal in literals:
+                scratch.add(ox.Quad(s, p, literal))
+                (stored,) = [q.object for q in scratch]
+                scratch.clear()
+                # Two given literals stored as one stay as the store has them (ambiguous).
+                mapping[stored] = literal if stored not in mapping else None  # type: ignore[index]
+            self._as_given = {k: v for k, v in mapping.items() if v is not None}
+        return self._as_given.get(term, term)
 
     def superclasses(self, cls: Term) -> set[Term]:
         """``cls`` and every class it is a subclass of (rdfs:subClassOf*, in the data)."""
@@ -247,19 +294,46 @@ class Data:
 _RDF_TERMS: dict[ox.Literal, rdflib.Literal] = {}
 
 
+_XSD_STRING = ox.NamedNode(str(XSD.string))
+
+
 def rdf_term(term: Term) -> Node:
-    """The rdflib term pySHACL sees for an Oxigraph term (its own conversion; literals cached)."""
+    """The rdflib term pySHACL on rdflib sees for an Oxigraph term (literals cached).
+
+    A simple literal is ``"x"^^xsd:string`` in Oxigraph and RDF 1.1, but rdflib parses ``"x"``
+    with no datatype and tells the two apart; the data's strings are read as rdflib reads
+    them, so that ``sh:in ( "x" )`` and ``sh:hasValue "x"`` match them (DESIGN.md fact 18).
+
+    >>> rdf_term(ox.Literal("_C")) == rdflib.Literal("_C")
+    True
+    """
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return rdflib.BNode(term.value)
     found = _RDF_TERMS.get(term)
     if found is None:
-        found = to_rdf(term)
+        found = rdflib.Literal(term.value) if term.datatype == _XSD_STRING else to_rdf(term)
         if len(_RDF_TERMS) > 200_000:
             _RDF_TERMS.clear()
         _RDF_TERMS[term] = found
     return found
+
+
+def read_as_rdflib(literal: ox.Literal) -> ox.Literal:
+    """A submitted literal as rdflib (and a store) reads it: a well-typed one in its canonical
+    form (``"01"^^xsd:integer`` is ``"1"``, one value), an ill-typed one as written (a store
+    would make ``"300"^^xsd:byte`` an xsd:integer; its lexical form is what sh:datatype checks).
+
+    >>> read_as_rdflib(ox.Literal("01", datatype=ox.NamedNode(str(XSD.integer)))).value
+    '1'
+    """
+    term = rdf_term(literal)
+    if getattr(term, "ill_typed", None) is True or str(term) == literal.value:
+        return literal
+    if literal.language:
+        return ox.Literal(str(term), language=literal.language)
+    return ox.Literal(str(term), datatype=literal.datatype)
 
 
 def ox_term(node: Node) -> Term:
@@ -307,9 +381,8 @@ def compile_path(g: rdflib.Graph, path: Node) -> PathFn:
         if not isinstance(inverse, rdflib.URIRef):
             raise Unsupported("complex inverse path")
         predicate = ox.NamedNode(str(inverse))
-        return lambda data, focus: (
-            data.subjects(predicate, focus) if not isinstance(focus, ox.Literal) else []
-        )
+        # A literal has subjects too (pySHACL walks the inverse path from a literal focus).
+        return lambda data, focus: data.subjects(predicate, focus)
     alternatives = g.value(path, SH.alternativePath)
     if alternatives is not None:
         parts = [compile_path(g, p) for p in rdflib.collection.Collection(g, alternatives)]
@@ -563,13 +636,31 @@ def _shape_nodes(g: rdflib.Graph) -> set[Node]:
         nodes.update(g.subjects(RDF.type, t))
     for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
         nodes.update(g.subjects(p, None))
-    if any(True for _ in g.subjects(RDF.type, SH.ConstraintComponent)):
+    if _declares_components(g):
         raise Unsupported("custom constraint components")
+    if any(True for _ in g.triples((None, OWL_IMPORTS, None))):
+        # Imported graphs (and the prefixes they declare) are pySHACL's to read.
+        raise Unsupported("owl:imports")
     if any(True for _ in g.subjects(RDF.type, SH.SPARQLTarget)) or any(
         True for _ in g.subjects(SH.target, None)
     ):
         raise Unsupported("SHACL-AF targets")
     return nodes
+
+
+def _declares_components(g: rdflib.Graph) -> bool:
+    """Whether the graph declares a constraint component: an instance of sh:ConstraintComponent
+    or of any subclass of it, or anything with a parameter or a validator."""
+    classes, todo = {SH.ConstraintComponent}, [SH.ConstraintComponent]
+    while todo:
+        for sub in g.subjects(RDFS.subClassOf, todo.pop()):
+            if sub not in classes:
+                classes.add(sub)
+                todo.append(sub)
+    if any(True for c in classes for _ in g.subjects(RDF.type, c)):
+        return True
+    markers = (SH.parameter, SH.validator, SH.nodeValidator, SH.propertyValidator)
+    return any(True for p in markers for _ in g.triples((None, p, None)))
 
 
 def _targets(g: rdflib.Graph, node: Node) -> list[tuple[Node, Term]]:

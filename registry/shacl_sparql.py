@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pyoxigraph as ox
 import rdflib
 from pyshacl.helper.path_helper import shacl_path_to_sparql_path
 from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
-from rdflib.namespace import RDF, RDFS, SH
-from rdflib.term import Node
+from rdflib.namespace import OWL, RDF, RDFS, SH
+from rdflib.term import Node, URIRef
 
 from registry.shacl_engine import (
     _QUERY_PREFIXES,
@@ -66,18 +67,30 @@ class SparqlConstraint:
         except Exception as e:  # pySHACL refuses the query; let it give its own error
             raise Unsupported(str(e)) from e
         if shape.path is not None:
-            path = shacl_path_to_sparql_path(g, shape.path)
+            # pySHACL's own path writer, which reads its ShapesGraph's ``graph`` and ``objects``
+            path = shacl_path_to_sparql_path(
+                SimpleNamespace(graph=g, objects=g.objects), shape.path
+            )
             text = helper.bind_path_regex.sub(rf"\g<1>{path}", text)
         elif helper.bind_path_regex.search(text):
             raise Unsupported("$PATH without a path")
         self.binds_this = bool(helper.bind_this_regex.search(text))
         self.binds_current_shape = bool(helper.bind_cs_regex.search(text))
-        prefixes = dict(_QUERY_PREFIXES)
-        for declared in g.objects(node, SH.prefixes):
-            for decl in g.objects(declared, SH.declare):
-                prefixes[str(g.value(decl, SH.prefix))] = str(g.value(decl, SH.namespace))
-        self.prefixes = prefixes
+        self.prefixes = _prefixes(g, node)
         self.text = text
+        # Oxigraph's pre-binding (``substitutions``) does not reach $this in a nested group, a
+        # BIND or bound(); pySHACL on rdflib's does. Such queries get the focus node written
+        # into their text instead, as SHACL defines pre-binding.
+        bare = _NOISE.sub(lambda m: " " * len(m.group()), text)
+        self.written_in = not _substitution_reaches(bare)
+        if self.written_in and self.binds_current_shape and not isinstance(shape.node, URIRef):
+            raise Unsupported("$currentShape of a blank node in a nested group")
+        probe = self._written(ox.NamedNode("urn:fdi:this")) if self.written_in else text
+        try:  # a query Oxigraph cannot read (rewritten, or with a prefix pySHACL would find
+            # among the data graph's own) is left to pySHACL
+            ox.Store().query(probe, prefixes=self.prefixes)
+        except SyntaxError as e:
+            raise Unsupported(f"query: {e}") from e
         self.messages = tuple(str(m) for m in g.objects(node, SH.message))
         self.whole_graph_text = self._whole_graph(text, shape)
 
@@ -119,6 +132,12 @@ class SparqlConstraint:
 
     def check(self) -> Check:
         def per_focus(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
+            if self.written_in:
+                if isinstance(focus, ox.BlankNode):  # no way to write it into the query
+                    raise Unsupported("a blank node focus for $this in a nested group")
+                rows = self._rows(run, self._written(focus), {})
+                yield from self._results(focus, rows)
+                return
             substitutions: dict[ox.Variable, Term] = {}
             if self.binds_this:
                 substitutions[ox.Variable("this")] = focus
@@ -143,6 +162,13 @@ class SparqlConstraint:
         per_focus.sparql = True  # type: ignore[attr-defined]
         return per_focus
 
+    def _written(self, focus: Term) -> str:
+        """The query with ``focus`` written in for $this (and the shape for $currentShape)."""
+        values = {"this": focus}
+        if self.binds_current_shape:
+            values["currentShape"] = ox_term(self.shape.node)
+        return substitute(self.text, values)
+
     def _rows(
         self, run: Run, text: str, substitutions: dict[ox.Variable, Term]
     ) -> list[dict[str, Term]]:
@@ -150,8 +176,9 @@ class SparqlConstraint:
             text, prefixes=self.prefixes, substitutions=substitutions or None
         )
         names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
+        given = run.data.as_given
         return [
-            {n: s[i] for i, n in enumerate(names) if s[i] is not None}
+            {n: given(s[i]) for i, n in enumerate(names) if s[i] is not None}
             for s in solutions  # type: ignore[union-attr]
         ]
 
@@ -220,6 +247,86 @@ def _format(message: str, variables: dict[str, Term]) -> str:
     for name, term in variables.items():
         message = re.sub(f"{{[?$]{name}}}", lambda _m, t=term: _text(t), message)
     return message
+
+
+_PREBOUND = re.compile(r"(?<![\w?$])[?$](this|currentShape)\b")
+_BOUND = re.compile(r"\bBOUND\s*\(\s*[?$](this|currentShape)\s*\)", re.IGNORECASE)
+_PROJECTION = re.compile(r"\bSELECT\b(.*?)(?=\bWHERE\b|\{)", re.IGNORECASE | re.DOTALL)
+
+
+def _substitution_reaches(bare: str) -> bool:
+    """Whether Oxigraph's pre-binding reaches every $this/$currentShape of the query (``bare``:
+    the text with strings, IRIs and comments blanked): each is in the top-level group, or in
+    groups under EXISTS or OPTIONAL only, and none is in a BIND, bound() or a sub-select."""
+    if _BARE_THIS.search(bare) or _BOUND.search(bare):
+        return False
+    selects = [m.start() for m in re.finditer(r"\bSELECT\b", bare, re.IGNORECASE)]
+    groups: list[bool] = []  # for each open group: reached by pre-binding
+    events = sorted(
+        [(m.start(), m.group()) for m in re.finditer(r"[{}]", bare)]
+        + [(m.start(), "$") for m in _PREBOUND.finditer(bare)]
+    )
+    for at, what in events:
+        if what == "{":
+            before = bare[:at].rstrip()
+            headed = bool(re.search(r"\b(EXISTS|OPTIONAL|WHERE)$", before, re.IGNORECASE))
+            groups.append((not groups or groups[-1]) and (headed or not groups))
+        elif what == "}":
+            if groups:
+                groups.pop()
+        elif groups and (not groups[-1] or len(selects) > 1 and at > selects[1]):
+            return False
+    return True
+
+
+def substitute(text: str, values: dict[str, Term]) -> str:
+    """``text`` with each pre-bound variable written as its value, as SHACL defines pre-binding
+    (bound() of one is true; the outer projection keeps the variable, bound by a VALUES clause).
+
+    >>> substitute("SELECT $this WHERE { $this <p> ?o . FILTER bound($this) }",
+    ...            {"this": ox.NamedNode("http://e/x")})
+    'SELECT $this WHERE { <http://e/x> <p> ?o . FILTER (true) } VALUES ?this { <http://e/x> }'
+    """
+    bare = _NOISE.sub(lambda m: " " * len(m.group()), text)
+    kept: set[int] = set()
+    for m in _PROJECTION.finditer(bare):
+        depth = 0
+        for i in range(m.start(1), m.end(1)):
+            depth += {"(": 1, ")": -1}.get(bare[i], 0)
+            if depth == 0 and _PREBOUND.match(bare, i):
+                kept.add(i)
+    edits = [(m.start(), m.end(), "(true)") for m in _BOUND.finditer(bare)]
+    edits += [
+        (m.start(), m.end(), str(values[m.group(1)]))
+        for m in _PREBOUND.finditer(bare)
+        if m.start() not in kept
+        and m.group(1) in values
+        and not any(a <= m.start() < b for a, b, _ in edits)
+    ]
+    out = text
+    for start, end, new in sorted(edits, reverse=True):
+        out = out[:start] + new + out[end:]
+    projected = {bare[i + 1 : _PREBOUND.match(bare, i).end()] for i in kept}  # type: ignore[union-attr]
+    for name in sorted(projected & values.keys()):
+        out += f" VALUES ?{name} {{ {values[name]} }}"
+    return out
+
+
+def _prefixes(g: rdflib.Graph, node: Node) -> dict[str, str]:
+    """The prefixes of a SHACL-SPARQL query, as pySHACL collects them (SparqlQueryHelper
+    .collect_prefixes): its sh:prefixes' declarations and those of the graph's ontologies."""
+    prefixes = dict(_QUERY_PREFIXES)
+    declared = list(g.objects(node, SH.prefixes))
+    if not declared:
+        return prefixes
+    ontologies = set(g.subjects(RDF.type, OWL.Ontology))
+    everywhere = {d for o in ontologies for d in g.objects(o, SH.declare)}
+    for holder in declared:
+        own = set(g.objects(holder, SH.declare))
+        declarations = own if own and holder in ontologies else own | everywhere
+        for decl in declarations:
+            prefixes[str(g.value(decl, SH.prefix))] = str(g.value(decl, SH.namespace))
+    return prefixes
 
 
 def _check_invalid(text: str) -> None:

@@ -21,7 +21,7 @@ from registry.formats import Parsed
 from registry.normalise import IllTyped, normalise
 from registry.records import Node, Split, local_id, split_records
 from registry.resources import shapes_dir, ttl_files
-from registry.shacl_engine import Engine, Result, compile_shapes
+from registry.shacl_engine import Engine, Result, Unsupported, compile_shapes, rdf_term
 from registry.vocab import FDI, RDF
 
 REQUIRES_REGISTRY = rdflib.URIRef(FDI.requiresRegistryData.value)
@@ -106,10 +106,11 @@ class Shapes:
 
 @lru_cache(maxsize=4)
 def load_shapes(directory: Path | None = None) -> Shapes:
-    """Load every ``*.ttl`` in ``directory`` (default: the bundled shapes)."""
+    """Load every ``*.ttl`` in ``directory``, or the one Turtle file it names (default: the
+    bundled shapes)."""
     directory = directory or shapes_dir()
     graph = rdflib.Graph()
-    for path in ttl_files(directory):
+    for path in [directory] if directory.is_file() else ttl_files(directory):
         graph.parse(path, format="turtle")
     offline = rdflib.Graph()
     for triple in graph:
@@ -146,20 +147,11 @@ def check(
     report = Report(records=len(split.records), sources=[parsed.source])
     report.findings.extend(_ill_typed_finding(p, labels, parsed.format) for p in ill_typed)
     report.findings.extend(_stray_finding(s, labels) for s in split.strays)
+    # The triples as parsed (lexical forms as submitted: a store would canonicalise them).
     everything = triples + registry_data if registry_data else triples
-    data = ox.Store()
-    data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in everything)
     offline = related is None
     focus = None if offline else _focus_nodes(split)
-    engine = shapes.compiled(offline)
-    if engine is not None:
-        # Unlike pySHACL's focus_nodes, nested shapes (capacities) are checked too.
-        targets = None if focus is None else [ox.NamedNode(str(f)) for f in focus]
-        results = engine.validate(data, targets, triples=everything)
-        findings = _result_findings(results, shapes.graph, labels, parsed.format)
-    else:
-        results = _run_shacl(data, shapes.offline if offline else shapes.graph, focus)
-        findings = _findings(results, shapes.graph, labels, parsed.format)
+    findings = _validate(everything, shapes, offline, focus, labels, parsed.format)
     # Stored records are in the data only as context for cross-record rules: judge only ours.
     report.findings.extend(f for f in findings if offline or f.record in _origins(split))
     report.findings.sort(key=lambda f: (f.record, f.field or "", f.rule))
@@ -168,9 +160,48 @@ def check(
     return report, triples, split
 
 
-def _run_shacl(
-    data: ox.Store, shapes_graph: rdflib.Graph, focus: list[rdflib.term.Node] | None
+def _validate(
+    everything: list[ox.Triple],
+    shapes: Shapes,
+    offline: bool,
+    focus: list[rdflib.term.Node] | None,
+    labels: dict[str, str],
+    fmt: str,
+) -> list[Finding]:
+    """The findings of the compiled engine, or of pySHACL on rdflib where the engine hands the
+    shapes (or, at run time, a query it cannot pre-bind) back."""
+    engine = shapes.compiled(offline)
+    if engine is not None:
+        data = ox.Store()
+        data.extend(ox.Quad(t.subject, t.predicate, t.object) for t in everything)
+        # Unlike pySHACL's focus_nodes, nested shapes (capacities) are checked too.
+        targets = None if focus is None else [ox.NamedNode(str(f)) for f in focus]
+        try:
+            results = engine.validate(data, targets, triples=everything)
+        except Unsupported:
+            pass
+        else:
+            return _result_findings(results, shapes.graph, labels, fmt)
+    report = reference_report(everything, shapes.offline if offline else shapes.graph, focus)
+    return _findings(report, shapes.graph, labels, fmt)
+
+
+def shape_findings(triples: list[ox.Triple], shapes: Shapes, fmt: str = "json") -> list[Finding]:
+    """Every finding of ``shapes`` (all rules on) on the triples, as parsed or stored: the
+    compiled engine's, or pySHACL on rdflib's where the engine hands the shapes back."""
+    return _validate(triples, shapes, False, None, {}, fmt)
+
+
+def reference_report(
+    triples: list[ox.Triple], shapes_graph: rdflib.Graph, focus: list[rdflib.term.Node] | None
 ) -> rdflib.Graph:
+    """pySHACL's report on the triples, run on an rdflib Graph (its own substrate: on an
+    Oxigraph store it mismatches plain strings, DESIGN.md fact 18)."""
+    data = rdflib.Graph()
+    for prefix, namespace in shapes_graph.namespaces():  # queries may lean on the shapes' own
+        data.bind(prefix, namespace, override=False)
+    for t in triples:
+        data.add((rdf_term(t.subject), rdf_term(t.predicate), rdf_term(t.object)))
     options = {"focus_nodes": focus} if focus else {}
     _, results, _ = shacl_validate(
         data,
