@@ -34,6 +34,7 @@ from api import (
     statistics,
     submissions,
 )
+from api.conventions import Conventions
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
     app.add_middleware(sparql.SparqlRoute, render_problem=_problem)  # type: ignore[arg-type]
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(Conventions)  # type: ignore[arg-type]  # outermost: HEAD, OPTIONS, CORS
     return app
 
 

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal, current_principal
-from api.submissions import BODY_SCHEMA, parse_body, read_body
+from api.records import LINKED_DATA
+from api.submissions import BODY_SCHEMA, created, parse_body, read_body
 from registry.assets import register_assets, switch_operator
 from registry.errors import Forbidden, NotFound
 from registry.formats import format_for
@@ -38,7 +39,7 @@ async def claim(
     is_switch = any(t.predicate == FDI.takesOver for t in parsed.triples)
     action = switch_operator if is_switch else register_assets
     registration = await run_in_threadpool(action, registry, parsed, principal)
-    return JSONResponse(registration.as_dict(), status_code=201)
+    return JSONResponse(registration.as_dict(), status_code=201, headers=created(registration))
 
 
 @router.post(
@@ -105,7 +106,11 @@ def versions(
     return JSONResponse({"record": iri, "versions": registry.history(iri, principal)})
 
 
-@router.get("/id/{kind}/{uid}/versions/{number}", summary="One version of a record")
+@router.get(
+    "/id/{kind}/{uid}/versions/{number}",
+    summary="One version of a record",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def version(
     kind: str,
     uid: str,
@@ -121,7 +126,11 @@ def version(
     return represent(request, triples, title=f"{iri} (version {found})", iri=iri, version=found)
 
 
-@router.get("/id/{kind}/{uid}/as-of", summary="A record as it was at a time")
+@router.get(
+    "/id/{kind}/{uid}/as-of",
+    summary="A record as it was at a time",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def as_of(
     kind: str,
     uid: str,
@@ -168,7 +177,7 @@ async def attest(
     parsed = await parse_body(request)
     iri = f"{registry.settings.base_iri}id/asset/{uid}"
     registration = await run_in_threadpool(record_attestation, registry, iri, parsed, principal)
-    return JSONResponse(registration.as_dict(), status_code=201)
+    return JSONResponse(registration.as_dict(), status_code=201, headers=created(registration))
 
 
 @router.get(

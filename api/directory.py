@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import current_principal
 from api.negotiation import choose
 from api.records import RDF_FORMATS, represent
-from api.submissions import BODY_SCHEMA, parse_body
+from api.submissions import BODY_SCHEMA, created, parse_body
 from registry import directory
 from registry.identity import Principal
 
@@ -98,7 +98,7 @@ async def publish(
     registration = await run_in_threadpool(
         directory.publish_licence, request.app.state.registry, parsed, principal
     )
-    return JSONResponse(registration.as_dict(), status_code=201)
+    return JSONResponse(registration.as_dict(), status_code=201, headers=created(registration))
 
 
 def _answer(

@@ -55,6 +55,34 @@ def compact(term: ox.Term) -> str:
     return str(term)
 
 
+def cell(term: ox.Term, base: str = "") -> dict[str, str | None]:
+    """A term for a table cell: its text, and a link for an IRI (a path for the registry's
+    own IRIs, so that links stay on the server the page came from)."""
+    text = compact(term)
+    if isinstance(term, ox.NamedNode):
+        return {"text": text, "href": local_href(term.value, base)}
+    return {"text": text, "href": None}
+
+
+def json_cell(binding: dict[str, str] | None, base: str = "") -> dict[str, str | None]:
+    """A SPARQL JSON results binding for a table cell (empty when unbound)."""
+    if binding is None:
+        return {"text": "", "href": None}
+    if binding["type"] == "uri":
+        return cell(ox.NamedNode(binding["value"]), base)
+    if binding["type"] == "bnode":
+        return {"text": "_:" + binding["value"], "href": None}
+    return {"text": str(binding["value"]), "href": None}
+
+
+def local_href(iri: str, base: str) -> str | None:
+    """Where a link to ``iri`` goes: the path of one of the registry's IRIs, an http(s) IRI as
+    it is, nothing for other schemes (urn:, mailto: are not pages)."""
+    if base and iri.startswith(base):
+        return "/" + iri[len(base) :]
+    return iri if iri.startswith(("http://", "https://")) else None
+
+
 def rows(triples: list[ox.Triple]) -> list[dict[str, object]]:
     return [
         {
@@ -80,3 +108,15 @@ def home(request: Request) -> HTMLResponse:
             example_link="/sparql?query=" + quote(EXAMPLE_QUERY),
         )
     )
+
+
+def render_record(
+    request: Request,
+    triples: list[ox.Triple],
+    *,
+    title: str,
+    iri: str | None = None,
+    version: int | None = None,
+) -> bytes:
+    """A record, ontology or shapes document as an HTML page."""
+    return render("record.html", title=title, iri=iri, rows=rows(triples)).encode()

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import authenticated_principal
 from registry.assets import register_assets, register_public
+from registry.core import Registration
 from registry.errors import PayloadTooLarge
 from registry.formats import FORMATS, format_for, read_bytes
 from registry.idempotency import IdempotencyKey
@@ -47,6 +48,13 @@ async def parse_body(request: Request, body: bytes | None = None):  # type: igno
     parsed = read_bytes(body if body is not None else await read_body(request), fmt, source="body")
     check_blank_nodes(parsed, request.app.state.settings.max_blank_nodes)
     return parsed
+
+
+def created(registration: Registration, **headers: str) -> dict[str, str]:
+    """Headers for a 201: ``Location`` names the first record the submission created (the
+    answer's ``ids`` and ``records`` list them all)."""
+    iris = [*registration.ids.values(), *(r["id"] for r in registration.records if "id" in r)]
+    return {"Location": iris[0], **headers} if iris else headers
 
 
 def _idempotency_key(request: Request, principal: Principal, body: bytes) -> IdempotencyKey | None:
@@ -100,5 +108,6 @@ async def register(
     else:
         action = partial(register_assets, registry, parsed, principal, idempotency=key)
     registration = await run_in_threadpool(action)
-    headers = {"Idempotent-Replayed": "true"} if registration.replayed else {}
+    replayed = {"Idempotent-Replayed": "true"} if registration.replayed else {}
+    headers = created(registration, **replayed)
     return JSONResponse(registration.as_dict(), status_code=201, headers=headers)
