@@ -5,9 +5,9 @@ its SPARQLStore) as oracles."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import datetime
 
 import httpx
 import pytest
