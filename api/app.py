@@ -25,6 +25,7 @@ from api import (
     inbox,
     integrity,
     linked_data,
+    member_pages,
     organisations,
     pages,
     people,
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.jobs = JobRunner(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
-    for module in (pages, sparql, records, submissions):
+    for module in (pages, member_pages, sparql, records, submissions):
         app.include_router(module.router)
     for module in (integrity, audit):
         app.include_router(module.router)
