@@ -126,9 +126,13 @@ def home(request: Request) -> HTMLResponse:
             example_query=EXAMPLE_QUERY,
             example_link="/sparql?query=" + quote(EXAMPLE_QUERY),
             by_technology=bars(
-                summary.technologies, "name", "mw", "/assets?technology={technology}", "MW"
+                summary.technologies,
+                "name",
+                {"import_mw": "import", "mw": "export"},
+                "/assets?technology={technology}",
+                "MW",
             ),
-            by_area=bars(summary.areas, "area", "assets", "/assets?area={gsp}"),
+            by_area=bars(summary.areas, "area", {"assets": "assets"}, "/assets?area={gsp}"),
         )
     )
 
@@ -256,21 +260,30 @@ def asset_list(
 
 
 def bars(
-    rows: list[dict[str, Any]], label: str, value: str, href: str, unit: str = ""
+    rows: list[dict[str, Any]],
+    label: str,
+    values: dict[str, str],
+    href: str,
+    unit: str = "",
 ) -> dict[str, Any]:
-    """A horizontal bar chart (inline SVG, drawn by the template) of ``rows``: each bar's
-    label, value text, width (of 100) and link."""
-    top = max((float(r[value]) for r in rows), default=0.0) or 1.0
-    return {
-        "bars": [
-            {
-                "label": r[label],
-                "text": f"{float(r[value]):,.1f} {unit}".strip() if unit else f"{r[value]:,}",
-                "width": round(100 * float(r[value]) / top, 2),
-                "href": href.format(**r),
-                "y": i * 26,
-            }
-            for i, r in enumerate(rows)
-        ],
-        "height": 26 * len(rows),
-    }
+    """A horizontal bar chart (inline SVG, drawn by the template): for each row one bar per
+    series in ``values`` (key → series name), with its text, width (of 100) and link."""
+    top = max((float(r[k]) for r in rows for k in values), default=0.0) or 1.0
+    step = 8 + 18 * len(values)
+    out = []
+    for i, r in enumerate(rows):
+        for j, (key, series) in enumerate(values.items()):
+            amount = float(r[key])
+            text = f"{amount:,.1f} {unit}".strip() if unit else f"{r[key]:,}"
+            out.append(
+                {
+                    "label": r[label] if j == 0 else "",
+                    "name": f"{r[label]}, {series}: {text}",
+                    "text": text,
+                    "series": j,
+                    "width": round(100 * amount / top, 2),
+                    "href": href.format(**r),
+                    "y": i * step + j * 18,
+                }
+            )
+    return {"bars": out, "height": step * len(rows), "series": list(values.values())}

@@ -176,7 +176,7 @@ def test_home_page_charts_lead_to_the_assets_they_count(demo: str) -> None:
         page.goto(demo)
         bars = page.locator("svg.chart a")
         assert bars.count() > 5
-        label = bars.first.get_attribute("aria-label").split(":")[0]  # type: ignore[union-attr]
+        label = bars.first.get_attribute("aria-label").split(",")[0]  # type: ignore[union-attr]
         bars.first.locator("text").first.click()  # the bar's label, inside its link
         assert "/assets?technology=" in page.url
         assert label in page.locator("#assets").inner_text()
