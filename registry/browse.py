@@ -16,6 +16,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.core import Registry
+from registry.errors import UnusableInput
 from registry.identity import Principal
 from registry.statistics import licence_areas
 from registry.vocab import FDI, LIFECYCLE, QUDT, RDFS, ROV, SAREF, TECH, TECHNOLOGIES, UNIT
@@ -339,16 +340,33 @@ def organisation(
 
 def asset_filters(registry: Registry, **given: str | None) -> dict[str, ox.Term]:
     """The list filters given, as the terms they bind: a technology (``BatteryStorage``), a
-    GSP group (``_K``), a status (``Commissioned``), an operator (its IRI)."""
+    GSP group (``_K``), a status (``Commissioned``), an operator (its IRI). Raises
+    UnusableInput for a technology or status the ontology does not name, or an operator that
+    is not an IRI."""
     out: dict[str, ox.Term] = {}
-    if given.get("technology"):
-        out["technology"] = TECH[given["technology"]]  # type: ignore[index]
+    technology, status, operator = (
+        given.get("technology"),
+        given.get("status"),
+        given.get("operator"),
+    )
+    if technology:
+        if technology not in TECHNOLOGIES:
+            raise UnusableInput(f"no technology {technology!r}; one of {', '.join(TECHNOLOGIES)}")
+        out["technology"] = TECH[technology]
     if given.get("area"):
-        out["area"] = ox.Literal(given["area"])  # type: ignore[arg-type]
-    if given.get("status"):
-        out["status"] = FDI[given["status"]]  # type: ignore[index]
-    if given.get("operator"):
-        out["operator"] = ox.NamedNode(given["operator"])  # type: ignore[arg-type]
+        out["area"] = ox.Literal(given["area"] or "")
+    if status:
+        names = [name for name, _ in statuses()]
+        if status not in names:
+            raise UnusableInput(f"no status {status!r}; one of {', '.join(names)}")
+        out["status"] = FDI[status]
+    if operator:
+        if not operator.startswith(("http://", "https://")):
+            raise UnusableInput("operator must be an organisation's IRI")
+        try:
+            out["operator"] = ox.NamedNode(operator)
+        except ValueError as e:
+            raise UnusableInput(f"operator is not an IRI: {e}") from e
     return out
 
 

@@ -190,3 +190,12 @@ def test_a_providers_own_asset_is_not_found_by_anyone_else() -> None:
         assert "0 assets" in text
         path = registered.headers["location"].removeprefix(BASE.rstrip("/"))
         assert c.get(path, headers=HTML).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["technology=Nuclear", "status=Exploded", "operator=not an iri", "operator=http://x/ y"],
+)
+def test_an_unknown_filter_is_a_400_not_an_error(client: TestClient, query: str) -> None:
+    answer = client.get("/assets?" + query, headers={"Accept": "application/json"})
+    assert answer.status_code == 400 and answer.json()["status"] == 400
