@@ -15,8 +15,9 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 
 from api.auth import requester
 from api.negotiation import negotiate
-from registry import __version__, browse, signposting
+from registry import __version__, asset_lists, browse, signposting
 from registry.identity import Principal
+from registry.search import search as search_records
 from registry.statistics import licence_areas
 from registry.vocab import DCT, FDI, PREFIXES, RDFS, ROV
 
@@ -117,7 +118,9 @@ def home(request: Request) -> HTMLResponse:
     registry = request.app.state.registry
     summary = registry.summary()
     for row in summary.technologies:
-        row["name"] = browse.technologies_by_name().get(str(row["technology"]), row["technology"])
+        row["name"] = asset_lists.technologies_by_name().get(
+            str(row["technology"]), row["technology"]
+        )
     return HTMLResponse(
         render(
             "home.html",
@@ -213,7 +216,7 @@ def search(
 ) -> HTMLResponse:
     """Organisations and assets whose name, company number, LEI, MPAN or postcode matches."""
     registry = request.app.state.registry
-    found = browse.search(registry, requester(request), q) if q.strip() else None
+    found = search_records(registry, requester(request), q) if q.strip() else None
     base = registry.settings.base_iri
     return HTMLResponse(render("search.html", found=found, search_text=q, base=base))
 
@@ -237,7 +240,9 @@ def asset_list(
     principal = requester(request)
     given = {"technology": technology, "area": area, "status": status, "operator": operator}
     given = {k: v for k, v in given.items() if v}
-    listed = browse.assets(registry, principal, browse.asset_filters(registry, **given), page)
+    listed = asset_lists.assets(
+        registry, principal, asset_lists.asset_filters(registry, **given), page
+    )
     media = negotiate(request.headers.get("accept"), ["text/html", "application/json"])
     if media == "application/json":
         return JSONResponse({**listed, "filters": given}, headers={"Vary": "Accept"})
@@ -249,10 +254,10 @@ def asset_list(
             listed=listed,
             given=given,
             query=query,
-            technologies=browse.technologies(),
-            statuses=browse.statuses(),
+            technologies=asset_lists.technologies(),
+            statuses=asset_lists.statuses(),
             areas=sorted(licence_areas().items()),
-            operators=browse.organisations(registry, principal),
+            operators=asset_lists.organisations(registry, principal),
             base=registry.settings.base_iri,
         ),
         headers={"Vary": "Accept"},
