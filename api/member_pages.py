@@ -17,6 +17,7 @@ from registry.formats import format_for, read_bytes
 from registry.identity import Principal
 from registry.inbox import container
 from registry.my_records import owned_assets_and_rights
+from registry.sharing import agreements_of, shared_with
 from registry.validation import parse_and_check
 
 router = APIRouter(tags=["Member pages"], include_in_schema=True)
@@ -94,3 +95,15 @@ def my_notifications(request: Request, principal: Principal = Member) -> HTMLRes
     registry = request.app.state.registry
     inbox = container(registry, principal, principal.organisation or "")
     return _page(request, "me_notifications.html", principal, notifications=inbox["contains"])
+
+
+@router.get("/me/agreements", response_class=HTMLResponse, summary="My agreements (member page)")
+def my_agreements(request: Request, principal: Principal = Member) -> HTMLResponse:
+    """The data-sharing agreements the organisation made, and what others share with it."""
+    registry = request.app.state.registry
+    made = agreements_of(registry, principal)
+    shared = shared_with(registry, principal)
+    parties = {p for a in made for p in a["assignees"] + a["sharedWith"]}
+    parties |= {s["assigner"] for s in shared}
+    names = {p: _name(registry, p) for p in parties if p}
+    return _page(request, "me_agreements.html", principal, made=made, shared=shared, names=names)

@@ -74,6 +74,7 @@ def members(server: Any, out: Path) -> list[str]:
             ("me/assets", "me-assets"),
             ("me/notifications", "me-notifications"),
             ("me/reads", "me-reads"),
+            ("me/agreements", "me-agreements"),
         ):
             page.goto(server.url + path)
             page.screenshot(path=out / f"{name}.png")

@@ -213,7 +213,14 @@ def test_member_pages_are_accessible(members: MemberServer) -> None:
         ignore_https_errors=True, client_certificates=members.browser_certificate()
     ) as context:
         page = context.new_page()
-        for path in ("me", "me/validate", "me/assets", "me/reads", "me/notifications"):
+        for path in (
+            "me",
+            "me/validate",
+            "me/assets",
+            "me/reads",
+            "me/notifications",
+            "me/agreements",
+        ):
             page.goto(members.url + path)
             if problems := serious(page):
                 found[path] = problems

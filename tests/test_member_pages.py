@@ -18,7 +18,7 @@ from tests.conftest import BASE, EXAMPLES
 from tests.trust import Member, Onboarding
 
 HTML = {"Accept": "text/html"}
-PAGES = ["/me", "/me/validate", "/me/assets", "/me/reads", "/me/notifications"]
+PAGES = ["/me", "/me/validate", "/me/assets", "/me/reads", "/me/notifications", "/me/agreements"]
 FDI = str(Path(sys.executable).parent / "fdi")
 BAD_CSV = (
     b"id,name,technology,status,mpan,gsp_group,postcode,import_kw\n"
@@ -113,3 +113,30 @@ def test_who_read_my_data_is_empty_until_someone_reads_it(world) -> None:  # typ
     trust, flex, _ = world
     page = trust.client(flex).get("/me/reads", headers=HTML)
     assert "0 reads of your records" in page.text
+
+
+def test_agreements_page_shows_what_i_share_and_what_is_shared_with_me() -> None:
+    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    trust = Onboarding.of(app)
+    fsp = trust.member("Example Flex Ltd", "SC123456")
+    dso = trust.member("North DSO plc", "01234567", roles=["DistributionSystemOperator"])
+    bystander = trust.member("Other Flex Ltd", "33333333")
+    client = trust.client(fsp)
+    client.post(
+        "/assets",
+        content=(EXAMPLES / "asset.ttl").read_bytes(),
+        headers={"Content-Type": "text/turtle"},
+    )
+    made = client.post(
+        "/agreements",
+        content=(EXAMPLES / "agreement.json").read_bytes(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert made.status_code == 201
+    uid = made.headers["location"].rsplit("/", 1)[-1]
+    mine = client.get("/me/agreements", headers=HTML).text
+    assert "1 agreement." in mine and uid in mine and "North DSO plc" in mine
+    theirs = trust.client(dso).get("/me/agreements", headers=HTML).text
+    assert "1 agreement in force" in theirs and "Example Flex Ltd" in theirs
+    nobody = trust.client(bystander).get("/me/agreements", headers=HTML).text
+    assert uid not in nobody and "0 agreements." in nobody and "0 agreements in force" in nobody
