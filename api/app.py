@@ -30,6 +30,7 @@ from api import (
     inbox,
     integrity,
     linked_data,
+    member_pages,
     monitor,
     oauth,
     organisations,
@@ -43,6 +44,7 @@ from api import (
     submissions,
 )
 from api.authorisation import gate
+from api.conventions import Conventions
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__, authorisation_server, monitoring
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     # the framework's own refusals leave through the same renderer
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    for module in (pages, sparql, records, submissions):
+    for module in (pages, member_pages, sparql, records, submissions):
         app.include_router(module.router)
     for module in (integrity, audit, refusals):
         app.include_router(module.router)
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         limit=settings.max_body_bytes,
         anonymous=settings.anonymous_max_body_bytes,
     )
+    app.add_middleware(Conventions)  # type: ignore[arg-type]  # HEAD, OPTIONS, CORS
     # outermost: every 4xx, the body limit's 413s included, is counted per source
     app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]
     return app

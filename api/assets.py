@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal, current_principal
-from api.submissions import BODY_SCHEMA, heavy, parse_body, read_body
+from api.records import LINKED_DATA
+from api.submissions import BODY_SCHEMA, created, heavy, parse_body, read_body
 from registry.claims import claim_right
 from registry.errors import NotFound
 from registry.formats import format_for
@@ -43,7 +44,7 @@ async def claim(
     outcome = await run_in_threadpool(claim_right, registry, parsed, principal)
     if isinstance(outcome, dict):
         return JSONResponse(outcome, status_code=202, headers={"Location": outcome["href"]})
-    return JSONResponse(outcome.as_dict(), status_code=201)
+    return JSONResponse(outcome.as_dict(), status_code=201, headers=created(outcome))
 
 
 @router.post(
@@ -116,7 +117,11 @@ def versions(
     return JSONResponse({"record": iri, "versions": registry.history(iri, principal)})
 
 
-@router.get("/id/{kind}/{uid}/versions/{number}", summary="One version of a record")
+@router.get(
+    "/id/{kind}/{uid}/versions/{number}",
+    summary="One version of a record",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def version(
     kind: str,
     uid: str,
@@ -132,7 +137,11 @@ def version(
     return represent(request, triples, title=f"{iri} (version {found})", iri=iri, version=found)
 
 
-@router.get("/id/{kind}/{uid}/as-of", summary="A record as it was at a time")
+@router.get(
+    "/id/{kind}/{uid}/as-of",
+    summary="A record as it was at a time",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def as_of(
     kind: str,
     uid: str,
@@ -179,7 +188,7 @@ async def attest(
     parsed = await parse_body(request)
     iri = f"{registry.settings.base_iri}id/asset/{uid}"
     registration = await run_in_threadpool(record_attestation, registry, iri, parsed, principal)
-    return JSONResponse(registration.as_dict(), status_code=201)
+    return JSONResponse(registration.as_dict(), status_code=201, headers=created(registration))
 
 
 @router.get(

@@ -47,6 +47,7 @@ _READ = Operation("record.read")
 _OPERATOR = Operation("scheme.administer")
 _LISTS = Operation("reads.list")
 _OAUTH = Operation("oauth.protocol")
+_ME = Operation("member.pages")
 _ORG_ADMIN = Operation("organisation.administer", "id/org/{uid}")
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -159,6 +160,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/oauth/authorize"): Operation("oauth.approve"),
     ("POST", "/oauth/token"): _OAUTH,
     ("POST", "/oauth/introspect"): _OAUTH,
+    ("GET", "/search"): _READ,
+    ("GET", "/assets"): _READ,
+    ("GET", "/me"): _ME,
+    ("GET", "/me/assets"): _ME,
+    ("GET", "/me/reads"): _ME,
+    ("GET", "/me/notifications"): _ME,
+    ("GET", "/me/agreements"): _ME,
+    ("GET", "/me/validate"): _ME,
+    ("POST", "/me/validate"): _ME,
     # Swagger UI and its OAuth redirect page (not operations of the OpenAPI document)
     ("GET", "/docs"): _PUBLIC,
     ("GET", "/docs/oauth2-redirect"): _PUBLIC,

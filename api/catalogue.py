@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
-from api.records import represent
+from api.records import LINKED_DATA, represent
 from api.submissions import BODY_SCHEMA, parse_body
 from registry.catalogue import catalogue, submit_catalogue, update_catalogue
 from registry.identity import Principal
@@ -22,7 +22,11 @@ from registry.identity import Principal
 router = APIRouter(tags=["Catalogue (DCAT)"])
 
 
-@router.get("/catalogue", summary="The registry's DCAT catalogue (paged with ?page=N)")
+@router.get(
+    "/catalogue",
+    summary="The registry's DCAT catalogue (paged with ?page=N)",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def registry_catalogue(
     request: Request,
     page: int = Query(

@@ -55,12 +55,22 @@ class RevokeBody(BaseModel):
     reason: str | None = None
 
 
-@router.get("/ca/certificate", summary="The registry CA's certificate (PEM)")
+@router.get(
+    "/ca/certificate",
+    summary="The registry CA's certificate (PEM)",
+    response_class=Response,
+    responses={200: {"description": "The CA certificate.", "content": {PEM: {}}}},
+)
 def ca_certificate(request: Request) -> Response:
     return Response(request.app.state.ca.pem, media_type=PEM)
 
 
-@router.get("/ca/crl", summary="The CA's certificate revocation list (DER)")
+@router.get(
+    "/ca/crl",
+    summary="The CA's certificate revocation list (DER)",
+    response_class=Response,
+    responses={200: {"description": "The CRL (DER).", "content": {"application/pkix-crl": {}}}},
+)
 def crl(request: Request) -> Response:
     state = request.app.state
     return Response(

@@ -13,19 +13,28 @@ from typing import Any
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api import pages
 from api.auth import current_principal
-from api.negotiation import choose
+from api.negotiation import choose, negotiate
 from api.records import RDF_FORMATS, represent
-from api.submissions import BODY_SCHEMA, parse_body
+from api.submissions import BODY_SCHEMA, created, parse_body
 from registry import directory
 from registry.identity import Principal
 
 router = APIRouter(tags=["Directory (BUC.4)"])
 
 OFFERS = ["application/json", *RDF_FORMATS]
+ROLES = [
+    "FlexibilityServiceProvider",
+    "MarketOperator",
+    "DistributionSystemOperator",
+    "TransmissionSystemOperator",
+    "AssetOwner",
+    "SchemeOperator",
+]
 
 
 @router.get("/directory", summary="Search the members (JSON, or RDF by Accept)")
@@ -57,6 +66,7 @@ def search(
         {"members": found, "count": len(found)},
         lambda: directory.entry_triples(registry, found),
         "Directory",
+        page=("directory.html", {"given": {"name": name, "role": role}, "roles": ROLES}),
     )
 
 
@@ -82,6 +92,7 @@ def licences(request: Request) -> Response:
         {"licences": directory.licences(registry)},
         lambda: directory.licence_triples(registry),
         "Licences",
+        page=("licences.html", {}),
     )
 
 
@@ -98,13 +109,26 @@ async def publish(
     registration = await run_in_threadpool(
         directory.publish_licence, request.app.state.registry, parsed, principal
     )
-    return JSONResponse(registration.as_dict(), status_code=201)
+    return JSONResponse(registration.as_dict(), status_code=201, headers=created(registration))
 
 
 def _answer(
-    request: Request, body: dict[str, Any], triples: Callable[[], list[ox.Triple]], title: str
+    request: Request,
+    body: dict[str, Any],
+    triples: Callable[[], list[ox.Triple]],
+    title: str,
+    page: tuple[str, dict[str, Any]] | None = None,
 ) -> Response:
-    """JSON, or the RDF of the same answer when the client asks for RDF."""
-    if choose(request.headers.get("accept"), OFFERS) in (None, "application/json"):
+    """JSON, the RDF of the same answer when the client asks for RDF, or for a browser the
+    ``page`` (template and its context). Raises NotAcceptable."""
+    offers = [*OFFERS, "text/html"] if page else OFFERS
+    media = negotiate(request.headers.get("accept"), offers)
+    if media == "application/json":
         return JSONResponse(body, headers={"Vary": "Accept"})
+    if media == "text/html" and page is not None:
+        template, context = page
+        html = pages.render(
+            template, body=body, base=request.app.state.settings.base_iri, **context
+        )
+        return HTMLResponse(html, headers={"Vary": "Accept"})
     return represent(request, triples(), title=title)

@@ -6,13 +6,14 @@ Negotiated like records (HTML, Turtle, N-Triples, JSON-LD; ``Vary: Accept``, ETa
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.records import represent
+from api.records import LINKED_DATA, represent
 from registry.errors import NotFound
 from registry.graphs import describe_graph
 from registry.resources import ontology_dir, shapes_dir, ttl_files
@@ -20,18 +21,30 @@ from registry.resources import ontology_dir, shapes_dir, ttl_files
 router = APIRouter(tags=["Linked data"])
 
 
-@router.get("/graph/{path:path}", summary="What one of the registry's graphs is")
+@router.get(
+    "/graph/{path:path}",
+    summary="What one of the registry's graphs is",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def graph(path: str, request: Request) -> Response:
     triples = describe_graph(request.app.state.registry, path)
     return represent(request, triples, title=f"Graph {path}", iri=triples[0].subject.value)
 
 
-@router.get("/ns/{name}", summary="One file of the ontology (fdi, technologies)")
+@router.get(
+    "/ns/{name}",
+    summary="One file of the ontology (fdi, technologies)",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def ontology_file(name: str, request: Request) -> Response:
     return represent(request, _triples(_published(ontology_dir(), name)), title=f"Ontology: {name}")
 
 
-@router.get("/shapes/{name}", summary="One shapes document (asset, organisation, catalogue, ...)")
+@router.get(
+    "/shapes/{name}",
+    summary="One shapes document (asset, organisation, catalogue, ...)",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def shapes_file(name: str, request: Request) -> Response:
     return represent(request, _triples(_published(shapes_dir(), name)), title=f"Shapes: {name}")
 
@@ -45,7 +58,9 @@ def _published(directory: Path, name: str) -> Path:
     raise NotFound(f"no published file {name}")
 
 
+@cache
 def _triples(path: Path) -> list[ox.Triple]:
+    """The file's triples, parsed once (stable blank nodes, so a stable ETag)."""
     return [
         ox.Triple(q.subject, q.predicate, q.object)
         for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)

@@ -10,6 +10,8 @@ True
 
 from __future__ import annotations
 
+from registry.errors import NotAcceptable
+
 
 def _parse(accept: str) -> list[tuple[str, float, int]]:
     ranges = []
@@ -59,3 +61,42 @@ def choose(accept: str | None, offers: list[str]) -> str | None:
         if best is None or key > best:
             best, chosen = key, offer
     return chosen
+
+
+def negotiate(accept: str | None, offers: list[str], asked: str | None = None) -> str:
+    """The media type to answer in: ``asked`` (a ``?format=`` a link chose) when offered, else
+    the best of ``offers`` for ``accept``. Raises NotAcceptable listing the offers.
+
+    >>> negotiate("image/png, text/turtle;q=0.1", ["text/html", "text/turtle"])
+    'text/turtle'
+    >>> negotiate("image/png", ["text/turtle"])
+    Traceback (most recent call last):
+    registry.errors.NotAcceptable: this resource is offered as text/turtle; ...
+    """
+    if asked is not None:
+        if asked in offers:
+            return asked
+        raise NotAcceptable(_offered(offers), offered=offers)
+    chosen = choose(accept, offers)
+    if chosen is None:
+        raise NotAcceptable(_offered(offers), offered=offers)
+    return chosen
+
+
+def _offered(offers: list[str]) -> str:
+    return f"this resource is offered as {', '.join(offers)}; ask for one of them in Accept"
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """True when ``If-None-Match`` matches ``etag`` by the weak comparison GET uses
+    (RFC 9110 §13.1.2): ``*``, or any listed tag equal to it once ``W/`` is set aside.
+
+    >>> none_match('W/"a", "b"', '"a"'), none_match("*", '"x"'), none_match('"a"', '"b"')
+    (True, True, False)
+    """
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))

@@ -7,32 +7,69 @@ and a strong ETag over the representation.
 from __future__ import annotations
 
 import hashlib
+from functools import cache
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from api import pages
 from api.auth import current_principal
-from api.negotiation import choose
+from api.negotiation import negotiate, none_match
 from registry.access_log import read_record
 from registry.errors import NotFound
 from registry.identity import Principal
 from registry.inbox import advertisement
+from registry.jsonld import compacted
 from registry.resources import context_path, ontology_dir, shapes_dir, ttl_files
 from registry.vocab import PREFIXES
 
 router = APIRouter(tags=["Linked data"])
 
-_SUFFIX = {"text/turtle": "ttl", "application/n-triples": "nt", "application/ld+json": "jsonld"}
 RDF_FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,  # for harvesters that read only RDF/XML
+}
+SUFFIX = {
+    "text/html": "html",
+    "text/turtle": "ttl",
+    "application/n-triples": "nt",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdf",
+}
+FORMATS = {suffix: media for media, suffix in SUFFIX.items()}  # ?format=ttl -> text/turtle
+_PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}, "text/html": {}}
+# What the OpenAPI document says a negotiated linked-data document answers.
+RDF_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The document, in the format Accept (or ?format=) asks for; Link headers "
+        "name the other formats.",
+        "content": {media: {"schema": {"type": "string"}} for media in SUFFIX},
+    },
+    304: {"description": "Not modified: If-None-Match matched the ETag (weakly, or *)."},
+    404: {"description": "No such document.", "content": _PROBLEM},
+    406: {"description": "None of the offered types is acceptable.", "content": _PROBLEM},
+}
+LINKED_DATA = {"response_class": Response, "responses": RDF_RESPONSES}
+SHAPES_BY_KIND = {
+    "asset": "asset",
+    "right-to-operate": "right-to-operate",
+    "org": "organisation",
+    "catalogue": "catalogue",
+    "commercial": "commercial",
+    "agreement": "policy",
+    "licence": "policy",
 }
 
 
-@router.get("/id/{kind}/{uid}", summary="A registry record (HTML, Turtle, N-Triples, JSON-LD)")
+@router.get(
+    "/id/{kind}/{uid}",
+    summary="A registry record (HTML, Turtle, N-Triples, JSON-LD, RDF/XML)",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def record(
     kind: str, uid: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> Response:
@@ -44,29 +81,57 @@ def record(
     advertised = advertisement(registry, iri)  # an organisation's LDN inbox
     info = registry.info(iri)
     response = represent(
-        request, triples + advertised, title=iri, iri=iri, version=info.version if info else None
+        request,
+        triples + advertised,
+        title=iri,
+        iri=iri,
+        version=info.version if info else None,
+        describedby=shapes_for(request, kind),
     )
     for t in advertised:
         response.headers.append("Link", f'<{t.object.value}>; rel="{t.predicate.value}"')
     return response
 
 
-@router.get("/ns", summary="The registry's ontology")
+@router.get("/ns", summary="The registry's ontology", **LINKED_DATA)  # type: ignore[arg-type]
 def ontology(request: Request) -> Response:
     return represent(request, _load(ttl_files(ontology_dir())), title="FDI ontology")
 
 
-@router.get("/shapes", summary="The registry's SHACL shapes: the published rules")
+@router.get(
+    "/shapes",
+    summary="The registry's SHACL shapes: the published rules",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
 def shapes(request: Request) -> Response:
     return represent(request, _load(ttl_files(shapes_dir())), title="FDI shapes")
 
 
-@router.get("/ns/context.jsonld", summary="The registry's JSON-LD context")
-def context() -> Response:
-    return FileResponse(context_path(), media_type="application/ld+json")
+@router.get(
+    "/ns/context.jsonld",
+    summary="The registry's JSON-LD context",
+    response_class=Response,
+    responses={
+        200: {"description": "The context.", "content": {"application/ld+json": {}}},
+        304: {"description": "Not modified: If-None-Match matched the ETag."},
+    },
+)
+def context(request: Request) -> Response:
+    body = context_path().read_bytes()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if none_match(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(body, media_type="application/ld+json", headers={"ETag": etag})
 
 
 def _load(paths: list) -> list[ox.Triple]:  # type: ignore[type-arg]
+    return list(_parsed(tuple(paths)))
+
+
+@cache
+def _parsed(paths: tuple) -> tuple[ox.Triple, ...]:  # type: ignore[type-arg]
+    """The published files' triples, parsed once: the same blank nodes every time, so the
+    document's ETag stays the same between requests (and ``If-None-Match`` can match)."""
     triples = []
     for path in paths:
         triples.extend(
@@ -75,7 +140,7 @@ def _load(paths: list) -> list[ox.Triple]:  # type: ignore[type-arg]
         )
     if not triples:
         raise NotFound("nothing published here yet")
-    return triples
+    return tuple(triples)
 
 
 def represent(
@@ -85,21 +150,53 @@ def represent(
     title: str,
     iri: str | None = None,
     version: int | None = None,
+    describedby: str | None = None,
 ) -> Response:
-    """Triples in the negotiated format, with ``Vary: Accept`` and an ETag: ``"<version>.<fmt>"``
-    for a versioned record (``If-Match`` compares the version), else a hash of the body."""
-    media = choose(request.headers.get("accept"), ["text/html", *RDF_FORMATS]) or "text/turtle"
+    """Triples in the negotiated format (``?format=ttl`` and the like overrides ``Accept``),
+    with ``Vary: Accept``, ``Link`` headers to the other formats (and to the shapes that
+    describe the record), and an ETag: ``"<version>.<fmt>"`` for a versioned record
+    (``If-Match`` compares the version), else a hash of the body. Raises NotAcceptable."""
+    offers = ["text/html", *RDF_FORMATS]
+    media = negotiate(
+        request.headers.get("accept"), offers, FORMATS.get(request.query_params.get("format", ""))
+    )
     if media == "text/html":
-        body = pages.render("record.html", title=title, iri=iri, rows=pages.rows(triples)).encode()
+        body = pages.render_record(request, triples, title=title, iri=iri, version=version)
+    elif media == "application/ld+json":
+        body = compacted(triples)
     else:
         body = ox.serialize(triples, format=RDF_FORMATS[media], prefixes=PREFIXES)
     if version is not None:
-        etag = f'"{version}.{_SUFFIX.get(media, "html")}"'
+        etag = f'"{version}.{SUFFIX[media]}"'
     else:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"Vary": "Accept", "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
+    headers = {"Vary": "Accept", "ETag": etag, "Link": alternates(request, media, describedby)}
+    if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     if media == "text/html":
         return HTMLResponse(body, headers=headers)
     return Response(body, media_type=media, headers=headers)
+
+
+def alternates(request: Request, media: str, describedby: str | None = None) -> str:
+    """``Link`` values naming every other format of this resource at its ``?format=`` URL."""
+    links = [
+        f'<{format_url(request, suffix)}>; rel="alternate"; type="{other}"'
+        for other, suffix in SUFFIX.items()
+        if other != media
+    ]
+    if describedby:
+        links.append(f'<{describedby}>; rel="describedby"; type="text/turtle"')
+    return ", ".join(links)
+
+
+def format_url(request: Request, suffix: str) -> str:
+    """This request's path and query with ``format`` set to ``suffix``."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
+    return f"{request.url.path}?{urlencode([*query, ('format', suffix)])}"
+
+
+def shapes_for(request: Request, kind: str) -> str:
+    """The shapes document that describes records of ``kind`` (the whole set when none does)."""
+    name = SHAPES_BY_KIND.get(kind)
+    return request.app.state.settings.base_iri + (f"shapes/{name}" if name else "shapes")

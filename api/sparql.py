@@ -26,7 +26,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import client_address, requester
-from api.negotiation import choose
+from api.negotiation import choose, negotiate
 from registry.access_log import audit_query_reads
 from registry.errors import QueryRefused, RegistryError, UnsupportedFormat
 from registry.identity import Principal
@@ -45,6 +45,19 @@ DESCRIPTION_PREFIXES = {
 }
 _SOLUTION_OFFERS = list(SOLUTION_MEDIA)
 _GRAPH_OFFERS = list(GRAPH_MEDIA)
+PAGE = "text/html"  # the SPARQL page: a form, example queries, results as a table
+# ?format= names a media type for links that cannot set Accept (the page's downloads).
+FORMATS = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+    "ttl": "text/turtle",
+    "nt": "application/n-triples",
+    "jsonld": "application/ld+json",
+    "rdf": "application/rdf+xml",
+    "html": PAGE,
+}
 
 
 @dataclass
@@ -71,7 +84,34 @@ NamedGraphs = Annotated[
 ]
 
 
-@router.get(PATH, summary="Run a SPARQL query (GET), or describe the service")
+_PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}, "text/html": {}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer: solutions or a boolean in a SPARQL results format, a graph "
+        "(CONSTRUCT, DESCRIBE, the service description) in an RDF format, or the SPARQL page "
+        "(text/html). A cut answer has FDI-Results-Truncated: true and links "
+        "fdi:TruncatedResults from its head.",
+        "content": {
+            media: {"schema": {"type": "string"}}
+            for media in [*SOLUTION_MEDIA, *GRAPH_MEDIA, "text/html"]
+        },
+    },
+    400: {"description": "A malformed or refused query, or an update.", "content": _PROBLEM},
+    406: {"description": "None of the offered types is acceptable.", "content": _PROBLEM},
+    415: {"description": "A body that is neither a form nor a query.", "content": _PROBLEM},
+    503: {
+        "description": "The query ran past the time limit, or no worker was free.",
+        "content": _PROBLEM,
+    },
+}
+
+
+@router.get(
+    PATH,
+    summary="Run a SPARQL query (GET), or describe the service",
+    response_class=Response,
+    responses=RESPONSES,
+)
 def sparql_get(
     request: Request,
     query: QueryText = None,
@@ -84,6 +124,8 @@ def sparql_get(
 @router.post(
     PATH,
     summary="Run a SPARQL query (form POST or direct POST)",
+    response_class=Response,
+    responses=RESPONSES,
     openapi_extra={
         "requestBody": {
             "content": {
@@ -150,9 +192,47 @@ def respond(request: Request, body: bytes | None) -> Response:
     principal = requester(request)
     content_type = request.headers.get("content-type") if body is not None else None
     asked = read_protocol(request.query_params.multi_items(), content_type, body)
+    wanted = wanted_media(request.headers.get("accept"), request.query_params.get("format"))
+    if wanted.page:
+        from api.sparql_page import page
+
+        return page(request, asked, principal)
     if asked.query is None:
-        return _description(request, principal)
-    return _answer(request, asked, principal)
+        return _description(request, principal, wanted)
+    return _answer(request, asked, principal, wanted)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a request asks to be answered in: the page, or a type for solutions and booleans
+    and one for graphs (CONSTRUCT, DESCRIBE, the service description)."""
+
+    page: bool
+    solutions: str
+    graph: str
+
+
+def wanted_media(accept: str | None, format_name: str | None = None) -> Wanted:
+    """Read ``Accept`` (or ``?format=``, which wins). A browser's Accept gets the page; ``*/*``
+    or no header, SPARQL results JSON and Turtle. Raises NotAcceptable when nothing offered
+    is acceptable.
+
+    >>> wanted_media("text/html,application/xml;q=0.9,*/*;q=0.8").page
+    True
+    >>> wanted_media("text/csv").solutions, wanted_media(None, "ttl").graph
+    ('text/csv', 'text/turtle')
+    """
+    if format_name is not None:
+        media = negotiate(None, list(FORMATS.values()), FORMATS.get(format_name, format_name))
+        accept = media
+    else:
+        negotiate(accept, [*_SOLUTION_OFFERS, *_GRAPH_OFFERS, PAGE])  # raises NotAcceptable
+    best = choose(accept, [*_SOLUTION_OFFERS, *_GRAPH_OFFERS, PAGE])
+    return Wanted(
+        best == PAGE,
+        choose(accept, _SOLUTION_OFFERS) or _SOLUTION_OFFERS[0],
+        choose(accept, _GRAPH_OFFERS) or _GRAPH_OFFERS[0],
+    )
 
 
 def read_protocol(
@@ -219,32 +299,42 @@ def _utf8(body: bytes) -> str:
         raise QueryRefused(f"the request body is not UTF-8 ({e.reason} at byte {e.start})") from e
 
 
-def _answer(request: Request, asked: ProtocolRequest, principal: Principal) -> Response:
-    """Run the query over the dataset the requester may see (registry/access.py)."""
+def run_query(
+    request: Request, asked: ProtocolRequest, principal: Principal, wanted: Wanted
+) -> QueryAnswer:
+    """Run the query over the dataset the requester may see (registry/access.py), and journal
+    what it read of other organisations' records."""
     registry = request.app.state.registry
-    accept = request.headers.get("accept")
     answer: QueryAnswer = registry.sparql.answer(
         asked.query,
         registry.dataset_for(principal),
         default_graph_uris=asked.default_graph_uris,
         named_graph_uris=asked.named_graph_uris,
-        solutions_media=choose(accept, _SOLUTION_OFFERS) or "application/sparql-results+json",
-        graph_media=choose(accept, _GRAPH_OFFERS) or "text/turtle",
+        solutions_media=wanted.solutions,
+        graph_media=wanted.graph,
         requester=principal.organisation or "address " + client_address(request),
     )
     # BUC.2 step 6a: what an MO sees of an FSP's records through SPARQL is a read of them.
     audit_query_reads(
         registry, principal, answer.body, answer.media_type, request.headers.get("x-request-id")
     )
+    return answer
+
+
+def _answer(
+    request: Request, asked: ProtocolRequest, principal: Principal, wanted: Wanted
+) -> Response:
+    registry = request.app.state.registry
+    answer = run_query(request, asked, principal, wanted)
     headers = {"Vary": "Accept", "FDI-Result-Limit": str(registry.settings.max_results)}
     if answer.truncated:
         headers["FDI-Results-Truncated"] = "true"
     return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
-def _description(request: Request, principal: Principal) -> Response:
+def _description(request: Request, principal: Principal, wanted: Wanted) -> Response:
     registry = request.app.state.registry
     triples = registry.sparql.description(registry.dataset_for(principal))
-    media = choose(request.headers.get("accept"), _GRAPH_OFFERS) or "text/turtle"
+    media = wanted.graph
     body = ox.serialize(triples, format=GRAPH_MEDIA[media], prefixes=DESCRIPTION_PREFIXES)
     return Response(body, media_type=media, headers={"Vary": "Accept"})

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal
 from registry.assets import register_assets, register_public
+from registry.core import Registration
 from registry.cycles import collector_paused
 from registry.errors import PayloadTooLarge
 from registry.formats import FORMATS, Parsed, format_for, read_bytes
@@ -79,6 +80,13 @@ def _parse(data: bytes, fmt: str, max_blank_nodes: int) -> Parsed:
     parsed = read_bytes(data, fmt, source="body")
     check_blank_nodes(parsed, max_blank_nodes)
     return parsed
+
+
+def created(registration: Registration, **headers: str) -> dict[str, str]:
+    """Headers for a 201: ``Location`` names the first record the submission created (the
+    answer's ``ids`` and ``records`` list them all)."""
+    iris = [*registration.ids.values(), *(r["id"] for r in registration.records if "id" in r)]
+    return {"Location": iris[0], **headers} if iris else headers
 
 
 def _idempotency_key(request: Request, principal: Principal, body: bytes) -> IdempotencyKey | None:
@@ -150,5 +158,6 @@ async def register(
     else:
         action = partial(register_assets, registry, parsed, principal, idempotency=key)
     registration = await heavy(len(body), action)
-    headers = {"Idempotent-Replayed": "true"} if registration.replayed else {}
+    replayed = {"Idempotent-Replayed": "true"} if registration.replayed else {}
+    headers = created(registration, **replayed)
     return JSONResponse(registration.as_dict(), status_code=201, headers=headers)

@@ -239,6 +239,12 @@ RULES: dict[str, Rule] = {
             description="an organisation reads and acknowledges its own inbox",
         ),
         _rule(
+            "member.pages",
+            MEMBER,
+            description="a member's own pages (/me): its assets and rights, who read its data, "
+            "its notifications and agreements, validating a file (which stores nothing)",
+        ),
+        _rule(
             "oauth.protocol",
             ANYONE,
             description="the authorisation server's metadata and protocol endpoints (PAR, "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -38,9 +39,10 @@ from registry.errors import (
 from registry.formats import Parsed
 from registry.identity import Principal
 from registry.records import assign_iris, rename
+from registry.resources import ontology_dir, shapes_dir, ttl_files
 from registry.schemes import operator_iri
 from registry.validation import check
-from registry.vocab import DCAT, DCT, FDI, FOAF, HYDRA, ODRL, RDF, RDFS, ROV
+from registry.vocab import DCAT, DCT, FDI, FOAF, HYDRA, ODRL, RDF, RDFS, ROV, VCARD, XSD
 
 PAGE_SIZE = 50
 AUDIENCES = ("public", "members")
@@ -149,8 +151,10 @@ def _own_part(registry: Registry) -> list[ox.Triple]:
         "The datasets and data services of the flexibility digital infrastructure "
         "registry, and the data and service catalogues its members publish.",
     )
+    changed = last_change(registry)
     out += [
         ox.Triple(cat, DCT.publisher, operator),
+        ox.Triple(cat, DCT.modified, changed),
         ox.Triple(cat, DCT.license, data_licence),
         ox.Triple(cat, FOAF.homepage, ox.NamedNode(base)),
         ox.Triple(cat, DCAT.service, sparql),
@@ -210,8 +214,20 @@ def _own_part(registry: Registry) -> list[ox.Triple]:
             [(base + "shapes", TURTLE, None, base + "shapes")],
         ),
     ]
+    contact = ox.NamedNode(cat.value + "#contact")
+    out += [
+        ox.Triple(contact, RDF.type, VCARD.Kind),
+        ox.Triple(contact, RDF.type, VCARD.Organization),
+        ox.Triple(contact, VCARD.fn, ox.Literal(settings.operator_name)),
+        ox.Triple(contact, VCARD.hasEmail, ox.NamedNode("mailto:" + settings.operator_email)),
+    ]
+    published = {"ontology": ontology_dir(), "shapes": shapes_dir()}
     for name, title, description, licence, distributions in datasets:
         out += _dataset(cat, name, title, description, licence, distributions, operator)
+        node = ox.NamedNode(f"{cat.value}#{name}")
+        modified = files_modified(published[name]) if name in published else changed
+        out += [ox.Triple(node, DCAT.contactPoint, contact)]
+        out += [ox.Triple(node, DCT.modified, modified)] if modified is not None else []
     out += [
         ox.Triple(sparql, DCAT.servesDataset, ox.NamedNode(f"{cat.value}#{n}"))
         for n in ("directory", "assets")
@@ -234,6 +250,25 @@ def _own_part(registry: Registry) -> list[ox.Triple]:
         ),
     ]
     return out
+
+
+def last_change(registry: Registry) -> ox.Literal:
+    """When the registry's records last changed: its journal's last entry (its start when
+    empty), as ``xsd:dateTime``."""
+    rows = registry.journal.read("SELECT MAX(time) FROM entry", ())
+    time = rows[0][0] if rows and rows[0][0] else "1970-01-01T00:00:00Z"
+    return ox.Literal(time, datatype=XSD.dateTime)
+
+
+def files_modified(directory: Path) -> ox.Literal | None:
+    """The latest ``dct:modified`` the Turtle files of ``directory`` state for themselves."""
+    dates = [
+        q.object
+        for path in ttl_files(directory)
+        for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)
+        if q.predicate == DCT.modified and isinstance(q.object, ox.Literal)
+    ]
+    return max(dates, key=lambda d: d.value, default=None)
 
 
 def _describe(

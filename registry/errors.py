@@ -42,6 +42,15 @@ class PayloadTooLarge(UnusableInput):
     type_slug = "payload-too-large"
 
 
+class NotAcceptable(RegistryError):
+    """None of the media types the request accepts is one this resource is offered in; the
+    problem lists the ``offered`` types."""
+
+    status = 406
+    title = "Not acceptable"
+    type_slug = "not-acceptable"
+
+
 class ValidationFailed(RegistryError):
     """The submission breaks one or more published rules; ``report`` lists them."""
 

@@ -55,6 +55,10 @@ GRAPH_FORMAT_NAMES = {
     "application/rdf+xml": "RDF_XML",
 }
 _RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
+ASK_VARIABLE = "_askResult"
+# In the results' head ("link" in JSON, <link href> in XML) when rows were cut at the cap: the
+# SPARQL 1.1 result formats' own place for metadata about the results (docs/sparql.md).
+TRUNCATED = "https://w3id.org/fdi/ns#TruncatedResults"
 
 
 class QueryCapacity(RegistryError):
@@ -162,7 +166,7 @@ def execute_with(
         result = run(request)
         if isinstance(result, ox.QueryBoolean):
             media = request.solutions_media
-            return QueryAnswer(_boolean(bool(result), media), media, 1)
+            return QueryAnswer(boolean(bool(result), media), media, 1)
         if isinstance(result, ox.QueryTriples):
             triples, truncated = _take(result, request.max_results, deadline)
             media = request.graph_media
@@ -171,7 +175,8 @@ def execute_with(
         variables = [v.value for v in result.variables]
         rows, truncated = _take(result, request.max_results, deadline)
         media = request.solutions_media
-        return QueryAnswer(_solutions(variables, rows, media), media, len(rows), truncated)
+        body = _solutions(variables, rows, media, truncated)
+        return QueryAnswer(body, media, len(rows), truncated)
     except SyntaxError as e:
         raise QueryRefused(f"malformed query: {e}") from e
 
@@ -190,30 +195,45 @@ def _take(items: Iterable[object], limit: int, deadline: float | None) -> tuple[
 # --- solutions and booleans ----------------------------------------------------------------
 
 
-def _boolean(value: bool, media: str) -> bytes:
+def boolean(value: bool, media: str) -> bytes:
+    r"""An ASK answer. CSV and TSV define no boolean form: the answer is one variable,
+    ``_askResult``, bound to ``true`` or ``false`` (as Apache Jena writes it), which CSV and
+    TSV readers such as rdflib's parse as a one-row table.
+
+    >>> boolean(True, "text/csv"), boolean(False, "text/tab-separated-values")
+    (b'_askResult\r\ntrue\r\n', b'?_askResult\n"false"^^<http://www.w3.org/2001/XMLSchema#boolean>\n')
+    """
     text = "true" if value else "false"
-    if SOLUTION_MEDIA[media] == "SPARQL_Results_JSON":
+    name = SOLUTION_MEDIA[media]
+    if name == "SPARQL_Results_JSON":
         return json.dumps({"head": {}, "boolean": value}).encode()
-    if SOLUTION_MEDIA[media] == "SPARQL_Results_XML":
+    if name == "SPARQL_Results_XML":
         return (
             f'<?xml version="1.0"?><sparql xmlns="{_RESULTS_NS}"><head/>'
             f"<boolean>{text}</boolean></sparql>"
         ).encode()
-    return text.encode()  # CSV and TSV define no boolean form; Oxigraph writes the bare word
+    if name == "SPARQL_Results_CSV":
+        return f"{ASK_VARIABLE}\r\n{text}\r\n".encode()
+    return f'?{ASK_VARIABLE}\n"{text}"^^<{XSD.boolean.value}>\n'.encode()
 
 
-def _solutions(variables: list[str], rows: list[ox.QuerySolution], media: str) -> bytes:
-    writer = {
-        "SPARQL_Results_JSON": _json,
-        "SPARQL_Results_XML": _xml,
-        "SPARQL_Results_CSV": _csv,
-        "SPARQL_Results_TSV": _tsv,
-    }[SOLUTION_MEDIA[media]]
+def _solutions(
+    variables: list[str], rows: list[ox.QuerySolution], media: str, truncated: bool = False
+) -> bytes:
+    name = SOLUTION_MEDIA[media]
+    if name == "SPARQL_Results_JSON":
+        return "".join(_json(variables, rows, truncated)).encode()
+    if name == "SPARQL_Results_XML":
+        return "".join(_xml(variables, rows, truncated)).encode()
+    writer = _csv if name == "SPARQL_Results_CSV" else _tsv
     return "".join(writer(variables, rows)).encode()
 
 
-def _json(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
-    yield json.dumps({"head": {"vars": variables}})[:-1] + ',"results":{"bindings":['
+def _json(variables: list[str], rows: list[ox.QuerySolution], truncated: bool) -> Iterator[str]:
+    head: dict[str, object] = {"vars": variables}
+    if truncated:
+        head["link"] = [TRUNCATED]
+    yield json.dumps({"head": head})[:-1] + ',"results":{"bindings":['
     for i, row in enumerate(rows):
         binding = {v: _json_term(row[v]) for v in variables if row[v] is not None}
         yield ("," if i else "") + json.dumps(binding, ensure_ascii=False)
@@ -244,9 +264,10 @@ def _json_term(term: ox.Term) -> dict[str, object]:
     return out
 
 
-def _xml(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
+def _xml(variables: list[str], rows: list[ox.QuerySolution], truncated: bool) -> Iterator[str]:
     yield f'<?xml version="1.0"?><sparql xmlns="{_RESULTS_NS}"><head>'
     yield "".join(f"<variable name={quoteattr(v)}/>" for v in variables)
+    yield f"<link href={quoteattr(TRUNCATED)}/>" if truncated else ""
     yield "</head><results>"
     for row in rows:
         bindings = "".join(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,3 +34,103 @@ def chromium(**context: Any) -> Iterator[Any]:
             yield browser.new_context(**context)
         finally:
             browser.close()
+
+
+@contextmanager
+def demo_server(assets: int = 60) -> Iterator[str]:
+    """``fdi serve --demo`` (the README's quick start) with ``assets`` demo assets on a free
+    loopback port, in a scratch data directory; yields its URL."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from tests.servers import _stop, free_port, wait_for
+
+    fdi = str(Path(sys.executable).parent / "fdi")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as data:
+        process = subprocess.Popen(
+            [fdi, "serve", "--demo", "--demo-assets", str(assets), "--port", str(port)]
+            + ["--data-dir", data + "/fdi-data"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            wait_for(url + "ns", process, seconds=120)
+            yield url
+        finally:
+            _stop(process)
+
+
+@dataclass
+class MemberServer:
+    """The registry over real TLS (mutual TLS), with a demo and one onboarded provider whose
+    certificate and key are on disk for the browser."""
+
+    url: str
+    certificate: Path
+    key: Path
+    name: str
+    app: Any
+
+    def browser_certificate(self) -> list[dict[str, str]]:
+        """playwright's ``client_certificates`` for this provider."""
+        return [
+            {
+                "origin": self.url.rstrip("/"),
+                "certPath": str(self.certificate),
+                "keyPath": str(self.key),
+            }
+        ]
+
+
+@contextmanager
+def member_server(directory: Path, assets: int = 60) -> Iterator[MemberServer]:
+    """A TLS server (the registry CA's server certificate, client certificates verified) on a
+    free loopback port; "Flex One Ltd" is onboarded and has registered examples/asset.ttl and
+    nothing else."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+    from api.tls import tls_options
+    from registry.assets import register_assets
+    from registry.formats import read_file
+    from registry.settings import Settings
+    from tests.conftest import EXAMPLES
+    from tests.servers import free_port
+    from tests.trust import Onboarding
+
+    port = free_port()
+    url = f"https://127.0.0.1:{port}/"
+    app = create_app(Settings(data_dir=directory / "data", base_iri=url), demo_assets=assets)
+    key, cert = app.state.ca.sign_server(["127.0.0.1", "localhost"])
+    (directory / "server.key").write_bytes(key)
+    (directory / "server.pem").write_bytes(cert)
+    member = Onboarding.of(app).member("Flex One Ltd", "11111111")
+    register_assets(app.state.registry, read_file(EXAMPLES / "asset.ttl"), member.principal)
+    (directory / "member.pem").write_text(member.certificate)
+    (directory / "member.key").write_bytes(member.key)
+    tls = tls_options(app.state.ca.ca_file(), directory / "server.pem", directory / "server.key")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **tls
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the TLS server did not start"
+        time.sleep(0.05)
+    try:
+        yield MemberServer(
+            url, directory / "member.pem", directory / "member.key", "Flex One Ltd", app
+        )
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        app.state.registry.close()

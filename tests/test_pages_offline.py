@@ -47,7 +47,10 @@ def _visit(context, url: str) -> tuple[list[str], list[str]]:  # noqa: ANN001
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(url, wait_until="networkidle")
-    links = page.eval_on_selector_all("a[href]", "anchors => anchors.map(a => a.href)")
+    # getAttribute, not a.href: an SVG link's href is an object, not a string (the charts)
+    links = page.eval_on_selector_all(
+        "a[href]", "as => as.map(a => new URL(a.getAttribute('href'), document.baseURI).href)"
+    )
     page.close()
     return requested, links
 

@@ -1,0 +1,42 @@
+"""JSON-LD as people and JSON-LD tools expect it: compacted through the registry's own context.
+
+A record's JSON-LD uses the context's terms, so ``type`` (``@type``), ``mpan``,
+``exportCapacity`` appear rather than full IRIs and ``rdf:type``. The context (the one served
+at ``/ns/context.jsonld``) is written into the document rather than named by IRI, so that any
+JSON-LD reader parses it without fetching anything; expanding it gives back exactly the triples.
+
+>>> triple = ox.Triple(ox.NamedNode("http://e/a"), RDF.type, FDI.FlexibleAsset)
+>>> doc = json.loads(compacted([triple]))
+>>> doc["@context"] == registry_context(), doc["type"]
+(True, 'FlexibleAsset')
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import pyoxigraph as ox
+import rdflib
+
+from registry.resources import context_path
+
+__all__ = ["compacted", "registry_context"]
+
+
+@cache
+def registry_context() -> dict[str, Any]:
+    """The ``@context`` object of ``registry/context.jsonld``."""
+    return json.loads(context_path().read_text())["@context"]
+
+
+def compacted(triples: list[ox.Triple]) -> bytes:
+    """``triples`` as JSON-LD compacted with, and carrying, the registry's context."""
+    graph = rdflib.Graph()
+    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    text = graph.serialize(format="json-ld", context=registry_context(), auto_compact=True)
+    document = json.loads(text)
+    if not isinstance(document, dict):  # an empty graph
+        document = {"@context": registry_context(), "@graph": document}
+    return json.dumps(document, ensure_ascii=False, indent=1).encode()
