@@ -34,9 +34,25 @@ def registry_context() -> dict[str, Any]:
 def compacted(triples: list[ox.Triple]) -> bytes:
     """``triples`` as JSON-LD compacted with, and carrying, the registry's context."""
     graph = rdflib.Graph()
-    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+    for t in triples:
+        graph.add((_term(t.subject), _term(t.predicate), _term(t.object)))
     text = graph.serialize(format="json-ld", context=registry_context(), auto_compact=True)
     document = json.loads(text)
     if not isinstance(document, dict):  # an empty graph
         document = {"@context": registry_context(), "@graph": document}
     return json.dumps(document, ensure_ascii=False, indent=1).encode()
+
+
+def _term(term: ox.Term) -> rdflib.term.Node:
+    """The rdflib term for an Oxigraph one, literals with their lexical form as stored: rdflib
+    would otherwise rewrite them (a dateTime's ``Z`` as ``+00:00``), and a record served as
+    JSON-LD would no longer hash as its receipt says."""
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return rdflib.Literal(term.value, lang=term.language)
+        return rdflib.Literal(term.value, datatype=term.datatype.value, normalize=False)
+    raise TypeError(f"not an RDF term: {term!r}")
