@@ -77,7 +77,7 @@ class Conventions:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         cors = "origin" in headers and is_public_read(
             path, headers.get("access-control-request-method", method)
         )
