@@ -42,7 +42,11 @@ def _origin(url: str) -> str:
 
 
 def _visit(context, url: str) -> tuple[list[str], list[str]]:  # noqa: ANN001
-    """Open ``url``; the URLs of every request the page made and the links it shows."""
+    """Open ``url``; the URLs of every request the page made and the links it shows. A link to
+    a download (a record as Turtle, a CSV of results) is no page: it is fetched, not opened."""
+    kind = context.request.get(url).headers.get("content-type", "")
+    if not kind.startswith("text/html"):
+        return [url], []
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
