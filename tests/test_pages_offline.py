@@ -4,36 +4,19 @@ no page reached from the home page asks any other origin for anything."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 
-from tests.browser import chromium
-from tests.servers import _stop, free_port, wait_for
-
-FDI = str(Path(sys.executable).parent / "fdi")
+from tests.browser import chromium, demo_server
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo() -> Iterator[str]:
     """``fdi serve --demo`` as the README starts it, with a small demo, on a free port."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("offline") / "fdi-data"
-    process = subprocess.Popen(
-        [FDI, "serve", "--demo", "--demo-assets", "60", "--port", str(port), "--data-dir", data],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for(url + "ns", process, seconds=120)
+    with demo_server(60) as url:
         yield url
-    finally:
-        _stop(process)
 
 
 def _origin(url: str) -> str:
