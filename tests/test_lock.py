@@ -31,7 +31,7 @@ def _asked(*extras: str) -> list[Requirement]:
 
 @pytest.mark.parametrize(
     ("lock", "extras"),
-    [("requirements/run.txt", ()), ("requirements/test.txt", ("test", "bench"))],
+    [("requirements/run.lock", ()), ("requirements/test.lock", ("test", "bench"))],
 )
 def test_item_1_every_dependency_is_pinned_inside_its_range(lock: str, extras: tuple) -> None:
     pins = _pins(lock)
@@ -43,7 +43,7 @@ def test_item_1_every_dependency_is_pinned_inside_its_range(lock: str, extras: t
     assert outside == {}, f"refresh the lock (scripts/refresh-lock --no-upgrade): {outside}"
 
 
-@pytest.mark.parametrize("lock", ["requirements/run.txt", "requirements/test.txt"])
+@pytest.mark.parametrize("lock", ["requirements/run.lock", "requirements/test.lock"])
 def test_item_1_every_pin_carries_its_hashes(lock: str) -> None:
     blocks = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / lock).read_text())
     unhashed = [b.split()[0] for b in blocks if PIN.match(b) and "--hash=sha256:" not in b]
@@ -52,8 +52,8 @@ def test_item_1_every_pin_carries_its_hashes(lock: str) -> None:
 
 def test_item_1_the_readme_installs_from_the_lock_files() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert "pip install -r requirements/run.txt" in readme
+    assert "pip install -r requirements/run.lock" in readme
     assert "scripts/install-test-deps && python3 -m pytest" in readme
     script = (ROOT / "scripts" / "install-test-deps").read_text()
-    assert "pip install -q -r requirements/test.txt" in script
+    assert "pip install -q -r requirements/test.lock" in script
     assert "scripts/install-test-deps && python3 -m pytest" in (ROOT / ".ci" / "run").read_text()

@@ -24,7 +24,7 @@ def _quick_start_commands() -> list[str]:
 
 def test_the_readme_has_two_quick_start_commands() -> None:
     run, test = _quick_start_commands()
-    assert run.endswith("fdi serve --demo") and "requirements/run.txt" in run
+    assert run.endswith("fdi serve --demo") and "requirements/run.lock" in run
     assert test == "scripts/install-test-deps && python3 -m pytest"
 
 
