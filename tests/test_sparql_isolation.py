@@ -7,7 +7,6 @@ runs over a real HTTP server.
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import threading
 import time
@@ -28,27 +27,9 @@ from registry.settings import Settings
 from registry.sparql_results import QueryCapacity, QueryFailed, QueryRequest
 from tests.conftest import BASE
 from tests.servers import serve
-from tests.test_sparql_safety import AS_FSP, RUNAWAY, with_test_fsp
+from tests.test_sparql_safety import AS_FSP, RUNAWAY, connections, listening, with_test_fsp
 
 JSON = "application/sparql-results+json"
-
-
-def listening() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    return sock
-
-
-def connections(sock: socket.socket) -> int:
-    count = 0
-    while True:
-        try:
-            sock.accept()[0].close()
-            count += 1
-        except BlockingIOError:
-            return count
 
 
 @pytest.fixture
