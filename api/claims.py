@@ -10,7 +10,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
 from registry import claims
@@ -39,30 +38,29 @@ def get(
     "/claims/{uid}/confirm",
     summary="Confirm a claim: the claimant's right is registered (current operator or asset owner)",
 )
-async def confirm(
+def confirm(
     uid: str, body: Decision, request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
-    registry = request.app.state.registry
-    view = await run_in_threadpool(
-        lambda: claims.decide(
-            registry, principal, claim_iri(request, uid), confirm=True, reason=body.reason
-        )
-    )
-    return JSONResponse(view)
+    return _decide(request, principal, uid, body, confirm=True)
 
 
 @router.post(
     "/claims/{uid}/contest",
     summary="Contest a claim with a reason: it becomes a dispute (current operator or asset owner)",
 )
-async def contest(
+def contest(
     uid: str, body: Decision, request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
+    return _decide(request, principal, uid, body, confirm=False)
+
+
+def _decide(
+    request: Request, principal: Principal, uid: str, body: Decision, *, confirm: bool
+) -> JSONResponse:
+    """A plain ``def`` route's work: FastAPI runs it in the thread pool, off the event loop."""
     registry = request.app.state.registry
-    view = await run_in_threadpool(
-        lambda: claims.decide(
-            registry, principal, claim_iri(request, uid), confirm=False, reason=body.reason
-        )
+    view = claims.decide(
+        registry, principal, claim_iri(request, uid), confirm=confirm, reason=body.reason
     )
     return JSONResponse(view)
 
