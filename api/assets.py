@@ -6,8 +6,6 @@ Every route here needs an authenticated principal; registering needs the FSP rol
 
 from __future__ import annotations
 
-from functools import partial
-
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -101,9 +99,12 @@ async def update(
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     parsed = await parse_body(request)
-    served = advertisement(registry, iri)  # served with the record, not part of it
-    action = partial(registry.update, iri, parsed, principal, if_match, served)
-    registration = await run_in_threadpool(action)
+
+    def update():  # in the thread pool: both read the register
+        served = advertisement(registry, iri)  # served with the record, not part of it
+        return registry.update(iri, parsed, principal, if_match, served)
+
+    registration = await run_in_threadpool(update)
     version = registration.records[0]["version"] if registration.records else None
     return JSONResponse(registration.as_dict(), headers={"ETag": f'"{version}"'})
 

@@ -58,8 +58,8 @@ class BodySizeLimit:
             return limits["limit"]
 
         declared = _content_length(scope)
-        if declared is not None and declared > await limit_for(declared):
-            limit = await limit_for(declared)
+        limit = await limit_for(declared) if declared is not None else None
+        if declared is not None and limit is not None and declared > limit:
             await self._refuse(scope, send, f"the body ({declared} bytes) is larger than", limit)
             return
         state = {"received": 0, "started": False, "refused": False}

@@ -17,7 +17,7 @@ from registry.formats import format_for, read_bytes
 from registry.identity import Principal
 from registry.inbox import container
 from registry.my_records import owned_assets_and_rights
-from registry.sharing import agreements_of, shared_with
+from registry.sharing import agreements_of, organisation_name, shared_with
 from registry.validation import parse_and_check
 
 router = APIRouter(tags=["Member pages"], include_in_schema=True)
@@ -26,7 +26,7 @@ Member = Depends(authenticated_principal)
 
 def _page(request: Request, template: str, principal: Principal, **context: object) -> HTMLResponse:
     registry = request.app.state.registry
-    name = _name(registry, principal.organisation or "")
+    name = organisation_name(registry, principal.organisation or "")
     html = render(
         template,
         base=registry.settings.base_iri,
@@ -36,15 +36,6 @@ def _page(request: Request, template: str, principal: Principal, **context: obje
         **context,
     )
     return HTMLResponse(html, headers={"Cache-Control": "private, no-store", "Vary": "Accept"})
-
-
-def _name(registry, iri: str) -> str:  # type: ignore[no-untyped-def]
-    import pyoxigraph as ox
-
-    from registry.vocab import ROV
-
-    found = registry.index.quads(ox.NamedNode(iri), ROV.legalName, None)
-    return found[0].object.value if found else iri
 
 
 @router.get("/me", response_class=HTMLResponse, summary="My organisation (member page)")
@@ -84,7 +75,7 @@ def my_assets(request: Request, principal: Principal = Member) -> HTMLResponse:
 def my_reads(request: Request, principal: Principal = Member) -> HTMLResponse:
     registry = request.app.state.registry
     found = reads_of(registry, principal.organisation or "")
-    names = {r["reader"]: _name(registry, r["reader"]) for r in found}
+    names = {reader: organisation_name(registry, reader) for reader in {r["reader"] for r in found}}
     return _page(request, "me_reads.html", principal, reads=found[::-1], names=names)
 
 
@@ -105,5 +96,5 @@ def my_agreements(request: Request, principal: Principal = Member) -> HTMLRespon
     shared = shared_with(registry, principal)
     parties = {p for a in made for p in a["assignees"] + a["sharedWith"]}
     parties |= {s["assigner"] for s in shared}
-    names = {p: _name(registry, p) for p in parties if p}
+    names = {p: organisation_name(registry, p) for p in parties if p}
     return _page(request, "me_agreements.html", principal, made=made, shared=shared, names=names)

@@ -117,10 +117,9 @@ def rows(triples: list[ox.Triple], base: str = "") -> list[dict[str, object]]:
 def home(request: Request) -> HTMLResponse:
     registry = request.app.state.registry
     summary = registry.summary()
+    names = asset_lists.technologies_by_name()
     for row in summary.technologies:
-        row["name"] = asset_lists.technologies_by_name().get(
-            str(row["technology"]), row["technology"]
-        )
+        row["name"] = names.get(str(row["technology"]), row["technology"])
     return HTMLResponse(
         render(
             "home.html",

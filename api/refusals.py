@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.auth import require_role
+from api.auth import client_address, require_role
 from api.limits import ASGIApp, Message, Receive, Send
 from registry.identity import Principal
 from registry.refusals import Refusals
@@ -34,8 +34,7 @@ class CountRefusals:
 
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
-                client = scope.get("client")
-                source = client[0] if client else "unknown"
+                source = client_address(Request(scope))  # nginx's X-Real-IP, with the secret
                 self.refusals.record(
                     source, message["status"], f"{scope['method']} {scope['path']}"
                 )

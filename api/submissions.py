@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import partial
+from itertools import chain
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
@@ -85,8 +86,9 @@ def _parse(data: bytes, fmt: str, max_blank_nodes: int) -> Parsed:
 def created(registration: Registration, **headers: str) -> dict[str, str]:
     """Headers for a 201: ``Location`` names the first record the submission created (the
     answer's ``ids`` and ``records`` list them all)."""
-    iris = [*registration.ids.values(), *(r["id"] for r in registration.records if "id" in r)]
-    return {"Location": iris[0], **headers} if iris else headers
+    ids = (r["id"] for r in registration.records if "id" in r)
+    first = next(chain(registration.ids.values(), ids), None)
+    return {"Location": first, **headers} if first else headers
 
 
 def _idempotency_key(request: Request, principal: Principal, body: bytes) -> IdempotencyKey | None:

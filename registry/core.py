@@ -593,11 +593,10 @@ class Registry:
             parsed = _as_record(parsed, iri, info.type)
             # Verified facts are the scheme operator's: a submission may repeat or omit them,
             # never change them (registry.authorisation).
+            current = self._stored(info)
             parsed = replace(
                 parsed,
-                triples=keep_verified_facts(
-                    info.type, ox.NamedNode(iri), parsed.triples, self._stored(info)
-                ),
+                triples=keep_verified_facts(info.type, ox.NamedNode(iri), parsed.triples, current),
             )
             # The record keeps its lifecycle status and audience graph: an edit never resets
             # them (an organisation that edited its record once stopped authenticating).
@@ -613,10 +612,7 @@ class Registry:
             )
             if staged.refusal is not None:
                 raise staged.refusal
-            stored = _as_stored(
-                ox.Triple(q.subject, q.predicate, q.object)
-                for q in self.index.record_quads(graph, ox.NamedNode(iri))
-            )
+            stored = _as_stored(current)
             new = _as_stored(tx.staged(iri))
             _check_kept(iri, stored, new)
             if new == stored:

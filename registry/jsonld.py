@@ -14,21 +14,13 @@ JSON-LD reader parses it without fetching anything; expanding it gives back exac
 from __future__ import annotations
 
 import json
-from functools import cache
-from typing import Any
 
 import pyoxigraph as ox
 import rdflib
 
-from registry.resources import context_path
+from registry.formats import registry_context
 
 __all__ = ["compacted", "registry_context"]
-
-
-@cache
-def registry_context() -> dict[str, Any]:
-    """The ``@context`` object of ``registry/context.jsonld``."""
-    return json.loads(context_path().read_text())["@context"]
 
 
 def compacted(triples: list[ox.Triple]) -> bytes:

@@ -154,6 +154,8 @@ def denied(url: str, networks: str) -> str | None:
         return None  # unresolvable: the check itself reports it down
     for *_, address in found:
         ip = ipaddress.ip_address(address[0])
+        # An IPv4 address in IPv6 form (::ffff:127.0.0.1) reaches the IPv4 host: judge that.
+        ip = getattr(ip, "ipv4_mapped", None) or ip
         if any(ip in r for r in ranges):
             return str(ip)
     return None

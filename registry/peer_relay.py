@@ -70,12 +70,13 @@ def fetch(peers: tuple[str, ...], asked: PeerRequest, timeout: float) -> PeerRes
             timeout=max(0.1, timeout),
             follow_redirects=False,
         ) as answer:
-            body = b""
+            body = bytearray()  # appended in place: += on bytes copies the whole answer each time
             for chunk in answer.iter_bytes():
                 body += chunk
                 if len(body) > MAX_PEER_BYTES:
                     return PeerResponse(502, "text/plain", b"the peer's answer is too large")
-            return PeerResponse(answer.status_code, answer.headers.get("content-type", ""), body)
+            kind = answer.headers.get("content-type", "")
+            return PeerResponse(answer.status_code, kind, bytes(body))
     except httpx.HTTPError as e:
         return PeerResponse(502, "text/plain", f"the peer failed: {type(e).__name__}".encode())
 
@@ -132,6 +133,7 @@ def _read_request(connection: socket.socket) -> PeerRequest:
         name, _, value = line.partition(":")
         fields[name.strip().lower()] = value.strip()
     length = int(fields.get("content-length") or 0)
+    body = bytearray(body)
     while len(body) < length:
         chunk = connection.recv(min(65536, length - len(body)))
         if not chunk:
@@ -139,5 +141,5 @@ def _read_request(connection: socket.socket) -> PeerRequest:
         body += chunk
     peer = int(target.split("?", 1)[0].removeprefix("/peer/"))
     return PeerRequest(
-        peer, method, fields.get("content-type", ""), fields.get("accept", ""), body[:length]
+        peer, method, fields.get("content-type", ""), fields.get("accept", ""), bytes(body[:length])
     )

@@ -295,10 +295,6 @@ def _news(iri: str, principal: Principal, summary: str) -> dict[str, Any]:
     return activity("Update", principal.organisation, iri, summary, name="case")
 
 
-def _days(n: int) -> dt.timedelta:
-    return dt.timedelta(days=n)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 

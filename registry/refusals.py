@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("fdi.refusals")
+MAX_REQUESTS_PER_SOURCE = 50  # distinct "METHOD /path" keys kept per source; the rest: (other)
 
 
 @dataclass
@@ -64,6 +65,9 @@ class Refusals:
                 self._sources.popitem(last=False)
             seen.last = now
             seen.statuses[status] += 1
+            # A caller chooses the paths it is refused on: keep the keys per source bounded.
+            if request not in seen.requests and len(seen.requests) >= MAX_REQUESTS_PER_SOURCE:
+                request = "(other)"
             seen.requests[request] += 1
             if seen.logged_at is not None and now - seen.logged_at < self.interval:
                 seen.unlogged += 1

@@ -311,7 +311,8 @@ class _View:
                     "Announce",
                     who,
                     agreement,
-                    f"{_name(self.registry, who)} shares data with you under agreement {agreement} "
+                    f"{organisation_name(self.registry, who)} shares data with you under "
+                    f"agreement {agreement} "
                     f"for {', '.join(_local(p) for p in terms.purposes) or 'stated purposes'}; "
                     "GET /shared-with-me lists it",
                 ),
@@ -323,7 +324,7 @@ class _View:
                     "Undo",
                     who,
                     agreement,
-                    f"{_name(self.registry, who)} no longer shares data with you "
+                    f"{organisation_name(self.registry, who)} no longer shares data with you "
                     f"under agreement {agreement}",
                 ),
             )
@@ -426,7 +427,7 @@ def shared_with(registry: Registry, principal: Principal) -> list[dict[str, Any]
             {
                 "agreement": iri,
                 "assigner": terms.assigner,
-                "assignerName": _name(registry, terms.assigner),
+                "assignerName": organisation_name(registry, terms.assigner),
                 "purposes": list(terms.purposes),
                 "actions": list(terms.actions),
                 "targets": sorted(terms.targets),
@@ -484,7 +485,8 @@ def _holders(registry: Registry, iri: str) -> set[str]:
     }
 
 
-def _name(registry: Registry, org: str | None) -> str | None:
+def organisation_name(registry: Registry, org: str | None) -> str | None:
+    """An organisation's legal name, or its IRI when the registry does not know it."""
     if org is None or registry.info(org) is None:
         return org
     return text(content(registry, org), ox.NamedNode(org), ROV.legalName) or org

@@ -296,3 +296,10 @@ def test_over_tls_a_member_registers_endpoints_and_anyone_sees_their_states(
         urls["down"]: "down",
         urls["expiring"]: "certificate-expiring",
     }
+
+
+def test_an_ipv4_address_written_as_ipv6_is_denied_as_the_ipv4_host():
+    # ::ffff:127.0.0.1 reaches loopback: a member must not slip its endpoint past the ranges.
+    ranges = "127.0.0.0/8,10.0.0.0/8,::1/128"
+    assert monitoring.denied("http://[::ffff:127.0.0.1]:9/x", ranges) == "127.0.0.1"
+    assert monitoring.denied("http://[::ffff:10.1.2.3]:9/x", ranges) == "10.1.2.3"

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import current_principal
 from registry.identity import SCHEME_OPERATOR, Principal
-from registry.refusals import Refusals
+from registry.refusals import MAX_REQUESTS_PER_SOURCE, Refusals
 from registry.settings import Settings
 from tests.conftest import BASE
 
@@ -83,3 +83,23 @@ def test_successful_requests_are_not_counted():
     app = _app()
     assert TestClient(app).get("/whoami").status_code == 200
     assert app.state.refusals.summary() == []
+
+
+def test_a_source_refused_on_endless_new_paths_keeps_a_bounded_count():
+    # An attacker chooses the paths: 404s on ever new ones must not grow memory without bound.
+    refusals = Refusals()
+    for n in range(MAX_REQUESTS_PER_SOURCE + 500):
+        refusals.record("192.0.2.1", 404, f"GET /nothing-{n}")
+    (source,) = refusals.summary()
+    # past the first MAX_REQUESTS_PER_SOURCE distinct paths, every refusal counts as (other)
+    assert source["requests"]["(other)"] == 500 and source["total"] == MAX_REQUESTS_PER_SOURCE + 500
+
+
+def test_behind_the_proxy_refusals_count_the_client_not_the_proxy():
+    secret = "s" * 40
+    app = _app(proxy_secret=secret)
+    with TestClient(app) as client:
+        client.get("/refusals", headers={"X-Real-IP": "198.51.100.7", "X-FDI-Proxy-Secret": secret})
+        client.get("/refusals", headers={"X-Real-IP": "198.51.100.9"})  # no secret: not believed
+    sources = {s["source"] for s in app.state.refusals.summary()}
+    assert sources == {"198.51.100.7", "testclient"}
