@@ -26,6 +26,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -234,6 +235,25 @@ class _Expiring:
             found = self._items.pop(key, None)
             return found[1] if found and found[0] > time.time() else None
 
+    def take(self, key: str, accept: Callable[[Any], bool] = lambda _: True) -> Any:
+        """Remove and return the live value at ``key`` if ``accept(value)``, in one step, so
+        two concurrent callers can never both have it (a code or refresh token used once)."""
+        with self._lock:
+            found = self._items.get(key)
+            if not found or found[0] <= time.time() or not accept(found[1]):
+                return None
+            del self._items[key]
+            return found[1]
+
+    def add(self, key: str, value: Any, seconds: float) -> bool:
+        """Store ``value`` unless ``key`` is live already; whether it was stored (one step)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found and found[0] > time.time():
+                return False
+            self._items[key] = (time.time() + seconds, value)
+            return True
+
 
 class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
     error = "invalid_target"  # RFC 8707 section 2
@@ -263,11 +283,7 @@ class _PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
         return [self.server.issuer, self.server.issuer + "oauth/token"]
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
-        key = f"{claims['sub']} {jti}"
-        if self._seen.get(key):
-            return False
-        self._seen.put(key, True, 600)
-        return True
+        return self._seen.add(f"{claims['sub']} {jti}", True, 600)  # a replay finds it there
 
     def extract_assertion(self, assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
         headers, claims = super().extract_assertion(assertion)
@@ -333,8 +349,9 @@ class _AuthorizationCode(_Issuing, AuthorizationCodeGrant):  # type: ignore[misc
         )
 
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
-        found: Code | None = self.server.codes.get(code)
-        return found if found and found.client_id == client.client_id else None
+        # Taken, not read: two concurrent exchanges of one code cannot both succeed.
+        found: Code | None = self.server.codes.take(code, lambda c: c.client_id == client.client_id)
+        return found
 
     def delete_authorization_code(self, authorization_code: Code) -> None:
         self.server.codes.pop(authorization_code.code)
@@ -347,11 +364,15 @@ class _RefreshToken(_Issuing, RefreshTokenGrant):  # type: ignore[misc]
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotated on every use
 
     def authenticate_refresh_token(self, refresh_token: str) -> Refresh | None:
-        found: Refresh | None = self.server.refresh_tokens.get(refresh_token)
         pem = self.request.call.certificate
-        # sender-constrained: only the certificate it was issued to may use it
-        if found is None or pem is None or access_tokens.thumbprint(pem) != found.thumbprint:
+        if pem is None:
             return None
+        thumbprint = access_tokens.thumbprint(pem)
+        # Sender-constrained, and taken in one step: only the certificate it was issued to may
+        # use it (another's attempt leaves it in place), and only once even when raced.
+        found: Refresh | None = self.server.refresh_tokens.take(
+            refresh_token, lambda r: r.thumbprint == thumbprint
+        )
         return found
 
     def authenticate_user(self, refresh_token: Refresh) -> Owner:

@@ -441,3 +441,19 @@ def test_without_https_the_token_endpoint_answers_an_oauth_error_not_a_crash() -
     with TestClient(create_app(Settings(data_dir=None, base_iri="http://registry.test/"))) as c:
         answer = c.post("/oauth/token", data={"grant_type": "client_credentials"})
     assert answer.status_code == 400 and answer.json()["error"] == "insecure_transport"
+
+
+def test_a_code_or_refresh_token_is_taken_once_even_by_racing_requests():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from registry.authorisation_server import _Expiring
+
+    store = _Expiring()
+    store.put("token", "value", 60)
+    with ThreadPoolExecutor(16) as pool:
+        taken = list(pool.map(lambda _: store.take("token"), range(64)))
+    assert taken.count("value") == 1
+    store.put("other", "value", 60)
+    assert store.take("other", lambda v: v == "not it") is None  # refused: left in place
+    assert store.take("other") == "value"
+    assert store.add("jti", True, 60) and not store.add("jti", True, 60)  # a replay is seen
