@@ -175,33 +175,16 @@ class Settings:
 
 
 def _convert(name: str, raw: str) -> object:
+    """An environment value as the type its field declares (``int``, ``float``; text else)."""
     if name == "data_dir":
         return Path(raw) if raw else None
-    if name in (
-        "query_timeout",
-        "monitor_interval",
-        "monitor_timeout",
-        "monitor_slow_ms",
-        "digest_interval",
-    ):
+    declared = _FIELD_TYPES.get(name)
+    if declared == "float":
         return float(raw)
-    if name in (
-        "max_results",
-        "query_workers",
-        "query_memory_mb",
-        "query_worker_recycle_mb",
-        "query_slots_per_requester",
-        "max_body_bytes",
-        "anonymous_max_body_bytes",
-        "max_blank_nodes",
-        "checkpoint_every",
-        "certificate_days",
-        "access_token_seconds",
-        "refresh_token_seconds",
-        "monitor_certificate_days",
-        "case_acknowledge_days",
-        "case_answer_days",
-        "disclosure_threshold",
-    ):
+    if declared == "int":
         return int(raw)
     return raw
+
+
+# The declared type of each setting (annotations are strings here: ``from __future__``).
+_FIELD_TYPES = {f.name: str(f.type) for f in fields(Settings)}
