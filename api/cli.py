@@ -49,7 +49,9 @@ def validate(files: tuple[Path, ...], shapes_dir: Path | None, output: str) -> N
     Accepts Turtle (.ttl), N-Triples (.nt), JSON-LD (.jsonld), plain JSON (.json) and CSV
     (.csv). The verdict is the registry's own, except for the rules that need the registry's
     other records (duplicates, overlapping rights to operate, referenced records), which are
-    listed as not checked.
+    listed as not checked. Notes name the values the registry stores spelled otherwise (an
+    MPAN core without spaces) and the records it makes itself (memberships, people,
+    certificates), which it refuses in a submission.
 
     Exit status: 0 all files conform, 1 a rule is broken, 2 a file could not be used.
     """
@@ -104,6 +106,16 @@ def _print_reports(
             console.print(f"  [{colour}]{f.severity}[/] {where}{value}")
             console.print(f"    {f.message}")
             console.print(f"    [dim]rule: {f.rule}. {f.description}[/]")
+        for made in report.made_by_registry:
+            console.print(
+                f"  [cyan]Note[/] {made['record']} is a {made['type']} record: the registry "
+                "makes these itself and refuses them in a submission"
+            )
+        for r in report.respelled:
+            console.print(
+                f"  [cyan]Note[/] {r['record']} · {r['field']} = {r['given']!r} "
+                f"is stored as {r['stored']!r}"
+            )
     if not_checked:
         console.print("[dim]Not checked offline (they need the registry's other records):[/]")
         for rule in not_checked:

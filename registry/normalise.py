@@ -76,6 +76,39 @@ class IllTyped:
     expected: str
 
 
+@dataclass(frozen=True)
+class Respelling:
+    """A value the registry stores spelled otherwise than given: a postcode, an MPAN core."""
+
+    subject: ox.NamedNode | ox.BlankNode
+    predicate: ox.NamedNode
+    given: str
+    stored: str
+
+
+_RESPELLED = (FDI.postcode, FDI.mpanCore, FDI.exportMpanCore)
+
+
+def respellings(triples: list[ox.Triple]) -> list[Respelling]:
+    """The postcodes and MPAN cores that ``normalise`` stores in another spelling: with spaces
+    removed or moved, in upper case, or as text where a number was given.
+
+    >>> node = ox.NamedNode("http://x/a")
+    >>> respellings([ox.Triple(node, FDI.postcode, ox.Literal("sw1a1aa"))])[0].stored
+    'SW1A 1AA'
+    """
+    out = []
+    for t in triples:
+        if t.predicate in _RESPELLED and isinstance(t.object, ox.Literal):
+            stored = _normalise_literal(t.predicate, t.object)
+            if stored != t.object:
+                given = t.object.value
+                if t.object.datatype != XSD.string:
+                    given += f" ({_XSD_DATATYPE_NAMES.get(t.object.datatype.value, 'not text')})"
+                out.append(Respelling(t.subject, t.predicate, given, stored.value))
+    return out
+
+
 def normalise_postcode(text: str) -> str:
     compact = re.sub(r"\s+", "", text).upper()
     if len(compact) < 5:

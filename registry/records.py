@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
 from registry.formats import SUBMISSION_BASE
-from registry.vocab import RDF, RECORD_TYPES
+from registry.vocab import RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
 
 Node = ox.NamedNode | ox.BlankNode
 
@@ -33,7 +34,7 @@ class Record:
 
     @property
     def kind(self) -> str:
-        return RECORD_TYPES[self.type]
+        return RECORD_TYPES.get(self.type) or REGISTRY_MADE_TYPES[self.type]
 
 
 @dataclass
@@ -57,8 +58,13 @@ def local_id(node: Node) -> str:
     return node.value
 
 
-def split_records(triples: list[ox.Triple], origins: dict[Node, str] | None = None) -> Split:
-    """Group triples into records. Origins label records (CSV rows, JSON items)."""
+def split_records(
+    triples: list[ox.Triple],
+    origins: dict[Node, str] | None = None,
+    types: Mapping[ox.NamedNode, str] = RECORD_TYPES,
+) -> Split:
+    """Group triples into records of ``types`` (by default those a submission may hold).
+    Origins label records (CSV rows, JSON items)."""
     origins = origins or {}
     by_subject: dict[Node, list[ox.Triple]] = defaultdict(list)
     for t in triples:
@@ -66,7 +72,7 @@ def split_records(triples: list[ox.Triple], origins: dict[Node, str] | None = No
     roots: dict[Node, ox.NamedNode] = {}
     for subject, ts in by_subject.items():
         for t in ts:
-            if t.predicate == RDF.type and t.object in RECORD_TYPES:
+            if t.predicate == RDF.type and t.object in types:
                 roots.setdefault(subject, t.object)
     owned: set[Node] = set(roots)
     records = []

@@ -18,11 +18,11 @@ from pyshacl import validate as shacl_validate
 from rdflib.namespace import SH
 
 from registry.formats import Parsed
-from registry.normalise import IllTyped, normalise
+from registry.normalise import IllTyped, normalise, respellings
 from registry.records import Node, Split, local_id, split_records
 from registry.resources import shapes_dir, ttl_files
 from registry.shacl_engine import Engine, Result, Unsupported, compile_shapes, rdf_term
-from registry.vocab import FDI, RDF
+from registry.vocab import FDI, RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
 
 REQUIRES_REGISTRY = rdflib.URIRef(FDI.requiresRegistryData.value)
 
@@ -55,6 +55,10 @@ class Report:
     not_checked: list[dict[str, str]] = field(default_factory=list)
     records: int = 0
     sources: list[str] = field(default_factory=list)
+    # Offline only: records the registry makes itself (checked, but not accepted if submitted)
+    # and the values it stores spelled otherwise than given.
+    made_by_registry: list[dict[str, str]] = field(default_factory=list)
+    respelled: list[dict[str, str | None]] = field(default_factory=list)
 
     @property
     def violations(self) -> list[Finding]:
@@ -77,6 +81,8 @@ class Report:
             "warnings": len(self.warnings),
             "findings": [f.as_dict() for f in self.findings],
             "notChecked": self.not_checked,
+            "madeByRegistry": self.made_by_registry,
+            "respelled": self.respelled,
         }
 
 
@@ -133,16 +139,20 @@ def check(
     shapes: Shapes,
     *,
     related: Callable[[list[ox.Triple]], list[ox.Triple]] | None = None,
+    registry_made: bool = False,
 ) -> tuple[Report, list[ox.Triple], Split]:
     """Normalise and validate one parsed submission.
 
     Offline (``related`` is None) the registry-only rules are listed as not checked. Inside the
     registry, ``related`` gives the stored records the rules need, and every rule runs.
-    Returns the report, the normalised triples and the records they split into.
+    ``registry_made`` (``fdi validate``) also takes the records the registry makes itself as
+    records, noting them in the report. Returns the report, the normalised triples and the
+    records they split into.
     """
     triples, ill_typed = normalise(parsed.triples)
     registry_data = related(triples) if related else None
-    split = split_records(triples, parsed.origins)
+    types = RECORD_TYPES | REGISTRY_MADE_TYPES if registry_made else RECORD_TYPES
+    split = split_records(triples, parsed.origins, types)
     labels = _labels(split)
     report = Report(records=len(split.records), sources=[parsed.source])
     report.findings.extend(_ill_typed_finding(p, labels, parsed.format) for p in ill_typed)
@@ -157,6 +167,20 @@ def check(
     report.findings.sort(key=lambda f: (f.record, f.field or "", f.rule))
     if offline:
         report.not_checked = list(shapes.registry_rules)
+        report.respelled = [
+            {
+                "record": labels.get(str(r.subject), local_id(r.subject)),
+                "field": field_name(r.predicate.value, parsed.format),
+                "given": r.given,
+                "stored": r.stored,
+            }
+            for r in respellings(parsed.triples)
+        ]
+    report.made_by_registry = [
+        {"record": record.origin, "type": record.kind}
+        for record in split.records
+        if record.type in REGISTRY_MADE_TYPES
+    ]
     return report, triples, split
 
 
@@ -215,11 +239,13 @@ def reference_report(
 
 
 def _focus_nodes(split: Split) -> list[rdflib.term.Node] | None:
-    """The submitted records as pySHACL focus nodes (None: validate every target)."""
+    """The submitted records and their named parts as focus nodes (None: validate every
+    target). A part may be a target of its own (a catalogue's datasets and services)."""
     subjects = [r.subject for r in split.records]
     if not subjects or any(isinstance(s, ox.BlankNode) for s in subjects):
         return None
-    return [rdflib.URIRef(s.value) for s in subjects]
+    parts = [c for r in split.records for c in r.children if isinstance(c, ox.NamedNode)]
+    return [rdflib.URIRef(s.value) for s in subjects + parts]
 
 
 def _origins(split: Split) -> set[str]:
@@ -405,5 +431,5 @@ def _compact(iri: str, ctx: dict[str, object]) -> str:
 
 def parse_and_check(parsed: Parsed, shapes: Shapes | None = None) -> Report:
     """Offline check of one parsed submission (what ``fdi validate`` does per file)."""
-    report, _, _ = check(parsed, shapes or load_shapes())
+    report, _, _ = check(parsed, shapes or load_shapes(), registry_made=True)
     return report

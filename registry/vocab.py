@@ -109,6 +109,15 @@ RECORD_TYPES: dict[NamedNode, str] = {
     FDI.MemberCatalogue: "catalogue",
 }
 
+# Records the registry makes itself (a membership and its acceptance, a person of an
+# organisation, a certificate): they have shapes, which ``fdi validate`` checks offline, but a
+# submission holding one is refused (its nodes are "not part of any record").
+REGISTRY_MADE_TYPES: dict[NamedNode, str] = {
+    FDI.SchemeMembership: "membership",
+    FDI.OrganisationUser: "user",
+    FDI.Certificate: "certificate",
+}
+
 # What only the registry states in a record (DESIGN fact 13: what confers trust changes only
 # through the party entitled to change it): an organisation's status, verified identity and
 # market roles, whose data an agreement shares (its assigner) and whose offer commercial

@@ -4,6 +4,7 @@ organisation's own data only; without a certificate each is a 401 page and shows
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -83,6 +84,20 @@ def test_a_good_file_conforms(world) -> None:  # type: ignore[no-untyped-def]
         "/me/validate", files={"file": ("asset.ttl", body)}, headers=HTML
     )
     assert 'asset.ttl: <span class="ok">conforms</span>' in page.text
+
+
+def test_the_page_says_how_a_respelled_mpan_is_stored(world) -> None:  # type: ignore[no-untyped-def]
+    trust, flex, _ = world
+    body = (EXAMPLES / "asset.ttl").read_text()
+    spaced = re.sub(
+        r'fdi:mpanCore "(\d{2})(\d{4})(\d{4})(\d{3})"', r'fdi:mpanCore "\1 \2 \3 \4"', body
+    )
+    assert spaced != body
+    page = trust.client(flex).post(
+        "/me/validate", files={"file": ("asset.ttl", spaced.encode())}, headers=HTML
+    )
+    assert 'asset.ttl: <span class="ok">conforms</span>' in page.text
+    assert '<table id="respelled">' in page.text and "<td>mpan</td>" in page.text
 
 
 def test_my_assets_lists_mine_and_never_a_rivals(world) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,10 @@ market's (``tests/fixtures/shapes/market/{valid,invalid}/<market>-*.ttl``) with
 ``shapes/market/<market>.ttl``. A valid fixture gives no finding at all and exit status 0; an
 invalid one gives exactly its ``# expect:`` results (exit status 1), except those of the rules
 that need the registry's records, which ``fdi validate`` lists as not checked and the registry's
-own check (every rule on) gives.
+own check (every rule on) gives. Records the registry makes itself (memberships, users,
+certificates) are checked too and noted as such; the registry refuses them in a submission. A
+fixture in ``respelled/`` breaks a rule as written, but the registry stores it respelled (an MPAN
+core as text, without spaces): ``fdi validate`` accepts it and says how it is stored.
 """
 
 from __future__ import annotations
@@ -79,20 +82,14 @@ def declared(fixture: Path) -> Counter[Row]:
     return out
 
 
-# Fixtures of records the registry makes itself (memberships, their acceptances, users,
-# certificates) or whose parts ``fdi validate`` does not link into a record (a catalogue's
-# datasets and services): ``fdi validate`` takes submissions, and reports these nodes as "not
-# part of any record" (RecordTypeConstraint) besides the shapes' exact results.
-NOT_SUBMISSIONS = ("acceptance-", "certificate-", "member-", "membership-", "user-")
-# Fixtures that break a rule as written but that the registry's normalisation (normalise.py)
-# repairs before the shapes run: an MPAN core given as a number, or written with spaces.
-REPAIRED = {"asset-mpanCore-datatype", "asset-exportMpanCore-format"}
+# Fixtures of records the registry makes itself: ``fdi validate`` checks them and notes that
+# the registry refuses them in a submission; the registry reports their nodes as strays.
+MADE_BY_REGISTRY = {"certificate": "certificate", "membership": "membership", "user": "user"}
+MADE_BY_REGISTRY |= {"acceptance": "membership"}  # an acceptance is part of a membership
 
 
-def shape_findings(fixture: Path, findings: list[dict]) -> Counter[Row]:
-    records = [f for f in findings if f["constraint"] == "RecordTypeConstraint"]
-    assert not records or fixture.name.startswith(NOT_SUBMISSIONS), records
-    return found([f for f in findings if f["constraint"] != "RecordTypeConstraint"])
+def made_by_registry(fixture: Path) -> str | None:
+    return MADE_BY_REGISTRY.get(fixture.stem.split("-", 1)[0])
 
 
 def test_every_shapes_folder_has_valid_and_invalid_fixtures() -> None:
@@ -104,9 +101,9 @@ def test_every_shapes_folder_has_valid_and_invalid_fixtures() -> None:
 @pytest.mark.parametrize("fixture", VALID, ids=lambda p: str(p.relative_to(FIXTURES)))
 def test_valid_fixture_passes_fdi_validate_with_its_shapes(fixture: Path) -> None:
     status, report = fdi_validate(fixture)
-    assert shape_findings(fixture, report["files"][0]["findings"]) == Counter()
-    if not fixture.name.startswith(NOT_SUBMISSIONS):
-        assert status == 0
+    assert (status, report["files"][0]["findings"]) == (0, [])
+    made = {m["type"] for m in report["files"][0]["madeByRegistry"]}
+    assert made == ({made_by_registry(fixture)} if made_by_registry(fixture) else set())
 
 
 @pytest.mark.parametrize("fixture", INVALID, ids=lambda p: str(p.relative_to(FIXTURES)))
@@ -114,20 +111,43 @@ def test_invalid_fixture_fails_fdi_validate_with_its_expected_results(fixture: P
     expected = declared(fixture)
     assert expected, f"{fixture.name} declares no '# expect:' line"
     status, report = fdi_validate(fixture)
-    if fixture.stem in REPAIRED:
-        assert (status, report["files"][0]["findings"]) == (0, [])
-        return
     not_checked = {local_id(ox.NamedNode(r["shape"])) for r in report["notChecked"]}
     offline = Counter({row: n for row, n in expected.items() if row[3] not in not_checked})
-    assert shape_findings(fixture, report["files"][0]["findings"]) == offline
-    if any(row[4] == "Violation" for row in offline):
-        assert status == 1
-    if fixture.name.startswith(NOT_SUBMISSIONS):
-        return  # the registry judges only submitted records: these are none
+    assert found(report["files"][0]["findings"]) == offline
+    assert status == (1 if any(row[4] == "Violation" for row in offline) else 0)
     # The registry runs every rule: there the registry-only rules give their results too.
     shapes = load_shapes(shapes_for(fixture))
     inside, _, _ = check(read_file(fixture), shapes, related=lambda triples: [])
-    assert shape_findings(fixture, [f.as_dict() for f in inside.findings]) == expected
+    strays = [f for f in inside.findings if f.constraint == "RecordTypeConstraint"]
+    if made_by_registry(fixture):  # refused as a submission: it holds no record to judge
+        assert strays and not inside.conforms
+        return
+    assert found([f.as_dict() for f in inside.findings]) == expected
+
+
+RESPELLED = sorted((FIXTURES / "respelled").glob("*.ttl"))
+
+
+@pytest.mark.parametrize("fixture", RESPELLED, ids=lambda p: p.stem)
+def test_a_respelled_value_conforms_and_fdi_validate_says_how_it_is_stored(
+    fixture: Path,
+) -> None:
+    # The value breaks its rule as written (tests/test_shapes.py) but the registry stores it
+    # respelled, which conforms: fdi validate gives the registry's verdict and says so.
+    status, report = fdi_validate(fixture)
+    assert (status, report["files"][0]["findings"]) == (0, [])
+    (respelled,) = report["files"][0]["respelled"]
+    assert respelled["record"] == "http://example.org/asset"
+    assert respelled["given"] != respelled["stored"]
+    assert respelled["stored"].isdigit() and len(respelled["stored"]) == 13
+
+
+def test_the_registry_refuses_a_record_it_makes_itself_in_a_submission() -> None:
+    # fdi validate checks a certificate against its shapes; a member cannot submit one.
+    fixture = FIXTURES / "valid" / "certificate-active.ttl"
+    inside, _, split = check(read_file(fixture), load_shapes(), related=lambda triples: [])
+    assert split.records == [] and not inside.conforms
+    assert {f.constraint for f in inside.findings} == {"RecordTypeConstraint"}
 
 
 def test_a_london_asset_is_inside_ukpn_areas_and_a_scottish_one_is_not(tmp_path: Path) -> None:

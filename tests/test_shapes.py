@@ -2,7 +2,8 @@
 
 Each file in ``tests/fixtures/shapes/valid`` must give no validation result at all; each file in
 ``tests/fixtures/shapes/invalid`` breaks one rule and declares, in comments at its top, the exact
-results it must give::
+results it must give (so does each file in ``tests/fixtures/shapes/respelled``, whose value
+breaks a rule as written and which the registry stores respelled, see ``registry.normalise``)::
 
     # expect: <focus> | <path or -> | <constraint component> | <source shape> [| Warning]
 
@@ -36,7 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHAPES_DIR = ROOT / "shapes"
 FIXTURES = ROOT / "tests" / "fixtures" / "shapes"
 VALID = sorted((FIXTURES / "valid").glob("*.ttl"))
-INVALID = sorted((FIXTURES / "invalid").glob("*.ttl"))
+INVALID = sorted((FIXTURES / "invalid").glob("*.ttl")) + sorted(
+    (FIXTURES / "respelled").glob("*.ttl")
+)
 
 FDI = Namespace(vocab.FDI.iri)
 FDISH = Namespace(vocab.FDISH.iri)
