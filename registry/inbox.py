@@ -287,6 +287,14 @@ def as_triples(document: dict[str, Any]) -> list[ox.Triple]:
     return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
 
+def was_told_of(registry: Registry, organisation: str, iri: str) -> bool:
+    """Whether a notification to ``organisation`` named ``iri`` as its object (a duplicate's
+    existing asset, a switched right): the record may be one it cannot read."""
+    # LIKE narrows the rows (an IRI's "_" matches any character there); the JSON check is exact.
+    rows = registry.journal.read(_SENT, (organisation, f"%{iri}%"))
+    return any(json.loads(body).get("object") == iri for (body,) in rows)
+
+
 # --- reminders ----------------------------------------------------------------------------------
 
 _SENT = "SELECT body FROM notification WHERE recipient = ? AND body LIKE ?"

@@ -42,6 +42,7 @@ class PeerRequest:
     content_type: str
     accept: str
     body: bytes
+    query: str = ""  # a GET's query string (``query=...`` of the SPARQL protocol), as sent
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,13 @@ def fetch(peers: tuple[str, ...], asked: PeerRequest, timeout: float) -> PeerRes
     if not 0 <= asked.peer < len(peers) or asked.method not in ("GET", "POST"):
         return PeerResponse(403, "text/plain", b"not an allow-listed peer")
     headers = {"Accept": asked.accept, "Content-Type": asked.content_type}
+    url = peers[asked.peer]
+    if asked.query:
+        url += ("&" if "?" in url else "?") + asked.query
     try:
         with httpx.stream(
             asked.method,
-            peers[asked.peer],
+            url,
             content=asked.body if asked.method == "POST" else None,
             headers={k: v for k, v in headers.items() if v},
             timeout=max(0.1, timeout),
@@ -139,7 +143,13 @@ def _read_request(connection: socket.socket) -> PeerRequest:
         if not chunk:
             raise ValueError("short body")
         body += chunk
-    peer = int(target.split("?", 1)[0].removeprefix("/peer/"))
+    path, _, query = target.partition("?")
+    peer = int(path.removeprefix("/peer/"))
     return PeerRequest(
-        peer, method, fields.get("content-type", ""), fields.get("accept", ""), bytes(body[:length])
+        peer,
+        method,
+        fields.get("content-type", ""),
+        fields.get("accept", ""),
+        bytes(body[:length]),
+        query,
     )

@@ -35,7 +35,7 @@ import pyoxigraph as ox
 
 from registry.errors import Forbidden, InvalidTransition, NotFound, Unauthenticated, UnusableInput
 from registry.identity import Principal
-from registry.inbox import activity
+from registry.inbox import activity, was_told_of
 from registry.lifecycle import content, objects, text
 from registry.schemes import operator_iri
 from registry.vocab import DCT, FDI, RDF, XSD
@@ -82,7 +82,7 @@ def raise_case(
         raise UnusableInput(f"kind must be one of {', '.join(KINDS)}")
     if not summary or not summary.strip():
         raise UnusableInput("say what the case is about in summary")
-    respondent = _respondent(registry, against, about)
+    respondent = _respondent(registry, principal, against, about)
     if respondent == principal.organisation:
         raise UnusableInput("a case is raised against another member, not your own organisation")
     base = registry.settings.base_iri
@@ -244,10 +244,13 @@ def _parties_of(registry: Registry, principal: Principal, iri: str) -> dict[str,
     return {"role": role, "complainant": complainant, "respondent": respondent}
 
 
-def _respondent(registry: Registry, against: str | None, about: str | None) -> str:
+def _respondent(
+    registry: Registry, principal: Principal, against: str | None, about: str | None
+) -> str:
     if about:
         info = registry.info(about)
-        if info is None:
+        if info is None or not _may_concern(registry, principal, about):
+            # No more than for any record one may not see: who holds it stays unsaid.
             raise NotFound(f"no record {about}")
         holder = info.owner or (about if info.type == FDI.Organisation.value else None)
         if against and holder and against != holder:
@@ -259,6 +262,17 @@ def _respondent(registry: Registry, against: str | None, about: str | None) -> s
     if org is None or org.type != FDI.Organisation.value:
         raise NotFound(f"no organisation {against}")
     return against
+
+
+def _may_concern(registry: Registry, principal: Principal, iri: str) -> bool:
+    """A case may be about a record its complainant can read, or one a notification told it
+    of (the asset its duplicate was refused against)."""
+    assert principal.organisation is not None
+    try:
+        registry.record(iri, principal)
+    except (NotFound, Forbidden):
+        return was_told_of(registry, principal.organisation, iri)
+    return True
 
 
 def _step(

@@ -161,17 +161,42 @@ def test_a_resolved_case_stays_resolved(parties: Parties) -> None:
     assert p.fsp_app.post(f"{at}/answer", json={"note": "late"}).status_code == 409
 
 
-def test_a_dispute_about_an_asset_is_against_its_holder_and_links_it(parties: Parties) -> None:
-    p = parties
+def register_asset(p: Parties) -> str:
     registered = p.fsp_app.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
     assert registered.status_code == 201, registered.text
-    asset = next(iter(registered.json()["ids"].values()))
-    answer = p.owner_app.post(
+    return str(next(iter(registered.json()["ids"].values())))
+
+
+def test_a_dispute_about_an_asset_is_against_its_holder_and_links_it(parties: Parties) -> None:
+    # The rival's own registration of the asset was refused as a duplicate, naming the asset.
+    p = parties
+    asset = register_asset(p)
+    twice = p.third.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
+    assert twice.status_code == 409 and twice.json()["existing"] == asset
+    answer = p.third.post(
         "/cases",
-        json={"kind": "dispute", "about": asset, "summary": "I never gave them the right."},
+        json={"kind": "dispute", "about": asset, "summary": "This asset is our customer's."},
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["respondent"] == p.fsp and answer.json()["concerns"] == asset
+
+
+def test_a_case_about_a_record_one_cannot_see_does_not_say_who_holds_it(
+    parties: Parties,
+) -> None:
+    # Otherwise any member learns the holder of any private record from the case's respondent.
+    p = parties
+    asset = register_asset(p)
+    for body in (
+        {"kind": "dispute", "about": asset, "summary": "Whose is it?"},
+        {"kind": "dispute", "about": asset, "against": p.owner, "summary": "Is it theirs?"},
+    ):
+        answer = p.owner_app.post("/cases", json=body)
+        assert answer.status_code == 404 and p.fsp not in answer.text
+    assert answer.json()["detail"] == p.owner_app.post(
+        "/cases", json={**body, "about": asset + "0"}
+    ).json()["detail"].replace(asset + "0", asset)  # the same as for no record at all
+    assert p.owner_app.get("/cases").json() == [] and p.fsp_app.get("/cases").json() == []
 
 
 def test_a_case_against_oneself_is_refused(parties: Parties) -> None:

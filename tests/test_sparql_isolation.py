@@ -6,7 +6,9 @@ runs over a real HTTP server.
 
 from __future__ import annotations
 
+import http.server
 import os
+import socket
 import statistics
 import threading
 import time
@@ -21,7 +23,7 @@ from api.app import create_app
 from registry.demo import load_demo
 from registry.errors import QueryTimeout
 from registry.fair_share import MAX_WAITING, FairShare
-from registry.peer_relay import PeerRequest, fetch
+from registry.peer_relay import PeerRequest, _read_request, fetch
 from registry.query import Dataset
 from registry.settings import Settings
 from registry.sparql_results import QueryCapacity, QueryFailed, QueryRequest
@@ -124,6 +126,37 @@ def test_the_relay_calls_nothing_but_an_allow_listed_peer() -> None:
     assert fetch(peers, PeerRequest(0, "DELETE", "", "", b""), 5.0).status == 403
     assert connections(sock) == 0
     sock.close()
+
+
+def test_a_get_through_the_relay_reaches_the_peer_with_its_query_string() -> None:
+    # The SPARQL protocol's GET carries the query in the query string: dropping it sent an
+    # empty request to the peer.
+    seen: list[str] = []
+
+    class Peer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", JSON)
+            self.end_headers()
+            self.wfile.write(b'{"head": {}, "boolean": true}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    peer = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+    threading.Thread(target=peer.serve_forever, daemon=True).start()
+    try:
+        client, relay = socket.socketpair()
+        client.sendall(b"GET /peer/0?query=ASK%7B%7D HTTP/1.1\r\nAccept: " + JSON.encode()
+                       + b"\r\n\r\n")  # fmt: skip
+        asked = _read_request(relay)
+        peers = (f"http://127.0.0.1:{peer.server_address[1]}/sparql",)
+        answer = fetch(peers, asked, 5.0)
+    finally:
+        peer.shutdown()
+    assert asked.query == "query=ASK%7B%7D" and asked.peer == 0
+    assert answer.status == 200 and seen == ["/sparql?query=ASK%7B%7D"]
 
 
 def test_a_requester_may_queue_a_few_queries_and_no_more() -> None:
