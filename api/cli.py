@@ -14,12 +14,35 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from registry.errors import RegistryError, UnusableInput
+from registry.errors import (
+    BadSignature,
+    DerivedStateTampered,
+    JournalCorrupt,
+    RecordMismatch,
+    RegistryError,
+    UnusableInput,
+)
 from registry.formats import read_file
 from registry.validation import Report, load_shapes, parse_and_check
 
+# A verification that failed (exit 1) rather than input that could not be used (exit 2).
+_FAILED_CHECKS = (JournalCorrupt, DerivedStateTampered, BadSignature, RecordMismatch)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """The command group; a registry error any command lets out ends here, in one place, as
+    one line and an exit status (never a traceback): 1 for a check that failed, 2 otherwise."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except RegistryError as e:
+            failed = isinstance(e, _FAILED_CHECKS)
+            click.echo(("✗ " if failed else "error: ") + e.detail, err=True)
+            ctx.exit(1 if failed else 2)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="fdi-registry")
 def main() -> None:
     """The FDI registry: organisations, flexible assets, rights to operate and data-sharing
@@ -200,10 +223,8 @@ def serve(
         settings = replace(settings, base_iri=f"{scheme}://{_url_host(host)}:{port}/")
     if memory:
         settings = replace(settings, data_dir=None, store="memory")
-    try:
-        app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
-    except RegistryError as e:  # e.g. a register the journal disowns (registry.derived_state)
-        raise click.ClickException(e.detail) from None
+    # A register the journal disowns (registry.derived_state) stops here: exit 1, one line.
+    app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
     ensure_scheme_operator(app.state.registry)
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
     # The peer address is never rewritten from X-Forwarded-For (uvicorn believes it from
@@ -253,11 +274,3 @@ def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "::"):
         return "localhost"
     return f"[{host}]" if ":" in host else host
-
-
-def run() -> None:
-    try:
-        main()
-    except RegistryError as e:  # pragma: no cover - last resort for errors outside commands
-        click.echo(f"error: {e.detail}", err=True)
-        sys.exit(2)

@@ -86,6 +86,16 @@ def test_a_registry_will_not_open_on_a_register_the_journal_disowns(revoked) -> 
     assert iri in refused.value.detail
 
 
+def test_fdi_serve_on_a_disowned_register_ends_in_one_line_not_a_traceback(revoked) -> None:  # type: ignore[no-untyped-def]
+    data_dir, _, iri = revoked
+    result = CliRunner().invoke(
+        main, ["serve", "--data-dir", str(tampered_copy(data_dir, iri))], env={"FDI_BASE_IRI": BASE}
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith("✗ ") and iri in result.output
+    assert "Traceback" not in result.output
+
+
 def test_a_reactivated_certificate_gets_no_one_in_over_a_real_server(revoked) -> None:  # type: ignore[no-untyped-def]
     data_dir, fsp, iri = revoked
     copy = tampered_copy(data_dir, iri)
