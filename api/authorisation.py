@@ -122,6 +122,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/graph/{path}"): _PUBLIC,
     ("GET", "/ns/{name}"): _PUBLIC,
     ("GET", "/shapes/{name}"): _PUBLIC,
+    ("GET", "/ns/diff"): _PUBLIC,
+    ("GET", "/shapes/{version}/{name}"): _PUBLIC,
     ("POST", "/commercial-information"): Operation("commercial.write"),
     ("PUT", "/commercial-information"): Operation("commercial.write"),
     ("GET", "/commercial-information"): _LISTS,
