@@ -337,8 +337,14 @@ def _uses(turtle: str, iri: str) -> bool:
 
 
 def _expects(turtle: str, shape_curie: str) -> bool:
-    expected = [line for line in turtle.splitlines() if line.startswith("# expect:")]
-    return any(line.rstrip().endswith("| " + shape_curie) for line in expected)
+    """Whether a fixture's ``# expect: focus | path | component | shape [| severity]`` lines
+    name the shape (tests/test_shapes.py reads the same lines)."""
+    for line in turtle.splitlines():
+        if line.startswith("# expect:"):
+            fields = [f.strip() for f in line.split(" | ")]
+            if len(fields) > 3 and fields[3] == shape_curie:
+                return True
+    return False
 
 
 def fixture(kind: str, name: str) -> str:
