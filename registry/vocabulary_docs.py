@@ -112,8 +112,13 @@ def curie(iri: str) -> str:
 
 
 def anchor(iri: str) -> str:
-    """The fragment a term's section has on its page (the IRI's local name)."""
-    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+    """The fragment a term's section has on its page (the IRI's local name; for a namespace
+    IRI such as the technology scheme's, its last path segment).
+
+    >>> anchor("https://w3id.org/fdi/ns#FlexibleAsset"), anchor("https://w3id.org/fdi/technology/")
+    ('FlexibleAsset', 'technology')
+    """
+    return iri.rstrip("#/").rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
 class Graph:
