@@ -189,7 +189,7 @@ def _deprecated(
             Finding(
                 record=labels.get(str(t.subject), local_id(t.subject)),
                 field=field_name(t.predicate.value, "json"),
-                value=None if term == t.predicate else term.value,
+                value=_text(t.object),  # the value given (or the deprecated value)
                 message=found.advice(on),
                 rule="No deprecated terms",
                 description="A deprecated term is accepted with a warning until its sunset "
