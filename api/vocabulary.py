@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.pages import _formats, render
+from api.pages import formats_links, render
 from api.records import LINKED_DATA, represent
 from registry import __version__
 from registry import vocabulary_docs as docs
@@ -84,7 +84,7 @@ def version_diff(
             new=new,
             released=released,
             changes=[_change(c, old, new) for c in changes],
-            formats=_formats(request),
+            formats=formats_links(request),
         ).encode(),
     )
 
@@ -165,7 +165,7 @@ def _version_context(
         "version_iri": iri,
         "version_href": href,
         "others": [{"version": v, "href": prefix[0] + v + prefix[1]} for v in others],
-        "formats": _formats(request),
+        "formats": formats_links(request),
     }
 
 

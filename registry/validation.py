@@ -156,7 +156,7 @@ def check(
     offline = related is None
     focus = None if offline else _focus_nodes(split)
     findings = _validate(everything, shapes, offline, focus, labels, parsed.format)
-    findings = _deprecated(findings, triples, shapes, labels, on or dt.datetime.now(dt.UTC).date())
+    findings = _deprecated(findings, triples, shapes, labels, parsed.format, on or _today())
     # Stored records are in the data only as context for cross-record rules: judge only ours.
     report.findings.extend(f for f in findings if offline or f.record in _origins(split))
     report.findings.sort(key=lambda f: (f.record, f.field or "", f.rule))
@@ -170,6 +170,7 @@ def _deprecated(
     triples: list[ox.Triple],
     shapes: Shapes,
     labels: dict[str, str],
+    fmt: str,
     on: dt.date,
 ) -> list[Finding]:
     """A deprecated rule's findings at the severity its sunset gives on ``on``, and a finding
@@ -184,11 +185,11 @@ def _deprecated(
         if rule is not None:
             f = replace(f, severity=rule.severity(on), message=f"{f.message} ({rule.advice(on)})")
         out.append(f)
-    for t, term, found in uses(triples, known):
+    for t, _term, found in uses(triples, known):
         out.append(
             Finding(
                 record=labels.get(str(t.subject), local_id(t.subject)),
-                field=field_name(t.predicate.value, "json"),
+                field=field_name(t.predicate.value, fmt),
                 value=_text(t.object),  # the value given (or the deprecated value)
                 message=found.advice(on),
                 rule="No deprecated terms",
@@ -202,6 +203,10 @@ def _deprecated(
             )
         )
     return out
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _validate(
