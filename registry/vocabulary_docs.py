@@ -287,6 +287,7 @@ def _term(
         if shown:
             facts.append((label, shown))
     example = next(((n, text) for n, text in examples.items() if _uses(text, subject.value)), None)
+    example = example or _generated(graph, subject, kind)
     return Term(
         iri=subject.value,
         curie=curie(subject.value),
@@ -323,6 +324,35 @@ def _rule(graph: Graph, subject: ox.NamedNode) -> Rule:
         invalid_fixtures=invalid,
         deprecation=deprecation(graph, subject),
     )
+
+
+SAMPLES = {  # a value of each datatype, for generated examples
+    "http://www.w3.org/2001/XMLSchema#date": '"2026-12-07"^^xsd:date',
+    "http://www.w3.org/2001/XMLSchema#dateTime": '"2026-12-07T10:00:00Z"^^xsd:dateTime',
+    "http://www.w3.org/2001/XMLSchema#boolean": "true",
+    "http://www.w3.org/2001/XMLSchema#decimal": "5.0",
+    "http://www.w3.org/2001/XMLSchema#integer": "1",
+    "http://www.w3.org/2001/XMLSchema#nonNegativeInteger": '"1"^^xsd:nonNegativeInteger',
+    "http://www.w3.org/2001/XMLSchema#anyURI": '"https://example.org/"^^xsd:anyURI',
+}
+
+
+def _generated(graph: Graph, subject: ox.NamedNode, kind: str) -> tuple[str, str] | None:
+    """A minimal example for a class or property no fixture uses (labelled as generated)."""
+    name = curie(subject.value)
+    if kind == "Class":
+        body = f"<#example> a {name} ."
+    elif kind == "Datatype property":
+        ranges = [r.value for r in graph.values(subject, RDFS.range)]
+        value = next((SAMPLES[r] for r in ranges if r in SAMPLES), '"text"')
+        body = f"<#example> {name} {value} ."
+    elif kind == "Object property":
+        body = f"<#example> {name} <#other> ."
+    else:
+        return None
+    prefixes = "@prefix fdi: <https://w3id.org/fdi/ns#> .\n"
+    prefixes += "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n\n"
+    return ("generated (no shape fixture uses this term)", prefixes + body + "\n")
 
 
 @cache

@@ -237,3 +237,13 @@ def test_a_new_version_dereferences_beside_the_old_one(client, two_versions):
 def test_a_diff_from_an_unreleased_version_is_a_404(client):
     response = client.get("/ns/diff?from=0.0.1&to=0.1.0", headers={"Accept": "text/turtle"})
     assert response.status_code == 404
+
+
+def test_every_class_and_property_has_an_example_in_turtle_that_uses_it():
+    for term in vocabulary_docs.vocabulary("0.1.0").terms:
+        if term.kind not in ("Class", "Object property", "Datatype property"):
+            continue
+        assert term.example, term.curie
+        graph = rdflib.Graph().parse(data=term.example[1], format="turtle", publicID=BASE)
+        used = {p for _, p, _ in graph} | {o for _, _, o in graph}
+        assert rdflib.URIRef(term.iri) in used, term.curie
