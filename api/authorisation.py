@@ -123,6 +123,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/ns/{name}"): _PUBLIC,
     ("GET", "/shapes/{name}"): _PUBLIC,
     ("GET", "/ns/diff"): _PUBLIC,
+    ("GET", "/technology/{name}"): _PUBLIC,
     ("GET", "/shapes/{version}/{name}"): _PUBLIC,
     ("POST", "/commercial-information"): Operation("commercial.write"),
     ("PUT", "/commercial-information"): Operation("commercial.write"),

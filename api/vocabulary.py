@@ -89,6 +89,18 @@ def version_diff(
     )
 
 
+@router.get(
+    "/technology/{name}",
+    summary="One technology of the technology scheme (tech:BatteryStorage, ...) at its own IRI",
+    **LINKED_DATA,  # type: ignore[arg-type]
+)
+def technology(name: str, request: Request) -> Response:
+    iri = TECH[name].value
+    triples = docs.term_triples(__version__, iri)
+    page = vocabulary_page(request, __version__, docs.curie(iri), only=iri)
+    return represent(request, triples, title=docs.curie(iri), iri=iri, html=page)
+
+
 @versions.get(
     "/shapes/{version}/{name:path}",
     summary="One shapes document as it was released in a version (e.g. /shapes/0.1.0/asset)",
@@ -100,18 +112,20 @@ def released_shapes_file(version: str, name: str, request: Request) -> Response:
     return represent(request, triples, title=title, html=rules_page(request, version, name, title))
 
 
-def vocabulary_page(request: Request, version: str, title: str) -> Any:
-    """The HTML of the vocabulary of ``version``, rendered when a browser asks."""
+def vocabulary_page(request: Request, version: str, title: str, only: str | None = None) -> Any:
+    """The HTML of the vocabulary of ``version`` (or of its term ``only``), rendered when a
+    browser asks."""
 
     def page() -> bytes:
         vocabulary = docs.vocabulary(version)
         path = request.url.path
         groups: dict[str, list[dict[str, object]]] = {}
         for term in vocabulary.terms:
-            groups.setdefault(term.kind, []).append(_term(term, path, version))
+            if only is None or term.iri == only:
+                groups.setdefault(term.kind, []).append(_term(term, path, version))
         return render(
             "vocabulary.html",
-            title=vocabulary.title or title,
+            title=title if only else vocabulary.title or title,
             description=vocabulary.description,
             groups=sorted(groups.items(), key=lambda kv: _KIND_ORDER.get(kv[0], 99)),
             rules_href=_shapes_path(path, version),

@@ -88,6 +88,25 @@ def ontology_triples(version: str) -> list[ox.Triple]:
     return [t for path in release(version).ontology_files() for t in parsed(path)]
 
 
+def term_triples(version: str, iri: str) -> list[ox.Triple]:
+    """What a released version's ontology says about one term (with the blank nodes it uses).
+    Raises NotFound."""
+    triples = ontology_triples(version)
+    graph = Graph(triples)
+    subject = ox.NamedNode(iri)
+    if subject not in graph.out:
+        raise NotFound(f"version {version} does not define {iri}")
+    out, todo, seen = [], [subject], set()
+    while todo:
+        node = todo.pop()
+        seen.add(node)
+        for predicate, o in graph.out.get(node, []):
+            out.append(ox.Triple(node, ox.NamedNode(predicate), o))
+            if isinstance(o, ox.BlankNode) and o not in seen:
+                todo.append(o)
+    return out
+
+
 def shapes_triples(version: str, name: str | None = None) -> list[ox.Triple]:
     """One shapes document of a released version, or (no name) every document outside
     ``market/``, as ``/shapes`` serves them. Raises NotFound."""

@@ -247,3 +247,25 @@ def test_every_class_and_property_has_an_example_in_turtle_that_uses_it():
         graph = rdflib.Graph().parse(data=term.example[1], format="turtle", publicID=BASE)
         used = {p for _, p, _ in graph} | {o for _, _, o in graph}
         assert rdflib.URIRef(term.iri) in used, term.curie
+
+
+@pytest.mark.parametrize("media", RDF_MEDIA)
+def test_a_technology_dereferences_at_its_own_iri(client, media):
+    served = rdflib.Graph().parse(
+        data=client.get("/technology/BatteryStorage", headers={"Accept": media}).content,
+        format=RDF_MEDIA[media],
+    )
+    scheme = packaged(ontology_dir())  # the oracle: rdflib's concise bounded description
+    expected = scheme.cbd(rdflib.URIRef("https://w3id.org/fdi/technology/BatteryStorage"))
+    assert len(served) > 3
+    assert isomorphic(served, expected)
+
+
+def test_a_technology_reads_as_its_own_section_in_a_browser(client):
+    page = client.get("/technology/HeatPump", headers=HTML).text
+    assert "Heat pump" in section(page, "HeatPump")
+    assert page.count("<section ") == 1
+
+
+def test_an_unknown_technology_is_a_404(client):
+    assert client.get("/technology/Perpetuum", headers=HTML).status_code == 404
