@@ -42,6 +42,7 @@ from api import (
     sparql,
     statistics,
     submissions,
+    vocabulary,
 )
 from api.authorisation import gate
 from api.conventions import Conventions
@@ -130,10 +131,12 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(claims.router)
     app.include_router(catalogue.router)
     app.include_router(federation.router)
+    app.include_router(vocabulary.router)  # /ns/diff before /ns/{name}
     app.include_router(linked_data.router)
     for module in (commercial, agreements, directory, monitor, cases, inbox):
         app.include_router(module.router)
     app.include_router(statistics.router)
+    app.include_router(vocabulary.versions)  # /shapes/{version}/{name}, after /shapes/market/
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
     app.add_middleware(sparql.SparqlRoute, render_problem=_problem)  # type: ignore[arg-type]
     app.add_middleware(

@@ -6,6 +6,7 @@ broken, 2 unusable input (unreadable file, unknown format, syntax error).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from dataclasses import replace
@@ -66,7 +67,17 @@ def main() -> None:
     show_default=True,
     help="Report for people (text) or for programs (json).",
 )
-def validate(files: tuple[Path, ...], shapes_dir: Path | None, output: str) -> None:
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge deprecated terms and rules as on this day (YYYY-MM-DD; default today): "
+    "before a sunset date they warn, from it they are violations.",
+)
+def validate(
+    files: tuple[Path, ...], shapes_dir: Path | None, output: str, on: dt.datetime | None
+) -> None:
     """Check submission FILES offline against the registry's rules.
 
     Accepts Turtle (.ttl), N-Triples (.nt), JSON-LD (.jsonld), plain JSON (.json) and CSV
@@ -83,7 +94,7 @@ def validate(files: tuple[Path, ...], shapes_dir: Path | None, output: str) -> N
     unusable: list[dict[str, object]] = []
     for path in files:
         try:
-            reports.append(parse_and_check(read_file(path), shapes))
+            reports.append(parse_and_check(read_file(path), shapes, on.date() if on else None))
         except UnusableInput as e:
             unusable.append({"source": str(path), "error": e.detail, **e.extra})
     if output == "json":

@@ -20,7 +20,7 @@ from starlette.routing import Match, Route, compile_path
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
-PUBLIC_READS = ("/sparql", "/id/", "/ns", "/shapes", "/catalogue", "/graph/")
+PUBLIC_READS = ("/sparql", "/id/", "/ns", "/shapes", "/catalogue", "/graph/", "/technology/")
 CORS_METHODS = "GET, HEAD, POST, OPTIONS"
 CORS_REQUEST_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
 CORS_EXPOSED = "ETag, Link, Location, Vary, Content-Length, FDI-Result-Limit, FDI-Results-Truncated"

@@ -14,6 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.records import LINKED_DATA, represent
+from api.vocabulary import rules_page, vocabulary_page
+from registry import __version__
+from registry import vocabulary_docs as docs
 from registry.errors import NotFound
 from registry.graphs import describe_graph
 from registry.resources import ontology_dir, shapes_dir, ttl_files
@@ -37,7 +40,15 @@ def graph(path: str, request: Request) -> Response:
     **LINKED_DATA,  # type: ignore[arg-type]
 )
 def ontology_file(name: str, request: Request) -> Response:
-    return represent(request, _triples(_published(ontology_dir(), name)), title=f"Ontology: {name}")
+    """One file of the ontology, or (``/ns/0.1.0``) the whole ontology as released in a
+    version, at its version IRI."""
+    if name in docs.released_versions():
+        title = f"FDI ontology {name}"
+        page = vocabulary_page(request, name, title)
+        return represent(request, docs.ontology_triples(name), title=title, html=page)
+    page = vocabulary_page(request, __version__, f"Ontology: {name}")
+    triples = _triples(_published(ontology_dir(), name))
+    return represent(request, triples, title=f"Ontology: {name}", html=page)
 
 
 @router.get(
@@ -46,7 +57,14 @@ def ontology_file(name: str, request: Request) -> Response:
     **LINKED_DATA,  # type: ignore[arg-type]
 )
 def shapes_file(name: str, request: Request) -> Response:
-    return represent(request, _triples(_published(shapes_dir(), name)), title=f"Shapes: {name}")
+    """One shapes document, or (``/shapes/0.1.0``) every one as released in a version."""
+    if name in docs.released_versions():
+        title = f"FDI rules {name}"
+        page = rules_page(request, name, None, title)
+        return represent(request, docs.shapes_triples(name), title=title, html=page)
+    triples = _triples(_published(shapes_dir(), name))
+    page = rules_page(request, __version__, name.removesuffix(".ttl"), f"Shapes: {name}")
+    return represent(request, triples, title=f"Shapes: {name}", html=page)
 
 
 def _published(directory: Path, name: str) -> Path:

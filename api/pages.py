@@ -158,7 +158,7 @@ def render_record(
         "path": local_href(iri, base) if iri else None,
         "record_version": version,
         "rows": rows(triples, base),
-        "formats": _formats(request),
+        "formats": formats_links(request),
     }
     if info is not None and version is not None and request.url.path == local_href(iri or "", base):
         principal = requester(request)
@@ -189,7 +189,8 @@ def _asset_page(
     ).encode()
 
 
-def _formats(request: Request) -> list[dict[str, str]]:
+def formats_links(request: Request) -> list[dict[str, str]]:
+    """Links to this page in each RDF format (its ``?format=`` URLs), for the pages' footers."""
     from api.records import SUFFIX, format_url
 
     names = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdf": "RDF/XML"}

@@ -1,4 +1,5 @@
-"""Linked data: every minted IRI dereferences, as do the ontology, shapes and JSON-LD context.
+"""Linked data: every minted IRI dereferences, as does the JSON-LD context (the ontology and
+shapes: api/vocabulary.py).
 
 HTML for browsers, Turtle, N-Triples or JSON-LD by content negotiation, with ``Vary: Accept``
 and a strong ETag over the representation.
@@ -7,7 +8,7 @@ and a strong ETag over the representation.
 from __future__ import annotations
 
 import hashlib
-from functools import cache
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -18,11 +19,10 @@ from api import pages
 from api.auth import current_principal
 from api.negotiation import negotiate, none_match
 from registry.access_log import read_record
-from registry.errors import NotFound
 from registry.identity import Principal
 from registry.inbox import advertisement
 from registry.jsonld import compacted
-from registry.resources import context_path, ontology_dir, shapes_dir, ttl_files
+from registry.resources import context_path
 from registry.vocab import PREFIXES
 
 router = APIRouter(tags=["Linked data"])
@@ -93,20 +93,6 @@ def record(
     return response
 
 
-@router.get("/ns", summary="The registry's ontology", **LINKED_DATA)  # type: ignore[arg-type]
-def ontology(request: Request) -> Response:
-    return represent(request, _load(ttl_files(ontology_dir())), title="FDI ontology")
-
-
-@router.get(
-    "/shapes",
-    summary="The registry's SHACL shapes: the published rules",
-    **LINKED_DATA,  # type: ignore[arg-type]
-)
-def shapes(request: Request) -> Response:
-    return represent(request, _load(ttl_files(shapes_dir())), title="FDI shapes")
-
-
 @router.get(
     "/ns/context.jsonld",
     summary="The registry's JSON-LD context",
@@ -124,25 +110,6 @@ def context(request: Request) -> Response:
     return Response(body, media_type="application/ld+json", headers={"ETag": etag})
 
 
-def _load(paths: list) -> list[ox.Triple]:  # type: ignore[type-arg]
-    return list(_parsed(tuple(paths)))
-
-
-@cache
-def _parsed(paths: tuple) -> tuple[ox.Triple, ...]:  # type: ignore[type-arg]
-    """The published files' triples, parsed once: the same blank nodes every time, so the
-    document's ETag stays the same between requests (and ``If-None-Match`` can match)."""
-    triples = []
-    for path in paths:
-        triples.extend(
-            ox.Triple(q.subject, q.predicate, q.object)
-            for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)
-        )
-    if not triples:
-        raise NotFound("nothing published here yet")
-    return tuple(triples)
-
-
 def represent(
     request: Request,
     triples: list[ox.Triple],
@@ -151,6 +118,7 @@ def represent(
     iri: str | None = None,
     version: int | None = None,
     describedby: str | None = None,
+    html: Callable[[], bytes] | None = None,
 ) -> Response:
     """Triples in the negotiated format (``?format=ttl`` and the like overrides ``Accept``),
     with ``Vary: Accept``, ``Link`` headers to the other formats (and to the shapes that
@@ -160,7 +128,9 @@ def represent(
     media = negotiate(
         request.headers.get("accept"), offers, FORMATS.get(request.query_params.get("format", ""))
     )
-    if media == "text/html":
+    if media == "text/html" and html is not None:
+        body = html()  # a page of its own (the vocabulary and rules documentation)
+    elif media == "text/html":
         body = pages.render_record(request, triples, title=title, iri=iri, version=version)
     elif media == "application/ld+json":
         body = compacted(triples)

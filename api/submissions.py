@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from functools import partial
 from itertools import chain
 from typing import Any, TypeVar
@@ -107,12 +108,12 @@ def _idempotency_key(request: Request, principal: Principal, body: bytes) -> Ide
 async def validate(request: Request) -> Response:
     body = await read_body(request)
     parsed = await parse_body(request, body)
-    shapes = request.app.state.registry.shapes
-    return await heavy(len(body), _report, parsed, shapes)
+    registry = request.app.state.registry
+    return await heavy(len(body), _report, parsed, registry.shapes, registry.today())
 
 
-def _report(parsed: Parsed, shapes: Shapes) -> Response:
-    report = parse_and_check(parsed, shapes).as_dict()
+def _report(parsed: Parsed, shapes: Shapes, on: date) -> Response:
+    report = parse_and_check(parsed, shapes, on).as_dict()
     return Response(_json_in_pieces(report), media_type="application/json")
 
 

@@ -147,7 +147,12 @@ def precheck(registry: Registry, parsed: Parsed) -> None:
     """
     from registry.validation import check
 
-    report, _, _ = check(_without(parsed, FDI.takesOver), registry.shapes, related=registry.related)
+    report, _, _ = check(
+        _without(parsed, FDI.takesOver),
+        registry.shapes,
+        related=registry.related,
+        on=registry.today(),
+    )
     for finding in report.violations:
         if finding.shape and _shape_iri(finding.shape) == OVERLAP_RULE:
             raise ConflictingRight(

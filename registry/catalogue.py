@@ -528,7 +528,7 @@ def _stage(
     # Every target is checked (not only the records, as in Registry.stage): the datasets,
     # distributions and services of a catalogue have rules of their own, and none of the
     # catalogue rules needs other registry records.
-    report, _, split = check(parsed, registry.shapes)
+    report, _, split = check(parsed, registry.shapes, on=registry.today())
     if not report.conforms:
         raise ValidationFailed(
             f"{len(report.violations)} rule(s) broken in {parsed.source}; nothing was stored",

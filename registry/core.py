@@ -315,6 +315,8 @@ class Registry:
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
+        # The day deprecated terms and rules are judged on (their sunset dates); tests set it.
+        self.today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date()
         self.replayed = self.catch_up()
 
     def close(self) -> None:
@@ -482,7 +484,7 @@ class Registry:
             kept = [t for t in found if _record_subject(t.subject) not in stale]
             return kept + [t for content in replacing.values() for t in content]
 
-        report, _, split = check(parsed, self.shapes, related=related)
+        report, _, split = check(parsed, self.shapes, related=related, on=self.today())
         refused = _refused_records(report, split) if partial or not report.conforms else []
         refusal = on_refusal(tx, report, refused) if refused and on_refusal else None
         if not report.conforms and not partial:

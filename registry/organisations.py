@@ -118,7 +118,7 @@ def apply(registry: Registry, application: Application, principal: Principal) ->
         _evidence(subject, application, number, lei),
         {subject: "application"},
     )
-    report, _, split = check(parsed, registry.shapes, related=lambda _: [])
+    report, _, split = check(parsed, registry.shapes, related=lambda _: [], on=registry.today())
     if not report.conforms:
         raise ValidationFailed(
             f"{len(report.violations)} rule(s) broken in the application", report

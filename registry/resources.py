@@ -26,6 +26,13 @@ def shapes_dir() -> Path:
     return _bundled("shapes")
 
 
+def fixtures_dir() -> Path:
+    """The shape fixtures (valid and invalid examples per rule) the vocabulary pages quote:
+    ``registry/fixtures/shapes`` in a wheel, ``tests/fixtures/shapes`` in a source checkout."""
+    inside = _PACKAGE / "fixtures" / "shapes"
+    return inside if inside.is_dir() else _PACKAGE.parent / "tests" / "fixtures" / "shapes"
+
+
 def context_path() -> Path:
     return _PACKAGE / "context.jsonld"
 

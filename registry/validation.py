@@ -7,8 +7,9 @@ checked; the registry runs it with those rules on and the referenced records add
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import rdflib
 from pyshacl import validate as shacl_validate
 from rdflib.namespace import SH
 
+from registry.deprecation import deprecations, rules_by_shape, uses
 from registry.formats import Parsed
 from registry.normalise import IllTyped, normalise, respellings
 from registry.records import Node, Split, local_id, split_records
@@ -140,8 +142,10 @@ def check(
     *,
     related: Callable[[list[ox.Triple]], list[ox.Triple]] | None = None,
     registry_made: bool = False,
+    on: dt.date | None = None,
 ) -> tuple[Report, list[ox.Triple], Split]:
-    """Normalise and validate one parsed submission.
+    """Normalise and validate one parsed submission, judging deprecated terms and rules as on
+    the day ``on`` (default: today, UTC).
 
     Offline (``related`` is None) the registry-only rules are listed as not checked. Inside the
     registry, ``related`` gives the stored records the rules need, and every rule runs.
@@ -162,6 +166,7 @@ def check(
     offline = related is None
     focus = None if offline else _focus_nodes(split)
     findings = _validate(everything, shapes, offline, focus, labels, parsed.format)
+    findings = _deprecated(findings, triples, shapes, labels, parsed.format, on or _today())
     # Stored records are in the data only as context for cross-record rules: judge only ours.
     report.findings.extend(f for f in findings if offline or f.record in _origins(split))
     report.findings.sort(key=lambda f: (f.record, f.field or "", f.rule))
@@ -182,6 +187,50 @@ def check(
         if record.type in REGISTRY_MADE_TYPES
     ]
     return report, triples, split
+
+
+def _deprecated(
+    findings: list[Finding],
+    triples: list[ox.Triple],
+    shapes: Shapes,
+    labels: dict[str, str],
+    fmt: str,
+    on: dt.date,
+) -> list[Finding]:
+    """A deprecated rule's findings at the severity its sunset gives on ``on``, and a finding
+    per use of a deprecated term (registry/deprecation.py)."""
+    known = deprecations(shapes.graph)
+    if not known:
+        return findings
+    rules = rules_by_shape(known)
+    out = []
+    for f in findings:
+        rule = rules.get(f.shape or "")
+        if rule is not None:
+            f = replace(f, severity=rule.severity(on), message=f"{f.message} ({rule.advice(on)})")
+        out.append(f)
+    for t, _term, found in uses(triples, known):
+        out.append(
+            Finding(
+                record=labels.get(str(t.subject), local_id(t.subject)),
+                field=field_name(t.predicate.value, fmt),
+                value=_text(t.object),  # the value given (or the deprecated value)
+                message=found.advice(on),
+                rule="No deprecated terms",
+                description="A deprecated term is accepted with a warning until its sunset "
+                "date and refused from it.",
+                severity=found.severity(on),
+                focus=local_id(t.subject),
+                path=t.predicate.value,
+                constraint="DeprecatedTermConstraint",
+                shape=None,
+            )
+        )
+    return out
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _validate(
@@ -429,7 +478,10 @@ def _compact(iri: str, ctx: dict[str, object]) -> str:
     return iri
 
 
-def parse_and_check(parsed: Parsed, shapes: Shapes | None = None) -> Report:
-    """Offline check of one parsed submission (what ``fdi validate`` does per file)."""
-    report, _, _ = check(parsed, shapes or load_shapes(), registry_made=True)
+def parse_and_check(
+    parsed: Parsed, shapes: Shapes | None = None, on: dt.date | None = None
+) -> Report:
+    """Offline check of one parsed submission (what ``fdi validate`` does per file), judging
+    deprecations as on the day ``on`` (default: today)."""
+    report, _, _ = check(parsed, shapes or load_shapes(), registry_made=True, on=on)
     return report
