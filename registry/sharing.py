@@ -17,6 +17,10 @@ change in the same journal entry as whatever changed them:
 * an agreement is made, changed or withdrawn: all of its FSP's records are re-evaluated;
 * an organisation gains or loses a role, or is suspended or reinstated (its record's
   ``fdi:marketRole`` or status changes): every agreement naming it or any role is re-evaluated.
+* a right to operate is filed, confirmed or ended: its asset is re-evaluated, because control
+  follows the operator (``registry.control``): an asset operated today by another organisation
+  than its registrant is copied into the operator's shared graph too, so its SPARQL sees what
+  REST lets it read, and the copy goes when another operator takes over.
 
 Only an agreement stored by its own assigner (the record's owner) counts, and it shares only
 records that the assigner owns; grantees must be verified organisations.
@@ -24,6 +28,7 @@ records that the assigner owns; grantees must be verified organisations.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry import access
+from registry.control import CURRENT_RIGHTS
 from registry.errors import Forbidden, UnusableInput
 from registry.formats import Parsed
 from registry.identity import FSP, Principal
@@ -139,6 +145,8 @@ def keep_shared_copies(tx: Transaction) -> None:
             for terms in view.all_agreements():
                 if r["iri"] in terms.assignees or terms.assignees & ROLES:
                     view.reevaluate_owner(terms.assigner or "", records)
+        elif r["type"] == FDI.RightToOperate.value:
+            records.update(view.assets_of_right(r["iri"]))  # control may move with it
         records.add(r["iri"])
     for iri in sorted(records):
         view.sync(iri)
@@ -270,7 +278,54 @@ class _View:
         for terms in self.agreements_of(info.owner):
             if terms.covers(iri, info.type, info.owner):
                 out |= self.grantees(terms)
+        if info.type == FDI.FlexibleAsset.value:
+            # Control follows the operator: an asset operated today by another organisation
+            # than its registrant is copied to the operator, as if shared with it.
+            operator = self.operator_of(iri)
+            if operator and operator != info.owner and self.verified(operator):
+                out.add(operator)
         return out
+
+    def assets_of_right(self, right: str) -> set[str]:
+        """The asset a right to operate is about, as stored and as it will be."""
+        node = ox.NamedNode(right)
+        found = {t.value for t in objects(self.triples(right), node, FDI.asset)}
+        if right in self.pending and self.registry.info(right) is not None:
+            found |= {t.value for t in objects(content(self.registry, right), node, FDI.asset)}
+        return found
+
+    def operator_of(self, asset: str, on: dt.date | None = None) -> str | None:
+        """The organisation operating ``asset`` today once ``tx`` commits: the operator of the
+        right then in force (``registry.control``'s rule, over the pending rights too)."""
+        rights: dict[str, tuple[str, dt.date, dt.date | None]] = {}
+        for row in self.registry.index.query(
+            CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        ):
+            rights[row["right"].value] = (  # type: ignore[index]
+                row["operator"].value,  # type: ignore[index]
+                dt.date.fromisoformat(row["from"].value),  # type: ignore[index]
+                dt.date.fromisoformat(row["to"].value) if row["to"] else None,  # type: ignore[index]
+            )
+        for iri, record in self.pending.items():
+            if record["type"] != FDI.RightToOperate.value:
+                continue
+            rights.pop(iri, None)
+            triples, node = self.triples(iri), ox.NamedNode(iri)
+            operator, start = text(triples, node, FDI.operator), text(triples, node, FDI.validFrom)
+            if ox.NamedNode(asset) not in objects(triples, node, FDI.asset) or not operator:
+                continue
+            if start:
+                end = text(triples, node, FDI.validTo)
+                rights[iri] = (
+                    operator,
+                    dt.date.fromisoformat(start),
+                    dt.date.fromisoformat(end) if end else None,
+                )
+        today = on or dt.date.today()
+        for operator, start, end in sorted(rights.values(), key=lambda r: r[1]):
+            if start <= today and (end is None or today < end):
+                return operator
+        return None
 
     def current(self, iri: str) -> set[str]:
         """The organisations holding a copy now (counting copies already made in ``tx``)."""
