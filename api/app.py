@@ -48,7 +48,7 @@ from api.authorisation import gate
 from api.conventions import Conventions
 from api.limits import BodySizeLimit
 from api.negotiation import choose
-from registry import __version__, authorisation_server, monitoring
+from registry import __version__, authorisation_server, monitoring, sharing
 from registry import webhooks as registry_webhooks
 from registry.access_log import DigestSender
 from registry.ca import CertificateAuthority
@@ -85,7 +85,9 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         app.state.monitor.start()  # endpoint checks every monitor_interval seconds
         app.state.digests.start()  # reads of members' data, digested to them
         app.state.webhooks.start()  # notifications also POSTed to members' webhooks
+        app.state.operator_copies.start()  # rights dated ahead, or ending, move SPARQL copies
         yield
+        app.state.operator_copies.stop()
         app.state.webhooks.stop()
         app.state.digests.stop()
         app.state.monitor.stop()
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.jobs = JobRunner(registry)
     app.state.digests = DigestSender(registry, settings.digest_interval)
     app.state.webhooks = registry_webhooks.Sender(registry)
+    app.state.operator_copies = sharing.OperatorCopies(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.state.refusals = Refusals()
     app.state.authorisation = authorisation_server.Server(registry, app.state.ca)

@@ -29,6 +29,8 @@ records that the assigner owns; grantees must be verified organisations.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from registry.core import Registration, Registry, Transaction
 
 AGREEMENT = FDI.DataSharingAgreement
+log = logging.getLogger(__name__)
 COLLECTIONS = {
     FDI.ProviderAssets.value: FDI.FlexibleAsset.value,
     FDI.ProviderRightsToOperate.value: FDI.RightToOperate.value,
@@ -152,11 +155,96 @@ def keep_shared_copies(tx: Transaction) -> None:
         view.sync(iri)
 
 
+RIGHTS_DATED = """
+PREFIX fdi: <https://w3id.org/fdi/ns#>
+SELECT DISTINCT ?asset ?day WHERE {
+  ?right a fdi:RightToOperate ; fdi:asset ?asset .
+  { ?right fdi:validFrom ?day } UNION { ?right fdi:validTo ?day }
+}
+"""
+_FOLLOWED = "SELECT day FROM operator_copies WHERE name = 'followed'"
+_FOLLOWED_TABLE = "CREATE TABLE IF NOT EXISTS operator_copies (name TEXT PRIMARY KEY, day TEXT)"
+_FOLLOWED_SET = (
+    "INSERT INTO operator_copies VALUES ('followed', ?) "
+    "ON CONFLICT (name) DO UPDATE SET day = excluded.day"
+)
+CHUNK = 200  # assets re-evaluated per journal transaction (the write lock is held meanwhile)
+
+
+def follow_operators(
+    registry: Registry, since: dt.date | None = None, on: dt.date | None = None
+) -> int:
+    """Move operator copies for the rights that began or ended after ``since`` (ever, when
+    None), up to ``on`` (today): a switch dated ahead, or a right that simply ends, changes the
+    operator without any write. Returns how many copies were written or removed."""
+    on = on or dt.date.today()
+    start = since or dt.date(1, 1, 1)
+    if start >= on:
+        return 0
+    assets = sorted(
+        {
+            row["asset"].value  # type: ignore[index]
+            for row in registry.index.query(RIGHTS_DATED, None)
+            if start < dt.date.fromisoformat(row["day"].value) <= on  # type: ignore[index]
+        }
+    )
+    moved = 0
+    for first in range(0, len(assets), CHUNK):
+        with registry.transaction("registry", "operator-copies") as tx:
+            view = _View(tx, on)
+            for asset in assets[first : first + CHUNK]:
+                view.sync(asset)
+            moved += len(tx.copies)
+    return moved
+
+
+class OperatorCopies:
+    """Runs :func:`follow_operators` once a day (checked hourly, and at start) in a background
+    thread, from the last day it handled (kept in the journal database, so days the registry
+    was stopped are caught up)."""
+
+    def __init__(self, registry: Registry, interval: float = 3600.0) -> None:
+        self.registry = registry
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="operator-copies")
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def round(self) -> int:
+        journal = self.registry.journal
+        journal.write(_FOLLOWED_TABLE)
+        rows = journal.read(_FOLLOWED)
+        since = dt.date.fromisoformat(rows[0][0]) if rows else None
+        today = dt.date.today()
+        moved = follow_operators(self.registry, since, today)
+        journal.write(_FOLLOWED_SET, (today.isoformat(),))
+        return moved
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.round()
+            except Exception:  # retried at the next round; say why meanwhile
+                log.exception("moving operator copies failed; retrying in %s s", self.interval)
+            if self._stop.wait(self.interval):
+                return
+
+
 class _View:
     """The registry as it will be once ``tx`` commits: its pending records over the stored ones."""
 
-    def __init__(self, tx: Transaction) -> None:
+    def __init__(self, tx: Transaction, on: dt.date | None = None) -> None:
         self.tx = tx
+        self.on = on  # the day whose operators get the copies (today by default)
         self.registry = tx.registry
         self.base = tx.registry.settings.base_iri
         self.pending = {r["iri"]: r for r in tx.records}
@@ -281,7 +369,7 @@ class _View:
         if info.type == FDI.FlexibleAsset.value:
             # Control follows the operator: an asset operated today by another organisation
             # than its registrant is copied to the operator, as if shared with it.
-            operator = self.operator_of(iri)
+            operator = self.operator_of(iri, self.on)
             if operator and operator != info.owner and self.verified(operator):
                 out.add(operator)
         return out

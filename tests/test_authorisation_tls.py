@@ -639,3 +639,21 @@ def test_the_published_asset_total_reveals_nothing_withheld(tmp_path: Path) -> N
             assert published["records"]["asset"] == 5  # not 6: 6 - 5 would tell of the one
         page = own.client().get("/", headers={"Accept": "text/html"}).text
         assert re.search(r'href="/assets"><b>5</b>', page)
+
+
+def test_a_switch_dated_ahead_moves_the_sparql_copy_on_its_day(world: World) -> None:
+    import datetime as dt
+
+    from registry.sharing import follow_operators
+
+    a, b = member(world, "Sparql Today Ltd"), member(world, "Sparql Tomorrow Ltd")
+    asset = register_asset(world, a, fresh_mpan())
+    body = right(asset, a.iri, "2025-01-01")
+    assert world.client(a).post("/rights-to-operate", content=body, headers=TURTLE).is_success
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    switch_to(world, asset, b, a, tomorrow.isoformat())
+    assert asset not in sparql_assets(world.client(b))  # not its operator yet
+    assert follow_operators(world.registry, dt.date.today(), dt.date.today()) == 0
+    assert follow_operators(world.registry, dt.date.today(), tomorrow) >= 1
+    assert asset in sparql_assets(world.client(b))
+    assert follow_operators(world.registry, dt.date.today(), tomorrow) == 0  # once
