@@ -12,6 +12,9 @@ with the headers
 * ``webhook-signature``: ``v1,`` + base64 of HMAC-SHA256, keyed with the secret's decoded
   bytes, over ``{webhook-id}.{webhook-timestamp}.{body}``.
 
+Deliveries to an organisation that is not verified now (suspended, revoked) wait, pending,
+until it is reinstated (its inbox is closed to it meanwhile too).
+
 Delivery is at least once and survives a restart: the deliveries are rows of the journal
 database (``webhook_delivery``), queued from the ``notification`` table by :class:`Sender`
 every ``webhook_interval`` seconds, and a row is marked delivered only after a 2xx answer.
@@ -116,6 +119,7 @@ _DUE = (
     "SELECT d.webhook, d.notification, d.attempts, w.organisation, w.url, w.secret, n.time, "
     "n.body FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
     "JOIN notification n ON n.id = d.notification "
+    "JOIN record r ON r.iri = w.organisation AND r.status = 'verified' "
     "WHERE d.delivered IS NULL AND d.failed IS NULL AND w.removed IS NULL AND d.due <= ? "
     "ORDER BY d.due, d.notification LIMIT ?"
 )
@@ -359,11 +363,13 @@ def _attempt(
         "webhook-signature": sign(secret, message, stamp, content),
     }
     try:
+        deadline = time.monotonic() + 2 * settings.webhook_timeout
         with client.stream("POST", url, content=content, headers=headers) as answer:
             read = b""
             for chunk in answer.iter_bytes():
                 read += chunk
-                if len(read) >= MAX_ANSWER:
+                # a receiver dripping its answer is cut off: the timeout bounds each read only
+                if len(read) >= MAX_ANSWER or time.monotonic() > deadline:
                     break
     except httpx.TimeoutException:
         return None, f"no answer within {settings.webhook_timeout} s"

@@ -266,3 +266,31 @@ def test_a_signature_is_what_the_specification_computes() -> None:
     body = b'{"test": 2432232314}'
     signature = webhooks.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_a_suspended_member_receives_nothing_until_reinstated(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    with live(tmp_path, receiver) as world:
+        a, b = member(world, "Suspended Hook Ltd"), member(world, "Fourth Flex Ltd")
+        register(world, a, receiver.url)
+        mpan = fresh_mpan()
+        register_asset(world, a, mpan)
+        operator = world.operator_client()
+        suspend = operator.post(f"/organisations/{a.uid}/suspend", json={"reason": "fees"})
+        assert suspend.status_code == 200, suspend.text
+        before = notifications(world, a.iri)
+        body = ASSET.replace("2143967712809", mpan).replace("TG1234567890", f"SN{mpan}")
+        assert world.client(b).post("/assets", content=body, headers=TURTLE).status_code == 409
+        assert wait(lambda: notifications(world, a.iri) > before)
+        time.sleep(1.0)  # several rounds
+        assert receiver.received == []
+        reinstated = operator.post(f"/organisations/{a.uid}/reinstate", json={})
+        assert reinstated.status_code == 200, reinstated.text
+        assert wait(lambda: 204 in receiver.answered)
+
+
+def notifications(world: World, organisation: str) -> int:
+    return world.registry.journal.read(
+        "SELECT COUNT(*) FROM notification WHERE recipient = ?", (organisation,)
+    )[0][0]
