@@ -366,7 +366,8 @@ class _View:
         for terms in self.agreements_of(info.owner):
             if terms.covers(iri, info.type, info.owner):
                 out |= self.grantees(terms)
-        if info.type == FDI.FlexibleAsset.value:
+        new_alone = self.pending.get(iri, {}).get("new") and iri not in self._pending_rights[0]
+        if info.type == FDI.FlexibleAsset.value and not new_alone:
             # Control follows the operator: an asset operated today by another organisation
             # than its registrant is copied to the operator, as if shared with it.
             operator = self.operator_of(iri, self.on)
@@ -382,6 +383,32 @@ class _View:
             found |= {t.value for t in objects(content(self.registry, right), node, FDI.asset)}
         return found
 
+    @cached_property
+    def _pending_rights(
+        self,
+    ) -> tuple[dict[str, dict[str, tuple[str, dt.date, dt.date | None]]], set[str]]:
+        """The rights in ``tx`` by asset (operator, from, to), and every pending right's IRI:
+        parsed once, however many assets a bulk chunk holds."""
+        by_asset: dict[str, dict[str, tuple[str, dt.date, dt.date | None]]] = {}
+        iris = set()
+        for iri, record in self.pending.items():
+            if record["type"] != FDI.RightToOperate.value:
+                continue
+            iris.add(iri)
+            triples, node = self.triples(iri), ox.NamedNode(iri)
+            operator, start = text(triples, node, FDI.operator), text(triples, node, FDI.validFrom)
+            if not operator or not start:
+                continue
+            end = text(triples, node, FDI.validTo)
+            span = (
+                operator,
+                dt.date.fromisoformat(start),
+                dt.date.fromisoformat(end) if end else None,
+            )
+            for asset in objects(triples, node, FDI.asset):
+                by_asset.setdefault(asset.value, {})[iri] = span
+        return by_asset, iris
+
     def operator_of(self, asset: str, on: dt.date | None = None) -> str | None:
         """The organisation operating ``asset`` today once ``tx`` commits: the operator of the
         right then in force (``registry.control``'s rule, over the pending rights too)."""
@@ -394,21 +421,10 @@ class _View:
                 dt.date.fromisoformat(row["from"].value),  # type: ignore[index]
                 dt.date.fromisoformat(row["to"].value) if row["to"] else None,  # type: ignore[index]
             )
-        for iri, record in self.pending.items():
-            if record["type"] != FDI.RightToOperate.value:
-                continue
-            rights.pop(iri, None)
-            triples, node = self.triples(iri), ox.NamedNode(iri)
-            operator, start = text(triples, node, FDI.operator), text(triples, node, FDI.validFrom)
-            if ox.NamedNode(asset) not in objects(triples, node, FDI.asset) or not operator:
-                continue
-            if start:
-                end = text(triples, node, FDI.validTo)
-                rights[iri] = (
-                    operator,
-                    dt.date.fromisoformat(start),
-                    dt.date.fromisoformat(end) if end else None,
-                )
+        pending, changed = self._pending_rights
+        # a right in ``tx`` counts as it will be (below), if it is still about this asset
+        rights = {iri: span for iri, span in rights.items() if iri not in changed}
+        rights.update(pending.get(asset, {}))
         today = on or dt.date.today()
         for operator, start, end in sorted(rights.values(), key=lambda r: r[1]):
             if start <= today and (end is None or today < end):
