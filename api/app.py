@@ -43,12 +43,14 @@ from api import (
     statistics,
     submissions,
     vocabulary,
+    webhooks,
 )
 from api.authorisation import gate
 from api.conventions import Conventions
 from api.limits import BodySizeLimit
 from api.negotiation import choose
-from registry import __version__, authorisation_server, monitoring
+from registry import __version__, authorisation_server, monitoring, sharing
+from registry import webhooks as registry_webhooks
 from registry.access_log import DigestSender
 from registry.ca import CertificateAuthority
 from registry.core import Registry
@@ -83,7 +85,11 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
         app.state.monitor.start()  # endpoint checks every monitor_interval seconds
         app.state.digests.start()  # reads of members' data, digested to them
+        app.state.webhooks.start()  # notifications also POSTed to members' webhooks
+        app.state.operator_copies.start()  # rights dated ahead, or ending, move SPARQL copies
         yield
+        app.state.operator_copies.stop()
+        app.state.webhooks.stop()
         app.state.digests.stop()
         app.state.monitor.stop()
         app.state.registry.close()
@@ -113,6 +119,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
     app.state.digests = DigestSender(registry, settings.digest_interval)
+    app.state.webhooks = registry_webhooks.Sender(registry)
+    app.state.operator_copies = sharing.OperatorCopies(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.state.refusals = Refusals()
     app.state.authorisation = authorisation_server.Server(registry, app.state.ca)
@@ -133,7 +141,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(federation.router)
     app.include_router(vocabulary.router)  # /ns/diff before /ns/{name}
     app.include_router(linked_data.router)
-    for module in (commercial, agreements, directory, monitor, cases, inbox):
+    for module in (commercial, agreements, directory, monitor, cases, inbox, webhooks):
         app.include_router(module.router)
     app.include_router(statistics.router)
     app.include_router(vocabulary.versions)  # /shapes/{version}/{name}, after /shapes/market/

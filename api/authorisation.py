@@ -49,6 +49,7 @@ _LISTS = Operation("reads.list")
 _OAUTH = Operation("oauth.protocol")
 _ME = Operation("member.pages")
 _ORG_ADMIN = Operation("organisation.administer", "id/org/{uid}")
+_WEBHOOKS = Operation("webhook.manage", "id/org/{uid}")
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/"): _PUBLIC,
@@ -145,6 +146,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/id/org/{uid}/inbox/{number}/acknowledgement"): Operation(
         "inbox.read", "id/org/{uid}"
     ),
+    ("GET", "/id/org/{uid}/webhooks"): _WEBHOOKS,
+    ("POST", "/id/org/{uid}/webhooks"): _WEBHOOKS,
+    ("GET", "/id/org/{uid}/webhooks/{hook}"): _WEBHOOKS,
+    ("DELETE", "/id/org/{uid}/webhooks/{hook}"): _WEBHOOKS,
+    ("GET", "/id/org/{uid}/webhooks/{hook}/deliveries"): _WEBHOOKS,
     ("POST", "/notifications/certificate-reminders"): _OPERATOR,
     ("GET", "/statistics"): _PUBLIC,
     ("GET", "/refusals"): _OPERATOR,

@@ -21,6 +21,8 @@ def statistics(
     assets by technology, GSP group and lifecycle status, and the records held by type. Kept
     current by every write, so this never reads the assets themselves. Cells of fewer than
     ``disclosure_threshold`` assets (default 5) are merged into ``(other)`` cells or suppressed,
-    except for the scheme operator."""
+    except for the scheme operator, and the asset count is then the published cells' sum. A
+    member also gets ``visible``: the exact cells of the assets it may read (its own, those it
+    operates, those shared with it under an agreement)."""
     registry = request.app.state.registry
-    return {**capacity_for(registry, principal), "records": registry.counts()}
+    return capacity_for(registry, principal)

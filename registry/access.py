@@ -8,7 +8,7 @@ listed as one graph per record is orders of magnitude slower):
 | ``{base}graph/public`` | the directory: organisations, licences, catalogues | everyone |
 | ``{base}graph/members`` | what every verified scheme member may see | authenticated members |
 | ``{base}graph/org/{id}`` | one organisation's own records (assets, rights, agreements) | it |
-| ``{base}graph/shared/{id}`` | copies of what other organisations share with it | it |
+| ``{base}graph/shared/{id}`` | copies of what others share with it, assets it operates | it |
 
 The shared graph is kept in step by the write path: when a record changes, or an agreement
 that covers it does, the copies change in the same journal entry.

@@ -239,6 +239,13 @@ RULES: dict[str, Rule] = {
             description="an organisation reads and acknowledges its own inbox",
         ),
         _rule(
+            "webhook.manage",
+            MEMBER,
+            relations={"owner"},
+            description="an organisation registers, lists and stops its own webhooks and sees "
+            "their deliveries (a webhook receives what its inbox receives)",
+        ),
+        _rule(
             "member.pages",
             MEMBER,
             description="a member's own pages (/me): its assets and rights, who read its data, "

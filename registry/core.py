@@ -758,7 +758,7 @@ class Registry:
             )
         ]
         cells = disclosure.protect(self.capacity_statistics(), self.settings.disclosure_threshold)
-        return summary_of(self.counts(), cells, samples)
+        return summary_of(disclosure.published_counts(self.counts(), cells), cells, samples)
 
 
 _UPDATE = {

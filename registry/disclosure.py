@@ -8,7 +8,10 @@ their area, then their technology; whatever is still below the threshold is supp
 asset is counted in at most one published cell, so no cell can be recovered by subtracting
 published cells from one another, and no total over the merged cells is published.
 
-The scheme operator sees the cells as they are.
+The scheme operator sees the cells as they are. The asset count published beside the cells
+is their sum, so the total minus the cells tells nobody how many were withheld. A member also
+sees, apart, the exact cells of the assets it may read anyway (its own, those it operates, those
+shared with it): what it learns there it could count through SPARQL.
 
 >>> cells = [
 ...     {"technology": "BatteryStorage", "area": "_A", "status": "Commissioned", "assets": 6,
@@ -26,7 +29,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pyoxigraph as ox
+
+from registry import access
+from registry.capacity import ASSET
 from registry.identity import Principal
+from registry.vocab import FDI, RDF
 
 if TYPE_CHECKING:
     from registry.core import Registry
@@ -60,19 +68,91 @@ def protect(cells: list[dict[str, Any]], threshold: int) -> list[dict[str, Any]]
     return [{**c, **{s: round(c[s], 3) for s in SUMS[1:]}} for c in published]
 
 
+def published_counts(counts: dict[str, int], published: list[dict[str, Any]]) -> dict[str, int]:
+    """Record counts as published beside protected cells: the asset count is the number of
+    assets the published cells hold, so that ``total - sum(cells)`` reveals nothing withheld
+    (nor how many assets are retired or otherwise outside the cells).
+
+    >>> published_counts({"asset": 7, "org": 3}, [{"assets": 5}])
+    {'asset': 5, 'org': 3}
+    """
+    return {**counts, "asset": sum(c["assets"] for c in published)}
+
+
 def capacity_for(registry: Registry, principal: Principal | None) -> dict[str, Any]:
-    """The capacity statistics as ``principal`` may see them: merged and suppressed below the
-    threshold for everyone but the scheme operator."""
+    """The capacity statistics as ``principal`` may see them: every cell as it is for the
+    scheme operator; for anyone else the cells merged and suppressed below the threshold, the
+    asset count consistent with them (:func:`published_counts`), and for a member, in
+    ``visible``, the exact cells of the assets it may read itself (its own, those it operates,
+    those shared with it under an agreement: its own and shared graphs)."""
     cells = registry.capacity_statistics()
     threshold = registry.settings.disclosure_threshold
     if principal is not None and principal.is_scheme_operator:
-        return {"capacity": cells, "disclosure": {"threshold": None, "applied": False}}
-    return {
-        "capacity": protect(cells, threshold),
+        return {
+            "capacity": cells,
+            "records": registry.counts(),
+            "disclosure": {"threshold": None, "applied": False},
+        }
+    published = protect(cells, threshold)
+    out: dict[str, Any] = {
+        "capacity": published,
+        "records": published_counts(registry.counts(), published),
         "disclosure": {
             "threshold": threshold,
             "applied": threshold > 1,
             "method": "cells below the threshold merged (status, then area, then technology "
-            "left out as '(other)'), then suppressed; each asset counted at most once",
+            "left out as '(other)'), then suppressed; each asset counted at most once; the "
+            "asset count is the published cells' sum",
         },
     }
+    if principal is not None and principal.organisation:
+        out["visible"] = visible_cells(registry, principal.organisation)
+        out["disclosure"]["visible"] = (
+            "exact cells of the assets you may read: your own, those you operate, and those "
+            "shared with you under a data-sharing agreement"
+        )
+    return out
+
+
+def visible_cells(registry: Registry, organisation: str) -> list[dict[str, Any]]:
+    """Exact capacity cells over the assets in ``organisation``'s own and shared graphs."""
+    base = registry.settings.base_iri
+    iris = {
+        row[0]
+        for row in registry.journal.read(
+            _OWN_ASSETS, (organisation, ASSET, access.org_graph(base, organisation).value)
+        )
+    }
+    iris |= {
+        q.subject.value
+        for q in registry.index.quads(
+            None, RDF.type, FDI.FlexibleAsset, access.shared_graph(base, organisation)
+        )
+        if isinstance(q.subject, ox.NamedNode)
+    }
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    ordered = sorted(iris)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        for tech, area, status, imported, exported, energy in registry.journal.read(
+            _CONTRIBUTIONS.format(marks=marks), tuple(chunk)
+        ):
+            cell = cells.setdefault(
+                (tech, area, status),
+                {"technology": tech, "area": area, "status": status, **dict.fromkeys(SUMS, 0)},
+            )
+            for name, value in zip(SUMS, (1, imported, exported, energy), strict=True):
+                cell[name] += value
+    return [
+        {**c, **{s: round(c[s], 3) for s in SUMS[1:]}}
+        for _, c in sorted(cells.items(), key=lambda item: item[0])
+    ]
+
+
+_CHUNK = 500
+_OWN_ASSETS = "SELECT iri FROM record WHERE owner = ? AND type = ? AND graph = ?"
+_CONTRIBUTIONS = (
+    "SELECT technology, area, status, import_kw, export_kw, energy_kwh FROM asset_capacity "
+    "WHERE iri IN ({marks})"
+)

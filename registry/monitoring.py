@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ipaddress
-import socket
 import ssl
 import threading
 import time
@@ -43,6 +41,7 @@ from registry.errors import Forbidden, NotFound, Unauthenticated
 from registry.identity import Principal
 from registry.inbox import activity
 from registry.lifecycle import content, text
+from registry.outbound import denied, tls_context
 from registry.vocab import DQV, FDI, PROV, RDF, XSD
 
 if TYPE_CHECKING:
@@ -125,40 +124,6 @@ def registered_endpoints(registry: Registry) -> list[Endpoint]:
                 )
             )
     return sorted(set(out), key=lambda e: (e.publisher, e.url))
-
-
-def tls_context(ca_file: str = "") -> ssl.SSLContext:
-    """The system's trust store, plus ``ca_file`` when given."""
-    context = ssl.create_default_context()
-    if ca_file:
-        context.load_verify_locations(ca_file)
-    return context
-
-
-def denied(url: str, networks: str) -> str | None:
-    """The address ``url``'s host resolves to if it lies in one of ``networks`` (comma-separated
-    CIDR ranges), else None.
-
-    >>> denied("http://127.0.0.1:9/x", "127.0.0.0/8")
-    '127.0.0.1'
-    >>> denied("http://127.0.0.1:9/x", "10.0.0.0/8") is None
-    True
-    """
-    ranges = [ipaddress.ip_network(n.strip()) for n in networks.split(",") if n.strip()]
-    if not ranges:
-        return None
-    parts = urlsplit(url)
-    try:
-        found = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError:
-        return None  # unresolvable: the check itself reports it down
-    for *_, address in found:
-        ip = ipaddress.ip_address(address[0])
-        # An IPv4 address in IPv6 form (::ffff:127.0.0.1) reaches the IPv4 host: judge that.
-        ip = getattr(ip, "ipv4_mapped", None) or ip
-        if any(ip in r for r in ranges):
-            return str(ip)
-    return None
 
 
 def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> Check:

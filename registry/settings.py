@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from registry.outbound import DENIED_NETWORKS
+
 MIN_PROXY_SECRET = 32
 
 
@@ -94,6 +96,18 @@ class Settings:
         registry creates on first start (its legal name, Companies House number, contact).
     digest_interval: seconds between rounds of read digests to the organisations whose data was
         read (registry.access_log.DigestSender); 0 sends none (``send_digests`` by hand).
+    webhook_interval: seconds between rounds of webhook deliveries (registry.webhooks.Sender):
+        each round queues the notifications that reached a member's inbox for its webhooks and
+        POSTs those due; 0 sends none.
+    webhook_timeout: seconds one webhook delivery may take before it counts as failed.
+    webhook_retry_seconds: the wait before the first retry of a failed delivery; it doubles
+        with each further failure, up to six hours.
+    webhook_max_attempts: after this many failed attempts a delivery is given up (``failed``).
+    webhook_denied_networks: comma-separated address ranges webhooks may never point into (at
+        registration and at each delivery; default: loopback, private, shared and link-local
+        ranges, as for endpoint checks); empty allows every address.
+    webhook_ca_file: extra CA certificates (PEM) webhook receivers' certificates may chain to,
+        beside the system's trust store.
     disclosure_threshold: the fewest assets a published statistics cell may hold; smaller cells
         are merged, then suppressed (registry.disclosure); 1 publishes every cell.
     """
@@ -129,10 +143,7 @@ class Settings:
     monitor_slow_ms: float = 2000.0
     monitor_certificate_days: int = 30
     monitor_ca_file: str = ""
-    monitor_denied_networks: str = (
-        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,"
-        "100.64.0.0/10,0.0.0.0/8,fc00::/7,fe80::/10"
-    )
+    monitor_denied_networks: str = DENIED_NETWORKS
     case_acknowledge_days: int = 2
     case_answer_days: int = 14
     operator_name: str = "FDI Scheme Operator"
@@ -140,6 +151,12 @@ class Settings:
     operator_email: str = "operator@localhost"
     disclosure_threshold: int = 5
     digest_interval: float = 300.0
+    webhook_interval: float = 10.0
+    webhook_timeout: float = 5.0
+    webhook_retry_seconds: float = 30.0
+    webhook_max_attempts: int = 12
+    webhook_denied_networks: str = DENIED_NETWORKS
+    webhook_ca_file: str = ""
 
     def __post_init__(self) -> None:
         if not self.store:

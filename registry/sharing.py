@@ -17,6 +17,10 @@ change in the same journal entry as whatever changed them:
 * an agreement is made, changed or withdrawn: all of its FSP's records are re-evaluated;
 * an organisation gains or loses a role, or is suspended or reinstated (its record's
   ``fdi:marketRole`` or status changes): every agreement naming it or any role is re-evaluated.
+* a right to operate is filed, confirmed or ended: its asset is re-evaluated, because control
+  follows the operator (``registry.control``): an asset operated today by another organisation
+  than its registrant is copied into the operator's shared graph too, so its SPARQL sees what
+  REST lets it read, and the copy goes when another operator takes over.
 
 Only an agreement stored by its own assigner (the record's owner) counts, and it shares only
 records that the assigner owns; grantees must be verified organisations.
@@ -24,6 +28,9 @@ records that the assigner owns; grantees must be verified organisations.
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry import access
+from registry.control import CURRENT_RIGHTS
 from registry.errors import Forbidden, UnusableInput
 from registry.formats import Parsed
 from registry.identity import FSP, Principal
@@ -55,6 +63,7 @@ if TYPE_CHECKING:
     from registry.core import Registration, Registry, Transaction
 
 AGREEMENT = FDI.DataSharingAgreement
+log = logging.getLogger(__name__)
 COLLECTIONS = {
     FDI.ProviderAssets.value: FDI.FlexibleAsset.value,
     FDI.ProviderRightsToOperate.value: FDI.RightToOperate.value,
@@ -139,16 +148,103 @@ def keep_shared_copies(tx: Transaction) -> None:
             for terms in view.all_agreements():
                 if r["iri"] in terms.assignees or terms.assignees & ROLES:
                     view.reevaluate_owner(terms.assigner or "", records)
+        elif r["type"] == FDI.RightToOperate.value:
+            records.update(view.assets_of_right(r["iri"]))  # control may move with it
         records.add(r["iri"])
     for iri in sorted(records):
         view.sync(iri)
 
 
+RIGHTS_DATED = """
+PREFIX fdi: <https://w3id.org/fdi/ns#>
+SELECT DISTINCT ?asset ?day WHERE {
+  ?right a fdi:RightToOperate ; fdi:asset ?asset .
+  { ?right fdi:validFrom ?day } UNION { ?right fdi:validTo ?day }
+}
+"""
+_FOLLOWED = "SELECT day FROM operator_copies WHERE name = 'followed'"
+_FOLLOWED_TABLE = "CREATE TABLE IF NOT EXISTS operator_copies (name TEXT PRIMARY KEY, day TEXT)"
+_FOLLOWED_SET = (
+    "INSERT INTO operator_copies VALUES ('followed', ?) "
+    "ON CONFLICT (name) DO UPDATE SET day = excluded.day"
+)
+CHUNK = 200  # assets re-evaluated per journal transaction (the write lock is held meanwhile)
+
+
+def follow_operators(
+    registry: Registry, since: dt.date | None = None, on: dt.date | None = None
+) -> int:
+    """Move operator copies for the rights that began or ended after ``since`` (ever, when
+    None), up to ``on`` (today): a switch dated ahead, or a right that simply ends, changes the
+    operator without any write. Returns how many copies were written or removed."""
+    on = on or dt.date.today()
+    start = since or dt.date(1, 1, 1)
+    if start >= on:
+        return 0
+    assets = sorted(
+        {
+            row["asset"].value  # type: ignore[index]
+            for row in registry.index.query(RIGHTS_DATED, None)
+            if start < dt.date.fromisoformat(row["day"].value) <= on  # type: ignore[index]
+        }
+    )
+    moved = 0
+    for first in range(0, len(assets), CHUNK):
+        with registry.transaction("registry", "operator-copies") as tx:
+            view = _View(tx, on)
+            for asset in assets[first : first + CHUNK]:
+                view.sync(asset)
+            moved += len(tx.copies)
+    return moved
+
+
+class OperatorCopies:
+    """Runs :func:`follow_operators` once a day (checked hourly, and at start) in a background
+    thread, from the last day it handled (kept in the journal database, so days the registry
+    was stopped are caught up)."""
+
+    def __init__(self, registry: Registry, interval: float = 3600.0) -> None:
+        self.registry = registry
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="operator-copies")
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def round(self) -> int:
+        journal = self.registry.journal
+        journal.write(_FOLLOWED_TABLE)
+        rows = journal.read(_FOLLOWED)
+        since = dt.date.fromisoformat(rows[0][0]) if rows else None
+        today = dt.date.today()
+        moved = follow_operators(self.registry, since, today)
+        journal.write(_FOLLOWED_SET, (today.isoformat(),))
+        return moved
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.round()
+            except Exception:  # retried at the next round; say why meanwhile
+                log.exception("moving operator copies failed; retrying in %s s", self.interval)
+            if self._stop.wait(self.interval):
+                return
+
+
 class _View:
     """The registry as it will be once ``tx`` commits: its pending records over the stored ones."""
 
-    def __init__(self, tx: Transaction) -> None:
+    def __init__(self, tx: Transaction, on: dt.date | None = None) -> None:
         self.tx = tx
+        self.on = on  # the day whose operators get the copies (today by default)
         self.registry = tx.registry
         self.base = tx.registry.settings.base_iri
         self.pending = {r["iri"]: r for r in tx.records}
@@ -270,7 +366,70 @@ class _View:
         for terms in self.agreements_of(info.owner):
             if terms.covers(iri, info.type, info.owner):
                 out |= self.grantees(terms)
+        new_alone = self.pending.get(iri, {}).get("new") and iri not in self._pending_rights[0]
+        if info.type == FDI.FlexibleAsset.value and not new_alone:
+            # Control follows the operator: an asset operated today by another organisation
+            # than its registrant is copied to the operator, as if shared with it.
+            operator = self.operator_of(iri, self.on)
+            if operator and operator != info.owner and self.verified(operator):
+                out.add(operator)
         return out
+
+    def assets_of_right(self, right: str) -> set[str]:
+        """The asset a right to operate is about, as stored and as it will be."""
+        node = ox.NamedNode(right)
+        found = {t.value for t in objects(self.triples(right), node, FDI.asset)}
+        if right in self.pending and self.registry.info(right) is not None:
+            found |= {t.value for t in objects(content(self.registry, right), node, FDI.asset)}
+        return found
+
+    @cached_property
+    def _pending_rights(
+        self,
+    ) -> tuple[dict[str, dict[str, tuple[str, dt.date, dt.date | None]]], set[str]]:
+        """The rights in ``tx`` by asset (operator, from, to), and every pending right's IRI:
+        parsed once, however many assets a bulk chunk holds."""
+        by_asset: dict[str, dict[str, tuple[str, dt.date, dt.date | None]]] = {}
+        iris = set()
+        for iri, record in self.pending.items():
+            if record["type"] != FDI.RightToOperate.value:
+                continue
+            iris.add(iri)
+            triples, node = self.triples(iri), ox.NamedNode(iri)
+            operator, start = text(triples, node, FDI.operator), text(triples, node, FDI.validFrom)
+            if not operator or not start:
+                continue
+            end = text(triples, node, FDI.validTo)
+            span = (
+                operator,
+                dt.date.fromisoformat(start),
+                dt.date.fromisoformat(end) if end else None,
+            )
+            for asset in objects(triples, node, FDI.asset):
+                by_asset.setdefault(asset.value, {})[iri] = span
+        return by_asset, iris
+
+    def operator_of(self, asset: str, on: dt.date | None = None) -> str | None:
+        """The organisation operating ``asset`` today once ``tx`` commits: the operator of the
+        right then in force (``registry.control``'s rule, over the pending rights too)."""
+        rights: dict[str, tuple[str, dt.date, dt.date | None]] = {}
+        for row in self.registry.index.query(
+            CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        ):
+            rights[row["right"].value] = (  # type: ignore[index]
+                row["operator"].value,  # type: ignore[index]
+                dt.date.fromisoformat(row["from"].value),  # type: ignore[index]
+                dt.date.fromisoformat(row["to"].value) if row["to"] else None,  # type: ignore[index]
+            )
+        pending, changed = self._pending_rights
+        # a right in ``tx`` counts as it will be (below), if it is still about this asset
+        rights = {iri: span for iri, span in rights.items() if iri not in changed}
+        rights.update(pending.get(asset, {}))
+        today = on or dt.date.today()
+        for operator, start, end in sorted(rights.values(), key=lambda r: r[1]):
+            if start <= today and (end is None or today < end):
+                return operator
+        return None
 
     def current(self, iri: str) -> set[str]:
         """The organisations holding a copy now (counting copies already made in ``tx``)."""

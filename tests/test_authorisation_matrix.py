@@ -142,6 +142,7 @@ def _build(app) -> World:  # type: ignore[no-untyped-def]
         "name": "fdi",
         "path": "public",
         "step": "acknowledge",
+        "hook": "wh_" + "0" * 32,
     }
     return World(app, certificates, records, relations, params)
 

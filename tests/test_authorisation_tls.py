@@ -3,6 +3,7 @@ real client certificates the registry issued them. Every refused request changes
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -516,3 +517,143 @@ def test_a_claim_cannot_be_confirmed_once_the_claimant_is_suspended(world: World
     assert "suspended" in refused.json()["detail"]
     assert world.registry.info(claim["id"]).status == "pending"
     assert world.registry.counts()["right-to-operate"] == rights
+
+
+# --- d'. after a switch, SPARQL follows control as REST does ----------------------------------
+
+ASSETS_SEEN = "PREFIX fdi: <https://w3id.org/fdi/ns#> SELECT ?a WHERE { ?a a fdi:FlexibleAsset }"
+
+
+def sparql_assets(client: httpx.Client) -> set[str]:
+    answer = client.post(
+        "/sparql",
+        content=ASSETS_SEEN,
+        headers={
+            "Content-Type": "application/sparql-query",
+            "Accept": "application/sparql-results+json",
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return {b["a"]["value"] for b in answer.json()["results"]["bindings"]}
+
+
+def switch_to(world: World, asset: str, to: Member, confirmer: Member, start: str) -> None:
+    """``to`` claims a switch of ``asset`` from its current right; ``confirmer`` confirms it."""
+    from registry.control import current_right
+
+    current = current_right(world.registry, asset)
+    body = right(asset, to.iri, start, extra=f"fdi:takesOver <{current}> ;")
+    claim = world.client(to).post("/rights-to-operate", content=body, headers=TURTLE).json()
+    path = "/claims/" + claim["id"].rsplit("/", 1)[-1] + "/confirm"
+    assert world.client(confirmer).post(path, json={}).status_code == 200
+
+
+def test_after_a_switch_the_new_operator_sees_the_asset_through_sparql(world: World) -> None:
+    a, b = member(world, "Sparql Leaving Ltd"), member(world, "Sparql Arriving Ltd")
+    asset = register_asset(world, a, fresh_mpan())
+    body = right(asset, a.iri, "2025-01-01")
+    assert world.client(a).post("/rights-to-operate", content=body, headers=TURTLE).is_success
+    assert asset not in sparql_assets(world.client(b))
+    switch_to(world, asset, b, a, "2026-01-01")
+    assert world.client(b).get(world.path(asset)).status_code == 200
+    assert asset in sparql_assets(world.client(b))
+    assert asset in sparql_assets(world.client(a))  # its registrant still holds the record
+
+
+def test_an_operator_switched_away_from_loses_the_asset_in_sparql(world: World) -> None:
+    a, b, c = (
+        member(world, "Sparql Registrant Ltd"),
+        member(world, "Sparql Interim Ltd"),
+        member(world, "Sparql Final Ltd"),
+    )
+    asset = register_asset(world, a, fresh_mpan())
+    body = right(asset, a.iri, "2025-01-01")
+    assert world.client(a).post("/rights-to-operate", content=body, headers=TURTLE).is_success
+    switch_to(world, asset, b, a, "2026-01-01")
+    assert asset in sparql_assets(world.client(b))
+    switch_to(world, asset, c, b, "2026-06-01")
+    assert asset in sparql_assets(world.client(c))
+    assert asset not in sparql_assets(world.client(b))
+    assert world.client(b).get(world.path(asset)).status_code == 404
+    assert asset not in sparql_assets(world.client())  # never public
+
+
+# --- f'. members see what their agreements allow -------------------------------------------
+
+
+def asset_in(
+    world: World, fsp: Member, distributor: int, area: str, technology: str = "BatteryStorage"
+) -> str:
+    """One asset of ``fsp`` alone in GSP group ``area`` (the distributor's)."""
+    mpan = mpan_core(distributor, 44_000_000 + next(_mpans))
+    body = ASSET.replace("2143967712809", mpan).replace('"_K"', f'"{area}"')
+    body = body.replace("tech:BatteryStorage", f"tech:{technology}")
+    body = body.replace("TG1234567890", f"SN{mpan}")
+    created = world.client(fsp).post("/assets", content=body, headers=TURTLE)
+    assert created.status_code == 201, created.text
+    return created.json()["ids"]["battery-cardiff-1"]
+
+
+def areas(cells: list[dict]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for c in cells:
+        found[c["area"]] = found.get(c["area"], 0) + c["assets"]
+    return found
+
+
+def test_a_member_sees_the_exact_cell_of_its_own_single_asset(world: World) -> None:
+    fsp = member(world, "Single Cell Flex Ltd")
+    asset_in(world, fsp, 18, "_N")  # distributor 18 is GSP group _N
+    seen = world.client(fsp).get("/statistics").json()
+    assert areas(seen["visible"]) == {"_N": 1}
+    assert "_N" not in areas(seen["capacity"])  # the published cells still protect it
+
+
+def test_a_member_does_not_learn_a_rivals_single_asset_cell(world: World) -> None:
+    fsp, rival = member(world, "Hidden Cell Flex Ltd"), member(world, "Curious Flex Ltd")
+    asset_in(world, fsp, 20, "_H")  # distributor 20 is GSP group _H
+    seen = world.client(rival).get("/statistics").json()
+    assert "_H" not in areas(seen["visible"]) and "_H" not in areas(seen["capacity"])
+    assert seen["visible"] == []
+    assert "visible" not in world.client().get("/statistics").json()  # nor does anyone
+
+
+def test_a_member_sees_the_exact_cells_of_assets_shared_with_it(world: World) -> None:
+    fsp = member(world, "Sharing Cell Flex Ltd")
+    asset_in(world, fsp, 19, "_J")  # distributor 19 is GSP group _J
+    assert world.client(fsp).post("/agreements", json=SHARE_WITH_DSOS).status_code == 201
+    dso = member(world, "Entitled DSO plc", roles=["DistributionSystemOperator"])
+    assert areas(world.client(dso).get("/statistics").json()["visible"]).get("_J") == 1
+
+
+def test_the_published_asset_total_reveals_nothing_withheld(tmp_path: Path) -> None:
+    with tls_world(tmp_path) as own:  # a registry holding only what this test puts there
+        fsp = own.member("Withheld Flex Ltd", "07123450")
+        for _ in range(5):
+            asset_in(own, fsp, 21, "_K")  # one published cell of five
+        asset_in(own, fsp, 16, "_G", "ThermalStorage")  # alone even by technology: withheld
+        assert own.operator_client().get("/statistics").json()["records"]["asset"] == 6
+        for who in (own.client(), own.client(fsp)):
+            published = who.get("/statistics").json()
+            assert [c["assets"] for c in published["capacity"]] == [5]
+            assert published["records"]["asset"] == 5  # not 6: 6 - 5 would tell of the one
+        page = own.client().get("/", headers={"Accept": "text/html"}).text
+        assert re.search(r'href="/assets"><b>5</b>', page)
+
+
+def test_a_switch_dated_ahead_moves_the_sparql_copy_on_its_day(world: World) -> None:
+    import datetime as dt
+
+    from registry.sharing import follow_operators
+
+    a, b = member(world, "Sparql Today Ltd"), member(world, "Sparql Tomorrow Ltd")
+    asset = register_asset(world, a, fresh_mpan())
+    body = right(asset, a.iri, "2025-01-01")
+    assert world.client(a).post("/rights-to-operate", content=body, headers=TURTLE).is_success
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    switch_to(world, asset, b, a, tomorrow.isoformat())
+    assert asset not in sparql_assets(world.client(b))  # not its operator yet
+    assert follow_operators(world.registry, dt.date.today(), dt.date.today()) == 0
+    assert follow_operators(world.registry, dt.date.today(), tomorrow) >= 1
+    assert asset in sparql_assets(world.client(b))
+    assert follow_operators(world.registry, dt.date.today(), tomorrow) == 0  # once

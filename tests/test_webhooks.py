@@ -1,0 +1,296 @@
+"""Webhooks over real TLS on both sides: the registry (tests.tls_world) POSTs its members'
+notifications to a local HTTPS receiver, whose certificate a separate CA issued; the receiver
+checks each signature with its own reading of the Standard Webhooks specification."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import http.server
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from registry import webhooks
+from registry.ca import CertificateAuthority
+from registry.settings import Settings
+from tests.conftest import BASE
+from tests.test_authorisation_tls import ASSET, TURTLE, fresh_mpan, member, register_asset
+from tests.tls_world import World, tls_world
+from tests.trust import Onboarding
+
+
+@dataclass
+class Receiver:
+    """A local HTTPS webhook receiver: fails the first ``failures`` requests with 500."""
+
+    url: str
+    ca_file: Path
+    failures: int = 0
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    answered: list[int] = field(default_factory=list)
+
+    def signed(self, secret: str) -> list[dict]:
+        """The bodies that carry a valid signature under ``secret``, as JSON."""
+        return [
+            json.loads(body) for headers, body in self.received if verify(secret, headers, body)
+        ]
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 300) -> bool:
+    """Standard Webhooks verification, written from the specification: the key is the base64
+    part of ``whsec_...``; the signed content is ``{webhook-id}.{webhook-timestamp}.{body}``;
+    ``webhook-signature`` holds space-separated ``v1,{base64 HMAC-SHA256}``; the timestamp must
+    be within ``tolerance`` seconds of now."""
+    msg_id, stamp = headers.get("webhook-id"), headers.get("webhook-timestamp", "")
+    if not msg_id or not stamp.isdigit() or abs(time.time() - int(stamp)) > tolerance:
+        return False
+    mac = crypto_hmac.HMAC(base64.b64decode(secret.split("_", 1)[1]), hashes.SHA256())
+    mac.update(msg_id.encode() + b"." + stamp.encode() + b"." + body)
+    expected = mac.finalize()
+    for candidate in headers.get("webhook-signature", "").split(" "):
+        version, _, value = candidate.partition(",")
+        if version == "v1" and base64.b64decode(value) == expected:
+            return True
+    return False
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    web_ca = CertificateAuthority.open(tmp_path / "receiver-ca")  # stands for a public web CA
+    key, cert = web_ca.sign_server(["127.0.0.1"])
+    (tmp_path / "receiver.key").write_bytes(key)
+    (tmp_path / "receiver.pem").write_bytes(cert)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "receiver.pem", tmp_path / "receiver.key")
+    state = Receiver("", web_ca.ca_file())
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            status = 500 if len(state.received) <= state.failures else 204
+            if self.path == "/moved":
+                status = 302
+            state.answered.append(status)
+            self.send_response(status)
+            if status == 302:
+                self.send_header("Location", "/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state.url = f"https://127.0.0.1:{server.server_address[1]}/hook"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def live(tmp_path: Path, receiver: Receiver, **settings: object):  # type: ignore[no-untyped-def]
+    """The registry over TLS, allowed to reach the local receiver and quick to retry."""
+    options = {
+        "webhook_interval": 0.2,
+        "webhook_retry_seconds": 0.2,
+        "webhook_denied_networks": "",
+        "webhook_ca_file": str(receiver.ca_file),
+        **settings,
+    }
+    return tls_world(tmp_path, **options)
+
+
+def register(world: World, who, url: str):  # type: ignore[no-untyped-def]
+    return world.client(who).post(f"/id/org/{who.uid}/webhooks", json={"url": url})
+
+
+def duplicate(world: World, first, second) -> str:  # type: ignore[no-untyped-def]
+    """``second`` tries to register ``first``'s asset again: both are notified."""
+    mpan = fresh_mpan()
+    asset = register_asset(world, first, mpan)
+    body = ASSET.replace("2143967712809", mpan).replace("TG1234567890", f"SN{mpan}")
+    assert world.client(second).post("/assets", content=body, headers=TURTLE).status_code == 409
+    return asset
+
+
+def wait(condition: Callable[[], bool], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def webhook_rows(world: World) -> int:
+    return world.registry.journal.read("SELECT COUNT(*) FROM webhook")[0][0]
+
+
+def test_a_notification_arrives_at_the_webhook_signed(tmp_path: Path, receiver: Receiver) -> None:
+    with live(tmp_path, receiver) as world:
+        a, b = member(world, "Hooked Flex Ltd"), member(world, "Copying Flex Ltd")
+        made = register(world, a, receiver.url)
+        assert made.status_code == 201, made.text
+        secret = made.json()["secret"]
+        asset = duplicate(world, a, b)
+        assert wait(lambda: receiver.signed(secret))
+        (delivered,) = receiver.signed(secret)
+        assert delivered["type"] == "fdi.notification"
+        assert f"already registered ({asset})" in delivered["data"]["summary"]
+        assert delivered["data"]["id"].startswith(f"{a.iri}/inbox/")
+        assert not receiver.signed("whsec_" + base64.b64encode(b"x" * 32).decode())
+
+
+def test_a_delivery_is_retried_until_the_receiver_takes_it(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.failures = 2
+    with live(tmp_path, receiver) as world:
+        a, b = member(world, "Retried Flex Ltd"), member(world, "Second Flex Ltd")
+        hook = register(world, a, receiver.url).json()
+        duplicate(world, a, b)
+        assert wait(lambda: 204 in receiver.answered)
+        assert receiver.answered == [500, 500, 204]
+        assert len({h["webhook-id"] for h, _ in receiver.received}) == 1  # one message, 3 tries
+        path = f"/id/org/{a.uid}/webhooks/{hook['id']}/deliveries"
+        (shown,) = world.client(a).get(path).json()["deliveries"]
+        assert (shown["state"], shown["attempts"], shown["lastStatus"]) == ("delivered", 3, 204)
+
+
+def test_a_pending_delivery_is_sent_after_a_restart(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.failures = 10**6  # down until the registry restarts
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        base_iri=BASE,
+        webhook_interval=0.2,
+        webhook_retry_seconds=0.2,
+        webhook_denied_networks="",
+        webhook_ca_file=str(receiver.ca_file),
+    )
+    app = create_app(settings)
+    with TestClient(app):
+        on = Onboarding.of(app)
+        a, b = on.member("Patient Flex Ltd", "07000001"), on.member("Other Flex Ltd", "07000002")
+        secret = on.client(a).post(f"/id/org/{a.uid}/webhooks", json={"url": receiver.url})
+        secret = secret.json()["secret"]
+        body = ASSET.replace("TG1234567890", "SN-restart")
+        assert on.client(a).post("/assets", content=body, headers=TURTLE).status_code == 201
+        assert on.client(b).post("/assets", content=body, headers=TURTLE).status_code == 409
+        assert wait(lambda: len(receiver.received) >= 1)
+    receiver.failures = 0
+    tried = len(receiver.received)
+    restarted = create_app(dataclasses.replace(settings, webhook_retry_seconds=0.2))
+    with TestClient(restarted):
+        assert wait(lambda: 204 in receiver.answered)
+    assert len(receiver.received) > tried
+    assert "already registered" in receiver.signed(secret)[-1]["data"]["summary"]
+
+
+def test_a_member_cannot_register_a_webhook_for_another(tmp_path: Path, receiver: Receiver) -> None:
+    with live(tmp_path, receiver) as world:
+        a, rival = member(world, "Victim Flex Ltd"), member(world, "Rival Flex Ltd")
+        journal = world.registry.journal.last()
+        refused = world.client(rival).post(f"/id/org/{a.uid}/webhooks", json={"url": receiver.url})
+        assert refused.status_code == 403, refused.text
+        assert world.client(a).get(f"/id/org/{a.uid}/webhooks").json()["webhooks"] == []
+        assert webhook_rows(world) == 0
+        # the refusal is audited, nothing else: no webhook entry in the journal
+        kinds = world.registry.journal.read("SELECT kind FROM entry WHERE seq > ?", (journal[0],))
+        assert "webhook" not in {k for (k,) in kinds}
+
+
+def test_a_member_cannot_see_or_stop_another_members_webhook(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    with live(tmp_path, receiver) as world:
+        a, rival = member(world, "Owner Hook Ltd"), member(world, "Nosy Hook Ltd")
+        hook = register(world, a, receiver.url).json()["id"]
+        duplicate(world, a, rival)
+        assert wait(lambda: bool(receiver.received))
+        theirs = f"/id/org/{a.uid}/webhooks/{hook}"
+        as_own = f"/id/org/{rival.uid}/webhooks/{hook}"
+        nosy = world.client(rival)
+        assert nosy.get(theirs + "/deliveries").status_code == 403
+        assert nosy.get(f"/id/org/{a.uid}/webhooks").status_code == 403
+        assert nosy.get(as_own + "/deliveries").status_code == 404
+        assert nosy.delete(as_own).status_code == 404
+        assert nosy.delete(theirs).status_code == 403
+        assert [
+            h["id"] for h in world.client(a).get(f"/id/org/{a.uid}/webhooks").json()["webhooks"]
+        ] == [hook]
+
+
+def test_a_loopback_webhook_is_refused_by_default(tmp_path: Path, receiver: Receiver) -> None:
+    with tls_world(tmp_path) as world:  # the operator's default denied networks
+        a = member(world, "Loopback Flex Ltd")
+        refused = register(world, a, receiver.url)
+        assert refused.status_code == 403, refused.text
+        assert "127.0.0.1" in refused.json()["detail"]
+        assert webhook_rows(world) == 0
+
+
+def test_a_plain_http_webhook_is_refused(tmp_path: Path, receiver: Receiver) -> None:
+    with live(tmp_path, receiver) as world:
+        a = member(world, "Plain Flex Ltd")
+        refused = register(world, a, receiver.url.replace("https:", "http:"))
+        assert refused.status_code == 400, refused.text
+        assert webhook_rows(world) == 0
+
+
+def test_a_redirect_from_the_receiver_is_not_followed(tmp_path: Path, receiver: Receiver) -> None:
+    with live(tmp_path, receiver) as world:
+        a, b = member(world, "Redirected Flex Ltd"), member(world, "Third Flex Ltd")
+        hook = register(world, a, receiver.url.replace("/hook", "/moved")).json()["id"]
+        duplicate(world, a, b)
+        assert wait(lambda: len(receiver.received) >= 2)
+        assert receiver.answered[:2] == [302, 302]  # tried again later, never at /elsewhere
+        path = f"/id/org/{a.uid}/webhooks/{hook}/deliveries"
+        (shown,) = world.client(a).get(path).json()["deliveries"]
+        assert shown["state"] == "pending" and shown["lastStatus"] == 302
+
+
+def test_a_signature_is_what_the_specification_computes() -> None:
+    # The example of the Standard Webhooks specification's reference libraries.
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    body = b'{"test": 2432232314}'
+    signature = webhooks.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_a_suspended_member_receives_nothing_until_reinstated(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    with live(tmp_path, receiver) as world:
+        a, b = member(world, "Suspended Hook Ltd"), member(world, "Fourth Flex Ltd")
+        register(world, a, receiver.url)
+        mpan = fresh_mpan()
+        register_asset(world, a, mpan)
+        operator = world.operator_client()
+        suspend = operator.post(f"/organisations/{a.uid}/suspend", json={"reason": "fees"})
+        assert suspend.status_code == 200, suspend.text
+        before = notifications(world, a.iri)
+        body = ASSET.replace("2143967712809", mpan).replace("TG1234567890", f"SN{mpan}")
+        assert world.client(b).post("/assets", content=body, headers=TURTLE).status_code == 409
+        assert wait(lambda: notifications(world, a.iri) > before)
+        time.sleep(1.0)  # several rounds
+        assert receiver.received == []
+        reinstated = operator.post(f"/organisations/{a.uid}/reinstate", json={})
+        assert reinstated.status_code == 200, reinstated.text
+        assert wait(lambda: 204 in receiver.answered)
+
+
+def notifications(world: World, organisation: str) -> int:
+    return world.registry.journal.read(
+        "SELECT COUNT(*) FROM notification WHERE recipient = ?", (organisation,)
+    )[0][0]
