@@ -41,7 +41,8 @@ from registry.errors import Forbidden, NotFound, Unauthenticated
 from registry.identity import Principal
 from registry.inbox import activity
 from registry.lifecycle import content, text
-from registry.outbound import denied, tls_context
+from registry.outbound import client as outbound_client
+from registry.outbound import denied
 from registry.vocab import DQV, FDI, PROV, RDF, XSD
 
 if TYPE_CHECKING:
@@ -133,12 +134,11 @@ def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> 
     inside = denied(endpoint.url, settings.monitor_denied_networks)
     if inside:
         return _failed(endpoint, now, "refused", f"not contacted: {inside} is a denied address")
-    context = tls_context(settings.monitor_ca_file)
     started = time.perf_counter()
     try:
         with (
-            httpx.Client(
-                verify=context, timeout=settings.monitor_timeout, follow_redirects=False
+            outbound_client(
+                settings.monitor_denied_networks, settings.monitor_ca_file, settings.monitor_timeout
             ) as client,
             client.stream("GET", endpoint.url, headers={"User-Agent": "fdi-registry-monitor"}) as r,
         ):

@@ -49,7 +49,8 @@ import httpx
 from registry.errors import Conflict, Forbidden, NotFound, UnusableInput
 from registry.identity import Principal
 from registry.inbox import notification_iri
-from registry.outbound import denied, tls_context
+from registry.outbound import client as outbound_client
+from registry.outbound import denied
 from registry.permissions import require
 
 if TYPE_CHECKING:
@@ -313,10 +314,8 @@ def send_due(registry: Registry, now: float | None = None) -> int:
     delivered = 0
     if not rows:
         return 0
-    with httpx.Client(
-        verify=tls_context(settings.webhook_ca_file),
-        timeout=settings.webhook_timeout,
-        follow_redirects=False,
+    with outbound_client(
+        settings.webhook_denied_networks, settings.webhook_ca_file, settings.webhook_timeout
     ) as client:
         for hook, number, attempts, organisation, url, secret, time_, body in rows:
             status, error = _attempt(

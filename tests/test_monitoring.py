@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
+import socket
 import ssl
 import threading
 import time
@@ -13,12 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
-from registry import monitoring
+from registry import monitoring, outbound
 from registry.ca import CertificateAuthority
 from registry.catalogue import submit_catalogue
 from registry.formats import read_bytes
@@ -29,6 +31,7 @@ from tests import test_tls
 from tests.conftest import BASE
 from tests.servers import free_port
 from tests.test_catalogue import organisation
+from tests.test_sparql_safety import connections, listening
 from tests.test_tls import Running, onboard_over_tls, operator_client
 
 server = test_tls.server  # the live HTTPS registry fixture
@@ -303,3 +306,49 @@ def test_an_ipv4_address_written_as_ipv6_is_denied_as_the_ipv4_host():
     ranges = "127.0.0.0/8,10.0.0.0/8,::1/128"
     assert monitoring.denied("http://[::ffff:127.0.0.1]:9/x", ranges) == "127.0.0.1"
     assert monitoring.denied("http://[::ffff:10.1.2.3]:9/x", ranges) == "10.1.2.3"
+
+
+def rebinding(monkeypatch: pytest.MonkeyPatch, port: int) -> list[str]:
+    """``rebind.example`` answers a public address first and loopback from then on."""
+    real, answers = socket.getaddrinfo, []
+
+    def lookup(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "rebind.example":
+            return real(host, *args, **kwargs)
+        answers.append("203.0.113.7" if not answers else "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[-1], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    return answers
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_contacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # DNS rebinding: the check saw a public address, the connection would have gone to loopback.
+    sock = listening()
+    answers = rebinding(monkeypatch, sock.getsockname()[1])
+    endpoint = monitoring.Endpoint(
+        "o", "n", f"http://rebind.example:{sock.getsockname()[1]}/x", None
+    )
+    check = monitoring.probe(endpoint, Settings(data_dir=None, monitor_timeout=2.0))
+    assert answers[:2] == ["203.0.113.7", "127.0.0.1"]
+    assert connections(sock) == 0
+    assert check.state == "down" and "127.0.0.1 is a denied address" in check.detail
+    sock.close()
+
+
+def test_a_webhook_whose_name_rebinds_to_loopback_is_not_contacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sock = listening()
+    port = sock.getsockname()[1]
+    rebinding(monkeypatch, port)
+    with outbound.client(outbound.DENIED_NETWORKS, "", 2.0) as client:
+        assert (
+            outbound.denied(f"https://rebind.example:{port}/hook", outbound.DENIED_NETWORKS) is None
+        )
+        with pytest.raises(httpx.ConnectError, match="127.0.0.1 is a denied address"):
+            client.post(f"https://rebind.example:{port}/hook", content=b"{}")
+    assert connections(sock) == 0
+    sock.close()
