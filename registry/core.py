@@ -30,6 +30,7 @@ from registry import (
     directory,
     disclosure,
     receipts,
+    rules,
     sharing,
 )
 from registry import audit as audit_trail
@@ -208,6 +209,7 @@ class Transaction:
         status: str | None = None,
         owner: str | None = None,
         minted: bool = False,
+        rules: str | None = None,
     ) -> int:
         """Store a new version of a record (the first, if it is new); returns the version.
 
@@ -228,6 +230,8 @@ class Transaction:
             "owner": owner,
             "nt": ntriples(triples),
         }
+        if rules is not None:  # the rules version that validated it (registry.rules)
+            record["rules"] = rules
         if current is not None and current.graph != target:
             record["movedFrom"] = current.graph
         if iri.value in self._pending:
@@ -291,9 +295,15 @@ class Registry:
 
     def __init__(self, settings: Settings, shapes: Shapes | None = None) -> None:
         self.settings = settings
-        self.shapes = shapes or load_shapes()
-        if self.shapes.engine != settings.validator:
-            self.shapes = replace(self.shapes, engine=settings.validator, _compiled={})
+        # Shapes given here are the rules for good; otherwise the rules version in force at the
+        # time of each submission checks it (registry.rules; ``clock`` is injectable for tests).
+        self._fixed_shapes = shapes is not None
+        self.packaged_shapes = shapes or load_shapes()
+        if self.packaged_shapes.engine != settings.validator:
+            self.packaged_shapes = replace(
+                self.packaged_shapes, engine=settings.validator, _compiled={}
+            )
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
@@ -316,6 +326,17 @@ class Registry:
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
         self.replayed = self.catch_up()
+
+    @property
+    def shapes(self) -> Shapes:
+        """The shapes that check a submission now: the rules version in force."""
+        return self.rules_now()[1]
+
+    def rules_now(self) -> tuple[str | None, Shapes]:
+        """The rules version in force now and its shapes (None: shapes given at start)."""
+        if self._fixed_shapes:
+            return None, self.packaged_shapes
+        return rules.shapes_in_force(self)
 
     def close(self) -> None:
         self.sparql.close()
@@ -482,7 +503,8 @@ class Registry:
             kept = [t for t in found if _record_subject(t.subject) not in stale]
             return kept + [t for content in replacing.values() for t in content]
 
-        report, _, split = check(parsed, self.shapes, related=related)
+        version, shapes = self.rules_now()
+        report, _, split = check(parsed, shapes, related=related)
         refused = _refused_records(report, split) if partial or not report.conforms else []
         refusal = on_refusal(tx, report, refused) if refused and on_refusal else None
         if not report.conforms and not partial:
@@ -505,6 +527,7 @@ class Registry:
                 status=status,
                 owner=owner,
                 minted=iri != record.subject,
+                rules=version,
             )
         return Staged(report, accepted, renaming, refused, None)
 
