@@ -36,6 +36,7 @@ from api import (
     organisations,
     pages,
     people,
+    proposals,
     records,
     refusals,
     schemes,
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(catalogue.router)
     app.include_router(federation.router)
     app.include_router(linked_data.router)
-    for module in (commercial, agreements, directory, monitor, cases, inbox):
+    for module in (commercial, agreements, directory, monitor, cases, inbox, proposals):
         app.include_router(module.router)
     app.include_router(statistics.router)
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import authenticated_principal, current_principal
 from api.records import LINKED_DATA
 from api.submissions import BODY_SCHEMA, created, heavy, parse_body, read_body
+from registry import rules
 from registry.claims import claim_right
 from registry.errors import NotFound
 from registry.formats import format_for
@@ -101,7 +102,8 @@ async def update(
     parsed = await parse_body(request)
 
     def update():  # in the thread pool: both read the register
-        served = advertisement(registry, iri)  # served with the record, not part of it
+        # served with the record, not part of it: its inbox, the rules that validated it
+        served = advertisement(registry, iri) + rules.conforms_to(registry, iri)
         return registry.update(iri, parsed, principal, if_match, served)
 
     registration = await run_in_threadpool(update)

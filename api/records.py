@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from api import pages
 from api.auth import current_principal
 from api.negotiation import negotiate, none_match
+from registry import rules
 from registry.access_log import read_record
 from registry.errors import NotFound
 from registry.identity import Principal
@@ -78,7 +79,8 @@ def record(
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     triples = read_record(registry, iri, principal, request.headers.get("x-request-id"))
-    advertised = advertisement(registry, iri)  # an organisation's LDN inbox
+    # an organisation's LDN inbox; the rules version that validated the record
+    advertised = advertisement(registry, iri) + rules.conforms_to(registry, iri)
     info = registry.info(iri)
     response = represent(
         request,
