@@ -305,7 +305,7 @@ def _terms(
         if market and not ours:
             # An existing subject of this very document stays its operator's to change.
             ours = before.get(iri, set()) == {name}
-        added = [t for t in graph.triples((s, None, None)) if t not in old]
+        added = [t for t in graph.triples((s, None, None)) if not _stated(old, t)]
         if not ours and added:
             problems.append(
                 {
@@ -330,6 +330,15 @@ def _terms(
                 }
             )
     return problems
+
+
+def _stated(old: rdflib.Graph, triple: tuple) -> bool:  # type: ignore[type-arg]
+    """Whether the base version states it already (a blank node object matches any: blank
+    nodes are named afresh on every parse)."""
+    s, p, o = triple
+    if isinstance(o, rdflib.BNode):
+        return any(isinstance(x, rdflib.BNode) for x in old.objects(s, p))
+    return triple in old
 
 
 _SHACL_SHACL: rdflib.Graph | None = None
