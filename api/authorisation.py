@@ -161,6 +161,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/proposals/{uid}/adoption"): Operation("proposal.adopt"),
     ("GET", "/rules"): _PUBLIC,
     ("GET", "/rules/{version}"): _PUBLIC,
+    ("GET", "/rules/{version}/{name}"): _PUBLIC,
     ("GET", "/.well-known/oauth-authorization-server"): _OAUTH,
     ("GET", "/.well-known/openid-configuration"): _OAUTH,
     ("GET", "/oauth/jwks"): _OAUTH,

@@ -137,3 +137,14 @@ def version_shapes(request: Request, version: str) -> Response:
         media_type="text/turtle",
         headers={"Link": f'<{v.iri}>; rel="canonical"', "X-Rules-Version": v.version},
     )
+
+
+@router.get(
+    "/rules/{version}/{name:path}",
+    summary="One document of a rules version (Turtle), such as shapes/asset or ontology/fdi",
+    response_class=Response,
+    responses={200: {"content": {"text/turtle": {}}}},
+)
+def version_document(request: Request, version: str, name: str) -> Response:
+    v = rules.get(request.app.state.registry, version)
+    return Response(v.text(name), media_type="text/turtle")

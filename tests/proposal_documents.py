@@ -14,7 +14,7 @@ tech:FlywheelStorage a fdi:Technology, skos:Concept ;
     skos:inScheme <https://w3id.org/fdi/technology/> ;
     skos:prefLabel "Flywheel storage"@en ;
     rdfs:label "Flywheel storage"@en ;
-    skos:definition "A rotating mass that stores energy as motion and returns it to the network within seconds."@en ;
+    skos:definition "A rotating mass that stores energy as motion."@en ;
     fdi:isStorage true .
 """
 
@@ -31,7 +31,7 @@ fdish:Asset-batteryChemistry-required
     a sh:NodeShape ;
     sh:targetClass fdi:FlexibleAsset ;
     sh:name "battery chemistry required"@en ;
-    sh:description "A battery gives the chemistry of its cells, so that market operators can judge its degradation and fire risk."@en ;
+    sh:description "A battery gives the chemistry of its cells."@en ;
     sh:message "Give the battery's chemistry (fdi:batteryChemistry), for example LFP or NMC."@en ;
     sh:severity sh:Violation ;
     sh:or (
@@ -59,7 +59,7 @@ def documents(base: rules.RulesVersion | None = None) -> dict[str, str]:
 def proposal(version: str = "0.2.0", base: rules.RulesVersion | None = None) -> dict:  # type: ignore[type-arg]
     return {
         "title": "Flywheels, and the chemistry of batteries",
-        "description": "Adds flywheel storage as a technology; batteries must give their chemistry.",
+        "description": "Flywheel storage is a technology; batteries give their chemistry.",
         "version": version,
         "documents": documents(base),
     }
