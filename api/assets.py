@@ -222,5 +222,10 @@ def signpost(
     iri = f"{registry.settings.base_iri}id/asset/{uid}"
     triples = registry.record(iri, principal)
     return JSONResponse(
-        {"asset": iri, "markets": signposting.check(triples, iri, registry.settings.base_iri)}
+        {
+            "asset": iri,
+            "markets": signposting.check(
+                triples, iri, registry.settings.base_iri, rules.in_force(registry)
+            ),
+        }
     )

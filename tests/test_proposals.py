@@ -278,3 +278,31 @@ def test_a_market_operator_publishes_its_own_markets_requirements_only(world: Wo
         proposals.propose(
             world.registry, world.dso.principal, body({"shapes/market/neso": neso}, "0.3.1")
         )
+
+
+def test_a_market_operators_adopted_requirements_are_the_ones_signposted(world: World) -> None:
+    from registry import signposting
+
+    named = f"\nfdi:market-ukpn fdi:operatedBy <{world.dso.iri}> .\n"
+    adopt(
+        world, proposals.propose(world.registry, world.standards.principal, body(fdi_with(named)))
+    )
+    ukpn = rules.latest(world.registry).text("shapes/market/ukpn") + (
+        "\n<https://w3id.org/fdi/shapes/market/ukpn#contact> a sh:NodeShape ;\n"
+        '    sh:name "contact point"@en ;\n'
+        '    sh:description "A provider gives a contact point for dispatch."@en ;\n'
+        "    sh:targetClass fdi:CommercialInformation ;\n"
+        '    sh:property [ sh:path fdi:contactPoint ; sh:minCount 1 ; sh:name "contact"@en ] .\n'
+    )
+    made = proposals.propose(
+        world.registry, world.dso.principal, body({"shapes/market/ukpn": ukpn}, "0.3.0")
+    )
+    adopted = adopt(world, made, days=1)
+
+    def rules_of_ukpn() -> list[str]:
+        m = signposting.market("ukpn", rules.in_force(world.registry))
+        return [r["name"] for r in signposting.requirements(m)]
+
+    assert "contact" not in rules_of_ukpn()
+    world.registry.clock = lambda: adopted.effective + dt.timedelta(seconds=1)  # type: ignore[operator]
+    assert "contact" in rules_of_ukpn()
