@@ -19,7 +19,7 @@ Graphs are rdflib ``Graph`` objects (:meth:`RulesVersion.ontology`, :meth:`Rules
 >>> v = packaged()
 >>> v.version, v.iri, v.ontology_iri
 ('0.1.0', 'https://w3id.org/fdi/shapes/0.1.0', 'https://w3id.org/fdi/ns/0.1.0')
->>> "shapes/asset" in v.documents and "shapes/market/neso" in v.documents
+>>> "shapes/asset" in v.names and "shapes/market/neso" in v.names
 True
 """
 
@@ -184,13 +184,16 @@ def get(registry: Registry, version: str) -> RulesVersion:
 
 def in_force(registry: Registry, at: dt.datetime | None = None) -> RulesVersion:
     """The version that checks a submission made at ``at`` (default: now)."""
-    at = at or registry.clock()
+    return replace(_pick(registry, at or registry.clock()), status="in force")
+
+
+def _pick(registry: Registry, at: dt.datetime) -> RulesVersion:
     chosen = None
     for v in _released(registry):
         if v.effective is None or v.effective <= at:
             chosen = v
     assert chosen is not None  # the packaged version has no effective date
-    return replace(chosen, status="in force")
+    return chosen
 
 
 def latest(registry: Registry) -> RulesVersion:
@@ -200,14 +203,16 @@ def latest(registry: Registry) -> RulesVersion:
 
 def shapes_in_force(registry: Registry, at: dt.datetime | None = None) -> tuple[str, Shapes]:
     """The version in force and its shapes, compiled once per version."""
-    v = in_force(registry, at)
+    v = _pick(registry, at or registry.clock())  # on every submission: kept cheap
     return v.version, shapes_for(registry, v)
 
 
 def shapes_for(registry: Registry, v: RulesVersion) -> Shapes:
     """A version's shapes as validation uses them (the registry's validator chosen)."""
+    # A released version number names one content for good (adoption takes numbers above the
+    # latest only); competing proposals may share a number, so theirs are kept by content.
     cache: dict[Any, Shapes] = registry.__dict__.setdefault("_rules_shapes", {})
-    key = (v.version, v.documents)
+    key = (v.version, v.documents) if v.status == "proposed" else v.version
     found = cache.get(key)
     if found is None:
         if v.version == PACKAGED and v.documents == packaged().documents:

@@ -306,3 +306,13 @@ def test_a_market_operators_adopted_requirements_are_the_ones_signposted(world: 
     assert "contact" not in rules_of_ukpn()
     world.registry.clock = lambda: adopted.effective + dt.timedelta(seconds=1)  # type: ignore[operator]
     assert "contact" in rules_of_ukpn()
+
+
+def test_competing_proposals_of_one_version_each_report_their_own_impact(world: World) -> None:
+    register_battery(world, world.fsp, 1)
+    strict = proposals.propose(world.registry, world.standards.principal, proposal())
+    lenient_docs = documents()
+    del lenient_docs["shapes/asset"]  # the new terms only, no new rule
+    lenient = proposals.propose(world.registry, world.standards.principal, body(lenient_docs))
+    assert impact.wait(world.registry, strict.iri).counts() == {world.fsp.iri: 1}
+    assert impact.wait(world.registry, lenient.iri).counts() == {}
