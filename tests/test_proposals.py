@@ -235,6 +235,24 @@ def test_adopted_versions_survive_a_restart_and_an_index_rebuild(tmp_path: Path)
         again.close()
 
 
+def test_adopted_versions_are_in_a_backup_and_come_back_with_its_restore(tmp_path: Path) -> None:
+    from registry import backup
+
+    settings = Settings(data_dir=tmp_path / "data", base_iri=BASE)
+    registry = Registry(settings)
+    world = make_world(registry)
+    adopt(world, proposals.propose(registry, world.standards.principal, proposal()), days=1)
+    backup.backup(tmp_path / "data", tmp_path / "backup", BASE)
+    registry.close()
+    restored_settings = Settings(data_dir=tmp_path / "restored", base_iri=BASE)
+    backup.restore(tmp_path / "backup", restored_settings)
+    restored = Registry(restored_settings)
+    try:
+        assert [v.version for v in rules.versions(restored)] == ["0.1.0", "0.2.0"]
+    finally:
+        restored.close()
+
+
 def test_each_organisation_sees_only_its_own_records_in_the_impact(world: World) -> None:
     mine = {register_battery(world, world.fsp, n) for n in (1, 2)}
     theirs = register_battery(world, world.rival, 3)
