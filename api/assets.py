@@ -102,8 +102,7 @@ async def update(
     parsed = await parse_body(request)
 
     def update():  # in the thread pool: both read the register
-        # served with the record, not part of it: its inbox, the rules that validated it
-        served = advertisement(registry, iri) + rules.conforms_to(registry, iri)
+        served = advertisement(registry, iri)  # served with the record, not part of it
         return registry.update(iri, parsed, principal, if_match, served)
 
     registration = await run_in_threadpool(update)

@@ -79,8 +79,7 @@ def record(
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     triples = read_record(registry, iri, principal, request.headers.get("x-request-id"))
-    # an organisation's LDN inbox; the rules version that validated the record
-    advertised = advertisement(registry, iri) + rules.conforms_to(registry, iri)
+    advertised = advertisement(registry, iri)  # an organisation's LDN inbox
     info = registry.info(iri)
     response = represent(
         request,
@@ -90,7 +89,9 @@ def record(
         version=info.version if info else None,
         describedby=shapes_for(request, kind),
     )
-    for t in advertised:
+    # The rules version that validated the record: metadata of the record, in a Link header
+    # only (the body stays the record exactly, as its receipt's hash covers it).
+    for t in advertised + rules.conforms_to(registry, iri):
         response.headers.append("Link", f'<{t.object.value}>; rel="{t.predicate.value}"')
     return response
 

@@ -301,7 +301,8 @@ _RULES_OF_RECORD = (
 
 
 def conforms_to(registry: Registry, iri: str) -> list[ox.Triple]:
-    """The ``dcterms:conformsTo`` triple served with a record: the rules that validated it."""
+    """The ``dcterms:conformsTo`` statement of a record (served as a Link header): the rules
+    that validated it."""
     version = validated_by(registry, iri)
     if version is None:
         return []
