@@ -190,7 +190,9 @@ def propose(registry: Registry, principal: Principal, body: dict[str, Any]) -> P
     return read(registry, iri.value)
 
 
-def check(registry: Registry, principal: Principal, base: rules.RulesVersion, docs: dict) -> None:  # type: ignore[type-arg]
+def check(
+    registry: Registry, principal: Principal, base: rules.RulesVersion, docs: dict[str, Any]
+) -> None:
     """The checks on a proposal's documents. Raises UnusableInput (a name or text that is no
     document) or ProposalRefused with every problem found."""
     problems: list[dict[str, str]] = []
@@ -217,7 +219,7 @@ def check(registry: Registry, principal: Principal, base: rules.RulesVersion, do
     for text_ in dict(base.documents).values():
         old.parse(data=text_, format="turtle")
     for name, graph in graphs.items():
-        mine = _namespaces(principal, name, base)
+        mine = _namespaces(name)
         problems += _terms(name, graph, before, old, mine)
     shapes = rdflib.Graph()
     for name, graph in graphs.items():
@@ -230,11 +232,11 @@ def check(registry: Registry, principal: Principal, base: rules.RulesVersion, do
 
 
 def _say(problems: list[dict[str, str]]) -> str:
-    first_ = problems[0]
+    """The first problem in a sentence: ``ontology/fdi: fdi:x has no label (and 2 more)``."""
+    one = problems[0]
+    who = f"{one['term']} " if one.get("term") else ""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{first_['document']}: {first_.get('term') or ''} {first_['problem']}{more}".replace(
-        ":  ", ": "
-    )
+    return f"{one['document']}: {who}{one['problem']}{more}"
 
 
 def _ownership(
@@ -271,7 +273,7 @@ def _market_operator(base: rules.RulesVersion, slug: str) -> str | None:
     return str(found) if found is not None else None
 
 
-def _namespaces(principal: Principal, name: str, base: rules.RulesVersion) -> tuple[str, ...]:
+def _namespaces(name: str) -> tuple[str, ...]:
     """The IRI spaces whose terms a document of this proposer may define."""
     if name.startswith("shapes/market/"):
         slug = name.rsplit("/", 1)[-1]
