@@ -36,6 +36,7 @@ from api import (
     organisations,
     pages,
     people,
+    proposals,
     records,
     refusals,
     schemes,
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(federation.router)
     app.include_router(vocabulary.router)  # /ns/diff before /ns/{name}
     app.include_router(linked_data.router)
-    for module in (commercial, agreements, directory, monitor, cases, inbox, webhooks):
+    for module in (commercial, agreements, directory, monitor, cases, inbox, webhooks, proposals):
         app.include_router(module.router)
     app.include_router(statistics.router)
     app.include_router(vocabulary.versions)  # /shapes/{version}/{name}, after /shapes/market/

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import authenticated_principal, current_principal
 from api.records import LINKED_DATA
 from api.submissions import BODY_SCHEMA, created, heavy, parse_body, read_body
+from registry import rules
 from registry.claims import claim_right
 from registry.errors import NotFound
 from registry.formats import format_for
@@ -220,5 +221,10 @@ def signpost(
     iri = f"{registry.settings.base_iri}id/asset/{uid}"
     triples = registry.record(iri, principal)
     return JSONResponse(
-        {"asset": iri, "markets": signposting.check(triples, iri, registry.settings.base_iri)}
+        {
+            "asset": iri,
+            "markets": signposting.check(
+                triples, iri, registry.settings.base_iri, rules.in_force(registry)
+            ),
+        }
     )

@@ -24,7 +24,7 @@ from registry.errors import (
     UnusableInput,
 )
 from registry.formats import read_file
-from registry.validation import Report, load_shapes, parse_and_check
+from registry.validation import Report, Shapes, load_shapes, parse_and_check, shapes_of
 
 # A verification that failed (exit 1) rather than input that could not be used (exit 2).
 _FAILED_CHECKS = (JournalCorrupt, DerivedStateTampered, BadSignature, RecordMismatch)
@@ -75,8 +75,34 @@ def main() -> None:
     help="Judge deprecated terms and rules as on this day (YYYY-MM-DD; default today): "
     "before a sunset date they warn, from it they are violations.",
 )
+@click.option(
+    "--rules",
+    "rules_version",
+    metavar="VERSION|FILE",
+    help="Validate against this rules version: a Turtle file saved from the registry's "
+    "/rules/VERSION, the bundled version's number, or (with --registry) any version number, "
+    "or 'current' for the version in force, downloaded from the registry.",
+)
+@click.option(
+    "--registry",
+    "registry_url",
+    metavar="URL",
+    help="The registry to download --rules from: the only request fdi validate makes, and "
+    "only when asked.",
+)
+@click.option(
+    "--cacert",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA certificate that signed the registry's server certificate (with --registry).",
+)
 def validate(
-    files: tuple[Path, ...], shapes_dir: Path | None, output: str, on: dt.datetime | None
+    files: tuple[Path, ...],
+    shapes_dir: Path | None,
+    output: str,
+    on: dt.datetime | None,
+    rules_version: str | None,
+    registry_url: str | None,
+    cacert: str | None,
 ) -> None:
     """Check submission FILES offline against the registry's rules.
 
@@ -89,7 +115,14 @@ def validate(
 
     Exit status: 0 all files conform, 1 a rule is broken, 2 a file could not be used.
     """
-    shapes = load_shapes(shapes_dir.resolve() if shapes_dir else None)
+    try:
+        if rules_version is not None:
+            shapes = _rules_shapes(rules_version, registry_url, cacert)
+        else:
+            shapes = load_shapes(shapes_dir.resolve() if shapes_dir else None)
+    except UnusableInput as e:
+        click.echo(f"fdi validate: {e.detail}", err=True)
+        sys.exit(2)
     reports: list[Report] = []
     unusable: list[dict[str, object]] = []
     for path in files:
@@ -114,6 +147,50 @@ def validate(
     if unusable:
         sys.exit(2)
     sys.exit(0 if all(r.conforms for r in reports) else 1)
+
+
+def _rules_shapes(version: str, url: str | None, cacert: str | None) -> Shapes:
+    """The shapes of a rules version: from a file, bundled, or downloaded from ``url``."""
+    import rdflib
+
+    from registry import rules
+
+    if Path(version).is_file():
+        return load_shapes(Path(version).resolve())
+    if url is None:
+        if version == rules.PACKAGED:
+            return load_shapes()
+        raise UnusableInput(
+            f"rules {version} are not bundled (this fdi has {rules.PACKAGED}): give a file "
+            "saved from the registry's /rules/VERSION, or --registry URL to download them"
+        )
+    import httpx
+
+    from api.cli_load import tls_context
+
+    base = url.rstrip("/")
+    try:
+        with httpx.Client(verify=tls_context(None, None, cacert), timeout=30) as client:
+            if version == "current":
+                listed = client.get(f"{base}/rules")
+                listed.raise_for_status()
+                version = next(v["version"] for v in listed.json() if v["status"] == "in force")
+            else:
+                rules.semver(version)
+            answer = client.get(f"{base}/rules/{version}")
+    except httpx.HTTPError as e:
+        raise UnusableInput(f"could not download rules {version} from {url}: {e}") from None
+    if answer.status_code != 200:
+        raise UnusableInput(
+            f"{url} has no rules {version} ({answer.status_code}): "
+            + str(
+                answer.json().get("detail")
+                if answer.headers.get("content-type", "").endswith("json")
+                else ""
+            )
+        )
+    graph = rdflib.Graph().parse(data=answer.text, format="turtle")
+    return shapes_of(graph, f"{base}/rules/{version}")
 
 
 def _print_reports(

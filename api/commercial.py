@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import current_principal
 from api.records import represent
 from api.submissions import BODY_SCHEMA, parse_body
-from registry import commercial, signposting
+from registry import commercial, rules, signposting
 from registry.identity import Principal
 
 router = APIRouter(tags=["Commercial information (BUC.4)"])
@@ -90,15 +90,16 @@ def signpost(
         None, description="A market's slug (neso), name (market-neso) or IRI"
     ),
 ) -> JSONResponse:
-    base = request.app.state.registry.settings.base_iri
+    registry = request.app.state.registry
+    base = registry.settings.base_iri
+    version = rules.in_force(registry)  # market operators version their requirements
     if market:
-        return JSONResponse(signposting.describe(signposting.market(market), base))
-    return JSONResponse(
-        {"markets": [signposting.describe(m, base) for m in signposting.markets().values()]}
-    )
+        return JSONResponse(signposting.describe(signposting.market(market, version), base))
+    markets = [signposting.in_version(m, version) for m in signposting.markets().values()]
+    return JSONResponse({"markets": [signposting.describe(m, base) for m in markets]})
 
 
 @router.get("/shapes/market/{slug}", summary="One market operator's published requirements (SHACL)")
 def market_shapes(slug: str, request: Request) -> Response:
-    m, triples = signposting.document(slug)
+    m, triples = signposting.document(slug, rules.in_force(request.app.state.registry))
     return represent(request, triples, title=f"Requirements: {m.name}", iri=m.requirements)

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 
 from api.auth import requester
 from api.negotiation import negotiate
-from registry import __version__, asset_lists, browse, signposting
+from registry import __version__, asset_lists, browse, rules, signposting
 from registry.identity import Principal
 from registry.search import search as search_records
 from registry.statistics import licence_areas
@@ -178,7 +178,7 @@ def _asset_page(
     registry = request.app.state.registry
     iri = context["iri"]
     view = browse.asset(registry, iri, triples, principal)
-    markets = signposting.check(triples, iri, registry.settings.base_iri)
+    markets = signposting.check(triples, iri, registry.settings.base_iri, rules.in_force(registry))
     return render(
         "asset.html",
         title=view.label,

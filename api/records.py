@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from api import pages
 from api.auth import current_principal
 from api.negotiation import negotiate, none_match
+from registry import rules
 from registry.access_log import read_record
 from registry.identity import Principal
 from registry.inbox import advertisement
@@ -88,7 +89,9 @@ def record(
         version=info.version if info else None,
         describedby=shapes_for(request, kind),
     )
-    for t in advertised:
+    # The rules version that validated the record: metadata of the record, in a Link header
+    # only (the body stays the record exactly, as its receipt's hash covers it).
+    for t in advertised + rules.conforms_to(registry, iri):
         response.headers.append("Link", f'<{t.object.value}>; rel="{t.predicate.value}"')
     return response
 

@@ -277,6 +277,23 @@ RULES: dict[str, Rule] = {
             "and the scheme operator only; anyone else gets 404 (registry.redress)",
         ),
         _rule(
+            "proposal.submit",
+            {FDI.StandardsBody.value, *MARKET},
+            description="propose a new rules version: a standards body the ontology and "
+            "shapes, a market's operator (fdi:operatedBy) its own market's requirements only "
+            "(registry.proposals checks which documents and terms are whose)",
+        ),
+        _rule(
+            "proposal.comment",
+            MEMBER,
+            description="comment on a proposal in consultation, through its inbox",
+        ),
+        _rule(
+            "proposal.adopt",
+            _OP,
+            description="adopt a proposal with the date it comes into force",
+        ),
+        _rule(
             "monitoring.run",
             _OP,
             description="start a round of endpoint checks at once (they also run on the "

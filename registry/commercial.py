@@ -27,7 +27,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import SH
 
-from registry import signposting
+from registry import rules, signposting
 from registry.errors import Conflict, Forbidden, NotFound, UnusableInput, ValidationFailed
 from registry.formats import Parsed
 from registry.identity import FSP, Principal
@@ -150,7 +150,9 @@ def _report(
     given = {t.predicate.value for t in triples if t.subject.value == subject}
     base = registry.settings.base_iri
     return CommercialReport(
-        report, _optional(registry, given), signposting.check(triples, subject, base)
+        report,
+        _optional(registry, given),
+        signposting.check(triples, subject, base, rules.in_force(registry)),
     )
 
 

@@ -30,6 +30,7 @@ from registry import (
     directory,
     disclosure,
     receipts,
+    rules,
     sharing,
 )
 from registry import audit as audit_trail
@@ -208,6 +209,7 @@ class Transaction:
         status: str | None = None,
         owner: str | None = None,
         minted: bool = False,
+        rules: str | None = None,
     ) -> int:
         """Store a new version of a record (the first, if it is new); returns the version.
 
@@ -228,6 +230,8 @@ class Transaction:
             "owner": owner,
             "nt": ntriples(triples),
         }
+        if rules is not None:  # the rules version that validated it (registry.rules)
+            record["rules"] = rules
         if current is not None and current.graph != target:
             record["movedFrom"] = current.graph
         if iri.value in self._pending:
@@ -291,9 +295,15 @@ class Registry:
 
     def __init__(self, settings: Settings, shapes: Shapes | None = None) -> None:
         self.settings = settings
-        self.shapes = shapes or load_shapes()
-        if self.shapes.engine != settings.validator:
-            self.shapes = replace(self.shapes, engine=settings.validator, _compiled={})
+        # Shapes given here are the rules for good; otherwise the rules version in force at the
+        # time of each submission checks it (registry.rules; ``clock`` is injectable for tests).
+        self._fixed_shapes = shapes is not None
+        self.packaged_shapes = shapes or load_shapes()
+        if self.packaged_shapes.engine != settings.validator:
+            self.packaged_shapes = replace(
+                self.packaged_shapes, engine=settings.validator, _compiled={}
+            )
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
@@ -315,9 +325,27 @@ class Registry:
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
-        # The day deprecated terms and rules are judged on (their sunset dates); tests set it.
-        self.today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date()
         self.replayed = self.catch_up()
+
+    def today(self) -> dt.date:
+        """The day deprecated terms and rules are judged on (their sunset dates): ``clock``'s."""
+        return self.clock().date()
+
+    @property
+    def shapes(self) -> Shapes:
+        """The shapes that check a submission now: the rules version in force."""
+        return self.rules_now()[1]
+
+    @shapes.setter
+    def shapes(self, shapes: Shapes) -> None:
+        """Check every submission with ``shapes`` from now on, whatever the rules versions."""
+        self._fixed_shapes, self.packaged_shapes = True, shapes
+
+    def rules_now(self) -> tuple[str | None, Shapes]:
+        """The rules version in force now and its shapes (None: shapes given at start)."""
+        if self._fixed_shapes:
+            return None, self.packaged_shapes
+        return rules.shapes_in_force(self)
 
     def close(self) -> None:
         self.sparql.close()
@@ -484,7 +512,8 @@ class Registry:
             kept = [t for t in found if _record_subject(t.subject) not in stale]
             return kept + [t for content in replacing.values() for t in content]
 
-        report, _, split = check(parsed, self.shapes, related=related, on=self.today())
+        version, shapes = self.rules_now()
+        report, _, split = check(parsed, shapes, related=related, on=self.today())
         refused = _refused_records(report, split) if partial or not report.conforms else []
         refusal = on_refusal(tx, report, refused) if refused and on_refusal else None
         if not report.conforms and not partial:
@@ -507,6 +536,7 @@ class Registry:
                 status=status,
                 owner=owner,
                 minted=iri != record.subject,
+                rules=version,
             )
         return Staged(report, accepted, renaming, refused, None)
 

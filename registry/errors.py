@@ -231,3 +231,12 @@ class RecordMismatch(RegistryError):
     status = 409
     title = "Record does not match the receipt"
     type_slug = "record-mismatch"
+
+
+class ProposalRefused(RegistryError):
+    """A rules proposal fails its checks (well-formed SHACL, every new term labelled and
+    defined, only the proposer's own terms and namespaces); ``problems`` names each term."""
+
+    status = 422
+    title = "Proposal refused"
+    type_slug = "proposal-refused"

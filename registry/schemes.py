@@ -34,6 +34,7 @@ MARKET_ROLES = {
         "AssetOwner",
         "Installer",
         "Manufacturer",
+        "StandardsBody",
         "SchemeOperator",
     )
 }
@@ -98,6 +99,7 @@ FDI_SCHEME = Scheme(
             "AssetOwner": ("assets-read",),
             "Installer": ("messages-send",),
             "Manufacturer": ("messages-send",),
+            "StandardsBody": ("messages-send",),
         }.items()
     },
 )

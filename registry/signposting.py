@@ -12,10 +12,10 @@ data requirements until pre-qualification, for a given MO").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 import rdflib
@@ -23,7 +23,7 @@ from rdflib.namespace import OWL, SH
 
 from registry.errors import NotFound
 from registry.resources import ontology_dir, shapes_dir, ttl_files
-from registry.validation import field_name, load_shapes, shape_findings
+from registry.validation import Shapes, field_name, load_shapes, shape_findings, shapes_of
 from registry.vocab import FDI
 
 MARKETS = """
@@ -42,6 +42,9 @@ SELECT ?market ?property ?value WHERE {
 """
 PREFIX = "market-"
 
+if TYPE_CHECKING:
+    from registry.rules import RulesVersion
+
 
 @dataclass(frozen=True)
 class Market:
@@ -55,12 +58,43 @@ class Market:
     services: tuple[str, ...]
     requirements: str | None
     path: Path | None
+    text: str | None = None  # the document of a later rules version (registry.rules)
 
     def shapes(self) -> rdflib.Graph:
+        if self.text is not None:
+            return _parsed(self.text)
         graph = rdflib.Graph()
         if self.path is not None:
             graph.parse(self.path, format="turtle")
         return graph
+
+    def checked(self) -> Shapes:
+        """The requirements as validation's shapes."""
+        if self.text is not None:
+            return _as_shapes(self.text)
+        return load_shapes(self.path)
+
+
+@lru_cache(maxsize=16)
+def _parsed(text: str) -> rdflib.Graph:
+    return rdflib.Graph().parse(data=text, format="turtle")
+
+
+@lru_cache(maxsize=16)
+def _as_shapes(text: str) -> Shapes:
+    return shapes_of(_parsed(text), "rules version")
+
+
+def in_version(m: Market, version: RulesVersion | None) -> Market:
+    """The market with its requirements as a rules version has them (the packaged file's
+    when the version has the same text, or none)."""
+    if version is None or m.path is None:
+        return m
+    name = f"shapes/market/{m.slug}"
+    if name not in version.names:
+        return m
+    text = version.text(name)
+    return m if text == m.path.read_text("utf-8") else replace(m, text=text)
 
 
 def market_dir() -> Path:
@@ -95,21 +129,25 @@ def markets() -> dict[str, Market]:
     return out
 
 
-def market(name: str) -> Market:
-    """A market by slug (``neso``), local name (``market-neso``) or IRI. Raises NotFound."""
+def market(name: str, version: RulesVersion | None = None) -> Market:
+    """A market by slug (``neso``), local name (``market-neso``) or IRI, with its requirements
+    as ``version`` has them (default: the packaged ones). Raises NotFound."""
     slug = name.rsplit("#", 1)[-1].removeprefix(PREFIX).lower()
     if slug not in markets():
         raise NotFound(f"no market {name!r}; the registry knows {', '.join(markets())}")
-    return markets()[slug]
+    return in_version(markets()[slug], version)
 
 
-def document(name: str) -> tuple[Market, list[ox.Triple]]:
+def document(name: str, version: RulesVersion | None = None) -> tuple[Market, list[ox.Triple]]:
     """A market and its requirements document as triples. Raises NotFound (no such market, or
     its operator has not published requirements)."""
-    m = market(name)
+    m = market(name, version)
     if m.path is None:
         raise NotFound(f"{m.name} has not published requirements in the registry yet")
-    quads = ox.parse(path=m.path, format=ox.RdfFormat.TURTLE)
+    if m.text is not None:
+        quads = ox.parse(m.text.encode(), format=ox.RdfFormat.TURTLE)
+    else:
+        quads = ox.parse(path=m.path, format=ox.RdfFormat.TURTLE)
     return m, [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
 
@@ -164,7 +202,9 @@ def describe(m: Market, base: str, *, rules: bool = True) -> dict[str, Any]:
     return out
 
 
-def check(triples: list[ox.Triple], record: str, base: str) -> list[dict[str, Any]]:
+def check(
+    triples: list[ox.Triple], record: str, base: str, version: RulesVersion | None = None
+) -> list[dict[str, Any]]:
     """How one commercial information record (``record``, its IRI or local ID node) stands
     against every market's published requirements: for each market, whether the provider named
     it, whether the record meets its requirements, and what is missing."""
@@ -172,7 +212,7 @@ def check(triples: list[ox.Triple], record: str, base: str) -> list[dict[str, An
         t.object.value for t in triples if t.predicate == FDI.market and t.subject.value == record
     }
     out = []
-    for m in markets().values():
+    for m in (in_version(m, version) for m in markets().values()):
         entry = describe(m, base, rules=False)
         entry["selected"] = m.iri in chosen
         if m.path is None:
@@ -194,6 +234,6 @@ def _missing(triples: list[ox.Triple], m: Market) -> list[dict[str, Any]]:
             "message": f.message,
             "severity": f.severity,
         }
-        for f in shape_findings(triples, load_shapes(m.path))
+        for f in shape_findings(triples, m.checked())
     ]
     return sorted(missing, key=lambda f: (f["field"] or "", f["rule"]))

@@ -120,6 +120,11 @@ def load_shapes(directory: Path | None = None) -> Shapes:
     graph = rdflib.Graph()
     for path in [directory] if directory.is_file() else ttl_files(directory):
         graph.parse(path, format="turtle")
+    return shapes_of(graph, str(directory))
+
+
+def shapes_of(graph: rdflib.Graph, source: str) -> Shapes:
+    """A shapes graph as :class:`Shapes` (a rules version's, ``registry.rules``)."""
     offline = rdflib.Graph()
     for triple in graph:
         offline.add(triple)
@@ -133,7 +138,7 @@ def load_shapes(directory: Path | None = None) -> Shapes:
                 "description": str(graph.value(shape, SH.description) or ""),
             }
         )
-    return Shapes(graph, offline, registry_rules, str(directory))
+    return Shapes(graph, offline, registry_rules, source)
 
 
 def check(

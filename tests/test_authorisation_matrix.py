@@ -41,7 +41,7 @@ RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
   fdi:consentEvidence <urn:uuid:6f1c2a7e-3b8d-4e7a-9c51-2d0f4b8e1a11> .
 """
 ROLES = ("MarketOperator", "DistributionSystemOperator", "TransmissionSystemOperator")
-ROLES += ("AssetOwner", "Installer", "Manufacturer")
+ROLES += ("AssetOwner", "Installer", "Manufacturer", "StandardsBody")
 KINDS = (
     "anonymous",
     "suspended",

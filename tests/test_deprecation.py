@@ -52,7 +52,7 @@ def rules(tmp_path_factory) -> Path:
 def client_on(rules: Path, day: dt.date) -> TestClient:
     app = fsp_app(Settings(data_dir=None, base_iri=BASE))
     app.state.registry.shapes = load_shapes(rules)
-    app.state.registry.today = lambda: day
+    app.state.registry.clock = lambda: dt.datetime.combine(day, dt.time(12), dt.UTC)
     return TestClient(app)
 
 
