@@ -9,19 +9,14 @@ compares two versions, as a page and as RDF (registry/vocabulary_diff.py).
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from api.pages import formats_links, render
 from api.records import LINKED_DATA, represent
-from registry import __version__
 from registry import vocabulary_docs as docs
-from registry.errors import NotFound
-from registry.resources import ontology_dir, shapes_dir, ttl_files
 from registry.vocab import FDI, FDISH, TECH
 from registry.vocabulary_diff import diff, diff_triples
 
@@ -34,9 +29,13 @@ SHAPES_IRI = "https://w3id.org/fdi/shapes"
 
 @router.get("/ns", summary="The registry's ontology", **LINKED_DATA)  # type: ignore[arg-type]
 def ontology(request: Request) -> Response:
-    """The vocabulary: its documentation in a browser, its Turtle (and so on) for programs."""
-    page = vocabulary_page(request, __version__, "FDI ontology")
-    return represent(request, _load(ttl_files(ontology_dir())), title="FDI ontology", html=page)
+    """The vocabulary in force: its documentation in a browser, its Turtle (and so on) for
+    programs."""
+    registry = request.app.state.registry
+    version = docs.in_force(registry)
+    page = vocabulary_page(request, version, "FDI ontology")
+    triples = docs.ontology_triples(registry, version)
+    return represent(request, triples, title="FDI ontology", html=page)
 
 
 @router.get(
@@ -45,18 +44,14 @@ def ontology(request: Request) -> Response:
     **LINKED_DATA,  # type: ignore[arg-type]
 )
 def shapes(request: Request) -> Response:
-    """The rules: documented in a browser, SHACL in Turtle (and so on) for programs."""
-    page = rules_page(request, __version__, None, "FDI rules (SHACL shapes)")
-    return represent(request, _load(ttl_files(shapes_dir())), title="FDI shapes", html=page)
-
-
-def _load(paths: list[Path]) -> list[ox.Triple]:
-    """The published files' triples, parsed once: the same blank nodes every time, so the
-    document's ETag stays the same between requests (and ``If-None-Match`` can match)."""
-    triples = [t for path in paths for t in docs.parsed(path)]
-    if not triples:
-        raise NotFound("nothing published here yet")
-    return triples
+    """The rules in force: documented in a browser, SHACL in Turtle (and so on) for programs.
+    Each document is parsed once (registry.vocabulary_docs.parsed): the same blank nodes every
+    time, so the ETag stays the same between requests (and ``If-None-Match`` can match)."""
+    registry = request.app.state.registry
+    version = docs.in_force(registry)
+    page = rules_page(request, version, None, "FDI rules (SHACL shapes)")
+    triples = docs.shapes_triples(registry, version)
+    return represent(request, triples, title="FDI shapes", html=page)
 
 
 @router.get(
@@ -69,9 +64,10 @@ def version_diff(
     from_: str = Query(None, alias="from", description="The older version (default: the first)"),
     to: str = Query(None, description="The newer version (default: the latest)"),
 ) -> Response:
-    released = list(docs.released_versions())
+    registry = request.app.state.registry
+    released = list(docs.released_versions(registry))
     old, new = from_ or released[0], to or released[-1]
-    changes = diff(old, new)
+    changes = diff(registry, old, new)
     title = f"Changes from {old} to {new}"
     return represent(
         request,
@@ -96,8 +92,9 @@ def version_diff(
 )
 def technology(name: str, request: Request) -> Response:
     iri = TECH[name].value
-    triples = docs.term_triples(__version__, iri)
-    page = vocabulary_page(request, __version__, docs.curie(iri), only=iri)
+    version = docs.in_force(request.app.state.registry)
+    triples = docs.term_triples(request.app.state.registry, version, iri)
+    page = vocabulary_page(request, version, docs.curie(iri), only=iri)
     return represent(request, triples, title=docs.curie(iri), iri=iri, html=page)
 
 
@@ -107,7 +104,7 @@ def technology(name: str, request: Request) -> Response:
     **LINKED_DATA,  # type: ignore[arg-type]
 )
 def released_shapes_file(version: str, name: str, request: Request) -> Response:
-    triples = docs.shapes_triples(version, name)
+    triples = docs.shapes_triples(request.app.state.registry, version, name)
     title = f"Shapes: {name} ({version})"
     return represent(request, triples, title=title, html=rules_page(request, version, name, title))
 
@@ -117,7 +114,7 @@ def vocabulary_page(request: Request, version: str, title: str, only: str | None
     browser asks."""
 
     def page() -> bytes:
-        vocabulary = docs.vocabulary(version)
+        vocabulary = docs.vocabulary(request.app.state.registry, version)
         path = request.url.path
         groups: dict[str, list[dict[str, object]]] = {}
         for term in vocabulary.terms:
@@ -139,8 +136,9 @@ def rules_page(request: Request, version: str, name: str | None, title: str) -> 
     """The HTML of the rules of ``version`` (one shapes document's, or all of them)."""
 
     def page() -> bytes:
-        vocabulary = docs.vocabulary(version)
-        chosen = {t.subject.value for t in docs.shapes_triples(version, name)}
+        registry = request.app.state.registry
+        vocabulary = docs.vocabulary(registry, version)
+        chosen = {t.subject.value for t in docs.shapes_triples(registry, version, name)}
         ns = _ns_path(request.url.path, version)
         rules = [_rule(r, ns) for r in vocabulary.rules if r.iri in chosen]
         iri = f"{SHAPES_IRI}/{version}" + (f"/{name}" if name else "")
@@ -172,7 +170,7 @@ _KIND_ORDER = {
 def _version_context(
     request: Request, version: str, iri: str | None, href: str
 ) -> dict[str, object]:
-    others = [v for v in docs.released_versions() if v != version]
+    others = [v for v in docs.released_versions(request.app.state.registry) if v != version]
     prefix = href.rsplit(version, 1)
     return {
         "version": version,

@@ -25,8 +25,7 @@ import rdflib
 
 from registry.records import local_id
 from registry.resources import ontology_dir, ttl_files
-from registry.vocab import DCT, FDI, OWL, RDF, SH
-from registry.vocabulary_docs import curie, parsed
+from registry.vocab import DCT, FDI, OWL, RDF, SH, curie
 
 _SHAPE_TYPES = {SH.NodeShape.value, SH.PropertyShape.value}
 
@@ -60,11 +59,19 @@ def deprecations(shapes: rdflib.Graph) -> dict[str, Deprecated]:
     return _deprecations(shapes)
 
 
+@lru_cache(maxsize=1)
+def _packaged_ontology() -> dict[str, Deprecated]:
+    triples = [
+        ox.Triple(q.subject, q.predicate, q.object)
+        for path in ttl_files(ontology_dir())
+        for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)
+    ]
+    return _from_triples(triples)
+
+
 @lru_cache(maxsize=8)  # a loaded shapes graph is not changed afterwards (validation.load_shapes)
 def _deprecations(shapes: rdflib.Graph) -> dict[str, Deprecated]:
-    found = {}
-    for path in ttl_files(ontology_dir()):
-        found.update(_from_triples(parsed(path)))
+    found = dict(_packaged_ontology())
     triples = [
         ox.Triple(_ox(s), _ox(p), _ox(o))  # type: ignore[arg-type]
         for s, p, o in shapes.triples((None, None, None))

@@ -162,3 +162,15 @@ STORAGE_TECHNOLOGIES = ("BatteryStorage", "VehicleToGrid", "ThermalStorage")
 # Power and energy units accepted for capacities.
 POWER_UNITS = {"kW": UNIT.KiloW, "MW": UNIT.MegaW}
 ENERGY_UNITS = {"kWh": UNIT["KiloW-HR"], "MWh": UNIT["MegaW-HR"]}
+
+
+def curie(iri: str) -> str:
+    """``fdi:FlexibleAsset`` for a known namespace, else the IRI.
+
+    >>> curie("https://w3id.org/fdi/ns#FlexibleAsset"), curie("urn:x")
+    ('fdi:FlexibleAsset', 'urn:x')
+    """
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(iri) > len(namespace):
+            return f"{prefix}:{iri[len(namespace) :]}"
+    return iri

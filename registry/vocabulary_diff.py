@@ -22,6 +22,7 @@ The differences as RDF (docs/vocabulary.md): an ``fdi:VersionDiff`` from one ver
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -34,6 +35,9 @@ from registry.vocabulary_docs import (
     deprecation,
     ontology_triples,
 )
+
+if TYPE_CHECKING:
+    from registry.core import Registry
 
 NS_IRI = "https://w3id.org/fdi/ns"
 KINDS = ("Added", "Removed", "Changed", "Deprecated")
@@ -50,13 +54,13 @@ class Change:
     properties: list[str]  # the predicates whose values differ (Changed, Deprecated)
 
 
-def diff(old: str, new: str) -> list[Change]:
+def diff(registry: Registry | None, old: str, new: str) -> list[Change]:
     """The changes from released version ``old`` to ``new``. Raises NotFound."""
-    return compare(_everything(old), _everything(new))
+    return compare(_everything(registry, old), _everything(registry, new))
 
 
-def _everything(version: str) -> list[ox.Triple]:
-    return ontology_triples(version) + all_shapes_triples(version)
+def _everything(registry: Registry | None, version: str) -> list[ox.Triple]:
+    return ontology_triples(registry, version) + all_shapes_triples(registry, version)
 
 
 def compare(old: list[ox.Triple], new: list[ox.Triple]) -> list[Change]:

@@ -6,7 +6,7 @@ definition, the rules (shapes) that mention it and an example taken from the sha
 its name, description, message, severity, what it constrains and the fixtures that exercise it.
 ``api/`` renders these as the HTML of ``/ns`` and ``/shapes``; the RDF is the files themselves.
 
->>> docs = vocabulary("0.1.0")
+>>> docs = vocabulary(None, "0.1.0")  # the packaged version; a registry also has adopted ones
 >>> asset = next(t for t in docs.terms if t.curie == "fdi:FlexibleAsset")
 >>> asset.label, asset.kind, "fdish:AssetShape" in [r.curie for r in asset.rules]
 ('Flexible asset', 'Class', True)
@@ -16,15 +16,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from registry import __version__
+from registry import rules
 from registry.errors import NotFound
-from registry.resources import fixtures_dir, ontology_dir, shapes_dir, ttl_files
-from registry.vocab import DCT, FDI, OWL, PREFIXES, RDF, RDFS, SH, SKOS
+from registry.resources import fixtures_dir, ttl_files
+from registry.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS, curie
+
+if TYPE_CHECKING:
+    from registry.core import Registry
 
 KINDS = {  # the first of a term's types found here names its kind
     OWL.Class.value: "Class",
@@ -40,58 +43,73 @@ SHAPE_TYPES = {SH.NodeShape.value, SH.PropertyShape.value}
 
 @dataclass(frozen=True)
 class Release:
-    """One released version of the vocabulary and rules: its ontology and shapes directories."""
+    """One released version of the vocabulary and rules: its documents (name to Turtle) as
+    registry.rules keeps them: ``ontology/fdi``, ``shapes/asset``, ``shapes/market/neso``."""
 
     version: str
-    ontology: Path
-    shapes: Path
+    documents: tuple[tuple[str, str], ...]
 
-    def ontology_files(self) -> list[Path]:
-        return ttl_files(self.ontology)
+    def ontology_texts(self) -> list[str]:
+        return [text for name, text in self.documents if name.startswith("ontology/")]
 
-    def shapes_files(self) -> dict[str, Path]:
+    def shapes_texts(self) -> dict[str, str]:
         """Shapes documents by name: ``asset``, ..., and ``market/neso`` for market rules."""
-        files = {p.stem: p for p in ttl_files(self.shapes)}
-        files.update({f"market/{p.stem}": p for p in ttl_files(self.shapes / "market")})
-        return files
+        return {
+            name.removeprefix("shapes/"): text
+            for name, text in self.documents
+            if name.startswith("shapes/")
+        }
 
 
-def released_versions() -> dict[str, Release]:
-    """Every released version, by version number.
-
-    Only the packaged version for now (the ontology's owl:versionInfo, registry.__version__).
-    At merge time the lead connects this to registry/rules.py (``versions(registry)``,
-    ``get(registry, version)``) so that adopted versions are listed here too.
-    """
-    return {__version__: Release(__version__, ontology_dir(), shapes_dir())}
+def released_versions(registry: Registry | None = None) -> dict[str, Release]:
+    """Every released version by version number, oldest first: the packaged one and each one
+    the scheme operator adopted (in force, superseded, or adopted for a day still to come).
+    Without a registry, the packaged version alone."""
+    found = rules.versions(registry) if registry is not None else [rules.packaged()]
+    return {v.version: Release(v.version, v.documents) for v in found}
 
 
-def release(version: str) -> Release:
+def in_force(registry: Registry | None) -> str:
+    """The version in force now (what ``/ns`` and ``/shapes`` serve)."""
+    return rules.in_force(registry).version if registry is not None else rules.PACKAGED
+
+
+def release(registry: Registry | None, version: str) -> Release:
     """The released version ``version``. Raises NotFound."""
-    found = released_versions().get(version)
+    released = released_versions(registry)
+    found = released.get(version)
     if found is None:
-        raise NotFound(f"no released version {version}; released: {', '.join(released_versions())}")
+        raise NotFound(f"no released version {version}; released: {', '.join(released)}")
     return found
 
 
-@cache
-def parsed(path: Path) -> tuple[ox.Triple, ...]:
-    """A Turtle file's triples, parsed once (stable blank nodes, so stable ETags)."""
+@lru_cache(maxsize=64)
+def parsed(text: str) -> tuple[ox.Triple, ...]:
+    """A Turtle document's triples, parsed once (stable blank nodes, so stable ETags)."""
     return tuple(
         ox.Triple(q.subject, q.predicate, q.object)
-        for q in ox.parse(path=path, format=ox.RdfFormat.TURTLE)
+        for q in ox.parse(text, format=ox.RdfFormat.TURTLE)
     )
 
 
-def ontology_triples(version: str) -> list[ox.Triple]:
+def ontology_triples(registry: Registry | None, version: str) -> list[ox.Triple]:
     """The ontology of a released version. Raises NotFound."""
-    return [t for path in release(version).ontology_files() for t in parsed(path)]
+    return [t for text in release(registry, version).ontology_texts() for t in parsed(text)]
 
 
-def term_triples(version: str, iri: str) -> list[ox.Triple]:
+def ontology_document(registry: Registry | None, version: str, name: str) -> list[ox.Triple]:
+    """One document of a released version's ontology (``fdi``, ``technologies``). Raises
+    NotFound."""
+    for document, text in release(registry, version).documents:
+        if document == "ontology/" + name.removesuffix(".ttl"):
+            return list(parsed(text))
+    raise NotFound(f"version {version} has no ontology document {name}")
+
+
+def term_triples(registry: Registry | None, version: str, iri: str) -> list[ox.Triple]:
     """What a released version's ontology says about one term (with the blank nodes it uses).
     Raises NotFound."""
-    triples = ontology_triples(version)
+    triples = ontology_triples(registry, version)
     graph = Graph(triples)
     subject = ox.NamedNode(iri)
     if subject not in graph.out:
@@ -107,27 +125,21 @@ def term_triples(version: str, iri: str) -> list[ox.Triple]:
     return out
 
 
-def shapes_triples(version: str, name: str | None = None) -> list[ox.Triple]:
+def shapes_triples(
+    registry: Registry | None, version: str, name: str | None = None
+) -> list[ox.Triple]:
     """One shapes document of a released version, or (no name) every document outside
     ``market/``, as ``/shapes`` serves them. Raises NotFound."""
-    files = release(version).shapes_files()
+    texts = release(registry, version).shapes_texts()
     if name is None:
-        return [t for key, path in files.items() if "/" not in key for t in parsed(path)]
-    if name.removesuffix(".ttl") not in files:
+        return [t for key, text in texts.items() if "/" not in key for t in parsed(text)]
+    if name.removesuffix(".ttl") not in texts:
         raise NotFound(f"version {version} has no shapes document {name}")
-    return list(parsed(files[name.removesuffix(".ttl")]))
+    return list(parsed(texts[name.removesuffix(".ttl")]))
 
 
-def all_shapes_triples(version: str) -> list[ox.Triple]:
-    return [t for path in release(version).shapes_files().values() for t in parsed(path)]
-
-
-def curie(iri: str) -> str:
-    """``fdi:FlexibleAsset`` for a known namespace, else the IRI."""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return iri
+def all_shapes_triples(registry: Registry | None, version: str) -> list[ox.Triple]:
+    return [t for text in release(registry, version).shapes_texts().values() for t in parsed(text)]
 
 
 def anchor(iri: str) -> str:
@@ -238,16 +250,16 @@ def deprecation(graph: Graph, subject: ox.Term) -> Deprecation | None:
     return Deprecation(replaced, sunset)
 
 
-def vocabulary(version: str) -> Vocabulary:
+def vocabulary(registry: Registry | None, version: str) -> Vocabulary:
     """The documentation of a released version's terms and rules. Raises NotFound."""
-    return _vocabulary(release(version))
+    return _vocabulary(release(registry, version))
 
 
-@cache
+@lru_cache(maxsize=8)
 def _vocabulary(found: Release) -> Vocabulary:
     version = found.version
-    ontology = Graph([t for path in found.ontology_files() for t in parsed(path)])
-    shapes = Graph([t for path in found.shapes_files().values() for t in parsed(path)])
+    ontology = Graph([t for text in found.ontology_texts() for t in parsed(text)])
+    shapes = Graph([t for text in found.shapes_texts().values() for t in parsed(text)])
     rules = [_rule(shapes, s) for s in shapes.named_subjects() if _is_shape(shapes, s)]
     by_term: dict[str, list[RuleRef]] = defaultdict(list)
     for s in shapes.named_subjects():

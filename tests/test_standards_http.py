@@ -142,6 +142,21 @@ def test_a_standards_body_proposal_goes_from_impact_to_rules_in_force(
     old, new = server.client().get("/rules/0.1.0"), server.client().get("/rules/0.2.0")
     assert old.status_code == new.status_code == 200
     assert "batteryChemistry" in new.text and "batteryChemistry" not in old.text
+    # ... at their version IRIs too (/shapes/0.2.0 for https://w3id.org/fdi/shapes/0.2.0), the
+    # vocabulary's /ns/0.2.0 with the new technology; /shapes is the version in force.
+    turtle = {"Accept": "text/turtle"}
+    for path, new_term in (
+        ("/shapes/{v}", "batteryChemistry"),
+        ("/shapes/{v}/asset", "batteryChemistry"),
+        ("/ns/{v}", "FlywheelStorage"),
+    ):
+        was = server.client().get(path.format(v="0.1.0"), headers=turtle)
+        now = server.client().get(path.format(v="0.2.0"), headers=turtle)
+        assert was.status_code == now.status_code == 200, path
+        assert new_term in now.text and new_term not in was.text, path
+    assert "batteryChemistry" in server.client().get("/shapes", headers=turtle).text
+    changes = server.client().get("/ns/diff?from=0.1.0&to=0.2.0", headers=turtle)
+    assert changes.status_code == 200 and "FlywheelStorage" in changes.text
     (tmp_path / "battery.ttl").write_text(asset(10))
     (tmp_path / "rules-0.2.0.ttl").write_text(new.text)
     remote = ("--registry", server.base, "--cacert", str(server.ca_file))

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 
-from registry import vocabulary_docs
+from registry import rules, vocabulary_docs
 from registry.resources import ontology_dir, shapes_dir, ttl_files
 from registry.settings import Settings
 from registry.vocabulary_diff import compare
@@ -176,7 +176,12 @@ EXPECTED = {
 
 
 def triples(*directories: Path) -> list:
-    return [t for d in directories for path in ttl_files(d) for t in vocabulary_docs.parsed(path)]
+    return [
+        t
+        for d in directories
+        for path in ttl_files(d)
+        for t in vocabulary_docs.parsed(path.read_text())
+    ]
 
 
 def test_the_diff_names_every_term_and_rule_added_removed_changed_or_deprecated(tmp_path):
@@ -200,9 +205,11 @@ def test_rewriting_a_version_with_other_blank_nodes_changes_nothing(tmp_path):
 @pytest.fixture
 def two_versions(tmp_path, monkeypatch):
     ontology, shapes = next_version(tmp_path)
-    released = vocabulary_docs.released_versions()
-    later = vocabulary_docs.Release("0.2.0", ontology, shapes)
-    monkeypatch.setattr(vocabulary_docs, "released_versions", lambda: {**released, "0.2.0": later})
+    packaged = rules.packaged()
+    documents = {f"ontology/{p.stem}": p.read_text() for p in ttl_files(ontology)}
+    documents |= {f"shapes/{p.stem}": p.read_text() for p in ttl_files(shapes)}
+    later = rules.derive(packaged, "0.2.0", documents)
+    monkeypatch.setattr(rules, "versions", lambda registry: [packaged, later])
 
 
 def test_the_diff_is_served_as_rdf_naming_each_change(client, two_versions):
@@ -240,7 +247,7 @@ def test_a_diff_from_an_unreleased_version_is_a_404(client):
 
 
 def test_every_class_and_property_has_an_example_in_turtle_that_uses_it():
-    for term in vocabulary_docs.vocabulary("0.1.0").terms:
+    for term in vocabulary_docs.vocabulary(None, "0.1.0").terms:
         if term.kind not in ("Class", "Object property", "Datatype property"):
             continue
         assert term.example, term.curie
