@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -297,11 +299,14 @@ class Registry:
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
-        self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
-        # The capacity aggregates live in the journal's database, derived like the register.
-        capacity.ensure(self.journal._db, self.journal.entries())
-        # Authentication reads the register: refuse to serve from one the journal disowns.
-        tampered = derived_state.trust_differences(self.journal._db)
+        self.journal = Journal.open(
+            Path(data_dir) / "journal.sqlite" if data_dir else None, settings.journal_url
+        )
+        with self.journal.exclusive():  # replicas sharing a journal start one at a time
+            # The capacity aggregates live in the journal's database, derived like the register.
+            capacity.ensure(self.journal._db, self.journal.entries())
+            # Authentication reads the register: refuse to serve from one the journal disowns.
+            tampered = derived_state.trust_differences(self.journal._db)
         if tampered:
             self.journal.close()
             raise DerivedStateTampered(
@@ -316,8 +321,18 @@ class Registry:
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
         self.replayed = self.catch_up()
+        # A journal other processes append to too is followed: their entries reach this
+        # registry's index within moments of being committed (registry.journal_pg).
+        self._closing = threading.Event()
+        self._follower: threading.Thread | None = None
+        if self.journal.shared:
+            self._follower = threading.Thread(target=self._follow, name="journal", daemon=True)
+            self._follower.start()
 
     def close(self) -> None:
+        self._closing.set()
+        if self._follower is not None:
+            self._follower.join(5)
         self.sparql.close()
         self.index.close()
         self.journal.close()
@@ -332,12 +347,42 @@ class Registry:
             count += 1
         return count
 
+    def applied(self) -> int:
+        """The last journal sequence number this registry's index reflects."""
+        return self.index.applied_seq()
+
+    def reach(self, seq: int, timeout: float) -> bool:
+        """Catch up until the index reflects journal entry ``seq`` or ``timeout`` seconds pass;
+        whether it does (read-your-writes across replicas)."""
+        deadline = time.monotonic() + timeout
+        while self.applied() < seq:
+            with self._write_lock:
+                self.catch_up()
+            if self.applied() >= seq or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        return self.applied() >= seq
+
+    def _follow(self) -> None:
+        while not self._closing.is_set():
+            self.journal.wait(1.0)
+            if self._closing.is_set():
+                return
+            try:
+                with self._write_lock:
+                    self.catch_up()
+            except Exception:  # the database away for a moment: the next round retries
+                logging.getLogger(__name__).exception("following the journal")
+                self._closing.wait(1.0)
+
     # --- writes ----------------------------------------------------------------------------
 
     @contextmanager
     def transaction(self, actor: str, kind: str) -> Iterator[Transaction]:
         """Gather changes under the write lock; on a clean exit, journal and apply them."""
-        with self._write_lock:
+        with self._write_lock, self.journal.exclusive():
+            if self.journal.shared:  # checks see every entry committed by any replica
+                self.catch_up()
             tx = Transaction(self, actor, kind)
             yield tx
             # Copies in other audience graphs (the public directory listing, data shared with
