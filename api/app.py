@@ -39,6 +39,7 @@ from api import (
     records,
     refusals,
     schemes,
+    sequence,
     sparql,
     statistics,
     submissions,
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         limit=settings.max_body_bytes,
         anonymous=settings.anonymous_max_body_bytes,
     )
+    # FDI-Sequence on every answer; a read waits for FDI-Min-Sequence (replicas)
+    app.add_middleware(sequence.Sequence, render_problem=_problem)  # type: ignore[arg-type]
     app.add_middleware(Conventions)  # type: ignore[arg-type]  # HEAD, OPTIONS, CORS
     # outermost: every 4xx, the body limit's 413s included, is counted per source
     app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]

@@ -231,3 +231,12 @@ class RecordMismatch(RegistryError):
     status = 409
     title = "Record does not match the receipt"
     type_slug = "record-mismatch"
+
+
+class NotCaughtUp(RegistryError):
+    """A read asked for a journal sequence (``FDI-Min-Sequence``) this replica has not applied
+    within ``catch_up_wait``; ``applied`` is the one it has. Retry shortly, here or elsewhere."""
+
+    status = 503
+    title = "Not caught up with the journal yet"
+    type_slug = "not-caught-up"
