@@ -751,6 +751,8 @@ class Registry:
         info = self.info(iri)
         if info is None:
             raise NotFound(f"no record {iri}")
+        if info.seq > self.applied():  # the shared register is ahead of this replica's index
+            self.reach(info.seq, self.settings.catch_up_wait)
         subject = ox.NamedNode(iri)
         principal = principal or Principal.anonymous()
         public = self.graph_for(FDI.Organisation)

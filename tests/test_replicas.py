@@ -122,6 +122,20 @@ class World:
             timeout=60,
         )
 
+    def ask(self, replica: Replica, query: str) -> bool:
+        answer = httpx.post(
+            replica.base + "/sparql",
+            content=query,
+            headers={
+                **self.headers,
+                "Content-Type": "application/sparql-query",
+                "Accept": "application/sparql-results+json",
+            },
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        return bool(answer.json()["boolean"])
+
     def get(self, replica: Replica, iri: str, **headers: str) -> httpx.Response:
         path = iri.split("/", 3)[3]
         return httpx.get(
@@ -191,6 +205,18 @@ def test_a_write_on_one_replica_is_readable_on_another_within_a_second(world: Wo
         time.sleep(0.02)
     assert found.status_code == 200
     assert mpan_core(21, 3_000_000_002) in found.text
+
+
+def test_each_replica_follows_the_journal_into_its_own_index_unasked(world: World):
+    created = world.post(world.replicas[2], asset(5))
+    assert created.status_code == 201, created.text
+    written = time.monotonic()
+    mpan = mpan_core(21, 3_000_000_005)
+    query = f'ASK {{ ?a <https://w3id.org/fdi/ns#mpanCore> "{mpan}" }}'
+    for replica in world.replicas[:2]:
+        while not world.ask(replica, query):  # a query reads the index alone
+            assert time.monotonic() - written < 1.0, f"replica {replica.port} did not follow"
+            time.sleep(0.02)
 
 
 def test_a_read_asking_for_the_writes_sequence_sees_it_on_another_replica(world: World):
