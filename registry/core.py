@@ -365,9 +365,11 @@ class Registry:
 
     def _follow(self) -> None:
         while not self._closing.is_set():
-            self.journal.wait(1.0)
+            others = self.journal.wait(1.0)  # False: only this registry's own commits
             if self._closing.is_set():
                 return
+            if not others:
+                continue
             try:
                 with self._write_lock:
                     self.catch_up()

@@ -180,8 +180,10 @@ class Journal:
         SQLite journal, and its registry's write lock serialises its writers)."""
         yield
 
-    def wait(self, timeout: float) -> None:
-        """Return when another process may have appended, or after ``timeout`` seconds."""
+    def wait(self, timeout: float) -> bool:
+        """Return True when another process may have appended (never, here: nothing to
+        follow), or after ``timeout`` seconds."""
+        return True
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -95,6 +96,7 @@ class PostgresJournal(Journal):
         self._pool: list[Connection] = []  # readers, autocommit: the latest committed state
         self._pool_lock = threading.Lock()
         self._listener: Connection | None = None
+        self._token = uuid.uuid4().hex  # names this journal's own notifications
         with self.exclusive():  # two replicas starting at once create the tables once
             self._db.executescript(_SCHEMA)
 
@@ -132,7 +134,7 @@ class PostgresJournal(Journal):
             self._db.execute("BEGIN")
             try:
                 yield
-                self._db.execute("SELECT pg_notify(?, '')", (CHANNEL,))  # sent on commit
+                self._db.execute("SELECT pg_notify(?, ?)", (CHANNEL, self._token))  # on commit
                 self._db.execute("COMMIT")
             except BaseException:
                 if not self._db.broken:
@@ -182,15 +184,17 @@ class PostgresJournal(Journal):
                 return
             after = rows[-1][0]
 
-    def wait(self, timeout: float) -> None:
-        """Return when another process commits an entry (a notification), or after
-        ``timeout`` seconds."""
+    def wait(self, timeout: float) -> bool:
+        """Return True when another process commits an entry (a notification) or ``timeout``
+        seconds pass (it may have, unheard); False after this journal's own commits only."""
         try:
             if self._listener is None or self._listener.broken:
                 self._listener = Connection(self.url)
                 self._listener.execute(f"LISTEN {CHANNEL}")
-            for _ in self._listener.raw.notifies(timeout=timeout, stop_after=1):
-                pass
+            heard = [n.payload for n in self._listener.raw.notifies(timeout=timeout, stop_after=1)]
+            heard += [n.payload for n in self._listener.raw.notifies(timeout=0)]  # the rest
         except psycopg.Error:
             self._listener = None
             threading.Event().wait(timeout)
+            return True
+        return not heard or any(token != self._token for token in heard)
