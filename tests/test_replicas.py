@@ -107,7 +107,7 @@ class World:
         self.headers = headers
 
     def sql(self, query: str, *params: object) -> list[tuple]:  # type: ignore[type-arg]
-        with psycopg.connect(self.url) as db:
+        with psycopg.connect(self.url, autocommit=True) as db:
             return db.execute(query, params or None).fetchall()  # type: ignore[arg-type]
 
     def stored_assets(self) -> set[str]:
@@ -249,6 +249,29 @@ def test_a_retry_on_another_replica_with_its_idempotency_key_gets_the_first_answ
     assert (
         len(world.sql("SELECT 1 FROM record WHERE iri = %s", first.json()["ids"]["battery-4"])) == 1
     )
+
+
+def test_fdi_journal_verify_checks_a_postgresql_journal_and_its_derived_tables(world: World):
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from api.cli import main; main()", "journal", "verify"],
+            env={**world.replicas[0].env, "FDI_DATA_DIR": str(world.replicas[0].data_dir)},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+
+    intact = verify()
+    assert intact.returncode == 0, intact.stderr
+    assert "hash chain intact" in intact.stdout
+    (seq, actor) = world.sql("SELECT seq, actor FROM version ORDER BY seq LIMIT 1")[0]
+    world.sql("UPDATE version SET actor = 'someone else' WHERE seq = %s RETURNING 1", seq)
+    try:
+        edited = verify()
+    finally:
+        world.sql("UPDATE version SET actor = %s WHERE seq = %s RETURNING 1", actor, seq)
+    assert edited.returncode == 1
+    assert "someone else" in edited.stderr
 
 
 def test_sigkill_of_a_replica_while_8_writers_run_loses_no_acknowledged_write(world: World):
