@@ -117,9 +117,7 @@ class PostgresJournal(Journal):
         releases the lock."""
         with self._holder:
             if self._depth == 0:
-                if self._db.broken:  # the server restarted, or failed over
-                    self._db = Connection(self.url)
-                self._db.execute("SELECT pg_advisory_lock(?)", (LOCK,))
+                self._lock_session()
             self._depth += 1
             try:
                 yield
@@ -127,6 +125,19 @@ class PostgresJournal(Journal):
                 self._depth -= 1
                 if self._depth == 0 and not self._db.broken:
                     self._db.execute("SELECT pg_advisory_unlock(?)", (LOCK,))
+
+    def _lock_session(self) -> None:
+        """Take the advisory lock on the writer connection, on a new one if it was lost (the
+        server restarted or failed over; nothing was begun on it yet, so this is safe)."""
+        for attempt in (1, 2):
+            try:
+                if self._db.broken:
+                    self._db = Connection(self.url)
+                self._db.execute("SELECT pg_advisory_lock(?)", (LOCK,))
+                return
+            except psycopg.OperationalError:
+                if attempt == 2 or not self._db.broken:
+                    raise
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -167,8 +178,16 @@ class PostgresJournal(Journal):
             db.execute(sql, params)
 
     def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._reader() as db:
-            return db.execute(sql, params).fetchall()
+        """Run a query; once more on a new connection if the one it had was lost (the server
+        restarted or failed over: a read is safe to repeat)."""
+        for attempt in (1, 2):
+            with self._reader() as db:
+                try:
+                    return db.execute(sql, params).fetchall()
+                except psycopg.OperationalError:
+                    if attempt == 2 or not db.broken:
+                        raise
+        raise AssertionError("unreachable")
 
     def entries(self, after: int = 0) -> Iterator[Entry]:
         """Committed entries above ``after``, in order, read in batches."""

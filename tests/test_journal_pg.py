@@ -1,0 +1,100 @@
+"""The journal on a real PostgreSQL (registry.journal_pg): the same chain as on SQLite, appends
+from several journals (processes) serialised, the registry's SQLite-flavoured statements run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from registry.errors import JournalCorrupt
+from registry.journal import Journal, entry_hash
+from registry.journal_pg import statement
+from tests import postgres
+
+pytestmark = pytest.mark.skipif(not postgres.available(), reason="needs Debian's postgresql")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[postgres.Cluster]:
+    with postgres.cluster() as running:
+        yield running
+
+
+@pytest.fixture
+def url(cluster: postgres.Cluster) -> str:
+    return cluster.database()
+
+
+def test_statements_get_postgresql_placeholders_and_conflict_clauses():
+    assert statement("SELECT a FROM t WHERE b = ? AND c LIKE '%x'") == (
+        "SELECT a FROM t WHERE b = %s AND c LIKE '%%x'"
+    )
+    assert statement("INSERT OR IGNORE INTO t (a) VALUES (?)") == (
+        "INSERT INTO t (a) VALUES (%s) ON CONFLICT DO NOTHING"
+    )
+
+
+def test_entries_chain_as_on_sqlite(url: str):
+    journal = Journal.open(None, url)
+    try:
+        first = journal.append("2026-01-01T00:00:00Z", "a", "put", {"records": []})
+        second = journal.append("2026-01-01T00:00:01Z", "b", "put", {"records": [1]})
+        assert (first.seq, second.seq, second.prev) == (1, 2, first.hash)
+        assert second.hash == entry_hash(first.hash, 2, second.time, "b", "put", second.body)
+        assert journal.verify() == 2
+    finally:
+        journal.close()
+
+
+def test_appends_from_two_journals_at_once_make_one_chain(url: str):
+    journals = [Journal.open(None, url) for _ in range(2)]
+
+    def append(journal: Journal, who: str) -> None:
+        for n in range(40):
+            journal.append("2026-01-01T00:00:00Z", who, "put", {"n": n})
+
+    threads = [threading.Thread(target=append, args=(j, f"j{i}")) for i, j in enumerate(journals)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert journals[0].verify() == 80
+        assert [e.seq for e in journals[1].entries()] == list(range(1, 81))
+    finally:
+        for j in journals:
+            j.close()
+
+
+def test_an_edited_entry_breaks_the_chain(url: str):
+    journal = Journal.open(None, url)
+    try:
+        for n in range(3):
+            journal.append("2026-01-01T00:00:00Z", "a", "put", {"n": n})
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("UPDATE entry SET body = '{\"n\":9}' WHERE seq = 2")
+        with pytest.raises(JournalCorrupt) as broken:
+            journal.verify()
+        assert broken.value.extra["seq"] == 2
+    finally:
+        journal.close()
+
+
+def test_a_failed_derive_leaves_no_entry(url: str):
+    journal = Journal.open(None, url)
+
+    def derive(db, entry):  # type: ignore[no-untyped-def]
+        db.execute("INSERT INTO checkpoint (seq, time, body) VALUES (?, ?, ?)", (1, "t", "{}"))
+        raise ValueError("refused while deriving")
+
+    try:
+        with pytest.raises(ValueError):
+            journal.append("2026-01-01T00:00:00Z", "a", "put", {}, derive=derive)
+        assert journal.last()[0] == 0
+        assert journal.read("SELECT count(*) FROM checkpoint") == [(0,)]
+        assert journal.append("2026-01-01T00:00:00Z", "a", "put", {}).seq == 1  # lock released
+    finally:
+        journal.close()
