@@ -83,6 +83,55 @@ class Cluster:
         self.port = port
         self._databases = 0
 
+    @contextmanager
+    def standby(self) -> Iterator[Cluster]:
+        """A streaming standby of this cluster (``pg_basebackup -R``), running; and this
+        cluster made to wait for it on every commit (synchronous replication)."""
+        directory = Path(tempfile.mkdtemp(prefix="fdi-pg-standby-"))
+        if os.geteuid() == 0:
+            shutil.chown(directory, "postgres")
+        data, port, run = directory / "data", free_port(), _as_owner()
+        subprocess.run(
+            [*run, binary("pg_basebackup"), "-h", str(self.directory), "-p", str(self.port)]
+            + ["-U", USER, "-D", str(data), "-R", "-X", "stream"],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-k {directory} -p {port} -c listen_addresses=''"
+        subprocess.run(
+            [*run, binary("pg_ctl"), "-D", str(data), "-o", options]
+            + ["-l", str(directory / "log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+        )
+        with psycopg.connect(self.url(), autocommit=True) as db:
+            db.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            db.execute("SELECT pg_reload_conf()")
+        try:
+            yield Cluster(directory, port)
+        finally:
+            subprocess.run(
+                [*run, binary("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+            )
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def promote(self) -> None:
+        subprocess.run(
+            [*_as_owner(), binary("pg_ctl"), "-D", str(self.directory / "data"), "-w", "promote"],
+            check=True,
+            capture_output=True,
+        )
+
+    def crash(self) -> None:
+        """Stop at once, as a lost machine would (``pg_ctl -m immediate``)."""
+        subprocess.run(
+            [*_as_owner(), binary("pg_ctl"), "-D", str(self.directory / "data")]
+            + ["-m", "immediate", "-w", "stop"],
+            check=True,
+            capture_output=True,
+        )
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@/{database}?host={self.directory}&port={self.port}"
 

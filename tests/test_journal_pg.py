@@ -98,3 +98,31 @@ def test_a_failed_derive_leaves_no_entry(url: str):
         assert journal.append("2026-01-01T00:00:00Z", "a", "put", {}).seq == 1  # lock released
     finally:
         journal.close()
+
+
+def test_a_promoted_standby_takes_over_with_every_acknowledged_entry():
+    with postgres.cluster() as primary:
+        url = primary.database()
+        database = url.split("/")[3].split("?")[0]
+        with primary.standby() as standby:
+            both = (
+                f"postgresql://{postgres.USER}@/{database}?host={primary.directory},"
+                f"{standby.directory}&port={primary.port},{standby.port}"
+                "&target_session_attrs=read-write"
+            )
+            journal = Journal.open(None, both)
+            try:
+                acknowledged = [
+                    journal.append("2026-01-01T00:00:00Z", "a", "put", {"n": n}).hash
+                    for n in range(10)
+                ]
+                primary.crash()
+                standby.promote()
+                acknowledged += [
+                    journal.append("2026-01-01T00:00:00Z", "a", "put", {"n": n}).hash
+                    for n in range(10, 20)
+                ]
+                assert journal.verify() == 20
+                assert [e.hash for e in journal.entries()] == acknowledged
+            finally:
+                journal.close()
