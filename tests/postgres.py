@@ -93,7 +93,7 @@ class Cluster:
         data, port, run = directory / "data", free_port(), _as_owner()
         subprocess.run(
             [*run, binary("pg_basebackup"), "-h", str(self.directory), "-p", str(self.port)]
-            + ["-U", USER, "-D", str(data), "-R", "-X", "stream"],
+            + ["-U", USER, "-D", str(data), "-R", "-X", "stream", "-c", "fast"],
             check=True,
             capture_output=True,
         )
