@@ -59,22 +59,31 @@ def main(argv: list[str] | None = None) -> int:
         "clients": args.clients,
         "seconds": args.seconds,
     }
+    started: list[Deployment] = []  # stopped whatever happens
+
+    def deploy(directory: Path, url: str, count: int, reuse: bool = False) -> Deployment:
+        started.append(_deployment(directory, url, count, reuse))
+        return started[-1]
+
     try:
         with postgres.cluster() as cluster:
-            sqlite = _deployment(scratch / "sqlite", "", 1)
+            sqlite = deploy(scratch / "sqlite", "", 1)
             results["writes_sqlite"] = _measure(sqlite, _writer(bodies), args)
             _stop(sqlite)
             url = cluster.database()
-            single = _deployment(scratch / "pg", url, 1)
+            single = deploy(scratch / "pg", url, 1)
             stored: list[str] = []
             results["writes_postgres"] = _measure(single, _writer(bodies, stored), args)
             _stop(single)
-            three = _deployment(scratch / "pg", url, 3, reuse=True)
+            three = deploy(scratch / "pg", url, 3, reuse=True)
             results["writes_postgres_3_replicas"] = _measure(three, _writer(bodies), args)
             results["reads_1_replica"] = _measure((three[0][:1], three[1]), _reader(stored), args)
             results["reads_2_replicas"] = _measure((three[0][:2], three[1]), _reader(stored), args)
-            _stop(three)
+            for deployment in started:
+                _stop(deployment)
     finally:
+        for deployment in started:
+            _stop(deployment)
         shutil.rmtree(scratch, ignore_errors=True)
     (args.out / "replicas.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "replicas.md").write_text(table(results))
