@@ -126,3 +126,41 @@ def test_a_promoted_standby_takes_over_with_every_acknowledged_entry():
                 assert [e.hash for e in journal.entries()] == acknowledged
             finally:
                 journal.close()
+
+
+def test_two_replicas_digesting_the_same_reads_send_one_digest(url: str):
+    from registry.access_log import DIGEST_TYPE, send_digests
+    from registry.core import Registry
+    from registry.identity import MARKET_OPERATOR, Principal
+    from registry.schemes import FDI_SCHEME
+    from registry.settings import Settings
+    from tests.conftest import BASE
+    from tests.test_assets import make_fsp, register_asset
+
+    replicas = [Registry(Settings(data_dir=None, base_iri=BASE, journal_url=url)) for _ in "ab"]
+    try:
+        fsp = make_fsp(replicas[0], "00000001")
+        iri = register_asset(replicas[0], fsp)
+        scopes = frozenset(FDI_SCHEME.default_scopes[MARKET_OPERATOR])
+        mo = Principal(BASE + "id/org/mo-1", frozenset({MARKET_OPERATOR}), scopes)
+        replicas[1].audit(mo, "read", iri)
+        sent: list[int] = []
+        start = threading.Barrier(2)
+
+        def digest(replica: Registry) -> None:
+            start.wait()
+            sent.append(send_digests(replica))
+
+        threads = [threading.Thread(target=digest, args=(r,)) for r in replicas]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(sent) == [0, 1]
+        rows = replicas[0].journal.read(
+            "SELECT count(*) FROM notification WHERE body LIKE ?", (f'%"{DIGEST_TYPE}"%',)
+        )
+        assert rows == [(1,)]
+    finally:
+        for r in replicas:
+            r.close()
