@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from cryptography import x509
 
 from registry.ca import CertificateAuthority
 from registry.core import Registry
@@ -31,7 +32,7 @@ from registry.vocab import FDI
 from tests import postgres
 from tests.conftest import EXAMPLES
 from tests.servers import PROXY_ENV, forwarded, free_port
-from tests.trust import Onboarding
+from tests.trust import Member, Onboarding
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="needs Debian's postgresql")
 
@@ -101,10 +102,13 @@ class Replica:
 
 
 class World:
-    def __init__(self, url: str, replicas: list[Replica], headers: dict[str, str]) -> None:
+    def __init__(
+        self, url: str, replicas: list[Replica], headers: dict[str, str], other: Member
+    ) -> None:
         self.url = url
         self.replicas = replicas
         self.headers = headers
+        self.other = other  # a second member, whose certificate a test revokes
 
     def sql(self, query: str, *params: object) -> list[tuple]:  # type: ignore[type-arg]
         with psycopg.connect(self.url, autocommit=True) as db:
@@ -154,9 +158,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         # The CA and signing keys are made once and shared (on one machine: one data dir).
         settings = Settings(data_dir=data_dir, base_iri=base_iri, journal_url=url, store="memory")
         registry = Registry(settings)
-        fsp = Onboarding(registry, CertificateAuthority.open(data_dir)).member(
-            "Replica Flex Ltd", "07654321"
-        )
+        onboarding = Onboarding(registry, CertificateAuthority.open(data_dir))
+        fsp = onboarding.member("Replica Flex Ltd", "07654321")
+        other = onboarding.member("Revoked Flex Ltd", "07654322")
         registry.close()
         replicas = [Replica(data_dir, url, base_iri) for _ in range(3)]
         try:
@@ -164,7 +168,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 r.start()
             for r in replicas:
                 r.wait()
-            yield World(url, replicas, forwarded(fsp.certificate))
+            yield World(url, replicas, forwarded(fsp.certificate), other)
         finally:
             for r in replicas:
                 r.stop()
@@ -249,6 +253,23 @@ def test_a_retry_on_another_replica_with_its_idempotency_key_gets_the_first_answ
     assert (
         len(world.sql("SELECT 1 FROM record WHERE iri = %s", first.json()["ids"]["battery-4"])) == 1
     )
+
+
+def test_a_certificate_revoked_through_one_replica_is_refused_by_another_at_once(world: World):
+    member = world.other
+    whoami = world.replicas[2].base + "/whoami"
+    before = httpx.get(whoami, headers=forwarded(member.certificate), timeout=30)
+    assert before.json()["authenticated"] is True
+    serial = format(x509.load_pem_x509_certificate(member.certificate.encode()).serial_number, "x")
+    revoked = httpx.post(
+        f"{world.replicas[0].base}/certificates/{serial}/revoke",
+        json={"reason": "keyCompromise"},
+        headers=forwarded(member.admin_certificate),
+        timeout=30,
+    )
+    assert revoked.status_code == 200, revoked.text
+    after = httpx.get(whoami, headers=forwarded(member.certificate), timeout=30)
+    assert after.status_code == 401 or after.json()["authenticated"] is False
 
 
 def test_fdi_journal_verify_checks_a_postgresql_journal_and_its_derived_tables(world: World):
