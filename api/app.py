@@ -71,6 +71,10 @@ An open registry for Britain's flexibility digital infrastructure (Ofgem FDI BUC
 organisations, flexible assets, rights to operate, scheme licences and data-sharing agreements
 as RDF, every submission checked against the published SHACL shapes (`/shapes`), queried with
 SPARQL 1.1 (`/sparql`). Errors are RFC 9457 problem details.
+
+Every answer carries `FDI-Sequence`, the journal sequence the answering registry had applied.
+Sent back as `FDI-Min-Sequence` on a read (to any replica), it is answered once that replica has
+applied the journal that far, or 503 `not-caught-up` with `Retry-After` (docs/replicas.md).
 """
 
 
