@@ -320,6 +320,7 @@ class Registry:
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
+        self._applied = self.index.applied_seq()
         self.replayed = self.catch_up()
         # A journal other processes append to too is followed: their entries reach this
         # registry's index within moments of being committed (registry.journal_pg).
@@ -342,14 +343,21 @@ class Registry:
     def catch_up(self) -> int:
         """Apply the journal entries the index has not seen; returns how many."""
         count = 0
-        for entry in self.journal.entries(after=self.index.applied_seq()):
-            self.index.apply(entry.seq, changes_of(entry))
+        start = self.index.applied_seq()
+        self._applied = start
+        for entry in self.journal.entries(after=start):
+            self._apply(entry.seq, changes_of(entry))
             count += 1
         return count
 
     def applied(self) -> int:
-        """The last journal sequence number this registry's index reflects."""
-        return self.index.applied_seq()
+        """The last journal sequence number this registry's index reflects (kept in memory:
+        an external store's would be a query)."""
+        return self._applied
+
+    def _apply(self, seq: int, changes: list[RecordChange]) -> None:
+        self.index.apply(seq, changes)
+        self._applied = seq
 
     def reach(self, seq: int, timeout: float) -> bool:
         """Catch up until the index reflects journal entry ``seq`` or ``timeout`` seconds pass;
@@ -410,7 +418,7 @@ class Registry:
 
         payload = tx.payload()
         entry = self.journal.append(now(), tx.actor, tx.kind, payload, derive=derive)
-        self.index.apply(entry.seq, _changes(payload, tx._triples))
+        self._apply(entry.seq, _changes(payload, tx._triples))
         every = self.settings.checkpoint_every
         if every and entry.seq % every == 0:
             self.checkpoint()
@@ -458,7 +466,7 @@ class Registry:
         with self._write_lock:
             for entry in entries:
                 self.journal.copy_in(entry, derive=derive)
-                self.index.apply(entry.seq, changes_of(entry))
+                self._apply(entry.seq, changes_of(entry))
                 count += 1
         return count
 
