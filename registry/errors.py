@@ -240,3 +240,11 @@ class NotCaughtUp(RegistryError):
     status = 503
     title = "Not caught up with the journal yet"
     type_slug = "not-caught-up"
+
+
+class JournalUnavailable(RegistryError):
+    """The journal's database (PostgreSQL, ``FDI_JOURNAL_URL``) cannot be reached."""
+
+    status = 503
+    title = "Journal unavailable"
+    type_slug = "journal-unavailable"

@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from registry.errors import JournalUnavailable
 from registry.journal import _SCHEMA, GENESIS, Entry, Journal
 
 CHANNEL = "fdi_journal"
@@ -92,7 +93,13 @@ class PostgresJournal(Journal):
         self._lock = threading.Lock()  # the writer connection, one thread at a time
         self._holder = threading.RLock()  # the advisory lock, one thread of this process
         self._depth = 0
-        self._db = Connection(url)  # the writer: write transactions and the advisory lock
+        try:
+            self._db = Connection(url)  # the writer: write transactions and the advisory lock
+        except psycopg.OperationalError as e:
+            parts = psycopg.conninfo.conninfo_to_dict(url)
+            parts.pop("password", None)  # never shown
+            where = psycopg.conninfo.make_conninfo(**parts)  # type: ignore[arg-type]
+            raise JournalUnavailable(f"cannot reach the journal at {where}: {e}") from None
         self._pool: list[Connection] = []  # readers, autocommit: the latest committed state
         self._pool_lock = threading.Lock()
         self._listener: Connection | None = None
