@@ -164,3 +164,12 @@ def test_two_replicas_digesting_the_same_reads_send_one_digest(url: str):
     finally:
         for r in replicas:
             r.close()
+
+
+def test_an_unreachable_journal_is_named_without_its_password(tmp_path):
+    from registry.errors import JournalUnavailable
+
+    with pytest.raises(JournalUnavailable) as refused:
+        Journal.open(None, f"postgresql://fdi:s3cret@/fdi?host={tmp_path}&port=5")
+    assert "dbname=fdi" in refused.value.detail
+    assert "s3cret" not in refused.value.detail
