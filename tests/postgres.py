@@ -40,6 +40,8 @@ def _as_owner() -> list[str]:
 @contextmanager
 def cluster() -> Iterator[Cluster]:
     """A running cluster; yields it."""
+    if not available():
+        raise RuntimeError("Debian's postgresql is not installed (scripts/install-test-deps)")
     directory = Path(tempfile.mkdtemp(prefix="fdi-pg-"))
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres")

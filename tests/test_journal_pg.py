@@ -14,8 +14,6 @@ from registry.journal import Journal, entry_hash
 from registry.journal_pg import statement
 from tests import postgres
 
-pytestmark = pytest.mark.skipif(not postgres.available(), reason="needs Debian's postgresql")
-
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[postgres.Cluster]:

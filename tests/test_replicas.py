@@ -34,8 +34,6 @@ from tests.conftest import EXAMPLES
 from tests.servers import PROXY_ENV, forwarded, free_port
 from tests.trust import Member, Onboarding
 
-pytestmark = pytest.mark.skipif(not postgres.available(), reason="needs Debian's postgresql")
-
 ROOT = Path(__file__).resolve().parent.parent
 ASSET = (EXAMPLES / "asset.ttl").read_text()
 TURTLE = {"Content-Type": "text/turtle"}

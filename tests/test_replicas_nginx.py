@@ -27,11 +27,6 @@ from tests.servers import PROXY_SECRET, free_port, wait_for_port
 from tests.test_replicas import TURTLE, Replica, asset
 from tests.trust import Member, Onboarding
 
-pytestmark = pytest.mark.skipif(
-    not postgres.available() or not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
-    reason="needs Debian's postgresql and nginx",
-)
-
 ROOT = Path(__file__).resolve().parent.parent
 SKELETON = """
 daemon off;
