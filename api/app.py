@@ -40,6 +40,7 @@ from api import (
     records,
     refusals,
     schemes,
+    sequence,
     sparql,
     statistics,
     submissions,
@@ -74,6 +75,10 @@ An open registry for Britain's flexibility digital infrastructure (Ofgem FDI BUC
 organisations, flexible assets, rights to operate, scheme licences and data-sharing agreements
 as RDF, every submission checked against the published SHACL shapes (`/shapes`), queried with
 SPARQL 1.1 (`/sparql`). Errors are RFC 9457 problem details.
+
+Every answer carries `FDI-Sequence`, the journal sequence the answering registry had applied.
+Sent back as `FDI-Min-Sequence` on a read (to any replica), it is answered once that replica has
+applied the journal that far, or 503 `not-caught-up` with `Retry-After` (docs/replicas.md).
 """
 
 
@@ -153,6 +158,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         limit=settings.max_body_bytes,
         anonymous=settings.anonymous_max_body_bytes,
     )
+    # FDI-Sequence on every answer; a read waits for FDI-Min-Sequence (replicas)
+    app.add_middleware(sequence.Sequence, render_problem=_problem)  # type: ignore[arg-type]
     app.add_middleware(Conventions)  # type: ignore[arg-type]  # HEAD, OPTIONS, CORS
     # outermost: every 4xx, the body limit's 413s included, is counted per source
     app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import json
 import shlex
 import sqlite3
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -55,11 +56,22 @@ def _json_file(path: Path, what: str) -> Any:
 
 
 def _journal(settings: Settings) -> Journal:
+    if settings.journal_url:  # PostgreSQL (docs/replicas.md)
+        return Journal.open(None, settings.journal_url)
     assert settings.data_dir is not None
     path = settings.data_dir / backups.JOURNAL
     if not path.is_file():
         _fail(2, f"no journal at {path}")
     return Journal(path)
+
+
+def _differences(j: Journal) -> list[str]:
+    if j.path is not None:
+        return derived_state.differences(j.path, j.entries(), derive_tables)
+    with tempfile.TemporaryDirectory(prefix="fdi-verify-") as scratch:
+        live = Path(scratch) / "live.sqlite"  # PostgreSQL's tables, compared as SQLite's
+        derived_state.copy_tables(j, live)
+        return derived_state.differences(live, j.entries(), derive_tables)
 
 
 # --- receipts --------------------------------------------------------------------------------
@@ -167,8 +179,7 @@ def journal_verify(
             )
             click.echo("✓ " + checkpoints.check(j, checkpoint, jwks))
         started = time.perf_counter()
-        assert j.path is not None
-        found = derived_state.differences(j.path, j.entries(), derive_tables)
+        found = _differences(j)
         for line in found:
             click.echo(f"✗ {line}", err=True)
         if found:

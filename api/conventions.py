@@ -23,7 +23,10 @@ ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 PUBLIC_READS = ("/sparql", "/id/", "/ns", "/shapes", "/catalogue", "/graph/", "/technology/")
 CORS_METHODS = "GET, HEAD, POST, OPTIONS"
 CORS_REQUEST_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
-CORS_EXPOSED = "ETag, Link, Location, Vary, Content-Length, FDI-Result-Limit, FDI-Results-Truncated"
+CORS_EXPOSED = (
+    "ETag, Link, Location, Vary, Content-Length, FDI-Result-Limit, FDI-Results-Truncated, "
+    "FDI-Sequence"
+)
 
 
 def is_public_read(path: str, method: str) -> bool:

@@ -27,10 +27,15 @@ PROXY_ENV = {"FDI_TRUSTED_PROXIES": "127.0.0.1", "FDI_PROXY_SECRET": PROXY_SECRE
 
 
 def onboard_fsp(
-    data_dir: Path, base_iri: str, name: str = "Bench Flex Ltd", company_number: str = "07654321"
+    data_dir: Path,
+    base_iri: str,
+    name: str = "Bench Flex Ltd",
+    company_number: str = "07654321",
+    journal_url: str = "",
 ) -> dict[str, str]:
     """Onboard an FSP; the HTTP header that presents its certificate through the proxy."""
-    registry = Registry(Settings(data_dir=data_dir, base_iri=base_iri))
+    settings = Settings(data_dir=data_dir, base_iri=base_iri, journal_url=journal_url)
+    registry = Registry(settings)
     ca = CertificateAuthority.open(data_dir)
     try:
         _, issued = operator.admin_certificate(registry, ca)

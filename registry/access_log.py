@@ -115,25 +115,31 @@ def send_digests(registry: Registry) -> int:
     ]
     sent = 0
     for owner in owners:
-        reads = reads_of(registry, owner, after=_last_digested(registry, owner), limit=100_000)
-        if not reads:
-            continue
-        readers: dict[str, int] = {}
-        for r in reads:
-            readers[r["reader"]] = readers.get(r["reader"], 0) + 1
-        activity = {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "type": "Announce",
-            "fdiType": DIGEST_TYPE,
-            "summary": f"{len(reads)} read(s) of your data by {len(readers)} organisation(s)",
-            "readers": readers,
-            "records": sorted({r["record"] for r in reads}),
-            "from": reads[0]["time"],
-            "until": reads[-1]["time"],
-            "auditUpTo": reads[-1]["id"],
-        }
+        # The last digest is read under the write lock: replicas sharing a journal each run
+        # rounds, and only the first sends a digest for the same reads.
         with registry.transaction("registry", "access-digest") as tx:
-            tx.notify(owner, activity)
+            after = _last_digested(registry, owner)
+            reads = reads_of(registry, owner, after=after, limit=100_000)
+            if not reads:
+                continue
+            readers: dict[str, int] = {}
+            for r in reads:
+                readers[r["reader"]] = readers.get(r["reader"], 0) + 1
+            tx.notify(
+                owner,
+                {
+                    "@context": "https://www.w3.org/ns/activitystreams",
+                    "type": "Announce",
+                    "fdiType": DIGEST_TYPE,
+                    "summary": f"{len(reads)} read(s) of your data by {len(readers)} "
+                    "organisation(s)",
+                    "readers": readers,
+                    "records": sorted({r["record"] for r in reads}),
+                    "from": reads[0]["time"],
+                    "until": reads[-1]["time"],
+                    "auditUpTo": reads[-1]["id"],
+                },
+            )
         sent += 1
     return sent
 

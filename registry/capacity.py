@@ -197,9 +197,10 @@ class _Batch:
         db.executemany(
             "INSERT INTO capacity VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (technology, area, status) DO UPDATE SET "
-            "assets = assets + excluded.assets, import_kw = import_kw + excluded.import_kw, "
-            "export_kw = export_kw + excluded.export_kw, "
-            "energy_kwh = energy_kwh + excluded.energy_kwh",
+            "assets = capacity.assets + excluded.assets, "
+            "import_kw = capacity.import_kw + excluded.import_kw, "
+            "export_kw = capacity.export_kw + excluded.export_kw, "
+            "energy_kwh = capacity.energy_kwh + excluded.energy_kwh",
             [(*key, *total) for key, total in self.totals.items()],
         )
 
@@ -219,7 +220,7 @@ def derive(
     created = Counter(r["type"] for r in records if r.get("new"))
     db.executemany(
         "INSERT INTO record_count VALUES (?, ?) "
-        "ON CONFLICT (type) DO UPDATE SET n = n + excluded.n",
+        "ON CONFLICT (type) DO UPDATE SET n = record_count.n + excluded.n",
         created.items(),
     )
     batch = _Batch()

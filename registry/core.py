@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -307,11 +309,14 @@ class Registry:
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
-        self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
-        # The capacity aggregates live in the journal's database, derived like the register.
-        capacity.ensure(self.journal._db, self.journal.entries())
-        # Authentication reads the register: refuse to serve from one the journal disowns.
-        tampered = derived_state.trust_differences(self.journal._db)
+        self.journal = Journal.open(
+            Path(data_dir) / "journal.sqlite" if data_dir else None, settings.journal_url
+        )
+        with self.journal.exclusive():  # replicas sharing a journal start one at a time
+            # The capacity aggregates live in the journal's database, derived like the register.
+            capacity.ensure(self.journal._db, self.journal.entries())
+            # Authentication reads the register: refuse to serve from one the journal disowns.
+            tampered = derived_state.trust_differences(self.journal._db)
         if tampered:
             self.journal.close()
             raise DerivedStateTampered(
@@ -325,7 +330,15 @@ class Registry:
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
+        self._applied = self.index.applied_seq()
         self.replayed = self.catch_up()
+        # A journal other processes append to too is followed: their entries reach this
+        # registry's index within moments of being committed (registry.journal_pg).
+        self._closing = threading.Event()
+        self._follower: threading.Thread | None = None
+        if self.journal.shared:
+            self._follower = threading.Thread(target=self._follow, name="journal", daemon=True)
+            self._follower.start()
 
     def today(self) -> dt.date:
         """The day deprecated terms and rules are judged on (their sunset dates): ``clock``'s."""
@@ -348,6 +361,9 @@ class Registry:
         return rules.shapes_in_force(self)
 
     def close(self) -> None:
+        self._closing.set()
+        if self._follower is not None:
+            self._follower.join(5)
         self.sparql.close()
         self.index.close()
         self.journal.close()
@@ -357,17 +373,56 @@ class Registry:
     def catch_up(self) -> int:
         """Apply the journal entries the index has not seen; returns how many."""
         count = 0
-        for entry in self.journal.entries(after=self.index.applied_seq()):
-            self.index.apply(entry.seq, changes_of(entry))
+        start = self.index.applied_seq()
+        self._applied = start
+        for entry in self.journal.entries(after=start):
+            self._apply(entry.seq, changes_of(entry))
             count += 1
         return count
+
+    def applied(self) -> int:
+        """The last journal sequence number this registry's index reflects (kept in memory:
+        an external store's would be a query)."""
+        return self._applied
+
+    def _apply(self, seq: int, changes: list[RecordChange]) -> None:
+        self.index.apply(seq, changes)
+        self._applied = seq
+
+    def reach(self, seq: int, timeout: float) -> bool:
+        """Catch up until the index reflects journal entry ``seq`` or ``timeout`` seconds pass;
+        whether it does (read-your-writes across replicas)."""
+        deadline = time.monotonic() + timeout
+        while self.applied() < seq:
+            with self._write_lock:
+                self.catch_up()
+            if self.applied() >= seq or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        return self.applied() >= seq
+
+    def _follow(self) -> None:
+        while not self._closing.is_set():
+            others = self.journal.wait(1.0)  # False: only this registry's own commits
+            if self._closing.is_set():
+                return
+            if not others:
+                continue
+            try:
+                with self._write_lock:
+                    self.catch_up()
+            except Exception:  # the database away for a moment: the next round retries
+                logging.getLogger(__name__).exception("following the journal")
+                self._closing.wait(1.0)
 
     # --- writes ----------------------------------------------------------------------------
 
     @contextmanager
     def transaction(self, actor: str, kind: str) -> Iterator[Transaction]:
         """Gather changes under the write lock; on a clean exit, journal and apply them."""
-        with self._write_lock:
+        with self._write_lock, self.journal.exclusive():
+            if self.journal.shared:  # checks see every entry committed by any replica
+                self.catch_up()
             tx = Transaction(self, actor, kind)
             yield tx
             # Copies in other audience graphs (the public directory listing, data shared with
@@ -393,7 +448,7 @@ class Registry:
 
         payload = tx.payload()
         entry = self.journal.append(now(), tx.actor, tx.kind, payload, derive=derive)
-        self.index.apply(entry.seq, _changes(payload, tx._triples))
+        self._apply(entry.seq, _changes(payload, tx._triples))
         every = self.settings.checkpoint_every
         if every and entry.seq % every == 0:
             self.checkpoint()
@@ -441,7 +496,7 @@ class Registry:
         with self._write_lock:
             for entry in entries:
                 self.journal.copy_in(entry, derive=derive)
-                self.index.apply(entry.seq, changes_of(entry))
+                self._apply(entry.seq, changes_of(entry))
                 count += 1
         return count
 
@@ -738,6 +793,8 @@ class Registry:
         info = self.info(iri)
         if info is None:
             raise NotFound(f"no record {iri}")
+        if info.seq > self.applied():  # the shared register is ahead of this replica's index
+            self.reach(info.seq, self.settings.catch_up_wait)
         subject = ox.NamedNode(iri)
         principal = principal or Principal.anonymous()
         public = self.graph_for(FDI.Organisation)

@@ -120,6 +120,23 @@ def differences(
             replay.close()
 
 
+def copy_tables(journal: Any, path: Path) -> None:
+    """Copy a journal's derived tables (of :data:`TABLES`) as they stand into a new SQLite
+    file at ``path``, for :func:`differences` to compare (a journal in PostgreSQL)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.executescript(SCHEMA + capacity.SCHEMA)
+        db.execute("BEGIN")
+        for table in TABLES:
+            rows = journal.read(f"SELECT * FROM {table}")  # noqa: S608 - fixed names
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                db.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)  # noqa: S608
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
 def _compare(db: sqlite3.Connection, table: str) -> list[str]:
     key = TABLES[table]
     keys = db.execute(

@@ -240,3 +240,20 @@ class ProposalRefused(RegistryError):
     status = 422
     title = "Proposal refused"
     type_slug = "proposal-refused"
+
+
+class NotCaughtUp(RegistryError):
+    """A read asked for a journal sequence (``FDI-Min-Sequence``) this replica has not applied
+    within ``catch_up_wait``; ``applied`` is the one it has. Retry shortly, here or elsewhere."""
+
+    status = 503
+    title = "Not caught up with the journal yet"
+    type_slug = "not-caught-up"
+
+
+class JournalUnavailable(RegistryError):
+    """The journal's database (PostgreSQL, ``FDI_JOURNAL_URL``) cannot be reached."""
+
+    status = 503
+    title = "Journal unavailable"
+    type_slug = "journal-unavailable"

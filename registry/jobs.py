@@ -127,8 +127,9 @@ class JobRunner:
         return self.get(job_id)
 
     def resume(self) -> list[str]:
-        """Restart every unfinished job (after a crash or restart); returns their IDs."""
-        unfinished = [job.id for job in self.jobs() if not job.finished]
+        """Restart every unfinished job (after a crash or restart) whose input this registry
+        holds (replicas sharing a journal each resume their own); returns their IDs."""
+        unfinished = [job.id for job in self.jobs() if not job.finished and self._holds(job.id)]
         for job_id in unfinished:
             self._start(job_id)
         return unfinished
@@ -233,6 +234,10 @@ class JobRunner:
             return (directory / f"{job_id}.input").read_bytes()
         except OSError as e:
             raise UnusableInput(f"the input of job {job_id} is missing: {e}") from e
+
+    def _holds(self, job_id: str) -> bool:
+        directory = self._directory()
+        return (directory / f"{job_id}.input").exists() if directory else job_id in self._inputs
 
     def _directory(self) -> Path | None:
         data_dir = self.registry.settings.data_dir

@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,20 @@ class Journal:
     1
     """
 
+    # Whether other processes may append to this journal too (PostgreSQL, registry.journal_pg):
+    # a registry then follows it and takes the journal's lock for each write transaction.
+    shared = False
+
+    @staticmethod
+    def open(path: Path | None, url: str = "") -> Journal:
+        """The journal at ``url`` (``postgresql://...``, shared by any number of registry
+        processes) if given, else the SQLite file at ``path`` (in memory if None)."""
+        if url:
+            from registry.journal_pg import PostgresJournal
+
+            return PostgresJournal(url)
+        return Journal(path)
+
     def __init__(self, path: Path | None) -> None:
         self.path = path
         target = str(path) if path else ":memory:"
@@ -158,6 +173,29 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the journal's write lock across processes (a no-op here: one process owns a
+        SQLite journal, and its registry's write lock serialises its writers)."""
+        yield
+
+    def wait(self, timeout: float) -> bool:
+        """Return True when another process may have appended (never, here: nothing to
+        follow), or after ``timeout`` seconds."""
+        return True
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction on ``self._db``: committed on a clean exit, else rolled back."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def head(self) -> tuple[int, str]:
         """The last sequence number and hash (0 and the genesis hash when empty)."""
@@ -183,24 +221,18 @@ class Journal:
         with the log.
         """
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                seq, prev = self.head()
-                seq += 1
-                digest = entry_hash(prev, seq, time, actor, kind, body)
-                self._db.execute(
-                    "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (seq, time, actor, kind, body, prev, digest),
-                )
-                entry = Entry(seq, time, actor, kind, body, prev, digest)
-                if derive is not None:
-                    derive(self._db, entry)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._writing():
+            seq, prev = self.head()
+            seq += 1
+            digest = entry_hash(prev, seq, time, actor, kind, body)
+            self._db.execute(
+                "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, time, actor, kind, body, prev, digest),
+            )
+            entry = Entry(seq, time, actor, kind, body, prev, digest)
+            if derive is not None:
+                derive(self._db, entry)
         return entry
 
     def copy_in(
@@ -210,37 +242,29 @@ class Journal:
 
         Raises JournalCorrupt if it does not continue this journal's chain or its hash is wrong.
         """
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                seq, prev = self.head()
-                expected = entry_hash(
-                    prev, entry.seq, entry.time, entry.actor, entry.kind, entry.body
+        with self._writing():
+            seq, prev = self.head()
+            expected = entry_hash(prev, entry.seq, entry.time, entry.actor, entry.kind, entry.body)
+            if entry.seq != seq + 1 or entry.prev != prev or entry.hash != expected:
+                raise JournalCorrupt(
+                    f"entry {entry.seq} does not continue this journal (head {seq})",
+                    seq=entry.seq,
                 )
-                if entry.seq != seq + 1 or entry.prev != prev or entry.hash != expected:
-                    raise JournalCorrupt(
-                        f"entry {entry.seq} does not continue this journal (head {seq})",
-                        seq=entry.seq,
-                    )
-                self._db.execute(
-                    "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        entry.seq,
-                        entry.time,
-                        entry.actor,
-                        entry.kind,
-                        entry.body,
-                        entry.prev,
-                        entry.hash,
-                    ),
-                )
-                if derive is not None:
-                    derive(self._db, entry)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            self._db.execute(
+                "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.seq,
+                    entry.time,
+                    entry.actor,
+                    entry.kind,
+                    entry.body,
+                    entry.prev,
+                    entry.hash,
+                ),
+            )
+            if derive is not None:
+                derive(self._db, entry)
 
     def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Run one statement on a side table (never ``entry``) in its own transaction."""

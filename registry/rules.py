@@ -288,7 +288,8 @@ def validated_by(registry: Registry, iri: str) -> str | None:
     info = registry.info(iri)
     if info is None:
         return None
-    rows = registry.journal.read(_RULES_OF_RECORD, (info.seq, iri))
+    query = _RULES_OF_RECORD_PG if registry.journal.shared else _RULES_OF_RECORD
+    rows = registry.journal.read(query, (info.seq, iri))
     return str(rows[0][0]) if rows and rows[0][0] else None
 
 
@@ -297,6 +298,11 @@ def validated_by(registry: Registry, iri: str) -> str | None:
 _RULES_OF_RECORD = (
     "SELECT json_extract(r.value, '$.rules') FROM entry, json_each(entry.body, '$.records') AS r "
     "WHERE entry.seq = ? AND json_extract(r.value, '$.iri') = ?"
+)
+# The same with PostgreSQL's JSON functions (the journal on PostgreSQL, registry.journal_pg).
+_RULES_OF_RECORD_PG = (
+    "SELECT r ->> 'rules' FROM entry, json_array_elements(entry.body::json -> 'records') AS r "
+    "WHERE entry.seq = ? AND r ->> 'iri' = ?"
 )
 
 

@@ -29,6 +29,11 @@ class Settings:
         ``fdi serve --memory``) keeps both in memory, for quick tests and throw-away demos.
     base_iri: the IRI base records are minted under; it should be the public URL of the server,
         so that every minted IRI dereferences.
+    journal_url: a PostgreSQL connection URL (``postgresql://user@host/db``) to keep the journal
+        in instead of ``data_dir/journal.sqlite``; any number of registries (replicas) may share
+        it, each following it into its own index (docs/replicas.md). Empty: SQLite.
+    catch_up_wait: the longest a read that asks for a journal sequence this registry has not
+        applied yet (``FDI-Min-Sequence``) waits for it before a 503 (seconds).
     store: ``oxigraph`` (embedded, on disk under ``data_dir``), ``memory``, or ``sparql`` (an
         external SPARQL 1.1 store at ``sparql_query_url``/``sparql_update_url``; the journal
         stays under ``data_dir``; see docs/external-store.md).
@@ -113,6 +118,7 @@ class Settings:
     """
 
     data_dir: Path | None = Path("fdi-data")
+    journal_url: str = field(default="", repr=False)
     base_iri: str = "http://localhost:8000/"
     store: str = field(default="")
     sparql_query_url: str = ""
@@ -157,6 +163,7 @@ class Settings:
     webhook_max_attempts: int = 12
     webhook_denied_networks: str = DENIED_NETWORKS
     webhook_ca_file: str = ""
+    catch_up_wait: float = 2.0
 
     def __post_init__(self) -> None:
         if not self.store:

@@ -125,3 +125,27 @@ def test_merge_gives_rows_of_an_older_file_to_their_run() -> None:
         ("python -m bench --sizes 1000,10000", [10000]),
         ("now", [1000]),
     ]
+
+
+def test_the_replicas_benchmark_measures_every_row(tmp_path: Path) -> None:
+    """python -m bench.replicas: writes on SQLite, PostgreSQL and three replicas; reads on one
+    and two replicas (Debian's PostgreSQL, started for the run)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.replicas", "--seconds", "1", "--clients", "2"]
+        + ["--out", str(tmp_path)],
+        cwd=ROOT,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    results = json.loads((tmp_path / "replicas.json").read_text())
+    rows = ["writes_sqlite", "writes_postgres", "writes_postgres_3_replicas"]
+    rows += ["reads_1_replica", "reads_2_replicas"]
+    for row in rows:
+        assert results[row]["requests"] > 0 and results[row]["failures"] == [], row
+    assert [results[r]["servers"] for r in rows] == [1, 1, 3, 1, 2]
+    assert (
+        "| Reads (GET an asset) | 2 replicas, PostgreSQL |"
+        in (tmp_path / "replicas.md").read_text()
+    )
