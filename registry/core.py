@@ -29,6 +29,7 @@ from registry import (
     derived_state,
     directory,
     disclosure,
+    personal,
     receipts,
     sharing,
 )
@@ -298,6 +299,8 @@ class Registry:
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
         self.journal = Journal(Path(data_dir) / "journal.sqlite" if data_dir else None)
+        # Personal values enter the hashed journal text sealed with their subject's key.
+        self.sealer = personal.Sealer(self.journal)
         # The capacity aggregates live in the journal's database, derived like the register.
         capacity.ensure(self.journal._db, self.journal.entries())
         # Authentication reads the register: refuse to serve from one the journal disowns.
@@ -328,7 +331,7 @@ class Registry:
         """Apply the journal entries the index has not seen; returns how many."""
         count = 0
         for entry in self.journal.entries(after=self.index.applied_seq()):
-            self.index.apply(entry.seq, changes_of(entry))
+            self.index.apply(entry.seq, changes_of(entry, self.sealer))
             count += 1
         return count
 
@@ -351,18 +354,22 @@ class Registry:
         # Every write path ends here, so every accepted write gets a signed receipt, stored in
         # the entry's own SQLite transaction (with the idempotent response, if any).
         lines = receipts.record_hashes(tx.records, tx._triples)
+        payload = tx.payload()
+        sealed, keys = self.sealer.seal_payload(payload, tx._triples)
 
         def derive(db: sqlite3.Connection, entry: Entry) -> None:
+            self.sealer.keep(db, entry, keys)
             _derive(db, entry)
             audit_trail.derive(db, entry)
             capacity.derive(db, payload, entry.seq, tx._triples)
+            personal.derive(db, entry)
             tx.receipt = receipts.issue(db, entry, lines, self.keys, self.settings.base_iri)
             if tx.idempotency is not None and tx.response is not None:
                 tx.entry = entry
                 remember_response(db, tx.idempotency, entry.seq, tx.response())
 
-        payload = tx.payload()
-        entry = self.journal.append(now(), tx.actor, tx.kind, payload, derive=derive)
+        entry = self.journal.append(now(), tx.actor, tx.kind, sealed, derive=derive)
+        self.sealer.committed(keys, payload, entry.seq)
         self.index.apply(entry.seq, _changes(payload, tx._triples))
         every = self.settings.checkpoint_every
         if every and entry.seq % every == 0:
@@ -411,7 +418,8 @@ class Registry:
         with self._write_lock:
             for entry in entries:
                 self.journal.copy_in(entry, derive=derive)
-                self.index.apply(entry.seq, changes_of(entry))
+                self.sealer.committed([], entry.payload, entry.seq)
+                self.index.apply(entry.seq, changes_of(entry, self.sealer))
                 count += 1
         return count
 
@@ -668,7 +676,7 @@ class Registry:
         entry = self.journal.entry(seq)
         assert entry is not None
         nt = next(r["nt"] for r in entry.payload["records"] if r["iri"] == iri)
-        return version, _triples(nt)
+        return version, self.sealer.triples(nt, entry.seq)
 
     def _stored(self, info: RecordInfo) -> list[ox.Triple]:
         quads = self.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(info.iri))
@@ -861,20 +869,26 @@ def ntriples(triples: list[ox.Triple]) -> str:
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
 
 
-def changes_of(entry: Entry) -> list[RecordChange]:
-    """The index changes a journal entry stands for."""
-    return _changes(entry.payload, {})
+def changes_of(entry: Entry, sealer: personal.Sealer | None = None) -> list[RecordChange]:
+    """The index changes a journal entry stands for (personal values opened by ``sealer``;
+    without one they stay sealed)."""
+    return _changes(entry.payload, {}, sealer, entry.seq)
 
 
 def _changes(
-    payload: dict[str, Any], known: dict[tuple[str, str], list[ox.Triple]]
+    payload: dict[str, Any],
+    known: dict[tuple[str, str], list[ox.Triple]],
+    sealer: personal.Sealer | None = None,
+    seq: int = 0,
 ) -> list[RecordChange]:
     """The index changes of an entry's payload; ``known`` holds the triples behind its
     N-Triples texts when the entry is being committed (what parsing the text would give)."""
 
     def triples(r: dict[str, Any]) -> list[ox.Triple]:
         found = known.get((r["graph"], r["iri"]))
-        return found if found is not None else _triples(r["nt"])
+        if found is not None:
+            return found
+        return sealer.triples(r["nt"], seq) if sealer else _triples(r["nt"])
 
     changes = []
     for r in payload.get("records", []):
@@ -902,6 +916,7 @@ def derive_tables(db: sqlite3.Connection, entry: Entry) -> None:
     _derive(db, entry)
     audit_trail.derive(db, entry)
     capacity.derive(db, entry.payload, entry.seq)
+    personal.derive(db, entry)
 
 
 def _derive(db: sqlite3.Connection, entry: Entry) -> None:
