@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from api.cli import main
 from registry import backup
+from registry.core import Registry
 from registry.demo import mpan_core
 from registry.settings import Settings
 from tests.conftest import EXAMPLES
@@ -331,3 +332,34 @@ def test_the_erasure_is_journaled_without_the_values(scene: Scene) -> None:
     assert len(rows) == len(scene.subjects)
     assert {actor for actor, _ in rows} == {scene.world.onboarding.operator.actor}
     assert not [v for _, body in rows for v in VALUES if v in body]
+
+
+def test_a_restore_without_the_live_journal_is_erased_again_from_the_register(
+    scene: Scene, tmp_path: Path
+) -> None:
+    world = scene.world
+    assert scene.old_backup is not None
+    live = world.registry.settings.data_dir
+    exported = CliRunner().invoke(main, ["erasure", "register", "--data-dir", str(live)])
+    assert exported.exit_code == 0, exported.output
+    assert not [v for v in VALUES if v in exported.output]
+    (tmp_path / "register.json").write_text(exported.output)
+    restored = tmp_path / "restored"
+    backup.restore(scene.old_backup, Settings(data_dir=restored, base_iri=world.base))
+    assert all(k in (restored / backup.JOURNAL).read_bytes() for k in scene.keys)
+    applied = CliRunner().invoke(
+        main,
+        ["erasure", "apply", str(tmp_path / "register.json"), "--data-dir", str(restored)]
+        + ["--base-iri", world.base],
+    )
+    assert applied.exit_code == 0, applied.output
+    assert applied.output.count("erased ") == len(scene.subjects)
+    for path, content in files_under(restored):
+        if path.name.startswith("journal.sqlite"):
+            assert not [k for k in scene.keys if k in content], path
+    registry = Registry(Settings(data_dir=restored, base_iri=world.base))
+    try:
+        dumped = "\n".join(str(q) for q in registry.index.dump())
+    finally:
+        registry.close()
+    assert not [v for v in VALUES if v in dumped]
