@@ -42,6 +42,20 @@ RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
   fdi:validFrom "2026-01-01"^^xsd:date ; fdi:assetOwner "{name}" ;
   fdi:consentEvidence <urn:uuid:6f1c2a7e-3b8d-4e7a-9c51-2d0f4b8e1a11> .
 """
+SHARE_WITH_DSOS = {
+    "type": "DataSharingAgreement",
+    "id": "share",
+    "assignee": ["fdi:DistributionSystemOperator"],
+    "target": ["fdi:ProviderAssets"],
+    "permission": {
+        "action": "use",
+        "constraint": {
+            "leftOperand": "purpose",
+            "operatorSymbol": "eq",
+            "rightOperand": "fdi:FlexibilityProcurement",
+        },
+    },
+}
 ACCEPTS = ("application/json", "text/turtle", "text/html", "application/ld+json", "text/csv")
 
 
@@ -49,6 +63,7 @@ ACCEPTS = ("application/json", "text/turtle", "text/html", "application/ld+json"
 class Scene:
     world: World
     fsp: Member
+    dso: Member  # reads the FSP's assets under its data-sharing agreement
     asset: str
     right: str
     user: str
@@ -69,6 +84,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
     directory = tmp_path_factory.mktemp("erasure")
     with tls_world(directory) as world:
         fsp = world.member("Erasure Flex Ltd", "07654321")
+        dso = world.member("Erasure DSO plc", "07654329", roles=["DistributionSystemOperator"])
         admin = world.client(fsp, admin=True)
         uid = fsp.iri.rsplit("/", 1)[-1]
         added = admin.post(
@@ -94,7 +110,14 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
             headers=TURTLE,
         )
         assert right.status_code == 201, right.text
-        scene = Scene(world, fsp, asset_iri, right.json()["ids"]["r"], added.json()["id"], first)
+        shared = world.client(fsp).post("/agreements", json=SHARE_WITH_DSOS)
+        assert shared.status_code == 201, shared.text
+        scene = Scene(
+            world, fsp, dso, asset_iri, right.json()["ids"]["r"], added.json()["id"], first
+        )
+        scene.answers["shared"] = world.client(dso).get(
+            world.path(asset_iri), headers={"Accept": "text/turtle"}
+        )
         scene.receipts = [asset.json()["receipt"], right.json()["receipt"]]
         scene.found_before = {v for v in VALUES if any(v in t for t in read_everything(scene))}
         scene.keys = [
@@ -127,6 +150,7 @@ def read_everything(scene: Scene) -> Iterator[str]:
         world.client(scene.fsp),
         world.client(scene.fsp, admin=True),
         world.operator_client(),
+        world.client(scene.dso),
         world.client(),
     ]
     for client, url in itertools.product(clients, _urls(scene)):
@@ -192,6 +216,10 @@ def files_under(directory: Path) -> Iterator[tuple[Path, bytes]]:
 
 def test_every_read_path_served_every_value_before_the_erasure(scene: Scene) -> None:
     assert scene.found_before == set(VALUES)
+
+
+def test_the_dso_read_the_shared_postcode_before_the_erasure(scene: Scene) -> None:
+    assert POSTCODE in scene.answers["shared"].text
 
 
 def test_the_scheme_operator_erases_each_subject(scene: Scene) -> None:
