@@ -64,6 +64,7 @@ PERSONAL = frozenset(
     }
 )
 _PERSONAL_TEXT = tuple(f"<{p.value}>" for p in PERSONAL)
+_PERSONAL_VALUES = frozenset(p.value for p in PERSONAL)
 _PERSONAL_IRIS = ("mailto:", "tel:")
 
 # The keys are not derived from the log (they are random), so they are not in journal.SCHEMA;
@@ -285,6 +286,17 @@ class Sealer:
             return False
         record = node.split("#", 1)[0]
         return any(self._erased.get(s, 0) > seq for s in {node, record})
+
+
+def withhold(finding: dict[str, Any]) -> dict[str, Any]:
+    """A validation finding to journal: the value it quotes left out when it is personal (a
+    refused record has no data subject to seal it for, and the journal text is never erased).
+
+    >>> withhold({"path": FDI.postcode.value, "value": "ZZ1 1ZZ", "message": "..."})["value"]
+    """
+    if finding.get("path") in _PERSONAL_VALUES and finding.get("value") is not None:
+        return {**finding, "value": None}
+    return finding
 
 
 def erasures(payload: dict[str, Any]) -> list[dict[str, Any]]:

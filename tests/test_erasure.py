@@ -6,6 +6,8 @@ receipts issued before still verify."""
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 import re
@@ -22,8 +24,11 @@ from api.cli import main
 from registry import backup
 from registry.core import Registry
 from registry.demo import mpan_core
+from registry.jobs import JobRunner
 from registry.settings import Settings
 from tests.conftest import EXAMPLES
+from tests.test_assets import make_fsp
+from tests.test_jobs import demo_csv
 from tests.tls_world import World, tls_world
 from tests.trust import Member
 
@@ -391,3 +396,20 @@ def test_a_restore_without_the_live_journal_is_erased_again_from_the_register(
     finally:
         registry.close()
     assert not [v for v in VALUES if v in dumped]
+
+
+def test_a_bulk_jobs_report_keeps_a_refused_postcode_out_of_the_journal(registry) -> None:  # type: ignore[no-untyped-def]
+    fsp = make_fsp(registry, "00000001")
+    rows = list(csv.DictReader(io.StringIO(demo_csv(3)[0].decode())))
+    rows[1]["postcode"] = "QQ9 9QQ"  # not a UK postcode: the row is refused
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    runner = JobRunner(registry, chunk=100)
+    job = runner.submit(out.getvalue().encode(), "csv", "a.csv", fsp, fsp.organisation, start=False)
+    job = runner.run(job.id)
+    assert [f["field"] for f in job.refused] == ["postcode"]
+    assert job.refused[0]["value"] is None
+    bodies = [body for (body,) in registry.journal.read("SELECT body FROM entry")]
+    assert not [b for b in bodies if "QQ9 9QQ" in b]
