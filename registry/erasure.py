@@ -99,9 +99,7 @@ def register(registry: Registry, principal: Principal, limit: int = 1000) -> lis
 
 
 def _compact(registry: Registry) -> None:
-    # The deleted keys' pages leave the write-ahead log, and the index's files drop the old
-    # values at its next compaction, started now.
+    # The pages that held the deleted keys (overwritten: secure_delete) leave the write-ahead
+    # log for the database file now, rather than at the next automatic checkpoint. (The index's
+    # files keep the values in Oxigraph's string dictionary until it is rebuilt: docs/erasure.md.)
     registry.journal.write("PRAGMA wal_checkpoint(TRUNCATE)")
-    store = getattr(registry.index, "store", None)
-    if store is not None and getattr(registry.index, "path", None) is not None:
-        store.optimize()
