@@ -437,3 +437,20 @@ def test_an_index_rebuilt_after_an_erasure_holds_no_erased_value_on_disk(disk_se
     finally:
         registry.close()
     assert not [p for p, content in files_under(index) if b"CF10 1EP" in content]
+
+
+def test_a_register_of_erasures_edited_by_hand_fails_journal_verify(disk_settings) -> None:  # type: ignore[no-untyped-def]
+    registry = Registry(disk_settings)
+    fsp = make_fsp(registry, "00000003")
+    asset = register_asset(registry, fsp)
+    operator = Principal("https://r.example/id/org/op", frozenset({SCHEME_OPERATOR}))
+    erase(registry, operator, asset, "UK GDPR art. 17(1)(a)")
+    registry.close()
+    data_dir = disk_settings.data_dir
+    db = sqlite3.connect(data_dir / backup.JOURNAL)
+    db.execute("DELETE FROM erasure")
+    db.commit()
+    db.close()
+    result = CliRunner().invoke(main, ["journal", "verify", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert asset in result.output
