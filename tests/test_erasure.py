@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
@@ -26,10 +27,12 @@ from registry import backup
 from registry.core import Registry
 from registry.demo import mpan_core
 from registry.erasure import erase
+from registry.formats import read_bytes
 from registry.identity import SCHEME_OPERATOR, Principal
 from registry.jobs import JobRunner
 from registry.lifecycle import content as stored_content
 from registry.settings import Settings
+from registry.vocab import FDI
 from tests.conftest import EXAMPLES
 from tests.test_assets import make_fsp, register_asset
 from tests.test_jobs import demo_csv
@@ -454,3 +457,22 @@ def test_a_register_of_erasures_edited_by_hand_fails_journal_verify(disk_setting
     result = CliRunner().invoke(main, ["journal", "verify", "--data-dir", str(data_dir)])
     assert result.exit_code == 1
     assert asset in result.output
+
+
+def test_a_value_given_after_the_erasure_is_sealed_anew_and_served(registry) -> None:  # type: ignore[no-untyped-def]
+    fsp = make_fsp(registry, "00000004")
+    asset = register_asset(registry, fsp)
+    operator = Principal("https://r.example/id/org/op", frozenset({SCHEME_OPERATOR}))
+    erase(registry, operator, asset, "UK GDPR art. 17(1)(a)")
+    node = ox.NamedNode(asset)
+    triples = [
+        *stored_content(registry, asset),
+        ox.Triple(node, FDI.postcode, ox.Literal("SA1 8PX")),
+    ]
+    body = ox.serialize(triples, format=ox.RdfFormat.TURTLE)
+    info = registry.info(asset)
+    registry.update(asset, read_bytes(body, "turtle"), fsp, info.etag)
+    assert "SA1 8PX" in str(stored_content(registry, asset))
+    assert "SA1 8PX" in str(registry.version(asset, info.version + 1, principal=fsp)[1])
+    assert "CF10 1EP" not in str(registry.version(asset, 1, principal=fsp)[1])
+    assert len(registry.sealer.keys_of(asset)) == 1
