@@ -26,6 +26,7 @@ from api import (
     claims,
     commercial,
     directory,
+    erasures,
     federation,
     inbox,
     integrity,
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     for module in (pages, member_pages, sparql, records, submissions):
         app.include_router(module.router)
-    for module in (integrity, audit, refusals):
+    for module in (integrity, audit, refusals, erasures):
         app.include_router(module.router)
     for module in (organisations, schemes, people, certificates, auth, oauth):
         app.include_router(module.router)

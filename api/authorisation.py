@@ -74,6 +74,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/organisations/{uid}/suspend"): _OPERATOR,
     ("POST", "/organisations/{uid}/reinstate"): _OPERATOR,
     ("POST", "/organisations/{uid}/revoke"): _OPERATOR,
+    ("POST", "/erasures"): Operation("personal-data.erase"),
+    ("GET", "/erasures"): Operation("personal-data.erase"),
     ("GET", "/schemes"): _PUBLIC,
     ("GET", "/schemes/{slug}"): _PUBLIC,
     ("GET", "/schemes/{slug}/agreement"): _PUBLIC,

@@ -358,6 +358,16 @@ def _add_load_command() -> None:
 _add_load_command()
 
 
+def _add_erasure_commands() -> None:
+    from api.cli_erasure import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_erasure_commands()
+
+
 def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "::"):
         return "localhost"

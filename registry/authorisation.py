@@ -185,6 +185,12 @@ RULES: dict[str, Rule] = {
             "refuse, suspend, reinstate, revoke memberships; publish licences; reminders",
         ),
         _rule(
+            "personal-data.erase",
+            _OP,
+            description="erase a data subject's personal data (UK GDPR art. 17) and read the "
+            "register of erasures: the scheme operator's decision only",
+        ),
+        _rule(
             "membership.request",
             {ADMINISTRATOR},
             description="an organisation's administrator asks to join a scheme",

@@ -61,8 +61,9 @@ SETTINGS = (
     "operator_company_number",
     "operator_email",
 )
-# Rows kept beside an entry (keyed by its sequence number) that a replay copies with it.
-_SIDE_TABLES = ("receipt", "idempotency", "checkpoint")
+# Rows kept beside an entry (keyed by its sequence number) that a replay copies with it: the
+# keys of the personal values it sealed among them (registry.personal).
+_SIDE_TABLES = ("receipt", "idempotency", "checkpoint", "subject_key")
 
 
 @dataclass(frozen=True)

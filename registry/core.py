@@ -31,6 +31,7 @@ from registry import (
     derived_state,
     directory,
     disclosure,
+    personal,
     receipts,
     rules,
     sharing,
@@ -313,6 +314,8 @@ class Registry:
             Path(data_dir) / "journal.sqlite" if data_dir else None, settings.journal_url
         )
         with self.journal.exclusive():  # replicas sharing a journal start one at a time
+            # Personal values enter the hashed journal text sealed with their subject's key.
+            self.sealer = personal.Sealer(self.journal)
             # The capacity aggregates live in the journal's database, derived like the register.
             capacity.ensure(self.journal._db, self.journal.entries())
             # Authentication reads the register: refuse to serve from one the journal disowns.
@@ -376,7 +379,9 @@ class Registry:
         start = self.index.applied_seq()
         self._applied = start
         for entry in self.journal.entries(after=start):
-            self._apply(entry.seq, changes_of(entry))
+            if personal.ERASURE_MARK in entry.body:  # another replica's erasure: forget its keys
+                self.sealer.committed([], entry.payload, entry.seq)
+            self._apply(entry.seq, changes_of(entry, self.sealer))
             count += 1
         return count
 
@@ -436,18 +441,22 @@ class Registry:
         # Every write path ends here, so every accepted write gets a signed receipt, stored in
         # the entry's own SQLite transaction (with the idempotent response, if any).
         lines = receipts.record_hashes(tx.records, tx._triples)
+        payload = tx.payload()
+        sealed, keys = self.sealer.seal_payload(payload, tx._triples)
 
         def derive(db: sqlite3.Connection, entry: Entry) -> None:
+            self.sealer.keep(db, entry, keys)
             _derive(db, entry)
             audit_trail.derive(db, entry)
             capacity.derive(db, payload, entry.seq, tx._triples)
+            personal.derive(db, entry)
             tx.receipt = receipts.issue(db, entry, lines, self.keys, self.settings.base_iri)
             if tx.idempotency is not None and tx.response is not None:
                 tx.entry = entry
                 remember_response(db, tx.idempotency, entry.seq, tx.response())
 
-        payload = tx.payload()
-        entry = self.journal.append(now(), tx.actor, tx.kind, payload, derive=derive)
+        entry = self.journal.append(now(), tx.actor, tx.kind, sealed, derive=derive)
+        self.sealer.committed(keys, payload, entry.seq)
         self._apply(entry.seq, _changes(payload, tx._triples))
         every = self.settings.checkpoint_every
         if every and entry.seq % every == 0:
@@ -496,7 +505,8 @@ class Registry:
         with self._write_lock:
             for entry in entries:
                 self.journal.copy_in(entry, derive=derive)
-                self._apply(entry.seq, changes_of(entry))
+                self.sealer.committed([], entry.payload, entry.seq)
+                self._apply(entry.seq, changes_of(entry, self.sealer))
                 count += 1
         return count
 
@@ -755,7 +765,7 @@ class Registry:
         entry = self.journal.entry(seq)
         assert entry is not None
         nt = next(r["nt"] for r in entry.payload["records"] if r["iri"] == iri)
-        return version, _triples(nt)
+        return version, self.sealer.triples(nt, entry.seq)
 
     def _stored(self, info: RecordInfo) -> list[ox.Triple]:
         quads = self.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(info.iri))
@@ -950,20 +960,26 @@ def ntriples(triples: list[ox.Triple]) -> str:
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
 
 
-def changes_of(entry: Entry) -> list[RecordChange]:
-    """The index changes a journal entry stands for."""
-    return _changes(entry.payload, {})
+def changes_of(entry: Entry, sealer: personal.Sealer | None = None) -> list[RecordChange]:
+    """The index changes a journal entry stands for (personal values opened by ``sealer``;
+    without one they stay sealed)."""
+    return _changes(entry.payload, {}, sealer, entry.seq)
 
 
 def _changes(
-    payload: dict[str, Any], known: dict[tuple[str, str], list[ox.Triple]]
+    payload: dict[str, Any],
+    known: dict[tuple[str, str], list[ox.Triple]],
+    sealer: personal.Sealer | None = None,
+    seq: int = 0,
 ) -> list[RecordChange]:
     """The index changes of an entry's payload; ``known`` holds the triples behind its
     N-Triples texts when the entry is being committed (what parsing the text would give)."""
 
     def triples(r: dict[str, Any]) -> list[ox.Triple]:
         found = known.get((r["graph"], r["iri"]))
-        return found if found is not None else _triples(r["nt"])
+        if found is not None:
+            return found
+        return sealer.triples(r["nt"], seq) if sealer else _triples(r["nt"])
 
     changes = []
     for r in payload.get("records", []):
@@ -991,6 +1007,7 @@ def derive_tables(db: sqlite3.Connection, entry: Entry) -> None:
     _derive(db, entry)
     audit_trail.derive(db, entry)
     capacity.derive(db, entry.payload, entry.seq)
+    personal.derive(db, entry)
 
 
 def _derive(db: sqlite3.Connection, entry: Entry) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from registry import capacity
+from registry import capacity, personal
 from registry.journal import SCHEMA, Entry
 from registry.vocab import FDI
 
@@ -44,6 +44,7 @@ TABLES = {
     "capacity": "technology, area, status",
     "asset_capacity": "iri",
     "record_count": "type",
+    "erasure": "subject, seq",
 }
 SHOWN = 20  # differences listed per table
 
@@ -109,7 +110,9 @@ def differences(
             # A scratch copy: nothing to keep if the machine stops, so no syncing to disk.
             replay.execute("PRAGMA synchronous = OFF")
             replay.execute("PRAGMA journal_mode = OFF")
-            replay.executescript(SCHEMA + capacity.SCHEMA)
+            replay.executescript(
+                SCHEMA + capacity.SCHEMA + personal.SCHEMA + personal.ERASURE_SCHEMA
+            )
             replay.execute("BEGIN")
             for entry in entries:
                 derive(replay, entry)
@@ -125,7 +128,7 @@ def copy_tables(journal: Any, path: Path) -> None:
     file at ``path``, for :func:`differences` to compare (a journal in PostgreSQL)."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        db.executescript(SCHEMA + capacity.SCHEMA)
+        db.executescript(SCHEMA + capacity.SCHEMA + personal.ERASURE_SCHEMA)
         db.execute("BEGIN")
         for table in TABLES:
             rows = journal.read(f"SELECT * FROM {table}")  # noqa: S608 - fixed names

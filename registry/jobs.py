@@ -24,6 +24,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry import personal
 from registry.core import Registry
 from registry.errors import NotFound, UnusableInput
 from registry.formats import SUBMISSION_BASE, Parsed, read_bytes
@@ -177,7 +178,7 @@ class JobRunner:
             staged = self.registry.stage(tx, chunk, job.owner, partial=True)
             ids = {local_id(r.subject): staged.renaming[r.subject].value for r in staged.accepted}
             refused = [
-                f.as_dict()
+                personal.withhold(f.as_dict())
                 for f in staged.report.violations
                 if f.record in {r.origin for r in staged.refused}
             ]

@@ -13,6 +13,7 @@ MODULES = [
     "registry.idempotency",
     "registry.refusals",
     "registry.cycles",
+    "registry.personal",
 ]
 
 
