@@ -26,6 +26,7 @@ from api import (
     claims,
     commercial,
     directory,
+    feed,
     federation,
     inbox,
     integrity,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(catalogue.router)
     app.include_router(federation.router)
     app.include_router(linked_data.router)
+    app.include_router(feed.router)
     for module in (commercial, agreements, directory, monitor, cases, inbox):
         app.include_router(module.router)
     app.include_router(statistics.router)

@@ -142,6 +142,7 @@ def _build(app) -> World:  # type: ignore[no-untyped-def]
         "name": "fdi",
         "path": "public",
         "step": "acknowledge",
+        "page": "0",
     }
     return World(app, certificates, records, relations, params)
 
@@ -160,6 +161,7 @@ def _current(registry, asset: str) -> str:  # type: ignore[no-untyped-def]
 _UID_OF = {
     "/organisations/": "org",
     "/id/org/": "org",
+    "/feed/shared/": "org",
     "/memberships/": "membership",
     "/claims/": "claim",
     "/catalogues/": None,
