@@ -223,7 +223,7 @@ class RemoteIndex:
 
     def clear(self) -> None:
         """Drop the registry's graphs and the marker graph (for tests and full rebuilds); the
-        store's own graphs stay (``CLEAR ALL`` would take Virtuoso's system graphs with it)."""
+        store's own graphs stay (and Virtuoso 7.2's ``CLEAR ALL`` removes nothing)."""
         drops = [f"DROP SILENT GRAPH {g}" for g in [*self.graphs(), META_GRAPH]]
         self._update(" ;\n".join(drops))
 
