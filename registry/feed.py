@@ -92,6 +92,7 @@ class Feed:
         self._scanned = 0
         self._members: dict[str, list[Member]] = {}
         self._present: dict[str, set[str]] = {}
+        self.clock = lambda: dt.datetime.now(dt.UTC)  # what "now" is to retention
 
     # --- streams ---------------------------------------------------------------------------
 
@@ -174,7 +175,7 @@ class Stream:
         days = self.settings.feed_retention_days
         if days <= 0:
             return 0
-        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=days)
+        cutoff = (now or self.feed.clock()) - dt.timedelta(days=days)
         for number in range(last):
             newest = members[min(len(members), (number + 1) * size) - 1]
             if _parse_time(newest.time) >= cutoff:

@@ -235,11 +235,15 @@ def test_a_full_page_is_immutable_and_the_open_page_is_revalidated(world: World)
 
 def test_retention_drops_whole_old_pages_and_the_view_starts_after_them(world: World) -> None:
     world.member("Example Flex Ltd", "SC123456")
-    stream = Feed(world.registry).public()
-    members = stream.feed.members(stream.graph)
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)  # retention is 365 days
-    last = (len(members) - 1) // 3
-    assert stream.first_page(members) == 0
-    assert stream.first_page(members, later) == last
-    description = world.client().get("/feed/public").text
+    client = world.client()
+    description = client.get("/feed/public").text
     assert "DurationAgoPolicy" in description and '"P365D"' in description
+    assert f"{world.base}feed/public/0" in description
+    feed = Feed(world.registry)
+    last = (len(feed.members(f"{world.base}graph/public")) - 1) // 3
+    assert last > 0
+    feed.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=400)  # retention: 365
+    world.app.state.feed = feed
+    assert client.get("/feed/public/0").status_code == 410
+    assert client.get(f"/feed/public/{last}").status_code == 200  # the last page stays
+    assert f"{world.base}feed/public/{last}>" in client.get("/feed/public").text
