@@ -35,32 +35,20 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry import access
-from registry.errors import NotFound, RegistryError
-from registry.vocab import DCT, FDI, PROV, RDF, XSD, Namespace
-
-LDES = Namespace("https://w3id.org/ldes#")
-TREE = Namespace("https://w3id.org/tree#")
-AS = Namespace("https://www.w3.org/ns/activitystreams#")
+from registry.errors import Gone, NotFound
+from registry.vocab import AS, DCT, FDI, LDES, PROV, RDF, TREE, XSD
 
 PREFIXES = {
-    "ldes": "https://w3id.org/ldes#",
-    "tree": "https://w3id.org/tree#",
-    "as": "https://www.w3.org/ns/activitystreams#",
-    "dct": "http://purl.org/dc/terms/",
-    "prov": "http://www.w3.org/ns/prov#",
-    "fdi": "https://w3id.org/fdi/ns#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "ldes": LDES.iri,
+    "tree": TREE.iri,
+    "as": AS.iri,
+    "dct": DCT.iri,
+    "prov": PROV.iri,
+    "fdi": FDI.iri,
+    "xsd": XSD.iri,
 }
 
 _KINDS = {"create": AS.Create, "update": AS.Update, "delete": AS.Delete}
-
-
-class FeedPageGone(RegistryError):
-    """A page of a change feed that retention has dropped."""
-
-    status = 410
-    title = "Gone"
-    type_slug = "feed-page-gone"
 
 
 @dataclass(frozen=True)
@@ -207,7 +195,7 @@ class Stream:
         return quads
 
     def page(self, number: int) -> Page:
-        """Page ``number``. Raises FeedPageGone for a page retention dropped, NotFound for one
+        """Page ``number``. Raises Gone for a page retention dropped, NotFound for one
         not yet begun."""
         members = self.feed.members(self.graph)
         size = self.settings.feed_page_size
@@ -216,7 +204,7 @@ class Stream:
         if number > last:
             raise NotFound(f"{self.iri}/{number} has not begun (the newest page is {last})")
         if number < first:
-            raise FeedPageGone(f"{self.iri}/{number} is past retention; start at {first}")
+            raise Gone(f"{self.iri}/{number} is past retention; start at {first}")
         chosen = members[number * size : (number + 1) * size]
         full = len(chosen) == size
         node = self.page_iri(number)
