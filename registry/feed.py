@@ -175,15 +175,17 @@ class Stream:
         members = self.feed.members(self.graph)
         return self._about(self.page_iri(self.first_page(members)))
 
-    def _about(self, view: ox.NamedNode) -> list[ox.Quad]:
+    def _about(self, view: ox.NamedNode | None) -> list[ox.Quad]:
+        """The stream's description; with its ``view`` on the stream itself only, since the
+        view moves with retention and a full page must never change."""
         s = self.node
         quads = [
             _q(s, RDF.type, LDES.EventStream),
             _q(s, LDES.versionOfPath, DCT.isVersionOf),
             _q(s, LDES.timestampPath, PROV.generatedAtTime),
-            _q(s, TREE.view, view),
-            _q(view, RDF.type, TREE.Node),
         ]
+        if view is not None:
+            quads += [_q(s, TREE.view, view), _q(view, RDF.type, TREE.Node)]
         days = self.settings.feed_retention_days
         if days > 0:
             policy = ox.NamedNode(self.iri + "#retention")
@@ -208,7 +210,7 @@ class Stream:
         chosen = members[number * size : (number + 1) * size]
         full = len(chosen) == size
         node = self.page_iri(number)
-        quads = self._about(self.page_iri(first))
+        quads = self._about(None)
         quads.append(_q(node, RDF.type, TREE.Node))
         if full:
             relation = ox.NamedNode(f"{node.value}#next")
