@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from api.auth import current_principal
 from api.negotiation import negotiate, none_match
+from registry.access_log import audit_reads
 from registry.errors import NotFound
 from registry.feed import Feed, Stream, serialise
 from registry.identity import Principal
@@ -99,4 +100,8 @@ def shared_page(
     principal: Principal = Depends(current_principal),
 ) -> Response:
     found = _shared(request, uid, principal).page(page)
+    # BUC.2 step 6a: the shared copies a page shows are reads of their owners' records.
+    audit_reads(
+        request.app.state.registry, principal, found.records, request.headers.get("x-request-id")
+    )
     return _answer(request, found.quads, "private, " + (_IMMUTABLE if found.full else "no-cache"))

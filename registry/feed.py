@@ -64,10 +64,12 @@ class Member:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a stream, as served: its quads and whether it can never change."""
+    """One page of a stream, as served: its quads, whether it can never change, and the
+    records whose content it shows."""
 
     quads: list[ox.Quad]
     full: bool
+    records: list[str]
 
 
 class Feed:
@@ -224,7 +226,8 @@ class Stream:
             if m.seq not in entries:
                 entries[m.seq] = self.feed.registry.journal.entry(m.seq).payload
             quads += self._member(node, m, entries[m.seq])
-        return Page(quads, full)
+        shown = sorted({m.iri for m in chosen if m.kind != "delete"})
+        return Page(quads, full, shown)
 
     def _member(self, page: ox.NamedNode, m: Member, payload: dict[str, Any]) -> list[ox.Quad]:
         version = ox.NamedNode(f"{page.value}#{m.seq}.{m.position}")

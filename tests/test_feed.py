@@ -184,6 +184,13 @@ def test_a_follower_of_the_shared_feed_holds_what_is_shared_and_loses_what_is_wi
     sharing.withdraw(world.registry, fsp.principal, agreement)
     follower.follow(f"/feed/shared/{dso.uid}")
     assert follower.triples() == registry_triples(client, query) == set()
+    reads = [
+        event
+        for entry in world.registry.journal.entries()
+        for event in entry.payload.get("events", [])
+        if event.get("action") == "read" and event.get("target") == asset
+    ]
+    assert reads and {e["organisation"] for e in reads} == {dso.iri}  # the FSP is told
 
 
 def test_a_rival_reads_neither_anothers_shared_feed_nor_private_records_in_the_public_one(
