@@ -28,6 +28,7 @@ from api import (
     directory,
     erasures,
     federation,
+    feed,
     inbox,
     integrity,
     linked_data,
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(federation.router)
     app.include_router(vocabulary.router)  # /ns/diff before /ns/{name}
     app.include_router(linked_data.router)
+    app.include_router(feed.router)
     for module in (commercial, agreements, directory, monitor, cases, inbox, webhooks, proposals):
         app.include_router(module.router)
     app.include_router(statistics.router)

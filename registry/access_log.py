@@ -53,8 +53,20 @@ def audit_query_reads(
     shows ``principal``; returns how many records. Anonymous requesters see public data only."""
     if not principal.organisation:
         return 0
+    return audit_reads(
+        registry, principal, _record_iris(registry.settings.base_iri, body, media_type), request_id
+    )
+
+
+def audit_reads(
+    registry: Registry, principal: Principal, iris: Any, request_id: str | None = None
+) -> int:
+    """Journal, in one entry, a read by ``principal`` of each of ``iris`` that is another
+    organisation's record (a SPARQL answer, a page of a change feed); returns how many."""
+    if not principal.organisation:
+        return 0
     owners: dict[str, list[str]] = {}
-    for iri in _record_iris(registry.settings.base_iri, body, media_type):
+    for iri in iris:
         told = sorted(parties(registry, iri) - {principal.organisation})
         if told:
             owners[iri] = told

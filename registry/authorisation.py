@@ -103,6 +103,14 @@ RULES: dict[str, Rule] = {
             "an asset or right in an organisation's own or shared graph: scope assets-read "
             "(or assets-write); its current operator reads it even after a switch",
         ),
+        _rule(
+            "feed.shared",
+            MEMBER,
+            READ_ASSETS,
+            {"owner"},
+            "the change feed of the records shared with an organisation (GET /feed/shared/...): "
+            "that organisation alone, scope assets-read (or assets-write)",
+        ),
         _rule("asset.register", {FSP}, {ASSETS_WRITE}, description="register assets"),
         _rule(
             "asset.update",

@@ -83,6 +83,14 @@ class ProtocolError(RegistryError):
         self.title = title
 
 
+class Gone(RegistryError):
+    """What was here has been removed on purpose (a change-feed page past retention)."""
+
+    status = 410
+    title = "Gone"
+    type_slug = "gone"
+
+
 class NotFound(RegistryError):
     status = 404
     title = "Not found"

@@ -193,7 +193,12 @@ def open_index(settings: Settings) -> Index:
         from registry.remote_index import RemoteIndex
 
         timeout = max(60.0, settings.query_timeout * 6)
-        return RemoteIndex(settings.sparql_query_url, settings.sparql_update_url, timeout)
+        return RemoteIndex(
+            settings.sparql_query_url,
+            settings.sparql_update_url,
+            timeout,
+            graph_prefix=settings.base_iri + "graph/",
+        )
     on_disk = settings.store != "memory" and settings.data_dir
     return OxigraphIndex(Path(settings.data_dir) / "index" if on_disk else None)
 

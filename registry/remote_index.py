@@ -21,17 +21,17 @@ from collections.abc import Iterable
 from urllib.error import URLError
 
 import pyoxigraph as ox
-from SPARQLWrapper import POST, POSTDIRECTLY, SPARQLWrapper
+from SPARQLWrapper import CONSTRUCT, DESCRIBE, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
 from registry.errors import RegistryError
-from registry.index import _INT, INDEX_NODE, META_GRAPH, RecordChange, _data, _quads
+from registry.index import _INT, INDEX_NODE, META_GRAPH, RecordChange, _quads
 from registry.vocab import FDI
 
-ACCEPT = (
-    "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8, "
-    "application/sparql-results+xml;q=0.5"
-)
+# One Accept per query form: a store offered results and graph types at once may answer a
+# CONSTRUCT as a result set (Virtuoso sends its s/p/o bindings as SPARQL JSON).
+ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.5"
+ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.8"
 
 APPLIED_SEQ = """
 SELECT (MAX(?seq) AS ?max) WHERE { GRAPH ?meta { ?index ?marker ?seq } }
@@ -42,8 +42,12 @@ OLD_MARKERS = (
     "{ <urn:fdi:index> <https://w3id.org/fdi/ns#journalSequence> ?seq } }"
 )
 
+# ?prefix scopes the store to the registry's graphs ({base}graph/...): a store keeps graphs of
+# its own (Virtuoso: virtrdf:, ldp:, its URIQA graph) that are no part of the registry.
 QUADS = """
-SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?meta) }
+SELECT ?s ?p ?o ?g WHERE {
+  GRAPH ?g { ?s ?p ?o } FILTER(?g != ?meta && STRSTARTS(STR(?g), ?prefix))
+}
 """
 
 QUADS_OF_NODES = """
@@ -51,11 +55,13 @@ SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }
 """
 
 GRAPHS = """
-SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?meta) }
+SELECT DISTINCT ?g WHERE {
+  GRAPH ?g { ?s ?p ?o } FILTER(?g != ?meta && STRSTARTS(STR(?g), ?prefix))
+}
 """
 
 ALL_QUADS = """
-SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }
+SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), ?prefix) || ?g = ?meta) }
 """
 
 NO_GRAPH = ox.NamedNode("urn:fdi:no-graph")
@@ -86,16 +92,21 @@ class StoreUnavailable(RegistryError):
 class RemoteIndex:
     """An index on a SPARQL 1.1 Query (``query_url``) and Update (``update_url``) endpoint.
 
-    ``timeout`` bounds each HTTP request (seconds). Raises StoreUnavailable when the store cannot
-    be reached or fails, SyntaxError for a query the store calls malformed.
+    ``timeout`` bounds each HTTP request (seconds). ``graph_prefix`` (the registry's
+    ``{base}graph/``) is what the registry's graph IRIs start with: the store's other graphs are
+    never read, listed or cleared. Raises StoreUnavailable when the store cannot be reached or
+    fails, SyntaxError for a query the store calls malformed.
     """
 
-    def __init__(self, query_url: str, update_url: str, timeout: float = 60.0) -> None:
+    def __init__(
+        self, query_url: str, update_url: str, timeout: float = 60.0, graph_prefix: str = ""
+    ) -> None:
         if not query_url or not update_url:
             raise RegistryError("store = sparql needs sparql_query_url and sparql_update_url")
         self.query_url = query_url
         self.update_url = update_url
         self.timeout = timeout
+        self.prefix = ox.Literal(graph_prefix)
 
     # --- the Index protocol ------------------------------------------------------------------
 
@@ -155,8 +166,9 @@ class RemoteIndex:
         """Quads matching a pattern (``None`` matches anything), outside the marker graph."""
         given = {"s": subject, "p": predicate, "o": obj, "g": graph}
         substitutions = {ox.Variable(k): v for k, v in given.items() if v is not None}
+        substitutions[ox.Variable("prefix")] = self.prefix
         substitutions[ox.Variable("meta")] = META_GRAPH
-        return [
+        return canonical(
             ox.Quad(
                 given["s"] or row["s"],
                 given["p"] or row["p"],
@@ -164,9 +176,12 @@ class RemoteIndex:
                 given["g"] or row["g"],
             )
             for row in self._select(QUADS, None, substitutions)
-        ]
+        )
 
     def record_quads(self, graph: ox.NamedNode, subject: ox.NamedNode) -> list[ox.Quad]:
+        return canonical(self._record_quads(graph, subject))
+
+    def _record_quads(self, graph: ox.NamedNode, subject: ox.NamedNode) -> list[ox.Quad]:
         """The stored quads of a record: its own and those of its ``#fragment`` nodes, read one
         level of fragments per request."""
         out: list[ox.Quad] = []
@@ -191,31 +206,40 @@ class RemoteIndex:
 
     def graphs(self) -> list[ox.NamedNode]:
         """The registry's named graphs (the marker graph left out)."""
-        rows = self._select(GRAPHS, None, {ox.Variable("meta"): META_GRAPH})
+        rows = self._select(GRAPHS, None, self._scope())
         return [row["g"] for row in rows]
 
     def dump(self) -> ox.Dataset:
         """Every quad of the store's named graphs, the journal marker included."""
         return ox.Dataset(
-            ox.Quad(row["s"], row["p"], row["o"], row["g"])
-            for row in self._select(ALL_QUADS, None, {})
+            canonical(
+                ox.Quad(row["s"], row["p"], row["o"], row["g"])
+                for row in self._select(ALL_QUADS, None, self._scope())
+            )
         )
 
     def close(self) -> None:
         """Nothing to release: each request opens its own connection."""
 
     def clear(self) -> None:
-        """Remove everything from the store (``CLEAR ALL``): for tests and full rebuilds."""
-        self._update("CLEAR ALL")
+        """Drop the registry's graphs and the marker graph (for tests and full rebuilds); the
+        store's own graphs stay (and Virtuoso 7.2's ``CLEAR ALL`` removes nothing)."""
+        drops = [f"DROP SILENT GRAPH {g}" for g in [*self.graphs(), META_GRAPH]]
+        self._update(" ;\n".join(drops))
+
+    def _scope(self) -> dict[ox.Variable, ox.Term]:
+        return {ox.Variable("prefix"): self.prefix, ox.Variable("meta"): META_GRAPH}
 
     # --- protocol ------------------------------------------------------------------------------
 
     def _client(self, url: str) -> SPARQLWrapper:
         client = SPARQLWrapper(url, updateEndpoint=self.update_url)
         client.setMethod(POST)
-        client.setRequestMethod(POSTDIRECTLY)
+        client.setRequestMethod(URLENCODED)
         client.setTimeout(int(max(1, self.timeout)))
-        client.addCustomHttpHeader("Accept", ACCEPT)
+        # The protocol's content negotiation only: no `format`/`output` parameters, which
+        # Virtuoso obeys over the Accept header (a 406 for a CONSTRUCT asked as "xml").
+        client.setOnlyConneg(True)
         return client
 
     def _select(
@@ -231,6 +255,8 @@ class RemoteIndex:
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         client = self._client(self.query_url)
         client.setQuery(text)
+        graph_form = client.queryType in (CONSTRUCT, DESCRIBE)
+        client.addCustomHttpHeader("Accept", ACCEPT_GRAPH if graph_form else ACCEPT_RESULTS)
         for graph in graphs or []:
             client.addParameter("default-graph-uri", graph.value)
             client.addParameter("named-graph-uri", graph.value)
@@ -244,6 +270,7 @@ class RemoteIndex:
     def _update(self, text: str) -> None:
         client = self._client(self.query_url)
         client.setQuery(text)
+        client.addCustomHttpHeader("Accept", ACCEPT_RESULTS)
         self._send(client)
 
     def _send(self, client: SPARQLWrapper) -> tuple[bytes, str]:
@@ -319,6 +346,53 @@ def _where_brace(text: str) -> int | None:
             following = blanked.find("{", at + 1)
             return following if following >= 0 else None
     return None
+
+
+def _data(quads: Iterable[ox.Quad]) -> str:
+    """Quads as ``GRAPH <g> { s p o . ... }`` blocks of at most ``_BLOCK`` triples: a third
+    shorter than a ``GRAPH`` per quad, which matters where a store caps a request's text
+    (Virtuoso: 10 MB), and short enough for Virtuoso's parser (a block of about 5,000 triples
+    exhausts it). Terms are serialised by pyoxigraph (escaped N-Triples), never formatted from
+    input."""
+    by_graph: dict[str, list[str]] = {}
+    for q in quads:
+        by_graph.setdefault(str(q.graph_name), []).append(f"{q.subject} {q.predicate} {q.object} .")
+    return "\n".join(
+        f"GRAPH {g} {{\n" + "\n".join(lines[i : i + _BLOCK]) + "\n}"
+        for g, lines in by_graph.items()
+        for i in range(0, len(lines), _BLOCK)
+    )
+
+
+_BLOCK = 1000
+
+
+def canonical(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
+    """``quads`` with typed literals in the lexical form the embedded Oxigraph index gives
+    them: a store may canonicalise differently (Virtuoso reads ``"150"^^xsd:double`` back as
+    ``"150.0"``, ``"…:00.5Z"^^xsd:dateTime`` as ``"…:00.500Z"``), and records read from either
+    index must be the same terms. The value is unchanged, so SPARQL's ``DELETE DATA`` of the
+    canonical form still matches what the store holds."""
+    quads = list(quads)
+    typed = {q.object for q in quads if isinstance(q.object, ox.Literal) and _typed(q.object)}
+    if not typed:
+        return quads
+    store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
+    graphs = {ox.NamedNode(f"urn:x-fdi:literal:{i}"): lit for i, lit in enumerate(typed)}
+    store.extend(ox.Quad(node, node, lit, graph) for graph, lit in graphs.items())
+    again = {graphs[q.graph_name]: q.object for q in store}  # type: ignore[index]
+    return [
+        ox.Quad(q.subject, q.predicate, again[q.object], q.graph_name) if q.object in again else q
+        for q in quads
+    ]
+
+
+def _typed(literal: ox.Literal) -> bool:
+    return literal.datatype.value.startswith(XSD_NS) and literal.datatype.value not in _PLAIN
+
+
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+_PLAIN = {XSD_NS + "string"}
 
 
 def _as_query_triples(quads: Iterable[ox.Quad]) -> ox.QueryTriples:

@@ -115,6 +115,10 @@ class Settings:
         beside the system's trust store.
     disclosure_threshold: the fewest assets a published statistics cell may hold; smaller cells
         are merged, then suppressed (registry.disclosure); 1 publishes every cell.
+    feed_page_size: members per page of the change feeds (registry.feed); a full page never
+        changes, so changing this renumbers every page.
+    feed_retention_days: pages of the change feeds whose newest member is older than this are
+        dropped (410); 0 keeps every page.
     """
 
     data_dir: Path | None = Path("fdi-data")
@@ -164,6 +168,8 @@ class Settings:
     webhook_denied_networks: str = DENIED_NETWORKS
     webhook_ca_file: str = ""
     catch_up_wait: float = 2.0
+    feed_page_size: int = 100
+    feed_retention_days: int = 365
 
     def __post_init__(self) -> None:
         if not self.store:
@@ -177,6 +183,8 @@ class Settings:
             )
         for network in filter(None, (n.strip() for n in self.trusted_proxies.split(","))):
             ipaddress.ip_network(network, strict=False)  # ValueError names a bad one
+        if self.feed_page_size < 1:
+            raise ValueError("FDI_FEED_PAGE_SIZE must be at least 1")
         if self.query_isolation not in ("required", "off"):
             raise ValueError("FDI_QUERY_ISOLATION must be required or off")
         if self.trusted_proxies and not self.proxy_secret:

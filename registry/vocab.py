@@ -68,6 +68,8 @@ LDP = Namespace("http://www.w3.org/ns/ldp#")
 AS = Namespace("https://www.w3.org/ns/activitystreams#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+LDES = Namespace("https://w3id.org/ldes#")
+TREE = Namespace("https://w3id.org/tree#")
 
 PREFIXES: dict[str, str] = {
     "fdi": FDI.iri,

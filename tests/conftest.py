@@ -3,7 +3,9 @@
 With ``FDI_TEST_STORE=sparql`` and ``FDI_TEST_SPARQL_URL=http://127.0.0.1:PORT`` (an
 ``oxigraph serve`` that ``.ci/run`` starts), the ``registry`` and ``disk_settings`` fixtures put
 the index on that external store instead, emptied before each test; ``pytest -m store`` runs
-the tests of registration and queries that CI runs that way (``STORE_MODULES``).
+the tests of registration and queries that CI runs that way (``STORE_MODULES``). A store whose
+endpoints are not ``/query`` and ``/update`` under that URL (Virtuoso's one ``/sparql``) names them
+in ``FDI_TEST_SPARQL_QUERY_URL`` and ``FDI_TEST_SPARQL_UPDATE_URL`` instead.
 """
 
 from __future__ import annotations
@@ -54,16 +56,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason="removes the embedded index's directory"))
 
 
+def store_urls() -> tuple[str, str] | None:
+    """The external store's query and update endpoints from the environment, or None."""
+    url = os.environ.get("FDI_TEST_SPARQL_URL", "").rstrip("/")
+    query = os.environ.get("FDI_TEST_SPARQL_QUERY_URL") or (url and url + "/query")
+    update = os.environ.get("FDI_TEST_SPARQL_UPDATE_URL") or (url and url + "/update")
+    return (query, update) if query and update else None
+
+
 def external_store() -> dict[str, str]:
     """Settings for the external store under test, emptied; {} for the embedded one."""
     if os.environ.get("FDI_TEST_STORE") != "sparql":
         return {}
     from registry.remote_index import RemoteIndex
 
-    url = os.environ.get("FDI_TEST_SPARQL_URL", "http://127.0.0.1:7878").rstrip("/")
-    urls = {"sparql_query_url": url + "/query", "sparql_update_url": url + "/update"}
-    RemoteIndex(urls["sparql_query_url"], urls["sparql_update_url"]).clear()
-    return {"store": "sparql", **urls}
+    query, update = store_urls() or ("http://127.0.0.1:7878/query", "http://127.0.0.1:7878/update")
+    RemoteIndex(query, update, graph_prefix=BASE + "graph/").clear()
+    return {"store": "sparql", "sparql_query_url": query, "sparql_update_url": update}
 
 
 @pytest.fixture

@@ -143,6 +143,7 @@ def _build(app) -> World:  # type: ignore[no-untyped-def]
         "path": "public",
         "step": "acknowledge",
         "hook": "wh_" + "0" * 32,
+        "page": "0",
     }
     return World(app, certificates, records, relations, params)
 
@@ -161,6 +162,7 @@ def _current(registry, asset: str) -> str:  # type: ignore[no-untyped-def]
 _UID_OF = {
     "/organisations/": "org",
     "/id/org/": "org",
+    "/feed/shared/": "org",
     "/memberships/": "membership",
     "/claims/": "claim",
     "/catalogues/": None,

@@ -68,7 +68,14 @@ SHARE_WITH_DSOS = {
         },
     },
 }
-ACCEPTS = ("application/json", "text/turtle", "text/html", "application/ld+json", "text/csv")
+ACCEPTS = (
+    "application/json",
+    "text/turtle",
+    "text/html",
+    "application/ld+json",
+    "text/csv",
+    "application/n-quads",  # the change feeds' pages
+)
 
 
 @dataclass
@@ -130,6 +137,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
         scene.answers["shared"] = world.client(dso).get(
             world.path(asset_iri), headers={"Accept": "text/turtle"}
         )
+        scene.answers["feed"] = feed_pages(scene)
         scene.receipts = [asset.json()["receipt"], right.json()["receipt"]]
         scene.found_before = {v for v in VALUES if any(v in t for t in read_everything(scene))}
         scene.keys = [
@@ -151,6 +159,27 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
                 "/erasures", json={"subject": subject, "basis": "UK GDPR art. 17(1)(a)"}
             )
         yield scene
+
+
+def feed_pages(scene: Scene) -> str:
+    """The public change feed's first page, and the DSO's shared feed's, as N-Quads."""
+    world, nquads = scene.world, {"Accept": "application/n-quads"}
+    dso_uid = scene.dso.iri.rsplit("/", 1)[-1]
+    public = world.client().get("/feed/public/0", headers=nquads)
+    shared = world.client(scene.dso).get(f"/feed/shared/{dso_uid}/0", headers=nquads)
+    assert public.status_code == shared.status_code == 200, (public.text, shared.text)
+    return public.text + shared.text
+
+
+def test_the_change_feeds_showed_the_shared_postcode_opened_before_the_erasure(
+    scene: Scene,
+) -> None:
+    assert POSTCODE in scene.answers["feed"] and "fdi/sealed#" not in scene.answers["feed"]
+
+
+def test_the_change_feeds_leave_erased_values_out(scene: Scene) -> None:
+    pages = feed_pages(scene)
+    assert not [v for v in VALUES if v in pages] and "fdi/sealed#" not in pages
 
 
 def read_everything(scene: Scene) -> Iterator[str]:
@@ -191,6 +220,7 @@ def _urls(scene: Scene) -> Iterator[str]:
         "name": ["fdi"],
         "path": ["public", f"org/{org_uid}"],
         "number": ["1", "2", "3"],
+        "page": ["0"],
     }
     extra = {
         "/search": [f"?q={MPAN}", "?q=Erasure", "?q=LL57"],

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,33 +14,35 @@ from registry.formats import read_bytes
 from registry.index import META_GRAPH, OxigraphIndex, RecordChange, open_index
 from registry.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable, bind
 from registry.settings import Settings
-from tests.conftest import BASE, EXAMPLES
+from tests.conftest import BASE, EXAMPLES, store_urls
 from tests.servers import free_port, oxigraph_binary, oxigraph_server
 
 EX = "http://registry.test/id/asset/1"
 G = ox.NamedNode(BASE + "graph/public")
+XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 @pytest.fixture(scope="module")
-def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    given = os.environ.get("FDI_TEST_SPARQL_URL")
+def endpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The store's ``sparql_query_url`` and ``sparql_update_url`` settings."""
+    given = store_urls()
     if given:
-        yield given.rstrip("/")
+        yield {"sparql_query_url": given[0], "sparql_update_url": given[1]}
         return
     if oxigraph_binary() is None:
         pytest.skip("the oxigraph server is not installed (pip install oxigraph)")
     with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as url:
-        yield url
+        yield {"sparql_query_url": url + "/query", "sparql_update_url": url + "/update"}
 
 
 @pytest.fixture
-def remote(store_url: str) -> RemoteIndex:
-    index = RemoteIndex(store_url + "/query", store_url + "/update")
+def remote(endpoints: dict[str, str]) -> RemoteIndex:
+    index = RemoteIndex(*endpoints.values(), graph_prefix=BASE + "graph/")
     index.clear()
     return index
 
 
-def _record(subject: str, value: str) -> RecordChange:
+def _record(subject: str, value: str, datatype: str = XSD + "decimal") -> RecordChange:
     s = ox.NamedNode(subject)
     cap = ox.NamedNode(subject + "#exportCapacity")
     p = ox.NamedNode("https://w3id.org/fdi/ns#exportCapacity")
@@ -51,7 +52,7 @@ def _record(subject: str, value: str) -> RecordChange:
         ox.Triple(
             cap,
             v,
-            ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")),
+            ox.Literal(value, datatype=ox.NamedNode(datatype)),
         ),
     ]
     return RecordChange(G, s, triples, new=True)
@@ -60,7 +61,7 @@ def _record(subject: str, value: str) -> RecordChange:
 def _same_changes(*indexes: object) -> None:
     for index in indexes:
         index.apply(1, [_record(EX, "5.0")])  # type: ignore[attr-defined]
-        change = _record(EX, '7.5 "quoted"\nline')
+        change = _record(EX, '7.5 "quoted"\nline', XSD + "string")
         index.apply(2, [RecordChange(change.graph, change.subject, change.triples, new=False)])  # type: ignore[attr-defined]
 
 
@@ -141,13 +142,12 @@ def test_substitutions_open_the_outer_group() -> None:
     assert bind('ASK { ?x ?p "{" }', s).startswith("ASK { VALUES (?x)")
 
 
-def test_settings_choose_the_index(store_url: str, tmp_path: Path) -> None:
+def test_settings_choose_the_index(endpoints: dict[str, str], tmp_path: Path) -> None:
     remote = open_index(
         Settings(
             data_dir=None,
             store="sparql",
-            sparql_query_url=store_url + "/query",
-            sparql_update_url=store_url + "/update",
+            **endpoints,
         )
     )
     assert isinstance(remote, RemoteIndex)
@@ -156,14 +156,13 @@ def test_settings_choose_the_index(store_url: str, tmp_path: Path) -> None:
 
 
 def test_a_registry_registers_and_queries_on_the_external_store(
-    remote: RemoteIndex, store_url: str
+    remote: RemoteIndex, endpoints: dict[str, str]
 ) -> None:
     settings = Settings(
         data_dir=None,
         base_iri=BASE,
         store="sparql",
-        sparql_query_url=store_url + "/query",
-        sparql_update_url=store_url + "/update",
+        **endpoints,
     )
     registry = Registry(settings)
     parsed = read_bytes(
@@ -177,14 +176,13 @@ def test_a_registry_registers_and_queries_on_the_external_store(
 
 
 def test_a_registry_catches_up_an_emptied_store(
-    remote: RemoteIndex, store_url: str, tmp_path: Path
+    remote: RemoteIndex, endpoints: dict[str, str], tmp_path: Path
 ) -> None:
     settings = Settings(
         data_dir=tmp_path / "data",
         base_iri=BASE,
         store="sparql",
-        sparql_query_url=store_url + "/query",
-        sparql_update_url=store_url + "/update",
+        **endpoints,
     )
     registry = Registry(settings)
     parsed = read_bytes(
@@ -209,3 +207,28 @@ def test_only_the_newest_marker_is_kept(remote: RemoteIndex) -> None:
     markers = remote.query("SELECT ?seq WHERE { GRAPH ?g { ?i ?p ?seq } }", [META_GRAPH])
     assert [row["seq"].value for row in markers] == ["2"]  # type: ignore[union-attr]
     assert f"GRAPH <{META_GRAPH.value}>" in OLD_MARKERS
+
+
+def test_typed_literals_read_back_as_the_embedded_index_gives_them(remote: RemoteIndex) -> None:
+    embedded = OxigraphIndex(None)
+    s = ox.NamedNode(EX)
+    values = [("1.50E2", "double"), ("2026-01-01T10:00:00.500+01:00", "dateTime"), ("1", "boolean")]
+    triples = [
+        ox.Triple(s, ox.NamedNode(f"urn:p:{i}"), ox.Literal(v, datatype=ox.NamedNode(XSD + t)))
+        for i, (v, t) in enumerate(values)
+    ]
+    for index in (remote, embedded):
+        index.apply(1, [RecordChange(G, s, triples, new=True)])
+    assert set(remote.record_quads(G, s)) == set(embedded.record_quads(G, s))
+    remote.apply(2, [RecordChange(G, s, [], new=False)])  # DELETE DATA of the forms read back
+    assert remote.record_quads(G, s) == []
+
+
+def test_clearing_leaves_the_stores_other_graphs(remote: RemoteIndex) -> None:
+    other = ox.NamedNode("urn:x-test:not-the-registry")
+    remote._update(f"INSERT DATA {{ GRAPH {other} {{ {other} {other} {other} }} }}")
+    _same_changes(remote)
+    remote.clear()
+    assert remote.applied_seq() == 0 and remote.graphs() == []
+    assert bool(remote.query("ASK { ?s ?p ?o }", [other]))
+    remote._update(f"DROP SILENT GRAPH {other}")  # Virtuoso: DROP without SILENT fails here
