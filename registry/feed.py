@@ -17,9 +17,10 @@ record) holds exactly what the graph holds.
 
 Members are cut into **pages** of ``feed_page_size``, numbered from 0 (``{stream}/{n}``): a
 page's content depends only on the journal before it, so a full page never changes (served
-``immutable``; an erasure of personal data leaves the erased values out of every page) and links to the next with ``tree:relation``; the last page fills up as changes
-come. **Retention** (``feed_retention_days``, an ``ldes:DurationAgoPolicy``) drops whole pages
-whose newest member is older than that (410 Gone), never the last page.
+``immutable``; an erasure of personal data leaves the erased values out of every page) and
+links to the next with ``tree:relation``; the last page fills up as changes come.
+**Retention** (``feed_retention_days``, an ``ldes:DurationAgoPolicy``) drops whole pages whose
+newest member is older than that (410 Gone), never the last page.
 
 The feed reads the journal once, then only its new entries; it keeps, per graph, one small
 tuple per member in memory, and reads a page's entries again to serve it.
