@@ -8,6 +8,7 @@ compares two versions, as a page and as RDF (registry/vocabulary_diff.py).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -17,10 +18,12 @@ from fastapi.responses import Response
 from api.pages import formats_links, render
 from api.records import LINKED_DATA, represent
 from registry import vocabulary_docs as docs
+from registry.errors import NotFound
 from registry.vocab import FDI, FDISH, TECH
 from registry.vocabulary_diff import diff, diff_triples
 
 router = APIRouter(tags=["Linked data"])
+_LOCAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 # Routed last: /shapes/market/{slug} (api/commercial.py) must be matched before these.
 versions = APIRouter(tags=["Linked data"])
 NS_IRI = "https://w3id.org/fdi/ns"
@@ -91,6 +94,8 @@ def version_diff(
     **LINKED_DATA,  # type: ignore[arg-type]
 )
 def technology(name: str, request: Request) -> Response:
+    if not _LOCAL_NAME.fullmatch(name):  # nor would it make an IRI: no such technology
+        raise NotFound(f"no technology {name!r} in the technology scheme")
     iri = TECH[name].value
     version = docs.in_force(request.app.state.registry)
     triples = docs.term_triples(request.app.state.registry, version, iri)

@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="fdi-bench-replicas-"))
-    bodies = iter(new_assets(0, int(args.seconds * 300)))  # more than three runs write
+    # More than three runs write on this machine; a run that writes them all stops early
+    # (its rate is still measured), never fails (an exhausted iterator's error says nothing).
+    bodies = iter(new_assets(0, int(args.seconds * 600)))
     results: dict[str, Any] = {
         "command": "python -m bench.replicas " + " ".join(sys.argv[1:] if argv is None else argv),
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -133,13 +135,19 @@ def _stop(deployment: Deployment) -> None:
 Work = Callable[[httpx.Client, str, dict[str, str]], None]
 
 
+class _Exhausted(Exception):
+    """Every prepared body was written: the run ends there."""
+
+
 def _writer(bodies: Any, created: list[str] | None = None) -> Work:
     """POST a new asset; its IRI is added to ``created``."""
     lock = threading.Lock()
 
     def write(client: httpx.Client, url: str, headers: dict[str, str]) -> None:
         with lock:
-            body = next(bodies)
+            body = next(bodies, None)
+        if body is None:
+            raise _Exhausted
         answer = client.post(
             url + "/assets", content=body, headers={**headers, "Content-Type": "text/turtle"}
         )
@@ -177,8 +185,10 @@ def _measure(deployment: Deployment, work: Work, args: argparse.Namespace) -> di
             while time.perf_counter() < stop:
                 try:
                     work(http, url, headers)
+                except _Exhausted:
+                    return
                 except Exception as e:  # noqa: BLE001 - reported with the results
-                    failures.append(str(e))
+                    failures.append(f"{type(e).__name__}: {e}")
                     return
                 counts[i] += 1
 

@@ -276,3 +276,10 @@ def test_a_technology_reads_as_its_own_section_in_a_browser(client):
 
 def test_an_unknown_technology_is_a_404(client):
     assert client.get("/technology/Perpetuum", headers=HTML).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["\U0010a93e", "a b", "Nothing"])
+def test_a_name_that_is_no_technology_is_a_404_not_a_server_error(client, name):
+    # Found by tests/test_fuzz.py: a name that makes no IRI raised a 500.
+    answer = client.get(f"/technology/{name}", headers={"Accept": "text/turtle"})
+    assert answer.status_code == 404
