@@ -24,7 +24,9 @@ router = APIRouter(tags=["Change feed"])
 
 OFFERS = ["application/trig", "application/n-quads"]
 _MAX_PAGE = 2**40
-_IMMUTABLE = "max-age=31536000, immutable"
+# A full page never changes but for an erasure of personal data, which caches must see within
+# a day (a year, as LDES suggests, would keep erased values in them that long).
+_IMMUTABLE = "max-age=86400, immutable"
 
 _RDF = {
     "responses": {

@@ -9,6 +9,8 @@ seconds, then answers 503 (``not-caught-up``) with ``Retry-After`` (docs/replica
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
@@ -55,16 +57,34 @@ class Sequence:
         await self.app(scope, receive, send_wrapped)
 
 
+_DIGITS = re.compile(r"[0-9]{1,19}")
+# At most this many requests wait for catch-up at once (each holds a worker thread); more
+# are answered 503 at once, as is a sequence the journal itself has not reached.
+_WAITERS = threading.BoundedSemaphore(8)
+
+
 async def _reach(registry: Any, wanted: str) -> UnusableInput | NotCaughtUp | None:
-    if not wanted.strip().isdigit():
-        return UnusableInput("FDI-Min-Sequence is a journal sequence number (digits)")
-    seq = int(wanted)
+    if not _DIGITS.fullmatch(wanted.strip()):
+        return UnusableInput("FDI-Min-Sequence is a journal sequence number (ASCII digits)")
+    seq = int(wanted.strip())
     if registry.applied() >= seq:
         return None
-    if await run_in_threadpool(registry.reach, seq, registry.settings.catch_up_wait):
-        return None
+    if _WAITERS.acquire(blocking=False):
+        try:
+            if await run_in_threadpool(_wait, registry, seq):
+                return None
+        finally:
+            _WAITERS.release()
     return NotCaughtUp(
         f"this replica has applied the journal to {registry.applied()}, not yet {seq}: "
         "retry in a moment",
         applied=registry.applied(),
     )
+
+
+def _wait(registry: Any, seq: int) -> bool:
+    """Wait for ``seq`` only if the journal holds it (one query); a number beyond the journal's
+    head will not come within the wait."""
+    if registry.journal.last()[0] < seq:
+        return False
+    return bool(registry.reach(seq, registry.settings.catch_up_wait))

@@ -22,10 +22,12 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-# Loopback, private, shared (CGNAT), link-local and "this network" ranges, IPv4 and IPv6.
+# Loopback, private, shared (CGNAT), link-local and "this network" ranges, IPv4 and IPv6; and
+# the IPv6 forms that reach an IPv4 or local host: the unspecified address and IPv4-compatible
+# addresses (::/96, "::" connects to loopback), NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
 DENIED_NETWORKS = (
     "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,"
-    "100.64.0.0/10,0.0.0.0/8,fc00::/7,fe80::/10"
+    "100.64.0.0/10,0.0.0.0/8,fc00::/7,fe80::/10,::/96,64:ff9b::/96,2002::/16"
 )
 
 

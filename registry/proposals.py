@@ -221,6 +221,7 @@ def check(
     for name, graph in graphs.items():
         mine = _namespaces(name)
         problems += _terms(name, graph, before, old, mine)
+        problems += _new_queries(name, graph, old)
     shapes = rdflib.Graph()
     for name, graph in graphs.items():
         if name.startswith("shapes/"):
@@ -229,6 +230,40 @@ def check(
         problems += _shacl_for_shacl(shapes)
     if problems:
         raise ProposalRefused(_say(problems), problems=problems)
+
+
+# SHACL-SPARQL and SHACL-AF run queries of the proposer's choosing over every graph of the
+# registry when the impact is computed (and, once adopted, on every submission): their results'
+# messages and values could carry other organisations' private records, and a query can be
+# made as slow as one likes. A proposal may keep the queries its base version has, never add
+# or change one; the scheme operator adds them (in a release of the registry).
+_QUERIES = (SH.select, SH.ask, SH.construct, SH.update)
+_QUERY_TYPES = (SH.SPARQLConstraint, SH.SPARQLTarget, SH.SPARQLRule, SH.ConstraintComponent)
+
+
+def _new_queries(name: str, graph: rdflib.Graph, old: rdflib.Graph) -> list[dict[str, str]]:
+    known = {str(q) for p in _QUERIES for q in old.objects(None, p)}
+    problems = [
+        {"document": name, "term": str(s), "problem": "adds a SPARQL query (SHACL-SPARQL)"}
+        for p in _QUERIES
+        for s, q in graph.subject_objects(p)
+        if str(q) not in known
+    ]
+    # Named components, targets and rules too (a blank one's query is caught above; a named
+    # one may take its query from elsewhere, e.g. a validator).
+    known_types = {(s, t) for t in _QUERY_TYPES for s in old.subjects(RDF.type, t)}
+    problems += [
+        {"document": name, "term": str(s), "problem": f"declares a {t.split('#')[-1]}"}
+        for t in _QUERY_TYPES
+        for s in graph.subjects(RDF.type, t)
+        if isinstance(s, rdflib.URIRef) and (s, t) not in known_types
+    ]
+    problems += [
+        {"document": name, "term": str(s), "problem": "adds a SHACL rule (sh:rule)"}
+        for s in set(graph.subjects(SH.rule, None))
+        if not isinstance(s, rdflib.URIRef) or (s, SH.rule, None) not in old
+    ]
+    return problems
 
 
 def _say(problems: list[dict[str, str]]) -> str:

@@ -232,6 +232,8 @@ def test_a_full_page_is_immutable_and_the_open_page_is_revalidated(world: World)
             break
         number += 1
     assert "immutable" in full.headers["cache-control"]
+    # at most a day: an erasure of personal data changes the pages that held the values
+    assert "max-age=86400" in full.headers["cache-control"]
     assert "no-cache" in open_page.headers["cache-control"]
     again = client.get(
         f"/feed/public/{number}", headers={"If-None-Match": open_page.headers["etag"]}

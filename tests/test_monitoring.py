@@ -308,6 +308,12 @@ def test_an_ipv4_address_written_as_ipv6_is_denied_as_the_ipv4_host():
     assert monitoring.denied("http://[::ffff:10.1.2.3]:9/x", ranges) == "10.1.2.3"
 
 
+@pytest.mark.parametrize("host", ["[::]", "[::7f00:1]", "[64:ff9b::a00:1]", "[2002:7f00:1::]"])
+def test_ipv6_forms_that_reach_a_local_or_ipv4_host_are_denied_by_default(host: str) -> None:
+    # Reported by a review: connecting to "::" reaches a dual-stack listener on loopback.
+    assert outbound.denied(f"http://{host}:9/x", outbound.DENIED_NETWORKS) is not None
+
+
 def rebinding(monkeypatch: pytest.MonkeyPatch, port: int) -> list[str]:
     """``rebind.example`` answers a public address first and loopback from then on."""
     real, answers = socket.getaddrinfo, []

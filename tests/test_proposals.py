@@ -133,6 +133,30 @@ def test_shapes_that_are_not_well_formed_shacl_are_refused(world: World) -> None
     assert "https://w3id.org/fdi/shapes#Asset-broken" in {p["term"] for p in problems}
 
 
+def test_a_new_sparql_query_is_refused_as_it_could_read_every_organisations_records(
+    world: World,
+) -> None:
+    # Reported by a review: the impact run validates every graph, and a query's message
+    # (GROUP_CONCAT of every contact's email) reached the proposer in its samples.
+    asset = rules.packaged().text("shapes/asset")
+    leaking = asset + (
+        "\nfdish:Asset-leak a sh:NodeShape ; sh:targetClass fdi:FlexibleAsset ;\n"
+        '    sh:sparql [ a sh:SPARQLConstraint ; sh:message "{?v}" ;\n'
+        '        sh:select """SELECT $this (GROUP_CONCAT(?e) AS ?v) WHERE {\n'
+        '            ?x <http://www.w3.org/2006/vcard/ns#hasEmail> ?e } GROUP BY $this""" ] .\n'
+    )
+    problems = refused(world, world.standards.principal, {"shapes/asset": leaking})
+    assert {p["problem"] for p in problems} >= {"adds a SPARQL query (SHACL-SPARQL)"}
+
+
+def test_the_sparql_queries_a_version_already_has_may_stay(world: World) -> None:
+    asset = rules.packaged().text("shapes/asset")
+    assert "sh:select" in asset  # the check digit rule, among others
+    kept = asset.replace('sh:name "technology"@en', 'sh:name "technology used"@en', 1)
+    assert kept != asset
+    proposals.propose(world.registry, world.standards.principal, body({"shapes/asset": kept}))
+
+
 def test_turtle_that_does_not_parse_is_refused_naming_the_document(world: World) -> None:
     with pytest.raises(UnusableInput, match="ontology/fdi is not well-formed Turtle"):
         proposals.propose(
