@@ -43,7 +43,8 @@ class Sequence:
             error = await _reach(registry, wanted.decode("latin-1"))
             if error is not None:
                 response = self.render_problem(Request(scope, receive), error)
-                response.headers["Retry-After"] = "1"
+                if isinstance(error, NotCaughtUp):  # a bad header is not worth retrying
+                    response.headers["Retry-After"] = "1"
                 response.headers["FDI-Sequence"] = str(registry.applied())
                 await response(scope, receive, send)
                 return

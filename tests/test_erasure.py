@@ -35,6 +35,7 @@ from registry.settings import Settings
 from registry.vocab import FDI
 from tests.conftest import EXAMPLES
 from tests.test_assets import make_fsp, register_asset
+from tests.test_authorisation_tls import SHARE_WITH_DSOS
 from tests.test_jobs import demo_csv
 from tests.tls_world import World, tls_world
 from tests.trust import Member
@@ -54,20 +55,6 @@ RIGHT = """@prefix fdi: <https://w3id.org/fdi/ns#> .
   fdi:validFrom "2026-01-01"^^xsd:date ; fdi:assetOwner "{name}" ;
   fdi:consentEvidence <urn:uuid:6f1c2a7e-3b8d-4e7a-9c51-2d0f4b8e1a11> .
 """
-SHARE_WITH_DSOS = {
-    "type": "DataSharingAgreement",
-    "id": "share",
-    "assignee": ["fdi:DistributionSystemOperator"],
-    "target": ["fdi:ProviderAssets"],
-    "permission": {
-        "action": "use",
-        "constraint": {
-            "leftOperand": "purpose",
-            "operatorSymbol": "eq",
-            "rightOperand": "fdi:FlexibilityProcurement",
-        },
-    },
-}
 ACCEPTS = (
     "application/json",
     "text/turtle",
