@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
 from api.submissions import BODY_SCHEMA, parse_body
-from registry import sharing
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.markets import sharing
 
 router = APIRouter(tags=["Data-sharing agreements (BUC.4)"])
 

@@ -53,12 +53,9 @@ from api.authorisation import gate
 from api.conventions import Conventions
 from api.limits import BodySizeLimit
 from api.negotiation import choose
-from registry import __version__, authorisation_server, monitoring, sharing
-from registry import webhooks as registry_webhooks
-from registry.access_log import DigestSender
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.errors import (
+from registry import __version__
+from registry.assets.jobs import JobRunner
+from registry.base.errors import (
     Forbidden,
     InvalidRequest,
     InvalidToken,
@@ -67,10 +64,16 @@ from registry.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from registry.identity import Principal
-from registry.jobs import JobRunner
-from registry.refusals import Refusals
-from registry.settings import Settings
+from registry.base.identity import Principal
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.markets import sharing
+from registry.messaging import webhooks as registry_webhooks
+from registry.operations import monitoring
+from registry.operations.refusals import Refusals
+from registry.trust import authorisation_server
+from registry.trust.access_log import DigestSender
+from registry.trust.ca import CertificateAuthority
 
 DESCRIPTION = """
 An open registry for Britain's flexibility digital infrastructure (Ofgem FDI BUC.4 and BUC.2):
@@ -115,12 +118,12 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
         static_url="/docs/assets",
         redoc_url=None,
         swagger_ui_parameters={"validatorUrl": None},
-        # Every operation's rule (registry/authorisation.py) is applied before its handler.
+        # Every operation's rule (registry/kernel/authorisation.py) is applied before its handler.
         dependencies=[Depends(gate)],
     )
     registry = Registry(settings)
     if demo_assets and not any(registry.counts().values()):
-        from registry.demo import load_demo
+        from registry.operations.demo import load_demo
 
         load_demo(registry, assets=demo_assets)
     app.state.registry = registry

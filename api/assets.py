@@ -13,13 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import authenticated_principal, current_principal
 from api.records import LINKED_DATA
 from api.submissions import BODY_SCHEMA, created, heavy, parse_body, read_body
-from registry import rules
-from registry.claims import claim_right
-from registry.errors import NotFound
-from registry.formats import format_for
-from registry.identity import Principal
-from registry.inbox import advertisement
-from registry.jobs import JobRunner
+from registry.assets.claims import claim_right
+from registry.assets.jobs import JobRunner
+from registry.base.errors import NotFound
+from registry.base.identity import Principal
+from registry.messaging.inbox import advertisement
+from registry.rules import rules
+from registry.submissions.formats import format_for
 
 router = APIRouter(tags=["Assets (BUC.2)"])
 VERSION_NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit: 2^63 was a 500
@@ -166,7 +166,7 @@ def reads(
     principal: Principal = Depends(authenticated_principal),
 ) -> JSONResponse:
     """Reads of your records by other organisations (market operators), oldest first."""
-    from registry.access_log import reads_of
+    from registry.trust.access_log import reads_of
 
     assert principal.organisation is not None
     found = reads_of(request.app.state.registry, principal.organisation, after=after)
@@ -184,7 +184,7 @@ async def attest(
 ) -> JSONResponse:
     """The facts are kept with their source and time beside the asset's own values; a value
     that differs is shown as a conflict, never written over the registered one."""
-    from registry.attestations import attest as record_attestation
+    from registry.assets.attestations import attest as record_attestation
 
     registry = request.app.state.registry
     parsed = await parse_body(request)
@@ -200,7 +200,7 @@ async def attest(
 def assurance(
     uid: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
-    from registry.attestations import assurance as assess
+    from registry.assets.attestations import assurance as assess
 
     registry = request.app.state.registry
     return JSONResponse(assess(registry, f"{registry.settings.base_iri}id/asset/{uid}", principal))
@@ -215,7 +215,7 @@ def signpost(
 ) -> JSONResponse:
     """Every market whose operator publishes requirements (``/signpost``), whether the asset
     meets them, and what is missing (field, rule, message)."""
-    from registry import signposting
+    from registry.markets import signposting
 
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/asset/{uid}"

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import current_principal
-from registry.audit import trail
-from registry.errors import Unauthenticated
-from registry.identity import Principal
+from registry.base.errors import Unauthenticated
+from registry.base.identity import Principal
+from registry.kernel.audit import trail
 
 router = APIRouter(tags=["Audit"])
 

@@ -8,7 +8,8 @@ verified peer certificate is put into the ASGI scope as ``extensions.tls.client_
 ``trusted_proxies`` too, when they are given). A request carrying the certificate header
 without the secret is refused (401): it is someone posing as the proxy. Either way the
 certificate is checked against the registry on every request
-(``registry.authentication.authenticate``): revoked, expired, unknown certificates and those of
+(``registry.trust.authentication.authenticate``): revoked, expired, unknown certificates and those
+of
 organisations that are not verified are refused with 401.
 
 Dependencies for routes::
@@ -34,12 +35,12 @@ from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
 
-from registry.access_tokens import principal_for_bearer
-from registry.authentication import ALL_ROLES, authenticate
-from registry.errors import Forbidden, InvalidToken, Unauthenticated
-from registry.identity import Principal
-from registry.schemes import FDI_SCHEME, name_of
-from registry.settings import Settings
+from registry.base.errors import Forbidden, InvalidToken, Unauthenticated
+from registry.base.identity import Principal
+from registry.base.settings import Settings
+from registry.trust.access_tokens import principal_for_bearer
+from registry.trust.authentication import ALL_ROLES, authenticate
+from registry.trust.schemes import FDI_SCHEME, name_of
 
 router = APIRouter(tags=["Authentication"])
 
@@ -177,7 +178,8 @@ def whoami(principal: Principal = Depends(current_principal)) -> dict[str, objec
     }
 
 
-# Access tokens from the authorisation server (registry.authorisation_server) -----------------
+# Access tokens from the authorisation server (registry.trust.authorisation_server)
+# -----------------
 
 
 def bearer_principal(request: Request, pem: str | None) -> Principal | None:

@@ -1,10 +1,10 @@
 """The authorisation gate: every HTTP operation's rule, applied before its handler runs.
 
 :data:`OPERATIONS` names, for each operation of the OpenAPI document (method and path
-template), the action of ``registry.authorisation.RULES`` it performs and, when the action is
+template), the action of ``registry.kernel.authorisation.RULES`` it performs and, when the action is
 about one record, where the record's IRI comes from (a template over the path parameters).
 :func:`gate` is a dependency of the whole application: it finds the operation, works out how the
-requester stands to the record (``registry.control.relations``) and applies the rule. An
+requester stands to the record (``registry.trust.control.relations``) and applies the rule. An
 operation missing from the map is refused (403): a new route cannot be open by accident, and
 ``tests/test_authorisation_matrix.py`` fails until it is listed.
 
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from fastapi import Depends, Request
 
 from api.auth import current_principal
-from registry.authorisation import authorise
-from registry.control import relations
-from registry.errors import Forbidden
-from registry.identity import Principal
-from registry.vocab import FDI
+from registry.base.errors import Forbidden
+from registry.base.identity import Principal
+from registry.base.vocab import FDI
+from registry.kernel.authorisation import authorise
+from registry.trust.control import relations
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Customer services and redress over HTTP (registry.redress does the work): members raise
+"""Customer services and redress over HTTP (registry.markets.redress does the work): members raise
 complaints and disputes, the parties take the steps, the scheme operator resolves escalated
 cases. Only the parties and the operator see a case. See docs/redress.md."""
 
@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
-from registry import redress
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.markets import redress
 
 router = APIRouter(tags=["Customer services and redress"])
 

@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import current_principal
 from api.records import LINKED_DATA, represent
 from api.submissions import BODY_SCHEMA, parse_body
-from registry.catalogue import catalogue, submit_catalogue, update_catalogue
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.publishing.catalogue import catalogue, submit_catalogue, update_catalogue
 
 router = APIRouter(tags=["Catalogue (DCAT)"])
 

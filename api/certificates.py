@@ -18,11 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
 from api.organisations import org_iri
-from registry import certificates
-from registry.authentication import request_certificate, revoke_certificate
-from registry.errors import UnusableInput
-from registry.identity import Principal
-from registry.people import require_admin
+from registry.base.errors import UnusableInput
+from registry.base.identity import Principal
+from registry.trust import certificates
+from registry.trust.authentication import request_certificate, revoke_certificate
+from registry.trust.people import require_admin
 
 router = APIRouter(tags=["Certificates"])
 PEM = "application/x-pem-file"

@@ -1,4 +1,4 @@
-"""Claims to operate an asset, and disputes, over HTTP (``registry.claims``).
+"""Claims to operate an asset, and disputes, over HTTP (``registry.assets.claims``).
 
 ``POST /rights-to-operate`` from an FSP that does not operate the asset today answers 202 with
 the pending claim (``Location: /claims/{id}``); the asset's current operator or its owner
@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.auth import current_principal
-from registry import claims
-from registry.identity import Principal
+from registry.assets import claims
+from registry.base.identity import Principal
 
 router = APIRouter(tags=["Claims and disputes"])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from registry.errors import (
+from registry.base.errors import (
     BadSignature,
     DerivedStateTampered,
     JournalCorrupt,
@@ -23,8 +23,8 @@ from registry.errors import (
     RegistryError,
     UnusableInput,
 )
-from registry.formats import read_file
-from registry.validation import Report, Shapes, load_shapes, parse_and_check, shapes_of
+from registry.shacl.validation import Report, Shapes, load_shapes, parse_and_check, shapes_of
+from registry.submissions.formats import read_file
 
 # A verification that failed (exit 1) rather than input that could not be used (exit 2).
 _FAILED_CHECKS = (JournalCorrupt, DerivedStateTampered, BadSignature, RecordMismatch)
@@ -153,7 +153,7 @@ def _rules_shapes(version: str, url: str | None, cacert: str | None) -> Shapes:
     """The shapes of a rules version: from a file, bundled, or downloaded from ``url``."""
     import rdflib
 
-    from registry import rules
+    from registry.rules import rules
 
     if Path(version).is_file():
         return load_shapes(Path(version).resolve())
@@ -245,7 +245,7 @@ def _print_reports(
 def demo(assets: int, out: Path, seed: int) -> None:
     """Write a realistic synthetic registry: ASSETS assets across all 14 licence areas, a few
     dozen FSPs, the market operators and rights to operate (up to 1,000,000 assets)."""
-    from registry.demo import write_demo
+    from registry.operations.demo import write_demo
 
     counts = write_demo(out, assets=assets, seed=seed)
     click.echo(f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
@@ -297,8 +297,8 @@ def serve(
 
     from api.app import create_app
     from api.tls import tls_options
-    from registry.operator import ensure_scheme_operator
-    from registry.settings import Settings
+    from registry.base.settings import Settings
+    from registry.trust.operator import ensure_scheme_operator
 
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("give both --tls-cert and --tls-key")
@@ -311,7 +311,8 @@ def serve(
         settings = replace(settings, base_iri=f"{scheme}://{_url_host(host)}:{port}/")
     if memory:
         settings = replace(settings, data_dir=None, store="memory")
-    # A register the journal disowns (registry.derived_state) stops here: exit 1, one line.
+    # A register the journal disowns (registry.operations.derived_state) stops here: exit 1, one
+    # line.
     app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
     ensure_scheme_operator(app.state.registry)
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}

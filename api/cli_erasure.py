@@ -20,8 +20,8 @@ from typing import Any, NoReturn
 
 import click
 
-from registry.errors import NotFound
-from registry.settings import Settings
+from registry.base.errors import NotFound
+from registry.base.settings import Settings
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -51,7 +51,7 @@ def erasure() -> None:
 @_DATA_DIR
 def register(data_dir: Path | None) -> None:
     """Print the erasures made, oldest first, as JSON."""
-    from registry.journal import Journal
+    from registry.store.journal import Journal
 
     settings = _settings(data_dir)
     assert settings.data_dir is not None
@@ -77,10 +77,10 @@ def register(data_dir: Path | None) -> None:
 @click.option("--base-iri", help="IRI base of the registry (default: FDI_BASE_IRI).")
 def apply(register_file: Path, data_dir: Path | None, base_iri: str | None) -> None:
     """Erase again each subject of REGISTER.json that the registry still holds data about."""
-    from registry import erasure as erasures
-    from registry.core import Registry
-    from registry.identity import SCHEME_OPERATOR, Principal
-    from registry.schemes import operator_iri
+    from registry.base.identity import SCHEME_OPERATOR, Principal
+    from registry.kernel.core import Registry
+    from registry.operations import erasure as erasures
+    from registry.trust.schemes import operator_iri
 
     try:
         made: list[dict[str, Any]] = json.loads(register_file.read_text())

@@ -20,14 +20,15 @@ from typing import Any, NoReturn
 import click
 import pyoxigraph as ox
 
-from registry import backup as backups
-from registry import checkpoints, derived_state
-from registry.core import derive_tables
-from registry.errors import BadSignature, JournalCorrupt, RecordMismatch, UnusableInput
-from registry.journal import Journal
-from registry.keys import KeyRing
-from registry.receipts import verify_receipt
-from registry.settings import Settings
+from registry.base.errors import BadSignature, JournalCorrupt, RecordMismatch, UnusableInput
+from registry.base.settings import Settings
+from registry.kernel.core import derive_tables
+from registry.operations import backup as backups
+from registry.operations import derived_state
+from registry.proof import checkpoints
+from registry.proof.keys import KeyRing
+from registry.proof.receipts import verify_receipt
+from registry.store.journal import Journal
 
 _DATA_DIR = click.option(
     "--data-dir",

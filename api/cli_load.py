@@ -11,8 +11,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from registry.errors import UnsupportedFormat
-from registry.formats import FORMATS, format_for
+from registry.base.errors import UnsupportedFormat
+from registry.submissions.formats import FORMATS, format_for
 
 
 def tls_context(cert: str | None, key: str | None, cacert: str | None) -> ssl.SSLContext:

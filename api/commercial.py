@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import current_principal
 from api.records import represent
 from api.submissions import BODY_SCHEMA, parse_body
-from registry import commercial, rules, signposting
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.markets import commercial, signposting
+from registry.rules import rules
 
 router = APIRouter(tags=["Commercial information (BUC.4)"])
 

@@ -21,8 +21,8 @@ from api.auth import current_principal
 from api.negotiation import choose, negotiate
 from api.records import RDF_FORMATS, represent
 from api.submissions import BODY_SCHEMA, created, parse_body
-from registry import directory
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.markets import directory
 
 router = APIRouter(tags=["Directory (BUC.4)"])
 

@@ -1,5 +1,5 @@
 """Erasure of personal data over HTTP (the scheme operator's): erase a data subject's personal
-data, and read the register of erasures made (registry.erasure)."""
+data, and read the register of erasures made (registry.operations.erasure)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
-from registry import erasure
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.operations import erasure
 
 router = APIRouter(tags=["Erasure"])
 

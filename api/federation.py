@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
-from registry.errors import UnusableInput
-from registry.federation import link_same_as, lookup
-from registry.identity import Principal
+from registry.base.errors import UnusableInput
+from registry.base.identity import Principal
+from registry.publishing.federation import link_same_as, lookup
 
 router = APIRouter(tags=["Federation"])
 

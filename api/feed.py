@@ -1,4 +1,5 @@
-"""The change feeds (registry.feed): Linked Data Event Streams of the public graph, for anyone,
+"""The change feeds (registry.publishing.feed): Linked Data Event Streams of the public graph, for
+anyone,
 and of the copies shared with one organisation, for that organisation (docs/change-feed.md).
 
 Served as TriG (or N-Quads): the stream and page descriptions in the default graph, each
@@ -15,10 +16,10 @@ from fastapi.responses import Response
 
 from api.auth import current_principal
 from api.negotiation import negotiate, none_match
-from registry.access_log import audit_reads
-from registry.errors import NotFound
-from registry.feed import Feed, Stream, serialise
-from registry.identity import Principal
+from registry.base.errors import NotFound
+from registry.base.identity import Principal
+from registry.publishing.feed import Feed, Stream, serialise
+from registry.trust.access_log import audit_reads
 
 router = APIRouter(tags=["Change feed"])
 

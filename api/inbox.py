@@ -17,9 +17,9 @@ from api.auth import current_principal, require_role
 from api.negotiation import choose
 from api.records import represent
 from api.submissions import read_body
-from registry import inbox
-from registry.errors import UnsupportedFormat
-from registry.identity import Principal
+from registry.base.errors import UnsupportedFormat
+from registry.base.identity import Principal
+from registry.messaging import inbox
 
 NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from registry import checkpoints
-from registry.errors import NotFound
+from registry.base.errors import NotFound
+from registry.proof import checkpoints
 
 router = APIRouter(tags=["Integrity"])
 

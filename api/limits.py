@@ -22,7 +22,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from registry.errors import PayloadTooLarge, RegistryError
+from registry.base.errors import PayloadTooLarge, RegistryError
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

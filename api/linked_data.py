@@ -11,8 +11,8 @@ from fastapi.responses import Response
 
 from api.records import LINKED_DATA, represent
 from api.vocabulary import rules_page, vocabulary_page
-from registry import vocabulary_docs as docs
-from registry.graphs import describe_graph
+from registry.publishing.graphs import describe_graph
+from registry.rules import vocabulary_docs as docs
 
 router = APIRouter(tags=["Linked data"])
 

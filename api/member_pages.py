@@ -11,14 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal
 from api.pages import render
-from registry.access_log import reads_of
-from registry.errors import UnusableInput
-from registry.formats import format_for, read_bytes
-from registry.identity import Principal
-from registry.inbox import container
-from registry.my_records import owned_assets_and_rights
-from registry.sharing import agreements_of, organisation_name, shared_with
-from registry.validation import parse_and_check
+from registry.base.errors import UnusableInput
+from registry.base.identity import Principal
+from registry.markets.sharing import agreements_of, organisation_name, shared_with
+from registry.messaging.inbox import container
+from registry.publishing.my_records import owned_assets_and_rights
+from registry.shacl.validation import parse_and_check
+from registry.submissions.formats import format_for, read_bytes
+from registry.trust.access_log import reads_of
 
 router = APIRouter(tags=["Member pages"], include_in_schema=True)
 Member = Depends(authenticated_principal)

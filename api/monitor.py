@@ -1,4 +1,5 @@
-"""Endpoint monitoring in the public directory (registry.monitoring does the work): the state
+"""Endpoint monitoring in the public directory (registry.operations.monitoring does the work): the
+state
 of every endpoint members registered, each one's history, and a round of checks on demand for
 the scheme operator. See docs/monitoring.md."""
 
@@ -10,8 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
-from registry import monitoring
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.operations import monitoring
 
 router = APIRouter(tags=["Endpoint monitoring"])
 

@@ -10,7 +10,7 @@ True
 
 from __future__ import annotations
 
-from registry.errors import NotAcceptable
+from registry.base.errors import NotAcceptable
 
 
 def _parse(accept: str) -> list[tuple[str, float, int]]:
@@ -71,7 +71,7 @@ def negotiate(accept: str | None, offers: list[str], asked: str | None = None) -
     'text/turtle'
     >>> negotiate("image/png", ["text/turtle"])
     Traceback (most recent call last):
-    registry.errors.NotAcceptable: this resource is offered as text/turtle; ...
+    registry.base.errors.NotAcceptable: this resource is offered as text/turtle; ...
     """
     if asked is not None:
         if asked in offers:

@@ -1,4 +1,4 @@
-"""The authorisation server's routes (registry.authorisation_server does the work): discovery
+"""The authorisation server's routes (registry.trust.authorisation_server does the work): discovery
 metadata (RFC 8414, OpenID), its key set, the token, pushed-request, authorisation and
 introspection endpoints. See docs/authorisation-server.md."""
 
@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api import pages
 from api.auth import authenticated_principal, client_certificate
-from registry.authorisation_server import Call, Reply, Server
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.trust.authorisation_server import Call, Reply, Server
 
 router = APIRouter(tags=["Authorisation server"])
 

@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
-from registry import organisations
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.trust import organisations
 
 router = APIRouter(tags=["Organisations"])
 

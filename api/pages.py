@@ -15,11 +15,14 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 
 from api.auth import requester
 from api.negotiation import negotiate
-from registry import __version__, asset_lists, browse, rules, signposting
-from registry.identity import Principal
-from registry.search import search as search_records
-from registry.statistics import licence_areas
-from registry.vocab import DCT, FDI, PREFIXES, RDFS, ROV
+from registry import __version__
+from registry.base.identity import Principal
+from registry.base.vocab import DCT, FDI, PREFIXES, RDFS, ROV
+from registry.markets import signposting
+from registry.publishing import asset_lists, browse
+from registry.publishing.search import search as search_records
+from registry.publishing.statistics import licence_areas
+from registry.rules import rules
 
 router = APIRouter(tags=["Pages"])
 _env = Environment(

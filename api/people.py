@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.auth import current_principal
 from api.organisations import org_iri
-from registry import people
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.trust import people
 
 router = APIRouter(tags=["People"])
 

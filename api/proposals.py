@@ -1,4 +1,5 @@
-"""Proposals and rules versions over HTTP (registry.proposals, registry.impact, registry.rules
+"""Proposals and rules versions over HTTP (registry.rules.proposals, registry.rules.impact,
+registry.rules.rules
 do the work): standards bodies and market operators propose, the registry reports the impact
 on registered records, members comment through the proposal's inbox, the scheme operator
 adopts with an effective date. ``/rules`` lists the versions and serves each one's shapes, which
@@ -13,8 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
-from registry import impact, proposals, rules
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.rules import impact, proposals, rules
 
 router = APIRouter(tags=["Standards: proposals and rules versions"])
 

@@ -18,13 +18,13 @@ from fastapi.responses import HTMLResponse, Response
 from api import pages
 from api.auth import current_principal
 from api.negotiation import negotiate, none_match
-from registry import rules
-from registry.access_log import read_record
-from registry.identity import Principal
-from registry.inbox import advertisement
-from registry.jsonld import compacted
-from registry.resources import context_path
-from registry.vocab import PREFIXES
+from registry.base.identity import Principal
+from registry.base.resources import context_path
+from registry.base.vocab import PREFIXES
+from registry.messaging.inbox import advertisement
+from registry.rules import rules
+from registry.submissions.jsonld import compacted
+from registry.trust.access_log import read_record
 
 router = APIRouter(tags=["Linked data"])
 

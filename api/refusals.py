@@ -2,7 +2,8 @@
 
 The middleware sits outermost, so it sees every 4xx, those the body limit answers (413) and
 those for requests that never reach a route included. ``GET /refusals`` (scheme operator) lists
-the sources with the most refusals; see ``registry.refusals`` for the counting and logging.
+the sources with the most refusals; see ``registry.operations.refusals`` for the counting and
+logging.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import client_address, require_role
 from api.limits import ASGIApp, Message, Receive, Send
-from registry.identity import Principal
-from registry.refusals import Refusals
+from registry.base.identity import Principal
+from registry.operations.refusals import Refusals
 
 router = APIRouter(tags=["Audit"])
 

@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
-from registry import memberships, schemes
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.trust import memberships, schemes
 
 router = APIRouter(tags=["Schemes and memberships"])
 

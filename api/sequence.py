@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Scope
 
-from registry.errors import NotCaughtUp, UnusableInput
+from registry.base.errors import NotCaughtUp, UnusableInput
 
 HEADER = b"fdi-sequence"
 WANTED = "fdi-min-sequence"

@@ -27,10 +27,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import client_address, requester
 from api.negotiation import choose, negotiate
-from registry.access_log import audit_query_reads
-from registry.errors import QueryRefused, RegistryError, UnsupportedFormat
-from registry.identity import Principal
-from registry.sparql_results import GRAPH_MEDIA, SOLUTION_MEDIA, QueryAnswer
+from registry.base.errors import QueryRefused, RegistryError, UnsupportedFormat
+from registry.base.identity import Principal
+from registry.query.sparql_results import GRAPH_MEDIA, SOLUTION_MEDIA, QueryAnswer
+from registry.trust.access_log import audit_query_reads
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -302,7 +302,7 @@ def _utf8(body: bytes) -> str:
 def run_query(
     request: Request, asked: ProtocolRequest, principal: Principal, wanted: Wanted
 ) -> QueryAnswer:
-    """Run the query over the dataset the requester may see (registry/access.py), and journal
+    """Run the query over the dataset the requester may see (registry/kernel/access.py), and journal
     what it read of other organisations' records."""
     registry = request.app.state.registry
     answer: QueryAnswer = registry.sparql.answer(

@@ -16,9 +16,9 @@ from fastapi.responses import HTMLResponse
 
 from api import pages
 from api.sparql import FORMATS, ProtocolRequest, Wanted, run_query
-from registry.errors import QueryRefused, QueryTimeout, RegistryError
-from registry.identity import Principal
-from registry.sparql_results import QueryAnswer
+from registry.base.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.base.identity import Principal
+from registry.query.sparql_results import QueryAnswer
 
 PAGE_SIZE = 50
 _FOR_PAGE = Wanted(False, "application/sparql-results+json", "application/n-triples")

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from api.auth import current_principal
-from registry.disclosure import capacity_for
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.publishing.disclosure import capacity_for
 
 router = APIRouter(tags=["Statistics"])
 

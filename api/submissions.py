@@ -19,15 +19,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal
-from registry.assets import register_assets, register_public
-from registry.core import Registration
-from registry.cycles import collector_paused
-from registry.errors import PayloadTooLarge
-from registry.formats import FORMATS, Parsed, format_for, read_bytes
-from registry.idempotency import IdempotencyKey
-from registry.identity import Principal
-from registry.limits import check_blank_nodes
-from registry.validation import Shapes, parse_and_check
+from registry.assets.assets import register_assets, register_public
+from registry.base.cycles import collector_paused
+from registry.base.errors import PayloadTooLarge
+from registry.base.identity import Principal
+from registry.kernel.core import Registration
+from registry.kernel.idempotency import IdempotencyKey
+from registry.shacl.validation import Shapes, parse_and_check
+from registry.submissions.formats import FORMATS, Parsed, format_for, read_bytes
+from registry.submissions.limits import check_blank_nodes
 
 router = APIRouter(tags=["Submissions"])
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 ``/ns`` and ``/shapes`` (and each file of them) read as documentation in a browser and as RDF
 for programs (api/records.represent negotiates). Each released version stays at its version
 IRI: ``/ns/{version}``, ``/shapes/{version}`` and ``/shapes/{version}/{name}``. ``/ns/diff``
-compares two versions, as a page and as RDF (registry/vocabulary_diff.py).
+compares two versions, as a page and as RDF (registry/rules/vocabulary_diff.py).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from fastapi.responses import Response
 
 from api.pages import formats_links, render
 from api.records import LINKED_DATA, represent
-from registry import vocabulary_docs as docs
-from registry.errors import NotFound
-from registry.vocab import FDI, FDISH, TECH
-from registry.vocabulary_diff import diff, diff_triples
+from registry.base.errors import NotFound
+from registry.base.vocab import FDI, FDISH, TECH
+from registry.rules import vocabulary_docs as docs
+from registry.rules.vocabulary_diff import diff, diff_triples
 
 router = APIRouter(tags=["Linked data"])
 _LOCAL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -48,7 +48,7 @@ def ontology(request: Request) -> Response:
 )
 def shapes(request: Request) -> Response:
     """The rules in force: documented in a browser, SHACL in Turtle (and so on) for programs.
-    Each document is parsed once (registry.vocabulary_docs.parsed): the same blank nodes every
+    Each document is parsed once (registry.rules.vocabulary_docs.parsed): the same blank nodes every
     time, so the ETag stays the same between requests (and ``If-None-Match`` can match)."""
     registry = request.app.state.registry
     version = docs.in_force(registry)

@@ -1,5 +1,5 @@
 """Webhooks over HTTP: a member registers HTTPS URLs that receive its inbox's notifications,
-signed as Standard Webhooks says (``registry.webhooks``; docs/webhooks.md).
+signed as Standard Webhooks says (``registry.messaging.webhooks``; docs/webhooks.md).
 
 ``POST /id/org/{uid}/webhooks`` with ``{"url": "https://..."}`` registers one for the
 organisation itself and answers its secret, once; ``GET`` lists them (without secrets);
@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
-from registry import webhooks
-from registry.identity import Principal
+from registry.base.identity import Principal
+from registry.messaging import webhooks
 
 router = APIRouter(tags=["Webhooks"])
 HOOK = Path(pattern=r"^wh_[0-9a-f]{32}$")

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from registry import receipts
-from registry.core import Registry
-from registry.demo import load_demo
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.operations.demo import load_demo
+from registry.proof import receipts
 
 BASE = "http://bench.example/"
 
@@ -56,7 +56,10 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=5_000)
     args = parser.parse_args()
     hashes, issue = Timed(receipts.record_hashes), Timed(receipts.issue)
-    receipts.record_hashes, receipts.issue = hashes, issue  # registry.core calls them by module
+    receipts.record_hashes, receipts.issue = (
+        hashes,
+        issue,
+    )  # registry.kernel.core calls them by module
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         registry = Registry(Settings(data_dir=data, base_iri=BASE))

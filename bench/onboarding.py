@@ -13,14 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
-from registry import memberships, operator, organisations
-from registry.authentication import authenticate, request_certificate
-from registry.ca import CertificateAuthority, new_key_and_csr
-from registry.certificates import pem as certificate_pem
-from registry.core import Registry
-from registry.identity import Principal
-from registry.schemes import FDI_SCHEME
-from registry.settings import Settings
+from registry.base.identity import Principal
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.trust import memberships, operator, organisations
+from registry.trust.authentication import authenticate, request_certificate
+from registry.trust.ca import CertificateAuthority, new_key_and_csr
+from registry.trust.certificates import pem as certificate_pem
+from registry.trust.schemes import FDI_SCHEME
 
 PROXY_SECRET = "bench-proxy-secret-0123456789abcdef"  # what nginx would add (docs/operations.md)
 PROXY_ENV = {"FDI_TRUSTED_PROXIES": "127.0.0.1", "FDI_PROXY_SECRET": PROXY_SECRET}

@@ -22,7 +22,7 @@ import httpx
 from bench.measure import Sample, Server, free_port, peer_command, repeat
 from bench.onboarding import PROXY_ENV
 from bench.writes import FDI
-from registry.demo import generate
+from registry.operations.demo import generate
 
 PREFIXES = (
     "PREFIX fdi: <https://w3id.org/fdi/ns#>\n"

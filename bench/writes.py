@@ -20,11 +20,11 @@ import httpx
 import pyoxigraph as ox
 
 from bench.measure import Clock, Sample, clock
-from registry.core import Registry
-from registry.csvformat import asset_triples
-from registry.demo import _chunks, generate, local_iri, resolve_references
-from registry.formats import Parsed
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.operations.demo import _chunks, generate, local_iri, resolve_references
+from registry.submissions.csvformat import asset_triples
+from registry.submissions.formats import Parsed
 
 CHUNK = 2000  # records per registration (one journal entry each)
 # The ``fdi`` command, run with this interpreter (so it works before ``pip install`` too).

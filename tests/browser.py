@@ -98,9 +98,9 @@ def member_server(directory: Path, assets: int = 60) -> Iterator[MemberServer]:
 
     from api.app import create_app
     from api.tls import tls_options
-    from registry.assets import register_assets
-    from registry.formats import read_file
-    from registry.settings import Settings
+    from registry.assets.assets import register_assets
+    from registry.base.settings import Settings
+    from registry.submissions.formats import read_file
     from tests.conftest import EXAMPLES
     from tests.servers import free_port
     from tests.trust import Onboarding

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.core import Registry
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -68,7 +68,7 @@ def external_store() -> dict[str, str]:
     """Settings for the external store under test, emptied; {} for the embedded one."""
     if os.environ.get("FDI_TEST_STORE") != "sparql":
         return {}
-    from registry.remote_index import RemoteIndex
+    from registry.store.remote_index import RemoteIndex
 
     query, update = store_urls() or ("http://127.0.0.1:7878/query", "http://127.0.0.1:7878/update")
     RemoteIndex(query, update, graph_prefix=BASE + "graph/").clear()

@@ -7,7 +7,7 @@ document with the change made to it.
 
 from __future__ import annotations
 
-from registry import rules
+from registry.rules import rules
 
 TECHNOLOGY = """
 tech:FlywheelStorage a fdi:Technology, skos:Concept ;

@@ -26,7 +26,7 @@ BAD_CSV = (
 
 def public(url: str, out: Path) -> list[str]:
     """Screenshots of the public pages; returns the names written."""
-    from registry.demo import generate
+    from registry.operations.demo import generate
 
     first = next(iter(generate(200, 1).asset_rows))
     shots: list[str] = []

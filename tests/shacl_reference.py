@@ -34,7 +34,7 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.processor import SPARQLProcessor
 from rdflib.term import Node
 
-from registry.shacl_engine import Engine, Result, rdf_term
+from registry.shacl.engine import Engine, Result, rdf_term
 
 ROOT = Path(__file__).resolve().parent.parent
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -230,8 +230,8 @@ def engine_verdict(engine: Engine, triples: list[ox.Triple]) -> Verdict:
 
 
 def handed_back_verdict(shapes: rdflib.Graph, triples: list[ox.Triple]) -> Verdict:
-    """The verdict of the registry's hand-back path (registry.validation.reference_report)."""
-    from registry.validation import reference_report
+    """The verdict of the registry's hand-back path (registry.shacl.validation.reference_report)."""
+    from registry.shacl.validation import reference_report
 
     with _quietly_with_prepared_queries():
         report = reference_report(triples, shapes, None)

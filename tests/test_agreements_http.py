@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry.settings import Settings
-from registry.vocab import LDP
+from registry.base.settings import Settings
+from registry.base.vocab import LDP
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Onboarding
 

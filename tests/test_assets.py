@@ -4,15 +4,15 @@ import threading
 
 import pytest
 
-from registry.assets import register_assets
-from registry.claims import claim_right, decide
-from registry.control import operator_of
-from registry.core import Registry
-from registry.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound
-from registry.formats import read_bytes, read_file
-from registry.identity import FSP, Principal
-from registry.schemes import FDI_SCHEME
-from registry.vocab import FDI
+from registry.assets.assets import register_assets
+from registry.assets.claims import claim_right, decide
+from registry.base.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound
+from registry.base.identity import FSP, Principal
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.submissions.formats import read_bytes, read_file
+from registry.trust.control import operator_of
+from registry.trust.schemes import FDI_SCHEME
 from tests.conftest import EXAMPLES
 
 ORG = (EXAMPLES / "organisation.ttl").read_text()
@@ -141,7 +141,7 @@ def test_simultaneous_overlapping_rights_are_never_both_accepted(disk_settings):
 
 
 def test_a_switch_ends_the_previous_right_and_notifies_both(registry):
-    from registry.ca import CertificateAuthority
+    from registry.trust.ca import CertificateAuthority
     from tests.trust import Onboarding
 
     world = Onboarding(registry, CertificateAuthority.open(None))

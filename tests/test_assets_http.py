@@ -5,10 +5,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.access_log import send_digests
-from registry.identity import MARKET_OPERATOR, Principal
-from registry.schemes import FDI_SCHEME
-from registry.settings import Settings
+from registry.base.identity import MARKET_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.trust.access_log import send_digests
+from registry.trust.schemes import FDI_SCHEME
 from tests.conftest import BASE, EXAMPLES
 from tests.test_assets import make_fsp
 
@@ -110,7 +110,7 @@ def test_market_operator_reads_are_logged_and_digested_to_the_fsp(app, as_princi
         .json()["ids"]["battery-cardiff-1"]
     )
     # Share the asset with the market operator by a copy in its shared graph (agreements do this).
-    from registry import access
+    from registry.kernel import access
 
     mo = Principal(BASE + "id/org/mo-1", frozenset({MARKET_OPERATOR}), MO_SCOPES)
     with registry.transaction("test", "share") as tx:

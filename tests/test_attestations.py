@@ -2,11 +2,11 @@
 
 import pytest
 
-from registry.attestations import assurance, attest, conflicts
-from registry.errors import Forbidden
-from registry.formats import read_bytes
-from registry.identity import Principal
-from registry.vocab import FDI
+from registry.assets.attestations import assurance, attest, conflicts
+from registry.base.errors import Forbidden
+from registry.base.identity import Principal
+from registry.base.vocab import FDI
+from registry.submissions.formats import read_bytes
 from tests.test_assets import make_fsp, register_asset
 
 MANUFACTURER = Principal("http://registry.test/id/org/oem-1", frozenset({FDI.Manufacturer.value}))

@@ -1,6 +1,6 @@
 """The authorisation matrix: every operation of the OpenAPI document, tried by every kind of
 principal, with real certificates the registry issued; the outcome must be the one the table
-(``registry.authorisation.RULES`` through ``api.authorisation.OPERATIONS``) gives, and a
+(``registry.kernel.authorisation.RULES`` through ``api.authorisation.OPERATIONS``) gives, and a
 refused request must change nothing.
 
 Requests that the table admits carry a body that cannot be parsed, so they stop at validation
@@ -22,14 +22,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.authorisation import OPERATIONS
-from registry import organisations
-from registry.authorisation import ANYONE, MEMBER, RULES
-from registry.claims import claim_right, decide
-from registry.demo import mpan_core
-from registry.formats import read_bytes
-from registry.identity import SCHEME_OPERATOR
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.assets.claims import claim_right, decide
+from registry.base.identity import SCHEME_OPERATOR
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.kernel.authorisation import ANYONE, MEMBER, RULES
+from registry.operations.demo import mpan_core
+from registry.submissions.formats import read_bytes
+from registry.trust import organisations
 from tests.conftest import BASE, EXAMPLES, ROOT
 from tests.trust import Member, Onboarding
 
@@ -88,7 +88,7 @@ def _build(app) -> World:  # type: ignore[no-untyped-def]
     suspended = member("Suspended Flex")
     by_role = {role: member(f"{role} Ltd", roles=[role]) for role in ROLES}
     body = ASSET.replace("2143967712809", mpan_core(21, 55_000_001))
-    from registry.assets import register_assets
+    from registry.assets.assets import register_assets
 
     asset = register_assets(registry, read_bytes(body.encode(), "turtle"), owner.principal).ids[
         "battery-cardiff-1"
@@ -149,7 +149,7 @@ def _build(app) -> World:  # type: ignore[no-untyped-def]
 
 
 def _current(registry, asset: str) -> str:  # type: ignore[no-untyped-def]
-    from registry.control import current_right
+    from registry.trust.control import current_right
 
     found = current_right(registry, asset)
     assert found
@@ -343,6 +343,6 @@ def test_every_operation_decides_as_the_table_says(
 
 
 def test_the_documented_table_is_the_table() -> None:
-    from registry.authorisation import table
+    from registry.kernel.authorisation import table
 
     assert table() in (ROOT / "docs" / "authorisation.md").read_text()

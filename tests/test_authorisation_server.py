@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from registry import certificates
+from registry.trust import certificates
 from tests import test_tls
 from tests.test_tls import Running, onboard_over_tls, operator_client
 
@@ -436,7 +436,7 @@ def test_without_https_the_token_endpoint_answers_an_oauth_error_not_a_crash() -
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from registry.settings import Settings
+    from registry.base.settings import Settings
 
     with TestClient(create_app(Settings(data_dir=None, base_iri="http://registry.test/"))) as c:
         answer = c.post("/oauth/token", data={"grant_type": "client_credentials"})
@@ -446,7 +446,7 @@ def test_without_https_the_token_endpoint_answers_an_oauth_error_not_a_crash() -
 def test_a_code_or_refresh_token_is_taken_once_even_by_racing_requests():
     from concurrent.futures import ThreadPoolExecutor
 
-    from registry.authorisation_server import _Expiring
+    from registry.trust.authorisation_server import _Expiring
 
     store = _Expiring()
     store.put("token", "value", 60)

@@ -13,10 +13,10 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from registry.authentication import request_certificate
-from registry.ca import new_key_and_csr
-from registry.demo import mpan_core
-from registry.vocab import FDI, VCARD
+from registry.base.vocab import FDI, VCARD
+from registry.operations.demo import mpan_core
+from registry.trust.authentication import request_certificate
+from registry.trust.ca import new_key_and_csr
 from tests.conftest import EXAMPLES
 from tests.tls_world import World, tls_world
 from tests.trust import Member
@@ -539,7 +539,7 @@ def sparql_assets(client: httpx.Client) -> set[str]:
 
 def switch_to(world: World, asset: str, to: Member, confirmer: Member, start: str) -> None:
     """``to`` claims a switch of ``asset`` from its current right; ``confirmer`` confirms it."""
-    from registry.control import current_right
+    from registry.trust.control import current_right
 
     current = current_right(world.registry, asset)
     body = right(asset, to.iri, start, extra=f"fdi:takesOver <{current}> ;")
@@ -644,7 +644,7 @@ def test_the_published_asset_total_reveals_nothing_withheld(tmp_path: Path) -> N
 def test_a_switch_dated_ahead_moves_the_sparql_copy_on_its_day(world: World) -> None:
     import datetime as dt
 
-    from registry.sharing import follow_operators
+    from registry.markets.sharing import follow_operators
 
     a, b = member(world, "Sparql Today Ltd"), member(world, "Sparql Tomorrow Ltd")
     asset = register_asset(world, a, fresh_mpan())

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from registry.backup import record_hashes
-from registry.core import Registry
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.operations.backup import record_hashes
 from tests.conftest import BASE
 
 
@@ -208,7 +208,7 @@ def test_a_replay_stops_at_a_damaged_entry_and_keeps_those_before_it(tmp_path):
 
 
 def backed_up_with_ca(tmp_path):
-    from registry.ca import CertificateAuthority
+    from registry.trust.ca import CertificateAuthority
 
     authority = CertificateAuthority.open(tmp_path / "live")
     (tmp_path / "live" / "jobs").mkdir()
@@ -222,14 +222,14 @@ def test_a_backup_holds_the_ca_and_the_inputs_of_bulk_jobs_and_restores_them(tmp
     assert {"ca/ca-key.pem", "ca/ca.pem", "jobs/j1.input"} <= set(manifest["files"])
     result = CliRunner().invoke(main, ["restore", str(backup), "--data-dir", str(tmp_path / "new")])
     assert result.exit_code == 0, result.output
-    from registry.ca import CertificateAuthority
+    from registry.trust.ca import CertificateAuthority
 
     assert CertificateAuthority.open(tmp_path / "new").pem == authority.pem
     assert (tmp_path / "new" / "jobs" / "j1.input").read_bytes() == b"id,name\n"
 
 
 def test_a_ca_key_swapped_in_a_backup_is_refused_and_nothing_is_restored(tmp_path):
-    from registry.ca import CertificateAuthority
+    from registry.trust.ca import CertificateAuthority
 
     _, backup = backed_up_with_ca(tmp_path)
     rogue = CertificateAuthority.open(tmp_path / "rogue")

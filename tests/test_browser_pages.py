@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from registry.demo import generate
+from registry.operations.demo import generate
 from tests.browser import MemberServer, chromium, demo_server, member_server
 
 ASSETS = 60

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry.settings import Settings
+from registry.base.settings import Settings
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Onboarding
 

@@ -23,9 +23,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.tls import with_client_certificate
-from registry import operator
-from registry.ca import new_key_and_csr
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.trust import operator
+from registry.trust.ca import new_key_and_csr
 from tests.conftest import BASE
 
 FSP1 = {

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.trust.ca import CertificateAuthority
 from tests.servers import PROXY_ENV, forwarded
 from tests.test_jobs import demo_csv
 from tests.trust import Onboarding

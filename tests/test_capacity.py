@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry import capacity
-from registry.core import Registry
-from registry.demo import generate, load_demo
-from registry.settings import Settings
+from registry.assets import capacity
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.operations.demo import generate, load_demo
 
 
 def aggregate_by_scan(registry: Registry) -> dict[tuple[str, str, str], tuple[int, float]]:

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.catalogue import catalogue
-from registry.formats import read_bytes
-from registry.identity import FSP, Principal
-from registry.settings import Settings
-from registry.vocab import DCAT, DCT, FDI, HYDRA
+from registry.base.identity import FSP, Principal
+from registry.base.settings import Settings
+from registry.base.vocab import DCAT, DCT, FDI, HYDRA
+from registry.publishing.catalogue import catalogue
+from registry.submissions.formats import read_bytes
 from tests.conftest import BASE, EXAMPLES, external_store
 from tests.test_assets import FSP_SCOPES
 
@@ -251,7 +251,7 @@ def test_pages_link_to_each_other_over_http(client) -> None:  # type: ignore[no-
 
 
 def test_member_catalogue_type_is_a_record_type() -> None:
-    from registry.vocab import RECORD_TYPES
+    from registry.base.vocab import RECORD_TYPES
 
     assert RECORD_TYPES[FDI.MemberCatalogue] == "catalogue"
 

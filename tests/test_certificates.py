@@ -15,15 +15,21 @@ from fastapi.testclient import TestClient
 from api.app import _problem, create_app
 from api.auth import current_principal, require_role, require_scope
 from api.tls import with_client_certificate
-from registry import lifecycle
-from registry.authentication import authenticate, request_certificate
-from registry.ca import ROLES_OID, CertificateAuthority, claims_of, decode_strings, new_key_and_csr
-from registry.certificates import is_revoked_in
-from registry.errors import Forbidden, RegistryError, Unauthenticated, UnusableInput
-from registry.identity import FSP, SCHEME_OPERATOR, Principal
-from registry.schemes import operator_iri
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.base.errors import Forbidden, RegistryError, Unauthenticated, UnusableInput
+from registry.base.identity import FSP, SCHEME_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.kernel import lifecycle
+from registry.trust.authentication import authenticate, request_certificate
+from registry.trust.ca import (
+    ROLES_OID,
+    CertificateAuthority,
+    claims_of,
+    decode_strings,
+    new_key_and_csr,
+)
+from registry.trust.certificates import is_revoked_in
+from registry.trust.schemes import operator_iri
 from tests.conftest import BASE
 from tests.servers import PROXY_SECRET, forwarded
 from tests.trust import Member, Onboarding

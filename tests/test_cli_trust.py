@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from cryptography import x509
 
 from api.cli import main
-from registry.authentication import authenticate
-from registry.ca import CertificateAuthority, load_csr
-from registry.core import Registry
-from registry.identity import SCHEME_OPERATOR
-from registry.settings import Settings
+from registry.base.identity import SCHEME_OPERATOR
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.trust.authentication import authenticate
+from registry.trust.ca import CertificateAuthority, load_csr
 from tests.conftest import BASE
 
 

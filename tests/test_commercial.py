@@ -9,12 +9,12 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from registry import commercial, directory, sharing
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
-from registry.formats import read_bytes
-from registry.vocab import FDI
+from registry.base.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.markets import commercial, directory, sharing
+from registry.submissions.formats import read_bytes
+from registry.trust.ca import CertificateAuthority
 from tests.trust import Onboarding
 
 INFO: dict[str, Any] = {

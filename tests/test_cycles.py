@@ -1,4 +1,4 @@
-"""The collector pause around big submissions (registry.cycles): shared by overlapping blocks,
+"""The collector pause around big submissions (registry.base.cycles): shared by overlapping blocks,
 and never kept up for good by a stream of them."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from registry import cycles
+from registry.base import cycles
 
 
 class Node:

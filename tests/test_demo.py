@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from registry.core import Registry
-from registry.csvformat import HEADER, asset_triples
-from registry.demo import (
+from registry.base.errors import UnsupportedFormat
+from registry.base.resources import shapes_dir, ttl_files
+from registry.base.settings import Settings
+from registry.base.vocab import FDI, STORAGE_TECHNOLOGIES, TECHNOLOGIES
+from registry.kernel.core import Registry
+from registry.operations.demo import (
     LICENCE_AREAS,
     generate,
     is_valid_lei,
@@ -20,12 +23,9 @@ from registry.demo import (
     mpan_check_digit,
     write_demo,
 )
-from registry.errors import UnsupportedFormat
-from registry.formats import Parsed, read_file
-from registry.normalise import normalise_postcode
-from registry.resources import shapes_dir, ttl_files
-from registry.settings import Settings
-from registry.vocab import FDI, STORAGE_TECHNOLOGIES, TECHNOLOGIES
+from registry.submissions.csvformat import HEADER, asset_triples
+from registry.submissions.formats import Parsed, read_file
+from registry.submissions.normalise import normalise_postcode
 
 # The pattern of DOMAIN.md, as the shapes use it.
 POSTCODE = re.compile(
@@ -240,8 +240,8 @@ def test_dates_are_iso_dates(rows: list[dict[str, str]]) -> None:
 
 def test_a_demo_sample_passes_every_rule_including_the_registry_ones():
     """load_demo skips the shapes for speed, so the generator's output is checked here."""
-    from registry.csvformat import asset_triples
-    from registry.demo import local_iri, resolve_references
+    from registry.operations.demo import local_iri, resolve_references
+    from registry.submissions.csvformat import asset_triples
 
     registry = Registry(Settings(data_dir=None))
     demo = generate(assets=120, seed=5)

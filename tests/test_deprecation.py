@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.resources import shapes_dir
-from registry.settings import Settings
-from registry.validation import load_shapes
+from registry.base.resources import shapes_dir
+from registry.base.settings import Settings
+from registry.shacl.validation import load_shapes
 from tests.conftest import BASE, EXAMPLES, fsp_app
 
 SUNSET = dt.date(2027, 1, 1)

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from registry.authentication import revoke_certificate
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.errors import DerivedStateTampered
-from registry.settings import Settings
+from registry.base.errors import DerivedStateTampered
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.trust.authentication import revoke_certificate
+from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE
 from tests.servers import PROXY_ENV, fdi_serve, forwarded, free_port
 from tests.trust import Member, Onboarding

@@ -10,10 +10,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry.access_log import read_record
-from registry.assets import register_assets
-from registry.formats import read_file
-from registry.settings import Settings
+from registry.assets.assets import register_assets
+from registry.base.settings import Settings
+from registry.submissions.formats import read_file
+from registry.trust.access_log import read_record
 from tests.conftest import BASE, EXAMPLES
 from tests.test_authorisation_tls import SHARE_WITH_DSOS
 from tests.trust import Onboarding

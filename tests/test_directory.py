@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry.settings import Settings
-from registry.vocab import FDI, LDP, ROV
+from registry.base.settings import Settings
+from registry.base.vocab import FDI, LDP, ROV
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Member, Onboarding
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry.disclosure import OTHER, protect
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.publishing.disclosure import OTHER, protect
 from tests.trust import Onboarding
 
 

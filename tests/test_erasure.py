@@ -23,16 +23,16 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from registry import backup
-from registry.core import Registry
-from registry.demo import mpan_core
-from registry.erasure import erase
-from registry.formats import read_bytes
-from registry.identity import SCHEME_OPERATOR, Principal
-from registry.jobs import JobRunner
-from registry.lifecycle import content as stored_content
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.assets.jobs import JobRunner
+from registry.base.identity import SCHEME_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.kernel.lifecycle import content as stored_content
+from registry.operations import backup
+from registry.operations.demo import mpan_core
+from registry.operations.erasure import erase
+from registry.submissions.formats import read_bytes
 from tests.conftest import EXAMPLES
 from tests.test_assets import make_fsp, register_asset
 from tests.test_authorisation_tls import SHARE_WITH_DSOS

@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.federation import _peer_query, lookup
-from registry.identity import SCHEME_OPERATOR, Principal
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.base.identity import SCHEME_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.publishing.federation import _peer_query, lookup
+from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE, EXAMPLES, external_store
 from tests.servers import PROXY_ENV, forwarded, free_port, registry_server
 from tests.trust import Onboarding
@@ -120,7 +120,7 @@ def test_a_peer_that_is_down_is_reported_not_fatal() -> None:
 
 
 def test_only_allow_listed_peers_are_asked() -> None:
-    from registry.core import Registry
+    from registry.kernel.core import Registry
 
     registry = Registry(Settings(data_dir=None, base_iri=BASE))
     assert lookup(registry, "mpan", MPAN)["peers"] == []

@@ -1,4 +1,5 @@
-"""The change feeds (registry.feed, api/feed.py): followed over real TLS with a plain HTTP client
+"""The change feeds (registry.publishing.feed, api/feed.py): followed over real TLS with a plain
+HTTP client
 from the first page, each into its own ``oxigraph serve`` (not the registry's store), and the
 copy compared with what the registry serves through /sparql; then followed again after changes.
 """
@@ -14,10 +15,10 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from registry import sharing
-from registry.assets import register_assets
-from registry.feed import Feed
-from registry.formats import read_bytes
+from registry.assets.assets import register_assets
+from registry.markets import sharing
+from registry.publishing.feed import Feed
+from registry.submissions.formats import read_bytes
 from tests.conftest import EXAMPLES
 from tests.servers import oxigraph_binary, oxigraph_server
 from tests.tls_world import World, tls_world

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from registry.errors import UnsupportedFormat, UnusableInput
-from registry.formats import SUBMISSION_BASE, format_for, read_bytes
-from registry.vocab import FDI, TECH
+from registry.base.errors import UnsupportedFormat, UnusableInput
+from registry.base.vocab import FDI, TECH
+from registry.submissions.formats import SUBMISSION_BASE, format_for, read_bytes
 from tests.conftest import EXAMPLES
 
 

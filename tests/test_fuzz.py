@@ -23,9 +23,9 @@ from schemathesis import GenerationMode
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.identity import FSP, MARKET_OPERATOR, SCHEME_OPERATOR, Principal
-from registry.schemes import FDI_SCHEME
-from registry.settings import Settings
+from registry.base.identity import FSP, MARKET_OPERATOR, SCHEME_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.trust.schemes import FDI_SCHEME
 from tests.conftest import BASE, EXAMPLES, fsp_app
 
 # Submission bodies are documented as strings in their media types; send them as text.

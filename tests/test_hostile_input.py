@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.settings import Settings
+from registry.base.settings import Settings
 from tests.conftest import BASE, EXAMPLES, fsp_app
 from tests.servers import serve
 
@@ -204,7 +204,7 @@ def test_json_keys_that_expand_to_invalid_iris_are_400_not_500(client):
 def test_a_paging_number_too_large_for_sqlite_is_422_not_500(path):
     """schemathesis: ``after=61423244536892014592`` overflowed SQLite's 64-bit integers."""
     from api.auth import current_principal
-    from registry.identity import Principal
+    from registry.base.identity import Principal
 
     app = fsp_app(Settings(data_dir=None, base_iri=BASE))
     app.dependency_overrides[current_principal] = lambda: Principal(BASE + "id/org/a")

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.settings import Settings
+from registry.base.settings import Settings
 from tests.conftest import BASE, EXAMPLES, fsp_app
 
 

@@ -16,10 +16,10 @@ from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
 from api.app import create_app
-from registry.jsonld import registry_context
-from registry.settings import Settings
-from registry.sparql_results import TRUNCATED
-from registry.vocab import DCAT, DCT, VCARD
+from registry.base.settings import Settings
+from registry.base.vocab import DCAT, DCT, VCARD
+from registry.query.sparql_results import TRUNCATED
+from registry.submissions.jsonld import registry_context
 from tests.conftest import BASE, EXAMPLES, fsp_app
 from tests.servers import serve
 

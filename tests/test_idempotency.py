@@ -5,10 +5,10 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.core import Registry
-from registry.formats import read_file
-from registry.idempotency import IdempotencyKey
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.kernel.idempotency import IdempotencyKey
+from registry.submissions.formats import read_file
 from tests.conftest import BASE, EXAMPLES, fsp_app
 
 

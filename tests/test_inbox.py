@@ -9,11 +9,11 @@ from dataclasses import replace
 
 import pytest
 
-from registry import inbox
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.errors import Forbidden, NotFound, UnusableInput
-from registry.vocab import FDI, LDP
+from registry.base.errors import Forbidden, NotFound, UnusableInput
+from registry.base.vocab import FDI, LDP
+from registry.kernel.core import Registry
+from registry.messaging import inbox
+from registry.trust.ca import CertificateAuthority
 from tests.trust import Member, Onboarding
 
 AS = "https://www.w3.org/ns/activitystreams"
@@ -165,8 +165,8 @@ def test_the_messaging_rules_are_read_from_the_ontology() -> None:
 def test_holders_are_reminded_once_of_certificates_about_to_expire(world: World) -> None:
     import pyoxigraph as ox
 
-    from registry.certificates import certificates_of
-    from registry.lifecycle import parse_datetime
+    from registry.kernel.lifecycle import parse_datetime
+    from registry.trust.certificates import certificates_of
 
     (application,) = [
         c

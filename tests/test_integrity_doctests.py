@@ -6,14 +6,14 @@ import importlib
 import pytest
 
 MODULES = [
-    "registry.keys",
-    "registry.signatures",
-    "registry.receipts",
-    "registry.limits",
-    "registry.idempotency",
-    "registry.refusals",
-    "registry.cycles",
-    "registry.personal",
+    "registry.proof.keys",
+    "registry.proof.signatures",
+    "registry.proof.receipts",
+    "registry.submissions.limits",
+    "registry.kernel.idempotency",
+    "registry.operations.refusals",
+    "registry.base.cycles",
+    "registry.store.personal",
 ]
 
 

@@ -3,9 +3,9 @@
 import csv
 import io
 
-from registry.core import Registry
-from registry.demo import generate
-from registry.jobs import JobRunner
+from registry.assets.jobs import JobRunner
+from registry.kernel.core import Registry
+from registry.operations.demo import generate
 from tests.test_assets import make_fsp
 
 
@@ -13,7 +13,7 @@ def demo_csv(n: int, bad_every: int | None = None) -> tuple[bytes, set[int]]:
     rows = [row for row, _ in zip(generate(assets=n, seed=7).asset_rows, range(n), strict=False)]
     bad = set()
     out = io.StringIO()
-    from registry.csvformat import HEADER
+    from registry.submissions.csvformat import HEADER
 
     writer = csv.DictWriter(out, fieldnames=HEADER)
     writer.writeheader()
@@ -52,8 +52,8 @@ def test_a_job_resumes_without_registering_a_chunk_twice(disk_settings):
     runner = JobRunner(registry, chunk=100)
     job = runner.submit(data, "csv", "assets.csv", fsp, fsp.organisation, start=False)
     # Run the first chunk only, as if the process died after acknowledging it.
-    from registry.formats import read_bytes
-    from registry.records import split_records
+    from registry.submissions.formats import read_bytes
+    from registry.submissions.records import split_records
 
     parsed = read_bytes(data, "csv", "assets.csv")
     records = split_records(parsed.triples, parsed.origins).records

@@ -2,8 +2,8 @@ import sqlite3
 
 import pytest
 
-from registry.errors import JournalCorrupt
-from registry.journal import GENESIS, Journal
+from registry.base.errors import JournalCorrupt
+from registry.store.journal import GENESIS, Journal
 
 
 def test_entries_are_chained_from_genesis(tmp_path):

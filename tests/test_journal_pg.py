@@ -1,4 +1,5 @@
-"""The journal on a real PostgreSQL (registry.journal_pg): the same chain as on SQLite, appends
+"""The journal on a real PostgreSQL (registry.store.journal_pg): the same chain as on SQLite,
+appends
 from several journals (processes) serialised, the registry's SQLite-flavoured statements run."""
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from registry.errors import JournalCorrupt
-from registry.journal import Journal, entry_hash
-from registry.journal_pg import statement
+from registry.base.errors import JournalCorrupt
+from registry.store.journal import Journal, entry_hash
+from registry.store.journal_pg import statement
 from tests import postgres
 
 
@@ -127,11 +128,11 @@ def test_a_promoted_standby_takes_over_with_every_acknowledged_entry():
 
 
 def test_two_replicas_digesting_the_same_reads_send_one_digest(url: str):
-    from registry.access_log import DIGEST_TYPE, send_digests
-    from registry.core import Registry
-    from registry.identity import MARKET_OPERATOR, Principal
-    from registry.schemes import FDI_SCHEME
-    from registry.settings import Settings
+    from registry.base.identity import MARKET_OPERATOR, Principal
+    from registry.base.settings import Settings
+    from registry.kernel.core import Registry
+    from registry.trust.access_log import DIGEST_TYPE, send_digests
+    from registry.trust.schemes import FDI_SCHEME
     from tests.conftest import BASE
     from tests.test_assets import make_fsp, register_asset
 
@@ -165,7 +166,7 @@ def test_two_replicas_digesting_the_same_reads_send_one_digest(url: str):
 
 
 def test_an_unreachable_journal_is_named_without_its_password(tmp_path):
-    from registry.errors import JournalUnavailable
+    from registry.base.errors import JournalUnavailable
 
     with pytest.raises(JournalUnavailable) as refused:
         Journal.open(None, f"postgresql://fdi:s3cret@/fdi?host={tmp_path}&port=5")

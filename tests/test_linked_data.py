@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import current_principal
-from registry.formats import read_file
-from registry.identity import FSP, Principal
-from registry.resources import ontology_dir, shapes_dir, ttl_files
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.base.identity import FSP, Principal
+from registry.base.resources import ontology_dir, shapes_dir, ttl_files
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.submissions.formats import read_file
 from tests.conftest import BASE, EXAMPLES, external_store, fsp_app
 from tests.test_assets import FSP_SCOPES
 

@@ -17,7 +17,8 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, SH
 
-from registry import signposting, vocab
+from registry.base import vocab
+from registry.markets import signposting
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET_SHAPES = sorted((ROOT / "shapes" / "market").glob("*.ttl"))

@@ -13,14 +13,20 @@ from fastapi.testclient import TestClient
 from pyshacl import validate
 
 from api.app import create_app
-from registry import memberships, organisations
-from registry.authentication import authenticate, request_certificate
-from registry.ca import new_key_and_csr
-from registry.errors import Conflict, Forbidden, InvalidTransition, Unauthenticated, UnusableInput
-from registry.identity import FSP
-from registry.schemes import FDI_SCHEME
-from registry.settings import Settings
-from registry.shacl_engine import rdf_term
+from registry.base.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    Unauthenticated,
+    UnusableInput,
+)
+from registry.base.identity import FSP
+from registry.base.settings import Settings
+from registry.shacl.engine import rdf_term
+from registry.trust import memberships, organisations
+from registry.trust.authentication import authenticate, request_certificate
+from registry.trust.ca import new_key_and_csr
+from registry.trust.schemes import FDI_SCHEME
 from tests.conftest import BASE
 from tests.shacl_reference import prepared_queries
 from tests.trust import Onboarding

@@ -20,13 +20,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
-from registry import monitoring, outbound
-from registry.ca import CertificateAuthority
-from registry.catalogue import submit_catalogue
-from registry.formats import read_bytes
-from registry.identity import SCHEME_OPERATOR, Principal
-from registry.schemes import operator_iri
-from registry.settings import Settings
+from registry.base import outbound
+from registry.base.identity import SCHEME_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.operations import monitoring
+from registry.publishing.catalogue import submit_catalogue
+from registry.submissions.formats import read_bytes
+from registry.trust.ca import CertificateAuthority
+from registry.trust.schemes import operator_iri
 from tests import test_tls
 from tests.conftest import BASE
 from tests.servers import free_port

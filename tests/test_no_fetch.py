@@ -23,11 +23,11 @@ import pytest
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.formats import REMOTE_REFUSED
-from registry.identity import FSP, MARKET_OPERATOR, SCHEME_OPERATOR, Principal
-from registry.schemes import FDI_SCHEME
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.base.identity import FSP, MARKET_OPERATOR, SCHEME_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.submissions.formats import REMOTE_REFUSED
+from registry.trust.schemes import FDI_SCHEME
 from tests.conftest import BASE
 from tests.servers import free_port, serve
 
@@ -289,8 +289,8 @@ def test_the_registrys_own_context_by_iri_still_works_without_a_fetch(canary, re
 
 
 def test_a_file_context_is_never_opened(tmp_path):
-    from registry.errors import UnusableInput
-    from registry.formats import read_bytes
+    from registry.base.errors import UnusableInput
+    from registry.submissions.formats import read_bytes
 
     context_file = tmp_path / "ssrf-context.jsonld"
     context_file.write_text(json.dumps(CONTEXT))

@@ -10,7 +10,7 @@ import pytest
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from registry import vocab
+from registry.base import vocab
 
 ROOT = Path(__file__).parent.parent
 ONTOLOGY = ROOT / "ontology"
@@ -22,7 +22,7 @@ TECH = Namespace(vocab.TECH.iri)
 ONTOLOGY_IRI = URIRef("https://w3id.org/fdi/ns")
 TECH_SCHEME = URIRef(vocab.TECH.iri)
 
-# Code names terms as FDI.Name or FDI["Name"] (see registry/vocab.py).
+# Code names terms as FDI.Name or FDI["Name"] (see registry/base/vocab.py).
 ATTRIBUTE_USE = re.compile(r"\b(FDI|TECH)\.([A-Za-z_]\w*)")
 ITEM_USE = re.compile(r"""\b(FDI|TECH)\[\s*["']([^"']+)["']\s*\]""")
 # Attributes of vocab.Namespace itself, not vocabulary terms.

@@ -9,11 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry import memberships, organisations
-from registry.authentication import authenticate
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.errors import (
+from registry.base.errors import (
     DuplicateOrganisation,
     Forbidden,
     InvalidTransition,
@@ -21,9 +17,13 @@ from registry.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from registry.identity import FSP, Principal
-from registry.schemes import operator_iri
-from registry.settings import Settings
+from registry.base.identity import FSP, Principal
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.trust import memberships, organisations
+from registry.trust.authentication import authenticate
+from registry.trust.ca import CertificateAuthority
+from registry.trust.schemes import operator_iri
 from tests.conftest import BASE
 from tests.trust import Onboarding
 

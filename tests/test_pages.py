@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry.demo import generate
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.operations.demo import generate
 from tests.conftest import BASE, EXAMPLES, act_as_fsp
 
 HTML = {"Accept": "text/html"}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from api.app import create_app
-from registry import people
-from registry.authentication import authenticate, request_certificate
-from registry.ca import new_key_and_csr
-from registry.errors import Conflict, Forbidden, Unauthenticated, UnusableInput
-from registry.settings import Settings
+from registry.base.errors import Conflict, Forbidden, Unauthenticated, UnusableInput
+from registry.base.settings import Settings
+from registry.trust import people
+from registry.trust.authentication import authenticate, request_certificate
+from registry.trust.ca import new_key_and_csr
 from tests.conftest import BASE
 from tests.trust import Member, Onboarding
 

@@ -1,5 +1,5 @@
-"""Proposals and rules versions in the domain (registry.proposals, registry.rules,
-registry.impact): what a proposal's checks refuse, naming the term; who may propose which
+"""Proposals and rules versions in the domain (registry.rules.proposals, registry.rules.rules,
+registry.rules.impact): what a proposal's checks refuse, naming the term; who may propose which
 document; adoption's conflicts; versions kept across a restart; who sees which part of an
 impact report. A refused request changes nothing."""
 
@@ -11,14 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from registry import impact, proposals, rules
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.demo import mpan_core
-from registry.errors import Conflict, Forbidden, InvalidTransition, ProposalRefused, UnusableInput
-from registry.formats import read_bytes
-from registry.identity import Principal
-from registry.settings import Settings
+from registry.base.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    ProposalRefused,
+    UnusableInput,
+)
+from registry.base.identity import Principal
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.operations.demo import mpan_core
+from registry.rules import impact, proposals, rules
+from registry.submissions.formats import read_bytes
+from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE, EXAMPLES
 from tests.proposal_documents import documents, proposal
 from tests.trust import Member, Onboarding
@@ -260,7 +266,7 @@ def test_adopted_versions_survive_a_restart_and_an_index_rebuild(tmp_path: Path)
 
 
 def test_adopted_versions_are_in_a_backup_and_come_back_with_its_restore(tmp_path: Path) -> None:
-    from registry import backup
+    from registry.operations import backup
 
     settings = Settings(data_dir=tmp_path / "data", base_iri=BASE)
     registry = Registry(settings)
@@ -323,7 +329,7 @@ def test_a_market_operator_publishes_its_own_markets_requirements_only(world: Wo
 
 
 def test_a_market_operators_adopted_requirements_are_the_ones_signposted(world: World) -> None:
-    from registry import signposting
+    from registry.markets import signposting
 
     named = f"\nfdi:market-ukpn fdi:operatedBy <{world.dso.iri}> .\n"
     adopt(

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from api.auth import current_principal
 from api.cli import main
-from registry.errors import BadSignature, RecordMismatch
-from registry.formats import read_file
-from registry.keys import KeyRing
-from registry.receipts import canonical_hash, verify_receipt
-from registry.settings import Settings
+from registry.base.errors import BadSignature, RecordMismatch
+from registry.base.settings import Settings
+from registry.proof.keys import KeyRing
+from registry.proof.receipts import canonical_hash, verify_receipt
+from registry.submissions.formats import read_file
 from tests.conftest import BASE, EXAMPLES, fsp_app
 
 
@@ -92,7 +92,7 @@ def test_a_receipt_names_the_entry_the_time_the_submitter_and_each_record_hash(c
 def test_every_write_path_through_a_transaction_gets_a_receipt(registry):
     import pyoxigraph as ox
 
-    from registry.vocab import FDI
+    from registry.base.vocab import FDI
 
     iri = ox.NamedNode(BASE + "id/asset/x")
     with registry.transaction("scheme-operator", "correct") as tx:
@@ -102,7 +102,7 @@ def test_every_write_path_through_a_transaction_gets_a_receipt(registry):
 
 
 def test_receipts_signed_before_a_rotation_still_verify(tmp_path, disk_settings):
-    from registry.core import Registry
+    from registry.kernel.core import Registry
 
     registry = Registry(disk_settings)
     first = registry.register(read_file(EXAMPLES / "asset.ttl"), "alice")

@@ -210,8 +210,8 @@ def test_a_case_against_oneself_is_refused(parties: Parties) -> None:
 
 def test_an_overdue_answer_lets_the_complainant_escalate_and_a_late_step_is_marked() -> None:
     from api.app import create_app
-    from registry import redress
-    from registry.settings import Settings
+    from registry.base.settings import Settings
+    from registry.markets import redress
     from tests.conftest import BASE
     from tests.test_catalogue import organisation
 

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.identity import SCHEME_OPERATOR, Principal
-from registry.refusals import MAX_REQUESTS_PER_SOURCE, Refusals
-from registry.settings import Settings
+from registry.base.identity import SCHEME_OPERATOR, Principal
+from registry.base.settings import Settings
+from registry.operations.refusals import MAX_REQUESTS_PER_SOURCE, Refusals
 from tests.conftest import BASE
 
 OPERATOR = Principal(BASE + "id/org/scheme-operator", frozenset({SCHEME_OPERATOR}))

@@ -3,11 +3,11 @@ import shutil
 import pyoxigraph as ox
 import pytest
 
-from registry.core import Registry
-from registry.errors import ValidationFailed
-from registry.formats import read_file
-from registry.index import BULK_QUADS, META_GRAPH, OxigraphIndex, RecordChange
-from registry.vocab import FDI
+from registry.base.errors import ValidationFailed
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.store.index import BULK_QUADS, META_GRAPH, OxigraphIndex, RecordChange
+from registry.submissions.formats import read_file
 from tests.conftest import EXAMPLES
 
 SUBMISSIONS = ["asset.ttl", "asset.json", "assets.csv", "organisation.ttl"]
@@ -73,8 +73,8 @@ def test_an_index_behind_the_journal_catches_up_on_start(disk_settings):
     registry.close()
     # Simulate a crash between the journal write and the index update: append to the journal
     # (and its derived tables, written in the entry's own transaction) only.
-    from registry.core import derive_tables
-    from registry.journal import Journal
+    from registry.kernel.core import derive_tables
+    from registry.store.journal import Journal
 
     journal = Journal(disk_settings.data_dir / "journal.sqlite")
     last = list(journal.entries())[-1]
@@ -141,9 +141,9 @@ def test_a_big_added_entry_is_ingested_in_bulk_and_a_replay_of_it_changes_nothin
 
 
 def test_a_bulk_registration_rebuilds_identically_from_the_journal(disk_settings):
-    from registry.csvformat import asset_triples
-    from registry.demo import generate, local_iri
-    from registry.formats import Parsed
+    from registry.operations.demo import generate, local_iri
+    from registry.submissions.csvformat import asset_triples
+    from registry.submissions.formats import Parsed
 
     registry = Registry(disk_settings)
     demo = generate(400)

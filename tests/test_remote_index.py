@@ -1,4 +1,4 @@
-"""The index on an external SPARQL 1.1 store (registry.remote_index), against a real
+"""The index on an external SPARQL 1.1 store (registry.store.remote_index), against a real
 ``oxigraph serve``: the one ``.ci/run`` starts (FDI_TEST_SPARQL_URL), or one started here."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from registry.core import Registry
-from registry.formats import read_bytes
-from registry.index import META_GRAPH, OxigraphIndex, RecordChange, open_index
-from registry.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable, bind
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.store.index import META_GRAPH, OxigraphIndex, RecordChange, open_index
+from registry.store.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable, bind
+from registry.submissions.formats import read_bytes
 from tests.conftest import BASE, EXAMPLES, store_urls
 from tests.servers import free_port, oxigraph_binary, oxigraph_server
 

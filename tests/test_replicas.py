@@ -1,4 +1,4 @@
-"""Three ``fdi serve`` replicas over one real PostgreSQL journal (registry.journal_pg).
+"""Three ``fdi serve`` replicas over one real PostgreSQL journal (registry.store.journal_pg).
 
 Each replica is its own process with its own in-memory index, following the shared journal.
 An FSP authenticates with a real certificate from the registry's CA, forwarded by a (simulated)
@@ -23,12 +23,12 @@ import psycopg
 import pytest
 from cryptography import x509
 
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.demo import mpan_core
-from registry.journal import Journal
-from registry.settings import Settings
-from registry.vocab import FDI
+from registry.base.settings import Settings
+from registry.base.vocab import FDI
+from registry.kernel.core import Registry
+from registry.operations.demo import mpan_core
+from registry.store.journal import Journal
+from registry.trust.ca import CertificateAuthority
 from tests import postgres
 from tests.conftest import EXAMPLES
 from tests.servers import PROXY_ENV, forwarded, free_port

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.trust.ca import CertificateAuthority
 from tests import postgres
 from tests.servers import PROXY_SECRET, free_port, wait_for_port
 from tests.test_replicas import TURTLE, Replica, asset

@@ -28,8 +28,8 @@ from cryptography import x509
 from api.app import create_app
 from api.cli import main
 from api.tls import tls_options
-from registry.ca import new_key_and_csr
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.trust.ca import new_key_and_csr
 from tests.conftest import EXAMPLES
 from tests.servers import free_port
 from tests.test_tls import Running, onboard_over_tls, operator_client

@@ -7,12 +7,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from registry.core import Registry
-from registry.demo import generate, load_demo
-from registry.resources import shapes_dir, ttl_files
-from registry.revalidation import revalidate
-from registry.settings import Settings
-from registry.validation import Finding, load_shapes
+from registry.base.resources import shapes_dir, ttl_files
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.operations.demo import generate, load_demo
+from registry.shacl.revalidation import revalidate
+from registry.shacl.validation import Finding, load_shapes
 
 STRICTER = """
 @prefix fdi: <https://w3id.org/fdi/ns#> . @prefix sh: <http://www.w3.org/ns/shacl#> .
@@ -61,7 +61,7 @@ def test_revalidating_on_demand_in_small_batches_finds_exactly_what_preloading_f
 ) -> None:
     # A registry above PRELOAD_LIMIT quads is read a batch of focus nodes at a time; force that
     # path, with batches far smaller than the registry, and compare with the preloaded run.
-    from registry import shacl_engine
+    from registry.shacl import engine as shacl_engine
 
     registry = Registry(Settings(data_dir=tmp_path / "data"))
     load_demo(registry, assets=120)
@@ -83,7 +83,7 @@ def same(finding: Finding) -> Finding:
 def test_the_engine_reads_in_batches_when_told_and_gives_the_preloaded_results(
     tmp_path: Path,
 ) -> None:
-    from registry.shacl_engine import compile_shapes
+    from registry.shacl.engine import compile_shapes
 
     registry = Registry(Settings(data_dir=tmp_path / "data"))
     load_demo(registry, assets=80)
@@ -110,7 +110,7 @@ def reference_findings(registry: Registry, shapes) -> Counter:
     """pySHACL on rdflib over every quad of the registry's index, as findings."""
     import pyoxigraph as ox
 
-    from registry.validation import _findings, reference_report
+    from registry.shacl.validation import _findings, reference_report
     from tests.shacl_reference import prepared_queries
 
     triples = [ox.Triple(q.subject, q.predicate, q.object) for q in registry.index.dump()]

@@ -22,9 +22,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from registry.receipts import verify_receipt
-from registry.settings import Settings
-from registry.vocab import DCT, FDI, KEPT_BY_REGISTRY, LDP, ODRL, QUDT, RDFS, ROV, SAREF, VCARD, XSD
+from registry.base.settings import Settings
+from registry.base.vocab import (
+    DCT,
+    FDI,
+    KEPT_BY_REGISTRY,
+    LDP,
+    ODRL,
+    QUDT,
+    RDFS,
+    ROV,
+    SAREF,
+    VCARD,
+    XSD,
+)
+from registry.proof.receipts import verify_receipt
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Member, Onboarding
 

@@ -16,8 +16,8 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from registry.shacl_engine import Engine, Unsupported, compile_shapes
-from registry.validation import load_shapes
+from registry.shacl.engine import Engine, Unsupported, compile_shapes
+from registry.shacl.validation import load_shapes
 from tests.shacl_reference import (
     engine_verdict,
     ox_triples,
@@ -82,8 +82,8 @@ def test_unsupported_features_fall_back_to_pyshacl() -> None:
 def test_registry_checks_nested_shapes_of_focus_records() -> None:
     # pySHACL's focus_nodes option also filters the nodes nested shapes are checked on, so a
     # capacity below zero slipped through inside the registry; the compiled engine checks it.
-    from registry.formats import read_bytes
-    from registry.validation import check
+    from registry.shacl.validation import check
+    from registry.submissions.formats import read_bytes
 
     text = (FIXTURES / "valid" / "asset-idno.ttl").read_text()
     parsed = read_bytes(text.replace("7.4", "-7.4").encode(), "turtle", source="asset.ttl")
@@ -167,8 +167,8 @@ def test_what_the_engine_does_not_compile_hands_the_shapes_back(shapes: str) -> 
 def test_a_blank_node_focus_for_this_in_a_nested_group_goes_to_pyshacl(tmp_path: Path) -> None:
     # No query text can name a blank node: the engine refuses at run time, and the registry's
     # check gives pySHACL-on-rdflib's findings instead.
-    from registry.formats import read_bytes
-    from registry.validation import check
+    from registry.shacl.validation import check
+    from registry.submissions.formats import read_bytes
 
     shapes_ttl = (
         'ex:S sh:targetSubjectsOf ex:p ; sh:sparql [ sh:message "nested" ; sh:select '

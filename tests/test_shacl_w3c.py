@@ -14,7 +14,7 @@ from functools import cache
 
 import pytest
 
-from registry.shacl_engine import compile_shapes
+from registry.shacl.engine import compile_shapes
 from tests.shacl_reference import (
     W3CTest,
     engine_verdict,

@@ -23,9 +23,9 @@ from click.testing import CliRunner
 from rdflib import Graph
 
 from api.cli import main
-from registry.formats import read_file
-from registry.records import local_id
-from registry.validation import check, load_shapes
+from registry.shacl.validation import check, load_shapes
+from registry.submissions.formats import read_file
+from registry.submissions.records import local_id
 from tests.test_shapes import expected_results
 
 ROOT = Path(__file__).resolve().parent.parent

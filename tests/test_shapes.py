@@ -3,11 +3,13 @@
 Each file in ``tests/fixtures/shapes/valid`` must give no validation result at all; each file in
 ``tests/fixtures/shapes/invalid`` breaks one rule and declares, in comments at its top, the exact
 results it must give (so does each file in ``tests/fixtures/shapes/respelled``, whose value
-breaks a rule as written and which the registry stores respelled, see ``registry.normalise``)::
+breaks a rule as written and which the registry stores respelled, see
+``registry.submissions.normalise``)::
 
     # expect: <focus> | <path or -> | <constraint component> | <source shape> [| Warning]
 
-Terms are prefixed names (prefixes of the fixture and of ``registry.vocab``) or ``<IRIs>``; paths
+Terms are prefixed names (prefixes of the fixture and of ``registry.base.vocab``) or ``<IRIs>``;
+paths
 other than a single predicate are written as in SPARQL (``fdi:companyNumber|fdi:lei``,
 ``odrl:permission/odrl:constraint``); the severity defaults to Violation. All shapes, the
 registry-data ones included, are active.
@@ -30,7 +32,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, SH, XSD
 
-from registry import vocab
+from registry.base import vocab
 from tests.shacl_reference import prepared_queries
 
 ROOT = Path(__file__).resolve().parent.parent

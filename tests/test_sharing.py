@@ -9,13 +9,14 @@ import shutil
 import pyoxigraph as ox
 import pytest
 
-from registry import organisations, sharing
-from registry.assets import register_assets
-from registry.ca import CertificateAuthority
-from registry.core import Registry
-from registry.errors import Forbidden, NotFound, UnusableInput
-from registry.formats import read_bytes
-from registry.settings import Settings
+from registry.assets.assets import register_assets
+from registry.base.errors import Forbidden, NotFound, UnusableInput
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.markets import sharing
+from registry.submissions.formats import read_bytes
+from registry.trust import organisations
+from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE, EXAMPLES
 from tests.trust import Member, Onboarding
 

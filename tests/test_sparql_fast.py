@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.errors import Unauthenticated
-from registry.identity import Principal
-from registry.settings import Settings
+from registry.base.errors import Unauthenticated
+from registry.base.identity import Principal
+from registry.base.settings import Settings
 
 BASE = "http://registry.test/"
 ASK = "ASK { ?s ?p ?o }"

@@ -1,6 +1,6 @@
 """SPARQL workers have no network, and one requester's runaway queries cannot take every worker.
 
-The workers are real processes (registry.sparql_pool) on an on-disk index; the fair-share test
+The workers are real processes (registry.query.sparql_pool) on an on-disk index; the fair-share test
 runs over a real HTTP server.
 """
 
@@ -20,13 +20,13 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
-from registry.demo import load_demo
-from registry.errors import QueryTimeout
-from registry.fair_share import MAX_WAITING, FairShare
-from registry.peer_relay import PeerRequest, _read_request, fetch
-from registry.query import Dataset
-from registry.settings import Settings
-from registry.sparql_results import QueryCapacity, QueryFailed, QueryRequest
+from registry.base.errors import QueryTimeout
+from registry.base.settings import Settings
+from registry.operations.demo import load_demo
+from registry.query.fair_share import MAX_WAITING, FairShare
+from registry.query.peer_relay import PeerRequest, _read_request, fetch
+from registry.query.query import Dataset
+from registry.query.sparql_results import QueryCapacity, QueryFailed, QueryRequest
 from tests.conftest import BASE
 from tests.servers import serve
 from tests.test_sparql_safety import AS_FSP, RUNAWAY, connections, listening, with_test_fsp

@@ -28,7 +28,7 @@ from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 
 from api.app import create_app
-from registry.settings import Settings
+from registry.base.settings import Settings
 from tests.conftest import BASE
 
 

@@ -29,15 +29,15 @@ from fastapi import FastAPI, Request
 
 from api.app import create_app
 from api.auth import current_principal
-from registry.core import Registry
-from registry.demo import load_demo, mpan_check_digit
-from registry.errors import QueryRefused
-from registry.identity import Principal
-from registry.index import RecordChange
-from registry.query import check_query
-from registry.settings import Settings
-from registry.sparql_pool import resident_bytes
-from registry.sparql_results import QueryFailed
+from registry.base.errors import QueryRefused
+from registry.base.identity import Principal
+from registry.base.settings import Settings
+from registry.kernel.core import Registry
+from registry.operations.demo import load_demo, mpan_check_digit
+from registry.query.query import check_query
+from registry.query.sparql_pool import resident_bytes
+from registry.query.sparql_results import QueryFailed
+from registry.store.index import RecordChange
 from tests.conftest import BASE, EXAMPLES
 from tests.servers import serve
 from tests.trust import Onboarding
@@ -427,9 +427,9 @@ def test_the_query_threads_survive_the_deepest_query_the_size_limit_allows() -> 
     fact 4); the query threads' stack holds them. In a subprocess, in case it does not."""
     code = (
         "import pyoxigraph as ox\n"
-        "from registry.query import Dataset\n"
-        "from registry.sparql_endpoint import InProcessRunner\n"
-        "from registry.sparql_results import QueryRequest, store_query\n"
+        "from registry.query.query import Dataset\n"
+        "from registry.query.sparql_endpoint import InProcessRunner\n"
+        "from registry.query.sparql_results import QueryRequest, store_query\n"
         "runner = InProcessRunner(store_query(ox.Store()), 1)\n"
         "text = 'SELECT * WHERE ' + '{' * 9990 + '}' * 9990\n"
         "request = QueryRequest(text, Dataset((), ()), 'text/csv', 'text/turtle', 10)\n"

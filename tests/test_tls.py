@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from api.app import create_app
 from api.tls import tls_options
-from registry import operator
-from registry.ca import CertificateAuthority, new_key_and_csr
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.trust import operator
+from registry.trust.ca import CertificateAuthority, new_key_and_csr
 
 TLS_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, ssl.SSLError)
 

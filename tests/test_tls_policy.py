@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from registry.ca import CertificateAuthority
+from registry.trust.ca import CertificateAuthority
 from tests.servers import fdi_serve, free_port, nginx
 
 OPENSSL = "openssl"

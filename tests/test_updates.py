@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from registry.core import Registry
-from registry.errors import Forbidden, PreconditionFailed, PreconditionRequired
-from registry.formats import read_bytes
+from registry.base.errors import Forbidden, PreconditionFailed, PreconditionRequired
+from registry.kernel.core import Registry
+from registry.submissions.formats import read_bytes
 from tests.test_assets import ASSET, make_fsp, register_asset
 
 

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 
-from registry import rules, vocabulary_docs
-from registry.resources import ontology_dir, shapes_dir, ttl_files
-from registry.settings import Settings
-from registry.vocabulary_diff import compare
+from registry.base.resources import ontology_dir, shapes_dir, ttl_files
+from registry.base.settings import Settings
+from registry.rules import rules, vocabulary_docs
+from registry.rules.vocabulary_diff import compare
 from tests.conftest import BASE, fsp_app
 
 FDI = rdflib.Namespace("https://w3id.org/fdi/ns#")

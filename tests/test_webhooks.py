@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from registry import webhooks
-from registry.ca import CertificateAuthority
-from registry.settings import Settings
+from registry.base.settings import Settings
+from registry.messaging import webhooks
+from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE
 from tests.test_authorisation_tls import ASSET, TURTLE, fresh_mpan, member, register_asset
 from tests.tls_world import World, tls_world

@@ -27,7 +27,7 @@ import uvicorn
 
 from api.app import create_app
 from api.tls import tls_options
-from registry.settings import Settings
+from registry.base.settings import Settings
 from tests.servers import free_port
 from tests.trust import Member, Onboarding
 

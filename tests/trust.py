@@ -24,13 +24,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.tls import with_client_certificate
-from registry import memberships, operator, organisations
-from registry.authentication import authenticate, request_certificate
-from registry.ca import CertificateAuthority, new_key_and_csr
-from registry.certificates import pem as certificate_pem
-from registry.core import Registry
-from registry.identity import Principal
-from registry.schemes import FDI_SCHEME
+from registry.base.identity import Principal
+from registry.kernel.core import Registry
+from registry.trust import memberships, operator, organisations
+from registry.trust.authentication import authenticate, request_certificate
+from registry.trust.ca import CertificateAuthority, new_key_and_csr
+from registry.trust.certificates import pem as certificate_pem
+from registry.trust.schemes import FDI_SCHEME
 
 
 @dataclass

@@ -1,0 +1,98 @@
+"""The registry records a submission's cross-record rules need to see.
+
+The registry-only shapes (the referenced asset exists, one operator at a time, no duplicate
+asset) are checked over the submission plus these records, so they must include: every registry
+record the submission references, every asset sharing a meter point with a submitted asset, and
+every right to operate for an asset a submitted right names.
+
+A bulk chunk names thousands of meter points and assets, so the lookups are batched: one SPARQL
+query per kind of lookup with the values listed (``VALUES``), instead of one store call each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import pyoxigraph as ox
+
+from registry.base.vocab import FDI
+from registry.store.index import Index
+
+# Values per query: keeps each query's text and plan small whatever the chunk size.
+BATCH = 1000
+
+
+def related_records(index: Index, triples: list[ox.Triple], base_iri: str) -> list[ox.Triple]:
+    """Triples of the stored records the rules for ``triples`` need."""
+    own = base_iri + "id/"
+    wanted: set[ox.NamedNode] = set()
+    by_predicate: dict[ox.NamedNode, set[ox.Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
+    for t in triples:
+        if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(own):
+            wanted.add(_record_of(t.object))
+        if t.predicate in (FDI.mpanCore, FDI.exportMpanCore):
+            by_predicate[FDI.mpanCore].add(t.object)
+        elif t.predicate == FDI.asset:
+            by_predicate[FDI.asset].add(t.object)
+    for predicate, values in by_predicate.items():
+        wanted.update(_subjects(index, predicate, values))
+    return list(_records(index, sorted(wanted, key=str)))
+
+
+def _record_of(node: ox.NamedNode) -> ox.NamedNode:
+    return ox.NamedNode(node.value.split("#", 1)[0])
+
+
+def _subjects(index: Index, predicate: ox.NamedNode, values: set[ox.Term]) -> set[ox.NamedNode]:
+    """The IRIs that have ``predicate`` with any of ``values``, in any graph."""
+    found: set[ox.NamedNode] = set()
+    listable = (v for v in values if isinstance(v, ox.NamedNode | ox.Literal))
+    for batch in _batches(sorted(listable, key=str)):
+        query = (
+            f"SELECT DISTINCT ?s WHERE {{ VALUES ?o {{ {' '.join(map(str, batch))} }} "
+            f"GRAPH ?g {{ ?s {predicate} ?o }} }}"
+        )
+        found.update(s for (s,) in index.query(query, None) if isinstance(s, ox.NamedNode))
+    return found
+
+
+def _records(index: Index, subjects: list[ox.NamedNode]) -> Iterator[ox.Triple]:
+    """Each record's triples (its own and its ``#fragment`` nodes'), from one graph holding it
+    (shared copies are the same record). Read level by level: the records, then the fragment
+    nodes they point to, and so on."""
+    home: dict[ox.NamedNode, ox.NamedNode] = {}  # record -> the graph it is read from
+    for batch in _batches(subjects):
+        values = " ".join(map(str, batch))
+        query = (
+            f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+        )
+        for s, g in index.query(query, None):
+            if s not in home or g.value < home[s].value:
+                home[s] = g
+    level = sorted(home.items(), key=lambda pair: str(pair[0]))  # (node, graph)
+    seen: set[ox.NamedNode] = set(home)
+    while level:
+        following: list[tuple[ox.NamedNode, ox.NamedNode]] = []
+        for batch in _batches(level):
+            pairs = " ".join(f"({s} {g})" for s, g in batch)
+            query = (
+                f"SELECT ?s ?g ?p ?o WHERE {{ VALUES (?s ?g) {{ {pairs} }} "
+                "GRAPH ?g { ?s ?p ?o } }"
+            )
+            for s, g, p, o in index.query(query, None):
+                yield ox.Triple(s, p, o)
+                if isinstance(o, ox.NamedNode) and o not in seen and _is_fragment_of(o, s):
+                    seen.add(o)
+                    following.append((o, g))
+        level = following
+
+
+def _is_fragment_of(node: ox.NamedNode, subject: ox.NamedNode) -> bool:
+    record = subject.value.split("#", 1)[0]
+    return node.value.startswith(record + "#")
+
+
+def _batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,3 @@
+"""What the registry publishes: DCAT catalogues, graph IRIs, change feeds, statistics with
+disclosure control, browsing, members' own records, search, federated lookup and asset lists.
+"""

@@ -1,0 +1,320 @@
+"""The journal: the registry's system of record.
+
+Append-only, fsync'd (SQLite in WAL mode with ``synchronous=FULL``), hash-chained. Each entry
+is one accepted change; the index is only a derived view and can be rebuilt from the journal.
+An entry's hash is ``sha256(previous hash || body)`` over the body's exact stored text, so
+altering or removing any earlier entry breaks every later link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.base.errors import JournalCorrupt
+
+GENESIS = "0" * 64
+
+# ``entry`` is the log itself. The other tables are views of it kept in the same database and
+# written in the same transaction as the entry they derive from: the register of records (the
+# current version of each), every version of each record, and the notifications queued. The
+# receipt and idempotency rows are written in the entry's transaction too (they carry its hash
+# and cannot be inside it); the audit trail is derived from the entry's events; checkpoints
+# are signed statements about the head, written after the entry.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entry (
+    seq   INTEGER PRIMARY KEY,
+    time  TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    kind  TEXT NOT NULL,
+    body  TEXT NOT NULL,
+    prev  TEXT NOT NULL,
+    hash  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS record (
+    iri      TEXT PRIMARY KEY,
+    type     TEXT NOT NULL,
+    graph    TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    status   TEXT,
+    owner    TEXT,
+    created  TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    seq      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS record_owner ON record (owner, type);
+CREATE TABLE IF NOT EXISTS version (
+    iri     TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,
+    time    TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    PRIMARY KEY (iri, version)
+);
+CREATE TABLE IF NOT EXISTS notification (
+    id           INTEGER PRIMARY KEY,
+    seq          INTEGER NOT NULL,
+    recipient    TEXT NOT NULL,
+    time         TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    acknowledged TEXT
+);
+CREATE INDEX IF NOT EXISTS notification_recipient ON notification (recipient, id);
+CREATE TABLE IF NOT EXISTS job_event (
+    job   TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    time  TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    body  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_event_job ON job_event (job, seq);
+CREATE TABLE IF NOT EXISTS receipt (
+    seq  INTEGER PRIMARY KEY,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    principal    TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    response     TEXT NOT NULL,
+    PRIMARY KEY (principal, key)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id           INTEGER PRIMARY KEY,
+    seq          INTEGER NOT NULL,
+    time         TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    organisation TEXT,
+    action       TEXT NOT NULL,
+    target       TEXT,
+    owner        TEXT,
+    request_id   TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_organisation ON audit (organisation, id);
+CREATE INDEX IF NOT EXISTS audit_owner ON audit (owner, id);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    seq  INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+"""
+
+
+# for code that rebuilds the derived tables elsewhere (registry.operations.derived_state)
+SCHEMA = _SCHEMA
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal entry. ``body`` is JSON text; ``payload`` is its parsed form."""
+
+    seq: int
+    time: str
+    actor: str
+    kind: str
+    body: str
+    prev: str
+    hash: str
+
+    @property
+    def payload(self) -> Any:
+        return json.loads(self.body)
+
+
+def entry_hash(prev: str, seq: int, time: str, actor: str, kind: str, body: str) -> str:
+    """The chained hash of an entry."""
+    h = hashlib.sha256()
+    for part in (prev, str(seq), time, actor, kind, body):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+class Journal:
+    """An append-only, hash-chained log in SQLite (a file, or ``:memory:``).
+
+    >>> j = Journal(None)
+    >>> j.append("2026-01-01T00:00:00Z", "test", "put", {"records": []}).seq
+    1
+    >>> j.verify()
+    1
+    """
+
+    # Whether other processes may append to this journal too (PostgreSQL,
+    # registry.store.journal_pg):
+    # a registry then follows it and takes the journal's lock for each write transaction.
+    shared = False
+
+    @staticmethod
+    def open(path: Path | None, url: str = "") -> Journal:
+        """The journal at ``url`` (``postgresql://...``, shared by any number of registry
+        processes) if given, else the SQLite file at ``path`` (in memory if None)."""
+        if url:
+            from registry.store.journal_pg import PostgresJournal
+
+            return PostgresJournal(url)
+        return Journal(path)
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        target = str(path) if path else ":memory:"
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the journal's write lock across processes (a no-op here: one process owns a
+        SQLite journal, and its registry's write lock serialises its writers)."""
+        yield
+
+    def wait(self, timeout: float) -> bool:
+        """Return True when another process may have appended (never, here: nothing to
+        follow), or after ``timeout`` seconds."""
+        return True
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction on ``self._db``: committed on a clean exit, else rolled back."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def head(self) -> tuple[int, str]:
+        """The last sequence number and hash (0 and the genesis hash when empty)."""
+        row = self._db.execute("SELECT seq, hash FROM entry ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def last(self) -> tuple[int, str]:
+        """``head()`` for callers outside a write."""
+        with self._lock:
+            return self.head()
+
+    def append(
+        self,
+        time: str,
+        actor: str,
+        kind: str,
+        payload: Any,
+        derive: Callable[[sqlite3.Connection, Entry], None] | None = None,
+    ) -> Entry:
+        """Append one entry and make it durable before returning.
+
+        ``derive`` updates the derived tables in the same transaction, so they never disagree
+        with the log.
+        """
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        with self._writing():
+            seq, prev = self.head()
+            seq += 1
+            digest = entry_hash(prev, seq, time, actor, kind, body)
+            self._db.execute(
+                "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, time, actor, kind, body, prev, digest),
+            )
+            entry = Entry(seq, time, actor, kind, body, prev, digest)
+            if derive is not None:
+                derive(self._db, entry)
+        return entry
+
+    def copy_in(
+        self, entry: Entry, derive: Callable[[sqlite3.Connection, Entry], None] | None = None
+    ) -> None:
+        """Append an entry taken verbatim from another copy of this journal (restore, replay).
+
+        Raises JournalCorrupt if it does not continue this journal's chain or its hash is wrong.
+        """
+        with self._writing():
+            seq, prev = self.head()
+            expected = entry_hash(prev, entry.seq, entry.time, entry.actor, entry.kind, entry.body)
+            if entry.seq != seq + 1 or entry.prev != prev or entry.hash != expected:
+                raise JournalCorrupt(
+                    f"entry {entry.seq} does not continue this journal (head {seq})",
+                    seq=entry.seq,
+                )
+            self._db.execute(
+                "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.seq,
+                    entry.time,
+                    entry.actor,
+                    entry.kind,
+                    entry.body,
+                    entry.prev,
+                    entry.hash,
+                ),
+            )
+            if derive is not None:
+                derive(self._db, entry)
+
+    def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Run one statement on a side table (never ``entry``) in its own transaction."""
+        with self._lock:
+            self._db.execute(sql, params)
+
+    def read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query on the derived tables."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def entry(self, seq: int) -> Entry | None:
+        rows = self.read(
+            "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq = ?", (seq,)
+        )
+        return Entry(*rows[0]) if rows else None
+
+    def entries(self, after: int = 0) -> Iterator[Entry]:
+        """Entries with sequence numbers above ``after``, in order.
+
+        A file-backed journal is read through its own connection, so a long replay or
+        verification never holds up writers.
+        """
+        sql = (
+            "SELECT seq, time, actor, kind, body, prev, hash FROM entry WHERE seq > ? ORDER BY seq"
+        )
+        if self.path is None:
+            for row in self.read(sql, (after,)):
+                yield Entry(*row)
+            return
+        db = sqlite3.connect(str(self.path))
+        try:
+            for row in db.execute(sql, (after,)):
+                yield Entry(*row)
+        finally:
+            db.close()
+
+    def verify(self) -> int:
+        """Walk the hash chain; return the number of entries.
+
+        Raises JournalCorrupt naming the first entry whose link is broken.
+        """
+        prev, expected_seq = GENESIS, 1
+        count = 0
+        for e in self.entries():
+            if e.seq != expected_seq:
+                raise JournalCorrupt(f"entry {expected_seq} is missing", seq=expected_seq)
+            if e.prev != prev or entry_hash(prev, e.seq, e.time, e.actor, e.kind, e.body) != e.hash:
+                raise JournalCorrupt(f"entry {e.seq} does not match its hash chain", seq=e.seq)
+            prev, expected_seq, count = e.hash, e.seq + 1, count + 1
+        return count

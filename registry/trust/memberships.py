@@ -1,0 +1,513 @@
+"""Scheme memberships: an organisation asks to join a scheme, the scheme operator grants roles
+and scopes for a period, and the membership becomes active once the organisation has accepted
+the scheme's standard agreement; it is told at each step what to do next.
+
+Membership lifecycle (``fdi:membershipStatus``)::
+
+    requested ──grant──▶ awaiting-acceptance ──accept──▶ active ⇄ suspended
+        │  └──accept (recorded)──grant──────────────────▶ active
+        └──refuse──▶ refused          any but refused ──revoke──▶ revoked
+
+Suspending or revoking a membership revokes the certificates that claim its roles or scopes,
+and the organisation record's ``fdi:marketRole`` follows the roles of its active memberships.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from registry.base.errors import Conflict, NotFound, UnusableInput
+from registry.base.identity import Principal
+from registry.base.vocab import DCT, FDI, ORG, PROV, RDF, RDFS
+from registry.kernel.lifecycle import (
+    content,
+    date_literal,
+    first,
+    objects,
+    owned,
+    parse_date,
+    record_of,
+    replace,
+    require_status,
+    restatus,
+    status_word,
+    text,
+    timestamp,
+    uid,
+)
+from registry.submissions.records import mint
+from registry.trust import certificates
+
+if TYPE_CHECKING:
+    from registry.kernel.core import Registry, Transaction
+
+from registry.trust.schemes import (
+    DIRECTORY_ROLES,
+    FDI_SCHEME,
+    Scheme,
+    ensure_scheme,
+    name_of,
+    operator_iri,
+    require_operator,
+    scheme_of,
+    terms,
+)
+
+MEMBERSHIP = FDI.SchemeMembership
+OPEN = ("requested", "awaiting-acceptance", "active", "suspended")
+
+
+def request_membership(
+    registry: Registry, principal: Principal, s: Scheme, roles: list[str], note: str | None = None
+) -> dict[str, Any]:
+    """An organisation (its administrator) asks to join a scheme in some roles.
+
+    Raises Unauthenticated/Forbidden, UnusableInput (unknown role), InvalidTransition (the
+    organisation is not verified) and Conflict (it has an open membership already).
+    """
+    from registry.trust.people import require_admin
+
+    org = require_admin(principal, principal.organisation)
+    wanted = terms(roles, s.roles, "role")
+    if not wanted:
+        raise UnusableInput("ask for at least one role: " + ", ".join(name_of(r) for r in s.roles))
+    with registry.transaction(principal.actor, "membership-request") as tx:
+        require_status(
+            tx.info(org) or _missing(org), ("verified",), "join a scheme as", "organisation"
+        )
+        ensure_scheme(registry, tx, s)
+        existing = open_membership(registry, org, s)
+        if existing:
+            raise Conflict(
+                f"{org} has a membership of {s.slug} already ({existing}); "
+                "it can be changed, not duplicated",
+                existing=existing,
+            )
+        iri = mint(registry.settings.base_iri, "membership")
+        triples = [
+            ox.Triple(iri, RDF.type, MEMBERSHIP),
+            ox.Triple(iri, ORG.member, ox.NamedNode(org)),
+            ox.Triple(iri, ORG.organization, ox.NamedNode(s.iri)),
+            *(ox.Triple(iri, FDI.requestedRole, ox.NamedNode(r)) for r in wanted),
+            ox.Triple(iri, DCT.created, timestamp()),
+        ]
+        triples = _put_new(tx, registry, iri, triples, org, note)
+        view = _view(registry, iri.value, triples, "requested")
+        tx.notify(
+            operator_iri(registry.settings.base_iri),
+            _activity(
+                "Offer",
+                principal.organisation,
+                iri.value,
+                f"{org} asks to join {s.slug} as {', '.join(name_of(r) for r in wanted)}",
+            ),
+        )
+        tx.notify(org, _activity("Create", org, iri.value, view["next"]["description"]))
+    return view
+
+
+def _put_new(
+    tx: Transaction,
+    registry: Registry,
+    iri: ox.NamedNode,
+    triples: list[ox.Triple],
+    org: str,
+    note: str | None,
+) -> list[ox.Triple]:
+    triples = triples + [ox.Triple(iri, FDI.membershipStatus, FDI.Requested)]
+    if note:
+        triples.append(ox.Triple(iri, RDFS.comment, ox.Literal(note)))
+    tx.put(iri, MEMBERSHIP, triples, graph=registry.public_graph, status="requested", owner=org)
+    return triples
+
+
+def grant(
+    registry: Registry,
+    principal: Principal,
+    membership: str,
+    roles: list[str],
+    scopes: list[str] | None = None,
+    valid_from: dt.date | None = None,
+    valid_to: dt.date | None = None,
+    if_match: str | None = None,
+) -> dict[str, Any]:
+    """The scheme operator grants roles and scopes for a period. The membership is active at
+    once if the organisation has accepted the current agreement, else it awaits acceptance.
+
+    Raises Forbidden, NotFound, UnusableInput, InvalidTransition, PreconditionFailed.
+    """
+    from registry.kernel.lifecycle import check_version
+
+    require_operator(principal)
+    info = record_of(registry, membership, MEMBERSHIP, "membership")
+    s = scheme_of(_scheme_iri(registry, membership))
+    granted = terms(roles, s.roles, "role")
+    if not granted:
+        raise UnusableInput("grant at least one role")
+    chosen = (
+        terms(scopes, s.scopes, "scope")
+        if scopes is not None
+        else sorted({c for r in granted for c in s.default_scopes.get(r, ())})
+    )
+    valid_from = valid_from or dt.date.today()
+    if valid_to is not None and valid_to < valid_from:
+        raise UnusableInput(f"validTo ({valid_to}) is before validFrom ({valid_from})")
+    with registry.transaction(principal.actor, "membership-grant") as tx:
+        info = tx.info(membership)
+        check_version(info, if_match)
+        require_status(info, ("requested",), "grant", "membership")
+        node = ox.NamedNode(membership)
+        triples = replace(
+            content(registry, membership), node, ORG.role, [ox.NamedNode(r) for r in granted]
+        )
+        triples = replace(triples, node, FDI.grantedScope, [ox.NamedNode(c) for c in chosen])
+        triples = replace(triples, node, FDI.validFrom, [date_literal(valid_from)])
+        triples = replace(triples, node, FDI.validTo, [date_literal(valid_to)] if valid_to else [])
+        accepted = _accepted_version(triples, node) == s.agreement_iri(registry.settings.base_iri)
+        status = "active" if accepted else "awaiting-acceptance"
+        triples = restatus(tx, info, triples, FDI.membershipStatus, status, None)
+        if status == "active":
+            _sync_roles(tx, registry, info.owner, extra=(membership, triples))
+        view = _view(registry, membership, triples, status)
+        tx.notify(
+            info.owner,
+            _activity(
+                "Accept",
+                operator_iri(registry.settings.base_iri),
+                membership,
+                view["next"]["description"],
+            ),
+        )
+    return view
+
+
+def accept_agreement(
+    registry: Registry, principal: Principal, membership: str, agreement: str | None = None
+) -> dict[str, Any]:
+    """The member's administrator accepts the scheme's current standard agreement; who and when
+    are recorded. Raises Forbidden, NotFound, Conflict (not the current version),
+    InvalidTransition."""
+    from registry.trust.people import require_admin
+
+    info = record_of(registry, membership, MEMBERSHIP, "membership")
+    require_admin(principal, info.owner, operator_may=False)
+    s = scheme_of(_scheme_iri(registry, membership))
+    current = s.agreement_iri(registry.settings.base_iri)
+    if agreement not in (None, current, s.current_version):
+        raise Conflict(
+            f"{agreement} is not the current agreement of {s.slug}; accept {current}",
+            existing=current,
+        )
+    with registry.transaction(principal.actor, "agreement-acceptance") as tx:
+        info = tx.info(membership)
+        require_status(
+            info, ("requested", "awaiting-acceptance"), "accept the agreement for", "membership"
+        )
+        node = ox.NamedNode(membership)
+        acceptance = ox.NamedNode(membership + "#acceptance")
+        triples = [t for t in content(registry, membership) if t.subject != acceptance]
+        triples = replace(triples, node, FDI.acceptance, [acceptance]) + [
+            ox.Triple(acceptance, RDF.type, FDI.AgreementAcceptance),
+            ox.Triple(acceptance, FDI.acceptedAgreement, ox.NamedNode(current)),
+            ox.Triple(
+                acceptance, FDI.documentDigest, ox.Literal(s.agreement_digest(s.current_version))
+            ),
+            ox.Triple(
+                acceptance,
+                PROV.wasAssociatedWith,
+                ox.NamedNode(principal.user or principal.organisation),
+            ),
+            ox.Triple(acceptance, PROV.endedAtTime, timestamp()),
+        ]
+        status = "active" if info.status == "awaiting-acceptance" else "requested"
+        triples = restatus(tx, info, triples, FDI.membershipStatus, status, None)
+        if status == "active":
+            _sync_roles(tx, registry, info.owner, extra=(membership, triples))
+        view = _view(registry, membership, triples, status)
+        tx.notify(
+            info.owner,
+            _activity("Accept", principal.organisation, current, view["next"]["description"]),
+        )
+    return view
+
+
+def refuse(
+    registry: Registry, principal: Principal, membership: str, reasons: list[str]
+) -> dict[str, Any]:
+    """The scheme operator refuses a request to join, with reasons. Raises Forbidden,
+    NotFound, UnusableInput (no reason), InvalidTransition."""
+    return _transition(
+        registry,
+        principal,
+        membership,
+        "refuse",
+        ("requested", "awaiting-acceptance"),
+        "refused",
+        "; ".join(r.strip() for r in reasons if r.strip()) or _no_reason(),
+    )
+
+
+def suspend(
+    registry: Registry, principal: Principal, membership: str, reason: str
+) -> dict[str, Any]:
+    return _transition(registry, principal, membership, "suspend", ("active",), "suspended", reason)
+
+
+def reinstate(
+    registry: Registry, principal: Principal, membership: str, reason: str | None = None
+) -> dict[str, Any]:
+    return _transition(
+        registry, principal, membership, "reinstate", ("suspended",), "active", reason
+    )
+
+
+def revoke(
+    registry: Registry, principal: Principal, membership: str, reason: str
+) -> dict[str, Any]:
+    return _transition(registry, principal, membership, "revoke", OPEN, "revoked", reason)
+
+
+def _transition(
+    registry: Registry,
+    principal: Principal,
+    membership: str,
+    action: str,
+    allowed: tuple[str, ...],
+    status: str,
+    reason: str | None,
+) -> dict[str, Any]:
+    require_operator(principal)
+    record_of(registry, membership, MEMBERSHIP, "membership")
+    with registry.transaction(principal.actor, f"membership-{action}") as tx:
+        info = tx.info(membership)
+        require_status(info, allowed, action, "membership")
+        triples = restatus(
+            tx, info, content(registry, membership), FDI.membershipStatus, status, reason
+        )
+        if status in ("suspended", "revoked"):
+            node = ox.NamedNode(membership)
+            claims = {
+                t.value
+                for t in objects(triples, node, ORG.role) + objects(triples, node, FDI.grantedScope)
+            }
+            certificates.revoke_all(
+                tx, registry, info.owner, f"membership {status}: {reason}", claims=claims
+            )
+        _sync_roles(tx, registry, info.owner, extra=(membership, triples))
+        view = _view(registry, membership, triples, status)
+        tx.notify(
+            info.owner,
+            _activity(
+                "Update",
+                operator_iri(registry.settings.base_iri),
+                membership,
+                f"Your membership is {status}" + (f": {reason}" if reason else ""),
+            ),
+        )
+    return view
+
+
+def cascade(
+    tx: Transaction, registry: Registry, org: str, action: str, reason: str | None
+) -> dict[str, list[ox.Triple]]:
+    """Follow an organisation's suspension, reinstatement or revocation in its memberships
+    (the organisation's own record is the caller's to write). Returns the changed memberships'
+    new content, for :func:`held`.
+
+    A reinstatement reactivates only the memberships the organisation's suspension suspended.
+    """
+    changed: dict[str, list[ox.Triple]] = {}
+    for info in owned(registry, org, MEMBERSHIP):
+        triples = content(registry, info.iri)
+        why = text(triples, ox.NamedNode(info.iri), FDI.statusReason) or ""
+        if action == "suspend" and info.status == "active":
+            changed[info.iri] = restatus(
+                tx, info, triples, FDI.membershipStatus, "suspended", f"{CASCADE_MARK}: {reason}"
+            )
+        elif action == "reinstate" and info.status == "suspended" and why.startswith(CASCADE_MARK):
+            changed[info.iri] = restatus(tx, info, triples, FDI.membershipStatus, "active", None)
+        elif action == "revoke" and info.status in OPEN:
+            changed[info.iri] = restatus(
+                tx,
+                info,
+                triples,
+                FDI.membershipStatus,
+                "revoked",
+                f"organisation revoked: {reason}",
+            )
+    return changed
+
+
+CASCADE_MARK = "organisation suspended"
+
+
+def open_membership(registry: Registry, org: str, s: Scheme) -> str | None:
+    for info in owned(registry, org, MEMBERSHIP):
+        if info.status in OPEN and _scheme_iri(registry, info.iri) == s.iri:
+            return info.iri
+    return None
+
+
+def held(
+    registry: Registry,
+    org: str,
+    on: dt.date | None = None,
+    pending: dict[str, list[ox.Triple]] | None = None,
+) -> tuple[set[str], set[str]]:
+    """The roles and scopes an organisation holds through memberships active on ``on``."""
+    on = on or dt.date.today()
+    roles: set[str] = set()
+    scopes: set[str] = set()
+    for info in owned(registry, org, MEMBERSHIP):
+        triples = (pending or {}).get(info.iri) or content(registry, info.iri)
+        node = ox.NamedNode(info.iri)
+        if status_word(first(triples, node, FDI.membershipStatus)) != "active":
+            continue
+        start, end = (
+            parse_date(first(triples, node, FDI.validFrom)),
+            parse_date(first(triples, node, FDI.validTo)),
+        )
+        if (start and on < start) or (end and on > end):
+            continue
+        roles.update(t.value for t in objects(triples, node, ORG.role))
+        scopes.update(t.value for t in objects(triples, node, FDI.grantedScope))
+    return roles, scopes
+
+
+def memberships_of(registry: Registry, org: str) -> list[dict[str, Any]]:
+    return [
+        _view(registry, i.iri, content(registry, i.iri), i.status)
+        for i in owned(registry, org, MEMBERSHIP)
+    ]
+
+
+def membership(registry: Registry, iri: str) -> dict[str, Any]:
+    """Raises NotFound."""
+    info = record_of(registry, iri, MEMBERSHIP, "membership")
+    return _view(registry, iri, content(registry, iri), info.status)
+
+
+def _sync_roles(
+    tx: Transaction, registry: Registry, org: str | None, extra: tuple[str, list[ox.Triple]]
+) -> None:
+    """Keep the organisation record's fdi:marketRole equal to its active memberships' roles."""
+    if not org or registry.info(org) is None:
+        return
+    roles, _ = held(registry, org, pending={extra[0]: extra[1]})
+    roles &= DIRECTORY_ROLES
+    node = ox.NamedNode(org)
+    triples = content(registry, org)
+    if {t.value for t in objects(triples, node, FDI.marketRole)} == roles:
+        return
+    tx.put(
+        node,
+        FDI.Organisation,
+        replace(triples, node, FDI.marketRole, [ox.NamedNode(r) for r in sorted(roles)]),
+    )
+
+
+def _scheme_iri(registry: Registry, membership: str) -> str:
+    term = first(content(registry, membership), ox.NamedNode(membership), ORG.organization)
+    return term.value if term is not None else FDI_SCHEME.iri
+
+
+def _accepted_version(triples: list[ox.Triple], node: ox.NamedNode) -> str | None:
+    acceptance = first(triples, node, FDI.acceptance)
+    agreement = first(triples, acceptance, FDI.acceptedAgreement) if acceptance else None
+    return agreement.value if agreement is not None else None
+
+
+def _view(
+    registry: Registry, iri: str, triples: list[ox.Triple], status: str | None
+) -> dict[str, Any]:
+    node = ox.NamedNode(iri)
+    base = registry.settings.base_iri
+    s = scheme_of((first(triples, node, ORG.organization) or FDI.FDIScheme).value)
+    acceptance = first(triples, node, FDI.acceptance)
+    accepted = None
+    if acceptance is not None:
+        accepted = {
+            "agreement": _accepted_version(triples, node),
+            "by": text(triples, acceptance, PROV.wasAssociatedWith),
+            "at": text(triples, acceptance, PROV.endedAtTime),
+            "digest": text(triples, acceptance, FDI.documentDigest),
+        }
+    return {
+        "id": iri,
+        "href": f"{base}memberships/{uid(iri)}",
+        "organisation": text(triples, node, ORG.member),
+        "scheme": s.slug,
+        "status": status,
+        "requestedRoles": [name_of(t.value) for t in objects(triples, node, FDI.requestedRole)],
+        "roles": sorted(name_of(t.value) for t in objects(triples, node, ORG.role)),
+        "scopes": sorted(name_of(t.value) for t in objects(triples, node, FDI.grantedScope)),
+        "validFrom": text(triples, node, FDI.validFrom),
+        "validTo": text(triples, node, FDI.validTo),
+        "reason": text(triples, node, FDI.statusReason),
+        "acceptance": accepted,
+        "next": _next(base, iri, s, status, accepted is not None, text(triples, node, ORG.member)),
+    }
+
+
+def _next(
+    base: str, iri: str, s: Scheme, status: str | None, accepted: bool, org: str | None
+) -> dict[str, Any]:
+    accept = {
+        "step": "accept-agreement",
+        "method": "POST",
+        "href": f"{base}memberships/{uid(iri)}/accept",
+        "agreement": s.agreement_iri(base),
+        "document": f"{base}schemes/{s.slug}/agreements/{s.current_version}",
+    }
+    if status == "requested" and not accepted:
+        return {
+            **accept,
+            "description": "Read and accept the scheme's standard agreement (POST "
+            '{"agreement": ...} to href) while the scheme operator reviews your request.',
+        }
+    if status == "requested":
+        return {
+            "step": "wait-for-grant",
+            "description": "Agreement accepted. Wait for the scheme "
+            "operator to grant roles and scopes; your inbox will be told.",
+        }
+    if status == "awaiting-acceptance":
+        return {
+            **accept,
+            "description": "Roles and scopes are granted. The membership becomes "
+            "active once you accept the scheme's standard agreement "
+            '(POST {"agreement": ...} to href).',
+        }
+    if status == "active":
+        return {
+            "step": "request-certificate",
+            "method": "POST",
+            "description": "The membership is active. Ask for client certificates for your "
+            "applications carrying the roles and scopes granted (POST a CSR).",
+            "href": f"{base}organisations/{uid(org or '')}/certificates",
+        }
+    return {
+        "step": "contact-scheme-operator",
+        "description": f"The membership is {status}; contact the scheme operator.",
+    }
+
+
+def _activity(kind: str, actor: str | None, obj: str, summary: str) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": kind,
+        "actor": actor,
+        "object": obj,
+        "summary": summary,
+    }
+
+
+def _missing(iri: str) -> Any:
+    raise NotFound(f"no organisation {iri}")
+
+
+def _no_reason() -> str:
+    raise UnusableInput("give at least one reason")
