@@ -54,6 +54,7 @@ from api.conventions import Conventions
 from api.limits import BodySizeLimit
 from api.negotiation import choose
 from registry import __version__
+from registry.assembly import Registry
 from registry.assets.jobs import JobRunner
 from registry.base.errors import (
     Forbidden,
@@ -66,7 +67,6 @@ from registry.base.errors import (
 )
 from registry.base.identity import Principal
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.markets import sharing
 from registry.messaging import webhooks as registry_webhooks
 from registry.operations import monitoring

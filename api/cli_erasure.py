@@ -77,8 +77,8 @@ def register(data_dir: Path | None) -> None:
 @click.option("--base-iri", help="IRI base of the registry (default: FDI_BASE_IRI).")
 def apply(register_file: Path, data_dir: Path | None, base_iri: str | None) -> None:
     """Erase again each subject of REGISTER.json that the registry still holds data about."""
+    from registry.assembly import Registry
     from registry.base.identity import SCHEME_OPERATOR, Principal
-    from registry.kernel.core import Registry
     from registry.operations import erasure as erasures
     from registry.trust.schemes import operator_iri
 

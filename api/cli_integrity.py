@@ -20,9 +20,9 @@ from typing import Any, NoReturn
 import click
 import pyoxigraph as ox
 
+from registry.assembly import derive_tables
 from registry.base.errors import BadSignature, JournalCorrupt, RecordMismatch, UnusableInput
 from registry.base.settings import Settings
-from registry.kernel.core import derive_tables
 from registry.operations import backup as backups
 from registry.operations import derived_state
 from registry.proof import checkpoints

@@ -77,7 +77,7 @@ def admin_cert(
     """Write admin.pem (and admin.key), ca.pem: the scheme operator administrator's client
     certificate (roles Administrator and SchemeOperator, every scope). The registry creates the
     scheme operator organisation on first start if it is not there yet."""
-    from registry.kernel.core import Registry
+    from registry.assembly import Registry
     from registry.trust.operator import admin_certificate
 
     settings = Settings.from_env(data_dir=data_dir, base_iri=base_iri)

@@ -48,8 +48,8 @@ from bench import reads, validation, writes
 from bench.measure import Server, disk_bytes, free_port, machine, peer_command, repeat
 from bench.onboarding import onboard_fsp
 from bench.report import Row, merge, ratio, read_previous, write
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024

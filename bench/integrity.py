@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.operations.demo import load_demo
 from registry.proof import receipts
 

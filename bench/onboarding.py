@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
+from registry.assembly import Registry
 from registry.base.identity import Principal
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.trust import memberships, operator, organisations
 from registry.trust.authentication import authenticate, request_certificate
 from registry.trust.ca import CertificateAuthority, new_key_and_csr

@@ -17,9 +17,9 @@ import pyshacl
 from rdflib.namespace import SH
 
 from bench.measure import Sample, clock, peak_rss
-from registry.kernel.core import Registry
+from registry.assembly import Registry
 from registry.operations.demo import generate, local_iri
-from registry.shacl import revalidation
+from registry.rules import revalidation
 from registry.shacl.engine import compile_shapes, rdf_term
 from registry.shacl.validation import check
 from registry.submissions.csvformat import asset_triples
@@ -44,7 +44,7 @@ def one_submission(registry: Registry, bodies: list[bytes], engine: str) -> Samp
 
 def revalidate(registry: Registry, workers: int = 1) -> dict[str, Any]:
     """Every rule over every record in the index (what a shape change needs):
-    ``registry.shacl.revalidation.revalidate`` in ``workers`` processes."""
+    ``registry.rules.revalidation.revalidate`` in ``workers`` processes."""
     with peak_rss() as peak, clock() as took:
         findings = revalidation.revalidate(registry, workers=workers)
     violations = sum(1 for f in findings if f.severity == "Violation")

@@ -20,8 +20,8 @@ import httpx
 import pyoxigraph as ox
 
 from bench.measure import Clock, Sample, clock
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.operations.demo import _chunks, generate, local_iri, resolve_references
 from registry.submissions.csvformat import asset_triples
 from registry.submissions.formats import Parsed

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -4,12 +4,12 @@ import threading
 
 import pytest
 
+from registry.assembly import Registry
 from registry.assets.assets import register_assets
 from registry.assets.claims import claim_right, decide
 from registry.base.errors import ConflictingRight, DuplicateAsset, Forbidden, NotFound
 from registry.base.identity import FSP, Principal
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.submissions.formats import read_bytes, read_file
 from registry.trust.control import operator_of
 from registry.trust.schemes import FDI_SCHEME

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
+from registry.assembly import Registry
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.operations.backup import record_hashes
 from tests.conftest import BASE
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.trust.ca import CertificateAuthority
 from tests.servers import PROXY_ENV, forwarded
 from tests.test_jobs import demo_csv

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from registry.assembly import Registry
 from registry.assets import capacity
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.operations.demo import generate, load_demo
 
 

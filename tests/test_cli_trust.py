@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from cryptography import x509
 
 from api.cli import main
+from registry.assembly import Registry
 from registry.base.identity import SCHEME_OPERATOR
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.trust.authentication import authenticate
 from registry.trust.ca import CertificateAuthority, load_csr
 from tests.conftest import BASE

@@ -9,9 +9,9 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
+from registry.assembly import Registry
 from registry.base.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.markets import commercial, directory, sharing
 from registry.submissions.formats import read_bytes
 from registry.trust.ca import CertificateAuthority

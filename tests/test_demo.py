@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from registry.assembly import Registry
 from registry.base.errors import UnsupportedFormat
 from registry.base.resources import shapes_dir, ttl_files
 from registry.base.settings import Settings
 from registry.base.vocab import FDI, STORAGE_TECHNOLOGIES, TECHNOLOGIES
-from registry.kernel.core import Registry
 from registry.operations.demo import (
     LICENCE_AREAS,
     generate,

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
+from registry.assembly import Registry
 from registry.base.errors import DerivedStateTampered
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.trust.authentication import revoke_certificate
 from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE

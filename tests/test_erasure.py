@@ -23,11 +23,11 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
+from registry.assembly import Registry
 from registry.assets.jobs import JobRunner
 from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.kernel.lifecycle import content as stored_content
 from registry.operations import backup
 from registry.operations.demo import mpan_core

@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import current_principal
+from registry.assembly import Registry
 from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.publishing.federation import _peer_query, lookup
 from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE, EXAMPLES, external_store
@@ -120,7 +120,7 @@ def test_a_peer_that_is_down_is_reported_not_fatal() -> None:
 
 
 def test_only_allow_listed_peers_are_asked() -> None:
-    from registry.kernel.core import Registry
+    from registry.assembly import Registry
 
     registry = Registry(Settings(data_dir=None, base_iri=BASE))
     assert lookup(registry, "mpan", MPAN)["peers"] == []

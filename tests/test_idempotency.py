@@ -5,8 +5,8 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.kernel.idempotency import IdempotencyKey
 from registry.submissions.formats import read_file
 from tests.conftest import BASE, EXAMPLES, fsp_app

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
+from registry.assembly import Registry
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.vocab import FDI, LDP
-from registry.kernel.core import Registry
 from registry.messaging import inbox
 from registry.trust.ca import CertificateAuthority
 from tests.trust import Member, Onboarding

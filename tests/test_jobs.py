@@ -3,8 +3,8 @@
 import csv
 import io
 
+from registry.assembly import Registry
 from registry.assets.jobs import JobRunner
-from registry.kernel.core import Registry
 from registry.operations.demo import generate
 from tests.test_assets import make_fsp
 

@@ -128,9 +128,9 @@ def test_a_promoted_standby_takes_over_with_every_acknowledged_entry():
 
 
 def test_two_replicas_digesting_the_same_reads_send_one_digest(url: str):
+    from registry.assembly import Registry
     from registry.base.identity import MARKET_OPERATOR, Principal
     from registry.base.settings import Settings
-    from registry.kernel.core import Registry
     from registry.trust.access_log import DIGEST_TYPE, send_digests
     from registry.trust.schemes import FDI_SCHEME
     from tests.conftest import BASE

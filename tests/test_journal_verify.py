@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import current_principal
 from api.cli import main
+from registry.assembly import Registry
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.store.journal import entry_hash
 from tests.conftest import BASE
 

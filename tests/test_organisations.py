@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from registry.assembly import Registry
 from registry.base.errors import (
     DuplicateOrganisation,
     Forbidden,
@@ -19,7 +20,6 @@ from registry.base.errors import (
 )
 from registry.base.identity import FSP, Principal
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.trust import memberships, organisations
 from registry.trust.authentication import authenticate
 from registry.trust.ca import CertificateAuthority

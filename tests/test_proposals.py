@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from registry.assembly import Registry
 from registry.base.errors import (
     Conflict,
     Forbidden,
@@ -20,7 +21,6 @@ from registry.base.errors import (
 )
 from registry.base.identity import Principal
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.operations.demo import mpan_core
 from registry.rules import impact, proposals, rules
 from registry.submissions.formats import read_bytes

@@ -21,8 +21,8 @@ import pytest
 from fastapi import FastAPI, Request
 
 from api.auth import client_address
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.trust.ca import CertificateAuthority, new_key_and_csr
 from tests.servers import fdi_serve, free_port, nginx
 from tests.trust import Member, Onboarding

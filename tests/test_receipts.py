@@ -102,7 +102,7 @@ def test_every_write_path_through_a_transaction_gets_a_receipt(registry):
 
 
 def test_receipts_signed_before_a_rotation_still_verify(tmp_path, disk_settings):
-    from registry.kernel.core import Registry
+    from registry.assembly import Registry
 
     registry = Registry(disk_settings)
     first = registry.register(read_file(EXAMPLES / "asset.ttl"), "alice")

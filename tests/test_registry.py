@@ -3,9 +3,9 @@ import shutil
 import pyoxigraph as ox
 import pytest
 
+from registry.assembly import Registry
 from registry.base.errors import ValidationFailed
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.store.index import BULK_QUADS, META_GRAPH, OxigraphIndex, RecordChange
 from registry.submissions.formats import read_file
 from tests.conftest import EXAMPLES
@@ -73,7 +73,7 @@ def test_an_index_behind_the_journal_catches_up_on_start(disk_settings):
     registry.close()
     # Simulate a crash between the journal write and the index update: append to the journal
     # (and its derived tables, written in the entry's own transaction) only.
-    from registry.kernel.core import derive_tables
+    from registry.assembly import derive_tables
     from registry.store.journal import Journal
 
     journal = Journal(disk_settings.data_dir / "journal.sqlite")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.store.index import META_GRAPH, OxigraphIndex, RecordChange, open_index
 from registry.store.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable, bind
 from registry.submissions.formats import read_bytes

@@ -23,9 +23,9 @@ import psycopg
 import pytest
 from cryptography import x509
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.kernel.core import Registry
 from registry.operations.demo import mpan_core
 from registry.store.journal import Journal
 from registry.trust.ca import CertificateAuthority

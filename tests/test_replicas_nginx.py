@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.trust.ca import CertificateAuthority
 from tests import postgres
 from tests.servers import PROXY_SECRET, free_port, wait_for_port

@@ -7,11 +7,11 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from registry.assembly import Registry
 from registry.base.resources import shapes_dir, ttl_files
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.operations.demo import generate, load_demo
-from registry.shacl.revalidation import revalidate
+from registry.rules.revalidation import revalidate
 from registry.shacl.validation import Finding, load_shapes
 
 STRICTER = """

@@ -9,10 +9,10 @@ import shutil
 import pyoxigraph as ox
 import pytest
 
+from registry.assembly import Registry
 from registry.assets.assets import register_assets
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.markets import sharing
 from registry.submissions.formats import read_bytes
 from registry.trust import organisations

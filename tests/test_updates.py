@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from registry.assembly import Registry
 from registry.base.errors import Forbidden, PreconditionFailed, PreconditionRequired
-from registry.kernel.core import Registry
 from registry.submissions.formats import read_bytes
 from tests.test_assets import ASSET, make_fsp, register_asset
 

@@ -24,8 +24,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.tls import with_client_certificate
+from registry.assembly import Registry
 from registry.base.identity import Principal
-from registry.kernel.core import Registry
 from registry.trust import memberships, operator, organisations
 from registry.trust.authentication import authenticate, request_certificate
 from registry.trust.ca import CertificateAuthority, new_key_and_csr

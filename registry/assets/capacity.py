@@ -28,11 +28,16 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base.vocab import FDI, QUDT, TECH
+from registry.base.vocab import FDI, QUDT, RECORD_TYPES, TECH
+from registry.kernel.features import Feature, Known
+from registry.store.journal import Entry
+
+if TYPE_CHECKING:
+    from registry.kernel.core import Registry
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS capacity (
@@ -284,3 +289,28 @@ STATISTICS = (
     "WHERE assets > 0 ORDER BY technology, area, status"
 )
 RECORD_COUNTS = "SELECT type, n FROM record_count"
+
+
+def _start(registry: Registry) -> None:
+    ensure(registry.journal._db, registry.journal.entries())
+
+
+def _derive(db: sqlite3.Connection, entry: Entry, known: Known) -> None:
+    derive(db, entry.payload, entry.seq, known)
+
+
+# The aggregates live in the journal's database, derived like the register.
+FEATURE = Feature("capacity", start=_start, derive=_derive)
+
+
+def counts(registry: Registry) -> dict[str, int]:
+    """How many records of each type the registry holds (kept by every write: no scan)."""
+    found = dict(registry.journal.read(RECORD_COUNTS))
+    return {kind: found.get(rtype.value, 0) for rtype, kind in RECORD_TYPES.items()}
+
+
+def statistics_of(registry: Registry) -> list[dict[str, Any]]:
+    """Registered flexible capacity (assets, import and export kW, energy kWh) by technology,
+    area (GSP group) and lifecycle status; kept current by every write in the journal
+    database, so answering never reads the assets."""
+    return statistics(registry.journal.read(STATISTICS))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ import pyoxigraph as ox
 from registry.base.errors import NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.kernel.core import Registry
+from registry.kernel.features import Feature, Known
 from registry.store import personal
+from registry.store.journal import Entry
 from registry.submissions.formats import SUBMISSION_BASE, Parsed, read_bytes
 from registry.submissions.records import Record, local_id, split_records
 
@@ -272,3 +275,16 @@ def _apply(found: dict[str, Job], data: dict[str, Any], actor: str, time: str) -
 
 def _local_iri(local: str) -> str:
     return SUBMISSION_BASE + local
+
+
+def _derive(db: sqlite3.Connection, entry: Entry, known: Known) -> None:
+    """A job's events, one row each, in the entry's transaction."""
+    for event in entry.payload.get("events", []):
+        if "job" in event:
+            db.execute(
+                "INSERT INTO job_event (job, seq, time, actor, body) VALUES (?, ?, ?, ?, ?)",
+                (event["job"]["id"], entry.seq, entry.time, entry.actor, json.dumps(event["job"])),
+            )
+
+
+FEATURE = Feature("jobs", derive=_derive)

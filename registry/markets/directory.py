@@ -25,6 +25,7 @@ from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV
 from registry.kernel import access
+from registry.kernel.features import Feature
 from registry.kernel.lifecycle import content, objects, text
 from registry.messaging.inbox import inbox_iri
 from registry.submissions.formats import Parsed
@@ -274,3 +275,7 @@ def _local(iri: str) -> str:
 
 def _locals(values: set[str] | None) -> list[str]:
     return sorted(_local(v) for v in values or ())
+
+
+# The public listing changes in the same entry as the organisation records it copies.
+FEATURE = Feature("directory", before_commit=keep_listings)

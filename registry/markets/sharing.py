@@ -42,6 +42,7 @@ from registry.base.errors import Forbidden, UnusableInput
 from registry.base.identity import FSP, Principal
 from registry.base.vocab import FDI, ODRL, PROV, RDF, ROV
 from registry.kernel import access
+from registry.kernel.features import Feature
 from registry.kernel.lifecycle import (
     check_version,
     content,
@@ -653,3 +654,7 @@ def organisation_name(registry: Registry, org: str | None) -> str | None:
 
 def _local(iri: str) -> str:
     return iri.rsplit("#", 1)[-1]
+
+
+# Shared copies change in the same entry as the records they copy.
+FEATURE = Feature("sharing", before_commit=keep_shared_copies)

@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import lru_cache
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from registry.base.errors import Forbidden, NotFound, PayloadTooLarge, UnusableInput
-from registry.base.identity import SCHEME_OPERATOR, Principal
-from registry.base.resources import ontology_dir, ttl_files
+from registry.base.identity import Principal
 from registry.base.vocab import AS, FDI, LDP, XSD
-from registry.kernel.lifecycle import content, objects
-from registry.trust.permissions import SCOPE_MESSAGES, require
+from registry.kernel.features import Feature, Known
+from registry.store.journal import Entry
+from registry.trust.permissions import SCOPE_MESSAGES, may_message, require, roles_of
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
@@ -132,41 +132,6 @@ def post(registry: Registry, principal: Principal, recipient: str, body: bytes) 
     assert tx.entry is not None
     number = registry.journal.read(_LAST, (tx.entry.seq, recipient))[0][0]
     return {"id": notification_iri(recipient, number), "type": message["type"], "to": recipient}
-
-
-def may_message(sender_roles: frozenset[str] | set[str], recipient_roles: set[str]) -> bool:
-    """Whether a member with ``sender_roles`` may post to one with ``recipient_roles``."""
-    allowed = _may_message()
-    return any(r in allowed.get(s, ()) for s in sender_roles for r in recipient_roles)
-
-
-def roles_of(registry: Registry, organisation: str) -> set[str]:
-    """The scheme roles an organisation holds now: those its record lists (kept equal to its
-    active memberships' roles), plus the scheme operator's own role."""
-    from registry.trust.schemes import operator_iri
-
-    info = registry.info(organisation)
-    if info is None or info.status != "verified":
-        return set()
-    roles = {
-        t.value
-        for t in objects(
-            content(registry, organisation), ox.NamedNode(organisation), FDI.marketRole
-        )
-    }
-    if organisation == operator_iri(registry.settings.base_iri):
-        roles.add(SCHEME_OPERATOR)
-    return roles
-
-
-@lru_cache(maxsize=1)
-def _may_message() -> dict[str, frozenset[str]]:
-    rules: dict[str, set[str]] = {}
-    for path in ttl_files(ontology_dir()):
-        for quad in ox.parse(path=path, format=ox.RdfFormat.TURTLE):
-            if quad.predicate == FDI.mayMessage:
-                rules.setdefault(quad.subject.value, set()).add(quad.object.value)
-    return {k: frozenset(v) for k, v in rules.items()}
 
 
 def _activity_from(body: bytes, sender: str) -> dict[str, Any]:
@@ -344,3 +309,22 @@ def remind_expiring_certificates(
                     ),
                 )
     return len(due)
+
+
+def _derive(db: sqlite3.Connection, entry: Entry, known: Known) -> None:
+    """The notifications an entry queues, and those its events mark as seen."""
+    for n in entry.payload.get("notifications", []):
+        db.execute(
+            "INSERT INTO notification (seq, recipient, time, body) VALUES (?, ?, ?, ?)",
+            (entry.seq, n["recipient"], entry.time, json.dumps(n["activity"])),
+        )
+    for event in entry.payload.get("events", []):
+        if "acknowledged" in event:  # the recipient marks a notification as seen
+            db.execute(
+                "UPDATE notification SET acknowledged = ? WHERE id = ? AND recipient = ? "
+                "AND acknowledged IS NULL",
+                (entry.time, event["acknowledged"], event["recipient"]),
+            )
+
+
+FEATURE = Feature("inbox", derive=_derive)

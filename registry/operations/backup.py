@@ -33,9 +33,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.assembly import Registry
 from registry.base.errors import JournalCorrupt, UnusableInput
 from registry.base.settings import Settings
-from registry.kernel.core import Registry
 from registry.proof import checkpoints
 from registry.proof.keys import KeyRing
 from registry.proof.receipts import canonical_hash

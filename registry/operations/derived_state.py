@@ -18,8 +18,6 @@ certificate in. (A record whose latest journaled type is no longer a trust type 
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable
@@ -27,14 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from registry.assets import capacity
-from registry.base.vocab import FDI
+
+# The check made whenever a registry opens lives in the kernel; named here as well.
+from registry.kernel.register import TRUST_TYPES, trust_differences  # noqa: F401
 from registry.store import personal
 from registry.store.journal import SCHEMA, Entry
 
-# The record types authentication decisions read from the register.
-TRUST_TYPES = tuple(
-    t.value for t in (FDI.Certificate, FDI.Organisation, FDI.SchemeMembership, FDI.OrganisationUser)
-)
 # Derived tables and the columns that identify a row in reports.
 TABLES = {
     "record": "iri",
@@ -48,52 +44,6 @@ TABLES = {
     "erasure": "subject, seq",
 }
 SHOWN = 20  # differences listed per table
-
-# Entries are written with sorted keys and no spaces (journal.py), so this finds the few entries
-# holding trust records without parsing every other one (bulk registrations of assets are most
-# of a journal): measured 0.25 s over a 74 MB journal, against 1.7 s for SQLite's json_each.
-_MENTIONS = re.compile('"type":"(?:' + "|".join(re.escape(t) for t in TRUST_TYPES) + ')"')
-
-
-def trust_differences(db: sqlite3.Connection) -> list[str]:
-    """The register rows authentication relies on that the journal does not vouch for: rows of
-    a certificate, organisation, membership or user whose type, status, holder or version is
-    not what the journal's latest entry for that record says, or with no entry at all."""
-    journaled: dict[str, tuple[Any, ...]] = {}
-    for (body,) in db.execute("SELECT body FROM entry ORDER BY seq"):
-        if not _MENTIONS.search(body):
-            continue
-        for r in json.loads(body).get("records", []):
-            if r.get("type") in TRUST_TYPES:
-                journaled[r["iri"]] = (
-                    r["iri"],
-                    r["type"],
-                    r.get("status"),
-                    r.get("owner"),
-                    r["version"],
-                )
-    marks = ", ".join("?" * len(TRUST_TYPES))
-    registered = {
-        row[0]: row
-        for row in db.execute(
-            f"SELECT iri, type, status, owner, version FROM record WHERE type IN ({marks})",  # noqa: S608 - placeholders only
-            TRUST_TYPES,
-        )
-    }
-    return [
-        _describe(iri, registered.get(iri), journaled.get(iri))
-        for iri in sorted(journaled.keys() | registered.keys())
-        if registered.get(iri) != journaled.get(iri)
-    ]
-
-
-def _describe(iri: str, registered: tuple | None, journaled: tuple | None) -> str:  # type: ignore[type-arg]
-    def state(row: tuple | None) -> str:  # type: ignore[type-arg]
-        if row is None:
-            return "nothing"
-        return f"status {row[2]!r}, holder {row[3]!r}, version {row[4]}, type {row[1]}"
-
-    return f"{iri}: the register has {state(registered)}; the journal says {state(journaled)}"
 
 
 def differences(

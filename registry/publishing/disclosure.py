@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.assets import capacity
 from registry.assets.capacity import ASSET
 from registry.base.identity import Principal
 from registry.base.vocab import FDI, RDF
@@ -85,18 +86,18 @@ def capacity_for(registry: Registry, principal: Principal | None) -> dict[str, A
     asset count consistent with them (:func:`published_counts`), and for a member, in
     ``visible``, the exact cells of the assets it may read itself (its own, those it operates,
     those shared with it under an agreement: its own and shared graphs)."""
-    cells = registry.capacity_statistics()
+    cells = capacity.statistics_of(registry)
     threshold = registry.settings.disclosure_threshold
     if principal is not None and principal.is_scheme_operator:
         return {
             "capacity": cells,
-            "records": registry.counts(),
+            "records": capacity.counts(registry),
             "disclosure": {"threshold": None, "applied": False},
         }
     published = protect(cells, threshold)
     out: dict[str, Any] = {
         "capacity": published,
-        "records": published_counts(registry.counts(), published),
+        "records": published_counts(capacity.counts(registry), published),
         "disclosure": {
             "threshold": threshold,
             "applied": threshold > 1,

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.assets import capacity
 from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import RECORD_TYPES
+from registry.publishing import disclosure
 from registry.store.index import Index
+
+if TYPE_CHECKING:
+    from registry.kernel.core import Registry
 
 _RECORD_TYPE_VALUES = " ".join(str(t) for t in RECORD_TYPES)
 RECORDS_BY_TYPE = f"""
@@ -134,3 +139,22 @@ def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:
     ]
     samples = [row["sample"].value for row in by_type.values()]
     return Summary(counts, technologies, areas, samples)
+
+
+def summary(registry: Registry) -> Summary:
+    """Counts and breakdowns of what the registry holds, from the aggregates every write keeps
+    (registry.assets.capacity), disclosure control applied: the home page never scans the
+    index."""
+    samples = [
+        row[0]
+        for rtype in RECORD_TYPES
+        for row in registry.journal.read(
+            "SELECT iri FROM record WHERE type = ? AND graph = ? LIMIT 1",
+            (rtype.value, registry.public_graph.value),
+        )
+    ]
+    cells = disclosure.protect(
+        capacity.statistics_of(registry), registry.settings.disclosure_threshold
+    )
+    published = disclosure.published_counts(capacity.counts(registry), cells)
+    return summary_of(published, cells, samples)

@@ -2,7 +2,7 @@
 
 Computed in a background thread while the registry serves, from a snapshot of the index (an
 on-disk index: ``Store.backup``, hard links; in memory: a copy taken under the write lock), by
-the compiled engine in parts (``registry.shacl.revalidation``'s partition of the focus nodes), so
+the compiled engine in parts (``registry.rules.revalidation``'s partition of the focus nodes), so
 the
 report shows its progress part by part. When it is ready, each organisation with records that
 would fail is told its count in its inbox and the proposal goes to consultation

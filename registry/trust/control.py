@@ -18,6 +18,8 @@ import pyoxigraph as ox
 
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
+from registry.trust import memberships
+from registry.trust.permissions import may_message, roles_of
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
@@ -74,8 +76,6 @@ def asset_owners(registry: Registry, asset: str) -> set[str]:
     """The organisations that own ``asset``: named (by IRI) as ``fdi:assetOwner`` of the right
     in force, and holding the AssetOwner role now. The operator names the owner when it files
     the right with the owner's consent; an attestation alone makes nobody the owner."""
-    from registry.trust import memberships
-
     right = current_right(registry, asset)
     if right is None:
         return set()
@@ -121,11 +121,10 @@ def relations(registry: Registry, principal: Principal, iri: str) -> set[str]:
         return found or {NONE}
     if info.owner == org:
         found.add(OWNER)
-    if info.type == FDI.Organisation.value:
-        from registry.messaging.inbox import may_message, roles_of
-
-        if may_message(principal.roles, roles_of(registry, iri)):
-            found.add(MAY_MESSAGE)
+    if info.type == FDI.Organisation.value and may_message(
+        principal.roles, roles_of(registry, iri)
+    ):
+        found.add(MAY_MESSAGE)
     asset = asset_of(registry, iri)
     if asset is not None:
         if operator_of(registry, asset) == org:

@@ -12,9 +12,20 @@ calling the registry) is held to the same rules.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
 from registry.base.errors import Forbidden, Unauthenticated
-from registry.base.identity import Principal
+from registry.base.identity import SCHEME_OPERATOR, Principal
+from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import FDI
+from registry.kernel.lifecycle import content, objects
+from registry.trust.schemes import operator_iri
+
+if TYPE_CHECKING:
+    from registry.kernel.core import Registry
 
 SCOPE_COMMERCIAL = FDI["scope-commercial-write"].value
 SCOPE_AGREEMENTS = FDI["scope-agreements-write"].value
@@ -42,3 +53,38 @@ def require(
 
 def _name(iri: str) -> str:
     return iri.rsplit("#", 1)[-1].removeprefix("scope-")
+
+
+# Who may message whom (fdi:mayMessage in the ontology): the inbox and the record relations
+# (registry.trust.control) both ask.
+def may_message(sender_roles: frozenset[str] | set[str], recipient_roles: set[str]) -> bool:
+    """Whether a member with ``sender_roles`` may post to one with ``recipient_roles``."""
+    allowed = _may_message()
+    return any(r in allowed.get(s, ()) for s in sender_roles for r in recipient_roles)
+
+
+def roles_of(registry: Registry, organisation: str) -> set[str]:
+    """The scheme roles an organisation holds now: those its record lists (kept equal to its
+    active memberships' roles), plus the scheme operator's own role."""
+    info = registry.info(organisation)
+    if info is None or info.status != "verified":
+        return set()
+    roles = {
+        t.value
+        for t in objects(
+            content(registry, organisation), ox.NamedNode(organisation), FDI.marketRole
+        )
+    }
+    if organisation == operator_iri(registry.settings.base_iri):
+        roles.add(SCHEME_OPERATOR)
+    return roles
+
+
+@lru_cache(maxsize=1)
+def _may_message() -> dict[str, frozenset[str]]:
+    rules: dict[str, set[str]] = {}
+    for path in ttl_files(ontology_dir()):
+        for quad in ox.parse(path=path, format=ox.RdfFormat.TURTLE):
+            if quad.predicate == FDI.mayMessage:
+                rules.setdefault(quad.subject.value, set()).add(quad.object.value)
+    return {k: frozenset(v) for k, v in rules.items()}
