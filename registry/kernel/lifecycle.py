@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from registry.base.errors import InvalidTransition, NotFound
+from registry.base.errors import InvalidTransition, NotFound, PreconditionFailed
 from registry.base.vocab import DCT, FDI, XSD
+from registry.kernel.transaction import RecordInfo
 
 if TYPE_CHECKING:
     from registry.kernel.core import RecordInfo, Registry, Transaction
@@ -109,14 +110,12 @@ def record_of(registry: Registry, iri: str, rtype: ox.NamedNode, what: str) -> R
 
 def owned(registry: Registry, owner: str, rtype: ox.NamedNode) -> list[RecordInfo]:
     """The register entries of an owner's records of one type, oldest first."""
-    from registry.kernel.core import RecordInfo
 
     return [RecordInfo(*row) for row in registry.journal.read(_OWNED, (owner, rtype.value))]
 
 
 def with_status(registry: Registry, rtype: ox.NamedNode, status: str) -> list[RecordInfo]:
     """The register entries of every record of a type in one status, oldest change first."""
-    from registry.kernel.core import RecordInfo
 
     return [RecordInfo(*row) for row in registry.journal.read(_OF_TYPE, (rtype.value, status))]
 
@@ -161,7 +160,6 @@ def require_status(info: RecordInfo, allowed: Iterable[str], action: str, what: 
 
 def check_version(info: RecordInfo, if_match: str | None) -> None:
     """Optimistic concurrency: raise PreconditionFailed if ``If-Match`` names an old version."""
-    from registry.base.errors import PreconditionFailed
 
     if if_match is not None and if_match.strip() not in (info.etag, "*", "W/" + info.etag):
         raise PreconditionFailed(

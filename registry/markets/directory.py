@@ -27,9 +27,12 @@ from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV
 from registry.kernel import access
 from registry.kernel.features import Feature
 from registry.kernel.lifecycle import content, objects, text
+from registry.markets.sharing import terms_of
 from registry.messaging.inbox import inbox_iri
 from registry.submissions.formats import Parsed
 from registry.submissions.records import split_records
+from registry.trust.memberships import memberships_of
+from registry.trust.schemes import SCHEMES, name_of, operator_iri, require_operator
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registration, Registry, Transaction
@@ -97,8 +100,6 @@ def entry(
     registry: Registry, iri: str, status: str | None, listing: dict[str, set[str]]
 ) -> dict[str, Any]:
     """One organisation's directory entry."""
-    from registry.trust.memberships import memberships_of
-    from registry.trust.schemes import name_of
 
     triples = content(registry, iri)
     node = ox.NamedNode(iri)
@@ -182,7 +183,6 @@ def _organisations(registry: Registry) -> list[tuple[str, str | None, dict[str, 
 
 def entry_triples(registry: Registry, entries: list[dict[str, Any]]) -> list[ox.Triple]:
     """The public RDF of directory entries: organisation records, listings, inboxes, schemes."""
-    from registry.trust.schemes import SCHEMES
 
     public = access.public_graph(registry.settings.base_iri)
     out: list[ox.Triple] = []
@@ -204,7 +204,6 @@ def entry_triples(registry: Registry, entries: list[dict[str, Any]]) -> list[ox.
 def licences(registry: Registry) -> list[dict[str, Any]]:
     """The public licence registry: every scheme licence, the scheme and scopes it covers and
     the actions it permits."""
-    from registry.markets.sharing import terms_of
 
     public = access.public_graph(registry.settings.base_iri)
     out = []
@@ -229,7 +228,6 @@ def publish_licence(registry: Registry, parsed: Parsed, principal: Principal) ->
     """The scheme operator publishes a scheme licence (one or more ``fdi:SchemeLicence``
     records) in the public licence registry. Raises Unauthenticated, Forbidden (not the scheme
     operator), UnusableInput (other records in the submission), ValidationFailed."""
-    from registry.trust.schemes import operator_iri, require_operator
 
     require_operator(principal)
     split = split_records(parsed.triples, parsed.origins)

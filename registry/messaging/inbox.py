@@ -29,7 +29,9 @@ from registry.base.errors import Forbidden, NotFound, PayloadTooLarge, UnusableI
 from registry.base.identity import Principal
 from registry.base.vocab import AS, FDI, LDP, XSD
 from registry.kernel.features import Feature, Known
+from registry.kernel.lifecycle import parse_datetime, with_status
 from registry.store.journal import Entry
+from registry.trust.certificates import CERTIFICATE, describe
 from registry.trust.permissions import SCOPE_MESSAGES, may_message, require, roles_of
 
 if TYPE_CHECKING:
@@ -271,8 +273,6 @@ def remind_expiring_certificates(
     """Tell each organisation, once per certificate, that an active certificate of theirs
     expires within ``within_days`` (action needed: ask for a new one). Returns how many
     reminders were queued, in one journal entry."""
-    from registry.kernel.lifecycle import parse_datetime, with_status
-    from registry.trust.certificates import CERTIFICATE, describe
 
     now = now or dt.datetime.now(dt.UTC)
     due = []

@@ -32,6 +32,7 @@ from registry.kernel.lifecycle import (
     with_status,
 )
 from registry.trust.ca import CertificateAuthority, fingerprint
+from registry.trust.schemes import name_of
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry, Transaction
@@ -160,7 +161,6 @@ def revoke_one(tx: Transaction, registry: Registry, iri: str, reason: str) -> No
 
 def describe(registry: Registry, iri: str) -> dict[str, Any]:
     """A certificate record as the API shows it. Raises NotFound."""
-    from registry.trust.schemes import name_of
 
     info = record_of(registry, iri, CERTIFICATE, "certificate")
     triples = content(registry, iri)

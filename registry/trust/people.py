@@ -36,6 +36,7 @@ from registry.kernel.lifecycle import (
 )
 from registry.submissions.records import mint
 from registry.trust import certificates
+from registry.trust.schemes import name_of, terms
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry, Transaction
@@ -168,7 +169,6 @@ def users_of(registry: Registry, org: str) -> list[dict[str, Any]]:
 
 
 def user(registry: Registry, iri: str) -> dict[str, Any]:
-    from registry.trust.schemes import name_of
 
     info = record_of(registry, iri, USER, "user")
     triples = content(registry, iri)
@@ -189,7 +189,6 @@ def user(registry: Registry, iri: str) -> dict[str, Any]:
 
 def user_roles(names: list[str]) -> list[str]:
     """User role IRIs for names or IRIs. Raises UnusableInput."""
-    from registry.trust.schemes import terms
 
     found = terms(names, USER_ROLES, "user role")
     if not found:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base.errors import Forbidden, NotFound, UnusableInput
+from registry.base.errors import Forbidden, NotFound, Unauthenticated, UnusableInput
 from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.vocab import DCAT, DCT, FDI, OWL, RDF, RDFS
 
@@ -214,7 +214,6 @@ def describe(registry: Registry, s: Scheme) -> dict[str, Any]:
 
 def require_operator(principal: Principal) -> None:
     """Raises Unauthenticated or Forbidden unless the scheme operator is asking."""
-    from registry.base.errors import Unauthenticated
 
     if not principal.authenticated:
         raise Unauthenticated("this needs the scheme operator's client certificate")
