@@ -250,4 +250,6 @@ def now() -> str:
 
 def ntriples(triples: list[ox.Triple]) -> str:
     # Oxigraph's serializer writes the same lines as "{s} {p} {o} .\n", about 3x faster.
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode()
+    data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # no output file given: the bytes are returned
+    return data.decode()

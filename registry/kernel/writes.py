@@ -23,10 +23,11 @@ from registry.base.errors import (
     ValidationFailed,
 )
 from registry.base.identity import Principal
-from registry.base.vocab import FDI, KEPT_BY_REGISTRY
+from registry.base.vocab import KEPT_BY_REGISTRY
 from registry.kernel.authorisation import authorise, keep_verified_facts
 from registry.kernel.idempotency import IdempotencyKey
 from registry.kernel.idempotency import lookup as idempotent_response
+from registry.kernel.reads import _UPDATE, Reads
 from registry.kernel.transaction import (
     RecordInfo,
     Refusal,
@@ -42,14 +43,23 @@ from registry.submissions.normalise import normalise
 from registry.submissions.records import Record, Split, assign_iris, local_id, rename, split_records
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry
+    import datetime as dt
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    from registry.shacl.validation import Shapes
 
 
-class Writes:
+class Writes(Reads):
     """Registering, staging and updating records (methods of the registry)."""
 
+    # What the writes use of the registry besides its reads (set by registry.kernel.core).
+    transaction: Callable[[str, str], AbstractContextManager[Transaction]]
+    rules_now: Callable[[], tuple[str | None, Shapes]]
+    today: Callable[[], dt.date]
+
     def register(
-        self: Registry,
+        self,
         parsed: Parsed,
         actor: str,
         owner: str | None = None,
@@ -86,7 +96,7 @@ class Writes:
         return staged.registration(tx)
 
     def stage(
-        self: Registry,
+        self,
         tx: Transaction,
         parsed: Parsed,
         owner: str | None,
@@ -144,7 +154,7 @@ class Writes:
         return Staged(report, accepted, renaming, refused, None)
 
     def refuse_existing(
-        self: Registry,
+        self,
         records: list[Record],
         renaming: dict[Any, ox.NamedNode],
         updating: str | None,
@@ -161,9 +171,7 @@ class Writes:
                     existing=iri,
                 )
 
-    def import_records(
-        self: Registry, parsed: Parsed, actor: str, owner: str | None = None
-    ) -> Registration:
+    def import_records(self, parsed: Parsed, actor: str, owner: str | None = None) -> Registration:
         """Register records the registry generated itself (the demo data) without running the
         shapes; the generator's output is checked against them by the test suite instead.
 
@@ -188,7 +196,7 @@ class Writes:
         ).registration(tx)
 
     def update(
-        self: Registry,
+        self,
         iri: str,
         parsed: Parsed,
         principal: Principal,
@@ -218,7 +226,7 @@ class Writes:
                 authorise(
                     principal,
                     _UPDATE.get(info.type, "record.update"),
-                    self.features.relations(self, principal, iri),
+                    self.relations(principal, iri),
                 )
             except Forbidden as refused:
                 raise Forbidden(f"{iri}: {refused.detail}") from None
@@ -260,7 +268,7 @@ class Writes:
                 return self._unchanged(info, staged)
         return staged.registration(tx)
 
-    def _unchanged(self: Registry, info: RecordInfo, staged: Staged) -> Registration:
+    def _unchanged(self, info: RecordInfo, staged: Staged) -> Registration:
         """The answer to an update that changed nothing: the current version, as it was made."""
         entry = self.journal.entry(info.seq)
         return Registration(
@@ -271,12 +279,6 @@ class Writes:
             staged.report,
             [{"id": info.iri, "type": info.type, "version": info.version}],
         )
-
-
-_UPDATE = {
-    FDI.FlexibleAsset.value: "asset.update",
-    FDI.RightToOperate.value: "right.update",
-}
 
 
 def etag_matches(if_match: str, version: int) -> bool:
@@ -300,7 +302,7 @@ def _as_record(parsed: Parsed, iri: str, rtype: str) -> Parsed:
     old = records[0].subject
     new = ox.NamedNode(iri)
     renamed = rename(parsed.triples, {old: new})
-    origins = {new: parsed.origins.get(old, iri)}
+    origins: dict[ox.NamedNode | ox.BlankNode, str] = {new: parsed.origins.get(old, iri)}
     return Parsed(parsed.source, parsed.format, renamed, origins)
 
 
