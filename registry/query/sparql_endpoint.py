@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from registry.base.errors import QueryRefused, RegistryError
+from registry.base.errors import QueryFailed, QueryRefused, RegistryError
 from registry.base.settings import Settings
 from registry.base.vocab import RDF, RDFS, Namespace
 from registry.query.fair_share import FairShare
@@ -47,7 +47,6 @@ from registry.query.sparql_results import (
     GRAPH_FORMAT_NAMES,
     SOLUTION_MEDIA,
     QueryAnswer,
-    QueryFailed,
     QueryRequest,
     Results,
     busy,

@@ -44,11 +44,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry.base.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.base.errors import QueryFailed, QueryRefused, QueryTimeout, RegistryError
 from registry.query.peer_relay import PeerRequest, PeerResponse, start_relay
 from registry.query.sparql_results import (
     QueryAnswer,
-    QueryFailed,
     QueryRequest,
     busy,
     execute,
