@@ -296,6 +296,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure as configure_logging
     from api.tls import tls_options
     from registry.base.settings import Settings
     from registry.trust.operator import ensure_scheme_operator
@@ -315,6 +316,9 @@ def serve(
     # line.
     app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
     ensure_scheme_operator(app.state.registry)
+    # From here on, one JSON line per record with the request's ID (api/logs.py); the registry
+    # logs each answer itself, so uvicorn's own access lines (without the ID) are off.
+    configure_logging()
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
     # The peer address is never rewritten from X-Forwarded-For (uvicorn believes it from
     # 127.0.0.1, that is from any local process); the proxy's X-Real-IP is believed only with
@@ -324,6 +328,8 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         **options,
     )

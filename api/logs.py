@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
 from contextvars import ContextVar
@@ -129,4 +130,18 @@ def configure(level: int | str = logging.INFO, stream: TextIO | None = None) -> 
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()  # theirs would print a second, plain copy
         logging.getLogger(name).propagate = True
+    threading.excepthook = _thread_died
     return handler
+
+
+def _thread_died(args: threading.ExceptHookArgs) -> None:
+    """A background thread that ends with an error (one without a catch-all of its own, such
+    as a bulk job's) is logged with its traceback, not printed around the log."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("threads").error(
+        "thread %s stopped with an error",
+        name,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+    )

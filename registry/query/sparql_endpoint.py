@@ -18,6 +18,7 @@ on-disk index.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -56,6 +57,8 @@ from registry.query.sparql_results import (
     timed_out,
 )
 from registry.store.index import Index, OxigraphIndex
+
+log = logging.getLogger(__name__)
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -228,6 +231,7 @@ class InProcessRunner:
             except RegistryError as e:
                 job.error = e
             except Exception as e:  # noqa: BLE001 - the query's failure, reported to its requester
+                log.exception("a query failed unexpectedly")
                 job.error = QueryFailed(f"the query failed: {type(e).__name__}: {e}")
             finally:
                 job.done.set()
