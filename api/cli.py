@@ -32,7 +32,8 @@ _FAILED_CHECKS = (JournalCorrupt, DerivedStateTampered, BadSignature, RecordMism
 
 class _Commands(click.Group):
     """The command group; a registry error any command lets out ends here, in one place, as
-    one line and an exit status (never a traceback): 1 for a check that failed, 2 otherwise."""
+    one line and an exit status (never a traceback): 1 for a check that failed, 2 otherwise.
+    So does a file, a network peer or a TLS key that cannot be used (2)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -41,6 +42,21 @@ class _Commands(click.Group):
             failed = isinstance(e, _FAILED_CHECKS)
             click.echo(("✗ " if failed else "error: ") + e.detail, err=True)
             ctx.exit(1 if failed else 2)
+        except Exception as e:
+            if not _unusable(e):
+                raise
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(2)
+
+
+def _unusable(error: Exception) -> bool:
+    """Whether ``error`` says that something outside fdi cannot be used: a file, a TLS key
+    (OSError), a registry that does not answer (httpx, imported only on this path)."""
+    if isinstance(error, OSError):
+        return True
+    import httpx
+
+    return isinstance(error, httpx.TransportError)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
