@@ -4,6 +4,7 @@ handling it carries; catch-alls log their traceback."""
 
 from __future__ import annotations
 
+import doctest
 import io
 import json
 import logging
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api import logs
+from api import logs, problems
 from api.app import create_app
 from registry.base.errors import QueryCapacity, QueryFailed, RegistryError
 from registry.base.settings import Settings
@@ -262,3 +263,9 @@ def test_a_thread_that_dies_is_logged_with_its_traceback(monkeypatch: pytest.Mon
     died = [line for line in lines if line["logger"] == "threads"]
     assert len(died) == 1 and "job-7" in died[0]["message"]
     assert "OSError: disk gone" in died[0]["traceback"]
+
+
+@pytest.mark.parametrize("module", [logs, problems])
+def test_the_docstring_examples_hold(module: Any) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
