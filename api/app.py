@@ -136,7 +136,6 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     # the framework's own refusals leave through the same renderer
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)  # 500 (Starlette's ServerErrorMiddleware)
     for module in (pages, member_pages, sparql, records, submissions):
         app.include_router(module.router)
     for module in (integrity, audit, refusals, erasures):
@@ -166,7 +165,8 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.add_middleware(Conventions)  # type: ignore[arg-type]  # HEAD, OPTIONS, CORS
     # every 4xx, the body limit's 413s included, is counted per source
     app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]
-    # around all: the request's ID (X-Request-ID, on every log record), one log line per answer
+    # around all: the request's ID (X-Request-ID, on every log record), one log line per
+    # answer, and the 500 problem for an error nothing else caught (api/logs.py)
     app.add_middleware(logs.RequestIds)  # type: ignore[arg-type]
     return app
 
@@ -186,16 +186,6 @@ def _invalid_request(request: Request, error: RequestValidationError) -> Respons
 
 def _http_error(request: Request, error: HTTPException) -> Response:
     return _problem(request, problems.protocol_error(error), dict(error.headers or {}))
-
-
-def _unexpected(request: Request, error: Exception) -> Response:
-    """An error no handler caught (logged with its traceback by api.logs.RequestIds): a 500
-    problem that names the request's ID and nothing of the exception."""
-    request_id = request.scope.get("state", {}).get("request_id")
-    headers = {"X-Request-ID": request_id} if request_id else {}
-    if isinstance(error, RegistryError):  # raised in a middleware, outside the routes' handler
-        return problems.render(request, error, headers)
-    return problems.render(request, problems.unexpected(request_id), headers)
 
 
 def _audit_refusal(request: Request, error: RegistryError) -> None:

@@ -29,6 +29,9 @@ from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import problems
+from registry.base.errors import RegistryError
+
 HEADER = b"x-request-id"
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _current: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -49,7 +52,8 @@ def request_id() -> str | None:
 
 class RequestIds:
     """ASGI middleware (outermost): give each request its ID, send it back in ``X-Request-ID``,
-    log one line per answer and, with its traceback, any error no handler caught."""
+    log one line per answer and, with its traceback, any error no handler caught, which it
+    answers as a 500 problem naming the ID (api/problems.py)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -60,11 +64,9 @@ class RequestIds:
             return
         given = next((v for k, v in scope["headers"] if k.lower() == HEADER), None)
         rid = safe_request_id(given.decode("latin-1") if given is not None else None)
-        # for the 500 handler, which runs outside every middleware (and this context)
-        scope.setdefault("state", {})["request_id"] = rid
         token = _current.set(rid)
-        started = time.monotonic()
-        status = 500
+        began = time.monotonic()
+        status: int | None = None
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -76,12 +78,16 @@ class RequestIds:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
-            raise
+        except Exception as error:
+            if not isinstance(error, RegistryError) or status is not None:
+                log.exception("unexpected error answering %s %s", scope["method"], scope["path"])
+            if status is not None:
+                raise  # the answer has begun: the server ends the connection
+            problem = error if isinstance(error, RegistryError) else problems.unexpected(rid)
+            await problems.send(scope, send_with_id, problem)
         finally:
-            elapsed = (time.monotonic() - started) * 1000
-            log.info("%s %s %s %.0f ms", scope["method"], scope["path"], status, elapsed)
+            took = (time.monotonic() - began) * 1000
+            log.info("%s %s %s %.0f ms", scope["method"], scope["path"], status, took)
             _current.reset(token)
 
 

@@ -5,9 +5,9 @@ error's own members), or the same problem as an HTML page for a browser that ask
 The registry's errors (``registry.base.errors``) carry their status and title. The framework's
 own refusals become registry errors first: ``invalid_request`` for FastAPI's 422,
 ``protocol_error`` for Starlette's ``HTTPException`` (404 no route, 405, 400 unreadable body),
-``unexpected`` for anything no handler caught (500, naming only the request's ID, under which the
-traceback is logged). Middleware that answers before any route (the body limit, ``OPTIONS``)
-sends its problem with ``send``.
+``unexpected`` for anything no handler caught (500, naming only the request's ID, under which
+api/logs.py logs the traceback). Middleware that answers before any route (the body limit,
+``OPTIONS``, api/logs.py) sends its problem with ``send``.
 """
 
 from __future__ import annotations

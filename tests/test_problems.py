@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from api import logs, problems
 from api.app import create_app
-from registry.base.errors import QueryCapacity, QueryFailed, RegistryError
+from registry.base.errors import JournalUnavailable, QueryCapacity, QueryFailed, RegistryError
 from registry.base.settings import Settings
 from registry.query.query import Dataset
 from registry.query.sparql_endpoint import InProcessRunner
@@ -39,7 +39,7 @@ def app() -> Any:
 
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    with TestClient(app) as test_client:  # raises what the app lets out
         yield test_client
 
 
@@ -153,6 +153,18 @@ def test_an_unexpected_error_is_a_500_problem_that_hides_it_and_logs_its_traceba
     assert answer.headers["x-request-id"] == "trace-500"
     tracebacks = [r for r in logged.records if r.exc_info and r.exc_info[0] is RuntimeError]
     assert len(tracebacks) == 1 and tracebacks[0].request_id == "trace-500"  # type: ignore[attr-defined]
+
+
+def test_a_registry_error_raised_in_a_middleware_is_its_own_problem(
+    client: TestClient, app: Any, monkeypatch: pytest.MonkeyPatch, logged: pytest.LogCaptureFixture
+) -> None:
+    def unavailable() -> int:  # api/sequence.py asks it for every answer
+        raise JournalUnavailable("the journal's database does not answer")
+
+    monkeypatch.setattr(app.state.registry, "applied", unavailable)
+    answer = client.get("/no/such/page")
+    assert_problem(answer, 503, "journal-unavailable", "/no/such/page")
+    assert not [r for r in logged.records if r.exc_info]  # a known error, no traceback
 
 
 def test_every_answer_carries_the_clients_safe_request_id(client: TestClient) -> None:
