@@ -7,11 +7,10 @@ so a slow query never blocks the event loop (pyoxigraph calls hold no ``await``)
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from http import HTTPStatus
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
@@ -32,12 +31,14 @@ from api import (
     inbox,
     integrity,
     linked_data,
+    logs,
     member_pages,
     monitor,
     oauth,
     organisations,
     pages,
     people,
+    problems,
     proposals,
     records,
     refusals,
@@ -52,18 +53,13 @@ from api import (
 from api.authorisation import gate
 from api.conventions import Conventions
 from api.limits import BodySizeLimit
-from api.negotiation import choose
 from registry import __version__
 from registry.assembly import Registry
 from registry.assets.jobs import JobRunner
 from registry.base.errors import (
     Forbidden,
-    InvalidRequest,
-    InvalidToken,
-    ProtocolError,
     RegistryError,
     Unauthenticated,
-    ValidationFailed,
 )
 from registry.base.identity import Principal
 from registry.base.settings import Settings
@@ -167,62 +163,29 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     # FDI-Sequence on every answer; a read waits for FDI-Min-Sequence (replicas)
     app.add_middleware(sequence.Sequence, render_problem=_problem)  # type: ignore[arg-type]
     app.add_middleware(Conventions)  # type: ignore[arg-type]  # HEAD, OPTIONS, CORS
-    # outermost: every 4xx, the body limit's 413s included, is counted per source
+    # every 4xx, the body limit's 413s included, is counted per source
     app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]
+    # around all: the request's ID (X-Request-ID, on every log record), one log line per
+    # answer, and the 500 problem for an error nothing else caught (api/logs.py)
+    app.add_middleware(logs.RequestIds)  # type: ignore[arg-type]
     return app
 
 
-def _problem(request: Request, error: RegistryError) -> Response:
-    """Render a registry error once: RFC 9457 problem details, or an HTML page for browsers.
-
-    An authorisation refusal (403, or 401 for a certificate the registry no longer accepts)
-    is journaled as an audit event first."""
+def _problem(
+    request: Request, error: RegistryError, headers: dict[str, str] | None = None
+) -> Response:
+    """Render a registry error (api/problems.py). An authorisation refusal (403, or 401 for a
+    certificate the registry no longer accepts) is journaled as an audit event first."""
     _audit_refusal(request, error)
-    body: dict[str, object] = {
-        "type": f"https://w3id.org/fdi/problems/{error.type_slug}",
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-        "instance": str(request.url.path),
-        **error.extra,
-    }
-    if isinstance(error, ValidationFailed):
-        body["report"] = error.report.as_dict()
-    # A conflict with an existing record (a second application, a duplicate asset) points at it.
-    existing = error.extra.get("existing")
-    headers = (
-        {"Location": existing, "Link": f'<{existing}>; rel="duplicate"'}
-        if isinstance(existing, str)
-        else {}
-    )
-    if isinstance(error, InvalidToken):  # RFC 6750 section 3
-        headers["WWW-Authenticate"] = error.challenge
-    wanted = choose(request.headers.get("accept"), ["application/problem+json", "text/html"])
-    if wanted == "text/html":
-        html = pages.render("problem.html", problem=body)
-        return HTMLResponse(html, status_code=error.status, headers=headers)
-    return JSONResponse(
-        body, status_code=error.status, media_type="application/problem+json", headers=headers
-    )
+    return problems.render(request, error, headers)
 
 
 def _invalid_request(request: Request, error: RequestValidationError) -> Response:
-    """FastAPI's 422 for parameters and JSON bodies, as a problem document (without the
-    offending input, which may be a whole body)."""
-    errors = [
-        {"where": ".".join(str(part) for part in e.get("loc", ())), "problem": e.get("msg", "")}
-        for e in error.errors()
-    ]
-    return _problem(request, InvalidRequest("the request does not match the API", errors=errors))
+    return _problem(request, problems.invalid_request(error))
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:
-    """Starlette's refusals (404 no route, 405, 400 unreadable body) as problem documents."""
-    title = HTTPStatus(error.status_code).phrase
-    problem = ProtocolError(str(error.detail), status=error.status_code, title=title)
-    response = _problem(request, problem)
-    response.headers.update(error.headers or {})
-    return response
+    return _problem(request, problems.protocol_error(error), dict(error.headers or {}))
 
 
 def _audit_refusal(request: Request, error: RegistryError) -> None:
@@ -240,5 +203,5 @@ def _audit_refusal(request: Request, error: RegistryError) -> None:
         principal,
         "refused",
         f"{request.method} {request.url.path}",
-        request.headers.get("x-request-id"),
+        logs.request_id(),
     )

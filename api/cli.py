@@ -32,7 +32,8 @@ _FAILED_CHECKS = (JournalCorrupt, DerivedStateTampered, BadSignature, RecordMism
 
 class _Commands(click.Group):
     """The command group; a registry error any command lets out ends here, in one place, as
-    one line and an exit status (never a traceback): 1 for a check that failed, 2 otherwise."""
+    one line and an exit status (never a traceback): 1 for a check that failed, 2 otherwise.
+    So does a file, a network peer or a TLS key that cannot be used (2)."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -41,6 +42,21 @@ class _Commands(click.Group):
             failed = isinstance(e, _FAILED_CHECKS)
             click.echo(("✗ " if failed else "error: ") + e.detail, err=True)
             ctx.exit(1 if failed else 2)
+        except Exception as e:
+            if not _unusable(e):
+                raise
+            click.echo(f"error: {e}", err=True)
+            ctx.exit(2)
+
+
+def _unusable(error: Exception) -> bool:
+    """Whether ``error`` says that something outside fdi cannot be used: a file, a TLS key
+    (OSError), a registry that does not answer (httpx, imported only on this path)."""
+    if isinstance(error, OSError):
+        return True
+    import httpx
+
+    return isinstance(error, httpx.TransportError)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -296,6 +312,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure as configure_logging
     from api.tls import tls_options
     from registry.base.settings import Settings
     from registry.trust.operator import ensure_scheme_operator
@@ -315,6 +332,9 @@ def serve(
     # line.
     app = create_app(settings, demo_assets=demo_assets if with_demo else 0)
     ensure_scheme_operator(app.state.registry)
+    # From here on, one JSON line per record with the request's ID (api/logs.py); the registry
+    # logs each answer itself, so uvicorn's own access lines (without the ID) are off.
+    configure_logging()
     options = tls_options(app.state.ca.ca_file(), tls_cert, tls_key) if tls_cert and tls_key else {}
     # The peer address is never rewritten from X-Forwarded-For (uvicorn believes it from
     # 127.0.0.1, that is from any local process); the proxy's X-Real-IP is believed only with
@@ -324,6 +344,8 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         **options,
     )

@@ -15,7 +15,10 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route, compile_path
+
+from api import problems
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
@@ -112,8 +115,10 @@ class Conventions:
 
     async def _options(self, scope: Scope, send: Any, cors: bool) -> None:
         allow = allowed_methods(scope["app"], scope)
-        status = 204 if allow else 404
-        headers = [(b"allow", ", ".join(allow).encode())] if allow else []
+        if not allow:
+            await problems.send(scope, send, problems.protocol_error(HTTPException(404)))
+            return
+        headers = [(b"allow", ", ".join(allow).encode())]
         if cors:
             headers += [
                 (b"access-control-allow-origin", b"*"),
@@ -121,5 +126,5 @@ class Conventions:
                 (b"access-control-allow-headers", CORS_REQUEST_HEADERS.encode()),
                 (b"access-control-max-age", b"86400"),
             ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from api.auth import current_principal
+from api.logs import request_id
 from api.negotiation import negotiate, none_match
 from registry.base.errors import NotFound
 from registry.base.identity import Principal
@@ -104,7 +105,5 @@ def shared_page(
 ) -> Response:
     found = _shared(request, uid, principal).page(page)
     # BUC.2 step 6a: the shared copies a page shows are reads of their owners' records.
-    audit_reads(
-        request.app.state.registry, principal, found.records, request.headers.get("x-request-id")
-    )
+    audit_reads(request.app.state.registry, principal, found.records, request_id())
     return _answer(request, found.quads, "private, " + (_IMMUTABLE if found.full else "no-cache"))

@@ -15,13 +15,13 @@ would have answered is dropped, and it stored nothing (bodies are read whole bef
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from api import problems
 from registry.base.errors import PayloadTooLarge, RegistryError
 
 Message = MutableMapping[str, Any]
@@ -92,27 +92,9 @@ class BodySizeLimit:
         self, scope: MutableMapping[str, Any], send: Send, what: str, limit: int
     ) -> None:
         whose = "an anonymous request's" if limit < self.limit else "the"
-        problem = {
-            "type": f"https://w3id.org/fdi/problems/{PayloadTooLarge.type_slug}",
-            "title": PayloadTooLarge.title,
-            "status": 413,
-            "detail": f"{what} {whose} limit of {limit} bytes",
-            "instance": scope.get("path", ""),
-            "limit": limit,
-        }
-        body = json.dumps(problem).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),  # the rest of the body is never read
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        error = PayloadTooLarge(f"{what} {whose} limit of {limit} bytes", limit=limit)
+        # the rest of the body is never read
+        await problems.send(scope, send, error, Connection="close")
 
 
 def _is_member(scope: MutableMapping[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api import pages
 from api.auth import current_principal
+from api.logs import request_id
 from api.negotiation import negotiate, none_match
 from registry.base.identity import Principal
 from registry.base.resources import context_path
@@ -78,7 +79,7 @@ def record(
     it back in ``If-Match`` to update the record."""
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
-    triples = read_record(registry, iri, principal, request.headers.get("x-request-id"))
+    triples = read_record(registry, iri, principal, request_id())
     advertised = advertisement(registry, iri)  # an organisation's LDN inbox
     info = registry.info(iri)
     response = represent(

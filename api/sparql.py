@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import client_address, requester
+from api.logs import request_id
 from api.negotiation import choose, negotiate
 from registry.base.errors import QueryRefused, RegistryError, UnsupportedFormat
 from registry.base.identity import Principal
@@ -315,9 +316,7 @@ def run_query(
         requester=principal.organisation or "address " + client_address(request),
     )
     # BUC.2 step 6a: what an MO sees of an FSP's records through SPARQL is a read of them.
-    audit_query_reads(
-        registry, principal, answer.body, answer.media_type, request.headers.get("x-request-id")
-    )
+    audit_query_reads(registry, principal, answer.body, answer.media_type, request_id())
     return answer
 
 

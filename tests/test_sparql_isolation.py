@@ -20,13 +20,13 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
-from registry.base.errors import QueryTimeout
+from registry.base.errors import QueryCapacity, QueryFailed, QueryTimeout
 from registry.base.settings import Settings
 from registry.operations.demo import load_demo
 from registry.query.fair_share import MAX_WAITING, FairShare
 from registry.query.peer_relay import PeerRequest, _read_request, fetch
 from registry.query.query import Dataset
-from registry.query.sparql_results import QueryCapacity, QueryFailed, QueryRequest
+from registry.query.sparql_results import QueryRequest
 from tests.conftest import BASE
 from tests.servers import serve
 from tests.test_sparql_safety import AS_FSP, RUNAWAY, connections, listening, with_test_fsp

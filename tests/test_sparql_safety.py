@@ -30,13 +30,12 @@ from fastapi import FastAPI, Request
 from api.app import create_app
 from api.auth import current_principal
 from registry.assembly import Registry
-from registry.base.errors import QueryRefused
+from registry.base.errors import QueryFailed, QueryRefused
 from registry.base.identity import Principal
 from registry.base.settings import Settings
 from registry.operations.demo import load_demo, mpan_check_digit
 from registry.query.query import check_query
 from registry.query.sparql_pool import resident_bytes
-from registry.query.sparql_results import QueryFailed
 from registry.store.index import RecordChange
 from tests.conftest import BASE, EXAMPLES
 from tests.servers import serve

@@ -149,6 +149,30 @@ class QueryTimeout(RegistryError):
     type_slug = "query-timeout"
 
 
+class QueryCapacity(RegistryError):
+    """Every query worker is busy (with other requesters' queries); try again shortly."""
+
+    status = 503
+    title = "Query capacity reached"
+    type_slug = "query-capacity"
+
+
+class QueryFailed(RegistryError):
+    """The query stopped with an error while running (a peer failing, a worker lost)."""
+
+    status = 502
+    title = "Query failed"
+    type_slug = "query-failed"
+
+
+class StoreUnavailable(RegistryError):
+    """The external SPARQL store did not answer, or answered with an error."""
+
+    status = 503
+    title = "Store unavailable"
+    type_slug = "store-unavailable"
+
+
 class JournalCorrupt(RegistryError):
     """The journal's hash chain is broken; ``seq`` names the first bad entry."""
 
@@ -265,3 +289,12 @@ class JournalUnavailable(RegistryError):
     status = 503
     title = "Journal unavailable"
     type_slug = "journal-unavailable"
+
+
+class InternalError(RegistryError):
+    """Something the registry did not expect went wrong while answering; the details are in
+    the server's log under the request's ID (never in the answer)."""
+
+    status = 500
+    title = "Internal server error"
+    type_slug = "internal-error"

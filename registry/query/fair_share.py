@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from registry.query.sparql_results import QueryCapacity
+from registry.base.errors import QueryCapacity
 
 MAX_WAITING = 4  # queries one requester may have waiting for its share
 

@@ -18,6 +18,7 @@ on-disk index.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -29,7 +30,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from registry.base.errors import QueryRefused, RegistryError
+from registry.base.errors import QueryFailed, QueryRefused, RegistryError
 from registry.base.settings import Settings
 from registry.base.vocab import RDF, RDFS, Namespace
 from registry.query.fair_share import FairShare
@@ -47,7 +48,6 @@ from registry.query.sparql_results import (
     GRAPH_FORMAT_NAMES,
     SOLUTION_MEDIA,
     QueryAnswer,
-    QueryFailed,
     QueryRequest,
     Results,
     busy,
@@ -57,6 +57,8 @@ from registry.query.sparql_results import (
     timed_out,
 )
 from registry.store.index import Index, OxigraphIndex
+
+log = logging.getLogger(__name__)
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -229,6 +231,7 @@ class InProcessRunner:
             except RegistryError as e:
                 job.error = e
             except Exception as e:  # noqa: BLE001 - the query's failure, reported to its requester
+                log.exception("a query failed unexpectedly")
                 job.error = QueryFailed(f"the query failed: {type(e).__name__}: {e}")
             finally:
                 job.done.set()

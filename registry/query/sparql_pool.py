@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import queue
 import resource
 import shutil
@@ -44,11 +45,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry.base.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.base.errors import QueryFailed, QueryRefused, QueryTimeout, RegistryError
 from registry.query.peer_relay import PeerRequest, PeerResponse, start_relay
 from registry.query.sparql_results import (
     QueryAnswer,
-    QueryFailed,
     QueryRequest,
     busy,
     execute,
@@ -56,6 +56,7 @@ from registry.query.sparql_results import (
     timed_out,
 )
 
+log = logging.getLogger(__name__)
 START_SECONDS = 60.0  # how long a new worker may take to start
 _ERRORS: dict[str, type[RegistryError]] = {
     c.__name__: c for c in (QueryRefused, QueryTimeout, QueryFailed)
@@ -371,4 +372,5 @@ def _serve(conn: Any, send: Callable[[tuple[str, Any]], None]) -> None:
         except RegistryError as e:
             send(("error", (type(e).__name__, e.detail)))
         except Exception as e:  # noqa: BLE001 - reported to the requester
+            log.exception("a query failed unexpectedly")  # on the worker's standard error
             send(("error", ("QueryFailed", f"the query failed: {type(e).__name__}: {e}")))

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
-from registry.base.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.base.errors import QueryCapacity, QueryRefused, QueryTimeout
 from registry.base.vocab import XSD
 from registry.query.query import Dataset
 
@@ -59,22 +59,6 @@ ASK_VARIABLE = "_askResult"
 # In the results' head ("link" in JSON, <link href> in XML) when rows were cut at the cap: the
 # SPARQL 1.1 result formats' own place for metadata about the results (docs/sparql.md).
 TRUNCATED = "https://w3id.org/fdi/ns#TruncatedResults"
-
-
-class QueryCapacity(RegistryError):
-    """Every query worker is busy (with other requesters' queries); try again shortly."""
-
-    status = 503
-    title = "Query capacity reached"
-    type_slug = "query-capacity"
-
-
-class QueryFailed(RegistryError):
-    """The query stopped with an error while running (a peer failing, a worker lost)."""
-
-    status = 502
-    title = "Query failed"
-    type_slug = "query-failed"
 
 
 def timed_out(timeout: float) -> QueryTimeout:

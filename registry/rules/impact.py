@@ -17,6 +17,7 @@ operator the counts by rule and by organisation; each affected organisation its 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from registry.shacl.validation import _findings, _result_findings, reference_rep
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
 
+log = logging.getLogger(__name__)
 PARTS = 8
 SAMPLES = 5
 
@@ -128,6 +130,7 @@ def _run(registry: Registry, impact: Impact, version: rules.RulesVersion) -> Non
         impact.status = "finished"
         open_consultation(registry, impact.proposal, impact.counts())
     except Exception as e:  # a report that fails says so; the registry serves on
+        log.exception("the impact report of %s failed", impact.proposal)
         impact.error = f"{type(e).__name__}: {e}"
         impact.status = "failed"
 

@@ -24,7 +24,7 @@ import pyoxigraph as ox
 from SPARQLWrapper import CONSTRUCT, DESCRIBE, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
-from registry.base.errors import RegistryError
+from registry.base.errors import RegistryError, StoreUnavailable
 from registry.base.vocab import FDI
 from registry.store.index import _INT, INDEX_NODE, META_GRAPH, RecordChange, _quads
 
@@ -79,14 +79,6 @@ GRAPH_FORMATS = {
     "application/x-turtle": ox.RdfFormat.TURTLE,
     "application/turtle": ox.RdfFormat.TURTLE,
 }
-
-
-class StoreUnavailable(RegistryError):
-    """The external SPARQL store did not answer, or answered with an error."""
-
-    status = 503
-    title = "Store unavailable"
-    type_slug = "store-unavailable"
 
 
 class RemoteIndex:
