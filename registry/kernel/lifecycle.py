@@ -43,16 +43,6 @@ STATUSES: dict[str, ox.NamedNode] = {
 }
 _WORDS = {term.value: word for word, term in STATUSES.items()}
 
-# The register's own rows, read by owner and type (an indexed lookup in the journal database).
-_OWNED = (
-    "SELECT iri, type, graph, version, status, owner, created, modified, seq FROM record "
-    "WHERE owner = ? AND type = ? ORDER BY created, iri"
-)
-_OF_TYPE = (
-    "SELECT iri, type, graph, version, status, owner, created, modified, seq FROM record "
-    "WHERE type = ? AND status = ? ORDER BY modified, iri"
-)
-
 
 def status_term(word: str) -> ox.NamedNode:
     return STATUSES[word]
@@ -110,14 +100,12 @@ def record_of(registry: Registry, iri: str, rtype: ox.NamedNode, what: str) -> R
 
 def owned(registry: Registry, owner: str, rtype: ox.NamedNode) -> list[RecordInfo]:
     """The register entries of an owner's records of one type, oldest first."""
-
-    return [RecordInfo(*row) for row in registry.journal.read(_OWNED, (owner, rtype.value))]
+    return registry.records(rtype, owner=owner)
 
 
 def with_status(registry: Registry, rtype: ox.NamedNode, status: str) -> list[RecordInfo]:
     """The register entries of every record of a type in one status, oldest change first."""
-
-    return [RecordInfo(*row) for row in registry.journal.read(_OF_TYPE, (rtype.value, status))]
+    return registry.records(rtype, status=status, order="modified")
 
 
 def objects(

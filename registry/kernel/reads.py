@@ -14,7 +14,7 @@ import pyoxigraph as ox
 from registry.base.errors import NotFound
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
-from registry.kernel import access
+from registry.kernel import access, register
 from registry.kernel.authorisation import authorise
 from registry.kernel.related import related_records
 from registry.kernel.transaction import RecordInfo, now
@@ -119,6 +119,28 @@ class Reads:
             (iri,),
         )
         return RecordInfo(*rows[0]) if rows else None
+
+    def records(
+        self,
+        *types: ox.NamedNode,
+        owner: str | None = None,
+        graph: ox.NamedNode | None = None,
+        status: str | None = None,
+        order: str = "created",
+        limit: int | None = None,
+    ) -> list[RecordInfo]:
+        """The register's entries for records of ``types`` (any, when none given), held by
+        ``owner``, in ``graph``, with ``status``; ordered by ``created`` (default),
+        ``modified``, ``newest`` or ``iri`` (registry.kernel.register.ORDERS)."""
+        return register.select(
+            self.journal.read,
+            types=tuple(t.value for t in types),
+            owner=owner,
+            graph=graph.value if graph is not None else None,
+            status=status,
+            order=order,
+            limit=limit,
+        )
 
     def record(self, iri: str, principal: Principal | None = None) -> list[ox.Triple]:
         """The triples of one record as ``principal`` may see it (its own graph, or a copy

@@ -1,4 +1,5 @@
-"""The register's rows that authentication relies on, checked against the journal whenever a
+"""The register: each record's current row (type, graph, version, status, owner), read by
+:func:`select`; and the rows authentication relies on, checked against the journal whenever a
 registry opens.
 
 Authentication reads the register (a certificate's status and holder, its organisation's
@@ -13,9 +14,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from registry.base.vocab import FDI
+from registry.kernel.transaction import RecordInfo
 
 # The record types authentication decisions read from the register.
 TRUST_TYPES = tuple(
@@ -66,3 +69,43 @@ def _describe(iri: str, registered: tuple | None, journaled: tuple | None) -> st
         return f"status {row[2]!r}, holder {row[3]!r}, version {row[4]}, type {row[1]}"
 
     return f"{iri}: the register has {state(registered)}; the journal says {state(journaled)}"
+
+
+# The orders a caller may ask for (fixed text, never the caller's).
+ORDERS = {
+    "created": "created, iri",
+    "modified": "modified, iri",
+    "newest": "modified DESC, iri",
+    "iri": "iri",
+}
+_COLUMNS = "iri, type, graph, version, status, owner, created, modified, seq"
+
+
+def select(
+    read: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]],
+    *,
+    types: tuple[str, ...] = (),
+    owner: str | None = None,
+    graph: str | None = None,
+    status: str | None = None,
+    order: str = "created",
+    limit: int | None = None,
+) -> list[RecordInfo]:
+    """The register's rows of records of ``types`` (any, when empty), held by ``owner``, in
+    ``graph``, with ``status`` (each: any, when None), in one of :data:`ORDERS`."""
+    where, params = [], []
+    if types:
+        where.append(f"type IN ({', '.join('?' * len(types))})")
+        params.extend(types)
+    for column, value in (("owner", owner), ("graph", graph), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = f"SELECT {_COLUMNS} FROM record"  # noqa: S608 - fixed names, values as parameters
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {ORDERS[order]}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [RecordInfo(*row) for row in read(sql, tuple(params))]

@@ -41,8 +41,6 @@ COMMERCIAL = FDI.CommercialInformation.value
 LISTED = (FDI.offersService, FDI.market, FDI.portfolioTechnology, FDI.operatesIn)
 # The record types the public directory is made of (the public graph may hold other public records).
 DIRECTORY_TYPES = (FDI.Organisation, FDI.Scheme, FDI.SchemeLicence, FDI.StandardAgreement)
-ORGANISATIONS = "SELECT iri, status FROM record WHERE type = ? AND graph = ? ORDER BY created, iri"
-OF_TYPE = "SELECT iri FROM record WHERE type = ? AND graph = ? ORDER BY created, iri"
 LISTINGS = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>
 SELECT ?org ?property ?value WHERE {
@@ -174,8 +172,8 @@ def _organisations(registry: Registry) -> list[tuple[str, str | None, dict[str, 
         listings.setdefault(s["org"].value, {}).setdefault(s["property"].value, set()).add(
             s["value"].value
         )  # type: ignore[index]
-    rows = registry.journal.read(ORGANISATIONS, (FDI.Organisation.value, public.value))
-    return [(iri, status, listings.get(iri, {})) for iri, status in rows]
+    rows = registry.records(FDI.Organisation, graph=public)
+    return [(r.iri, r.status, listings.get(r.iri, {})) for r in rows]
 
 
 # --- RDF: entries, licences and the export -------------------------------------------------------
@@ -207,8 +205,8 @@ def licences(registry: Registry) -> list[dict[str, Any]]:
 
     public = access.public_graph(registry.settings.base_iri)
     out = []
-    for (iri,) in registry.journal.read(OF_TYPE, (FDI.SchemeLicence.value, public.value)):
-        info = registry.info(iri)
+    for info in registry.records(FDI.SchemeLicence, graph=public):
+        iri = info.iri
         triples = content(registry, iri)
         node = ox.NamedNode(iri)
         out.append(
@@ -258,8 +256,8 @@ def _records_of(registry: Registry, types: tuple[ox.NamedNode, ...]) -> list[ox.
     public = access.public_graph(registry.settings.base_iri)
     out: list[ox.Triple] = []
     for rtype in types:
-        for (iri,) in registry.journal.read(OF_TYPE, (rtype.value, public.value)):
-            out += _quads_as_triples(registry.index.record_quads(public, ox.NamedNode(iri)))
+        for info in registry.records(rtype, graph=public):
+            out += _quads_as_triples(registry.index.record_quads(public, ox.NamedNode(info.iri)))
     return out
 
 

@@ -63,8 +63,6 @@ STEPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "resolve": (("operator", "complainant"), OPEN, "resolved"),
 }
 
-_CASES = "SELECT iri FROM record WHERE type = ? ORDER BY created, iri"
-
 
 def cases_graph(base: str) -> ox.NamedNode:
     return ox.NamedNode(base + "graph/redress")
@@ -220,9 +218,9 @@ def cases_of(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
     if not principal.authenticated:
         raise Unauthenticated("cases are shown to their parties: present a member's certificate")
     out = []
-    for (iri,) in registry.journal.read(_CASES, (CASE.value,)):
+    for case in registry.records(CASE):
         try:
-            out.append(view(registry, principal, iri))
+            out.append(view(registry, principal, case.iri))
         except NotFound:
             continue
     return out

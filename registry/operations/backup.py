@@ -193,7 +193,7 @@ def read_manifest(source: Path) -> dict[str, Any]:
 
 def record_hashes(registry: Registry) -> dict[str, str]:
     """Every record's canonical hash, as the registry's index holds it (for comparisons)."""
-    rows = registry.journal.read("SELECT iri, graph FROM record ORDER BY iri")
+    rows = [(r.iri, r.graph) for r in registry.records(order="iri")]
     return {
         iri: canonical_hash(
             ox.Triple(q.subject, q.predicate, q.object)

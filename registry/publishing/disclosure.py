@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry.assets import capacity
-from registry.assets.capacity import ASSET
 from registry.base.identity import Principal
 from registry.base.vocab import FDI, RDF
 from registry.kernel import access
@@ -119,9 +118,9 @@ def visible_cells(registry: Registry, organisation: str) -> list[dict[str, Any]]
     """Exact capacity cells over the assets in ``organisation``'s own and shared graphs."""
     base = registry.settings.base_iri
     iris = {
-        row[0]
-        for row in registry.journal.read(
-            _OWN_ASSETS, (organisation, ASSET, access.org_graph(base, organisation).value)
+        r.iri
+        for r in registry.records(
+            FDI.FlexibleAsset, owner=organisation, graph=access.org_graph(base, organisation)
         )
     }
     iris |= {
@@ -152,7 +151,6 @@ def visible_cells(registry: Registry, organisation: str) -> list[dict[str, Any]]
 
 
 _CHUNK = 500
-_OWN_ASSETS = "SELECT iri FROM record WHERE owner = ? AND type = ? AND graph = ?"
 _CONTRIBUTIONS = (
     "SELECT technology, area, status, import_kw, export_kw, energy_kwh FROM asset_capacity "
     "WHERE iri IN ({marks})"

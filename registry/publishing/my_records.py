@@ -10,30 +10,25 @@ import pyoxigraph as ox
 from registry.base.vocab import FDI, RDFS
 from registry.kernel.core import Registry
 
-OWNED = (
-    "SELECT iri, type, status, version, modified FROM record "
-    "WHERE owner = ? AND type IN (?, ?) ORDER BY modified DESC, iri LIMIT ?"
-)
-
 
 def owned_assets_and_rights(
     registry: Registry, organisation: str, limit: int = 500
 ) -> list[dict[str, Any]]:
     """The assets and rights to operate ``organisation`` registered (up to ``limit``)."""
-    rows = registry.journal.read(
-        OWNED, (organisation, FDI.FlexibleAsset.value, FDI.RightToOperate.value, limit)
+    rows = registry.records(
+        FDI.FlexibleAsset, FDI.RightToOperate, owner=organisation, order="newest", limit=limit
     )
     out = []
-    for iri, rtype, status, version, modified in rows:
-        labels = registry.index.quads(ox.NamedNode(iri), RDFS.label, None)
+    for r in rows:
+        labels = registry.index.quads(ox.NamedNode(r.iri), RDFS.label, None)
         out.append(
             {
-                "iri": iri,
-                "kind": "asset" if rtype == FDI.FlexibleAsset.value else "right to operate",
-                "label": labels[0].object.value if labels else iri.rsplit("/", 1)[-1],
-                "status": status,
-                "version": version,
-                "modified": modified,
+                "iri": r.iri,
+                "kind": "asset" if r.type == FDI.FlexibleAsset.value else "right to operate",
+                "label": labels[0].object.value if labels else r.iri.rsplit("/", 1)[-1],
+                "status": r.status,
+                "version": r.version,
+                "modified": r.modified,
             }
         )
     return out

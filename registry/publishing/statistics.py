@@ -146,12 +146,9 @@ def summary(registry: Registry) -> Summary:
     (registry.assets.capacity), disclosure control applied: the home page never scans the
     index."""
     samples = [
-        row[0]
+        r.iri
         for rtype in RECORD_TYPES
-        for row in registry.journal.read(
-            "SELECT iri FROM record WHERE type = ? AND graph = ? LIMIT 1",
-            (rtype.value, registry.public_graph.value),
-        )
+        for r in registry.records(rtype, graph=registry.public_graph, limit=1)
     ]
     cells = disclosure.protect(
         capacity.statistics_of(registry), registry.settings.disclosure_threshold
