@@ -158,17 +158,17 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(statistics.router)
     app.include_router(vocabulary.versions)  # /shapes/{version}/{name}, after /shapes/market/
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
-    app.add_middleware(sparql.SparqlRoute, render_problem=_problem)  # type: ignore[arg-type]
+    app.add_middleware(sparql.SparqlRoute, render_problem=_problem)
     app.add_middleware(
-        BodySizeLimit,  # type: ignore[arg-type]
+        BodySizeLimit,
         limit=settings.max_body_bytes,
         anonymous=settings.anonymous_max_body_bytes,
     )
     # FDI-Sequence on every answer; a read waits for FDI-Min-Sequence (replicas)
-    app.add_middleware(sequence.Sequence, render_problem=_problem)  # type: ignore[arg-type]
-    app.add_middleware(Conventions)  # type: ignore[arg-type]  # HEAD, OPTIONS, CORS
+    app.add_middleware(sequence.Sequence, render_problem=_problem)
+    app.add_middleware(Conventions)  # HEAD, OPTIONS, CORS
     # outermost: every 4xx, the body limit's 413s included, is counted per source
-    app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]
+    app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)
     return app
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from api.pages import formats_links, render
 from api.records import LINKED_DATA, represent
+from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.vocab import FDI, FDISH, TECH
 from registry.rules import vocabulary_docs as docs
@@ -143,7 +144,7 @@ def rules_page(request: Request, version: str, name: str | None, title: str) -> 
     def page() -> bytes:
         registry = request.app.state.registry
         vocabulary = docs.vocabulary(registry, version)
-        chosen = {t.subject.value for t in docs.shapes_triples(registry, version, name)}
+        chosen = {rdf.value(t.subject) for t in docs.shapes_triples(registry, version, name)}
         ns = _ns_path(request.url.path, version)
         rules = [_rule(r, ns) for r in vocabulary.rules if r.iri in chosen]
         iri = f"{SHAPES_IRI}/{version}" + (f"/{name}" if name else "")

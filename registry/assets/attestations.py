@@ -17,8 +17,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, PROV, QUDT, RDF, XSD
 from registry.kernel.authorisation import MARKET, authorise
 from registry.kernel.core import Registration, Registry, now
@@ -133,7 +135,7 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
     )
 
 
-def _facts_of(parsed: Parsed) -> list[tuple[ox.NamedNode, ox.Term, list[ox.Triple]]]:
+def _facts_of(parsed: Parsed) -> list[tuple[ox.NamedNode, Term, list[ox.Triple]]]:
     by_subject: dict[Any, list[ox.Triple]] = {}
     for t in parsed.triples:
         by_subject.setdefault(t.subject, []).append(t)
@@ -149,7 +151,7 @@ def _is_nested(subject: Any, triples: list[ox.Triple]) -> bool:
     return any(t.object == subject for t in triples)
 
 
-def _rename_child(obj: ox.Term, iri: ox.NamedNode, predicate: ox.NamedNode) -> ox.Term:
+def _rename_child(obj: Term, iri: ox.NamedNode, predicate: ox.NamedNode) -> Term:
     if isinstance(obj, ox.BlankNode) or (
         isinstance(obj, ox.NamedNode) and obj.value.startswith(SUBMISSION_BASE)
     ):
@@ -168,8 +170,12 @@ def facts(registry: Registry, asset: str, principal: Principal) -> dict[str, lis
     for attestation in attestations_of(registry, asset):
         triples = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))  # type: ignore[union-attr]
         content = [ox.Triple(q.subject, q.predicate, q.object) for q in triples]
-        source = next((t.object.value for t in content if t.predicate == PROV.wasAttributedTo), "")
-        time = next((t.object.value for t in content if t.predicate == PROV.generatedAtTime), "")
+        source = next(
+            (rdf.value(t.object) for t in content if t.predicate == PROV.wasAttributedTo), ""
+        )
+        time = next(
+            (rdf.value(t.object) for t in content if t.predicate == PROV.generatedAtTime), ""
+        )
         for p, value in _values(content, ox.NamedNode(attestation)):
             out.setdefault(p, []).append(Fact(p, value, source, time, attestation))
     return out
@@ -179,7 +185,7 @@ def attestations_of(registry: Registry, asset: str) -> list[str]:
     rows = registry.index.query(
         ATTESTATIONS_OF, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
     )
-    return sorted(row["attestation"].value for row in rows)  # type: ignore[index,union-attr]
+    return sorted(row["attestation"].value for row in rows)
 
 
 def _values(triples: list[ox.Triple], subject: ox.NamedNode) -> list[tuple[str, str]]:
@@ -194,9 +200,9 @@ def _values(triples: list[ox.Triple], subject: ox.NamedNode) -> list[tuple[str, 
         children = by_subject.get(t.object, [])
         if children:
             number = next(
-                (c.object.value for c in children if c.predicate == QUDT.numericValue), ""
+                (rdf.value(c.object) for c in children if c.predicate == QUDT.numericValue), ""
             )
-            unit = next((c.object.value for c in children if c.predicate == QUDT.unit), "")
+            unit = next((rdf.value(c.object) for c in children if c.predicate == QUDT.unit), "")
             out.append(
                 (
                     t.predicate.value,
@@ -204,7 +210,7 @@ def _values(triples: list[ox.Triple], subject: ox.NamedNode) -> list[tuple[str, 
                 )
             )
         else:
-            out.append((t.predicate.value, t.object.value))
+            out.append((t.predicate.value, rdf.value(t.object)))
     return out
 
 
@@ -260,5 +266,5 @@ def _states_facts(registry: Registry, attestation: str) -> bool:
     if info is None:
         return False
     quads = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))
-    stated = {q.predicate for q in quads if q.subject.value == attestation}
+    stated = {q.predicate for q in quads if rdf.value(q.subject) == attestation}
     return bool((stated & set(ATTESTABLE)) - {FDI.registeredIn})

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
 
+from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index import Index
 
@@ -26,7 +27,7 @@ def related_records(index: Index, triples: list[ox.Triple], base_iri: str) -> li
     """Triples of the stored records the rules for ``triples`` need."""
     own = base_iri + "id/"
     wanted: set[ox.NamedNode] = set()
-    by_predicate: dict[ox.NamedNode, set[ox.Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
+    by_predicate: dict[ox.NamedNode, set[Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
     for t in triples:
         if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(own):
             wanted.add(_record_of(t.object))
@@ -43,7 +44,7 @@ def _record_of(node: ox.NamedNode) -> ox.NamedNode:
     return ox.NamedNode(node.value.split("#", 1)[0])
 
 
-def _subjects(index: Index, predicate: ox.NamedNode, values: set[ox.Term]) -> set[ox.NamedNode]:
+def _subjects(index: Index, predicate: ox.NamedNode, values: set[Term]) -> set[ox.NamedNode]:
     """The IRIs that have ``predicate`` with any of ``values``, in any graph."""
     found: set[ox.NamedNode] = set()
     listable = (v for v in values if isinstance(v, ox.NamedNode | ox.Literal))

@@ -27,6 +27,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import SH
 
+from registry.base import rdf
 from registry.base.errors import Conflict, Forbidden, NotFound, UnusableInput, ValidationFailed
 from registry.base.identity import FSP, Principal
 from registry.base.vocab import FDI, FDISH
@@ -148,7 +149,7 @@ def stored_report(registry: Registry, iri: str, report: Report | None) -> Commer
 def _report(
     registry: Registry, report: Report, triples: list[ox.Triple], subject: str
 ) -> CommercialReport:
-    given = {t.predicate.value for t in triples if t.subject.value == subject}
+    given = {t.predicate.value for t in triples if rdf.value(t.subject) == subject}
     base = registry.settings.base_iri
     return CommercialReport(
         report,
@@ -200,7 +201,7 @@ def _with_provider(parsed: Parsed, org: str) -> Parsed:
     """The submission with the provider set to ``org``. Raises Forbidden for another provider."""
     subject = _subject(parsed)
     given = {
-        t.object.value
+        rdf.value(t.object)
         for t in parsed.triples
         if t.subject == subject and t.predicate == FDI.provider
     }

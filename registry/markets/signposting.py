@@ -21,6 +21,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, SH
 
+from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
 from registry.base.vocab import FDI
@@ -110,19 +111,19 @@ def markets() -> dict[str, Market]:
     documents = _documents()
     out = {}
     for s in store.query(MARKETS):
-        iri = s["market"].value  # type: ignore[index]
+        iri = s["market"].value
         links = list(
             store.query(MARKET_LINKS, substitutions={ox.Variable("market"): ox.NamedNode(iri)})
         )
-        requirements = s["requirements"].value if s["requirements"] else None  # type: ignore[index]
+        requirements = s["requirements"].value if s["requirements"] else None
         slug = iri.rsplit("#", 1)[-1].removeprefix(PREFIX)
         out[slug] = Market(
             iri,
             slug,
             s["name"].value,
-            s["description"].value,  # type: ignore[index]
-            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.coversArea)),  # type: ignore[index]
-            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.procures)),  # type: ignore[index]
+            s["description"].value,
+            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.coversArea)),
+            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.procures)),
             requirements,
             documents.get(requirements or ""),
         )
@@ -209,7 +210,9 @@ def check(
     against every market's published requirements: for each market, whether the provider named
     it, whether the record meets its requirements, and what is missing."""
     chosen = {
-        t.object.value for t in triples if t.predicate == FDI.market and t.subject.value == record
+        rdf.value(t.object)
+        for t in triples
+        if t.predicate == FDI.market and rdf.value(t.subject) == record
     }
     out = []
     for m in (in_version(m, version) for m in markets().values()):

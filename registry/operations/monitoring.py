@@ -111,14 +111,14 @@ def registered_endpoints(registry: Registry) -> list[Endpoint]:
     out = []
     for graph in (access.public_graph(base), access.members_graph(base)):
         for row in registry.index.query(REGISTERED_ENDPOINTS, [graph]):
-            url = row["url"].value  # type: ignore[index]
+            url = row["url"].value
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
-            media = row["mediaType"]  # type: ignore[index]
+            media = row["mediaType"]
             out.append(
                 Endpoint(
-                    row["publisher"].value,  # type: ignore[index]
-                    row["node"].value,  # type: ignore[index]
+                    row["publisher"].value,
+                    row["node"].value,
                     url,
                     media.value.removeprefix(IANA) if media is not None else None,
                     graph.value,

@@ -16,8 +16,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, number_text, value, values_of, words
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, QUDT, RDFS, ROV, SAREF, UNIT
 from registry.kernel.core import Registry
 from registry.publishing.asset_lists import asset_count
@@ -134,17 +136,18 @@ def capacities(triples: list[ox.Triple], node: ox.NamedNode) -> list[tuple[str, 
     return out
 
 
-def quantity(triples: list[ox.Triple], value: ox.Term) -> str:
+def quantity(triples: list[ox.Triple], value: Term) -> str:
     number = next(
         (
-            t.object.value
+            rdf.value(t.object)
             for t in triples
             if t.subject == value and t.predicate == QUDT.numericValue
         ),
         None,
     )
     unit = next(
-        (t.object.value for t in triples if t.subject == value and t.predicate == QUDT.unit), None
+        (rdf.value(t.object) for t in triples if t.subject == value and t.predicate == QUDT.unit),
+        None,
     )
     if number is None:
         return ""
@@ -162,11 +165,11 @@ def rights_of(
     )
     return [
         {
-            "iri": row["right"].value,  # type: ignore[index]
-            "operator": row["operator"].value,  # type: ignore[index]
-            "operatorName": value(row["operatorName"]) or row["operator"].value,  # type: ignore[index]
-            "from": row["from"].value,  # type: ignore[index]
-            "to": value(row["to"]),  # type: ignore[index]
+            "iri": row["right"].value,
+            "operator": row["operator"].value,
+            "operatorName": value(row["operatorName"]) or row["operator"].value,
+            "from": row["from"].value,
+            "to": value(row["to"]),
         }
         for row in rows  # type: ignore[union-attr]
     ]
@@ -185,7 +188,7 @@ def organisation(
     info = registry.info(iri)
     graphs = registry.dataset_for(principal)
     catalogues = [
-        {"iri": r["catalogue"].value, "title": value(r["title"]) or r["catalogue"].value}  # type: ignore[index]
+        {"iri": r["catalogue"].value, "title": value(r["title"]) or r["catalogue"].value}
         for r in registry.index.query(
             CATALOGUES_OF, graphs, substitutions={ox.Variable("org"): node}
         )  # type: ignore[union-attr]
@@ -206,7 +209,7 @@ def organisation(
         "homepage": one.get("http://xmlns.com/foaf/0.1/homepage"),
         "status": info.status if info else None,
         "roles": sorted(
-            words(t.object.value) or ""
+            words(rdf.value(t.object)) or ""
             for t in triples
             if t.subject == node and t.predicate == FDI.marketRole
         ),

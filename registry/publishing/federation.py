@@ -23,6 +23,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import NotFound, RegistryError, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import FDI, OWL
@@ -178,7 +179,9 @@ def link_same_as(
         for t in triples
         if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(iri + "#")
     }
-    renaming = {n: ox.NamedNode(SUBMISSION_BASE + "#" + n.value.split("#", 1)[1]) for n in local}
+    renaming = {
+        n: ox.NamedNode(SUBMISSION_BASE + "#" + rdf.value(n).split("#", 1)[1]) for n in local
+    }
     content = [
         ox.Triple(
             renaming.get(t.subject, t.subject),

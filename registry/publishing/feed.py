@@ -36,6 +36,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.base.errors import Gone, NotFound
+from registry.base.rdf import Term
 from registry.base.vocab import AS, DCT, FDI, LDES, PROV, RDF, TREE, XSD
 from registry.kernel import access
 
@@ -251,7 +252,7 @@ class Stream:
         return quads
 
 
-def _q(s: ox.NamedNode, p: ox.NamedNode, o: ox.Term) -> ox.Quad:
+def _q(s: ox.NamedNode, p: ox.NamedNode, o: Term) -> ox.Quad:
     return ox.Quad(s, p, o, ox.DefaultGraph())
 
 

@@ -79,9 +79,9 @@ def _found(
     )
     return [
         {
-            "iri": row["record"].value,  # type: ignore[index]
-            "kind": "asset" if row["type"] == FDI.FlexibleAsset else "organisation",  # type: ignore[index]
-            "label": value(row["label"]) or row["record"].value,  # type: ignore[index]
+            "iri": row["record"].value,
+            "kind": "asset" if row["type"] == FDI.FlexibleAsset else "organisation",
+            "label": value(row["label"]) or row["record"].value,
         }
         for row in rows  # type: ignore[union-attr]
     ]

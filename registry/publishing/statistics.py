@@ -58,7 +58,7 @@ def licence_areas() -> dict[str, str]:
     store = ox.Store()
     for path in ttl_files(ontology_dir()):
         store.load(path=path, format=ox.RdfFormat.TURTLE)
-    return {row["gsp"].value: row["name"].value for row in store.query(LICENCE_AREAS)}  # type: ignore[index,union-attr]
+    return {row["gsp"].value: row["name"].value for row in store.query(LICENCE_AREAS)}
 
 
 @dataclass

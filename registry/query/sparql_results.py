@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from registry.base.errors import QueryRefused, QueryTimeout, RegistryError
+from registry.base.rdf import Term
 from registry.base.vocab import XSD
 from registry.query.query import Dataset
 
@@ -240,7 +241,7 @@ def _json(variables: list[str], rows: list[ox.QuerySolution], truncated: bool) -
     yield "]}}"
 
 
-def _json_term(term: ox.Term) -> dict[str, object]:
+def _json_term(term: Term) -> dict[str, object]:
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -279,7 +280,7 @@ def _xml(variables: list[str], rows: list[ox.QuerySolution], truncated: bool) ->
     yield "</results></sparql>"
 
 
-def _xml_term(term: ox.Term) -> str:
+def _xml_term(term: Term) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
@@ -309,7 +310,7 @@ def _csv(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
     yield out.getvalue()
 
 
-def _csv_term(term: ox.Term | None) -> str:
+def _csv_term(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.BlankNode):
@@ -325,7 +326,7 @@ def _tsv(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
         yield "\t".join(_tsv_term(row[v]) for v in variables) + "\n"
 
 
-def _tsv_term(term: ox.Term | None) -> str:
+def _tsv_term(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.Triple):

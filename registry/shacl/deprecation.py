@@ -23,6 +23,8 @@ from functools import lru_cache
 import pyoxigraph as ox
 import rdflib
 
+from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import DCT, FDI, OWL, RDF, SH, curie
 from registry.submissions.records import local_id
@@ -73,7 +75,7 @@ def _packaged_ontology() -> dict[str, Deprecated]:
 def _deprecations(shapes: rdflib.Graph) -> dict[str, Deprecated]:
     found = dict(_packaged_ontology())
     triples = [
-        ox.Triple(_ox(s), _ox(p), _ox(o))  # type: ignore[arg-type]
+        ox.Triple(_ox(s), _ox(p), _ox(o))
         for s, p, o in shapes.triples((None, None, None))
         if isinstance(s, rdflib.URIRef)
     ]
@@ -81,7 +83,7 @@ def _deprecations(shapes: rdflib.Graph) -> dict[str, Deprecated]:
     return found
 
 
-def _ox(term: rdflib.term.Node) -> ox.Term:
+def _ox(term: rdflib.term.Node) -> Term:
     if isinstance(term, rdflib.URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, rdflib.Literal):
@@ -104,7 +106,7 @@ def _from_triples(triples: tuple[ox.Triple, ...] | list[ox.Triple]) -> dict[str,
             replaced.setdefault(s.value, []).append(o.value)
         elif p == FDI.sunset.value and isinstance(o, ox.Literal):
             sunset[s.value] = dt.date.fromisoformat(o.value)
-        elif p == RDF.type.value and o.value in _SHAPE_TYPES:
+        elif p == RDF.type.value and rdf.value(o) in _SHAPE_TYPES:
             shapes.add(s.value)
     return {
         iri: Deprecated(iri, tuple(sorted(replaced.get(iri, []))), sunset.get(iri), iri in shapes)

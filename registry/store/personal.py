@@ -40,6 +40,8 @@ import pyoxigraph as ox
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, VCARD
 from registry.store.journal import Entry, Journal
 
@@ -155,8 +157,10 @@ class Sealer:
         out = []
         for t in triples:
             if is_personal(t):
-                key_id, key = self._key_for(t.subject.value, new)
-                t = ox.Triple(t.subject, t.predicate, _seal(key_id, key, t.subject.value, t.object))
+                key_id, key = self._key_for(rdf.value(t.subject), new)
+                t = ox.Triple(
+                    t.subject, t.predicate, _seal(key_id, key, rdf.value(t.subject), t.object)
+                )
             out.append(t)
         return out, new
 
@@ -255,7 +259,7 @@ class Sealer:
         new[subject] = made
         return made.id, made.key
 
-    def _open(self, subject: str, sealed: ox.Literal, new: dict[str, NewKey]) -> ox.Term | None:
+    def _open(self, subject: str, sealed: ox.Literal, new: dict[str, NewKey]) -> Term | None:
         key_id = sealed.datatype.value.removeprefix(SEALED)
         key = next((k.key for k in new.values() if k.id == key_id), None) or self._key(key_id)
         if key is None:
@@ -338,7 +342,7 @@ def derive(db: sqlite3.Connection, entry: Entry) -> None:
         )
 
 
-def _seal(key_id: str, key: bytes, subject: str, value: ox.Term) -> ox.Literal:
+def _seal(key_id: str, key: bytes, subject: str, value: Term) -> ox.Literal:
     nonce = os.urandom(12)
     blob = nonce + AESGCM(key).encrypt(nonce, str(value).encode(), _aad(subject, key_id))
     return ox.Literal(

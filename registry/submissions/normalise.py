@@ -154,7 +154,7 @@ def _canonical(triples: list[ox.Triple]) -> list[ox.Triple]:
     store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
     graphs = {ox.NamedNode(f"urn:x-fdi:literal:{i}"): lit for i, lit in enumerate(typed)}
     store.extend(ox.Quad(node, node, lit, graph) for graph, lit in graphs.items())
-    canonical = {graphs[q.graph_name]: q.object for q in store}  # type: ignore[index]
+    canonical = {graphs[q.graph_name]: q.object for q in store}
     out = [
         ox.Triple(t.subject, t.predicate, canonical[t.object]) if t.object in canonical else t
         for t in triples
