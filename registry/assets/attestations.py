@@ -182,8 +182,10 @@ def facts(registry: Registry, asset: str, principal: Principal) -> dict[str, lis
 
 
 def attestations_of(registry: Registry, asset: str) -> list[str]:
-    rows = registry.index.query(
-        ATTESTATIONS_OF, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+    rows = rdf.solutions(
+        registry.index.query(
+            ATTESTATIONS_OF, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        )
     )
     return sorted(row["attestation"].value for row in rows)
 

@@ -20,7 +20,8 @@ Term: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 """Any RDF term: what a triple's object, a solution's binding or a substitution may be."""
 
 Subject: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Triple
-"""What a triple's subject may be."""
+"""What a triple's subject may be, by pyoxigraph's stubs (its RDF 1.2 parser makes only IRIs and
+blank nodes subjects: see ``node``)."""
 
 QueryResult: TypeAlias = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 """What a SPARQL query answers, by its form: SELECT, ASK, or CONSTRUCT and DESCRIBE."""
@@ -34,6 +35,17 @@ def value(term: Term) -> str:
     if isinstance(term, ox.Triple):
         raise AttributeError(f"a triple term has no value: {term}")
     return term.value
+
+
+def node(term: Subject) -> ox.NamedNode | ox.BlankNode:
+    """``term``, a triple's subject, as the IRI or blank node it is.
+
+    pyoxigraph 0.5 accepts and parses no triple term as a subject (RDF 1.2), though its stubs
+    allow one; ``TypeError`` if one comes all the same.
+    """
+    if isinstance(term, ox.Triple):
+        raise TypeError(f"a triple term is no subject: {term}")
+    return term
 
 
 def solutions(result: QueryResult) -> ox.QuerySolutions:

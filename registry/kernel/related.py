@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index import Index
@@ -53,7 +54,9 @@ def _subjects(index: Index, predicate: ox.NamedNode, values: set[Term]) -> set[o
             f"SELECT DISTINCT ?s WHERE {{ VALUES ?o {{ {' '.join(map(str, batch))} }} "
             f"GRAPH ?g {{ ?s {predicate} ?o }} }}"
         )
-        found.update(s for (s,) in index.query(query, None) if isinstance(s, ox.NamedNode))
+        found.update(
+            s for (s,) in rdf.solutions(index.query(query, None)) if isinstance(s, ox.NamedNode)
+        )
     return found
 
 
@@ -67,7 +70,7 @@ def _records(index: Index, subjects: list[ox.NamedNode]) -> Iterator[ox.Triple]:
         query = (
             f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
         )
-        for s, g in index.query(query, None):
+        for s, g in rdf.solutions(index.query(query, None)):
             if s not in home or g.value < home[s].value:
                 home[s] = g
     level = sorted(home.items(), key=lambda pair: str(pair[0]))  # (node, graph)
@@ -80,7 +83,7 @@ def _records(index: Index, subjects: list[ox.NamedNode]) -> Iterator[ox.Triple]:
                 f"SELECT ?s ?g ?p ?o WHERE {{ VALUES (?s ?g) {{ {pairs} }} "
                 "GRAPH ?g { ?s ?p ?o } }"
             )
-            for s, g, p, o in index.query(query, None):
+            for s, g, p, o in rdf.solutions(index.query(query, None)):
                 yield ox.Triple(s, p, o)
                 if isinstance(o, ox.NamedNode) and o not in seen and _is_fragment_of(o, s):
                     seen.add(o)

@@ -169,7 +169,7 @@ _FIELDS = {
 def _organisations(registry: Registry) -> list[tuple[str, str | None, dict[str, set[str]]]]:
     public = access.public_graph(registry.settings.base_iri)
     listings: dict[str, dict[str, set[str]]] = {}
-    for s in registry.index.query(LISTINGS, [public]):
+    for s in rdf.solutions(registry.index.query(LISTINGS, [public])):
         listings.setdefault(s["org"].value, {}).setdefault(s["property"].value, set()).add(
             s["value"].value
         )

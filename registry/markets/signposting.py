@@ -110,10 +110,12 @@ def markets() -> dict[str, Market]:
         store.load(path=path, format=ox.RdfFormat.TURTLE)
     documents = _documents()
     out = {}
-    for s in store.query(MARKETS):
+    for s in rdf.solutions(store.query(MARKETS)):
         iri = s["market"].value
         links = list(
-            store.query(MARKET_LINKS, substitutions={ox.Variable("market"): ox.NamedNode(iri)})
+            rdf.solutions(
+                store.query(MARKET_LINKS, substitutions={ox.Variable("market"): ox.NamedNode(iri)})
+            )
         )
         requirements = s["requirements"].value if s["requirements"] else None
         slug = iri.rsplit("#", 1)[-1].removeprefix(PREFIX)

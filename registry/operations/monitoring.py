@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Forbidden, NotFound, Unauthenticated
 from registry.base.identity import Principal
 from registry.base.outbound import client as outbound_client
@@ -110,7 +111,7 @@ def registered_endpoints(registry: Registry) -> list[Endpoint]:
     base = registry.settings.base_iri
     out = []
     for graph in (access.public_graph(base), access.members_graph(base)):
-        for row in registry.index.query(REGISTERED_ENDPOINTS, [graph]):
+        for row in rdf.solutions(registry.index.query(REGISTERED_ENDPOINTS, [graph])):
             url = row["url"].value
             if urlsplit(url).scheme not in ("http", "https"):
                 continue

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, XSD_DATE, local_name, number_text, value, words
@@ -107,7 +108,11 @@ def asset_count(registry: Registry, principal: Principal | None, filters: dict[s
     query = ASSET_COUNT.format(
         filters=text, bound=bound, group=f"GROUP BY {bound}" if bound else ""
     )
-    rows = list(registry.index.query(query, registry.dataset_for(principal), substitutions=values))
+    rows = list(
+        rdf.solutions(
+            registry.index.query(query, registry.dataset_for(principal), substitutions=values)
+        )
+    )
     return int(rows[0]["n"].value) if rows else 0
 
 
@@ -146,7 +151,7 @@ def assets(
 
 def organisations(registry: Registry, principal: Principal | None) -> list[tuple[str, str]]:
     """Every organisation the requester may see: IRI and name, by name."""
-    rows = registry.index.query(ORGANISATIONS, registry.dataset_for(principal))
+    rows = rdf.solutions(registry.index.query(ORGANISATIONS, registry.dataset_for(principal)))
     return [(r["org"].value, value(r["name"]) or r["org"].value) for r in rows]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import RECORD_TYPES
 from registry.store.index import Index
@@ -58,7 +59,9 @@ def licence_areas() -> dict[str, str]:
     store = ox.Store()
     for path in ttl_files(ontology_dir()):
         store.load(path=path, format=ox.RdfFormat.TURTLE)
-    return {row["gsp"].value: row["name"].value for row in store.query(LICENCE_AREAS)}
+    return {
+        row["gsp"].value: row["name"].value for row in rdf.solutions(store.query(LICENCE_AREAS))
+    }
 
 
 @dataclass

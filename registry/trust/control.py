@@ -61,8 +61,10 @@ def operator_of(registry: Registry, asset: str, on: dt.date | None = None) -> st
 
 def _current(registry: Registry, asset: str, on: dt.date | None) -> tuple[str, str] | None:
     on = on or dt.date.today()
-    for row in registry.index.query(
-        CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+    for row in rdf.solutions(
+        registry.index.query(
+            CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        )
     ):
         start = dt.date.fromisoformat(row["from"].value)
         end = dt.date.fromisoformat(row["to"].value) if row["to"] else None
@@ -82,8 +84,10 @@ def asset_owners(registry: Registry, asset: str) -> set[str]:
         return set()
     named = {
         row["owner"].value
-        for row in registry.index.query(
-            OWNERS_NAMED, None, substitutions={ox.Variable("right"): ox.NamedNode(right)}
+        for row in rdf.solutions(
+            registry.index.query(
+                OWNERS_NAMED, None, substitutions={ox.Variable("right"): ox.NamedNode(right)}
+            )
         )
         if isinstance(row["owner"], ox.NamedNode)
     }
