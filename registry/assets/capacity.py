@@ -110,7 +110,7 @@ def contribution(triples: Iterable[ox.Triple]) -> Contribution:
             nodes.setdefault(t.subject, {}).setdefault(t.predicate, t.object)
 
     def amount(predicate: ox.NamedNode) -> float:
-        node = nodes.get(own.get(predicate))
+        node = nodes.get(own[predicate]) if predicate in own else None
         if not node or _VALUE not in node:
             return 0.0
         try:

@@ -12,6 +12,7 @@ none, and reading one fails as reading ``.value`` on it always has.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeAlias
 
 import pyoxigraph as ox
@@ -46,6 +47,19 @@ def node(term: Subject) -> ox.NamedNode | ox.BlankNode:
     if isinstance(term, ox.Triple):
         raise TypeError(f"a triple term is no subject: {term}")
     return term
+
+
+def serialize(
+    data: Iterable[ox.Triple] | Iterable[ox.Quad],
+    format: ox.RdfFormat,
+    prefixes: dict[str, str] | None = None,
+) -> bytes:
+    """``data`` written in ``format``: ``ox.serialize`` with no file to write to, which answers
+    bytes (its stubs allow None, its answer when it writes to a file)."""
+    written = ox.serialize(data, format=format, prefixes=prefixes)
+    if written is None:
+        raise TypeError("pyoxigraph wrote to no file and answered nothing")
+    return written
 
 
 def solutions(result: QueryResult) -> ox.QuerySolutions:

@@ -236,7 +236,7 @@ class Sealer:
                 for q in ox.parse(nt.encode(), format=ox.RdfFormat.N_TRIPLES)
             ]
         sealed, _ = self.seal_triples(triples, new)
-        text = ox.serialize(sealed, format=ox.RdfFormat.N_TRIPLES).decode()
+        text = rdf.serialize(sealed, ox.RdfFormat.N_TRIPLES).decode()
         return {**item, "nt": text}
 
     def _key_for(self, subject: str, new: dict[str, NewKey]) -> tuple[str, bytes]:
@@ -270,7 +270,8 @@ class Sealer:
         except (InvalidTag, ValueError):
             return None
         line = f"<urn:x:s> <urn:x:p> {text} .\n".encode()
-        return next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))).object
+        quad: ox.Quad = next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES)))
+        return quad.object
 
     def _key(self, key_id: str) -> bytes | None:
         with self._lock:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 from registry.base import rdf
 from registry.base.errors import NotFound
@@ -66,7 +67,7 @@ def issue(
     ca: CertificateAuthority,
     *,
     organisation: str,
-    public_key: object,
+    public_key: CertificatePublicKeyTypes,
     name: str,
     roles: list[str],
     scopes: list[str],
