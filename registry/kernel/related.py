@@ -12,6 +12,7 @@ query per kind of lookup with the values listed (``VALUES``), instead of one sto
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -22,6 +23,7 @@ from registry.store.index import Index
 
 # Values per query: keeps each query's text and plan small whatever the chunk size.
 BATCH = 1000
+T = TypeVar("T")
 
 
 def related_records(index: Index, triples: list[ox.Triple], base_iri: str) -> list[ox.Triple]:
@@ -77,8 +79,8 @@ def _records(index: Index, subjects: list[ox.NamedNode]) -> Iterator[ox.Triple]:
     seen: set[ox.NamedNode] = set(home)
     while level:
         following: list[tuple[ox.NamedNode, ox.NamedNode]] = []
-        for batch in _batches(level):
-            pairs = " ".join(f"({s} {g})" for s, g in batch)
+        for pairs_batch in _batches(level):
+            pairs = " ".join(f"({s} {g})" for s, g in pairs_batch)
             query = (
                 f"SELECT ?s ?g ?p ?o WHERE {{ VALUES (?s ?g) {{ {pairs} }} "
                 "GRAPH ?g { ?s ?p ?o } }"
@@ -96,7 +98,7 @@ def _is_fragment_of(node: ox.NamedNode, subject: ox.NamedNode) -> bool:
     return node.value.startswith(record + "#")
 
 
-def _batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _batches(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    listed = list(items)
+    for start in range(0, len(listed), size):
+        yield listed[start : start + size]

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -60,6 +61,7 @@ ASK_VARIABLE = "_askResult"
 # In the results' head ("link" in JSON, <link href> in XML) when rows were cut at the cap: the
 # SPARQL 1.1 result formats' own place for metadata about the results (docs/sparql.md).
 TRUNCATED = "https://w3id.org/fdi/ns#TruncatedResults"
+T = TypeVar("T")
 
 
 class QueryCapacity(RegistryError):
@@ -182,8 +184,8 @@ def execute_with(
         raise QueryRefused(f"malformed query: {e}") from e
 
 
-def _take(items: Iterable[object], limit: int, deadline: float | None) -> tuple[list, bool]:  # type: ignore[type-arg]
-    taken = []
+def _take(items: Iterable[T], limit: int, deadline: float | None) -> tuple[list[T], bool]:
+    taken: list[T] = []
     for item in items:
         if deadline is not None and time.monotonic() > deadline:
             raise QueryTimeout("the query ran past the time limit and was stopped")
