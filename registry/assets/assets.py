@@ -245,7 +245,7 @@ def _existing_asset(registry: Registry, record: Record) -> str | None:
     stored = registry.settings.base_iri + "id/asset/"
     for q in registry.index.quads(None, FDI.mpanCore, mpan):
         if rdf.value(q.subject).startswith(stored) and registry.index.quads(
-            q.subject, FDI.serialNumber, serial
+            rdf.node(q.subject), FDI.serialNumber, serial
         ):
             return rdf.value(q.subject)
     return None
@@ -323,8 +323,8 @@ def switch_operator(
         if staged.refusal is None:
             tx.put(ox.NamedNode(previous), FDI.RightToOperate, ended, status="ended")
             told = {info.owner, principal.organisation} | parties(registry, rdf.value(asset))
-            for party in sorted(told - {None}):
-                tx.notify(party, _switch_activity(previous, staged, new_from))  # type: ignore[arg-type]
+            for party in sorted(p for p in told if p is not None):
+                tx.notify(party, _switch_activity(previous, staged, new_from))
     if staged.refusal is not None:
         raise staged.refusal
     return staged.registration(tx)

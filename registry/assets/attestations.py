@@ -72,6 +72,7 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
     Raises Forbidden (not an owner, installer or manufacturer), NotFound, UnusableInput.
     """
     authorise(principal, "attestation.make")
+    assert principal.organisation is not None  # only organisations may attest
     info = registry.info(asset)
     if info is None or info.type != FDI.FlexibleAsset.value:
         raise NotFound(f"no asset {asset}")
@@ -103,7 +104,8 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
         for predicate, obj, children in facts:
             node = _rename_child(obj, iri, predicate)
             triples.append(ox.Triple(iri, predicate, node))
-            triples.extend(ox.Triple(node, t.predicate, t.object) for t in children)
+            if not isinstance(node, ox.Literal):  # a literal has no children
+                triples.extend(ox.Triple(node, t.predicate, t.object) for t in children)
         tx.put(
             iri,
             FDI.Attestation,

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 
 from registry.base import rdf
 from registry.base.errors import InvalidTransition, NotFound
-from registry.base.rdf import Term
+from registry.base.rdf import Subject, Term
 from registry.base.vocab import DCT, FDI, XSD
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ def text(triples: Iterable[ox.Triple], subject: Term, predicate: ox.NamedNode) -
 
 
 def replace(
-    triples: list[ox.Triple], subject: Term, predicate: ox.NamedNode, values: Iterable[Term]
+    triples: list[ox.Triple], subject: Subject, predicate: ox.NamedNode, values: Iterable[Term]
 ) -> list[ox.Triple]:
     """The triples with every ``subject predicate *`` replaced by ``values``."""
     kept = [t for t in triples if not (t.subject == subject and t.predicate == predicate)]

@@ -171,9 +171,9 @@ def _optional(registry: Registry, given: set[str]) -> list[dict[str, str]]:
     graph = registry.shapes.graph
     by_path: dict[str, list[rdflib.term.Node]] = {}
     for shape in graph.objects(SHAPE, SH.property):
-        path = graph.value(shape, SH.path)
-        if isinstance(path, rdflib.URIRef):
-            by_path.setdefault(str(path), []).append(shape)
+        shape_path = graph.value(shape, SH.path)
+        if isinstance(shape_path, rdflib.URIRef):
+            by_path.setdefault(str(shape_path), []).append(shape)
     out = []
     for path, shapes in sorted(by_path.items()):
         if path in given or any(graph.value(s, SH.minCount) is not None for s in shapes):

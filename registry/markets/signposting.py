@@ -12,6 +12,7 @@ data requirements until pre-qualification, for a given MO").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -164,14 +165,20 @@ def _documents() -> dict[str, Path]:
     return found
 
 
+def _sorted(nodes: Iterable[rdflib.term.Node]) -> list[rdflib.term.Identifier]:
+    """``nodes`` in rdflib's order: IRIs, blank nodes and literals, which every node of a
+    parsed graph is (rdflib's stubs type them as nodes, which have no order)."""
+    return sorted(n for n in nodes if isinstance(n, rdflib.term.Identifier))
+
+
 def requirements(m: Market) -> list[dict[str, Any]]:
     """The rules of a market's shapes, in a provider's terms."""
     graph = m.shapes()
     rules = []
-    for node in sorted(
+    for node in _sorted(
         graph.subjects(SH.targetClass, rdflib.URIRef(FDI.CommercialInformation.value))
     ):
-        for shape in sorted(graph.objects(node, SH.property)):
+        for shape in _sorted(graph.objects(node, SH.property)):
             path = graph.value(shape, SH.path)
             rules.append(
                 {
