@@ -52,7 +52,8 @@ def client_certificate(request: Request) -> str | None:
     tls = (request.scope.get("extensions") or {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     if chain:
-        return chain[0]
+        pem: str = chain[0]
+        return pem
     settings = request.app.state.settings
     forwarded = request.headers.get(settings.client_cert_header)
     if not forwarded:
@@ -101,7 +102,8 @@ def current_principal(request: Request) -> Principal:
     """The requester: anonymous without a certificate. Raises Unauthenticated for a
     certificate the registry does not accept (revoked, expired, unknown, organisation not
     verified)."""
-    given = getattr(request.state, "principal", None)  # set by a middleware, if one is added
+    # set by a middleware, if one is added
+    given: Principal | None = getattr(request.state, "principal", None)
     if given is not None:
         return given
     pem = client_certificate(request)

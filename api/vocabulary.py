@@ -19,7 +19,7 @@ from api.pages import formats_links, render
 from api.records import LINKED_DATA, represent
 from registry.base import rdf
 from registry.base.errors import NotFound
-from registry.base.vocab import FDI, FDISH, TECH
+from registry.base.vocab import FDI, FDISH, TECH, curie
 from registry.rules import vocabulary_docs as docs
 from registry.rules.vocabulary_diff import diff, diff_triples
 
@@ -100,8 +100,8 @@ def technology(name: str, request: Request) -> Response:
     iri = TECH[name].value
     version = docs.in_force(request.app.state.registry)
     triples = docs.term_triples(request.app.state.registry, version, iri)
-    page = vocabulary_page(request, version, docs.curie(iri), only=iri)
-    return represent(request, triples, title=docs.curie(iri), iri=iri, html=page)
+    page = vocabulary_page(request, version, curie(iri), only=iri)
+    return represent(request, triples, title=curie(iri), iri=iri, html=page)
 
 
 @versions.get(
@@ -198,7 +198,7 @@ def _shapes_path(path: str, version: str) -> str:
 def link(iri: str, ns: str = "/ns", shapes: str = "/shapes") -> dict[str, str]:
     """A term's link: its section on this registry's pages for the registry's own terms,
     else the IRI itself (another vocabulary's)."""
-    text = docs.curie(iri)
+    text = curie(iri)
     if iri.startswith((FDI.iri, TECH.iri)):
         return {"href": f"{ns}#{docs.anchor(iri)}", "text": text}
     if iri.startswith(FDISH.iri):
