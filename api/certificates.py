@@ -10,7 +10,7 @@ client certificate from a CSR (an organisation administrator), listing and revok
 from __future__ import annotations
 
 import json
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -134,7 +134,7 @@ async def issue(
 )
 def list_certificates(
     uid: str, request: Request, principal: Principal = Depends(current_principal)
-) -> list[dict]:  # type: ignore[type-arg]
+) -> list[dict[str, Any]]:
     org = require_admin(principal, org_iri(request, uid))
     return certificates.certificates_of(request.app.state.registry, org)
 
@@ -155,7 +155,7 @@ def revoke(
     body: RevokeBody,
     request: Request,
     principal: Principal = Depends(current_principal),
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return revoke_certificate(request.app.state.registry, principal, serial, body.reason)
 
 

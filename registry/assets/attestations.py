@@ -166,11 +166,12 @@ def facts(registry: Registry, asset: str, principal: Principal) -> dict[str, lis
     each attestation's, each with its source and time. Raises NotFound."""
     info = registry.info(asset)
     own = registry.record(asset, principal)
+    assert info is not None  # else record() raised NotFound
     out: dict[str, list[Fact]] = {}
     for p, value in _values(own, ox.NamedNode(asset)):
-        out.setdefault(p, []).append(Fact(p, value, info.owner or "registrant", info.modified))  # type: ignore[union-attr]
+        out.setdefault(p, []).append(Fact(p, value, info.owner or "registrant", info.modified))
     for attestation in attestations_of(registry, asset):
-        triples = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))  # type: ignore[union-attr]
+        triples = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))
         content = [ox.Triple(q.subject, q.predicate, q.object) for q in triples]
         source = next(
             (rdf.value(t.object) for t in content if t.predicate == PROV.wasAttributedTo), ""

@@ -87,8 +87,10 @@ def trust_differences(db: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _describe(iri: str, registered: tuple | None, journaled: tuple | None) -> str:  # type: ignore[type-arg]
-    def state(row: tuple | None) -> str:  # type: ignore[type-arg]
+def _describe(
+    iri: str, registered: tuple[Any, ...] | None, journaled: tuple[Any, ...] | None
+) -> str:
+    def state(row: tuple[Any, ...] | None) -> str:
         if row is None:
             return "nothing"
         return f"status {row[2]!r}, holder {row[3]!r}, version {row[4]}, type {row[1]}"
@@ -161,7 +163,9 @@ def _compare(db: sqlite3.Connection, table: str) -> list[str]:
     return out
 
 
-def _contrast(stored: list[tuple], replayed: list[tuple], names: list[str]) -> str:  # type: ignore[type-arg]
+def _contrast(
+    stored: list[tuple[Any, ...]], replayed: list[tuple[Any, ...]], names: list[str]
+) -> str:
     if not replayed:
         return "the database has a row the journal does not give"
     if not stored:

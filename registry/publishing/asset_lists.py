@@ -131,7 +131,7 @@ def assets(
     )
     areas = licence_areas()
     rows = []
-    for row in registry.index.query(query, graphs, substitutions=values):  # type: ignore[union-attr]
+    for row in rdf.solutions(registry.index.query(query, graphs, substitutions=values)):
         gsp = value(row["gsp"])
         rows.append(
             {

@@ -158,10 +158,12 @@ def rights_of(
     registry: Registry, asset_iri: str, principal: Principal | None
 ) -> list[dict[str, Any]]:
     """The rights to operate ``asset_iri`` the requester may see, newest first."""
-    rows = registry.index.query(
-        RIGHTS_OF_ASSET,
-        registry.dataset_for(principal),
-        substitutions={ox.Variable("asset"): ox.NamedNode(asset_iri)},
+    rows = rdf.solutions(
+        registry.index.query(
+            RIGHTS_OF_ASSET,
+            registry.dataset_for(principal),
+            substitutions={ox.Variable("asset"): ox.NamedNode(asset_iri)},
+        )
     )
     return [
         {
@@ -171,7 +173,7 @@ def rights_of(
             "from": row["from"].value,
             "to": value(row["to"]),
         }
-        for row in rows  # type: ignore[union-attr]
+        for row in rows
     ]
 
 
@@ -189,9 +191,9 @@ def organisation(
     graphs = registry.dataset_for(principal)
     catalogues = [
         {"iri": r["catalogue"].value, "title": value(r["title"]) or r["catalogue"].value}
-        for r in registry.index.query(
-            CATALOGUES_OF, graphs, substitutions={ox.Variable("org"): node}
-        )  # type: ignore[union-attr]
+        for r in rdf.solutions(
+            registry.index.query(CATALOGUES_OF, graphs, substitutions={ox.Variable("org"): node})
+        )
     ]
     operated = asset_count(registry, principal, {"operator": iri})
     return {

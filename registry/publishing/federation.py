@@ -115,7 +115,7 @@ def lookup(
 
 
 def _ask(registry: Registry, text: str, graphs: list[ox.NamedNode]) -> list[ox.QuerySolution]:
-    return list(registry.index.query(text, graphs))  # type: ignore[arg-type]
+    return list(rdf.solutions(registry.index.query(text, graphs)))
 
 
 def _natural_key(key: str, value: str) -> tuple[ox.NamedNode, ox.Literal]:
@@ -130,7 +130,8 @@ def _natural_key(key: str, value: str) -> tuple[ox.NamedNode, ox.Literal]:
     (triple,), _ = normalise(
         [ox.Triple(ox.NamedNode(SUBMISSION_BASE), predicate, ox.Literal(value.strip()))]
     )
-    return predicate, triple.object  # type: ignore[return-value]
+    assert isinstance(triple.object, ox.Literal)  # normalising keeps a literal a literal
+    return predicate, triple.object
 
 
 def _peer_query(peer: str, predicate: ox.NamedNode, literal: ox.Literal) -> str:

@@ -110,7 +110,7 @@ def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:
     """Counts and breakdowns over ``graphs``."""
 
     def select(query: str) -> list[ox.QuerySolution]:
-        return list(index.query(query, graphs))  # type: ignore[arg-type]
+        return list(rdf.solutions(index.query(query, graphs)))
 
     by_type = {row["type"]: row for row in select(RECORDS_BY_TYPE)}
     counts = {
