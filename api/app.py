@@ -6,6 +6,7 @@ so a slow query never blocks the event loop (pyoxigraph calls hold no ``await``)
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
         app.state.monitor.start()  # endpoint checks every monitor_interval seconds
         app.state.digests.start()  # reads of members' data, digested to them

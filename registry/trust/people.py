@@ -39,7 +39,7 @@ from registry.submissions.records import mint
 from registry.trust import certificates
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry, Transaction
+    from registry.kernel.core import RecordInfo, Registry, Transaction
 
 USER = FDI.OrganisationUser
 ADMINISTRATOR = FDI.Administrator.value
@@ -222,7 +222,7 @@ def mailto(email: str) -> str:
     return email if email.startswith("mailto:") else "mailto:" + email
 
 
-def _own_user(registry: Registry, org: str, iri: str):  # type: ignore[no-untyped-def]
+def _own_user(registry: Registry, org: str, iri: str) -> RecordInfo:
     info = record_of(registry, iri, USER, "user")
     if info.owner != org:
         raise Forbidden(f"{iri} is not a user of {org}")
