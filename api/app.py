@@ -6,6 +6,7 @@ so a slow query never blocks the event loop (pyoxigraph calls hold no ``await``)
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs.resume()  # bulk jobs a crash or restart interrupted carry on
         app.state.monitor.start()  # endpoint checks every monitor_interval seconds
         app.state.digests.start()  # reads of members' data, digested to them
@@ -154,20 +155,20 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.include_router(statistics.router)
     app.include_router(vocabulary.versions)  # /shapes/{version}/{name}, after /shapes/market/
     # GET and POST /sparql are answered before routing (api/sparql.py); inside the body limit.
-    app.add_middleware(sparql.SparqlRoute, render_problem=_problem)  # type: ignore[arg-type]
+    app.add_middleware(sparql.SparqlRoute, render_problem=_problem)
     app.add_middleware(
-        BodySizeLimit,  # type: ignore[arg-type]
+        BodySizeLimit,
         limit=settings.max_body_bytes,
         anonymous=settings.anonymous_max_body_bytes,
     )
     # FDI-Sequence on every answer; a read waits for FDI-Min-Sequence (replicas)
-    app.add_middleware(sequence.Sequence, render_problem=_problem)  # type: ignore[arg-type]
-    app.add_middleware(Conventions)  # type: ignore[arg-type]  # HEAD, OPTIONS, CORS
+    app.add_middleware(sequence.Sequence, render_problem=_problem)
+    app.add_middleware(Conventions)  # HEAD, OPTIONS, CORS
     # every 4xx, the body limit's 413s included, is counted per source
-    app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)  # type: ignore[arg-type]
+    app.add_middleware(refusals.CountRefusals, refusals=app.state.refusals)
     # around all: the request's ID (X-Request-ID, on every log record), one log line per
     # answer, and the 500 problem for an error nothing else caught (api/logs.py)
-    app.add_middleware(logs.RequestIds)  # type: ignore[arg-type]
+    app.add_middleware(logs.RequestIds)
     return app
 
 

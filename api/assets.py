@@ -6,6 +6,8 @@ Every route here needs an authenticated principal; registering needs the FSP rol
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +22,9 @@ from registry.base.identity import Principal
 from registry.messaging.inbox import advertisement
 from registry.rules import rules
 from registry.submissions.formats import format_for
+
+if TYPE_CHECKING:
+    from registry.kernel.core import Registration, Registry
 
 router = APIRouter(tags=["Assets (BUC.2)"])
 VERSION_NUMBER = Path(ge=1, le=2**62)  # SQLite's integers are 64-bit: 2^63 was a 500
@@ -97,11 +102,11 @@ async def update(
     only the registry states (status, assurance, roles, identifiers, publisher, assigner,
     provider, operator, created and modified times) must come back as served (403 otherwise).
     """
-    registry = request.app.state.registry
+    registry: Registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     parsed = await parse_body(request)
 
-    def update():  # in the thread pool: both read the register
+    def update() -> Registration:  # in the thread pool: both read the register
         served = advertisement(registry, iri)  # served with the record, not part of it
         return registry.update(iri, parsed, principal, if_match, served)
 

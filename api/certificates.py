@@ -10,6 +10,7 @@ client certificate from a CSR (an organisation administrator), listing and revok
 from __future__ import annotations
 
 import json
+from typing import Any, TypedDict
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -95,7 +96,7 @@ async def issue(
     scope: list[str] | None = Query(None),
 ) -> JSONResponse:
     raw = await request.body()
-    fields = {
+    fields: _CertificateFields = {
         "csr": raw.decode("utf-8", "replace"),
         "name": name,
         "user": user,
@@ -106,8 +107,9 @@ async def issue(
     if (request.headers.get("content-type") or "").startswith("application/json"):
         fields = _json_fields(raw)
     state = request.app.state
-    if fields.get("user") and "/" not in fields["user"]:
-        fields["user"] = f"{state.settings.base_iri}id/user/{fields['user']}"
+    given_user = fields.get("user")
+    if given_user and "/" not in given_user:
+        fields["user"] = f"{state.settings.base_iri}id/user/{given_user}"
     issued = await run_in_threadpool(
         request_certificate,
         state.registry,
@@ -132,7 +134,7 @@ async def issue(
 )
 def list_certificates(
     uid: str, request: Request, principal: Principal = Depends(current_principal)
-) -> list[dict]:  # type: ignore[type-arg]
+) -> list[dict[str, Any]]:
     org = require_admin(principal, org_iri(request, uid))
     return certificates.certificates_of(request.app.state.registry, org)
 
@@ -153,15 +155,33 @@ def revoke(
     body: RevokeBody,
     request: Request,
     principal: Principal = Depends(current_principal),
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return revoke_certificate(request.app.state.registry, principal, serial, body.reason)
 
 
-def _json_fields(raw: bytes) -> dict:  # type: ignore[type-arg]
+class _CertificateFields(TypedDict):
+    """What a certificate request gives, in its query or as a JSON body (values as given)."""
+
+    csr: str
+    name: str | None
+    user: str | None
+    days: int | None
+    roles: list[str] | None
+    scopes: list[str] | None
+
+
+def _json_fields(raw: bytes) -> _CertificateFields:
     try:
         fields = json.loads(raw)
     except ValueError as e:
         raise UnusableInput(f"the body is not JSON: {e}") from None
     if not isinstance(fields, dict) or not isinstance(fields.get("csr"), str):
         raise UnusableInput('give the CSR as {"csr": "-----BEGIN CERTIFICATE REQUEST-----..."}')
-    return fields
+    return {
+        "csr": fields["csr"],
+        "name": fields.get("name"),
+        "user": fields.get("user"),
+        "days": fields.get("days"),
+        "roles": fields.get("roles"),
+        "scopes": fields.get("scopes"),
+    }

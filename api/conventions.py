@@ -82,7 +82,8 @@ class Conventions:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method, path = scope["method"], scope["path"]
+        method: str = scope["method"]
+        path: str = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         cors = "origin" in headers and is_public_read(
             path, headers.get("access-control-request-method", method)

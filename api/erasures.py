@@ -3,6 +3,8 @@ data, and read the register of erasures made (registry.operations.erasure)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
@@ -28,10 +30,12 @@ class ErasureBody(BaseModel):
 @router.post("/erasures", summary="Erase a data subject's personal data (scheme operator)")
 def erase(
     body: ErasureBody, request: Request, principal: Principal = Depends(current_principal)
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return erasure.erase(request.app.state.registry, principal, body.subject, body.basis)
 
 
 @router.get("/erasures", summary="The register of erasures made (scheme operator)")
-def erasures(request: Request, principal: Principal = Depends(current_principal)) -> list[dict]:  # type: ignore[type-arg]
+def erasures(
+    request: Request, principal: Principal = Depends(current_principal)
+) -> list[dict[str, Any]]:
     return erasure.register(request.app.state.registry, principal)

@@ -10,7 +10,9 @@ root and the last page are revalidated (``no-cache``) with an ETag.
 from __future__ import annotations
 
 import hashlib
+from typing import Any, TypedDict
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
@@ -30,7 +32,13 @@ _MAX_PAGE = 2**40
 # a day (a year, as LDES suggests, would keep erased values in them that long).
 _IMMUTABLE = "max-age=86400, immutable"
 
-_RDF = {
+
+class _RouteOptions(TypedDict):
+    responses: dict[int | str, dict[str, Any]]
+    response_class: type[Response]
+
+
+_RDF: _RouteOptions = {
     "responses": {
         200: {"content": {m: {} for m in OFFERS}, "description": "TriG or N-Quads"},
         304: {"description": "Not modified (If-None-Match)"},
@@ -56,7 +64,7 @@ def _shared(request: Request, uid: str, principal: Principal) -> Stream:
     return _feed(request).shared(organisation)
 
 
-def _answer(request: Request, quads: list, cache: str) -> Response:  # type: ignore[type-arg]
+def _answer(request: Request, quads: list[ox.Quad], cache: str) -> Response:
     media = negotiate(request.headers.get("accept"), OFFERS)
     body = serialise(quads, media)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -66,7 +74,7 @@ def _answer(request: Request, quads: list, cache: str) -> Response:  # type: ign
     return Response(body, media_type=media, headers=headers)
 
 
-@router.get("/feed/public", summary="The public change feed (an LDES event stream)", **_RDF)  # type: ignore[arg-type]
+@router.get("/feed/public", summary="The public change feed (an LDES event stream)", **_RDF)
 def public_stream(request: Request) -> Response:
     return _answer(request, _feed(request).public().description(), "public, no-cache")
 
@@ -74,7 +82,7 @@ def public_stream(request: Request) -> Response:
 @router.get(
     "/feed/public/{page}",
     summary="One page of the public change feed",
-    **_RDF,  # type: ignore[arg-type]
+    **_RDF,
 )
 def public_page(request: Request, page: int = Path(ge=0, le=_MAX_PAGE)) -> Response:
     found = _feed(request).public().page(page)
@@ -84,7 +92,7 @@ def public_page(request: Request, page: int = Path(ge=0, le=_MAX_PAGE)) -> Respo
 @router.get(
     "/feed/shared/{uid}",
     summary="The change feed of the records shared with your organisation",
-    **_RDF,  # type: ignore[arg-type]
+    **_RDF,
 )
 def shared_stream(
     request: Request, uid: str, principal: Principal = Depends(current_principal)
@@ -95,7 +103,7 @@ def shared_stream(
 @router.get(
     "/feed/shared/{uid}/{page}",
     summary="One page of the change feed of the records shared with your organisation",
-    **_RDF,  # type: ignore[arg-type]
+    **_RDF,
 )
 def shared_page(
     request: Request,

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from api.records import LINKED_DATA, represent
 from api.vocabulary import rules_page, vocabulary_page
+from registry.base import rdf
 from registry.publishing.graphs import describe_graph
 from registry.rules import vocabulary_docs as docs
 
@@ -24,7 +25,7 @@ router = APIRouter(tags=["Linked data"])
 )
 def graph(path: str, request: Request) -> Response:
     triples = describe_graph(request.app.state.registry, path)
-    return represent(request, triples, title=f"Graph {path}", iri=triples[0].subject.value)
+    return represent(request, triples, title=f"Graph {path}", iri=rdf.value(triples[0].subject))
 
 
 @router.get(

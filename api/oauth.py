@@ -21,7 +21,8 @@ FORM = {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}
 
 
 def _server(request: Request) -> Server:
-    return request.app.state.authorisation  # type: ignore[no-any-return]
+    server: Server = request.app.state.authorisation
+    return server
 
 
 async def _call(request: Request) -> Call:

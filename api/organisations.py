@@ -6,7 +6,7 @@ revoke. A second application with the same legal identifier gets 409 with ``Loca
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
@@ -67,7 +67,7 @@ def org_iri(request: Request, uid: str) -> str:
     return f"{request.app.state.settings.base_iri}id/org/{uid}"
 
 
-def _json(view: dict, status: int = 200) -> JSONResponse:  # type: ignore[type-arg]
+def _json(view: dict[str, Any], status: int = 200) -> JSONResponse:
     headers = {"ETag": f'"{view["version"]}"'} if "version" in view else {}
     if status == 201:
         headers["Location"] = view["id"]

@@ -5,6 +5,8 @@ their roles (``Administrator``, ``Editor``, ``Viewer``). Removing a person keeps
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -34,7 +36,7 @@ def user_iri(request: Request, uid: str) -> str:
 @router.get("/organisations/{uid}/users", summary="The organisation's users (its administrators)")
 def list_users(
     uid: str, request: Request, principal: Principal = Depends(current_principal)
-) -> list[dict]:  # type: ignore[type-arg]
+) -> list[dict[str, Any]]:
     return people.list_users(request.app.state.registry, principal, org_iri(request, uid))
 
 
@@ -65,7 +67,7 @@ def set_roles(
     body: RolesBody,
     request: Request,
     principal: Principal = Depends(current_principal),
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return people.set_roles(
         request.app.state.registry,
         principal,
@@ -80,7 +82,7 @@ def set_roles(
 )
 def remove_user(
     uid: str, user: str, request: Request, principal: Principal = Depends(current_principal)
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return people.remove_user(
         request.app.state.registry, principal, org_iri(request, uid), user_iri(request, user)
     )

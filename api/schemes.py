@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -58,12 +59,12 @@ def membership_iri(request: Request, uid: str) -> str:
 
 
 @router.get("/schemes", summary="The schemes the registry runs")
-def list_schemes(request: Request) -> list[dict]:  # type: ignore[type-arg]
+def list_schemes(request: Request) -> list[dict[str, Any]]:
     return [schemes.describe(request.app.state.registry, s) for s in schemes.SCHEMES.values()]
 
 
 @router.get("/schemes/{slug}", summary="A scheme: roles, scopes, operator, current agreement")
-def get_scheme(slug: str, request: Request) -> dict:  # type: ignore[type-arg]
+def get_scheme(slug: str, request: Request) -> dict[str, Any]:
     return schemes.describe(request.app.state.registry, schemes.scheme(slug))
 
 
@@ -104,7 +105,7 @@ def join(
 
 
 @router.get("/memberships/{uid}", summary="A membership: roles, scopes, period, status, next step")
-def get_membership(uid: str, request: Request) -> dict:  # type: ignore[type-arg]
+def get_membership(uid: str, request: Request) -> dict[str, Any]:
     return memberships.membership(request.app.state.registry, membership_iri(request, uid))
 
 
@@ -117,7 +118,7 @@ def grant(
     request: Request,
     principal: Principal = Depends(current_principal),
     if_match: str | None = Header(None),
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return memberships.grant(
         request.app.state.registry,
         principal,
@@ -136,7 +137,7 @@ def grant(
 )
 def accept(
     uid: str, body: AcceptBody, request: Request, principal: Principal = Depends(current_principal)
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return memberships.accept_agreement(
         request.app.state.registry, principal, membership_iri(request, uid), body.agreement
     )
@@ -147,7 +148,7 @@ def accept(
 )
 def refuse(
     uid: str, body: RefuseBody, request: Request, principal: Principal = Depends(current_principal)
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return memberships.refuse(
         request.app.state.registry, principal, membership_iri(request, uid), body.reasons
     )
@@ -156,7 +157,7 @@ def refuse(
 @router.post("/memberships/{uid}/suspend", summary="Suspend a membership (scheme operator)")
 def suspend(
     uid: str, body: ReasonBody, request: Request, principal: Principal = Depends(current_principal)
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return memberships.suspend(
         request.app.state.registry, principal, membership_iri(request, uid), body.reason
     )
@@ -170,7 +171,7 @@ def reinstate(
     body: OptionalReasonBody,
     request: Request,
     principal: Principal = Depends(current_principal),
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return memberships.reinstate(
         request.app.state.registry, principal, membership_iri(request, uid), body.reason
     )
@@ -179,7 +180,7 @@ def reinstate(
 @router.post("/memberships/{uid}/revoke", summary="Revoke a membership (scheme operator)")
 def revoke(
     uid: str, body: ReasonBody, request: Request, principal: Principal = Depends(current_principal)
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     return memberships.revoke(
         request.app.state.registry, principal, membership_iri(request, uid), body.reason
     )

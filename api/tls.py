@@ -61,7 +61,7 @@ def with_client_certificate(app: Any, pem: str) -> TLSScope:
 class ClientCertificateProtocol(H11Protocol):
     """uvicorn's h11 protocol, passing the verified client certificate to the application."""
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is None:

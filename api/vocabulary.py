@@ -17,8 +17,9 @@ from fastapi.responses import Response
 
 from api.pages import formats_links, render
 from api.records import LINKED_DATA, represent
+from registry.base import rdf
 from registry.base.errors import NotFound
-from registry.base.vocab import FDI, FDISH, TECH
+from registry.base.vocab import FDI, FDISH, TECH, curie
 from registry.rules import vocabulary_docs as docs
 from registry.rules.vocabulary_diff import diff, diff_triples
 
@@ -99,8 +100,8 @@ def technology(name: str, request: Request) -> Response:
     iri = TECH[name].value
     version = docs.in_force(request.app.state.registry)
     triples = docs.term_triples(request.app.state.registry, version, iri)
-    page = vocabulary_page(request, version, docs.curie(iri), only=iri)
-    return represent(request, triples, title=docs.curie(iri), iri=iri, html=page)
+    page = vocabulary_page(request, version, curie(iri), only=iri)
+    return represent(request, triples, title=curie(iri), iri=iri, html=page)
 
 
 @versions.get(
@@ -143,7 +144,7 @@ def rules_page(request: Request, version: str, name: str | None, title: str) -> 
     def page() -> bytes:
         registry = request.app.state.registry
         vocabulary = docs.vocabulary(registry, version)
-        chosen = {t.subject.value for t in docs.shapes_triples(registry, version, name)}
+        chosen = {rdf.value(t.subject) for t in docs.shapes_triples(registry, version, name)}
         ns = _ns_path(request.url.path, version)
         rules = [_rule(r, ns) for r in vocabulary.rules if r.iri in chosen]
         iri = f"{SHAPES_IRI}/{version}" + (f"/{name}" if name else "")
@@ -197,7 +198,7 @@ def _shapes_path(path: str, version: str) -> str:
 def link(iri: str, ns: str = "/ns", shapes: str = "/shapes") -> dict[str, str]:
     """A term's link: its section on this registry's pages for the registry's own terms,
     else the IRI itself (another vocabulary's)."""
-    text = docs.curie(iri)
+    text = curie(iri)
     if iri.startswith((FDI.iri, TECH.iri)):
         return {"href": f"{ns}#{docs.anchor(iri)}", "text": text}
     if iri.startswith(FDISH.iri):

@@ -1,4 +1,4 @@
-"""The examples in the docstrings of the receipt, key and limit modules run as tests."""
+"""The examples in the docstrings of the receipt, key, limit and RDF-term modules run as tests."""
 
 import doctest
 import importlib
@@ -14,6 +14,7 @@ MODULES = [
     "registry.operations.refusals",
     "registry.base.cycles",
     "registry.store.personal",
+    "registry.base.rdf",
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import (
     ConflictingRight,
     DuplicateAsset,
@@ -26,6 +27,7 @@ from registry.base.errors import (
     ValidationFailed,
 )
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, RDF, RECORD_TYPES, XSD
 from registry.kernel.authorisation import authorise, refuse_verified_facts
 from registry.kernel.core import Registration, Registry, Staged, Transaction
@@ -84,7 +86,7 @@ def check_submission(
     authorise(principal, "asset.register")
     others = sorted(
         {
-            t.object.value.rsplit("#", 1)[-1]
+            rdf.value(t.object).rsplit("#", 1)[-1]
             for t in parsed.triples
             if t.predicate == RDF.type and t.object in RECORD_TYPES and t.object not in ASSET_TYPES
         }
@@ -101,7 +103,7 @@ def check_submission(
     return parsed
 
 
-def rights_in(parsed: Parsed) -> list[tuple[ox.Term, ox.Term | None, ox.Term | None]]:
+def rights_in(parsed: Parsed) -> list[tuple[Term, Term | None, Term | None]]:
     """(right, asset, operator) for every right to operate of a submission."""
     values = {(t.subject, t.predicate): t.object for t in parsed.triples}
     return [
@@ -114,18 +116,18 @@ def rights_in(parsed: Parsed) -> list[tuple[ox.Term, ox.Term | None, ox.Term | N
 def require_control(
     registry: Registry,
     principal: Principal,
-    right: ox.Term,
-    asset: ox.Term | None,
-    operator: ox.Term | None,
+    right: Term,
+    asset: Term | None,
+    operator: Term | None,
     *,
     claim: bool = False,
 ) -> None:
     """A right names its filer as operator, and (unless ``claim``) an asset the filer operates
     now or registers in the same submission. Raises Forbidden."""
-    if operator is not None and operator.value != principal.organisation:
+    if operator is not None and rdf.value(operator) != principal.organisation:
         raise Forbidden(
             f"{_local(right)}: a right to operate names the FSP that files it as operator; "
-            f"{operator.value} files its own rights (or releases the asset to you by "
+            f"{rdf.value(operator)} files its own rights (or releases the asset to you by "
             "confirming your claim)"
         )
     if claim or not isinstance(asset, ox.NamedNode) or registry.info(asset.value) is None:
@@ -166,7 +168,7 @@ def precheck(registry: Registry, parsed: Parsed) -> None:
         )
 
 
-def _local(node: ox.Term) -> str:
+def _local(node: Term) -> str:
     return node.value.rsplit("#", 1)[-1] if isinstance(node, ox.NamedNode) else str(node)
 
 
@@ -241,10 +243,10 @@ def _existing_asset(registry: Registry, record: Record) -> str | None:
         return None
     stored = registry.settings.base_iri + "id/asset/"
     for q in registry.index.quads(None, FDI.mpanCore, mpan):
-        if q.subject.value.startswith(stored) and registry.index.quads(
-            q.subject, FDI.serialNumber, serial
+        if rdf.value(q.subject).startswith(stored) and registry.index.quads(
+            rdf.node(q.subject), FDI.serialNumber, serial
         ):
-            return q.subject.value
+            return rdf.value(q.subject)
     return None
 
 
@@ -283,8 +285,10 @@ def switch_operator(
     takes_over = [t for t in parsed.triples if t.predicate == FDI.takesOver]
     if len(takes_over) != 1:
         raise ConflictingRight("a switch names exactly one right it takes over (fdi:takesOver)")
-    previous = takes_over[0].object.value
-    new_from = next((t.object.value for t in parsed.triples if t.predicate == FDI.validFrom), None)
+    previous = rdf.value(takes_over[0].object)
+    new_from = next(
+        (rdf.value(t.object) for t in parsed.triples if t.predicate == FDI.validFrom), None
+    )
     if new_from is None:
         raise ConflictingRight("the new right needs a validFrom: the day the switch happens")
     rights = rights_in(parsed)
@@ -295,7 +299,7 @@ def switch_operator(
     taken = registry.info(previous)
     if taken is None or taken.type != FDI.RightToOperate.value:
         raise NotFound(f"no right to operate {previous}")
-    if asset is None or asset_of(registry, previous) != asset.value:
+    if asset is None or asset_of(registry, previous) != rdf.value(asset):
         raise ConflictingRight(
             f"{previous} is a right to operate another asset; a switch takes over a right to "
             "operate the same asset"
@@ -317,9 +321,9 @@ def switch_operator(
         )
         if staged.refusal is None:
             tx.put(ox.NamedNode(previous), FDI.RightToOperate, ended, status="ended")
-            told = {info.owner, principal.organisation} | parties(registry, asset.value)
-            for party in sorted(told - {None}):
-                tx.notify(party, _switch_activity(previous, staged, new_from))  # type: ignore[arg-type]
+            told = {info.owner, principal.organisation} | parties(registry, rdf.value(asset))
+            for party in sorted(p for p in told if p is not None):
+                tx.notify(party, _switch_activity(previous, staged, new_from))
     if staged.refusal is not None:
         raise staged.refusal
     return staged.registration(tx)

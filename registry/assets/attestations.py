@@ -17,8 +17,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, PROV, QUDT, RDF, XSD
 from registry.kernel.authorisation import MARKET, authorise
 from registry.kernel.core import Registration, Registry, now
@@ -70,6 +72,7 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
     Raises Forbidden (not an owner, installer or manufacturer), NotFound, UnusableInput.
     """
     authorise(principal, "attestation.make")
+    assert principal.organisation is not None  # only organisations may attest
     info = registry.info(asset)
     if info is None or info.type != FDI.FlexibleAsset.value:
         raise NotFound(f"no asset {asset}")
@@ -101,7 +104,8 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
         for predicate, obj, children in facts:
             node = _rename_child(obj, iri, predicate)
             triples.append(ox.Triple(iri, predicate, node))
-            triples.extend(ox.Triple(node, t.predicate, t.object) for t in children)
+            if not isinstance(node, ox.Literal):  # a literal has no children
+                triples.extend(ox.Triple(node, t.predicate, t.object) for t in children)
         tx.put(
             iri,
             FDI.Attestation,
@@ -133,7 +137,7 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
     )
 
 
-def _facts_of(parsed: Parsed) -> list[tuple[ox.NamedNode, ox.Term, list[ox.Triple]]]:
+def _facts_of(parsed: Parsed) -> list[tuple[ox.NamedNode, Term, list[ox.Triple]]]:
     by_subject: dict[Any, list[ox.Triple]] = {}
     for t in parsed.triples:
         by_subject.setdefault(t.subject, []).append(t)
@@ -149,7 +153,7 @@ def _is_nested(subject: Any, triples: list[ox.Triple]) -> bool:
     return any(t.object == subject for t in triples)
 
 
-def _rename_child(obj: ox.Term, iri: ox.NamedNode, predicate: ox.NamedNode) -> ox.Term:
+def _rename_child(obj: Term, iri: ox.NamedNode, predicate: ox.NamedNode) -> Term:
     if isinstance(obj, ox.BlankNode) or (
         isinstance(obj, ox.NamedNode) and obj.value.startswith(SUBMISSION_BASE)
     ):
@@ -162,24 +166,31 @@ def facts(registry: Registry, asset: str, principal: Principal) -> dict[str, lis
     each attestation's, each with its source and time. Raises NotFound."""
     info = registry.info(asset)
     own = registry.record(asset, principal)
+    assert info is not None  # else record() raised NotFound
     out: dict[str, list[Fact]] = {}
     for p, value in _values(own, ox.NamedNode(asset)):
-        out.setdefault(p, []).append(Fact(p, value, info.owner or "registrant", info.modified))  # type: ignore[union-attr]
+        out.setdefault(p, []).append(Fact(p, value, info.owner or "registrant", info.modified))
     for attestation in attestations_of(registry, asset):
-        triples = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))  # type: ignore[union-attr]
+        triples = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))
         content = [ox.Triple(q.subject, q.predicate, q.object) for q in triples]
-        source = next((t.object.value for t in content if t.predicate == PROV.wasAttributedTo), "")
-        time = next((t.object.value for t in content if t.predicate == PROV.generatedAtTime), "")
+        source = next(
+            (rdf.value(t.object) for t in content if t.predicate == PROV.wasAttributedTo), ""
+        )
+        time = next(
+            (rdf.value(t.object) for t in content if t.predicate == PROV.generatedAtTime), ""
+        )
         for p, value in _values(content, ox.NamedNode(attestation)):
             out.setdefault(p, []).append(Fact(p, value, source, time, attestation))
     return out
 
 
 def attestations_of(registry: Registry, asset: str) -> list[str]:
-    rows = registry.index.query(
-        ATTESTATIONS_OF, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+    rows = rdf.solutions(
+        registry.index.query(
+            ATTESTATIONS_OF, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        )
     )
-    return sorted(row["attestation"].value for row in rows)  # type: ignore[index,union-attr]
+    return sorted(row["attestation"].value for row in rows)
 
 
 def _values(triples: list[ox.Triple], subject: ox.NamedNode) -> list[tuple[str, str]]:
@@ -194,9 +205,9 @@ def _values(triples: list[ox.Triple], subject: ox.NamedNode) -> list[tuple[str, 
         children = by_subject.get(t.object, [])
         if children:
             number = next(
-                (c.object.value for c in children if c.predicate == QUDT.numericValue), ""
+                (rdf.value(c.object) for c in children if c.predicate == QUDT.numericValue), ""
             )
-            unit = next((c.object.value for c in children if c.predicate == QUDT.unit), "")
+            unit = next((rdf.value(c.object) for c in children if c.predicate == QUDT.unit), "")
             out.append(
                 (
                     t.predicate.value,
@@ -204,7 +215,7 @@ def _values(triples: list[ox.Triple], subject: ox.NamedNode) -> list[tuple[str, 
                 )
             )
         else:
-            out.append((t.predicate.value, t.object.value))
+            out.append((t.predicate.value, rdf.value(t.object)))
     return out
 
 
@@ -260,5 +271,5 @@ def _states_facts(registry: Registry, attestation: str) -> bool:
     if info is None:
         return False
     quads = registry.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(attestation))
-    stated = {q.predicate for q in quads if q.subject.value == attestation}
+    stated = {q.predicate for q in quads if rdf.value(q.subject) == attestation}
     return bool((stated & set(ATTESTABLE)) - {FDI.registeredIn})

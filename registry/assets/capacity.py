@@ -38,6 +38,8 @@ from registry.store.journal import Entry
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
+from registry.base import rdf
+from registry.base.rdf import Term
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS capacity (
@@ -102,8 +104,8 @@ class Contribution:
 
 def contribution(triples: Iterable[ox.Triple]) -> Contribution:
     """What an asset record (its own triples and its quantity nodes') adds to the aggregate."""
-    own: dict[ox.NamedNode, ox.Term] = {}
-    nodes: dict[ox.Term, dict[ox.NamedNode, ox.Term]] = {}
+    own: dict[ox.NamedNode, Term] = {}
+    nodes: dict[Term, dict[ox.NamedNode, Term]] = {}
     triples = list(triples)
     subject = triples[0].subject if triples else None
     for t in triples:
@@ -113,11 +115,11 @@ def contribution(triples: Iterable[ox.Triple]) -> Contribution:
             nodes.setdefault(t.subject, {}).setdefault(t.predicate, t.object)
 
     def amount(predicate: ox.NamedNode) -> float:
-        node = nodes.get(own.get(predicate))  # type: ignore[arg-type]
+        node = nodes.get(own[predicate]) if predicate in own else None
         if not node or _VALUE not in node:
             return 0.0
         try:
-            value = float(node[_VALUE].value)  # type: ignore[union-attr]
+            value = float(rdf.value(node[_VALUE]))
         except ValueError:
             return 0.0
         return value * _FACTORS.get(getattr(node.get(_UNIT), "value", ""), 1.0)
@@ -132,10 +134,10 @@ def contribution(triples: Iterable[ox.Triple]) -> Contribution:
     )
 
 
-def _local(term: ox.Term | None, namespace: str) -> str:
+def _local(term: Term | None, namespace: str) -> str:
     if term is None:
         return ""
-    return term.value.removeprefix(namespace)
+    return rdf.value(term).removeprefix(namespace)
 
 
 def apply_record(

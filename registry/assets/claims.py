@@ -30,6 +30,7 @@ from registry.assets.assets import (
     rights_in,
     switch_operator,
 )
+from registry.base import rdf
 from registry.base.errors import Forbidden, InvalidTransition, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, RDF
@@ -59,7 +60,9 @@ if TYPE_CHECKING:
 CLAIM = FDI.OperatorClaim
 
 
-def claim_right(registry: Registry, parsed: Parsed, principal: Principal) -> Registration | dict:
+def claim_right(
+    registry: Registry, parsed: Parsed, principal: Principal
+) -> Registration | dict[str, Any]:
     """File a right to operate (a switch with ``fdi:takesOver``): registered at once when the
     filer operates the asset today, else kept as a pending claim (returned as a dict) for the
     current operator or the asset owner to decide.
@@ -74,7 +77,7 @@ def claim_right(registry: Registry, parsed: Parsed, principal: Principal) -> Reg
     right, asset, operator = rights[0]
     require_control(registry, principal, right, asset, operator, claim=True)
     if not isinstance(asset, ox.NamedNode) or registry.info(asset.value) is None:
-        raise NotFound(f"no asset {asset.value if asset else '(fdi:asset missing)'}")
+        raise NotFound(f"no asset {rdf.value(asset) if asset else '(fdi:asset missing)'}")
     is_switch = any(t.predicate == FDI.takesOver for t in parsed.triples)
     if OPERATOR in relations(registry, principal, asset.value):
         return (switch_operator if is_switch else register_assets)(registry, parsed, principal)

@@ -28,6 +28,7 @@ import pyoxigraph as ox
 from registry.assets.assets import check_submission
 from registry.base.errors import NotFound, UnusableInput
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.kernel.core import Registry
 from registry.kernel.features import Feature, Known
 from registry.store import personal
@@ -169,9 +170,11 @@ class JobRunner:
     def _run_chunk(
         self, job: Job, number: int, records: list[Record], parsed: Parsed, actor: str
     ) -> None:
-        renaming = {ox.NamedNode(_local_iri(k)): ox.NamedNode(v) for k, v in job.ids.items()}
+        renaming: dict[Term, ox.NamedNode] = {
+            ox.NamedNode(_local_iri(k)): ox.NamedNode(v) for k, v in job.ids.items()
+        }
         triples = [
-            ox.Triple(t.subject, t.predicate, renaming.get(t.object, t.object))  # type: ignore[arg-type]
+            ox.Triple(t.subject, t.predicate, renaming.get(t.object, t.object))
             for r in records
             for t in r.triples
         ]

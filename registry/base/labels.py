@@ -7,6 +7,9 @@ import re
 
 import pyoxigraph as ox
 
+from registry.base import rdf
+from registry.base.rdf import Term
+
 PREFIXES = """PREFIX fdi: <https://w3id.org/fdi/ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX rov: <http://www.w3.org/ns/regorg#>
@@ -24,17 +27,17 @@ def number_text(value: str) -> str:
 
 
 def values_of(triples: list[ox.Triple], node: ox.NamedNode) -> dict[str, str]:
-    return {t.predicate.value: t.object.value for t in triples if t.subject == node}
+    return {t.predicate.value: rdf.value(t.object) for t in triples if t.subject == node}
 
 
-def value(term: ox.Term | None) -> str | None:
-    return term.value if term is not None else None
+def value(term: Term | None) -> str | None:
+    return rdf.value(term) if term is not None else None
 
 
-def local_name(term: ox.Term | None) -> str | None:
+def local_name(term: Term | None) -> str | None:
     if term is None:
         return None
-    return re.split(r"[#/]", term.value)[-1]
+    return re.split(r"[#/]", rdf.value(term))[-1]
 
 
 def words(iri: str | None) -> str | None:

@@ -49,7 +49,7 @@ def denied(url: str, networks: str) -> str | None:
         found = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
     except OSError:
         return None
-    return _first_inside([address[0] for *_, address in found], ranges)
+    return _first_inside([str(address[0]) for *_, address in found], ranges)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -88,7 +88,7 @@ class _JudgedConnections(httpcore.SyncBackend):
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as e:
             raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
-        addresses = list(dict.fromkeys(address[0] for *_, address in found))
+        addresses = list(dict.fromkeys(str(address[0]) for *_, address in found))
         inside = _first_inside(addresses, self.ranges)
         if inside:
             raise httpcore.ConnectError(f"not contacted: {inside} is a denied address")

@@ -61,7 +61,8 @@ def lookup(journal: Journal, key: IdempotencyKey) -> dict[str, Any] | None:
             f"Idempotency-Key {key.key!r} was used for a different request; use a new key "
             "for a new request"
         )
-    return json.loads(response)
+    answer: dict[str, Any] = json.loads(response)
+    return answer
 
 
 def remember(

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import InvalidTransition, NotFound, PreconditionFailed
+from registry.base.rdf import Subject, Term
 from registry.base.vocab import DCT, FDI, XSD
 from registry.kernel.transaction import RecordInfo
 
@@ -48,7 +50,7 @@ def status_term(word: str) -> ox.NamedNode:
     return STATUSES[word]
 
 
-def status_word(term: ox.Term | None) -> str | None:
+def status_word(term: Term | None) -> str | None:
     return _WORDS.get(term.value) if isinstance(term, ox.NamedNode) else None
 
 
@@ -66,11 +68,11 @@ def date_literal(day: dt.date) -> ox.Literal:
     return ox.Literal(day.isoformat(), datatype=XSD.date)
 
 
-def parse_date(term: ox.Term | None) -> dt.date | None:
+def parse_date(term: Term | None) -> dt.date | None:
     return dt.date.fromisoformat(term.value) if isinstance(term, ox.Literal) else None
 
 
-def parse_datetime(term: ox.Term | None) -> dt.datetime | None:
+def parse_datetime(term: Term | None) -> dt.datetime | None:
     if not isinstance(term, ox.Literal):
         return None
     return dt.datetime.fromisoformat(term.value.replace("Z", "+00:00"))
@@ -108,30 +110,26 @@ def with_status(registry: Registry, rtype: ox.NamedNode, status: str) -> list[Re
     return registry.records(rtype, status=status, order="modified")
 
 
-def objects(
-    triples: Iterable[ox.Triple], subject: ox.Term, predicate: ox.NamedNode
-) -> list[ox.Term]:
+def objects(triples: Iterable[ox.Triple], subject: Term, predicate: ox.NamedNode) -> list[Term]:
     return [t.object for t in triples if t.subject == subject and t.predicate == predicate]
 
 
-def first(
-    triples: Iterable[ox.Triple], subject: ox.Term, predicate: ox.NamedNode
-) -> ox.Term | None:
+def first(triples: Iterable[ox.Triple], subject: Term, predicate: ox.NamedNode) -> Term | None:
     found = objects(triples, subject, predicate)
     return found[0] if found else None
 
 
-def text(triples: Iterable[ox.Triple], subject: ox.Term, predicate: ox.NamedNode) -> str | None:
+def text(triples: Iterable[ox.Triple], subject: Term, predicate: ox.NamedNode) -> str | None:
     term = first(triples, subject, predicate)
-    return term.value if term is not None else None
+    return rdf.value(term) if term is not None else None
 
 
 def replace(
-    triples: list[ox.Triple], subject: ox.Term, predicate: ox.NamedNode, values: Iterable[ox.Term]
+    triples: list[ox.Triple], subject: Subject, predicate: ox.NamedNode, values: Iterable[Term]
 ) -> list[ox.Triple]:
     """The triples with every ``subject predicate *`` replaced by ``values``."""
     kept = [t for t in triples if not (t.subject == subject and t.predicate == predicate)]
-    return kept + [ox.Triple(subject, predicate, v) for v in values]  # type: ignore[arg-type]
+    return kept + [ox.Triple(subject, predicate, v) for v in values]
 
 
 def require_status(info: RecordInfo, allowed: Iterable[str], action: str, what: str) -> None:

@@ -93,7 +93,8 @@ def select(
 ) -> list[RecordInfo]:
     """The register's rows of records of ``types`` (any, when empty), held by ``owner``, in
     ``graph``, with ``status`` (each: any, when None), in one of :data:`ORDERS`."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | int] = []
     if types:
         where.append(f"type IN ({', '.join('?' * len(types))})")
         params.extend(types)

@@ -12,21 +12,25 @@ query per kind of lookup with the values listed (``VALUES``), instead of one sto
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import pyoxigraph as ox
 
+from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index import Index
 
 # Values per query: keeps each query's text and plan small whatever the chunk size.
 BATCH = 1000
+T = TypeVar("T")
 
 
 def related_records(index: Index, triples: list[ox.Triple], base_iri: str) -> list[ox.Triple]:
     """Triples of the stored records the rules for ``triples`` need."""
     own = base_iri + "id/"
     wanted: set[ox.NamedNode] = set()
-    by_predicate: dict[ox.NamedNode, set[ox.Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
+    by_predicate: dict[ox.NamedNode, set[Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
     for t in triples:
         if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(own):
             wanted.add(_record_of(t.object))
@@ -43,7 +47,7 @@ def _record_of(node: ox.NamedNode) -> ox.NamedNode:
     return ox.NamedNode(node.value.split("#", 1)[0])
 
 
-def _subjects(index: Index, predicate: ox.NamedNode, values: set[ox.Term]) -> set[ox.NamedNode]:
+def _subjects(index: Index, predicate: ox.NamedNode, values: set[Term]) -> set[ox.NamedNode]:
     """The IRIs that have ``predicate`` with any of ``values``, in any graph."""
     found: set[ox.NamedNode] = set()
     listable = (v for v in values if isinstance(v, ox.NamedNode | ox.Literal))
@@ -52,7 +56,9 @@ def _subjects(index: Index, predicate: ox.NamedNode, values: set[ox.Term]) -> se
             f"SELECT DISTINCT ?s WHERE {{ VALUES ?o {{ {' '.join(map(str, batch))} }} "
             f"GRAPH ?g {{ ?s {predicate} ?o }} }}"
         )
-        found.update(s for (s,) in index.query(query, None) if isinstance(s, ox.NamedNode))
+        found.update(
+            s for (s,) in rdf.solutions(index.query(query, None)) if isinstance(s, ox.NamedNode)
+        )
     return found
 
 
@@ -66,20 +72,20 @@ def _records(index: Index, subjects: list[ox.NamedNode]) -> Iterator[ox.Triple]:
         query = (
             f"SELECT DISTINCT ?s ?g WHERE {{ VALUES ?s {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
         )
-        for s, g in index.query(query, None):
+        for s, g in rdf.solutions(index.query(query, None)):
             if s not in home or g.value < home[s].value:
                 home[s] = g
     level = sorted(home.items(), key=lambda pair: str(pair[0]))  # (node, graph)
     seen: set[ox.NamedNode] = set(home)
     while level:
         following: list[tuple[ox.NamedNode, ox.NamedNode]] = []
-        for batch in _batches(level):
-            pairs = " ".join(f"({s} {g})" for s, g in batch)
+        for pairs_batch in _batches(level):
+            pairs = " ".join(f"({s} {g})" for s, g in pairs_batch)
             query = (
                 f"SELECT ?s ?g ?p ?o WHERE {{ VALUES (?s ?g) {{ {pairs} }} "
                 "GRAPH ?g { ?s ?p ?o } }"
             )
-            for s, g, p, o in index.query(query, None):
+            for s, g, p, o in rdf.solutions(index.query(query, None)):
                 yield ox.Triple(s, p, o)
                 if isinstance(o, ox.NamedNode) and o not in seen and _is_fragment_of(o, s):
                     seen.add(o)
@@ -92,7 +98,7 @@ def _is_fragment_of(node: ox.NamedNode, subject: ox.NamedNode) -> bool:
     return node.value.startswith(record + "#")
 
 
-def _batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _batches(items: Iterable[T], size: int = BATCH) -> Iterator[list[T]]:
+    listed = list(items)
+    for start in range(0, len(listed), size):
+        yield listed[start : start + size]

@@ -23,6 +23,7 @@ from registry.base.errors import (
     ValidationFailed,
 )
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.base.vocab import KEPT_BY_REGISTRY
 from registry.kernel.authorisation import authorise, keep_verified_facts
 from registry.kernel.idempotency import IdempotencyKey
@@ -328,7 +329,7 @@ def _check_kept(iri: str, stored: set[ox.Triple], new: set[ox.Triple]) -> None:
             )
 
 
-def _record_subject(node: ox.Term) -> ox.NamedNode | None:
+def _record_subject(node: Term) -> ox.NamedNode | None:
     if isinstance(node, ox.NamedNode):
         return ox.NamedNode(node.value.split("#", 1)[0])
     return None

@@ -27,6 +27,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import SH
 
+from registry.base import rdf
 from registry.base.errors import Conflict, Forbidden, NotFound, UnusableInput, ValidationFailed
 from registry.base.identity import FSP, Principal
 from registry.base.vocab import FDI, FDISH
@@ -148,7 +149,7 @@ def stored_report(registry: Registry, iri: str, report: Report | None) -> Commer
 def _report(
     registry: Registry, report: Report, triples: list[ox.Triple], subject: str
 ) -> CommercialReport:
-    given = {t.predicate.value for t in triples if t.subject.value == subject}
+    given = {t.predicate.value for t in triples if rdf.value(t.subject) == subject}
     base = registry.settings.base_iri
     return CommercialReport(
         report,
@@ -170,9 +171,9 @@ def _optional(registry: Registry, given: set[str]) -> list[dict[str, str]]:
     graph = registry.shapes.graph
     by_path: dict[str, list[rdflib.term.Node]] = {}
     for shape in graph.objects(SHAPE, SH.property):
-        path = graph.value(shape, SH.path)
-        if isinstance(path, rdflib.URIRef):
-            by_path.setdefault(str(path), []).append(shape)
+        shape_path = graph.value(shape, SH.path)
+        if isinstance(shape_path, rdflib.URIRef):
+            by_path.setdefault(str(shape_path), []).append(shape)
     out = []
     for path, shapes in sorted(by_path.items()):
         if path in given or any(graph.value(s, SH.minCount) is not None for s in shapes):
@@ -200,7 +201,7 @@ def _with_provider(parsed: Parsed, org: str) -> Parsed:
     """The submission with the provider set to ``org``. Raises Forbidden for another provider."""
     subject = _subject(parsed)
     given = {
-        t.object.value
+        rdf.value(t.object)
         for t in parsed.triples
         if t.subject == subject and t.predicate == FDI.provider
     }

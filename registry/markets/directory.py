@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV
@@ -110,7 +111,7 @@ def entry(
         "name": text(triples, node, ROV.legalName),
         "status": status,
         "assuranceLevel": _local(level) if level else None,
-        "roles": sorted(name_of(t.value) for t in objects(triples, node, FDI.marketRole)),
+        "roles": sorted(name_of(rdf.value(t)) for t in objects(triples, node, FDI.marketRole)),
         "schemes": schemes,
         "services": _locals(listing.get(FDI.offersService.value)),
         "markets": _locals(listing.get(FDI.market.value)),
@@ -168,10 +169,10 @@ _FIELDS = {
 def _organisations(registry: Registry) -> list[tuple[str, str | None, dict[str, set[str]]]]:
     public = access.public_graph(registry.settings.base_iri)
     listings: dict[str, dict[str, set[str]]] = {}
-    for s in registry.index.query(LISTINGS, [public]):
+    for s in rdf.solutions(registry.index.query(LISTINGS, [public])):
         listings.setdefault(s["org"].value, {}).setdefault(s["property"].value, set()).add(
             s["value"].value
-        )  # type: ignore[index]
+        )
     rows = registry.records(FDI.Organisation, graph=public)
     return [(r.iri, r.status, listings.get(r.iri, {})) for r in rows]
 
@@ -214,7 +215,7 @@ def licences(registry: Registry) -> list[dict[str, Any]]:
                 "id": iri,
                 "title": text(triples, node, DCT.title),
                 "scheme": text(triples, node, FDI.scheme),
-                "scopes": sorted(t.value for t in objects(triples, node, FDI.coversScope)),
+                "scopes": sorted(rdf.value(t) for t in objects(triples, node, FDI.coversScope)),
                 "actions": list(terms_of(iri, triples, None, None).actions),
                 "status": info.status if info else None,
             }

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import (
     Forbidden,
     InvalidTransition,
@@ -184,7 +185,7 @@ def view(registry: Registry, principal: Principal, iri: str) -> dict[str, Any]:
     node = ox.NamedNode(iri)
     steps = []
     for s in sorted(
-        objects(triples, node, FDI.caseStep), key=lambda t: int(t.value.rsplit("-", 1)[-1])
+        objects(triples, node, FDI.caseStep), key=lambda t: int(rdf.value(t).rsplit("-", 1)[-1])
     ):
         steps.append(
             {

@@ -12,6 +12,7 @@ data requirements until pre-qualification, for a given MO").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, SH
 
+from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
 from registry.base.vocab import FDI
@@ -109,20 +111,22 @@ def markets() -> dict[str, Market]:
         store.load(path=path, format=ox.RdfFormat.TURTLE)
     documents = _documents()
     out = {}
-    for s in store.query(MARKETS):
-        iri = s["market"].value  # type: ignore[index]
+    for s in rdf.solutions(store.query(MARKETS)):
+        iri = s["market"].value
         links = list(
-            store.query(MARKET_LINKS, substitutions={ox.Variable("market"): ox.NamedNode(iri)})
+            rdf.solutions(
+                store.query(MARKET_LINKS, substitutions={ox.Variable("market"): ox.NamedNode(iri)})
+            )
         )
-        requirements = s["requirements"].value if s["requirements"] else None  # type: ignore[index]
+        requirements = s["requirements"].value if s["requirements"] else None
         slug = iri.rsplit("#", 1)[-1].removeprefix(PREFIX)
         out[slug] = Market(
             iri,
             slug,
             s["name"].value,
-            s["description"].value,  # type: ignore[index]
-            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.coversArea)),  # type: ignore[index]
-            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.procures)),  # type: ignore[index]
+            s["description"].value,
+            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.coversArea)),
+            tuple(sorted(v["value"].value for v in links if v["property"] == FDI.procures)),
             requirements,
             documents.get(requirements or ""),
         )
@@ -161,14 +165,20 @@ def _documents() -> dict[str, Path]:
     return found
 
 
+def _sorted(nodes: Iterable[rdflib.term.Node]) -> list[rdflib.term.Identifier]:
+    """``nodes`` in rdflib's order: IRIs, blank nodes and literals, which every node of a
+    parsed graph is (rdflib's stubs type them as nodes, which have no order)."""
+    return sorted(n for n in nodes if isinstance(n, rdflib.term.Identifier))
+
+
 def requirements(m: Market) -> list[dict[str, Any]]:
     """The rules of a market's shapes, in a provider's terms."""
     graph = m.shapes()
     rules = []
-    for node in sorted(
+    for node in _sorted(
         graph.subjects(SH.targetClass, rdflib.URIRef(FDI.CommercialInformation.value))
     ):
-        for shape in sorted(graph.objects(node, SH.property)):
+        for shape in _sorted(graph.objects(node, SH.property)):
             path = graph.value(shape, SH.path)
             rules.append(
                 {
@@ -209,7 +219,9 @@ def check(
     against every market's published requirements: for each market, whether the provider named
     it, whether the record meets its requirements, and what is missing."""
     chosen = {
-        t.object.value for t in triples if t.predicate == FDI.market and t.subject.value == record
+        rdf.value(t.object)
+        for t in triples
+        if t.predicate == FDI.market and rdf.value(t.subject) == record
     }
     out = []
     for m in (in_version(m, version) for m in markets().values()):

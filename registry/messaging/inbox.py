@@ -180,7 +180,7 @@ def notification(
     """One notification as JSON-LD, with when it was acknowledged. Raises NotFound, Forbidden."""
     _own_inbox(registry, principal, organisation)
     number_, seq, time, body, acknowledged = _row(registry, organisation, number)
-    message = json.loads(body)
+    message: dict[str, Any] = json.loads(body)
     context = message.get("@context", AS_CONTEXT)
     message["@context"] = [
         *(context if isinstance(context, list) else [context]),

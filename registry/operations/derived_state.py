@@ -111,7 +111,9 @@ def _compare(db: sqlite3.Connection, table: str) -> list[str]:
     return out
 
 
-def _contrast(stored: list[tuple], replayed: list[tuple], names: list[str]) -> str:  # type: ignore[type-arg]
+def _contrast(
+    stored: list[tuple[Any, ...]], replayed: list[tuple[Any, ...]], names: list[str]
+) -> str:
     if not replayed:
         return "the database has a row the journal does not give"
     if not stored:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.kernel.authorisation import authorise
@@ -55,7 +56,9 @@ def erase(registry: Registry, principal: Principal, subject: str, basis: str) ->
         redacted = []
         if info is not None:
             stored = content(registry, record)
-            kept = [t for t in stored if not (is_personal(t) and covers(subject, t.subject.value))]
+            kept = [
+                t for t in stored if not (is_personal(t) and covers(subject, rdf.value(t.subject)))
+            ]
             if len(kept) != len(stored):
                 tx.put(
                     ox.NamedNode(record),

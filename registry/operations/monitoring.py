@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Forbidden, NotFound, Unauthenticated
 from registry.base.identity import Principal
 from registry.base.outbound import client as outbound_client
@@ -110,15 +111,15 @@ def registered_endpoints(registry: Registry) -> list[Endpoint]:
     base = registry.settings.base_iri
     out = []
     for graph in (access.public_graph(base), access.members_graph(base)):
-        for row in registry.index.query(REGISTERED_ENDPOINTS, [graph]):
-            url = row["url"].value  # type: ignore[index]
+        for row in rdf.solutions(registry.index.query(REGISTERED_ENDPOINTS, [graph])):
+            url = row["url"].value
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
-            media = row["mediaType"]  # type: ignore[index]
+            media = row["mediaType"]
             out.append(
                 Endpoint(
-                    row["publisher"].value,  # type: ignore[index]
-                    row["node"].value,  # type: ignore[index]
+                    row["publisher"].value,
+                    row["node"].value,
                     url,
                     media.value.removeprefix(IANA) if media is not None else None,
                     graph.value,

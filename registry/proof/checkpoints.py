@@ -25,7 +25,8 @@ def make(journal: Journal, keys: KeyRing, registry: str) -> dict[str, Any]:
     seq, head = journal.last()
     existing = journal.read("SELECT body FROM checkpoint WHERE seq = ?", (seq,))
     if existing:
-        return json.loads(existing[0][0])
+        kept: dict[str, Any] = json.loads(existing[0][0])
+        return kept
     checkpoint = sign(
         {"registry": registry, "seq": seq, "head": head, "time": _now()}, keys.active(), TYP
     )

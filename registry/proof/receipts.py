@@ -27,6 +27,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.base.errors import RecordMismatch
+from registry.base.rdf import Term
 from registry.proof.keys import KeyRing
 from registry.proof.signatures import sign, verify
 from registry.store.journal import Entry
@@ -122,6 +123,6 @@ def verify_receipt(
     return checked
 
 
-def _belongs(subject: ox.Term, iri: str) -> bool:
+def _belongs(subject: Term, iri: str) -> bool:
     # A record is its IRI and its ``#fragment`` nodes (records.assign_iris mints no blank nodes).
     return isinstance(subject, ox.NamedNode) and subject.value.split("#", 1)[0] == iri

@@ -8,9 +8,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, XSD_DATE, local_name, number_text, value, words
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, LIFECYCLE, TECH, TECHNOLOGIES
 from registry.kernel.core import Registry
 from registry.publishing.statistics import licence_areas
@@ -53,12 +55,12 @@ ORGANISATIONS = (
 )
 
 
-def asset_filters(registry: Registry, **given: str | None) -> dict[str, ox.Term]:
+def asset_filters(registry: Registry, **given: str | None) -> dict[str, Term]:
     """The list filters given, as the terms they bind: a technology (``BatteryStorage``), a
     GSP group (``_K``), a status (``Commissioned``), an operator (its IRI). Raises
     UnusableInput for a technology or status the ontology does not name, or an operator that
     is not an IRI."""
-    out: dict[str, ox.Term] = {}
+    out: dict[str, Term] = {}
     technology, status, operator = (
         given.get("technology"),
         given.get("status"),
@@ -85,7 +87,7 @@ def asset_filters(registry: Registry, **given: str | None) -> dict[str, ox.Term]
     return out
 
 
-def _filter_text(filters: dict[str, ox.Term]) -> tuple[str, dict[ox.Variable, ox.Term]]:
+def _filter_text(filters: dict[str, Term]) -> tuple[str, dict[ox.Variable, Term]]:
     text = "\n  ".join(ASSET_FILTERS[name] for name in filters)
     names = {
         "technology": "wantedTechnology",
@@ -93,7 +95,7 @@ def _filter_text(filters: dict[str, ox.Term]) -> tuple[str, dict[ox.Variable, ox
         "status": "wantedStatus",
         "operator": "wantedOperator",
     }
-    values: dict[ox.Variable, ox.Term] = {ox.Variable(names[n]): v for n, v in filters.items()}
+    values: dict[ox.Variable, Term] = {ox.Variable(names[n]): v for n, v in filters.items()}
     if "operator" in filters:
         values[ox.Variable("today")] = ox.Literal(date.today().isoformat(), datatype=XSD_DATE)
     return text, values
@@ -106,12 +108,16 @@ def asset_count(registry: Registry, principal: Principal | None, filters: dict[s
     query = ASSET_COUNT.format(
         filters=text, bound=bound, group=f"GROUP BY {bound}" if bound else ""
     )
-    rows = list(registry.index.query(query, registry.dataset_for(principal), substitutions=values))  # type: ignore[call-overload]
+    rows = list(
+        rdf.solutions(
+            registry.index.query(query, registry.dataset_for(principal), substitutions=values)
+        )
+    )
     return int(rows[0]["n"].value) if rows else 0
 
 
 def assets(
-    registry: Registry, principal: Principal | None, filters: dict[str, ox.Term], page: int = 1
+    registry: Registry, principal: Principal | None, filters: dict[str, Term], page: int = 1
 ) -> dict[str, Any]:
     """Page ``page`` of the assets matching ``filters`` (from :func:`asset_filters`), by label."""
     text, values = _filter_text(filters)
@@ -125,19 +131,19 @@ def assets(
     )
     areas = licence_areas()
     rows = []
-    for row in registry.index.query(query, graphs, substitutions=values):  # type: ignore[union-attr]
-        gsp = value(row["gsp"])  # type: ignore[index]
+    for row in rdf.solutions(registry.index.query(query, graphs, substitutions=values)):
+        gsp = value(row["gsp"])
         rows.append(
             {
-                "iri": row["asset"].value,  # type: ignore[index]
-                "label": value(row["label"]) or row["asset"].value,  # type: ignore[index]
-                "technology": local_name(row["technology"]),  # type: ignore[index]
-                "technologyName": words(value(row["technology"])),  # type: ignore[index]
-                "status": words(value(row["status"])),  # type: ignore[index]
+                "iri": row["asset"].value,
+                "label": value(row["label"]) or row["asset"].value,
+                "technology": local_name(row["technology"]),
+                "technologyName": words(value(row["technology"])),
+                "status": words(value(row["status"])),
                 "gsp": gsp,
                 "area": areas.get(gsp or "", gsp),
-                "importKW": number_text(row["importKW"].value) if row["importKW"] else "",  # type: ignore[index]
-                "exportKW": number_text(row["exportKW"].value) if row["exportKW"] else "",  # type: ignore[index]
+                "importKW": number_text(row["importKW"].value) if row["importKW"] else "",
+                "exportKW": number_text(row["exportKW"].value) if row["exportKW"] else "",
             }
         )
     return {"rows": rows, "total": total, "page": page, "pages": pages}
@@ -145,8 +151,8 @@ def assets(
 
 def organisations(registry: Registry, principal: Principal | None) -> list[tuple[str, str]]:
     """Every organisation the requester may see: IRI and name, by name."""
-    rows = registry.index.query(ORGANISATIONS, registry.dataset_for(principal))
-    return [(r["org"].value, value(r["name"]) or r["org"].value) for r in rows]  # type: ignore[index, union-attr]
+    rows = rdf.solutions(registry.index.query(ORGANISATIONS, registry.dataset_for(principal)))
+    return [(r["org"].value, value(r["name"]) or r["org"].value) for r in rows]
 
 
 def technologies() -> list[tuple[str, str]]:

@@ -16,8 +16,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, number_text, value, values_of, words
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, QUDT, RDFS, ROV, SAREF, UNIT
 from registry.kernel.core import Registry
 from registry.messaging.inbox import inbox_iri
@@ -136,17 +138,18 @@ def capacities(triples: list[ox.Triple], node: ox.NamedNode) -> list[tuple[str, 
     return out
 
 
-def quantity(triples: list[ox.Triple], value: ox.Term) -> str:
+def quantity(triples: list[ox.Triple], value: Term) -> str:
     number = next(
         (
-            t.object.value
+            rdf.value(t.object)
             for t in triples
             if t.subject == value and t.predicate == QUDT.numericValue
         ),
         None,
     )
     unit = next(
-        (t.object.value for t in triples if t.subject == value and t.predicate == QUDT.unit), None
+        (rdf.value(t.object) for t in triples if t.subject == value and t.predicate == QUDT.unit),
+        None,
     )
     if number is None:
         return ""
@@ -157,20 +160,22 @@ def rights_of(
     registry: Registry, asset_iri: str, principal: Principal | None
 ) -> list[dict[str, Any]]:
     """The rights to operate ``asset_iri`` the requester may see, newest first."""
-    rows = registry.index.query(
-        RIGHTS_OF_ASSET,
-        registry.dataset_for(principal),
-        substitutions={ox.Variable("asset"): ox.NamedNode(asset_iri)},
+    rows = rdf.solutions(
+        registry.index.query(
+            RIGHTS_OF_ASSET,
+            registry.dataset_for(principal),
+            substitutions={ox.Variable("asset"): ox.NamedNode(asset_iri)},
+        )
     )
     return [
         {
-            "iri": row["right"].value,  # type: ignore[index]
-            "operator": row["operator"].value,  # type: ignore[index]
-            "operatorName": value(row["operatorName"]) or row["operator"].value,  # type: ignore[index]
-            "from": row["from"].value,  # type: ignore[index]
-            "to": value(row["to"]),  # type: ignore[index]
+            "iri": row["right"].value,
+            "operator": row["operator"].value,
+            "operatorName": value(row["operatorName"]) or row["operator"].value,
+            "from": row["from"].value,
+            "to": value(row["to"]),
         }
-        for row in rows  # type: ignore[union-attr]
+        for row in rows
     ]
 
 
@@ -185,10 +190,10 @@ def organisation(
     info = registry.info(iri)
     graphs = registry.dataset_for(principal)
     catalogues = [
-        {"iri": r["catalogue"].value, "title": value(r["title"]) or r["catalogue"].value}  # type: ignore[index]
-        for r in registry.index.query(
-            CATALOGUES_OF, graphs, substitutions={ox.Variable("org"): node}
-        )  # type: ignore[union-attr]
+        {"iri": r["catalogue"].value, "title": value(r["title"]) or r["catalogue"].value}
+        for r in rdf.solutions(
+            registry.index.query(CATALOGUES_OF, graphs, substitutions={ox.Variable("org"): node})
+        )
     ]
     operated = asset_count(registry, principal, {"operator": iri})
     return {
@@ -206,7 +211,7 @@ def organisation(
         "homepage": one.get("http://xmlns.com/foaf/0.1/homepage"),
         "status": info.status if info else None,
         "roles": sorted(
-            words(t.object.value) or ""
+            words(rdf.value(t.object)) or ""
             for t in triples
             if t.subject == node and t.predicate == FDI.marketRole
         ),

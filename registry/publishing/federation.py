@@ -23,6 +23,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import NotFound, RegistryError, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import FDI, OWL
@@ -114,7 +115,7 @@ def lookup(
 
 
 def _ask(registry: Registry, text: str, graphs: list[ox.NamedNode]) -> list[ox.QuerySolution]:
-    return list(registry.index.query(text, graphs))  # type: ignore[arg-type]
+    return list(rdf.solutions(registry.index.query(text, graphs)))
 
 
 def _natural_key(key: str, value: str) -> tuple[ox.NamedNode, ox.Literal]:
@@ -129,7 +130,8 @@ def _natural_key(key: str, value: str) -> tuple[ox.NamedNode, ox.Literal]:
     (triple,), _ = normalise(
         [ox.Triple(ox.NamedNode(SUBMISSION_BASE), predicate, ox.Literal(value.strip()))]
     )
-    return predicate, triple.object  # type: ignore[return-value]
+    assert isinstance(triple.object, ox.Literal)  # normalising keeps a literal a literal
+    return predicate, triple.object
 
 
 def _peer_query(peer: str, predicate: ox.NamedNode, literal: ox.Literal) -> str:
@@ -178,7 +180,9 @@ def link_same_as(
         for t in triples
         if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(iri + "#")
     }
-    renaming = {n: ox.NamedNode(SUBMISSION_BASE + "#" + n.value.split("#", 1)[1]) for n in local}
+    renaming = {
+        n: ox.NamedNode(SUBMISSION_BASE + "#" + rdf.value(n).split("#", 1)[1]) for n in local
+    }
     content = [
         ox.Triple(
             renaming.get(t.subject, t.subject),

@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Gone, NotFound
+from registry.base.rdf import Term
 from registry.base.vocab import AS, DCT, FDI, LDES, PROV, RDF, TREE, XSD
 from registry.kernel import access
 
@@ -83,7 +86,8 @@ class Feed:
         self._scanned = 0
         self._members: dict[str, list[Member]] = {}
         self._present: dict[str, set[str]] = {}
-        self.clock = lambda: dt.datetime.now(dt.UTC)  # what "now" is to retention
+        # what "now" is to retention
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     # --- streams ---------------------------------------------------------------------------
 
@@ -251,7 +255,7 @@ class Stream:
         return quads
 
 
-def _q(s: ox.NamedNode, p: ox.NamedNode, o: ox.Term) -> ox.Quad:
+def _q(s: ox.NamedNode, p: ox.NamedNode, o: Term) -> ox.Quad:
     return ox.Quad(s, p, o, ox.DefaultGraph())
 
 
@@ -262,5 +266,5 @@ def _parse_time(text: str) -> dt.datetime:
 def serialise(quads: list[ox.Quad], media: str) -> bytes:
     """``quads`` as TriG or N-Quads."""
     if media == "application/n-quads":
-        return ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
-    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
+        return rdf.serialize(quads, ox.RdfFormat.N_QUADS)
+    return rdf.serialize(quads, ox.RdfFormat.TRIG, prefixes=PREFIXES)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.vocab import FDI, RDFS
 from registry.kernel.core import Registry
 
@@ -25,7 +26,7 @@ def owned_assets_and_rights(
             {
                 "iri": r.iri,
                 "kind": "asset" if r.type == FDI.FlexibleAsset.value else "right to operate",
-                "label": labels[0].object.value if labels else r.iri.rsplit("/", 1)[-1],
+                "label": rdf.value(labels[0].object) if labels else r.iri.rsplit("/", 1)[-1],
                 "status": r.status,
                 "version": r.version,
                 "modified": r.modified,

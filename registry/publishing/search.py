@@ -8,6 +8,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, value
 from registry.base.vocab import FDI
@@ -72,16 +73,18 @@ def search(registry: Registry, principal: Principal | None, text: str) -> dict[s
 def _found(
     registry: Registry, principal: Principal | None, kind: str, key: str
 ) -> list[dict[str, Any]]:
-    rows = registry.index.query(
-        FOUND.format(pattern=BY_KEY[kind]),
-        registry.dataset_for(principal),
-        substitutions={ox.Variable("key"): ox.Literal(key)},
+    rows = rdf.solutions(
+        registry.index.query(
+            FOUND.format(pattern=BY_KEY[kind]),
+            registry.dataset_for(principal),
+            substitutions={ox.Variable("key"): ox.Literal(key)},
+        )
     )
     return [
         {
-            "iri": row["record"].value,  # type: ignore[index]
-            "kind": "asset" if row["type"] == FDI.FlexibleAsset else "organisation",  # type: ignore[index]
-            "label": value(row["label"]) or row["record"].value,  # type: ignore[index]
+            "iri": row["record"].value,
+            "kind": "asset" if row["type"] == FDI.FlexibleAsset else "organisation",
+            "label": value(row["label"]) or row["record"].value,
         }
-        for row in rows  # type: ignore[union-attr]
+        for row in rows
     ]

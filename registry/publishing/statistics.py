@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry.assets import capacity
+from registry.base import rdf
 from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import RECORD_TYPES
 from registry.publishing import disclosure
@@ -63,7 +64,9 @@ def licence_areas() -> dict[str, str]:
     store = ox.Store()
     for path in ttl_files(ontology_dir()):
         store.load(path=path, format=ox.RdfFormat.TURTLE)
-    return {row["gsp"].value: row["name"].value for row in store.query(LICENCE_AREAS)}  # type: ignore[index,union-attr]
+    return {
+        row["gsp"].value: row["name"].value for row in rdf.solutions(store.query(LICENCE_AREAS))
+    }
 
 
 @dataclass
@@ -112,7 +115,7 @@ def summarise(index: Index, graphs: list[ox.NamedNode]) -> Summary:
     """Counts and breakdowns over ``graphs``."""
 
     def select(query: str) -> list[ox.QuerySolution]:
-        return list(index.query(query, graphs))  # type: ignore[arg-type]
+        return list(rdf.solutions(index.query(query, graphs)))
 
     by_type = {row["type"]: row for row in select(RECORDS_BY_TYPE)}
     counts = {

@@ -129,7 +129,7 @@ def _read_request(connection: socket.socket) -> PeerRequest:
         if not chunk or len(data) > _HEAD_BYTES:
             raise ValueError("no request")
         data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _, start = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     method, target, _ = lines[0].split(" ", 2)
     fields: dict[str, Any] = {}
@@ -137,7 +137,7 @@ def _read_request(connection: socket.socket) -> PeerRequest:
         name, _, value = line.partition(":")
         fields[name.strip().lower()] = value.strip()
     length = int(fields.get("content-length") or 0)
-    body = bytearray(body)
+    body = bytearray(start)
     while len(body) < length:
         chunk = connection.recv(min(65536, length - len(body)))
         if not chunk:

@@ -173,7 +173,7 @@ def relay_services(
         if j < len(found) and found[j].kind == "word" and found[j].text.upper() == "SILENT":
             j += 1
         iri = _expand(found[j], prefixes) if j < len(found) else None
-        if iri in peers:
+        if iri is not None and iri in peers:
             parts += [text[last : spans[j].start()], f"<{relay(list(peers).index(iri))}>"]
             last = spans[j].end()
     return "".join(parts) + text[last:]

@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -246,7 +246,7 @@ class InProcessRunner:
 
 
 def service_description(
-    endpoint: str, graphs: Iterable[str], peers: Iterable[str], limits: dict[str, object]
+    endpoint: str, graphs: Iterable[str], peers: Iterable[str], limits: Mapping[str, object]
 ) -> list[ox.Triple]:
     """A SPARQL 1.1 Service Description of the endpoint as one requester sees it: the graphs
     of its default dataset, the result formats, federation to ``peers``, and ``limits`` (a

@@ -195,7 +195,8 @@ class WorkerPool:
         finally:
             self._snapshots.release(snapshot, self._in_use())
         if kind == "answer":
-            return payload  # type: ignore[no-any-return]
+            answered: QueryAnswer = payload
+            return answered
         name, detail = payload
         raise _ERRORS.get(name, QueryFailed)(detail)
 
@@ -209,7 +210,7 @@ class WorkerPool:
                 if left <= 0 or not worker.conn.poll(left):
                     self._replace(worker)
                     raise timed_out(timeout)
-                answer = worker.conn.recv()
+                answer: tuple[str, Any] = worker.conn.recv()
                 if answer[0] != "fetch":
                     break
                 # A SERVICE call relayed from the worker: made here, to an allow-listed peer.
@@ -231,7 +232,7 @@ class WorkerPool:
             self._replace(worker)
         else:
             self._idle.put(worker)
-        return answer  # type: ignore[no-any-return]
+        return answer
 
     def _acquire(self, timeout: float) -> _Worker:
         """An idle, live worker (one that died while idle is replaced). Raises QueryCapacity."""
@@ -349,7 +350,8 @@ def serve_queries(
     def exchange(asked: PeerRequest) -> PeerResponse:
         send(("fetch", asked))
         # During a query only this thread reads: the query thread waits for the answer.
-        return conn.recv()[1]  # type: ignore[no-any-return]
+        reply: tuple[str, PeerResponse] = conn.recv()
+        return reply[1]
 
     if relay:
         start_relay(exchange)

@@ -22,11 +22,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
 from registry.base.errors import QueryCapacity, QueryRefused, QueryTimeout
+from registry.base.rdf import Term
 from registry.base.vocab import XSD
 from registry.query.query import Dataset
 
@@ -59,6 +61,7 @@ ASK_VARIABLE = "_askResult"
 # In the results' head ("link" in JSON, <link href> in XML) when rows were cut at the cap: the
 # SPARQL 1.1 result formats' own place for metadata about the results (docs/sparql.md).
 TRUNCATED = "https://w3id.org/fdi/ns#TruncatedResults"
+T = TypeVar("T")
 
 
 def timed_out(timeout: float) -> QueryTimeout:
@@ -165,8 +168,8 @@ def execute_with(
         raise QueryRefused(f"malformed query: {e}") from e
 
 
-def _take(items: Iterable[object], limit: int, deadline: float | None) -> tuple[list, bool]:  # type: ignore[type-arg]
-    taken = []
+def _take(items: Iterable[T], limit: int, deadline: float | None) -> tuple[list[T], bool]:
+    taken: list[T] = []
     for item in items:
         if deadline is not None and time.monotonic() > deadline:
             raise QueryTimeout("the query ran past the time limit and was stopped")
@@ -224,7 +227,7 @@ def _json(variables: list[str], rows: list[ox.QuerySolution], truncated: bool) -
     yield "]}}"
 
 
-def _json_term(term: ox.Term) -> dict[str, object]:
+def _json_term(term: Term) -> dict[str, object]:
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -263,7 +266,7 @@ def _xml(variables: list[str], rows: list[ox.QuerySolution], truncated: bool) ->
     yield "</results></sparql>"
 
 
-def _xml_term(term: ox.Term) -> str:
+def _xml_term(term: Term) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
@@ -293,7 +296,7 @@ def _csv(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
     yield out.getvalue()
 
 
-def _csv_term(term: ox.Term | None) -> str:
+def _csv_term(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.BlankNode):
@@ -309,7 +312,7 @@ def _tsv(variables: list[str], rows: list[ox.QuerySolution]) -> Iterator[str]:
         yield "\t".join(_tsv_term(row[v]) for v in variables) + "\n"
 
 
-def _tsv_term(term: ox.Term | None) -> str:
+def _tsv_term(term: Term | None) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.Triple):

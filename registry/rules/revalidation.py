@@ -59,8 +59,8 @@ def _compiled(
         return _part(text, store, 0, 1)
     with tempfile.TemporaryDirectory(prefix="revalidate-", dir=Path(path).parent) as tmp:
         snapshot = Path(tmp) / "index"
-        registry.index.store.flush()
-        registry.index.store.backup(str(snapshot))
+        store.flush()  # the index's own store: an index with a path is embedded Oxigraph
+        store.backup(str(snapshot))
         context = multiprocessing.get_context("spawn")
         with context.Pool(workers) as pool:
             parts = pool.starmap(

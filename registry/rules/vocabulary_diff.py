@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
+from registry.base.rdf import Term
 from registry.base.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS
 from registry.rules.vocabulary_docs import (
     SHAPE_TYPES,
@@ -101,7 +102,7 @@ def _descriptions(graph: Graph) -> dict[str, dict[str, frozenset[str]]]:
     return out
 
 
-def _signature(graph: Graph, term: ox.Term, depth: int = 0) -> str:
+def _signature(graph: Graph, term: Term, depth: int = 0) -> str:
     """A term as text, a blank node as what it says (so blank node labels do not matter)."""
     if not isinstance(term, ox.BlankNode):
         return str(term)

@@ -19,10 +19,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import overload
 
 import pyoxigraph as ox
 import rdflib
 
+from registry.base import rdf
+from registry.base.rdf import Subject, Term
 from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import DCT, FDI, OWL, RDF, SH, curie
 from registry.submissions.records import local_id
@@ -73,15 +76,19 @@ def _packaged_ontology() -> dict[str, Deprecated]:
 def _deprecations(shapes: rdflib.Graph) -> dict[str, Deprecated]:
     found = dict(_packaged_ontology())
     triples = [
-        ox.Triple(_ox(s), _ox(p), _ox(o))  # type: ignore[arg-type]
+        ox.Triple(_ox(s), _ox(p), _ox(o))
         for s, p, o in shapes.triples((None, None, None))
-        if isinstance(s, rdflib.URIRef)
+        if isinstance(s, rdflib.URIRef) and isinstance(p, rdflib.URIRef)
     ]
     found.update(_from_triples(triples))
     return found
 
 
-def _ox(term: rdflib.term.Node) -> ox.Term:
+@overload
+def _ox(term: rdflib.URIRef) -> ox.NamedNode: ...
+@overload
+def _ox(term: rdflib.term.Node) -> Term: ...
+def _ox(term: rdflib.term.Node) -> Term:
     if isinstance(term, rdflib.URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, rdflib.Literal):
@@ -93,7 +100,10 @@ def _ox(term: rdflib.term.Node) -> ox.Term:
 
 
 def _from_triples(triples: tuple[ox.Triple, ...] | list[ox.Triple]) -> dict[str, Deprecated]:
-    flagged, replaced, sunset, shapes = set(), {}, {}, set()
+    flagged: set[str] = set()
+    replaced: dict[str, list[str]] = {}
+    sunset: dict[str, dt.date] = {}
+    shapes: set[str] = set()
     for t in triples:
         s, p, o = t.subject, t.predicate.value, t.object
         if not isinstance(s, ox.NamedNode):
@@ -104,7 +114,7 @@ def _from_triples(triples: tuple[ox.Triple, ...] | list[ox.Triple]) -> dict[str,
             replaced.setdefault(s.value, []).append(o.value)
         elif p == FDI.sunset.value and isinstance(o, ox.Literal):
             sunset[s.value] = dt.date.fromisoformat(o.value)
-        elif p == RDF.type.value and o.value in _SHAPE_TYPES:
+        elif p == RDF.type.value and rdf.value(o) in _SHAPE_TYPES:
             shapes.add(s.value)
     return {
         iri: Deprecated(iri, tuple(sorted(replaced.get(iri, []))), sunset.get(iri), iri in shapes)
@@ -123,10 +133,13 @@ def uses(
 ) -> list[tuple[ox.Triple, ox.NamedNode, Deprecated]]:
     """Each statement that uses a deprecated term (as property, value or type), once per
     subject and term."""
-    seen, out = set(), []
+    seen: set[tuple[Subject, ox.NamedNode]] = set()
+    out: list[tuple[ox.Triple, ox.NamedNode, Deprecated]] = []
     for t in triples:
         for term in (t.predicate, t.object):
-            found = known.get(term.value) if isinstance(term, ox.NamedNode) else None
+            if not isinstance(term, ox.NamedNode):
+                continue
+            found = known.get(term.value)
             if found is None or found.rule or (t.subject, term) in seen:
                 continue
             seen.add((t.subject, term))

@@ -40,6 +40,8 @@ import pyoxigraph as ox
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, VCARD
 from registry.store.journal import Entry, Journal
 
@@ -155,8 +157,10 @@ class Sealer:
         out = []
         for t in triples:
             if is_personal(t):
-                key_id, key = self._key_for(t.subject.value, new)
-                t = ox.Triple(t.subject, t.predicate, _seal(key_id, key, t.subject.value, t.object))
+                key_id, key = self._key_for(rdf.value(t.subject), new)
+                t = ox.Triple(
+                    t.subject, t.predicate, _seal(key_id, key, rdf.value(t.subject), t.object)
+                )
             out.append(t)
         return out, new
 
@@ -232,7 +236,7 @@ class Sealer:
                 for q in ox.parse(nt.encode(), format=ox.RdfFormat.N_TRIPLES)
             ]
         sealed, _ = self.seal_triples(triples, new)
-        text = ox.serialize(sealed, format=ox.RdfFormat.N_TRIPLES).decode()
+        text = rdf.serialize(sealed, ox.RdfFormat.N_TRIPLES).decode()
         return {**item, "nt": text}
 
     def _key_for(self, subject: str, new: dict[str, NewKey]) -> tuple[str, bytes]:
@@ -255,7 +259,7 @@ class Sealer:
         new[subject] = made
         return made.id, made.key
 
-    def _open(self, subject: str, sealed: ox.Literal, new: dict[str, NewKey]) -> ox.Term | None:
+    def _open(self, subject: str, sealed: ox.Literal, new: dict[str, NewKey]) -> Term | None:
         key_id = sealed.datatype.value.removeprefix(SEALED)
         key = next((k.key for k in new.values() if k.id == key_id), None) or self._key(key_id)
         if key is None:
@@ -266,7 +270,8 @@ class Sealer:
         except (InvalidTag, ValueError):
             return None
         line = f"<urn:x:s> <urn:x:p> {text} .\n".encode()
-        return next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES))).object
+        quad: ox.Quad = next(iter(ox.parse(line, format=ox.RdfFormat.N_TRIPLES)))
+        return quad.object
 
     def _key(self, key_id: str) -> bytes | None:
         with self._lock:
@@ -338,7 +343,7 @@ def derive(db: sqlite3.Connection, entry: Entry) -> None:
         )
 
 
-def _seal(key_id: str, key: bytes, subject: str, value: ox.Term) -> ox.Literal:
+def _seal(key_id: str, key: bytes, subject: str, value: Term) -> ox.Literal:
     nonce = os.urandom(12)
     blob = nonce + AESGCM(key).encrypt(nonce, str(value).encode(), _aad(subject, key_id))
     return ox.Literal(

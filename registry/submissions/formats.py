@@ -147,7 +147,8 @@ def registry_context() -> dict[str, Any]:
     """The registry's JSON-LD context (the value of ``@context``)."""
     if "ctx" not in _context_cache:
         _context_cache["ctx"] = json.loads(context_path().read_text())["@context"]
-    return _context_cache["ctx"]
+    context: dict[str, Any] = _context_cache["ctx"]
+    return context
 
 
 def _read_jsonld(data: bytes, fmt: str, source: str) -> Parsed:
@@ -274,8 +275,8 @@ def _json_origins(doc: dict[str, Any]) -> dict[ox.NamedNode | ox.BlankNode, str]
     origins: dict[ox.NamedNode | ox.BlankNode, str] = {}
     items = doc.get("@graph", [doc])
     for i, item in enumerate(items if isinstance(items, list) else [items], start=1):
-        if isinstance(item, dict) and isinstance(item.get("id", item.get("@id")), str):
-            local = item.get("id", item.get("@id"))
+        local = item.get("id", item.get("@id")) if isinstance(item, dict) else None
+        if isinstance(local, str):
             origins[ox.NamedNode(SUBMISSION_BASE + local)] = f"item {i} (id {local})"
     return origins
 

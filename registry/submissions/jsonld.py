@@ -18,6 +18,7 @@ import json
 import pyoxigraph as ox
 import rdflib
 
+from registry.base.rdf import Term
 from registry.submissions.formats import registry_context
 
 __all__ = ["compacted", "registry_context"]
@@ -35,7 +36,7 @@ def compacted(triples: list[ox.Triple]) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=1).encode()
 
 
-def _term(term: ox.Term) -> rdflib.term.Node:
+def _term(term: Term) -> rdflib.term.Node:
     """The rdflib term for an Oxigraph one, literals with their lexical form as stored: rdflib
     would otherwise rewrite them (a dateTime's ``Z`` as ``+00:00``), and a record served as
     JSON-LD would no longer hash as its receipt says."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.vocab import FDI, QUDT, XSD
 
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
@@ -105,7 +106,7 @@ def respellings(triples: list[ox.Triple]) -> list[Respelling]:
                 given = t.object.value
                 if t.object.datatype != XSD.string:
                     given += f" ({_XSD_DATATYPE_NAMES.get(t.object.datatype.value, 'not text')})"
-                out.append(Respelling(t.subject, t.predicate, given, stored.value))
+                out.append(Respelling(rdf.node(t.subject), t.predicate, given, stored.value))
     return out
 
 
@@ -128,7 +129,10 @@ def normalise(triples: list[ox.Triple]) -> tuple[list[ox.Triple], list[IllTyped]
             if check is not None and not check(obj.value):
                 problems.append(
                     IllTyped(
-                        t.subject, t.predicate, obj.value, _XSD_DATATYPE_NAMES[obj.datatype.value]
+                        rdf.node(t.subject),
+                        t.predicate,
+                        obj.value,
+                        _XSD_DATATYPE_NAMES[obj.datatype.value],
                     )
                 )
             t = ox.Triple(t.subject, t.predicate, obj)
@@ -154,7 +158,7 @@ def _canonical(triples: list[ox.Triple]) -> list[ox.Triple]:
     store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
     graphs = {ox.NamedNode(f"urn:x-fdi:literal:{i}"): lit for i, lit in enumerate(typed)}
     store.extend(ox.Quad(node, node, lit, graph) for graph, lit in graphs.items())
-    canonical = {graphs[q.graph_name]: q.object for q in store}  # type: ignore[index]
+    canonical = {graphs[q.graph_name]: q.object for q in store}
     out = [
         ox.Triple(t.subject, t.predicate, canonical[t.object]) if t.object in canonical else t
         for t in triples

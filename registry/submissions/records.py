@@ -13,13 +13,17 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeGuard, TypeVar
 
 import pyoxigraph as ox
 
+from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.vocab import RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
 from registry.submissions.formats import SUBMISSION_BASE
 
 Node = ox.NamedNode | ox.BlankNode
+TermT = TypeVar("TermT", bound=Term)
 
 
 @dataclass
@@ -68,11 +72,11 @@ def split_records(
     origins = origins or {}
     by_subject: dict[Node, list[ox.Triple]] = defaultdict(list)
     for t in triples:
-        by_subject[t.subject].append(t)
+        by_subject[rdf.node(t.subject)].append(t)
     roots: dict[Node, ox.NamedNode] = {}
     for subject, ts in by_subject.items():
         for t in ts:
-            if t.predicate == RDF.type and t.object in types:
+            if t.predicate == RDF.type and isinstance(t.object, ox.NamedNode) and t.object in types:
                 roots.setdefault(subject, t.object)
     owned: set[Node] = set(roots)
     records = []
@@ -92,7 +96,7 @@ def split_records(
     return Split(records, strays)
 
 
-def _is_child(node: object, root: Node) -> bool:
+def _is_child(node: object, root: Node) -> TypeGuard[Node]:
     """A node that belongs to the record ``root``: a blank node, a local ID, or one of the
     record's own fragment IRIs (``{root}#exportCapacity``, as the registry serves them)."""
     if isinstance(node, ox.BlankNode):
@@ -118,12 +122,12 @@ def assign_iris(records: list[Record], base_iri: str) -> dict[Node, ox.NamedNode
     renaming: dict[Node, ox.NamedNode] = {}
     for record in records:
         iri = record.subject if _is_ours(record.subject, base_iri) else mint(base_iri, record.kind)
-        renaming[record.subject] = iri  # type: ignore[assignment]
+        renaming[record.subject] = iri
         # A stored record's own fragment IRIs keep their names (a record sent back as served
         # is the same record); new nodes are named around them.
         kept = [c for c in record.children if _is_fragment_of(c, iri)]
         used = {c.value.split("#", 1)[1] for c in kept}
-        renaming.update({c: c for c in kept})  # type: ignore[misc]
+        renaming.update({c: c for c in kept})
         parent_of = {t.object: t for t in record.triples if t.object in record.children}
         for child in record.children:
             if child in kept:
@@ -138,31 +142,33 @@ def assign_iris(records: list[Record], base_iri: str) -> dict[Node, ox.NamedNode
     return renaming
 
 
-def _is_fragment_of(node: Node, iri: ox.NamedNode) -> bool:
+def _is_fragment_of(node: Node, iri: ox.NamedNode) -> TypeGuard[ox.NamedNode]:
     return isinstance(node, ox.NamedNode) and node.value.startswith(iri.value + "#")
 
 
-def _is_ours(node: Node, base_iri: str) -> bool:
+def _is_ours(node: Node, base_iri: str) -> TypeGuard[ox.NamedNode]:
     return isinstance(node, ox.NamedNode) and node.value.startswith(base_iri + "id/")
 
 
-def _fragment(child: Node, parent_of: dict[object, ox.Triple], root: Node) -> str:
+def _fragment(child: Node, parent_of: dict[Term, ox.Triple], root: Node) -> str:
     parts = []
-    node: object = child
+    node: Term = child
     while node in parent_of and node != root:
         t = parent_of[node]
         parts.append(t.predicate.value.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1])
-        node = t.subject
+        node = rdf.node(t.subject)
     return "-".join(reversed(parts)) or "node"
 
 
 def rename(triples: list[ox.Triple], renaming: dict[Node, ox.NamedNode]) -> list[ox.Triple]:
     """Apply a renaming to subjects and objects."""
     return [
-        ox.Triple(
-            renaming.get(t.subject, t.subject),
-            t.predicate,
-            renaming.get(t.object, t.object) if not isinstance(t.object, ox.Literal) else t.object,
-        )
+        ox.Triple(_renamed(t.subject, renaming), t.predicate, _renamed(t.object, renaming))
         for t in triples
     ]
+
+
+def _renamed(term: TermT, renaming: dict[Node, ox.NamedNode]) -> TermT | ox.NamedNode:
+    if isinstance(term, ox.NamedNode | ox.BlankNode):
+        return renaming.get(term, term)
+    return term

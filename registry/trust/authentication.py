@@ -12,7 +12,7 @@ even before its certificates are revoked.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from registry.base.errors import (
     Forbidden,
@@ -162,7 +162,7 @@ def request_certificate(
 
 def revoke_certificate(
     registry: Registry, principal: Principal, serial: str, reason: str | None = None
-) -> dict:  # type: ignore[type-arg]
+) -> dict[str, Any]:
     """The holder's administrator (or the scheme operator) revokes one certificate, e.g. when
     its key may be compromised. Raises Unauthenticated, Forbidden, NotFound, InvalidTransition."""
     iri = certificates.certificate_iri(registry.settings.base_iri, serial)

@@ -28,6 +28,10 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+)
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from registry.base.errors import UnusableInput
@@ -109,7 +113,7 @@ class CertificateAuthority:
 
     def sign_client(
         self,
-        public_key: object,
+        public_key: CertificatePublicKeyTypes,
         common_name: str,
         uris: list[str],
         roles: list[str],
@@ -181,7 +185,7 @@ class CertificateAuthority:
         return builder.sign(self.key, hashes.SHA256())
 
     def _builder(
-        self, public_key: object, common_name: str, not_after: dt.datetime
+        self, public_key: CertificatePublicKeyTypes, common_name: str, not_after: dt.datetime
     ) -> x509.CertificateBuilder:
         not_after = min(not_after, self.certificate.not_valid_after_utc)
         return (
@@ -190,7 +194,7 @@ class CertificateAuthority:
                 x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64] or "client")])
             )
             .issuer_name(self.certificate.subject)
-            .public_key(public_key)  # type: ignore[arg-type]
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(_now() - dt.timedelta(minutes=5))
             .not_valid_after(not_after)
@@ -199,7 +203,7 @@ class CertificateAuthority:
                 x509.KeyUsage(True, False, False, False, False, False, False, False, False),
                 critical=True,
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
@@ -260,9 +264,9 @@ def claims_of(cert: x509.Certificate, base_iri: str) -> Claims:
     )
 
 
-def fingerprint(public_key: object) -> str:
+def fingerprint(public_key: CertificatePublicKeyTypes) -> str:
     """SHA-256 of the DER SubjectPublicKeyInfo, as hex: what to read out to confirm a key."""
-    der = public_key.public_bytes(  # type: ignore[attr-defined]
+    der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     digest = hashes.Hash(hashes.SHA256())
@@ -270,8 +274,8 @@ def fingerprint(public_key: object) -> str:
     return digest.finalize().hex()
 
 
-def private_pem(key: object) -> bytes:
-    return key.private_bytes(  # type: ignore[attr-defined]
+def private_pem(key: PrivateKeyTypes) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
@@ -312,7 +316,9 @@ def _strings(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> list[str]:
         ext = cert.extensions.get_extension_for_oid(oid).value
     except x509.ExtensionNotFound:
         return []
-    return decode_strings(ext.value)  # type: ignore[attr-defined]
+    if not isinstance(ext, x509.UnrecognizedExtension):  # the registry's own, as all are
+        raise ValueError(f"extension {oid.dotted_string} is not the registry's")
+    return decode_strings(ext.value)
 
 
 def _length(n: int) -> bytes:

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
+from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.vocab import DCT, FDI, RDF, RDFS
 from registry.kernel.lifecycle import (
@@ -66,7 +68,7 @@ def issue(
     ca: CertificateAuthority,
     *,
     organisation: str,
-    public_key: object,
+    public_key: CertificatePublicKeyTypes,
     name: str,
     roles: list[str],
     scopes: list[str],
@@ -142,7 +144,7 @@ def revoke_all(
         if user is not None and text(triples, node, FDI.certifiedUser) != user:
             continue
         carried = {
-            t.value
+            rdf.value(t)
             for t in objects(triples, node, FDI.certifiedRole)
             + objects(triples, node, FDI.certifiedScope)
         }
@@ -172,8 +174,8 @@ def describe(registry: Registry, iri: str) -> dict[str, Any]:
         "name": text(triples, node, RDFS.label),
         "organisation": text(triples, node, FDI.holder),
         "user": text(triples, node, FDI.certifiedUser),
-        "roles": sorted(name_of(t.value) for t in objects(triples, node, FDI.certifiedRole)),
-        "scopes": sorted(name_of(t.value) for t in objects(triples, node, FDI.certifiedScope)),
+        "roles": sorted(name_of(rdf.value(t)) for t in objects(triples, node, FDI.certifiedRole)),
+        "scopes": sorted(name_of(rdf.value(t)) for t in objects(triples, node, FDI.certifiedScope)),
         "notBefore": text(triples, node, FDI.notBefore),
         "notAfter": text(triples, node, FDI.notAfter),
         "status": info.status,

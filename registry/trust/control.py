@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
 from registry.trust import memberships
@@ -62,13 +63,15 @@ def operator_of(registry: Registry, asset: str, on: dt.date | None = None) -> st
 
 def _current(registry: Registry, asset: str, on: dt.date | None) -> tuple[str, str] | None:
     on = on or dt.date.today()
-    for row in registry.index.query(
-        CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+    for row in rdf.solutions(
+        registry.index.query(
+            CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        )
     ):
-        start = dt.date.fromisoformat(row["from"].value)  # type: ignore[index]
-        end = dt.date.fromisoformat(row["to"].value) if row["to"] else None  # type: ignore[index]
+        start = dt.date.fromisoformat(row["from"].value)
+        end = dt.date.fromisoformat(row["to"].value) if row["to"] else None
         if start <= on and (end is None or on < end):
-            return row["right"].value, row["operator"].value  # type: ignore[index]
+            return row["right"].value, row["operator"].value
     return None
 
 
@@ -80,11 +83,13 @@ def asset_owners(registry: Registry, asset: str) -> set[str]:
     if right is None:
         return set()
     named = {
-        row["owner"].value  # type: ignore[index]
-        for row in registry.index.query(
-            OWNERS_NAMED, None, substitutions={ox.Variable("right"): ox.NamedNode(right)}
+        row["owner"].value
+        for row in rdf.solutions(
+            registry.index.query(
+                OWNERS_NAMED, None, substitutions={ox.Variable("right"): ox.NamedNode(right)}
+            )
         )
-        if isinstance(row["owner"], ox.NamedNode)  # type: ignore[index]
+        if isinstance(row["owner"], ox.NamedNode)
     }
     return {o for o in named if FDI.AssetOwner.value in memberships.held(registry, o)[0]}
 
@@ -105,7 +110,7 @@ def asset_of(registry: Registry, iri: str) -> str | None:
     if link is None:
         return None
     for q in registry.index.quads(ox.NamedNode(iri), link, None):
-        return q.object.value
+        return rdf.value(q.object)
     return None
 
 

@@ -21,7 +21,7 @@ from registry.trust.ca import CertificateAuthority, load_csr, new_key_and_csr
 from registry.trust.organisations import normalise_company_number
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry
+    from registry.kernel.core import Registry, Transaction
 
 ACTOR = "registry"
 
@@ -80,7 +80,9 @@ def ensure_scheme_operator(registry: Registry) -> str:
     return so
 
 
-def _membership(registry: Registry, tx, org: ox.NamedNode, admin: ox.NamedNode) -> None:  # type: ignore[no-untyped-def]
+def _membership(
+    registry: Registry, tx: Transaction, org: ox.NamedNode, admin: ox.NamedNode
+) -> None:
     s = schemes.FDI_SCHEME
     base = registry.settings.base_iri
     iri = ox.NamedNode(base + "id/membership/scheme-operator")

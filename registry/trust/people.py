@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Conflict, Forbidden, Unauthenticated, UnusableInput
 from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.vocab import DCT, FDI, RDF, VCARD
@@ -39,7 +40,7 @@ from registry.trust import certificates
 from registry.trust.schemes import name_of, terms
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry, Transaction
+    from registry.kernel.core import RecordInfo, Registry, Transaction
 
 USER = FDI.OrganisationUser
 ADMINISTRATOR = FDI.Administrator.value
@@ -126,7 +127,7 @@ def set_roles(
         require_status(info, ("active",), "change the roles of", "user")
         triples = content(registry, iri)
         node = ox.NamedNode(iri)
-        dropped = {t.value for t in objects(triples, node, FDI.userRole)} - set(wanted)
+        dropped = {rdf.value(t) for t in objects(triples, node, FDI.userRole)} - set(wanted)
         if ADMINISTRATOR in dropped:
             _keep_an_administrator(registry, org, iri)
         triples = replace(triples, node, FDI.userRole, [ox.NamedNode(r) for r in wanted])
@@ -149,7 +150,9 @@ def remove_user(
         info = _own_user(registry, org, iri)
         require_status(info, ("active",), "remove", "user")
         triples = content(registry, iri)
-        if ADMINISTRATOR in {t.value for t in objects(triples, ox.NamedNode(iri), FDI.userRole)}:
+        if ADMINISTRATOR in {
+            rdf.value(t) for t in objects(triples, ox.NamedNode(iri), FDI.userRole)
+        }:
             _keep_an_administrator(registry, org, iri)
         triples = replace(triples, ox.NamedNode(iri), FDI.certificateRequest, [])
         restatus(
@@ -181,7 +184,7 @@ def user(registry: Registry, iri: str) -> dict[str, Any]:
         "organisation": info.owner,
         "name": text(triples, node, VCARD.fn),
         "email": text(triples, node, VCARD.hasEmail),
-        "roles": sorted(name_of(t.value) for t in objects(triples, node, FDI.userRole)),
+        "roles": sorted(name_of(rdf.value(t)) for t in objects(triples, node, FDI.userRole)),
         "status": info.status,
         "certificateRequested": text(triples, node, FDI.certificateRequest) is not None,
     }
@@ -205,7 +208,7 @@ def roles_held(registry: Registry, iri: str, org: str) -> set[str]:
     triples = content(registry, iri)
     if status_word(next(iter(objects(triples, node, FDI.userStatus)), None)) != "active":
         return set()
-    return {t.value for t in objects(triples, node, FDI.userRole)}
+    return {rdf.value(t) for t in objects(triples, node, FDI.userRole)}
 
 
 def mailto(email: str) -> str:
@@ -218,7 +221,7 @@ def mailto(email: str) -> str:
     return email if email.startswith("mailto:") else "mailto:" + email
 
 
-def _own_user(registry: Registry, org: str, iri: str):  # type: ignore[no-untyped-def]
+def _own_user(registry: Registry, org: str, iri: str) -> RecordInfo:
     info = record_of(registry, iri, USER, "user")
     if info.owner != org:
         raise Forbidden(f"{iri} is not a user of {org}")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Forbidden, Unauthenticated
 from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.resources import ontology_dir, ttl_files
@@ -70,7 +71,7 @@ def roles_of(registry: Registry, organisation: str) -> set[str]:
     if info is None or info.status != "verified":
         return set()
     roles = {
-        t.value
+        rdf.value(t)
         for t in objects(
             content(registry, organisation), ox.NamedNode(organisation), FDI.marketRole
         )
