@@ -18,7 +18,7 @@ from registry.submissions.formats import FORMATS, format_for
 def tls_context(cert: str | None, key: str | None, cacert: str | None) -> ssl.SSLContext:
     """One SSL context holding the trusted CA and the client certificate.
 
-    httpx 0.28+ drops ``cert=`` when ``verify`` is a path string (DESIGN.md fact 19), so the
+    httpx 0.28+ drops ``cert=`` when ``verify`` is a path string (docs/facts.md, fact 19), so the
     client certificate and the CA go into one context that httpx uses as it is.
     """
     context = ssl.create_default_context(cafile=cacert)

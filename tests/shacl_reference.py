@@ -2,7 +2,7 @@
 
 A verdict is the multiset of results, each as (focus node, result path, value, constraint
 component, source shape, severity). pySHACL runs on an rdflib Graph parsed from the data, as
-its authors run it (DESIGN.md fact 18: on an Oxigraph store it shares the store's literal
+its authors run it (docs/facts.md, fact 18: on an Oxigraph store it shares the store's literal
 bugs). The engine gets the same triples, lexical forms as parsed, through ``triples=``.
 
 Paths are compared as SPARQL property paths, so that a path the report copies into a blank node

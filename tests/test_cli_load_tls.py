@@ -1,6 +1,6 @@
 """Issue 11 item 3: ``fdi load`` over real TLS, as the README runs it: a live HTTPS server with
 the registry's CA, the FSP application's certificate and key as files, and the ``fdi`` command
-of the interpreter running the tests (httpx as locked; DESIGN.md fact 19 is the regression)."""
+of the interpreter running the tests (httpx as locked; docs/facts.md, fact 19 is the regression)."""
 
 from __future__ import annotations
 

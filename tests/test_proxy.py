@@ -39,7 +39,7 @@ class Deployment:
     fsp: Member
 
     def client(self, member: Member | None = None, admin: bool = False) -> httpx.Client:
-        # One SSLContext holding both the CA and the client certificate (DESIGN.md fact 19).
+        # One SSLContext holding both the CA and the client certificate (docs/facts.md, fact 19).
         context = ssl.create_default_context(cafile=str(self.ca_file))
         if member is not None:
             cert, key = self.directory / "client.pem", self.directory / "client.key"

@@ -15,7 +15,7 @@ other than a single predicate are written as in SPARQL (``fdi:companyNumber|fdi:
 registry-data ones included, are active.
 
 The data graph is an rdflib Graph: pySHACL on its own substrate is the reference (on an
-Oxigraph store it mismatches plain strings in ``sh:in``, DESIGN.md fact 18). Each SHACL-SPARQL
+Oxigraph store it mismatches plain strings in ``sh:in``, docs/facts.md, fact 18). Each SHACL-SPARQL
 query text is parsed once (``tests/shacl_reference``): rdflib's parser is the slow part.
 """
 

@@ -68,7 +68,7 @@ class World:
         cert_path.write_text(pem)
         key_path.write_bytes(key)
         context.load_cert_chain(cert_path, key_path)
-        # One SSLContext holding both (DESIGN.md fact 19: a path in ``verify`` drops the cert).
+        # One SSLContext holding both (docs/facts.md, fact 19: a path in ``verify`` drops the cert).
         return self._keep(httpx.Client(base_url=self.base, verify=context, timeout=30))
 
     def _keep(self, client: httpx.Client) -> httpx.Client:

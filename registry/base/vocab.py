@@ -120,7 +120,7 @@ REGISTRY_MADE_TYPES: dict[NamedNode, str] = {
     FDI.Certificate: "certificate",
 }
 
-# What only the registry states in a record (DESIGN fact 13: what confers trust changes only
+# What only the registry states in a record (docs/facts.md, fact 13: what confers trust changes only
 # through the party entitled to change it): an organisation's status, verified identity and
 # market roles, whose data an agreement shares (its assigner) and whose offer commercial
 # information is (its provider), a catalogue's publisher, a right's operator, and when the

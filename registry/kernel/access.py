@@ -1,6 +1,6 @@
 """Who may see what: the audience graphs records live in, and the dataset of a requester.
 
-Access is granted by choosing among a *few* graphs per requester (DESIGN.md fact 5: a dataset
+Access is granted by choosing among a *few* graphs per requester (docs/facts.md, fact 5: a dataset
 listed as one graph per record is orders of magnitude slower):
 
 | graph | holds | who sees it |

@@ -310,14 +310,15 @@ def _as_record(parsed: Parsed, iri: str, rtype: str) -> Parsed:
 def _as_stored(triples: Iterable[ox.Triple]) -> set[ox.Triple]:
     """The triples as the index keeps them: Oxigraph writes literals in canonical form
     (``"…+00:00"^^xsd:dateTime`` as ``"…Z"``, ``"5.0"^^xsd:decimal`` as ``"5"``), so a record
-    sent back through another parser compares equal to what is stored (DESIGN fact 18)."""
+    sent back through another parser compares equal to what is stored (docs/facts.md, fact 18)."""
     store = ox.Store()
     store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
     return {ox.Triple(q.subject, q.predicate, q.object) for q in store}
 
 
 def _check_kept(iri: str, stored: set[ox.Triple], new: set[ox.Triple]) -> None:
-    """Raise Forbidden if ``new`` changes a statement only the registry makes (DESIGN fact 13)."""
+    """Raise Forbidden if ``new`` changes a statement only the registry makes
+    (docs/facts.md, fact 13)."""
     for predicate in KEPT_BY_REGISTRY:
         before = {t for t in stored if t.predicate == predicate}
         after = {t for t in new if t.predicate == predicate}

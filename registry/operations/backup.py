@@ -1,6 +1,6 @@
 """Backup and restore while the registry keeps serving.
 
-Only one process can open the on-disk Oxigraph index (DESIGN.md fact 3), but the journal is
+Only one process can open the on-disk Oxigraph index (docs/facts.md, fact 3), but the journal is
 the system of record and SQLite's online backup API reads it consistently beside a running
 writer (WAL mode). So a backup is everything the registry needs to serve but the index:
 

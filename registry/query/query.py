@@ -1,6 +1,6 @@
 """Read-only SPARQL for requesters: which queries run, over which graphs.
 
-Every query is checked before it reaches Oxigraph (DESIGN.md fact 4):
+Every query is checked before it reaches Oxigraph (docs/facts.md, fact 4):
 
 - its size, bracket nesting and number of operators are bounded (a few thousand nested
   brackets, ``!`` signs or ``MINUS`` blocks overflow the parser's stack);

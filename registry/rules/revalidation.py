@@ -35,7 +35,7 @@ def revalidate(registry: Registry, shapes: Shapes | None = None, workers: int = 
     """The findings of ``shapes`` on every record the registry holds, in ``workers`` processes.
 
     Shapes the compiled engine hands back are run by pySHACL on rdflib, in this process: the
-    same verdict, but slow on a big registry (DESIGN.md fact 9).
+    same verdict, but slow on a big registry (docs/facts.md, fact 9).
     """
     shapes = shapes or registry.shapes
     text = shapes.graph.serialize(format="turtle")

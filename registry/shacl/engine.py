@@ -1,7 +1,7 @@
 """A compiled SHACL engine over an Oxigraph store, giving pySHACL's verdicts much faster.
 
 pySHACL is the reference: it is what the registry's rules were written and tested against.
-It is also slow and superlinear on a registry's worth of data (DESIGN.md fact 9): it walks
+It is also slow and superlinear on a registry's worth of data (docs/facts.md, fact 9): it walks
 the data through rdflib objects, re-checks every SHACL-SPARQL query's text with regular
 expressions once per focus node, and runs each of those queries once per focus node.
 
@@ -302,7 +302,7 @@ def rdf_term(term: Term) -> Node:
 
     A simple literal is ``"x"^^xsd:string`` in Oxigraph and RDF 1.1, but rdflib parses ``"x"``
     with no datatype and tells the two apart; the data's strings are read as rdflib reads
-    them, so that ``sh:in ( "x" )`` and ``sh:hasValue "x"`` match them (DESIGN.md fact 18).
+    them, so that ``sh:in ( "x" )`` and ``sh:hasValue "x"`` match them (docs/facts.md, fact 18).
 
     >>> rdf_term(ox.Literal("_C")) == rdflib.Literal("_C")
     True

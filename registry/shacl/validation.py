@@ -274,7 +274,7 @@ def reference_report(
     triples: list[ox.Triple], shapes_graph: rdflib.Graph, focus: list[rdflib.term.Node] | None
 ) -> rdflib.Graph:
     """pySHACL's report on the triples, run on an rdflib Graph (its own substrate: on an
-    Oxigraph store it mismatches plain strings, DESIGN.md fact 18)."""
+    Oxigraph store it mismatches plain strings, docs/facts.md, fact 18)."""
     data = rdflib.Graph()
     for prefix, namespace in shapes_graph.namespaces():  # queries may lean on the shapes' own
         data.bind(prefix, namespace, override=False)
