@@ -423,7 +423,8 @@ def test_queries_racing_writes_each_get_a_whole_snapshot(tmp_path: Path) -> None
 
 def test_the_query_threads_survive_the_deepest_query_the_size_limit_allows() -> None:
     """Safety net under the checks: 10,000 nested brackets crash a default 8 MB stack
-    (docs/facts.md, fact 4); the query threads' stack holds them. In a subprocess, in case it does not."""
+    (docs/facts.md, fact 4); the query threads' stack holds them. In a subprocess, in case it
+    does not."""
     code = (
         "import pyoxigraph as ox\n"
         "from registry.query.query import Dataset\n"
