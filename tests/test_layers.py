@@ -203,3 +203,21 @@ def test_the_checks_see_a_cycle_an_upward_import_and_a_forbidden_one(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from fastapi import FastAPI\nimport api.app\n")
     assert {name.split(".")[0] for name, _ in imports(bad)} & FORBIDDEN == {"fastapi", "api"}
+
+
+def test_the_architecture_page_draws_the_same_layers():
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    drawing = page.split("## Layers", 1)[1].split("```")[1]
+    drawn: dict[int, set[str]] = {}
+    rank = None
+    for line in drawing.splitlines():
+        head = line[:17].split()
+        if head and head[0].isdigit():
+            rank = int(head[0])
+            head = head[1:]
+        elif not head or rank is None:
+            continue
+        if head and head[0] != "ontology/" and head[0].endswith(("/", ".py")):
+            name = head[0].removesuffix("/").removesuffix(".py")
+            drawn.setdefault(rank, set()).add(name)
+    assert [drawn[r] for r in sorted(drawn)] == LAYERS
