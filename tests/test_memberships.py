@@ -22,7 +22,7 @@ from registry.base.errors import (
 )
 from registry.base.identity import FSP
 from registry.base.settings import Settings
-from registry.shacl.engine import rdf_term
+from registry.shacl.terms import rdf_term
 from registry.trust import memberships, organisations
 from registry.trust.authentication import authenticate, request_certificate
 from registry.trust.ca import new_key_and_csr

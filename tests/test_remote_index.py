@@ -11,7 +11,9 @@ import pytest
 
 from registry.base.settings import Settings
 from registry.kernel.core import Registry
-from registry.store.index import META_GRAPH, OxigraphIndex, RecordChange, open_index
+from registry.store.index import OxigraphIndex
+from registry.store.index_protocol import META_GRAPH, RecordChange
+from registry.store.indexes import open_index
 from registry.store.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable, bind
 from registry.submissions.formats import read_bytes
 from tests.conftest import BASE, EXAMPLES, store_urls

@@ -37,7 +37,7 @@ from registry.operations.demo import load_demo, mpan_check_digit
 from registry.query.query import check_query
 from registry.query.sparql_pool import resident_bytes
 from registry.query.sparql_results import QueryFailed
-from registry.store.index import RecordChange
+from registry.store.index_protocol import RecordChange
 from tests.conftest import BASE, EXAMPLES
 from tests.servers import serve
 from tests.trust import Onboarding

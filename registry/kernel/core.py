@@ -57,7 +57,8 @@ from registry.query.sparql_endpoint import SparqlEndpoint
 from registry.rules import rules
 from registry.shacl.validation import Finding, Report, Shapes, check, load_shapes
 from registry.store import personal
-from registry.store.index import RecordChange, open_index
+from registry.store.index_protocol import RecordChange
+from registry.store.indexes import open_index
 from registry.store.journal import Entry, Journal
 from registry.submissions.formats import Parsed
 from registry.submissions.limits import check_blank_nodes

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 
 from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import RECORD_TYPES
-from registry.store.index import Index
+from registry.store.index_protocol import Index
 
 _RECORD_TYPE_VALUES = " ".join(str(t) for t in RECORD_TYPES)
 RECORDS_BY_TYPE = f"""

@@ -16,26 +16,23 @@ from pyshacl.rdfutil.compare import compare_literal
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from registry.shacl.engine import (
-    _NOT_CONSTRAINTS,
-    _XSD_STRING,
+from registry.shacl.shapes import (
+    NOT_CONSTRAINTS,
     Check,
-    Engine,
     Result,
     Run,
     Shape,
-    Term,
-    Unsupported,
-    _evaluate,
-    _result,
-    ox_term,
+    Shapes,
+    evaluate,
+    result_for,
 )
 from registry.shacl.sparql import SparqlConstraint
+from registry.shacl.terms import XSD_STRING, Term, Unsupported, ox_term
 
 
-def checks(engine: Engine, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
+def checks(engine: Shapes, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
     node = shape.node
-    params = {p for p in g.predicates(node, None) if str(p).startswith(str(SH))} - _NOT_CONSTRAINTS
+    params = {p for p in g.predicates(node, None) if str(p).startswith(str(SH))} - NOT_CONSTRAINTS
     for p in params:
         if p in (
             SH.property,
@@ -105,12 +102,12 @@ _AT_MOST_ONE = {
 
 def _per_value(component: str, ok: Callable[[Run, Term], bool]) -> Check:
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
-        return [_result(shape, focus, component, v) for v in values if not ok(run, v)]
+        return [result_for(shape, focus, component, v) for v in values if not ok(run, v)]
 
     return check
 
 
-def _class(engine: Engine, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
+def _class(engine: Shapes, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
     target = ox_term(cls)
     return _per_value(
         "ClassConstraintComponent",
@@ -118,7 +115,7 @@ def _class(engine: Engine, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
     )
 
 
-def _datatype(engine: Engine, g: rdflib.Graph, shape: Shape, dtype: Node) -> Check:
+def _datatype(engine: Shapes, g: rdflib.Graph, shape: Shape, dtype: Node) -> Check:
     from datetime import date, datetime, time
     from decimal import Decimal
 
@@ -176,7 +173,7 @@ _NODE_KINDS = {
 }
 
 
-def _node_kind(engine: Engine, g: rdflib.Graph, shape: Shape, kind: Node) -> Check:
+def _node_kind(engine: Shapes, g: rdflib.Graph, shape: Shape, kind: Node) -> Check:
     kinds = _NODE_KINDS.get(kind, ())
     return _per_value("NodeKindConstraintComponent", lambda run, v: isinstance(v, kinds))
 
@@ -186,14 +183,14 @@ def _count(component: str, bound: Node, at_least: bool) -> Check:
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
         if (len(values) < n) if at_least else (len(values) > n):
-            return [_result(shape, focus, component)]
+            return [result_for(shape, focus, component)]
         return []
 
     return check
 
 
 def _range(component: str, want: Callable[[int], bool]) -> Callable[..., Check]:
-    def make(engine: Engine, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
+    def make(engine: Shapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
         bound_is_string = isinstance(bound.value, str)  # type: ignore[union-attr]
 
         def ok(run: Run, v: Term) -> bool:
@@ -215,7 +212,7 @@ def _range(component: str, want: Callable[[int], bool]) -> Callable[..., Check]:
 def _string_of(run: Run, v: Term) -> str | None:
     if isinstance(v, ox.BlankNode):
         return None
-    if isinstance(v, ox.Literal) and v.datatype == _XSD_STRING and not run.literals:
+    if isinstance(v, ox.Literal) and v.datatype == XSD_STRING and not run.literals:
         return v.value  # what str(rdflib_literal.value) gives, without making the rdflib term
     term = run.rdf(v)
     if (
@@ -228,7 +225,7 @@ def _string_of(run: Run, v: Term) -> str | None:
 
 
 def _length(component: str, at_least: bool) -> Callable[..., Check]:
-    def make(engine: Engine, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
+    def make(engine: Shapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
         n = bound.value  # type: ignore[union-attr]
         if not isinstance(n, int) or n < 0:
             raise Unsupported("bad length")
@@ -244,7 +241,7 @@ def _length(component: str, at_least: bool) -> Callable[..., Check]:
     return make
 
 
-def _pattern(engine: Engine, g: rdflib.Graph, shape: Shape, pattern: Node) -> Check:
+def _pattern(engine: Shapes, g: rdflib.Graph, shape: Shape, pattern: Node) -> Check:
     if len(set(g.objects(shape.node, SH.pattern))) > 1:
         raise Unsupported("several patterns")
     flags = 0
@@ -263,7 +260,7 @@ def _pattern(engine: Engine, g: rdflib.Graph, shape: Shape, pattern: Node) -> Ch
     return _per_value("PatternConstraintComponent", ok)
 
 
-def _in(engine: Engine, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
+def _in(engine: Shapes, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
     allowed = set(rdflib.collection.Collection(g, members))
     iris = {ox_term(m) for m in allowed if isinstance(m, rdflib.URIRef)}
 
@@ -275,16 +272,16 @@ def _in(engine: Engine, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
     return _per_value("InConstraintComponent", ok)
 
 
-def _has_value(engine: Engine, g: rdflib.Graph, shape: Shape, wanted: Node) -> Check:
+def _has_value(engine: Shapes, g: rdflib.Graph, shape: Shape, wanted: Node) -> Check:
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
         if not any(run.rdf(v) == wanted for v in values):
-            yield _result(shape, focus, "HasValueConstraintComponent")
+            yield result_for(shape, focus, "HasValueConstraintComponent")
 
     return check
 
 
 def _pair(component: str) -> Callable[..., Check]:
-    def make(engine: Engine, g: rdflib.Graph, shape: Shape, other: Node) -> Check:
+    def make(engine: Shapes, g: rdflib.Graph, shape: Shape, other: Node) -> Check:
         if not isinstance(other, rdflib.URIRef):
             raise Unsupported("property pair with a non-IRI")
         predicate = ox.NamedNode(str(other))
@@ -294,10 +291,10 @@ def _pair(component: str) -> Callable[..., Check]:
             theirs = set(run.data.objects(focus, predicate))
             if component == "EqualsConstraintComponent":
                 for v in list(mine - theirs) + list(theirs - mine):
-                    yield _result(shape, focus, component, v)
+                    yield result_for(shape, focus, component, v)
             elif component == "DisjointConstraintComponent":
                 for v in mine & theirs:
-                    yield _result(shape, focus, component, v)
+                    yield result_for(shape, focus, component, v)
             else:
                 yield from _compare_pair(run, shape, focus, component, mine, theirs)
 
@@ -331,7 +328,7 @@ def _compare_pair(
             else:
                 bad = not (left < right) if strict else not (left <= right)  # type: ignore[operator]
             if bad:
-                yield _result(shape, focus, component, v)
+                yield result_for(shape, focus, component, v)
 
 
 _SIMPLE: dict[Node, Callable[..., Check]] = {
@@ -359,7 +356,7 @@ _SIMPLE: dict[Node, Callable[..., Check]] = {
 # --------------------------------------------------------------------------- shape-based components
 
 
-def _node_check(engine: Engine, target: Node) -> Check:
+def _node_check(engine: Shapes, target: Node) -> Check:
     other = engine.shape(target)
     if other.path is not None:
         raise Unsupported("sh:node to a property shape")
@@ -367,12 +364,12 @@ def _node_check(engine: Engine, target: Node) -> Check:
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
         for v in values:
             if not engine.conforms(run, other, v, strict=True):
-                yield _result(shape, focus, "NodeConstraintComponent", v)
+                yield result_for(shape, focus, "NodeConstraintComponent", v)
 
     return check
 
 
-def _property_check(engine: Engine, target: Node) -> Check:
+def _property_check(engine: Shapes, target: Node) -> Check:
     other = engine.shape(target)
     if other.path is None:
         raise Unsupported("sh:property to a node shape")
@@ -388,14 +385,14 @@ def _property_check(engine: Engine, target: Node) -> Check:
             return out
         if other in run.stack:
             return []
-        return _evaluate(run, other, values)
+        return evaluate(run, other, values)
 
     check.kind = "property"  # type: ignore[attr-defined]
     check.target = other  # type: ignore[attr-defined]
     return check
 
 
-def _logical_check(engine: Engine, g: rdflib.Graph, op: str, members: Node) -> Check:
+def _logical_check(engine: Shapes, g: rdflib.Graph, op: str, members: Node) -> Check:
     # Duplicates stay: sh:xone counts each member that conforms, twice if listed twice.
     shapes = [engine.shape(m) for m in rdflib.collection.Collection(g, members)]
     if not shapes:
@@ -416,23 +413,23 @@ def _logical_check(engine: Engine, g: rdflib.Graph, op: str, members: Node) -> C
             else:
                 bad = sum(passed) != 1
             if bad:
-                yield _result(shape, focus, component, v)
+                yield result_for(shape, focus, component, v)
 
     return check
 
 
-def _not_check(engine: Engine, target: Node) -> Check:
+def _not_check(engine: Shapes, target: Node) -> Check:
     other = engine.shape(target)
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
         for v in values:
             if engine.conforms(run, other, v):
-                yield _result(shape, focus, "NotConstraintComponent", v)
+                yield result_for(shape, focus, "NotConstraintComponent", v)
 
     return check
 
 
-def _qualified_check(engine: Engine, g: rdflib.Graph, shape: Shape) -> Check:
+def _qualified_check(engine: Shapes, g: rdflib.Graph, shape: Shape) -> Check:
     node = shape.node
     targets = [engine.shape(s) for s in g.objects(node, SH.qualifiedValueShape)]
     low = g.value(node, SH.qualifiedMinCount)
@@ -463,8 +460,8 @@ def _qualified_check(engine: Engine, g: rdflib.Graph, shape: Shape) -> Check:
             ):
                 count += 1
         if high_n is not None and count > high_n:
-            yield _result(shape, focus, "QualifiedMaxCountConstraintComponent")
+            yield result_for(shape, focus, "QualifiedMaxCountConstraintComponent")
         if low_n is not None and count < low_n:
-            yield _result(shape, focus, "QualifiedMinCountConstraintComponent")
+            yield result_for(shape, focus, "QualifiedMinCountConstraintComponent")
 
     return check

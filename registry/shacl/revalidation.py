@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 import rdflib
 
-from registry.shacl.engine import Unsupported, compile_shapes
+from registry.shacl.engine import compile_shapes
+from registry.shacl.terms import Unsupported
 from registry.shacl.validation import (
     Finding,
     Shapes,

@@ -21,7 +21,9 @@ from rdflib.namespace import SH
 from registry.base.resources import shapes_dir, ttl_files
 from registry.base.vocab import FDI, RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
 from registry.shacl.deprecation import deprecations, rules_by_shape, uses
-from registry.shacl.engine import Engine, Result, Unsupported, compile_shapes, rdf_term
+from registry.shacl.engine import Engine, compile_shapes
+from registry.shacl.shapes import Result
+from registry.shacl.terms import Unsupported, rdf_term
 from registry.submissions.formats import Parsed
 from registry.submissions.normalise import IllTyped, normalise, respellings
 from registry.submissions.records import Node, Split, local_id, split_records

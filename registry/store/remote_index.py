@@ -26,7 +26,13 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperExceptio
 
 from registry.base.errors import RegistryError
 from registry.base.vocab import FDI
-from registry.store.index import _INT, INDEX_NODE, META_GRAPH, RecordChange, _quads
+from registry.store.index_protocol import (
+    INDEX_NODE,
+    META_GRAPH,
+    XSD_INTEGER,
+    RecordChange,
+    change_quads,
+)
 
 # One Accept per query form: a store offered results and graph types at once may answer a
 # CONSTRUCT as a result set (Virtuoso sends its s/p/o bindings as SPARQL JSON).
@@ -128,7 +134,7 @@ class RemoteIndex:
         """Apply one journal entry as one SPARQL Update request (its marker included)."""
         changes = list(changes)
         marker = ox.Quad(
-            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH
+            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=XSD_INTEGER), META_GRAPH
         )
         removed = [q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)]
         operations = []
@@ -136,7 +142,7 @@ class RemoteIndex:
             operations.append(f"DELETE DATA {{ {_data(removed)} }}")
         # Only the newest marker is kept (as in the embedded index), replaced in the same request.
         operations.append(OLD_MARKERS)
-        operations.append(f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}")
+        operations.append(f"INSERT DATA {{ {_data([*change_quads(changes), marker])} }}")
         self._update(" ;\n".join(operations))
 
     def query(
