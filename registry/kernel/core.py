@@ -59,7 +59,8 @@ from registry.shacl.validation import Finding, Report, Shapes, check, load_shape
 from registry.store import personal
 from registry.store.index_protocol import RecordChange
 from registry.store.indexes import open_index
-from registry.store.journal import Entry, Journal
+from registry.store.journal import Entry
+from registry.store.journals import open_journal
 from registry.submissions.formats import Parsed
 from registry.submissions.limits import check_blank_nodes
 from registry.submissions.normalise import normalise
@@ -308,7 +309,7 @@ class Registry:
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
-        self.journal = Journal.open(
+        self.journal = open_journal(
             Path(data_dir) / "journal.sqlite" if data_dir else None, settings.journal_url
         )
         with self.journal.exclusive():  # replicas sharing a journal start one at a time
