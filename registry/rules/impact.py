@@ -6,7 +6,7 @@ the compiled engine in parts (``registry.shacl.revalidation``'s partition of the
 the
 report shows its progress part by part. When it is ready, each organisation with records that
 would fail is told its count in its inbox and the proposal goes to consultation
-(``registry.rules.proposals.open_consultation``). Reports are kept in memory: after a restart the
+(``registry.rules.consultation.open_consultation``). Reports are kept in memory: after a restart the
 first request for one computes it again (the notices are sent once, by the proposal's status).
 
 Who sees what (:func:`view`): anyone the progress and totals; the proposer and the scheme
@@ -28,6 +28,8 @@ import rdflib
 
 from registry.base.identity import Principal
 from registry.rules import rules
+from registry.rules.consultation import open_consultation
+from registry.rules.proposal_records import Proposal, read
 from registry.shacl.engine import compile_shapes
 from registry.shacl.validation import _findings, _result_findings, reference_report
 
@@ -78,8 +80,6 @@ _lock = threading.Lock()
 
 def start(registry: Registry, proposal_iri: str, *, wait: bool = False) -> Impact:
     """The proposal's report, started in the background if there is none (or it failed)."""
-    from registry.rules.proposals import candidate, read
-
     with _lock:
         found = _runners(registry).get(proposal_iri)
         if found is not None and found.status != "failed":
@@ -116,8 +116,6 @@ def affected(registry: Registry, proposal_iri: str) -> dict[str, int]:
 
 
 def _run(registry: Registry, impact: Impact, version: rules.RulesVersion) -> None:
-    from registry.rules.proposals import open_consultation
-
     try:
         graph = rules.shapes_for(registry, version).graph
         with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
@@ -184,8 +182,6 @@ def _failures(
 
 def view(registry: Registry, principal: Principal, proposal_iri: str) -> dict[str, Any]:
     """The report as ``principal`` may see it (see the module's docstring)."""
-    from registry.rules.proposals import read
-
     proposal = read(registry, proposal_iri)
     impact = start(registry, proposal_iri)
     out: dict[str, Any] = {
@@ -228,3 +224,16 @@ def _by_rule(failures: list[Failure]) -> dict[str, int]:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def candidate(registry: Registry, proposal: Proposal) -> rules.RulesVersion:
+    """The rules version a proposal would make (status ``proposed``, or as adopted)."""
+    base = rules.get(registry, proposal.base)
+    return rules.derive(
+        base,
+        proposal.version,
+        proposal.documents,
+        status="proposed" if proposal.status != "adopted" else "adopted",
+        effective=proposal.effective,
+        proposal=proposal.iri,
+    )
