@@ -14,7 +14,8 @@ from registry.kernel.core import Registry
 from registry.store.index import OxigraphIndex
 from registry.store.index_protocol import META_GRAPH, RecordChange
 from registry.store.indexes import open_index
-from registry.store.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable, bind
+from registry.store.remote_index import OLD_MARKERS, RemoteIndex, StoreUnavailable
+from registry.store.sparql_text import bind
 from registry.submissions.formats import read_bytes
 from tests.conftest import BASE, EXAMPLES, store_urls
 from tests.servers import free_port, oxigraph_binary, oxigraph_server
