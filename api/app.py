@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     )
     registry = Registry(settings)
     if demo_assets and not any(registry.counts().values()):
-        from registry.operations.demo import load_demo
+        from registry.operations.demo_files import load_demo
 
         load_demo(registry, assets=demo_assets)
     app.state.registry = registry

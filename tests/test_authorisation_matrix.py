@@ -27,7 +27,7 @@ from registry.base.identity import SCHEME_OPERATOR
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.kernel.authorisation import ANYONE, MEMBER, RULES
-from registry.operations.demo import mpan_core
+from registry.operations.demo_identifiers import mpan_core
 from registry.submissions.formats import read_bytes
 from registry.trust import organisations
 from tests.conftest import BASE, EXAMPLES, ROOT

@@ -21,7 +21,7 @@ from registry.base.errors import (
 from registry.base.identity import Principal
 from registry.base.settings import Settings
 from registry.kernel.core import Registry
-from registry.operations.demo import mpan_core
+from registry.operations.demo_identifiers import mpan_core
 from registry.rules import consultation, impact, proposal_records, proposals, rules
 from registry.submissions.formats import read_bytes
 from registry.trust.ca import CertificateAuthority

@@ -26,7 +26,7 @@ from cryptography import x509
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.kernel.core import Registry
-from registry.operations.demo import mpan_core
+from registry.operations.demo_identifiers import mpan_core
 from registry.store.journals import open_journal
 from registry.trust.ca import CertificateAuthority
 from tests import postgres

@@ -10,7 +10,8 @@ from pathlib import Path
 from registry.base.resources import shapes_dir, ttl_files
 from registry.base.settings import Settings
 from registry.kernel.core import Registry
-from registry.operations.demo import generate, load_demo
+from registry.operations.demo import generate
+from registry.operations.demo_files import load_demo
 from registry.shacl.revalidation import revalidate
 from registry.shacl.validation import Finding, load_shapes
 

@@ -33,7 +33,8 @@ from registry.base.errors import QueryRefused
 from registry.base.identity import Principal
 from registry.base.settings import Settings
 from registry.kernel.core import Registry
-from registry.operations.demo import load_demo, mpan_check_digit
+from registry.operations.demo_files import load_demo
+from registry.operations.demo_identifiers import mpan_check_digit
 from registry.query.query import check_query
 from registry.query.sparql_pool import resident_bytes
 from registry.query.sparql_results import QueryFailed
