@@ -26,6 +26,7 @@ from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV
 from registry.kernel import access
 from registry.kernel.lifecycle import content, objects, text
+from registry.markets.agreement_terms import terms_of
 from registry.messaging.inbox import inbox_iri
 from registry.submissions.formats import Parsed
 from registry.submissions.records import split_records
@@ -203,8 +204,6 @@ def entry_triples(registry: Registry, entries: list[dict[str, Any]]) -> list[ox.
 def licences(registry: Registry) -> list[dict[str, Any]]:
     """The public licence registry: every scheme licence, the scheme and scopes it covers and
     the actions it permits."""
-    from registry.markets.sharing import terms_of
-
     public = access.public_graph(registry.settings.base_iri)
     out = []
     for (iri,) in registry.journal.read(OF_TYPE, (FDI.SchemeLicence.value, public.value)):
