@@ -31,7 +31,8 @@ from registry.rules import rules
 from registry.rules.consultation import open_consultation
 from registry.rules.proposal_records import Proposal, read
 from registry.shacl.engine import compile_shapes
-from registry.shacl.validation import _findings, _result_findings, reference_report
+from registry.shacl.findings import report_findings, result_findings
+from registry.shacl.validation import reference_report
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
@@ -152,13 +153,13 @@ def _failures(
         triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
         report = reference_report(triples, graph, None)
         focus = [str(f) for f in report.objects(None, rdflib.SH.focusNode)]
-        found = _findings(report, graph, {}, "turtle")
+        found = report_findings(report, graph, {}, "turtle")
         pairs = [(f, x.rule, x.message) for f, x in zip(focus, found, strict=False)]
         impact.done = impact.parts
     else:
         for part in range(impact.parts):
             results = engine.validate(store, part=(part, impact.parts))
-            findings = _result_findings(results, graph, {}, "turtle")
+            findings = result_findings(results, graph, {}, "turtle")
             pairs += [
                 (r.focus.value, f.rule, f.message)
                 for r, f in zip(results, findings, strict=True)
