@@ -2,7 +2,8 @@
 
 Each check follows the pySHACL component it stands for (named in a comment where the reading is
 pySHACL's own): which value nodes are tested, which results are reported with which value, and
-rdflib's semantics for literals.
+rdflib's semantics for literals. The components that evaluate nested shapes are in
+:mod:`registry.shacl.shape_components`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from pyshacl.rdfutil.compare import compare_literal
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from registry.shacl.shape_components import (
+    logical_check,
+    node_check,
+    not_check,
+    property_check,
+    qualified_check,
+)
 from registry.shacl.shapes import (
     NOT_CONSTRAINTS,
     Check,
@@ -23,7 +31,6 @@ from registry.shacl.shapes import (
     Run,
     Shape,
     Shapes,
-    evaluate,
     result_for,
 )
 from registry.shacl.sparql import SparqlConstraint
@@ -62,16 +69,16 @@ def checks(engine: Shapes, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
                     check.reads = (ox_term(value),)  # type: ignore[attr-defined]
                 yield check
     for value in g.objects(node, SH.node):
-        yield _node_check(engine, value)
+        yield node_check(engine, value)
     for value in g.objects(node, SH.property):
-        yield _property_check(engine, value)
+        yield property_check(engine, value)
     for op in ("or", "and", "xone"):
         for members in g.objects(node, SH[op]):
-            yield _logical_check(engine, g, op, members)
+            yield logical_check(engine, g, op, members)
     for value in g.objects(node, SH["not"]):
-        yield _not_check(engine, value)
+        yield not_check(engine, value)
     if (node, SH.qualifiedValueShape, None) in g:
-        yield _qualified_check(engine, g, shape)
+        yield qualified_check(engine, g, shape)
     for constraint in g.objects(node, SH.sparql):
         if g.value(constraint, SH.deactivated) == rdflib.Literal(True):
             continue
@@ -351,117 +358,3 @@ _SIMPLE: dict[Node, Callable[..., Check]] = {
     SH.lessThan: _pair("LessThanConstraintComponent"),
     SH.lessThanOrEquals: _pair("LessThanOrEqualsConstraintComponent"),
 }
-
-
-# --------------------------------------------------------------------------- shape-based components
-
-
-def _node_check(engine: Shapes, target: Node) -> Check:
-    other = engine.shape(target)
-    if other.path is not None:
-        raise Unsupported("sh:node to a property shape")
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        for v in values:
-            if not engine.conforms(run, other, v, strict=True):
-                yield result_for(shape, focus, "NodeConstraintComponent", v)
-
-    return check
-
-
-def _property_check(engine: Shapes, target: Node) -> Check:
-    other = engine.shape(target)
-    if other.path is None:
-        raise Unsupported("sh:property to a node shape")
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
-        if other.kind_simple and not other.deactivated:
-            # Value checks only: nothing can recurse, so no evaluation stack is needed.
-            out: list[Result] = []
-            for v in values:
-                own = other.values(run.data, v)  # type: ignore[misc]
-                for c in other.checks:
-                    out.extend(c(run, other, v, own))
-            return out
-        if other in run.stack:
-            return []
-        return evaluate(run, other, values)
-
-    check.kind = "property"  # type: ignore[attr-defined]
-    check.target = other  # type: ignore[attr-defined]
-    return check
-
-
-def _logical_check(engine: Shapes, g: rdflib.Graph, op: str, members: Node) -> Check:
-    # Duplicates stay: sh:xone counts each member that conforms, twice if listed twice.
-    shapes = [engine.shape(m) for m in rdflib.collection.Collection(g, members)]
-    if not shapes:
-        raise Unsupported("empty list")
-    component = {
-        "or": "OrConstraintComponent",
-        "and": "AndConstraintComponent",
-        "xone": "XoneConstraintComponent",
-    }[op]
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        for v in values:
-            passed = [engine.conforms(run, s, v) for s in shapes]
-            if op == "or":
-                bad = not any(passed)
-            elif op == "and":
-                bad = not all(passed)
-            else:
-                bad = sum(passed) != 1
-            if bad:
-                yield result_for(shape, focus, component, v)
-
-    return check
-
-
-def _not_check(engine: Shapes, target: Node) -> Check:
-    other = engine.shape(target)
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        for v in values:
-            if engine.conforms(run, other, v):
-                yield result_for(shape, focus, "NotConstraintComponent", v)
-
-    return check
-
-
-def _qualified_check(engine: Shapes, g: rdflib.Graph, shape: Shape) -> Check:
-    node = shape.node
-    targets = [engine.shape(s) for s in g.objects(node, SH.qualifiedValueShape)]
-    low = g.value(node, SH.qualifiedMinCount)
-    high = g.value(node, SH.qualifiedMaxCount)
-    disjoint = g.value(node, SH.qualifiedValueShapesDisjoint) == rdflib.Literal(True)
-    if len(targets) != 1 or (low is None and high is None):
-        raise Unsupported("qualified value shape form")
-    target = targets[0]
-    siblings: list[Shape] = []
-    if disjoint:
-        for parent in g.subjects(SH.property, node):
-            for prop in g.objects(parent, SH.property):
-                for sibling in g.objects(prop, SH.qualifiedValueShape):
-                    if sibling != target.node:
-                        siblings.append(engine.shape(sibling))
-    low_n = None if low is None else int(low.value)  # type: ignore[union-attr]
-    high_n = None if high is None else int(high.value)  # type: ignore[union-attr]
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        if not disjoint and not values and (low_n is None or low_n < 1):
-            return
-        if target in run.stack:
-            return
-        count = 0
-        for v in values:
-            if engine.conforms(run, target, v) and not any(
-                engine.conforms(run, s, v) for s in siblings
-            ):
-                count += 1
-        if high_n is not None and count > high_n:
-            yield result_for(shape, focus, "QualifiedMaxCountConstraintComponent")
-        if low_n is not None and count < low_n:
-            yield result_for(shape, focus, "QualifiedMinCountConstraintComponent")
-
-    return check
