@@ -23,7 +23,7 @@ from registry.base.errors import (
 from registry.base.identity import FSP
 from registry.base.settings import Settings
 from registry.shacl.terms import rdf_term
-from registry.trust import memberships, organisations
+from registry.trust import memberships, organisation_view, organisations
 from registry.trust.authentication import authenticate, request_certificate
 from registry.trust.ca import new_key_and_csr
 from registry.trust.schemes import FDI_SCHEME
@@ -68,7 +68,7 @@ def test_join_grant_accept_makes_an_active_membership_and_says_what_is_next(
         "commercial-write",
         "messages-send",
     ]
-    assert organisations.organisation(world.registry, applicant.iri)["marketRoles"] == [
+    assert organisation_view.organisation(world.registry, applicant.iri)["marketRoles"] == [
         "FlexibilityServiceProvider"
     ]
 
@@ -169,7 +169,7 @@ def test_suspending_a_membership_revokes_the_certificates_claiming_its_roles(
         authenticate(world.registry, world.ca, fsp.certificate)
     admin = authenticate(world.registry, world.ca, fsp.admin_certificate)  # claims no scheme role
     assert admin.roles == {"https://w3id.org/fdi/ns#Administrator"}
-    assert organisations.organisation(world.registry, fsp.iri)["marketRoles"] == []
+    assert organisation_view.organisation(world.registry, fsp.iri)["marketRoles"] == []
 
 
 def test_roles_are_held_only_within_the_granted_period(world: Onboarding) -> None:

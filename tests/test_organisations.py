@@ -20,7 +20,7 @@ from registry.base.errors import (
 from registry.base.identity import FSP, Principal
 from registry.base.settings import Settings
 from registry.kernel.core import Registry
-from registry.trust import memberships, organisations
+from registry.trust import legal_identifiers, memberships, organisation_view, organisations
 from registry.trust.authentication import authenticate
 from registry.trust.ca import CertificateAuthority
 from registry.trust.schemes import operator_iri
@@ -69,7 +69,7 @@ def application(number: str = "SC123456", **extra) -> organisations.Application:
     ],
 )
 def test_company_number_spellings_normalise_to_one(given: str, normal: str) -> None:
-    assert organisations.normalise_company_number(given) == normal
+    assert legal_identifiers.normalise_company_number(given) == normal
 
 
 def test_an_application_is_recorded_as_applied_in_the_register_and_in_rdf(
@@ -229,7 +229,7 @@ def test_suspension_cascades_to_memberships_and_certificates(world: Onboarding) 
     for pem in (fsp.certificate, fsp.admin_certificate):
         with pytest.raises(Unauthenticated, match="revoked"):
             authenticate(world.registry, world.ca, pem)
-    assert organisations.organisation(world.registry, fsp.iri)["marketRoles"] == []
+    assert organisation_view.organisation(world.registry, fsp.iri)["marketRoles"] == []
 
 
 def test_reinstatement_reactivates_memberships_but_not_certificates(world: Onboarding) -> None:

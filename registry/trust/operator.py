@@ -18,7 +18,7 @@ from registry.base.vocab import DCAT, DCT, FDI, ORG, PROV, RDF, ROV, VCARD
 from registry.kernel.lifecycle import date_literal, now, timestamp
 from registry.trust import certificates, memberships, people, schemes
 from registry.trust.ca import CertificateAuthority, load_csr, new_key_and_csr
-from registry.trust.organisations import normalise_company_number
+from registry.trust.legal_identifiers import normalise_company_number
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
