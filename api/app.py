@@ -68,7 +68,7 @@ from registry.base.identity import Principal
 from registry.base.settings import Settings
 from registry.kernel.core import Registry
 from registry.markets import sharing
-from registry.messaging import webhooks as registry_webhooks
+from registry.messaging import webhook_delivery
 from registry.operations import monitoring
 from registry.operations.refusals import Refusals
 from registry.trust import authorisation_server
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
     app.state.digests = DigestSender(registry, settings.digest_interval)
-    app.state.webhooks = registry_webhooks.Sender(registry)
+    app.state.webhooks = webhook_delivery.Sender(registry)
     app.state.operator_copies = sharing.OperatorCopies(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.state.refusals = Refusals()
