@@ -57,7 +57,7 @@ def claim_right(registry: Registry, parsed: Parsed, principal: Principal) -> Reg
 
     Raises Unauthenticated, Forbidden (not an FSP with assets-write, or a right naming another
     operator), NotFound (no such asset), UnusableInput, and what registering raises."""
-    from registry.assets import (
+    from registry.assets.assets import (
         precheck,
         register_assets,
         require_control,
