@@ -30,6 +30,7 @@ from registry.markets.agreement_terms import terms_of
 from registry.messaging.inbox import inbox_iri
 from registry.submissions.formats import Parsed
 from registry.submissions.records import split_records
+from registry.trust.membership_view import memberships_of
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registration, Registry, Transaction
@@ -97,7 +98,6 @@ def entry(
     registry: Registry, iri: str, status: str | None, listing: dict[str, set[str]]
 ) -> dict[str, Any]:
     """One organisation's directory entry."""
-    from registry.trust.memberships import memberships_of
     from registry.trust.schemes import name_of
 
     triples = content(registry, iri)

@@ -22,6 +22,7 @@ from registry.base.vocab import FDI, QUDT, RDFS, ROV, SAREF, UNIT
 from registry.kernel.core import Registry
 from registry.publishing.asset_lists import asset_count
 from registry.publishing.statistics import licence_areas
+from registry.trust.membership_view import memberships_of
 
 RIGHTS_OF_ASSET = (
     PREFIXES
@@ -178,7 +179,6 @@ def organisation(
     """An organisation as its page shows it: names and keys, roles, schemes, catalogues, the
     assets it currently operates, its inbox."""
     from registry.messaging.inbox import inbox_iri
-    from registry.trust.memberships import memberships_of
 
     node = ox.NamedNode(iri)
     one = values_of(triples, node)

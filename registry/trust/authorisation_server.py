@@ -41,7 +41,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from registry.base.errors import Unauthenticated, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
-from registry.trust import access_tokens, certificates, memberships, people
+from registry.trust import access_tokens, certificates, membership_view, people
 from registry.trust.authentication import authenticate
 from registry.trust.schemes import FDI_SCHEME, name_of
 
@@ -104,7 +104,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         info = self.registry.info(client_id) if client_id else None
         if info is None or info.type != FDI.Organisation.value or info.status != "verified":
             return None
-        _, scopes = memberships.held(self.registry, info.iri)
+        _, scopes = membership_view.held(self.registry, info.iri)
         return Client(info.iri, frozenset(name_of(s) for s in scopes))
 
     def save_token(self, token: dict[str, Any], request: OAuthRequest) -> None:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from registry.base.errors import Unauthenticated
-from registry.trust import access_tokens, certificates, memberships
+from registry.trust import access_tokens, certificates, membership_view
 from registry.trust.ca import load_certificate
 from registry.trust.oauth_objects import (
     ASSERTION_ALGORITHMS,
@@ -203,7 +203,7 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         return True  # any member's resource server may ask
 
     def introspect_token(self, token: IntrospectedToken) -> dict[str, Any]:
-        roles, scopes = memberships.held(self.server.registry, token["sub_organisation"])
+        roles, scopes = membership_view.held(self.server.registry, token["sub_organisation"])
         answer = {k: v for k, v in token.items() if k != "sub_organisation"}
         return {
             **answer,

@@ -16,7 +16,7 @@ from registry.kernel.lifecycle import (
     text,
     uid,
 )
-from registry.trust import certificates, memberships, schemes
+from registry.trust import certificates, membership_view, schemes
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
@@ -31,7 +31,7 @@ def organisation(registry: Registry, org: str) -> dict[str, Any]:
     node = ox.NamedNode(org)
     contact = first(triples, node, DCAT.contactPoint)
     level = first(triples, node, FDI.assuranceLevel)
-    joined = memberships.memberships_of(registry, org)
+    joined = membership_view.memberships_of(registry, org)
     admin_certificates = [
         c["href"]
         for c in certificates.certificates_of(registry, org)
@@ -80,7 +80,7 @@ def next_step(
             "description": "The scheme operator is checking "
             "your evidence; you will be told at your contact point and in your inbox.",
         }
-    if status == "verified" and not any(m["status"] in memberships.OPEN for m in joined):
+    if status == "verified" and not any(m["status"] in membership_view.OPEN for m in joined):
         return {
             "step": "join-scheme",
             "method": "POST",
@@ -90,8 +90,8 @@ def next_step(
             'join the FDI scheme in the roles you need (POST {"roles": [...]} to href).',
         }
     if status == "verified":
-        current = next(m for m in joined if m["status"] in memberships.OPEN)
-        return memberships.membership(registry, current["id"])["next"]
+        current = next(m for m in joined if m["status"] in membership_view.OPEN)
+        return membership_view.membership(registry, current["id"])["next"]
     return {
         "step": "contact-scheme-operator",
         "description": f"The organisation is {status}; contact the scheme operator.",

@@ -47,7 +47,7 @@ from registry.kernel.lifecycle import (
 from registry.shacl.validation import check
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
 from registry.submissions.records import assign_iris, rename
-from registry.trust import certificates, memberships, people, schemes
+from registry.trust import certificates, membership_view, memberships, people, schemes
 from registry.trust.ca import CertificateAuthority, csr_common_name, fingerprint, load_csr
 from registry.trust.legal_identifiers import normalise_company_number, normalise_lei
 from registry.trust.organisation_view import ORGANISATION, organisation
@@ -258,7 +258,7 @@ def _transition(
         triples = content(registry, org)
         if action in ("suspend", "reinstate", "revoke"):
             changed = memberships.cascade(tx, registry, org, action, reason)
-            roles, _ = memberships.held(registry, org, pending=changed)
+            roles, _ = membership_view.held(registry, org, pending=changed)
             kept = [ox.NamedNode(r) for r in sorted(roles) if r in schemes.DIRECTORY_ROLES]
             triples = replace(triples, ox.NamedNode(org), FDI.marketRole, kept)
         if action in ("suspend", "revoke"):
