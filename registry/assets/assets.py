@@ -31,7 +31,7 @@ from registry.kernel.authorisation import authorise, refuse_verified_facts
 from registry.kernel.core import Registration, Registry, Staged, Transaction
 from registry.kernel.idempotency import IdempotencyKey
 from registry.kernel.lifecycle import content
-from registry.shacl.validation import Report
+from registry.shacl.validation import Report, check
 from registry.submissions.formats import Parsed
 from registry.submissions.records import Record
 from registry.trust.control import asset_of, parties, relations
@@ -145,8 +145,6 @@ def precheck(registry: Registry, parsed: Parsed) -> None:
     that a claim bound to fail (overlapping a right it does not take over, or breaking a rule)
     is refused when filed rather than when confirmed. Raises ConflictingRight, ValidationFailed.
     """
-    from registry.shacl.validation import check
-
     report, _, _ = check(
         _without(parsed, FDI.takesOver),
         registry.shapes,

@@ -23,6 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.assets.assets import (
+    precheck,
+    register_assets,
+    require_control,
+    rights_in,
+    switch_operator,
+)
 from registry.base.errors import Forbidden, InvalidTransition, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, RDF
@@ -42,6 +49,7 @@ from registry.messaging.inbox import activity
 from registry.submissions.formats import Parsed
 from registry.submissions.records import mint
 from registry.trust import schemes
+from registry.trust.authentication import held_now
 from registry.trust.control import OPERATOR, asset_owners, operator_of, relations
 
 if TYPE_CHECKING:
@@ -57,14 +65,6 @@ def claim_right(registry: Registry, parsed: Parsed, principal: Principal) -> Reg
 
     Raises Unauthenticated, Forbidden (not an FSP with assets-write, or a right naming another
     operator), NotFound (no such asset), UnusableInput, and what registering raises."""
-    from registry.assets.assets import (
-        precheck,
-        register_assets,
-        require_control,
-        rights_in,
-        switch_operator,
-    )
-
     authorise(principal, "right.claim")
     rights = rights_in(parsed)
     if len(rights) != 1:
@@ -130,8 +130,6 @@ def decide(
     registered) or contests it (it becomes a dispute). Raises Unauthenticated, Forbidden,
     NotFound, InvalidTransition (not pending), UnusableInput (contest without a reason), and
     what registering the right raises (e.g. ConflictingRight)."""
-    from registry.assets.assets import register_assets, switch_operator
-
     info = record_of(registry, iri, CLAIM, "claim")
     authorise(principal, "claim.decide", relations(registry, principal, iri))
     require_status(info, ("pending",), "confirm" if confirm else "contest", "claim")
@@ -217,8 +215,6 @@ def disputes(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
 def _claimant_now(registry: Registry, claimant: str) -> Principal:
     """The claimant as it stands today: still verified, with the roles and scopes it holds now
     (a claim does not outlive the claimant's suspension). Raises InvalidTransition."""
-    from registry.trust.authentication import held_now
-
     info = registry.info(claimant)
     if info is None or info.status != "verified":
         raise InvalidTransition(

@@ -24,6 +24,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.assets.assets import check_submission
 from registry.base.errors import NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.kernel.core import Registry
@@ -103,8 +104,6 @@ class JobRunner:
         ``principal`` may not register what it holds (``registry.assets.assets.check_submission``);
         nothing is stored then.
         """
-        from registry.assets.assets import check_submission
-
         parsed = read_bytes(data, fmt, source=source)
         check_submission(self.registry, parsed, principal)
         total = len(split_records(parsed.triples, parsed.origins).records)

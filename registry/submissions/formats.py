@@ -25,6 +25,7 @@ import pyoxigraph as ox
 
 from registry.base.errors import PayloadTooLarge, UnsupportedFormat, UnusableInput
 from registry.base.resources import context_path
+from registry.submissions.csvformat import rows_to_triples
 
 # Local IDs in a submission resolve against this base (``.invalid`` is reserved: RFC 2606).
 SUBMISSION_BASE = "http://submission.invalid/"
@@ -283,8 +284,6 @@ def _json_origins(doc: dict[str, Any]) -> dict[ox.NamedNode | ox.BlankNode, str]
 
 
 def _read_csv(data: bytes, fmt: str, source: str) -> Parsed:
-    from registry.submissions.csvformat import rows_to_triples
-
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
