@@ -27,17 +27,17 @@ from registry.shacl.shape_components import (
 from registry.shacl.shapes import (
     NOT_CONSTRAINTS,
     Check,
+    NestedShapes,
     Result,
     Run,
     Shape,
-    Shapes,
     result_for,
 )
 from registry.shacl.sparql import SparqlConstraint
 from registry.shacl.terms import XSD_STRING, Term, Unsupported, ox_term
 
 
-def checks(engine: Shapes, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
+def checks(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
     node = shape.node
     params = {p for p in g.predicates(node, None) if str(p).startswith(str(SH))} - NOT_CONSTRAINTS
     for p in params:
@@ -114,7 +114,7 @@ def _per_value(component: str, ok: Callable[[Run, Term], bool]) -> Check:
     return check
 
 
-def _class(engine: Shapes, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
+def _class(engine: NestedShapes, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
     target = ox_term(cls)
     return _per_value(
         "ClassConstraintComponent",
@@ -122,7 +122,7 @@ def _class(engine: Shapes, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
     )
 
 
-def _datatype(engine: Shapes, g: rdflib.Graph, shape: Shape, dtype: Node) -> Check:
+def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) -> Check:
     from datetime import date, datetime, time
     from decimal import Decimal
 
@@ -180,7 +180,7 @@ _NODE_KINDS = {
 }
 
 
-def _node_kind(engine: Shapes, g: rdflib.Graph, shape: Shape, kind: Node) -> Check:
+def _node_kind(engine: NestedShapes, g: rdflib.Graph, shape: Shape, kind: Node) -> Check:
     kinds = _NODE_KINDS.get(kind, ())
     return _per_value("NodeKindConstraintComponent", lambda run, v: isinstance(v, kinds))
 
@@ -197,7 +197,7 @@ def _count(component: str, bound: Node, at_least: bool) -> Check:
 
 
 def _range(component: str, want: Callable[[int], bool]) -> Callable[..., Check]:
-    def make(engine: Shapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
+    def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
         bound_is_string = isinstance(bound.value, str)  # type: ignore[union-attr]
 
         def ok(run: Run, v: Term) -> bool:
@@ -232,7 +232,7 @@ def _string_of(run: Run, v: Term) -> str | None:
 
 
 def _length(component: str, at_least: bool) -> Callable[..., Check]:
-    def make(engine: Shapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
+    def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
         n = bound.value  # type: ignore[union-attr]
         if not isinstance(n, int) or n < 0:
             raise Unsupported("bad length")
@@ -248,7 +248,7 @@ def _length(component: str, at_least: bool) -> Callable[..., Check]:
     return make
 
 
-def _pattern(engine: Shapes, g: rdflib.Graph, shape: Shape, pattern: Node) -> Check:
+def _pattern(engine: NestedShapes, g: rdflib.Graph, shape: Shape, pattern: Node) -> Check:
     if len(set(g.objects(shape.node, SH.pattern))) > 1:
         raise Unsupported("several patterns")
     flags = 0
@@ -267,7 +267,7 @@ def _pattern(engine: Shapes, g: rdflib.Graph, shape: Shape, pattern: Node) -> Ch
     return _per_value("PatternConstraintComponent", ok)
 
 
-def _in(engine: Shapes, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
+def _in(engine: NestedShapes, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
     allowed = set(rdflib.collection.Collection(g, members))
     iris = {ox_term(m) for m in allowed if isinstance(m, rdflib.URIRef)}
 
@@ -279,7 +279,7 @@ def _in(engine: Shapes, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
     return _per_value("InConstraintComponent", ok)
 
 
-def _has_value(engine: Shapes, g: rdflib.Graph, shape: Shape, wanted: Node) -> Check:
+def _has_value(engine: NestedShapes, g: rdflib.Graph, shape: Shape, wanted: Node) -> Check:
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
         if not any(run.rdf(v) == wanted for v in values):
             yield result_for(shape, focus, "HasValueConstraintComponent")
@@ -288,7 +288,7 @@ def _has_value(engine: Shapes, g: rdflib.Graph, shape: Shape, wanted: Node) -> C
 
 
 def _pair(component: str) -> Callable[..., Check]:
-    def make(engine: Shapes, g: rdflib.Graph, shape: Shape, other: Node) -> Check:
+    def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, other: Node) -> Check:
         if not isinstance(other, rdflib.URIRef):
             raise Unsupported("property pair with a non-IRI")
         predicate = ox.NamedNode(str(other))

@@ -12,17 +12,17 @@ from rdflib.term import Node
 
 from registry.shacl.shapes import (
     Check,
+    NestedShapes,
     Result,
     Run,
     Shape,
-    Shapes,
     evaluate,
     result_for,
 )
 from registry.shacl.terms import Term, Unsupported
 
 
-def node_check(engine: Shapes, target: Node) -> Check:
+def node_check(engine: NestedShapes, target: Node) -> Check:
     other = engine.shape(target)
     if other.path is not None:
         raise Unsupported("sh:node to a property shape")
@@ -35,7 +35,7 @@ def node_check(engine: Shapes, target: Node) -> Check:
     return check
 
 
-def property_check(engine: Shapes, target: Node) -> Check:
+def property_check(engine: NestedShapes, target: Node) -> Check:
     other = engine.shape(target)
     if other.path is None:
         raise Unsupported("sh:property to a node shape")
@@ -58,7 +58,7 @@ def property_check(engine: Shapes, target: Node) -> Check:
     return check
 
 
-def logical_check(engine: Shapes, g: rdflib.Graph, op: str, members: Node) -> Check:
+def logical_check(engine: NestedShapes, g: rdflib.Graph, op: str, members: Node) -> Check:
     # Duplicates stay: sh:xone counts each member that conforms, twice if listed twice.
     shapes = [engine.shape(m) for m in rdflib.collection.Collection(g, members)]
     if not shapes:
@@ -84,7 +84,7 @@ def logical_check(engine: Shapes, g: rdflib.Graph, op: str, members: Node) -> Ch
     return check
 
 
-def not_check(engine: Shapes, target: Node) -> Check:
+def not_check(engine: NestedShapes, target: Node) -> Check:
     other = engine.shape(target)
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
@@ -95,7 +95,7 @@ def not_check(engine: Shapes, target: Node) -> Check:
     return check
 
 
-def qualified_check(engine: Shapes, g: rdflib.Graph, shape: Shape) -> Check:
+def qualified_check(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Check:
     node = shape.node
     targets = [engine.shape(s) for s in g.objects(node, SH.qualifiedValueShape)]
     low = g.value(node, SH.qualifiedMinCount)

@@ -110,7 +110,7 @@ class Run:
 Check = Callable[[Run, Shape, Term, list[Term]], Iterable[Result]]
 
 
-class Shapes(Protocol):
+class NestedShapes(Protocol):
     """The compiled shapes a nested-shape check reaches (the engine)."""
 
     def shape(self, node: Node) -> Shape: ...
