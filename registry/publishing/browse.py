@@ -20,6 +20,7 @@ from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, number_text, value, values_of, words
 from registry.base.vocab import FDI, QUDT, RDFS, ROV, SAREF, UNIT
 from registry.kernel.core import Registry
+from registry.messaging.inbox import inbox_iri
 from registry.publishing.asset_lists import asset_count
 from registry.publishing.statistics import licence_areas
 from registry.trust.membership_view import memberships_of
@@ -178,8 +179,6 @@ def organisation(
 ) -> dict[str, Any]:
     """An organisation as its page shows it: names and keys, roles, schemes, catalogues, the
     assets it currently operates, its inbox."""
-    from registry.messaging.inbox import inbox_iri
-
     node = ox.NamedNode(iri)
     one = values_of(triples, node)
     info = registry.info(iri)
