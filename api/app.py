@@ -65,7 +65,7 @@ from registry.base.errors import (
 from registry.base.identity import Principal
 from registry.base.settings import Settings
 from registry.markets import sharing
-from registry.messaging import webhooks as registry_webhooks
+from registry.messaging import webhook_delivery
 from registry.operations import monitoring
 from registry.operations.refusals import Refusals
 from registry.trust import authorisation_server
@@ -120,14 +120,14 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     )
     registry = Registry(settings)
     if demo_assets and not any(registry.counts().values()):
-        from registry.operations.demo import load_demo
+        from registry.operations.demo_files import load_demo
 
         load_demo(registry, assets=demo_assets)
     app.state.registry = registry
     app.state.settings = settings
     app.state.jobs = JobRunner(registry)
     app.state.digests = DigestSender(registry, settings.digest_interval)
-    app.state.webhooks = registry_webhooks.Sender(registry)
+    app.state.webhooks = webhook_delivery.Sender(registry)
     app.state.operator_copies = sharing.OperatorCopies(registry)
     app.state.ca = CertificateAuthority.open(settings.data_dir)
     app.state.refusals = Refusals()

@@ -13,15 +13,19 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import authenticated_principal, current_principal
-from api.records import LINKED_DATA
+from api.records import LINKED_DATA, represent
 from api.submissions import BODY_SCHEMA, created, heavy, parse_body, read_body
+from registry.assets.attestations import assurance as assess
+from registry.assets.attestations import attest as record_attestation
 from registry.assets.claims import claim_right
 from registry.assets.jobs import JobRunner
 from registry.base.errors import NotFound
 from registry.base.identity import Principal
+from registry.markets import signposting
 from registry.messaging.inbox import advertisement
 from registry.rules import rules
 from registry.submissions.formats import format_for
+from registry.trust.access_log import reads_of
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registration, Registry
@@ -136,8 +140,6 @@ def version(
     number: int = VERSION_NUMBER,
     principal: Principal = Depends(current_principal),
 ) -> Response:
-    from api.records import represent
-
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     found, triples = registry.version(iri, number, principal=principal)
@@ -156,8 +158,6 @@ def as_of(
     time: str = Query(..., description="ISO 8601 time, e.g. 2026-01-31T00:00:00Z"),
     principal: Principal = Depends(current_principal),
 ) -> Response:
-    from api.records import represent
-
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
     found, triples = registry.version(iri, as_of=time, principal=principal)
@@ -171,8 +171,6 @@ def reads(
     principal: Principal = Depends(authenticated_principal),
 ) -> JSONResponse:
     """Reads of your records by other organisations (market operators), oldest first."""
-    from registry.trust.access_log import reads_of
-
     assert principal.organisation is not None
     found = reads_of(request.app.state.registry, principal.organisation, after=after)
     return JSONResponse({"organisation": principal.organisation, "reads": found})
@@ -189,8 +187,6 @@ async def attest(
 ) -> JSONResponse:
     """The facts are kept with their source and time beside the asset's own values; a value
     that differs is shown as a conflict, never written over the registered one."""
-    from registry.assets.attestations import attest as record_attestation
-
     registry = request.app.state.registry
     parsed = await parse_body(request)
     iri = f"{registry.settings.base_iri}id/asset/{uid}"
@@ -205,8 +201,6 @@ async def attest(
 def assurance(
     uid: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
-    from registry.assets.attestations import assurance as assess
-
     registry = request.app.state.registry
     return JSONResponse(assess(registry, f"{registry.settings.base_iri}id/asset/{uid}", principal))
 
@@ -220,8 +214,6 @@ def signpost(
 ) -> JSONResponse:
     """Every market whose operator publishes requirements (``/signpost``), whether the asset
     meets them, and what is missing (field, rule, message)."""
-    from registry.markets import signposting
-
     registry = request.app.state.registry
     iri = f"{registry.settings.base_iri}id/asset/{uid}"
     triples = registry.record(iri, principal)

@@ -1,8 +1,9 @@
 """The authorisation gate: every HTTP operation's rule, applied before its handler runs.
 
 :data:`OPERATIONS` names, for each operation of the OpenAPI document (method and path
-template), the action of ``registry.kernel.authorisation.RULES`` it performs and, when the action is
-about one record, where the record's IRI comes from (a template over the path parameters).
+template), the action of ``registry.kernel.authorisation_rules.RULES`` it performs and, when
+the action is about one record, where the record's IRI comes from (a template over the path
+parameters).
 :func:`gate` is a dependency of the whole application: it finds the operation, works out how the
 requester stands to the record (``registry.trust.control.relations``) and applies the rule. An
 operation missing from the map is refused (403): a new route cannot be open by accident, and

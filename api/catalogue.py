@@ -17,7 +17,8 @@ from api.auth import current_principal
 from api.records import LINKED_DATA, represent
 from api.submissions import BODY_SCHEMA, parse_body
 from registry.base.identity import Principal
-from registry.publishing.catalogue import catalogue, submit_catalogue, update_catalogue
+from registry.publishing.catalogue import catalogue
+from registry.publishing.member_catalogues import submit_catalogue, update_catalogue
 
 router = APIRouter(tags=["Catalogue (DCAT)"])
 

@@ -261,7 +261,7 @@ def _print_reports(
 def demo(assets: int, out: Path, seed: int) -> None:
     """Write a realistic synthetic registry: ASSETS assets across all 14 licence areas, a few
     dozen FSPs, the market operators and rights to operate (up to 1,000,000 assets)."""
-    from registry.operations.demo import write_demo
+    from registry.operations.demo_files import write_demo
 
     counts = write_demo(out, assets=assets, seed=seed)
     click.echo(f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))

@@ -29,6 +29,7 @@ from registry.proof import checkpoints
 from registry.proof.keys import KeyRing
 from registry.proof.receipts import verify_receipt
 from registry.store.journal import Journal
+from registry.store.journals import open_journal
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -58,7 +59,7 @@ def _json_file(path: Path, what: str) -> Any:
 
 def _journal(settings: Settings) -> Journal:
     if settings.journal_url:  # PostgreSQL (docs/replicas.md)
-        return Journal.open(None, settings.journal_url)
+        return open_journal(None, settings.journal_url)
     assert settings.data_dir is not None
     path = settings.data_dir / backups.JOURNAL
     if not path.is_file():

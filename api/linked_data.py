@@ -13,7 +13,7 @@ from api.records import LINKED_DATA, represent
 from api.vocabulary import rules_page, vocabulary_page
 from registry.base import rdf
 from registry.publishing.graphs import describe_graph
-from registry.rules import vocabulary_docs as docs
+from registry.rules import releases
 
 router = APIRouter(tags=["Linked data"])
 
@@ -37,12 +37,12 @@ def ontology_file(name: str, request: Request) -> Response:
     """One file of the ontology, or (``/ns/0.1.0``) the whole ontology as released in a
     version, at its version IRI."""
     registry = request.app.state.registry
-    if name in docs.released_versions(registry):
+    if name in releases.released_versions(registry):
         title = f"FDI ontology {name}"
         page = vocabulary_page(request, name, title)
-        return represent(request, docs.ontology_triples(registry, name), title=title, html=page)
-    version = docs.in_force(registry)
-    triples = docs.ontology_document(registry, version, name)
+        return represent(request, releases.ontology_triples(registry, name), title=title, html=page)
+    version = releases.in_force(registry)
+    triples = releases.ontology_document(registry, version, name)
     page = vocabulary_page(request, version, f"Ontology: {name}")
     return represent(request, triples, title=f"Ontology: {name}", html=page)
 
@@ -55,11 +55,11 @@ def ontology_file(name: str, request: Request) -> Response:
 def shapes_file(name: str, request: Request) -> Response:
     """One shapes document, or (``/shapes/0.1.0``) every one as released in a version."""
     registry = request.app.state.registry
-    if name in docs.released_versions(registry):
+    if name in releases.released_versions(registry):
         title = f"FDI rules {name}"
         page = rules_page(request, name, None, title)
-        return represent(request, docs.shapes_triples(registry, name), title=title, html=page)
-    version = docs.in_force(registry)
-    triples = docs.shapes_triples(registry, version, name)
+        return represent(request, releases.shapes_triples(registry, name), title=title, html=page)
+    version = releases.in_force(registry)
+    triples = releases.shapes_triples(registry, version, name)
     page = rules_page(request, version, name.removesuffix(".ttl"), f"Shapes: {name}")
     return represent(request, triples, title=f"Shapes: {name}", html=page)

@@ -13,7 +13,8 @@ from api.auth import authenticated_principal
 from api.pages import render
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
-from registry.markets.sharing import agreements_of, organisation_name, shared_with
+from registry.markets.agreement_terms import organisation_name
+from registry.markets.sharing import agreements_of, shared_with
 from registry.messaging.inbox import container
 from registry.publishing.my_records import owned_assets_and_rights
 from registry.shacl.validation import parse_and_check

@@ -1,4 +1,5 @@
-"""Content negotiation: choose a media type from an ``Accept`` header (RFC 9110 §12.5.1).
+"""Content negotiation: choose a media type from an ``Accept`` header (RFC 9110 §12.5.1); the
+``?format=`` suffix of each linked-data format, for links that cannot set ``Accept``.
 
 >>> choose("text/turtle;q=0.9, application/ld+json", ["text/turtle", "application/ld+json"])
 'application/ld+json'
@@ -10,7 +11,20 @@ True
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from fastapi import Request
+
 from registry.base.errors import NotAcceptable
+
+# The ?format= suffix of each linked-data format (links that cannot set Accept).
+SUFFIX = {
+    "text/html": "html",
+    "text/turtle": "ttl",
+    "application/n-triples": "nt",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdf",
+}
 
 
 def _parse(accept: str) -> list[tuple[str, float, int]]:
@@ -100,3 +114,9 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
         return True
     opaque = etag.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+def format_url(request: Request, suffix: str) -> str:
+    """This request's path and query with ``format`` set to ``suffix``."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
+    return f"{request.url.path}?{urlencode([*query, ('format', suffix)])}"

@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from api import pages
 from api.auth import authenticated_principal, client_certificate
 from registry.base.identity import Principal
-from registry.trust.authorisation_server import Call, Reply, Server
+from registry.trust.authorisation_server import Server
+from registry.trust.oauth_objects import Call, Reply
 
 router = APIRouter(tags=["Authorisation server"])
 

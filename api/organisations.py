@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import current_principal
 from registry.base.identity import Principal
-from registry.trust import organisations
+from registry.trust import organisation_view, organisations
 
 router = APIRouter(tags=["Organisations"])
 
@@ -96,7 +96,7 @@ def apply(
 
 @router.get("/organisations/{uid}", summary="An organisation: status, memberships, next step")
 def get(uid: str, request: Request) -> JSONResponse:
-    return _json(organisations.organisation(request.app.state.registry, org_iri(request, uid)))
+    return _json(organisation_view.organisation(request.app.state.registry, org_iri(request, uid)))
 
 
 @router.post("/organisations/{uid}/verify", summary="Verify an applicant (scheme operator)")

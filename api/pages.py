@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from api.auth import requester
-from api.negotiation import negotiate
+from api.negotiation import SUFFIX, format_url, negotiate
 from registry import __version__
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, PREFIXES, RDFS, ROV
@@ -194,8 +194,6 @@ def _asset_page(
 
 def formats_links(request: Request) -> list[dict[str, str]]:
     """Links to this page in each RDF format (its ``?format=`` URLs), for the pages' footers."""
-    from api.records import SUFFIX, format_url
-
     names = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD", "rdf": "RDF/XML"}
     return [
         {"name": names[suffix], "type": media, "href": format_url(request, suffix)}

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import current_principal
 from registry.base.identity import Principal
-from registry.rules import impact, proposals, rules
+from registry.rules import consultation, impact, proposal_records, proposals, rules
 
 router = APIRouter(tags=["Standards: proposals and rules versions"])
 
@@ -54,13 +54,13 @@ def propose(
 @router.get("/proposals", summary="Every proposal, newest last")
 def listing(request: Request) -> list[dict[str, Any]]:
     registry = request.app.state.registry
-    return [p.summary(_base(request)) for p in proposals.every(registry)]
+    return [p.summary(_base(request)) for p in proposal_records.every(registry)]
 
 
 @router.get("/proposals/{uid}", summary="One proposal: its documents and comments")
 def one(request: Request, uid: str) -> dict[str, Any]:
     registry = request.app.state.registry
-    return proposals.by_uid(registry, uid).as_dict(_base(request))
+    return proposal_records.by_uid(registry, uid).as_dict(_base(request))
 
 
 @router.get(
@@ -71,13 +71,13 @@ def impact_report(
     request: Request, uid: str, principal: Principal = Depends(current_principal)
 ) -> dict[str, Any]:
     registry = request.app.state.registry
-    return impact.view(registry, principal, proposals.iri_of(registry, uid))
+    return impact.view(registry, principal, proposal_records.iri_of(registry, uid))
 
 
 @router.get("/proposals/{uid}/inbox", summary="The comments on a proposal (an LDN inbox)")
 def comments(request: Request, uid: str) -> dict[str, Any]:
     registry = request.app.state.registry
-    proposal = proposals.by_uid(registry, uid)
+    proposal = proposal_records.by_uid(registry, uid)
     return {
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": f"{_base(request)}proposals/{uid}/inbox",
@@ -107,7 +107,7 @@ async def comment(
 
     body = await request.body()
     registry = request.app.state.registry
-    made = await run_in_threadpool(proposals.comment, registry, principal, uid, body)
+    made = await run_in_threadpool(consultation.comment, registry, principal, uid, body)
     return JSONResponse(made, status_code=201, headers={"Location": made["id"]})
 
 

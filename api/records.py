@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from api import pages
 from api.auth import current_principal
 from api.logs import request_id
-from api.negotiation import negotiate, none_match
+from api.negotiation import SUFFIX, format_url, negotiate, none_match
 from registry.base.identity import Principal
 from registry.base.resources import context_path
 from registry.base.vocab import PREFIXES
@@ -34,13 +33,6 @@ RDF_FORMATS = {
     "application/n-triples": ox.RdfFormat.N_TRIPLES,
     "application/ld+json": ox.RdfFormat.JSON_LD,
     "application/rdf+xml": ox.RdfFormat.RDF_XML,  # for harvesters that read only RDF/XML
-}
-SUFFIX = {
-    "text/html": "html",
-    "text/turtle": "ttl",
-    "application/n-triples": "nt",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdf",
 }
 FORMATS = {suffix: media for media, suffix in SUFFIX.items()}  # ?format=ttl -> text/turtle
 _PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}, "text/html": {}}
@@ -162,12 +154,6 @@ def alternates(request: Request, media: str, describedby: str | None = None) -> 
     if describedby:
         links.append(f'<{describedby}>; rel="describedby"; type="text/turtle"')
     return ", ".join(links)
-
-
-def format_url(request: Request, suffix: str) -> str:
-    """This request's path and query with ``format`` set to ``suffix``."""
-    query = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
-    return f"{request.url.path}?{urlencode([*query, ('format', suffix)])}"
 
 
 def shapes_for(request: Request, kind: str) -> str:

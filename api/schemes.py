@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import current_principal
 from registry.base.identity import Principal
-from registry.trust import memberships, schemes
+from registry.trust import membership_view, memberships, schemes
 
 router = APIRouter(tags=["Schemes and memberships"])
 
@@ -106,7 +106,7 @@ def join(
 
 @router.get("/memberships/{uid}", summary="A membership: roles, scopes, period, status, next step")
 def get_membership(uid: str, request: Request) -> dict[str, Any]:
-    return memberships.membership(request.app.state.registry, membership_iri(request, uid))
+    return membership_view.membership(request.app.state.registry, membership_iri(request, uid))
 
 
 @router.post(

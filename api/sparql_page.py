@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from api import pages
-from api.sparql import FORMATS, ProtocolRequest, Wanted, run_query
+from api.sparql_protocol import FORMATS, ProtocolRequest, Wanted, run_query
 from registry.base.errors import QueryRefused, QueryTimeout, RegistryError
 from registry.base.identity import Principal
 from registry.query.sparql_results import QueryAnswer

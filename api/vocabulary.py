@@ -20,6 +20,7 @@ from api.records import LINKED_DATA, represent
 from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.vocab import FDI, FDISH, TECH, curie
+from registry.rules import releases
 from registry.rules import vocabulary_docs as docs
 from registry.rules.vocabulary_diff import diff, diff_triples
 
@@ -36,9 +37,9 @@ def ontology(request: Request) -> Response:
     """The vocabulary in force: its documentation in a browser, its Turtle (and so on) for
     programs."""
     registry = request.app.state.registry
-    version = docs.in_force(registry)
+    version = releases.in_force(registry)
     page = vocabulary_page(request, version, "FDI ontology")
-    triples = docs.ontology_triples(registry, version)
+    triples = releases.ontology_triples(registry, version)
     return represent(request, triples, title="FDI ontology", html=page)
 
 
@@ -49,12 +50,12 @@ def ontology(request: Request) -> Response:
 )
 def shapes(request: Request) -> Response:
     """The rules in force: documented in a browser, SHACL in Turtle (and so on) for programs.
-    Each document is parsed once (registry.rules.vocabulary_docs.parsed): the same blank nodes every
+    Each document is parsed once (registry.rules.releases.parsed): the same blank nodes every
     time, so the ETag stays the same between requests (and ``If-None-Match`` can match)."""
     registry = request.app.state.registry
-    version = docs.in_force(registry)
+    version = releases.in_force(registry)
     page = rules_page(request, version, None, "FDI rules (SHACL shapes)")
-    triples = docs.shapes_triples(registry, version)
+    triples = releases.shapes_triples(registry, version)
     return represent(request, triples, title="FDI shapes", html=page)
 
 
@@ -69,7 +70,7 @@ def version_diff(
     to: str = Query(None, description="The newer version (default: the latest)"),
 ) -> Response:
     registry = request.app.state.registry
-    released = list(docs.released_versions(registry))
+    released = list(releases.released_versions(registry))
     old, new = from_ or released[0], to or released[-1]
     changes = diff(registry, old, new)
     title = f"Changes from {old} to {new}"
@@ -98,7 +99,7 @@ def technology(name: str, request: Request) -> Response:
     if not _LOCAL_NAME.fullmatch(name):  # nor would it make an IRI: no such technology
         raise NotFound(f"no technology {name!r} in the technology scheme")
     iri = TECH[name].value
-    version = docs.in_force(request.app.state.registry)
+    version = releases.in_force(request.app.state.registry)
     triples = docs.term_triples(request.app.state.registry, version, iri)
     page = vocabulary_page(request, version, curie(iri), only=iri)
     return represent(request, triples, title=curie(iri), iri=iri, html=page)
@@ -110,7 +111,7 @@ def technology(name: str, request: Request) -> Response:
     **LINKED_DATA,  # type: ignore[arg-type]
 )
 def released_shapes_file(version: str, name: str, request: Request) -> Response:
-    triples = docs.shapes_triples(request.app.state.registry, version, name)
+    triples = releases.shapes_triples(request.app.state.registry, version, name)
     title = f"Shapes: {name} ({version})"
     return represent(request, triples, title=title, html=rules_page(request, version, name, title))
 
@@ -144,7 +145,7 @@ def rules_page(request: Request, version: str, name: str | None, title: str) -> 
     def page() -> bytes:
         registry = request.app.state.registry
         vocabulary = docs.vocabulary(registry, version)
-        chosen = {rdf.value(t.subject) for t in docs.shapes_triples(registry, version, name)}
+        chosen = {rdf.value(t.subject) for t in releases.shapes_triples(registry, version, name)}
         ns = _ns_path(request.url.path, version)
         rules = [_rule(r, ns) for r in vocabulary.rules if r.iri in chosen]
         iri = f"{SHAPES_IRI}/{version}" + (f"/{name}" if name else "")
@@ -176,7 +177,7 @@ _KIND_ORDER = {
 def _version_context(
     request: Request, version: str, iri: str | None, href: str
 ) -> dict[str, object]:
-    others = [v for v in docs.released_versions(request.app.state.registry) if v != version]
+    others = [v for v in releases.released_versions(request.app.state.registry) if v != version]
     prefix = href.rsplit(version, 1)
     return {
         "version": version,

@@ -22,7 +22,7 @@ import pyoxigraph as ox
 from registry.assembly import Registry
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.operations.demo import load_demo
+from registry.operations.demo_files import load_demo
 from registry.proof import receipts
 
 BASE = "http://bench.example/"

@@ -20,7 +20,8 @@ from bench.measure import Sample, clock, peak_rss
 from registry.assembly import Registry
 from registry.operations.demo import generate, local_iri
 from registry.rules import revalidation
-from registry.shacl.engine import compile_shapes, rdf_term
+from registry.shacl.engine import compile_shapes
+from registry.shacl.terms import rdf_term
 from registry.shacl.validation import check
 from registry.submissions.csvformat import asset_triples
 from registry.submissions.formats import read_bytes

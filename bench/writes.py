@@ -22,7 +22,8 @@ import pyoxigraph as ox
 from bench.measure import Clock, Sample, clock
 from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.operations.demo import _chunks, generate, local_iri, resolve_references
+from registry.operations.demo import generate, local_iri
+from registry.operations.demo_files import chunks, resolve_references
 from registry.submissions.csvformat import asset_triples
 from registry.submissions.formats import Parsed
 
@@ -86,9 +87,9 @@ def register_demo(size: int, data_dir: Path) -> dict[str, Any]:
 
     with clock() as whole:
         register([t for o in demo.organisations for t in o.triples()])
-        for rows in _chunks(demo.asset_rows, CHUNK):
+        for rows in chunks(demo.asset_rows, CHUNK):
             register([t for row in rows for t in asset_triples(local_iri(row["id"]), row)])
-        for rights in _chunks(demo.rights(), CHUNK):
+        for rights in chunks(demo.rights(), CHUNK):
             register(resolve_references([t for r in rights for t in r.triples()], minted))
     triples = sum(
         1 for _ in registry.index.store.quads_for_pattern(None, None, None, registry.public_graph)

@@ -34,7 +34,9 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.processor import SPARQLProcessor
 from rdflib.term import Node
 
-from registry.shacl.engine import Engine, Result, rdf_term
+from registry.shacl.engine import Engine
+from registry.shacl.shapes import Result
+from registry.shacl.terms import rdf_term
 
 ROOT = Path(__file__).resolve().parent.parent
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")

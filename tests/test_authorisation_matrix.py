@@ -1,7 +1,7 @@
 """The authorisation matrix: every operation of the OpenAPI document, tried by every kind of
 principal, with real certificates the registry issued; the outcome must be the one the table
-(``registry.kernel.authorisation.RULES`` through ``api.authorisation.OPERATIONS``) gives, and a
-refused request must change nothing.
+(``registry.kernel.authorisation_rules.RULES`` through ``api.authorisation.OPERATIONS``) gives,
+and a refused request must change nothing.
 
 Requests that the table admits carry a body that cannot be parsed, so they stop at validation
 (400/415/422) or at a missing thing (404) and the world stays as built; the oracle below reads
@@ -26,8 +26,8 @@ from registry.assets.claims import claim_right, decide
 from registry.base.identity import SCHEME_OPERATOR
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.kernel.authorisation import ANYONE, MEMBER, RULES
-from registry.operations.demo import mpan_core
+from registry.kernel.authorisation_rules import ANYONE, MEMBER, RULES
+from registry.operations.demo_identifiers import mpan_core
 from registry.submissions.formats import read_bytes
 from registry.trust import organisations
 from tests.conftest import BASE, EXAMPLES, ROOT

@@ -446,9 +446,9 @@ def test_without_https_the_token_endpoint_answers_an_oauth_error_not_a_crash() -
 def test_a_code_or_refresh_token_is_taken_once_even_by_racing_requests():
     from concurrent.futures import ThreadPoolExecutor
 
-    from registry.trust.authorisation_server import _Expiring
+    from registry.trust.oauth_objects import Expiring
 
-    store = _Expiring()
+    store = Expiring()
     store.put("token", "value", 60)
     with ThreadPoolExecutor(16) as pool:
         taken = list(pool.map(lambda _: store.take("token"), range(64)))

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from registry.base.vocab import FDI, VCARD
-from registry.operations.demo import mpan_core
+from registry.operations.demo_identifiers import mpan_core
 from registry.trust.authentication import request_certificate
 from registry.trust.ca import new_key_and_csr
 from tests.conftest import EXAMPLES

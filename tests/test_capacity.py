@@ -7,7 +7,8 @@ from pathlib import Path
 from registry.assembly import Registry
 from registry.assets import capacity
 from registry.base.settings import Settings
-from registry.operations.demo import generate, load_demo
+from registry.operations.demo import generate
+from registry.operations.demo_files import load_demo
 
 
 def aggregate_by_scan(registry: Registry) -> dict[tuple[str, str, str], tuple[int, float]]:

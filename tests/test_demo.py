@@ -14,15 +14,10 @@ from registry.base.errors import UnsupportedFormat
 from registry.base.resources import shapes_dir, ttl_files
 from registry.base.settings import Settings
 from registry.base.vocab import FDI, STORAGE_TECHNOLOGIES, TECHNOLOGIES
-from registry.operations.demo import (
-    LICENCE_AREAS,
-    generate,
-    is_valid_lei,
-    load_demo,
-    local_iri,
-    mpan_check_digit,
-    write_demo,
-)
+from registry.operations.demo import generate, local_iri
+from registry.operations.demo_data import LICENCE_AREAS
+from registry.operations.demo_files import load_demo, write_demo
+from registry.operations.demo_identifiers import is_valid_lei, mpan_check_digit
 from registry.submissions.csvformat import HEADER, asset_triples
 from registry.submissions.formats import Parsed, read_file
 from registry.submissions.normalise import normalise_postcode
@@ -240,7 +235,8 @@ def test_dates_are_iso_dates(rows: list[dict[str, str]]) -> None:
 
 def test_a_demo_sample_passes_every_rule_including_the_registry_ones():
     """load_demo skips the shapes for speed, so the generator's output is checked here."""
-    from registry.operations.demo import local_iri, resolve_references
+    from registry.operations.demo import local_iri
+    from registry.operations.demo_files import resolve_references
     from registry.submissions.csvformat import asset_triples
 
     registry = Registry(Settings(data_dir=None))

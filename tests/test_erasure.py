@@ -30,7 +30,7 @@ from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.kernel.lifecycle import content as stored_content
 from registry.operations import backup
-from registry.operations.demo import mpan_core
+from registry.operations.demo_identifiers import mpan_core
 from registry.operations.erasure import erase
 from registry.submissions.formats import read_bytes
 from tests.conftest import EXAMPLES

@@ -13,6 +13,7 @@ import pytest
 from registry.base.errors import JournalCorrupt
 from registry.store.journal import Journal, entry_hash
 from registry.store.journal_pg import statement
+from registry.store.journals import open_journal
 from tests import postgres
 
 
@@ -37,7 +38,7 @@ def test_statements_get_postgresql_placeholders_and_conflict_clauses():
 
 
 def test_entries_chain_as_on_sqlite(url: str):
-    journal = Journal.open(None, url)
+    journal = open_journal(None, url)
     try:
         first = journal.append("2026-01-01T00:00:00Z", "a", "put", {"records": []})
         second = journal.append("2026-01-01T00:00:01Z", "b", "put", {"records": [1]})
@@ -49,7 +50,7 @@ def test_entries_chain_as_on_sqlite(url: str):
 
 
 def test_appends_from_two_journals_at_once_make_one_chain(url: str):
-    journals = [Journal.open(None, url) for _ in range(2)]
+    journals = [open_journal(None, url) for _ in range(2)]
 
     def append(journal: Journal, who: str) -> None:
         for n in range(40):
@@ -69,7 +70,7 @@ def test_appends_from_two_journals_at_once_make_one_chain(url: str):
 
 
 def test_an_edited_entry_breaks_the_chain(url: str):
-    journal = Journal.open(None, url)
+    journal = open_journal(None, url)
     try:
         for n in range(3):
             journal.append("2026-01-01T00:00:00Z", "a", "put", {"n": n})
@@ -83,7 +84,7 @@ def test_an_edited_entry_breaks_the_chain(url: str):
 
 
 def test_a_failed_derive_leaves_no_entry(url: str):
-    journal = Journal.open(None, url)
+    journal = open_journal(None, url)
 
     def derive(db, entry):  # type: ignore[no-untyped-def]
         db.execute("INSERT INTO checkpoint (seq, time, body) VALUES (?, ?, ?)", (1, "t", "{}"))
@@ -109,7 +110,7 @@ def test_a_promoted_standby_takes_over_with_every_acknowledged_entry():
                 f"{standby.directory}&port={primary.port},{standby.port}"
                 "&target_session_attrs=read-write"
             )
-            journal = Journal.open(None, both)
+            journal = open_journal(None, both)
             try:
                 acknowledged = [
                     journal.append("2026-01-01T00:00:00Z", "a", "put", {"n": n}).hash
@@ -169,6 +170,6 @@ def test_an_unreachable_journal_is_named_without_its_password(tmp_path):
     from registry.base.errors import JournalUnavailable
 
     with pytest.raises(JournalUnavailable) as refused:
-        Journal.open(None, f"postgresql://fdi:s3cret@/fdi?host={tmp_path}&port=5")
+        open_journal(None, f"postgresql://fdi:s3cret@/fdi?host={tmp_path}&port=5")
     assert "dbname=fdi" in refused.value.detail
     assert "s3cret" not in refused.value.detail

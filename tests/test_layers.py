@@ -221,3 +221,10 @@ def test_the_architecture_page_draws_the_same_layers():
             name = head[0].removesuffix("/").removesuffix(".py")
             drawn.setdefault(rank, set()).add(name)
     assert [drawn[r] for r in sorted(drawn)] == LAYERS
+
+
+def test_the_architecture_page_names_every_module():
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    drawing = page.split("## Layers", 1)[1].split("```")[1]
+    modules = {p.name for p in REGISTRY.rglob("*.py") if p.name != "__init__.py"}
+    assert {m for m in modules if m not in drawing} == set()

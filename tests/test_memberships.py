@@ -22,8 +22,8 @@ from registry.base.errors import (
 )
 from registry.base.identity import FSP
 from registry.base.settings import Settings
-from registry.shacl.engine import rdf_term
-from registry.trust import memberships, organisations
+from registry.shacl.terms import rdf_term
+from registry.trust import membership_view, memberships, organisation_view, organisations
 from registry.trust.authentication import authenticate, request_certificate
 from registry.trust.ca import new_key_and_csr
 from registry.trust.schemes import FDI_SCHEME
@@ -68,7 +68,7 @@ def test_join_grant_accept_makes_an_active_membership_and_says_what_is_next(
         "commercial-write",
         "messages-send",
     ]
-    assert organisations.organisation(world.registry, applicant.iri)["marketRoles"] == [
+    assert organisation_view.organisation(world.registry, applicant.iri)["marketRoles"] == [
         "FlexibilityServiceProvider"
     ]
 
@@ -90,7 +90,7 @@ def test_the_acceptance_records_who_when_and_the_digest_of_the_served_text(
     app, world: Onboarding
 ) -> None:  # type: ignore[no-untyped-def]
     fsp = world.member("Example Flex Ltd", "SC123456")
-    acceptance = memberships.membership(world.registry, fsp.membership)["acceptance"]
+    acceptance = membership_view.membership(world.registry, fsp.membership)["acceptance"]
     document = TestClient(app).get("/schemes/fdi/agreement")
 
     assert acceptance["by"] == fsp.admin_principal.user
@@ -169,7 +169,7 @@ def test_suspending_a_membership_revokes_the_certificates_claiming_its_roles(
         authenticate(world.registry, world.ca, fsp.certificate)
     admin = authenticate(world.registry, world.ca, fsp.admin_certificate)  # claims no scheme role
     assert admin.roles == {"https://w3id.org/fdi/ns#Administrator"}
-    assert organisations.organisation(world.registry, fsp.iri)["marketRoles"] == []
+    assert organisation_view.organisation(world.registry, fsp.iri)["marketRoles"] == []
 
 
 def test_roles_are_held_only_within_the_granted_period(world: Onboarding) -> None:
@@ -179,8 +179,8 @@ def test_roles_are_held_only_within_the_granted_period(world: Onboarding) -> Non
     memberships.grant(world.registry, world.operator, m["id"], [FSP], valid_from=later)
     memberships.accept_agreement(world.registry, applicant.admin_principal, m["id"])
 
-    assert memberships.held(world.registry, applicant.iri) == (set(), set())
-    assert FSP in memberships.held(world.registry, applicant.iri, later)[0]
+    assert membership_view.held(world.registry, applicant.iri) == (set(), set())
+    assert FSP in membership_view.held(world.registry, applicant.iri, later)[0]
     _, csr = new_key_and_csr("app")
     with pytest.raises(UnusableInput, match="no role"):
         request_certificate(

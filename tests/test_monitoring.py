@@ -24,7 +24,7 @@ from registry.base import outbound
 from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.settings import Settings
 from registry.operations import monitoring
-from registry.publishing.catalogue import submit_catalogue
+from registry.publishing.member_catalogues import submit_catalogue
 from registry.submissions.formats import read_bytes
 from registry.trust.ca import CertificateAuthority
 from registry.trust.schemes import operator_iri

@@ -20,7 +20,13 @@ from registry.base.errors import (
 )
 from registry.base.identity import FSP, Principal
 from registry.base.settings import Settings
-from registry.trust import memberships, organisations
+from registry.trust import (
+    legal_identifiers,
+    membership_view,
+    memberships,
+    organisation_view,
+    organisations,
+)
 from registry.trust.authentication import authenticate
 from registry.trust.ca import CertificateAuthority
 from registry.trust.schemes import operator_iri
@@ -69,7 +75,7 @@ def application(number: str = "SC123456", **extra) -> organisations.Application:
     ],
 )
 def test_company_number_spellings_normalise_to_one(given: str, normal: str) -> None:
-    assert organisations.normalise_company_number(given) == normal
+    assert legal_identifiers.normalise_company_number(given) == normal
 
 
 def test_an_application_is_recorded_as_applied_in_the_register_and_in_rdf(
@@ -225,11 +231,11 @@ def test_suspension_cascades_to_memberships_and_certificates(world: Onboarding) 
     fsp = world.member("Example Flex Ltd", "SC123456")
     organisations.suspend(world.registry, world.operator, fsp.iri, "fees unpaid")
 
-    assert memberships.membership(world.registry, fsp.membership)["status"] == "suspended"
+    assert membership_view.membership(world.registry, fsp.membership)["status"] == "suspended"
     for pem in (fsp.certificate, fsp.admin_certificate):
         with pytest.raises(Unauthenticated, match="revoked"):
             authenticate(world.registry, world.ca, pem)
-    assert organisations.organisation(world.registry, fsp.iri)["marketRoles"] == []
+    assert organisation_view.organisation(world.registry, fsp.iri)["marketRoles"] == []
 
 
 def test_reinstatement_reactivates_memberships_but_not_certificates(world: Onboarding) -> None:
@@ -238,7 +244,7 @@ def test_reinstatement_reactivates_memberships_but_not_certificates(world: Onboa
     view = organisations.reinstate(world.registry, world.operator, fsp.iri, "fees paid")
 
     assert view["status"] == "verified" and view["marketRoles"] == ["FlexibilityServiceProvider"]
-    assert memberships.membership(world.registry, fsp.membership)["status"] == "active"
+    assert membership_view.membership(world.registry, fsp.membership)["status"] == "active"
     with pytest.raises(Unauthenticated):
         authenticate(world.registry, world.ca, fsp.certificate)
 
@@ -251,7 +257,7 @@ def test_a_membership_suspended_on_its_own_stays_suspended_on_reinstatement(
     organisations.suspend(world.registry, world.operator, fsp.iri, "fees unpaid")
     organisations.reinstate(world.registry, world.operator, fsp.iri)
 
-    assert memberships.membership(world.registry, fsp.membership)["status"] == "suspended"
+    assert membership_view.membership(world.registry, fsp.membership)["status"] == "suspended"
 
 
 def test_revocation_is_final_and_never_deletes(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
@@ -260,7 +266,7 @@ def test_revocation_is_final_and_never_deletes(app, world: Onboarding) -> None: 
 
     with pytest.raises(InvalidTransition):
         organisations.reinstate(world.registry, world.operator, fsp.iri)
-    assert memberships.membership(world.registry, fsp.membership)["status"] == "revoked"
+    assert membership_view.membership(world.registry, fsp.membership)["status"] == "revoked"
     assert TestClient(app).get(f"/organisations/{fsp.uid}").json()["status"] == "revoked"
     assert (
         TestClient(app).get(f"/id/org/{fsp.uid}", headers={"Accept": "text/turtle"}).status_code

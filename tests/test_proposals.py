@@ -21,8 +21,8 @@ from registry.base.errors import (
 )
 from registry.base.identity import Principal
 from registry.base.settings import Settings
-from registry.operations.demo import mpan_core
-from registry.rules import impact, proposals, rules
+from registry.operations.demo_identifiers import mpan_core
+from registry.rules import consultation, impact, proposal_records, proposals, rules
 from registry.submissions.formats import read_bytes
 from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE, EXAMPLES
@@ -78,7 +78,7 @@ def body(docs: dict[str, str], version: str = "0.2.0") -> dict:  # type: ignore[
 def refused(world: World, principal: Principal, docs: dict[str, str]) -> list[dict[str, str]]:
     with pytest.raises(ProposalRefused) as caught:
         proposals.propose(world.registry, principal, body(docs))
-    assert proposals.every(world.registry) == []  # nothing stored
+    assert proposal_records.every(world.registry) == []  # nothing stored
     return caught.value.extra["problems"]  # type: ignore[no-any-return]
 
 
@@ -168,7 +168,7 @@ def test_turtle_that_does_not_parse_is_refused_naming_the_document(world: World)
         proposals.propose(
             world.registry, world.standards.principal, body({"ontology/fdi": "fdi:x ."})
         )
-    assert proposals.every(world.registry) == []
+    assert proposal_records.every(world.registry) == []
 
 
 def test_a_proposal_that_changes_nothing_is_refused(world: World) -> None:
@@ -180,7 +180,7 @@ def test_a_proposal_that_changes_nothing_is_refused(world: World) -> None:
 def test_a_provider_may_not_propose(world: World) -> None:
     with pytest.raises(Forbidden):
         proposals.propose(world.registry, world.fsp.principal, proposal())
-    assert proposals.every(world.registry) == []
+    assert proposal_records.every(world.registry) == []
 
 
 def test_a_market_operator_may_not_change_the_registrys_own_rules(world: World) -> None:
@@ -197,7 +197,7 @@ def test_a_version_not_above_the_latest_is_refused(world: World) -> None:
         proposals.propose(world.registry, world.standards.principal, proposal("0.1.0"))
 
 
-def adopt(world: World, p: proposals.Proposal, days: float = 0) -> rules.RulesVersion:
+def adopt(world: World, p: proposal_records.Proposal, days: float = 0) -> rules.RulesVersion:
     when = world.registry.clock() + dt.timedelta(days=days, seconds=1)
     return proposals.adopt(
         world.registry, world.operator, p.iri.rsplit("/", 1)[-1], when.isoformat()
@@ -210,7 +210,7 @@ def test_a_proposal_on_a_version_since_replaced_cannot_be_adopted(world: World) 
     adopt(world, first)
     with pytest.raises(Conflict, match="0.2.0 was adopted since"):
         adopt(world, second)
-    assert proposals.read(world.registry, second.iri).status == "proposed"
+    assert proposal_records.read(world.registry, second.iri).status == "proposed"
     assert [v.version for v in rules.versions(world.registry)] == ["0.1.0", "0.2.0"]
 
 
@@ -221,7 +221,7 @@ def test_only_the_scheme_operator_adopts_and_not_in_the_past(world: World) -> No
         proposals.adopt(world.registry, world.standards.principal, uid, "2099-01-01T00:00:00Z")
     with pytest.raises(UnusableInput, match="now or later"):
         proposals.adopt(world.registry, world.operator, uid, "2020-01-01T00:00:00Z")
-    assert proposals.read(world.registry, made.iri).status == "proposed"
+    assert proposal_records.read(world.registry, made.iri).status == "proposed"
     assert [v.version for v in rules.versions(world.registry)] == ["0.1.0"]
 
 
@@ -229,7 +229,7 @@ def test_an_adopted_proposal_takes_no_more_comments(world: World) -> None:
     made = proposals.propose(world.registry, world.standards.principal, proposal())
     adopt(world, made)
     with pytest.raises(InvalidTransition):
-        proposals.comment(
+        consultation.comment(
             world.registry, world.fsp.principal, made.iri.rsplit("/", 1)[-1], b'{"content": "late"}'
         )
 

@@ -6,7 +6,8 @@ import pytest
 from registry.assembly import Registry
 from registry.base.errors import ValidationFailed
 from registry.base.vocab import FDI
-from registry.store.index import BULK_QUADS, META_GRAPH, OxigraphIndex, RecordChange
+from registry.store.index import BULK_QUADS, OxigraphIndex
+from registry.store.index_protocol import META_GRAPH, RecordChange
 from registry.submissions.formats import read_file
 from tests.conftest import EXAMPLES
 

@@ -12,8 +12,11 @@ import pytest
 from registry.assembly import Registry
 from registry.base.errors import StoreUnavailable
 from registry.base.settings import Settings
-from registry.store.index import META_GRAPH, OxigraphIndex, RecordChange, open_index
-from registry.store.remote_index import OLD_MARKERS, RemoteIndex, bind
+from registry.store.index import OxigraphIndex
+from registry.store.index_protocol import META_GRAPH, RecordChange
+from registry.store.indexes import open_index
+from registry.store.remote_index import OLD_MARKERS, RemoteIndex
+from registry.store.sparql_text import bind
 from registry.submissions.formats import read_bytes
 from tests.conftest import BASE, EXAMPLES, store_urls
 from tests.servers import free_port, oxigraph_binary, oxigraph_server

@@ -26,8 +26,8 @@ from cryptography import x509
 from registry.assembly import Registry
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
-from registry.operations.demo import mpan_core
-from registry.store.journal import Journal
+from registry.operations.demo_identifiers import mpan_core
+from registry.store.journals import open_journal
 from registry.trust.ca import CertificateAuthority
 from tests import postgres
 from tests.conftest import EXAMPLES
@@ -336,7 +336,7 @@ def test_sigkill_of_a_replica_while_8_writers_run_loses_no_acknowledged_write(wo
     assert set(acknowledged.values()) <= stored
     mine = {iri for iri in stored if any(iri == v for v in acknowledged.values())}
     assert len(mine) == len(acknowledged)
-    check = Journal.open(None, world.url)
+    check = open_journal(None, world.url)
     try:
         assert check.verify() == world.sql("SELECT count(*) FROM entry")[0][0]
     finally:

@@ -10,9 +10,11 @@ from pathlib import Path
 from registry.assembly import Registry
 from registry.base.resources import shapes_dir, ttl_files
 from registry.base.settings import Settings
-from registry.operations.demo import generate, load_demo
+from registry.operations.demo import generate
+from registry.operations.demo_files import load_demo
 from registry.rules.revalidation import revalidate
-from registry.shacl.validation import Finding, load_shapes
+from registry.shacl.findings import Finding
+from registry.shacl.validation import load_shapes
 
 STRICTER = """
 @prefix fdi: <https://w3id.org/fdi/ns#> . @prefix sh: <http://www.w3.org/ns/shacl#> .
@@ -110,13 +112,14 @@ def reference_findings(registry: Registry, shapes) -> Counter:
     """pySHACL on rdflib over every quad of the registry's index, as findings."""
     import pyoxigraph as ox
 
-    from registry.shacl.validation import _findings, reference_report
+    from registry.shacl.findings import report_findings
+    from registry.shacl.validation import reference_report
     from tests.shacl_reference import prepared_queries
 
     triples = [ox.Triple(q.subject, q.predicate, q.object) for q in registry.index.dump()]
     with prepared_queries():
         report = reference_report(triples, shapes.graph, None)
-    return rows(_findings(report, shapes.graph, {}, "turtle"))
+    return rows(report_findings(report, shapes.graph, {}, "turtle"))
 
 
 def rows(findings: list[Finding]) -> Counter:

@@ -22,7 +22,8 @@ import rdflib
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from registry.shacl.engine import Unsupported, compile_shapes
+from registry.shacl.engine import compile_shapes
+from registry.shacl.terms import Unsupported
 from tests.shacl_reference import engine_verdict, pyshacl_verdict
 
 EXAMPLES = int(os.environ.get("FDI_SHACL_EXAMPLES", "40"))

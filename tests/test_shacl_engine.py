@@ -16,7 +16,8 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
-from registry.shacl.engine import Engine, Unsupported, compile_shapes
+from registry.shacl.engine import Engine, compile_shapes
+from registry.shacl.terms import Unsupported
 from registry.shacl.validation import load_shapes
 from tests.shacl_reference import (
     engine_verdict,

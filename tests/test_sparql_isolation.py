@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from registry.base.errors import QueryCapacity, QueryFailed, QueryTimeout
 from registry.base.settings import Settings
-from registry.operations.demo import load_demo
+from registry.operations.demo_files import load_demo
 from registry.query.fair_share import MAX_WAITING, FairShare
 from registry.query.peer_relay import PeerRequest, _read_request, fetch
 from registry.query.query import Dataset

@@ -33,10 +33,11 @@ from registry.assembly import Registry
 from registry.base.errors import QueryFailed, QueryRefused
 from registry.base.identity import Principal
 from registry.base.settings import Settings
-from registry.operations.demo import load_demo, mpan_check_digit
+from registry.operations.demo_files import load_demo
+from registry.operations.demo_identifiers import mpan_check_digit
 from registry.query.query import check_query
 from registry.query.sparql_pool import resident_bytes
-from registry.store.index import RecordChange
+from registry.store.index_protocol import RecordChange
 from tests.conftest import BASE, EXAMPLES
 from tests.servers import serve
 from tests.trust import Onboarding

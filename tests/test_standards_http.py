@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from registry.operations.demo import mpan_core
+from registry.operations.demo_identifiers import mpan_core
 from tests import test_tls
 from tests.conftest import EXAMPLES
 from tests.proposal_documents import proposal

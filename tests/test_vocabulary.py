@@ -16,7 +16,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
 from registry.base.settings import Settings
-from registry.rules import rules, vocabulary_docs
+from registry.rules import releases, rules, vocabulary_docs
 from registry.rules.vocabulary_diff import compare
 from tests.conftest import BASE, fsp_app
 
@@ -177,10 +177,7 @@ EXPECTED = {
 
 def triples(*directories: Path) -> list:
     return [
-        t
-        for d in directories
-        for path in ttl_files(d)
-        for t in vocabulary_docs.parsed(path.read_text())
+        t for d in directories for path in ttl_files(d) for t in releases.parsed(path.read_text())
     ]
 
 

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from registry.base.settings import Settings
-from registry.messaging import webhooks
+from registry.messaging import webhook_delivery
 from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE
 from tests.test_authorisation_tls import ASSET, TURTLE, fresh_mpan, member, register_asset
@@ -264,7 +264,7 @@ def test_a_signature_is_what_the_specification_computes() -> None:
     # The example of the Standard Webhooks specification's reference libraries.
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     body = b'{"test": 2432232314}'
-    signature = webhooks.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
+    signature = webhook_delivery.sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
     assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 

@@ -147,7 +147,6 @@ def precheck(registry: Registry, parsed: Parsed) -> None:
     that a claim bound to fail (overlapping a right it does not take over, or breaking a rule)
     is refused when filed rather than when confirmed. Raises ConflictingRight, ValidationFailed.
     """
-
     report, _, _ = check(
         _without(parsed, FDI.takesOver),
         registry.shapes,

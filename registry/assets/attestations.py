@@ -22,7 +22,8 @@ from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.rdf import Term
 from registry.base.vocab import FDI, PROV, QUDT, RDF, XSD
-from registry.kernel.authorisation import MARKET, authorise
+from registry.kernel.authorisation import authorise
+from registry.kernel.authorisation_rules import MARKET
 from registry.kernel.core import Registration, Registry, now
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
 from registry.submissions.records import mint

@@ -69,7 +69,6 @@ def claim_right(
 
     Raises Unauthenticated, Forbidden (not an FSP with assets-write, or a right naming another
     operator), NotFound (no such asset), UnusableInput, and what registering raises."""
-
     authorise(principal, "right.claim")
     rights = rights_in(parsed)
     if len(rights) != 1:
@@ -134,7 +133,6 @@ def decide(
     registered) or contests it (it becomes a dispute). Raises Unauthenticated, Forbidden,
     NotFound, InvalidTransition (not pending), UnusableInput (contest without a reason), and
     what registering the right raises (e.g. ConflictingRight)."""
-
     info = record_of(registry, iri, CLAIM, "claim")
     authorise(principal, "claim.decide", relations(registry, principal, iri))
     require_status(info, ("pending",), "confirm" if confirm else "contest", "claim")
@@ -220,7 +218,6 @@ def disputes(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
 def _claimant_now(registry: Registry, claimant: str) -> Principal:
     """The claimant as it stands today: still verified, with the roles and scopes it holds now
     (a claim does not outlive the claimant's suspension). Raises InvalidTransition."""
-
     info = registry.info(claimant)
     if info is None or info.status != "verified":
         raise InvalidTransition(

@@ -108,7 +108,6 @@ class JobRunner:
         ``principal`` may not register what it holds (``registry.assets.assets.check_submission``);
         nothing is stored then.
         """
-
         parsed = read_bytes(data, fmt, source=source)
         check_submission(self.registry, parsed, principal)
         total = len(split_records(parsed.triples, parsed.origins).records)

@@ -47,8 +47,10 @@ from registry.proof.keys import KeyRing
 from registry.query.sparql_endpoint import SparqlEndpoint
 from registry.shacl.validation import Shapes, load_shapes
 from registry.store import personal
-from registry.store.index import RecordChange, open_index
-from registry.store.journal import Entry, Journal
+from registry.store.index_protocol import RecordChange
+from registry.store.indexes import open_index
+from registry.store.journal import Entry
+from registry.store.journals import open_journal
 
 # Names features and interfaces import from here (the kernel's vocabulary of writes).
 __all__ = [
@@ -94,7 +96,7 @@ class Registry(Writes):
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
-        self.journal = Journal.open(
+        self.journal = open_journal(
             Path(data_dir) / "journal.sqlite" if data_dir else None, settings.journal_url
         )
         with self.journal.exclusive():  # replicas sharing a journal start one at a time

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from registry.base import rdf
 from registry.base.rdf import Term
 from registry.base.vocab import FDI
-from registry.store.index import Index
+from registry.store.index_protocol import Index
 
 # Values per query: keeps each query's text and plan small whatever the chunk size.
 BATCH = 1000

@@ -34,7 +34,8 @@ from registry.base.vocab import FDI, FDISH
 from registry.kernel.lifecycle import content, owned
 from registry.markets import signposting
 from registry.rules import rules
-from registry.shacl.validation import Report, field_name, parse_and_check
+from registry.shacl.findings import field_name
+from registry.shacl.validation import Report, parse_and_check
 from registry.submissions.formats import Parsed
 from registry.submissions.records import split_records
 from registry.trust.permissions import SCOPE_COMMERCIAL, require

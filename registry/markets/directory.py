@@ -28,11 +28,11 @@ from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV
 from registry.kernel import access
 from registry.kernel.features import Feature
 from registry.kernel.lifecycle import content, objects, text
-from registry.markets.sharing import terms_of
+from registry.markets.agreement_terms import terms_of
 from registry.messaging.inbox import inbox_iri
 from registry.submissions.formats import Parsed
 from registry.submissions.records import split_records
-from registry.trust.memberships import memberships_of
+from registry.trust.membership_view import memberships_of
 from registry.trust.schemes import SCHEMES, name_of, operator_iri, require_operator
 
 if TYPE_CHECKING:
@@ -203,7 +203,6 @@ def entry_triples(registry: Registry, entries: list[dict[str, Any]]) -> list[ox.
 def licences(registry: Registry) -> list[dict[str, Any]]:
     """The public licence registry: every scheme licence, the scheme and scopes it covers and
     the actions it permits."""
-
     public = access.public_graph(registry.settings.base_iri)
     out = []
     for info in registry.records(FDI.SchemeLicence, graph=public):

@@ -26,7 +26,8 @@ from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
 from registry.base.vocab import FDI
-from registry.shacl.validation import Shapes, field_name, load_shapes, shape_findings, shapes_of
+from registry.shacl.findings import field_name
+from registry.shacl.validation import Shapes, load_shapes, shape_findings, shapes_of
 
 MARKETS = """
 PREFIX fdi: <https://w3id.org/fdi/ns#>

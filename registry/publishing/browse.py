@@ -25,7 +25,7 @@ from registry.kernel.core import Registry
 from registry.messaging.inbox import inbox_iri
 from registry.publishing.asset_lists import asset_count
 from registry.publishing.statistics import licence_areas
-from registry.trust.memberships import memberships_of
+from registry.trust.membership_view import memberships_of
 
 RIGHTS_OF_ASSET = (
     PREFIXES
@@ -184,7 +184,6 @@ def organisation(
 ) -> dict[str, Any]:
     """An organisation as its page shows it: names and keys, roles, schemes, catalogues, the
     assets it currently operates, its inbox."""
-
     node = ox.NamedNode(iri)
     one = values_of(triples, node)
     info = registry.info(iri)

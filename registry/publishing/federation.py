@@ -30,7 +30,7 @@ from registry.base.vocab import FDI, OWL
 from registry.kernel.core import Registration, Registry
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
 from registry.submissions.normalise import normalise
-from registry.trust.organisations import normalise_company_number
+from registry.trust.legal_identifiers import normalise_company_number
 
 NATURAL_KEYS = {"mpan": FDI.mpanCore, "company_number": FDI.companyNumber, "lei": FDI.lei}
 

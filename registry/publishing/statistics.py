@@ -13,7 +13,7 @@ from registry.base import rdf
 from registry.base.resources import ontology_dir, ttl_files
 from registry.base.vocab import RECORD_TYPES
 from registry.publishing import disclosure
-from registry.store.index import Index
+from registry.store.index_protocol import Index
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry

@@ -37,7 +37,7 @@ from urllib.parse import urljoin
 import pyoxigraph as ox
 
 from registry.base.errors import QueryRefused
-from registry.store.index import Index
+from registry.store.index_protocol import Index
 
 MAX_QUERY_CHARS = 20_000
 MAX_NESTING = 64  # brackets of any kind: (), {}, []

@@ -56,7 +56,8 @@ from registry.query.sparql_results import (
     store_query,
     timed_out,
 )
-from registry.store.index import Index, OxigraphIndex
+from registry.store.index import OxigraphIndex
+from registry.store.index_protocol import Index
 
 log = logging.getLogger(__name__)
 

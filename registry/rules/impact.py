@@ -6,7 +6,7 @@ the compiled engine in parts (``registry.rules.revalidation``'s partition of the
 the
 report shows its progress part by part. When it is ready, each organisation with records that
 would fail is told its count in its inbox and the proposal goes to consultation
-(``registry.rules.proposals.open_consultation``). Reports are kept in memory: after a restart the
+(``registry.rules.consultation.open_consultation``). Reports are kept in memory: after a restart the
 first request for one computes it again (the notices are sent once, by the proposal's status).
 
 Who sees what (:func:`view`): anyone the progress and totals; the proposer and the scheme
@@ -29,8 +29,11 @@ import rdflib
 
 from registry.base.identity import Principal
 from registry.rules import rules
+from registry.rules.consultation import open_consultation
+from registry.rules.proposal_records import Proposal, read
 from registry.shacl.engine import compile_shapes
-from registry.shacl.validation import _findings, _result_findings, reference_report
+from registry.shacl.findings import report_findings, result_findings
+from registry.shacl.validation import reference_report
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
@@ -80,8 +83,6 @@ _lock = threading.Lock()
 
 def start(registry: Registry, proposal_iri: str, *, wait: bool = False) -> Impact:
     """The proposal's report, started in the background if there is none (or it failed)."""
-    from registry.rules.proposals import candidate, read
-
     with _lock:
         found = _runners(registry).get(proposal_iri)
         if found is not None and found.status != "failed":
@@ -118,8 +119,6 @@ def affected(registry: Registry, proposal_iri: str) -> dict[str, int]:
 
 
 def _run(registry: Registry, impact: Impact, version: rules.RulesVersion) -> None:
-    from registry.rules.proposals import open_consultation
-
     try:
         graph = rules.shapes_for(registry, version).graph
         with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
@@ -157,13 +156,13 @@ def _failures(
         triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
         report = reference_report(triples, graph, None)
         focus = [str(f) for f in report.objects(None, rdflib.SH.focusNode)]
-        found = _findings(report, graph, {}, "turtle")
+        found = report_findings(report, graph, {}, "turtle")
         pairs = [(f, x.rule, x.message) for f, x in zip(focus, found, strict=False)]
         impact.done = impact.parts
     else:
         for part in range(impact.parts):
             results = engine.validate(store, part=(part, impact.parts))
-            findings = _result_findings(results, graph, {}, "turtle")
+            findings = result_findings(results, graph, {}, "turtle")
             pairs += [
                 (r.focus.value, f.rule, f.message)
                 for r, f in zip(results, findings, strict=True)
@@ -187,8 +186,6 @@ def _failures(
 
 def view(registry: Registry, principal: Principal, proposal_iri: str) -> dict[str, Any]:
     """The report as ``principal`` may see it (see the module's docstring)."""
-    from registry.rules.proposals import read
-
     proposal = read(registry, proposal_iri)
     impact = start(registry, proposal_iri)
     out: dict[str, Any] = {
@@ -231,3 +228,16 @@ def _by_rule(failures: list[Failure]) -> dict[str, int]:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def candidate(registry: Registry, proposal: Proposal) -> rules.RulesVersion:
+    """The rules version a proposal would make (status ``proposed``, or as adopted)."""
+    base = rules.get(registry, proposal.base)
+    return rules.derive(
+        base,
+        proposal.version,
+        proposal.documents,
+        status="proposed" if proposal.status != "adopted" else "adopted",
+        effective=proposal.effective,
+        proposal=proposal.iri,
+    )

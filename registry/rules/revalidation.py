@@ -18,14 +18,10 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 import rdflib
 
-from registry.shacl.engine import Unsupported, compile_shapes
-from registry.shacl.validation import (
-    Finding,
-    Shapes,
-    _findings,
-    _result_findings,
-    reference_report,
-)
+from registry.shacl.engine import compile_shapes
+from registry.shacl.findings import Finding, report_findings, result_findings
+from registry.shacl.terms import Unsupported
+from registry.shacl.validation import Shapes, reference_report
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
@@ -49,7 +45,7 @@ def revalidate(registry: Registry, shapes: Shapes | None = None, workers: int = 
     except Unsupported:
         triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
         report = reference_report(triples, shapes.graph, None)
-        return _findings(report, shapes.graph, {}, "turtle")
+        return report_findings(report, shapes.graph, {}, "turtle")
 
 
 def _compiled(
@@ -80,4 +76,4 @@ def _part(shapes_text: str, store: ox.Store, part: int, parts: int) -> list[Find
     if engine is None:
         raise Unsupported("these shapes use a feature the compiled engine leaves to pySHACL")
     results = engine.validate(store, part=(part, parts))
-    return _result_findings(results, graph, {}, "turtle")
+    return result_findings(results, graph, {}, "turtle")

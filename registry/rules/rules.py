@@ -38,6 +38,7 @@ import rdflib
 from registry.base.errors import NotFound, UnusableInput
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
 from registry.base.vocab import DCT, FDI
+from registry.rules.proposal_records import read
 from registry.shacl.validation import Shapes, shapes_of
 
 if TYPE_CHECKING:
@@ -242,8 +243,6 @@ def _released(registry: Registry) -> list[RulesVersion]:
 
 def _adopted(registry: Registry) -> list[RulesVersion]:
     """Adopted proposals as versions, each built on its base."""
-    from registry.rules.proposals import read
-
     proposals = [read(registry, iri) for (iri,) in registry.journal.read(_ADOPTED, (PROPOSAL,))]
     proposals.sort(key=lambda p: semver(p.version))
     by_version = {PACKAGED: packaged()}

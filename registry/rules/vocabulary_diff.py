@@ -29,13 +29,8 @@ import pyoxigraph as ox
 
 from registry.base.rdf import Term
 from registry.base.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS
-from registry.rules.vocabulary_docs import (
-    SHAPE_TYPES,
-    Graph,
-    all_shapes_triples,
-    deprecation,
-    ontology_triples,
-)
+from registry.rules.releases import all_shapes_triples, ontology_triples
+from registry.rules.vocabulary_docs import SHAPE_TYPES, Graph, deprecation
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry

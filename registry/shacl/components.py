@@ -2,7 +2,8 @@
 
 Each check follows the pySHACL component it stands for (named in a comment where the reading is
 pySHACL's own): which value nodes are tested, which results are reported with which value, and
-rdflib's semantics for literals.
+rdflib's semantics for literals. The components that evaluate nested shapes are in
+:mod:`registry.shacl.shape_components`.
 """
 
 from __future__ import annotations
@@ -16,26 +17,29 @@ from pyshacl.rdfutil.compare import compare_literal
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from registry.shacl.engine import (
-    _NOT_CONSTRAINTS,
-    _XSD_STRING,
+from registry.shacl.shape_components import (
+    logical_check,
+    node_check,
+    not_check,
+    property_check,
+    qualified_check,
+)
+from registry.shacl.shapes import (
+    NOT_CONSTRAINTS,
     Check,
-    Engine,
+    NestedShapes,
     Result,
     Run,
     Shape,
-    Term,
-    Unsupported,
-    _evaluate,
-    _result,
-    ox_term,
+    result_for,
 )
 from registry.shacl.sparql import SparqlConstraint
+from registry.shacl.terms import XSD_STRING, Term, Unsupported, ox_term
 
 
-def checks(engine: Engine, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
+def checks(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
     node = shape.node
-    params = {p for p in g.predicates(node, None) if str(p).startswith(str(SH))} - _NOT_CONSTRAINTS
+    params = {p for p in g.predicates(node, None) if str(p).startswith(str(SH))} - NOT_CONSTRAINTS
     for p in params:
         if p in (
             SH.property,
@@ -65,16 +69,16 @@ def checks(engine: Engine, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
                     check.reads = (ox_term(value),)  # type: ignore[attr-defined]
                 yield check
     for value in g.objects(node, SH.node):
-        yield _node_check(engine, value)
+        yield node_check(engine, value)
     for value in g.objects(node, SH.property):
-        yield _property_check(engine, value)
+        yield property_check(engine, value)
     for op in ("or", "and", "xone"):
         for members in g.objects(node, SH[op]):
-            yield _logical_check(engine, g, op, members)
+            yield logical_check(engine, g, op, members)
     for value in g.objects(node, SH["not"]):
-        yield _not_check(engine, value)
+        yield not_check(engine, value)
     if (node, SH.qualifiedValueShape, None) in g:
-        yield _qualified_check(engine, g, shape)
+        yield qualified_check(engine, g, shape)
     for constraint in g.objects(node, SH.sparql):
         if g.value(constraint, SH.deactivated) == rdflib.Literal(True):
             continue
@@ -105,12 +109,12 @@ _AT_MOST_ONE = {
 
 def _per_value(component: str, ok: Callable[[Run, Term], bool]) -> Check:
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
-        return [_result(shape, focus, component, v) for v in values if not ok(run, v)]
+        return [result_for(shape, focus, component, v) for v in values if not ok(run, v)]
 
     return check
 
 
-def _class(engine: Engine, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
+def _class(engine: NestedShapes, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
     target = ox_term(cls)
     return _per_value(
         "ClassConstraintComponent",
@@ -118,7 +122,7 @@ def _class(engine: Engine, g: rdflib.Graph, shape: Shape, cls: Node) -> Check:
     )
 
 
-def _datatype(engine: Engine, g: rdflib.Graph, shape: Shape, dtype: Node) -> Check:
+def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) -> Check:
     from datetime import date, datetime, time
     from decimal import Decimal
 
@@ -176,7 +180,7 @@ _NODE_KINDS = {
 }
 
 
-def _node_kind(engine: Engine, g: rdflib.Graph, shape: Shape, kind: Node) -> Check:
+def _node_kind(engine: NestedShapes, g: rdflib.Graph, shape: Shape, kind: Node) -> Check:
     kinds = _NODE_KINDS.get(kind, ())
     return _per_value("NodeKindConstraintComponent", lambda run, v: isinstance(v, kinds))
 
@@ -186,14 +190,14 @@ def _count(component: str, bound: Node, at_least: bool) -> Check:
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
         if (len(values) < n) if at_least else (len(values) > n):
-            return [_result(shape, focus, component)]
+            return [result_for(shape, focus, component)]
         return []
 
     return check
 
 
 def _range(component: str, want: Callable[[int], bool]) -> Callable[..., Check]:
-    def make(engine: Engine, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
+    def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
         bound_is_string = isinstance(bound.value, str)  # type: ignore[union-attr]
 
         def ok(run: Run, v: Term) -> bool:
@@ -215,7 +219,7 @@ def _range(component: str, want: Callable[[int], bool]) -> Callable[..., Check]:
 def _string_of(run: Run, v: Term) -> str | None:
     if isinstance(v, ox.BlankNode):
         return None
-    if isinstance(v, ox.Literal) and v.datatype == _XSD_STRING and not run.literals:
+    if isinstance(v, ox.Literal) and v.datatype == XSD_STRING and not run.literals:
         return v.value  # what str(rdflib_literal.value) gives, without making the rdflib term
     term = run.rdf(v)
     if (
@@ -228,7 +232,7 @@ def _string_of(run: Run, v: Term) -> str | None:
 
 
 def _length(component: str, at_least: bool) -> Callable[..., Check]:
-    def make(engine: Engine, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
+    def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
         n = bound.value  # type: ignore[union-attr]
         if not isinstance(n, int) or n < 0:
             raise Unsupported("bad length")
@@ -244,7 +248,7 @@ def _length(component: str, at_least: bool) -> Callable[..., Check]:
     return make
 
 
-def _pattern(engine: Engine, g: rdflib.Graph, shape: Shape, pattern: Node) -> Check:
+def _pattern(engine: NestedShapes, g: rdflib.Graph, shape: Shape, pattern: Node) -> Check:
     if len(set(g.objects(shape.node, SH.pattern))) > 1:
         raise Unsupported("several patterns")
     flags = 0
@@ -263,7 +267,7 @@ def _pattern(engine: Engine, g: rdflib.Graph, shape: Shape, pattern: Node) -> Ch
     return _per_value("PatternConstraintComponent", ok)
 
 
-def _in(engine: Engine, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
+def _in(engine: NestedShapes, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
     allowed = set(rdflib.collection.Collection(g, members))
     iris = {ox_term(m) for m in allowed if isinstance(m, rdflib.URIRef)}
 
@@ -275,16 +279,16 @@ def _in(engine: Engine, g: rdflib.Graph, shape: Shape, members: Node) -> Check:
     return _per_value("InConstraintComponent", ok)
 
 
-def _has_value(engine: Engine, g: rdflib.Graph, shape: Shape, wanted: Node) -> Check:
+def _has_value(engine: NestedShapes, g: rdflib.Graph, shape: Shape, wanted: Node) -> Check:
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
         if not any(run.rdf(v) == wanted for v in values):
-            yield _result(shape, focus, "HasValueConstraintComponent")
+            yield result_for(shape, focus, "HasValueConstraintComponent")
 
     return check
 
 
 def _pair(component: str) -> Callable[..., Check]:
-    def make(engine: Engine, g: rdflib.Graph, shape: Shape, other: Node) -> Check:
+    def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, other: Node) -> Check:
         if not isinstance(other, rdflib.URIRef):
             raise Unsupported("property pair with a non-IRI")
         predicate = ox.NamedNode(str(other))
@@ -294,10 +298,10 @@ def _pair(component: str) -> Callable[..., Check]:
             theirs = set(run.data.objects(focus, predicate))
             if component == "EqualsConstraintComponent":
                 for v in list(mine - theirs) + list(theirs - mine):
-                    yield _result(shape, focus, component, v)
+                    yield result_for(shape, focus, component, v)
             elif component == "DisjointConstraintComponent":
                 for v in mine & theirs:
-                    yield _result(shape, focus, component, v)
+                    yield result_for(shape, focus, component, v)
             else:
                 yield from _compare_pair(run, shape, focus, component, mine, theirs)
 
@@ -331,7 +335,7 @@ def _compare_pair(
             else:
                 bad = not (left < right) if strict else not (left <= right)  # type: ignore[operator]
             if bad:
-                yield _result(shape, focus, component, v)
+                yield result_for(shape, focus, component, v)
 
 
 _SIMPLE: dict[Node, Callable[..., Check]] = {
@@ -354,117 +358,3 @@ _SIMPLE: dict[Node, Callable[..., Check]] = {
     SH.lessThan: _pair("LessThanConstraintComponent"),
     SH.lessThanOrEquals: _pair("LessThanOrEqualsConstraintComponent"),
 }
-
-
-# --------------------------------------------------------------------------- shape-based components
-
-
-def _node_check(engine: Engine, target: Node) -> Check:
-    other = engine.shape(target)
-    if other.path is not None:
-        raise Unsupported("sh:node to a property shape")
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        for v in values:
-            if not engine.conforms(run, other, v, strict=True):
-                yield _result(shape, focus, "NodeConstraintComponent", v)
-
-    return check
-
-
-def _property_check(engine: Engine, target: Node) -> Check:
-    other = engine.shape(target)
-    if other.path is None:
-        raise Unsupported("sh:property to a node shape")
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
-        if other.kind_simple and not other.deactivated:
-            # Value checks only: nothing can recurse, so no evaluation stack is needed.
-            out: list[Result] = []
-            for v in values:
-                own = other.values(run.data, v)  # type: ignore[misc]
-                for c in other.checks:
-                    out.extend(c(run, other, v, own))
-            return out
-        if other in run.stack:
-            return []
-        return _evaluate(run, other, values)
-
-    check.kind = "property"  # type: ignore[attr-defined]
-    check.target = other  # type: ignore[attr-defined]
-    return check
-
-
-def _logical_check(engine: Engine, g: rdflib.Graph, op: str, members: Node) -> Check:
-    # Duplicates stay: sh:xone counts each member that conforms, twice if listed twice.
-    shapes = [engine.shape(m) for m in rdflib.collection.Collection(g, members)]
-    if not shapes:
-        raise Unsupported("empty list")
-    component = {
-        "or": "OrConstraintComponent",
-        "and": "AndConstraintComponent",
-        "xone": "XoneConstraintComponent",
-    }[op]
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        for v in values:
-            passed = [engine.conforms(run, s, v) for s in shapes]
-            if op == "or":
-                bad = not any(passed)
-            elif op == "and":
-                bad = not all(passed)
-            else:
-                bad = sum(passed) != 1
-            if bad:
-                yield _result(shape, focus, component, v)
-
-    return check
-
-
-def _not_check(engine: Engine, target: Node) -> Check:
-    other = engine.shape(target)
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        for v in values:
-            if engine.conforms(run, other, v):
-                yield _result(shape, focus, "NotConstraintComponent", v)
-
-    return check
-
-
-def _qualified_check(engine: Engine, g: rdflib.Graph, shape: Shape) -> Check:
-    node = shape.node
-    targets = [engine.shape(s) for s in g.objects(node, SH.qualifiedValueShape)]
-    low = g.value(node, SH.qualifiedMinCount)
-    high = g.value(node, SH.qualifiedMaxCount)
-    disjoint = g.value(node, SH.qualifiedValueShapesDisjoint) == rdflib.Literal(True)
-    if len(targets) != 1 or (low is None and high is None):
-        raise Unsupported("qualified value shape form")
-    target = targets[0]
-    siblings: list[Shape] = []
-    if disjoint:
-        for parent in g.subjects(SH.property, node):
-            for prop in g.objects(parent, SH.property):
-                for sibling in g.objects(prop, SH.qualifiedValueShape):
-                    if sibling != target.node:
-                        siblings.append(engine.shape(sibling))
-    low_n = None if low is None else int(low.value)  # type: ignore[union-attr]
-    high_n = None if high is None else int(high.value)  # type: ignore[union-attr]
-
-    def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
-        if not disjoint and not values and (low_n is None or low_n < 1):
-            return
-        if target in run.stack:
-            return
-        count = 0
-        for v in values:
-            if engine.conforms(run, target, v) and not any(
-                engine.conforms(run, s, v) for s in siblings
-            ):
-                count += 1
-        if high_n is not None and count > high_n:
-            yield _result(shape, focus, "QualifiedMaxCountConstraintComponent")
-        if low_n is not None and count < low_n:
-            yield _result(shape, focus, "QualifiedMinCountConstraintComponent")
-
-    return check

@@ -13,7 +13,8 @@ nested group, aggregate or slice); any other query is run per focus node with ``
 exactly as pySHACL does. Literal semantics (ill-typed literals, value comparisons, ``sh:in``
 equality after rdflib's lexical normalisation) are rdflib's, as in pySHACL, cached per literal.
 
-This module reads the data, evaluates paths and shapes and runs a validation; the components
+This module compiles a shapes graph and runs a validation; the data, terms, paths and shapes
+are in :mod:`registry.shacl.data`, `.terms`, `.paths` and `.shapes`, the components
 are in :mod:`registry.shacl.components` and SHACL-SPARQL in :mod:`registry.shacl.sparql`.
 
 Shapes graphs that use a feature this engine does not implement (``sh:closed``,
@@ -27,7 +28,7 @@ fixtures and on the W3C SHACL core test suite.
 ...   ex:S a sh:NodeShape ; sh:targetClass ex:C ;
 ...     sh:property [ sh:path ex:p ; sh:minCount 1 ] .''', format="turtle")
 >>> store = ox.Store()
->>> store.add(ox.Quad(ox.NamedNode("http://example.org/a"), RDF_TYPE, ox.NamedNode("http://example.org/C")))
+>>> store.add(ox.Quad(ox.NamedNode("http://example.org/a"), ox.NamedNode(str(RDF.type)), ox.NamedNode("http://example.org/C")))
 >>> [(r.focus.value, r.component) for r in compile_shapes(g).validate(store)]
 [('http://example.org/a', 'MinCountConstraintComponent')]
 """
@@ -35,43 +36,19 @@ fixtures and on the W3C SHACL core test suite.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
 
 import pyoxigraph as ox
 import rdflib
-from pyshacl.graph_abstraction import to_rdf
-from rdflib.namespace import RDF, RDFS, SH, XSD
+from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
-RDF_TYPE = ox.NamedNode(str(RDF.type))
-RDFS_SUBCLASS = ox.NamedNode(str(RDFS.subClassOf))
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
+from registry.shacl.components import checks
+from registry.shacl.data import Data
+from registry.shacl.paths import compile_path
+from registry.shacl.shapes import Result, Run, Shape, evaluate, whole_graph_results
+from registry.shacl.terms import Term, Unsupported, ox_term
 
-# Parameters that are not constraints (or that a constraint reads alongside its own).
-_NOT_CONSTRAINTS = {
-    SH.targetClass,
-    SH.targetNode,
-    SH.targetSubjectsOf,
-    SH.targetObjectsOf,
-    SH.path,
-    SH.name,
-    SH.description,
-    SH.message,
-    SH.severity,
-    SH.deactivated,
-    SH.order,
-    SH.group,
-    SH.defaultValue,
-    SH.flags,
-    SH.qualifiedMinCount,
-    SH.qualifiedMaxCount,
-    SH.qualifiedValueShapesDisjoint,
-    SH.ignoredProperties,
-    SH.declare,
-    SH.prefixes,
-}
 # Parameters whose presence sends the whole shapes graph to pySHACL.
 _UNSUPPORTED = {
     SH.closed,
@@ -84,14 +61,6 @@ _UNSUPPORTED = {
     SH.condition,
     SH.entailment,
 }
-# SPARQL prefixes pySHACL's Oxigraph data graph adds to every query.
-_QUERY_PREFIXES = {
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "xsd": str(XSD),
-    "xml": "http://www.w3.org/XML/1998/namespace",
-}
 OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
 _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
@@ -103,361 +72,6 @@ _SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"
 # not on the number of records.
 PRELOAD_LIMIT = 3_000_000
 BATCH_SIZE = 10_000
-
-
-class Unsupported(Exception):
-    """The shapes graph uses a feature this engine leaves to pySHACL."""
-
-
-@dataclass(frozen=True)
-class Result:
-    """One validation result, as pySHACL reports it (``sh:detail`` left out)."""
-
-    focus: Term
-    path: Node | None  # the shapes graph's path node (an IRI, or a blank node for a path)
-    value: Term | None
-    component: str  # the constraint component's local name
-    shape: Node
-    severity: str  # Violation, Warning or Info
-    messages: tuple[str, ...] = ()
-    source_constraint: Node | None = None
-
-
-# --------------------------------------------------------------------------- data access
-
-
-class Data:
-    """Reads of one data graph (every graph of the store), memoised for one validation run."""
-
-    def __init__(
-        self,
-        store: ox.Store,
-        preload: bool = False,
-        triples: Iterable[ox.Triple | ox.Quad] | None = None,
-    ) -> None:
-        """``triples``: every triple the store holds, already at hand (a submission and the
-        records it relates to), preloaded instead of reading the store back."""
-        self.store = store
-        self._out: dict[Term, dict[ox.NamedNode, list[Term]]] = {}
-        self._preloaded = preload or triples is not None
-        if self._preloaded:
-            # One pass over a small store costs less than a lookup per subject.
-            out, given = self._out, triples is not None
-            for q in store if triples is None else triples:
-                found = out.get(q.subject)
-                if found is None:
-                    out[q.subject] = found = {}
-                obj = q.object
-                if given and isinstance(obj, ox.Literal) and obj.datatype != _XSD_STRING:
-                    obj = read_as_rdflib(obj)  # (a string is read as written)
-                values = found.get(q.predicate)
-                if values is None:
-                    found[q.predicate] = [obj]
-                elif obj not in values:
-                    values.append(obj)
-        # Given triples are read as given (lexical forms as submitted: a store canonicalises
-        # them), for targets and inverse paths too; built on first use.
-        self._given = triples is not None
-        self._by_predicate: dict[ox.NamedNode, list[tuple[Term, Term]]] | None = None
-        self._by_object: dict[ox.NamedNode, dict[Term, list[Term]]] = {}
-        self._as_given: dict[ox.Literal, ox.Literal] | None = None
-        self._types: dict[Term, list[Term]] = {}
-        self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
-        self._superclasses: dict[ox.NamedNode, set[Term]] = {}
-        self._class_members: dict[ox.NamedNode, list[Term]] = {}
-
-    def forget(self) -> None:
-        """Drop the memoised reads (read again if needed): between batches of focus nodes."""
-        if self._preloaded:
-            return
-        self._out.clear()
-        self._types.clear()
-        self._instances.clear()
-        self._superclasses.clear()
-        self._class_members.clear()
-
-    def objects(self, subject: Term, predicate: ox.NamedNode) -> list[Term]:
-        if isinstance(subject, ox.Literal):
-            return []
-        out = self._out.get(subject)
-        if out is None:
-            out = {}
-            for q in self.store.quads_for_pattern(subject, None, None):
-                out.setdefault(q.predicate, []).append(q.object)
-            for key, values in out.items():
-                if len(values) > 1:  # the same triple in several graphs counts once
-                    out[key] = list(dict.fromkeys(values))
-            self._out[subject] = out
-        return out.get(predicate, [])
-
-    def types(self, node: Term) -> list[Term]:
-        """``node``'s rdf:type values. Unlike ``objects``, a node not read yet has only its types
-        read: sh:class reaches other records (a right's asset), whose other triples it needs not.
-        """
-        out = self._out.get(node)
-        if out is not None:
-            return out.get(RDF_TYPE, [])
-        found = self._types.get(node)
-        if found is None:
-            found = self._types[node] = list(
-                dict.fromkeys(q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None))
-            )
-        return found
-
-    def subjects(self, predicate: ox.NamedNode, obj: Term) -> list[Term]:
-        if self._given:
-            by_object = self._by_object.get(predicate)
-            if by_object is None:
-                by_object = self._by_object[predicate] = {}
-                for s, o in self.pairs(predicate):
-                    by_object.setdefault(o, []).append(s)
-            return by_object.get(obj, [])
-        return list(
-            dict.fromkeys(q.subject for q in self.store.quads_for_pattern(None, predicate, obj))
-        )
-
-    def pairs(self, predicate: ox.NamedNode) -> Iterator[tuple[Term, Term]]:
-        if self._given:
-            if self._by_predicate is None:
-                self._by_predicate = {}
-                for subject, found in self._out.items():
-                    for p, objects in found.items():
-                        self._by_predicate.setdefault(p, []).extend((subject, o) for o in objects)
-            yield from self._by_predicate.get(predicate, [])
-            return
-        for q in self.store.quads_for_pattern(None, predicate, None):
-            yield q.subject, q.object
-
-    def as_given(self, term: Term) -> Term:
-        """A term a query on the store returned, as the given triples have it (the store
-        canonicalised ``"300"^^xsd:byte`` to an xsd:integer; SHACL-SPARQL reports the former)."""
-        if not self._given or not isinstance(term, ox.Literal):
-            return term
-        if self._as_given is None:
-            given = {o for found in self._out.values() for os in found.values() for o in os}
-            literals = [
-                o for o in given if isinstance(o, ox.Literal) and o.datatype != _XSD_STRING
-            ]  # a store keeps strings as they are
-            scratch = ox.Store()
-            s, p = ox.NamedNode("urn:fdi:s"), ox.NamedNode("urn:fdi:p")
-            mapping: dict[ox.Literal, ox.Literal | None] = {}
-            for literal in literals:
-                scratch.add(ox.Quad(s, p, literal))
-                (stored,) = [q.object for q in scratch]
-                scratch.clear()
-                # Two given literals stored as one stay as the store has them (ambiguous).
-                mapping[stored] = literal if stored not in mapping else None  # type: ignore[index]
-            self._as_given = {k: v for k, v in mapping.items() if v is not None}
-        return self._as_given.get(term, term)
-
-    def superclasses(self, cls: Term) -> set[Term]:
-        """``cls`` and every class it is a subclass of (rdfs:subClassOf*, in the data)."""
-        found = self._superclasses.get(cls)  # type: ignore[arg-type]
-        if found is None:
-            found, todo = {cls}, [cls]
-            while todo:
-                for parent in self.objects(todo.pop(), RDFS_SUBCLASS):
-                    if parent not in found:
-                        found.add(parent)
-                        todo.append(parent)
-            self._superclasses[cls] = found  # type: ignore[index]
-        return found
-
-    def is_instance(self, node: Term, cls: ox.NamedNode) -> bool:
-        """``node rdf:type/rdfs:subClassOf* cls`` in the data graph."""
-        key = (node, cls)
-        known = self._instances.get(key)
-        if known is None:
-            known = any(cls in self.superclasses(t) for t in self.types(node))
-            self._instances[key] = known
-        return known
-
-    def instances(self, cls: ox.NamedNode) -> list[Term]:
-        found = self._class_members.get(cls)
-        if found is None:
-            found = self._class_members[cls] = self._instances_of(cls)
-        return found
-
-    def _instances_of(self, cls: ox.NamedNode) -> list[Term]:
-        classes, todo = {cls}, [cls]
-        while todo:
-            for sub in self.subjects(RDFS_SUBCLASS, todo.pop()):
-                if sub not in classes:
-                    classes.add(sub)
-                    todo.append(sub)
-        out: dict[Term, None] = {}
-        for c in classes:
-            out.update(dict.fromkeys(self.subjects(RDF_TYPE, c)))
-        return list(out)
-
-
-_RDF_TERMS: dict[ox.Literal, rdflib.Literal] = {}
-
-
-_XSD_STRING = ox.NamedNode(str(XSD.string))
-
-
-def rdf_term(term: Term) -> Node:
-    """The rdflib term pySHACL on rdflib sees for an Oxigraph term (literals cached).
-
-    A simple literal is ``"x"^^xsd:string`` in Oxigraph and RDF 1.1, but rdflib parses ``"x"``
-    with no datatype and tells the two apart; the data's strings are read as rdflib reads
-    them, so that ``sh:in ( "x" )`` and ``sh:hasValue "x"`` match them (docs/facts.md, fact 18).
-
-    >>> rdf_term(ox.Literal("_C")) == rdflib.Literal("_C")
-    True
-    """
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    found = _RDF_TERMS.get(term)
-    if found is None:
-        found = rdflib.Literal(term.value) if term.datatype == _XSD_STRING else to_rdf(term)
-        if len(_RDF_TERMS) > 200_000:
-            _RDF_TERMS.clear()
-        _RDF_TERMS[term] = found
-    return found
-
-
-def read_as_rdflib(literal: ox.Literal) -> ox.Literal:
-    """A submitted literal as rdflib (and a store) reads it: a well-typed one in its canonical
-    form (``"01"^^xsd:integer`` is ``"1"``, one value), an ill-typed one as written (a store
-    would make ``"300"^^xsd:byte`` an xsd:integer; its lexical form is what sh:datatype checks).
-
-    >>> read_as_rdflib(ox.Literal("01", datatype=ox.NamedNode(str(XSD.integer)))).value
-    '1'
-    """
-    term = rdf_term(literal)
-    if getattr(term, "ill_typed", None) is True or str(term) == literal.value:
-        return literal
-    if literal.language:
-        return ox.Literal(str(term), language=literal.language)
-    return ox.Literal(str(term), datatype=literal.datatype)
-
-
-def ox_term(node: Node) -> Term:
-    """The Oxigraph term for a term of the shapes graph."""
-    if isinstance(node, rdflib.URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, rdflib.BNode):
-        return ox.BlankNode(str(node))
-    assert isinstance(node, rdflib.Literal)
-    if node.language:
-        return ox.Literal(str(node), language=node.language)
-    return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype or XSD.string)))
-
-
-def _text(term: Any) -> str:
-    """A term as ``str()`` of its rdflib form gives it (for messages)."""
-    return (
-        str(rdf_term(term))
-        if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal))
-        else str(term)
-    )
-
-
-# --------------------------------------------------------------------------- paths
-
-PathFn = Callable[[Data, Term], list[Term]]
-
-
-def compile_path(g: rdflib.Graph, path: Node) -> PathFn:
-    if isinstance(path, rdflib.URIRef):
-        predicate = ox.NamedNode(str(path))
-        return lambda data, focus: data.objects(focus, predicate)
-    if g.value(path, RDF.first) is not None:
-        steps = [compile_path(g, p) for p in rdflib.collection.Collection(g, path)]
-
-        def sequence(data: Data, focus: Term) -> list[Term]:
-            nodes = [focus]
-            for step in steps:
-                nodes = list(dict.fromkeys(v for n in nodes for v in step(data, n)))
-            return nodes
-
-        return sequence
-    inverse = g.value(path, SH.inversePath)
-    if inverse is not None:
-        if not isinstance(inverse, rdflib.URIRef):
-            raise Unsupported("complex inverse path")
-        predicate = ox.NamedNode(str(inverse))
-        # A literal has subjects too (pySHACL walks the inverse path from a literal focus).
-        return lambda data, focus: data.subjects(predicate, focus)
-    alternatives = g.value(path, SH.alternativePath)
-    if alternatives is not None:
-        parts = [compile_path(g, p) for p in rdflib.collection.Collection(g, alternatives)]
-        return lambda data, focus: list(dict.fromkeys(v for p in parts for v in p(data, focus)))
-    for kind in (SH.zeroOrMorePath, SH.oneOrMorePath, SH.zeroOrOnePath):
-        inner = g.value(path, kind)
-        if inner is not None:
-            return _repeat(compile_path(g, inner), kind)
-    raise Unsupported(f"path {path}")
-
-
-def _repeat(step: PathFn, kind: Node) -> PathFn:
-    def repeat(data: Data, focus: Term) -> list[Term]:
-        seen: dict[Term, None] = {focus: None} if kind != SH.oneOrMorePath else {}
-        frontier = [focus]
-        while frontier:
-            nxt = []
-            for node in frontier:
-                for v in step(data, node):
-                    if v not in seen:
-                        seen[v] = None
-                        nxt.append(v)
-            if kind == SH.zeroOrOnePath:
-                break
-            frontier = nxt
-        return list(seen)
-
-    return repeat
-
-
-# --------------------------------------------------------------------------- shapes
-
-
-@dataclass(eq=False)
-class Shape:
-    node: Node
-    path: Node | None
-    severity: str
-    messages: tuple[str, ...]
-    deactivated: bool
-    targets: list[tuple[Node, Term]] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
-    values: PathFn | None = None
-    # Local: the shape reads only its focus node's own values (predicate paths, no sh:class,
-    # no nested node shapes), so its verdict on a node follows from those values alone.
-    local: bool = False
-    reads: tuple[ox.NamedNode, ...] = ()
-    reads_itself: bool = False
-    kind_simple: bool = False  # a property shape with value checks only
-
-    def value_nodes(self, data: Data, focus: Term) -> list[Term]:
-        return [focus] if self.values is None else self.values(data, focus)
-
-
-@dataclass
-class Run:
-    """One validation: the data, and the shapes being evaluated (to stop recursion)."""
-
-    data: Data
-    stack: list[Shape] = field(default_factory=list)
-    # Literal sh:targetNode values keep the shapes graph's own term, as in pySHACL.
-    literals: dict[ox.Literal, Node] = field(default_factory=dict)
-    # Verdicts of local shapes, by (shape, strict, the values the shape reads).
-    verdicts: dict[tuple[Any, ...], bool] = field(default_factory=dict)
-
-    def rdf(self, term: Term) -> Node:
-        if self.literals and isinstance(term, ox.Literal):
-            found = self.literals.get(term)
-            if found is not None:
-                return found
-        return rdf_term(term)
-
-
-# A check takes the run, the shape, a focus node and its value nodes, and gives results.
-Check = Callable[[Run, Shape, Term, list[Term]], Iterable[Result]]
 
 
 class Engine:
@@ -499,8 +113,6 @@ class Engine:
         if path is not None:
             shape.values = compile_path(g, path)
         shape.targets = _targets(g, node)
-        from registry.shacl.components import checks  # they build on this module
-
         shape.checks = list(checks(self, g, shape))
         return shape
 
@@ -531,7 +143,7 @@ class Engine:
         run = Run(data, literals=self.target_literals)
         plan = self._plan(data, focus, part)
         if batch is None:
-            return [r for shape, nodes in plan for r in _evaluate(run, shape, nodes, top=True)]
+            return [r for shape, nodes in plan for r in evaluate(run, shape, nodes, top=True)]
         return _evaluate_in_batches(run, plan, batch)
 
     def _plan(
@@ -582,9 +194,9 @@ class Engine:
             if known is not None:
                 return known
         if strict:
-            verdict = not _evaluate(run, shape, [node], stop=lambda r: True)
+            verdict = not evaluate(run, shape, [node], stop=lambda r: True)
         else:
-            verdict = not _evaluate(run, shape, [node], stop=lambda r: r.severity == "Violation")
+            verdict = not evaluate(run, shape, [node], stop=lambda r: r.severity == "Violation")
         if key is not None:
             run.verdicts[key] = verdict
         return verdict
@@ -688,75 +300,22 @@ def _focus_nodes(data: Data, shape: Shape) -> list[Term]:
 
 
 def _evaluate_in_batches(run: Run, plan: list[tuple[Shape, list[Term]]], size: int) -> list[Result]:
-    """What ``_evaluate(run, shape, nodes, top=True)`` gives for each shape of the plan, in the
+    """What ``evaluate(run, shape, nodes, top=True)`` gives for each shape of the plan, in the
     same order, reading the data ``size`` focus nodes of each shape at a time.
 
     Shapes with the same targets have their focus nodes in the same order, so one batch reads a
     record once for all of them; the memoised reads are dropped after each batch.
     """
-    found: list[list[Result]] = [_whole_graph(run, shape, nodes) for shape, nodes in plan]
+    found: list[list[Result]] = [whole_graph_results(run, shape, nodes) for shape, nodes in plan]
     longest = max((len(nodes) for _, nodes in plan), default=0)
     for start in range(0, longest, size):
         for (shape, nodes), out in zip(plan, found, strict=True):
             if start < len(nodes):
                 chunk = nodes[start : start + size]
-                out.extend(_evaluate(run, shape, chunk, top=True, whole_graph=False))
+                out.extend(evaluate(run, shape, chunk, top=True, whole_graph=False))
         run.data.forget()
         run.verdicts.clear()
     return [r for out in found for r in out]
-
-
-def _whole_graph(run: Run, shape: Shape, nodes: list[Term]) -> list[Result]:
-    """The results of the shape's checks that run once over the whole graph (SHACL-SPARQL)."""
-    out: list[Result] = []
-    if shape.deactivated:
-        return out
-    for check in shape.checks:
-        whole_graph = getattr(check, "whole_graph", None)
-        if whole_graph is not None:
-            out.extend(whole_graph(run, shape, nodes))
-    return out
-
-
-def _evaluate(
-    run: Run,
-    shape: Shape,
-    nodes: list[Term],
-    *,
-    top: bool = False,
-    whole_graph: bool = True,
-    stop: Callable[[Result], bool] | None = None,
-) -> list[Result]:
-    """The results of ``shape`` on ``nodes``; with ``stop``, up to the first result it accepts.
-
-    ``top``: the nodes are the shape's focus nodes, so the checks that run over the whole graph
-    do (unless ``whole_graph`` is false: the caller has run them).
-    """
-    out: list[Result] = []
-    if shape.deactivated:
-        return out
-    run.stack.append(shape)
-    try:
-        checks = shape.checks
-        if top:
-            if whole_graph:
-                out.extend(_whole_graph(run, shape, nodes))
-            checks = [c for c in checks if getattr(c, "whole_graph", None) is None]
-        data = run.data
-        for focus in nodes:
-            values = shape.value_nodes(data, focus)
-            for check in checks:
-                for result in check(run, shape, focus, values):
-                    out.append(result)
-                    if stop is not None and stop(result):
-                        return out
-    finally:
-        run.stack.pop()
-    return out
-
-
-def _result(shape: Shape, focus: Term, component: str, value: Term | None = None) -> Result:
-    return Result(focus, shape.path, value, component, shape.node, shape.severity, shape.messages)
 
 
 def compile_shapes(graph: rdflib.Graph) -> Engine | None:

@@ -21,18 +21,8 @@ from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node, URIRef
 
-from registry.shacl.engine import (
-    _QUERY_PREFIXES,
-    Check,
-    Result,
-    Run,
-    Shape,
-    Term,
-    Unsupported,
-    _text,
-    ox_term,
-    rdf_term,
-)
+from registry.shacl.shapes import QUERY_PREFIXES, Check, Result, Run, Shape
+from registry.shacl.terms import Term, Unsupported, ox_term, rdf_term, term_text
 
 # Removed before looking at a query's structure: strings, IRIs and comments.
 _NOISE = re.compile(
@@ -245,7 +235,7 @@ class SparqlConstraint:
 
 def _format(message: str, variables: dict[str, Term]) -> str:
     for name, term in variables.items():
-        message = re.sub(f"{{[?$]{name}}}", lambda _m, t=term: _text(t), message)
+        message = re.sub(f"{{[?$]{name}}}", lambda _m, t=term: term_text(t), message)
     return message
 
 
@@ -315,7 +305,7 @@ def substitute(text: str, values: dict[str, Term]) -> str:
 def _prefixes(g: rdflib.Graph, node: Node) -> dict[str, str]:
     """The prefixes of a SHACL-SPARQL query, as pySHACL collects them (SparqlQueryHelper
     .collect_prefixes): its sh:prefixes' declarations and those of the graph's ontologies."""
-    prefixes = dict(_QUERY_PREFIXES)
+    prefixes = dict(QUERY_PREFIXES)
     declared = list(g.objects(node, SH.prefixes))
     if not declared:
         return prefixes

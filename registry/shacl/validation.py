@@ -19,34 +19,24 @@ from pyshacl import validate as shacl_validate
 from rdflib.namespace import SH
 
 from registry.base.resources import shapes_dir, ttl_files
-from registry.base.vocab import FDI, RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
+from registry.base.vocab import FDI, RECORD_TYPES, REGISTRY_MADE_TYPES
 from registry.shacl.deprecation import deprecations, rules_by_shape, uses
-from registry.shacl.engine import Engine, Result, Unsupported, compile_shapes, rdf_term
+from registry.shacl.engine import Engine, compile_shapes
+from registry.shacl.findings import (
+    Finding,
+    field_name,
+    ill_typed_finding,
+    report_findings,
+    result_findings,
+    stray_finding,
+    value_text,
+)
+from registry.shacl.terms import Unsupported, rdf_term
 from registry.submissions.formats import Parsed
-from registry.submissions.normalise import IllTyped, normalise, respellings
-from registry.submissions.records import Node, Split, local_id, split_records
+from registry.submissions.normalise import normalise, respellings
+from registry.submissions.records import Split, local_id, split_records
 
 REQUIRES_REGISTRY = rdflib.URIRef(FDI.requiresRegistryData.value)
-
-
-@dataclass
-class Finding:
-    """One thing wrong (or worth a look) in a submission, in a provider's terms."""
-
-    record: str
-    field: str | None
-    value: str | None
-    message: str
-    rule: str
-    description: str
-    severity: str
-    focus: str
-    path: str | None
-    constraint: str
-    shape: str | None
-
-    def as_dict(self) -> dict[str, str | None]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -164,8 +154,8 @@ def check(
     split = split_records(triples, parsed.origins, types)
     labels = _labels(split)
     report = Report(records=len(split.records), sources=[parsed.source])
-    report.findings.extend(_ill_typed_finding(p, labels, parsed.format) for p in ill_typed)
-    report.findings.extend(_stray_finding(s, labels) for s in split.strays)
+    report.findings.extend(ill_typed_finding(p, labels, parsed.format) for p in ill_typed)
+    report.findings.extend(stray_finding(s, labels) for s in split.strays)
     # The triples as parsed (lexical forms as submitted: a store would canonicalise them).
     everything = triples + registry_data if registry_data else triples
     offline = related is None
@@ -219,7 +209,7 @@ def _deprecated(
             Finding(
                 record=labels.get(str(t.subject), local_id(t.subject)),
                 field=field_name(t.predicate.value, fmt),
-                value=_text(t.object),  # the value given (or the deprecated value)
+                value=value_text(t.object),  # the value given (or the deprecated value)
                 message=found.advice(on),
                 rule="No deprecated terms",
                 description="A deprecated term is accepted with a warning until its sunset "
@@ -259,9 +249,9 @@ def _validate(
         except Unsupported:
             pass
         else:
-            return _result_findings(results, shapes.graph, labels, fmt)
+            return result_findings(results, shapes.graph, labels, fmt)
     report = reference_report(everything, shapes.offline if offline else shapes.graph, focus)
-    return _findings(report, shapes.graph, labels, fmt)
+    return report_findings(report, shapes.graph, labels, fmt)
 
 
 def shape_findings(triples: list[ox.Triple], shapes: Shapes, fmt: str = "json") -> list[Finding]:
@@ -314,173 +304,6 @@ def _labels(split: Split) -> dict[str, str]:
         for child in record.children:
             labels[str(child)] = record.origin
     return labels
-
-
-def _nt(term: rdflib.term.Node) -> str:
-    return term.n3()
-
-
-def _findings(
-    results: rdflib.Graph, shapes: rdflib.Graph, labels: dict[str, str], fmt: str
-) -> list[Finding]:
-    out = []
-    for result in results.subjects(RDF_TYPE, SH.ValidationResult):
-        focus = results.value(result, SH.focusNode)
-        path = results.value(result, SH.resultPath)
-        value = results.value(result, SH.value)
-        shape = results.value(result, SH.sourceShape)
-        constraint = results.value(result, SH.sourceConstraintComponent)
-        severity = results.value(result, SH.resultSeverity)
-        message = results.value(result, SH.resultMessage)
-        source_constraint = results.value(result, SH.sourceConstraint)
-        named = source_constraint if source_constraint is not None else shape
-        name = shapes.value(named, SH.name) or shapes.value(shape, SH.name)
-        description = shapes.value(named, SH.description) or shapes.value(shape, SH.description)
-        out.append(
-            Finding(
-                record=labels.get(_nt(focus), _display(focus)),
-                field=field_name(str(path), fmt) if isinstance(path, rdflib.URIRef) else None,
-                value=None if value is None else str(value),
-                message=str(message or name or "does not conform"),
-                rule=str(name or _display(shape)),
-                description=str(description or ""),
-                severity=str(severity).rsplit("#", 1)[-1],
-                focus=_display(focus),
-                path=str(path) if isinstance(path, rdflib.URIRef) else None,
-                constraint=str(constraint).rsplit("#", 1)[-1],
-                shape=_display(shape) if shape is not None else None,
-            )
-        )
-    return out
-
-
-RDF_TYPE = rdflib.URIRef(RDF.type.value)
-
-
-def _result_findings(
-    results: list[Result], shapes: rdflib.Graph, labels: dict[str, str], fmt: str
-) -> list[Finding]:
-    """Findings from the compiled engine's results, exactly as :func:`_findings` reads pySHACL's."""
-    out = []
-    for r in results:
-        named = r.source_constraint if r.source_constraint is not None else r.shape
-        name = shapes.value(named, SH.name) or shapes.value(r.shape, SH.name)
-        description = shapes.value(named, SH.description) or shapes.value(r.shape, SH.description)
-        path = r.path if isinstance(r.path, rdflib.URIRef) else None
-        out.append(
-            Finding(
-                record=labels.get(str(r.focus), _display_term(r.focus)),
-                field=field_name(str(path), fmt) if path is not None else None,
-                value=None if r.value is None else _text(r.value),
-                message=r.messages[0] if r.messages else str(name or "does not conform"),
-                rule=str(name or _display(r.shape)),
-                description=str(description or ""),
-                severity=r.severity,
-                focus=_display_term(r.focus),
-                path=str(path) if path is not None else None,
-                constraint=r.component,
-                shape=_display(r.shape),
-            )
-        )
-    return out
-
-
-def _text(term: ox.Term) -> str:
-    return term.value if isinstance(term, (ox.NamedNode, ox.Literal, ox.BlankNode)) else str(term)
-
-
-def _display_term(term: ox.Term) -> str:
-    if isinstance(term, ox.BlankNode):
-        return "_:" + term.value
-    return _display(rdflib.URIRef(term.value) if isinstance(term, ox.NamedNode) else term.value)
-
-
-def _display(term: object) -> str:
-    if isinstance(term, rdflib.BNode):
-        return "_:" + str(term)
-    text = str(term)
-    return local_id(ox.NamedNode(text)) if text.startswith("http") else text
-
-
-def _ill_typed_finding(problem: IllTyped, labels: dict[str, str], fmt: str) -> Finding:
-    key = str(problem.subject)
-    return Finding(
-        record=labels.get(key, local_id(problem.subject)),
-        field=field_name(problem.predicate.value, fmt),
-        value=problem.value,
-        message=f"{problem.value!r} is not {problem.expected}; write it as {problem.expected}",
-        rule="Well-formed value",
-        description="Every typed value must be written in its datatype's lexical form.",
-        severity="Violation",
-        focus=local_id(problem.subject),
-        path=problem.predicate.value,
-        constraint="DatatypeConstraintComponent",
-        shape=None,
-    )
-
-
-def _stray_finding(subject: Node, labels: dict[str, str]) -> Finding:
-    return Finding(
-        record=local_id(subject),
-        field=None,
-        value=None,
-        message=(
-            f"{local_id(subject)} is not part of any record: give it a type "
-            "(FlexibleAsset, RightToOperate, Organisation, SchemeLicence or "
-            "DataSharingAgreement) or link it from one"
-        ),
-        rule="Every statement belongs to a record",
-        description="The registry stores records; data outside a record would be lost.",
-        severity="Violation",
-        focus=local_id(subject),
-        path=None,
-        constraint="RecordTypeConstraint",
-        shape=None,
-    )
-
-
-def field_name(path: str, fmt: str) -> str:
-    """The name a provider used for a property: the CSV column or the JSON key."""
-    from registry.submissions.csvformat import FIELD_OF_PROPERTY
-    from registry.submissions.formats import registry_context
-
-    if fmt == "csv" and path in FIELD_OF_PROPERTY:
-        return FIELD_OF_PROPERTY[path]
-    return _json_keys().get(path) or _compact(path, registry_context())
-
-
-@lru_cache(maxsize=1)
-def _json_keys() -> dict[str, str]:
-    from registry.submissions.formats import registry_context
-
-    ctx = registry_context()
-    keys: dict[str, str] = {}
-    for key, definition in ctx.items():
-        if key.startswith("@"):
-            continue
-        target = definition.get("@id") if isinstance(definition, dict) else definition
-        if not isinstance(target, str) or ":" not in target:
-            continue
-        keys.setdefault(_expand(target, ctx), key)
-    return keys
-
-
-def _expand(curie: str, ctx: dict[str, object]) -> str:
-    prefix, _, rest = curie.partition(":")
-    base = ctx.get(prefix)
-    return base + rest if isinstance(base, str) and not rest.startswith("//") else curie
-
-
-def _compact(iri: str, ctx: dict[str, object]) -> str:
-    for prefix, ns in ctx.items():
-        if (
-            isinstance(ns, str)
-            and not prefix.startswith("@")
-            and iri.startswith(ns)
-            and ns[-1] in "#/"
-        ):
-            return f"{prefix}:{iri[len(ns) :]}"
-    return iri
 
 
 def parse_and_check(

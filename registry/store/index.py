@@ -9,53 +9,22 @@ after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
 
 import pyoxigraph as ox
 
-from registry.base.settings import Settings
 from registry.base.vocab import FDI
+from registry.store.index_protocol import (
+    INDEX_NODE,
+    META_GRAPH,
+    XSD_INTEGER,
+    RecordChange,
+    change_quads,
+)
 
-META_GRAPH = ox.NamedNode("urn:fdi:index")
-INDEX_NODE = ox.NamedNode("urn:fdi:index")
 # Entries adding at least this many quads to the on-disk index are ingested in bulk.
 BULK_QUADS = 5_000
-
-
-@dataclass(frozen=True)
-class RecordChange:
-    """Replace the content of one record in one graph (``triples`` empty removes it)."""
-
-    graph: ox.NamedNode
-    subject: ox.NamedNode
-    triples: Sequence[ox.Triple]
-    new: bool = False
-
-
-class Index(Protocol):
-    """What the registry needs from a query engine (embedded Oxigraph, or a SPARQL endpoint)."""
-
-    def applied_seq(self) -> int: ...
-    def apply(self, seq: int, changes: Iterable[RecordChange]) -> None: ...
-    def query(
-        self,
-        text: str,
-        graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term] | None = None,
-    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
-    def quads(
-        self,
-        subject: ox.NamedNode | ox.BlankNode | None,
-        predicate: ox.NamedNode | None,
-        obj: ox.Term | None,
-        graph: ox.NamedNode | None = None,
-    ) -> list[ox.Quad]: ...
-    def record_quads(self, graph: ox.NamedNode, subject: ox.NamedNode) -> list[ox.Quad]: ...
-    def dump(self) -> ox.Dataset: ...
-    def close(self) -> None: ...
 
 
 class OxigraphIndex:
@@ -83,10 +52,10 @@ class OxigraphIndex:
         """Apply one journal entry atomically: readers see all of it or none of it."""
         changes = list(changes)
         marker = ox.Quad(
-            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH
+            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=XSD_INTEGER), META_GRAPH
         )
         if all(c.new for c in changes):
-            quads = _quads(changes)
+            quads = change_quads(changes)
             if self.path is not None and len(quads) >= BULK_QUADS:
                 # A big entry that only adds (a bulk chunk) goes in as one ingestion of sorted
                 # files: about 4x faster than a transaction, and as atomic for readers (one
@@ -104,7 +73,7 @@ class OxigraphIndex:
             ]
             update = (
                 f"DELETE DATA {{ {_data(removed)} }} ;\n"
-                f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}"
+                f"INSERT DATA {{ {_data([*change_quads(changes), marker])} }}"
             )
             self.store.update(update)
         # After the write: a query snapshot labelled with this sequence must hold the entry.
@@ -184,30 +153,6 @@ class OxigraphIndex:
         if self.path:
             self.store.flush()
         del self.store
-
-
-def open_index(settings: Settings) -> Index:
-    """The index the settings name: embedded Oxigraph (on disk under ``data_dir``, or in
-    memory) or an external SPARQL 1.1 store (``store = "sparql"``, registry.store.remote_index)."""
-    if settings.store == "sparql":
-        from registry.store.remote_index import RemoteIndex
-
-        timeout = max(60.0, settings.query_timeout * 6)
-        return RemoteIndex(
-            settings.sparql_query_url,
-            settings.sparql_update_url,
-            timeout,
-            graph_prefix=settings.base_iri + "graph/",
-        )
-    on_disk = settings.store != "memory" and settings.data_dir
-    return OxigraphIndex(Path(settings.data_dir) / "index" if on_disk else None)
-
-
-_INT = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-
-
-def _quads(changes: Iterable[RecordChange]) -> list[ox.Quad]:
-    return [ox.Quad(t.subject, t.predicate, t.object, c.graph) for c in changes for t in c.triples]
 
 
 def _data(quads: Iterable[ox.Quad]) -> str:

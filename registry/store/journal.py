@@ -153,16 +153,6 @@ class Journal:
     # a registry then follows it and takes the journal's lock for each write transaction.
     shared = False
 
-    @staticmethod
-    def open(path: Path | None, url: str = "") -> Journal:
-        """The journal at ``url`` (``postgresql://...``, shared by any number of registry
-        processes) if given, else the SQLite file at ``path`` (in memory if None)."""
-        if url:
-            from registry.store.journal_pg import PostgresJournal
-
-            return PostgresJournal(url)
-        return Journal(path)
-
     def __init__(self, path: Path | None) -> None:
         self.path = path
         target = str(path) if path else ":memory:"

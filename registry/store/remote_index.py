@@ -10,13 +10,12 @@ Results are parsed with pyoxigraph (``parse_query_results`` for SPARQL JSON, ``p
 N-Triples), so callers get the same objects as from the embedded index.
 
 Substitutions are sent as a ``VALUES`` block at the start of the query's outermost group (the
-SEP-0007 reading pyoxigraph implements); terms are written by pyoxigraph's own N-Triples
-serialiser, never formatted from input.
+SEP-0007 reading pyoxigraph implements, registry.store.sparql_text); terms are written by
+pyoxigraph's own N-Triples serialiser, never formatted from input.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from urllib.error import URLError
 
@@ -26,7 +25,14 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperExceptio
 
 from registry.base.errors import RegistryError, StoreUnavailable
 from registry.base.vocab import FDI
-from registry.store.index import _INT, INDEX_NODE, META_GRAPH, RecordChange, _quads
+from registry.store.index_protocol import (
+    INDEX_NODE,
+    META_GRAPH,
+    XSD_INTEGER,
+    RecordChange,
+    change_quads,
+)
+from registry.store.sparql_text import bind, graph_blocks, with_values
 
 # One Accept per query form: a store offered results and graph types at once may answer a
 # CONSTRUCT as a result set (Virtuoso sends its s/p/o bindings as SPARQL JSON).
@@ -120,15 +126,15 @@ class RemoteIndex:
         """Apply one journal entry as one SPARQL Update request (its marker included)."""
         changes = list(changes)
         marker = ox.Quad(
-            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=_INT), META_GRAPH
+            INDEX_NODE, FDI.journalSequence, ox.Literal(str(seq), datatype=XSD_INTEGER), META_GRAPH
         )
         removed = [q for c in changes if not c.new for q in self.record_quads(c.graph, c.subject)]
         operations = []
         if removed:
-            operations.append(f"DELETE DATA {{ {_data(removed)} }}")
+            operations.append(f"DELETE DATA {{ {graph_blocks(removed)} }}")
         # Only the newest marker is kept (as in the embedded index), replaced in the same request.
         operations.append(OLD_MARKERS)
-        operations.append(f"INSERT DATA {{ {_data([*_quads(changes), marker])} }}")
+        operations.append(f"INSERT DATA {{ {graph_blocks([*change_quads(changes), marker])} }}")
         self._update(" ;\n".join(operations))
 
     def query(
@@ -279,84 +285,6 @@ class RemoteIndex:
                 f"the SPARQL store at {client.endpoint} failed: {_first_line(e)}"
             ) from e
         return body, media
-
-
-def bind(text: str, substitutions: dict[ox.Variable, ox.Term]) -> str:
-    """``text`` with ``substitutions`` as a ``VALUES`` block opening its outermost group.
-
-    >>> bind("SELECT ?s WHERE { ?s ?p ?o }", {ox.Variable("s"): ox.NamedNode("http://e/x")})
-    'SELECT ?s WHERE { VALUES (?s) { (<http://e/x>) } ?s ?p ?o }'
-    """
-    if not substitutions:
-        return text
-    names = " ".join(str(v) for v in substitutions)
-    row = " ".join(_term(t) for t in substitutions.values())
-    block = f"VALUES ({names}) {{ ({row}) }}"
-    at = _where_brace(text)
-    if at is None:  # DESCRIBE <x>, CONSTRUCT WHERE: a trailing VALUES clause
-        return f"{text}\n{block}"
-    return f"{text[: at + 1]} {block}{text[at + 1 :]}"
-
-
-def with_values(text: str, name: str, terms: list[ox.NamedNode]) -> str:
-    """``text`` with a one-variable ``VALUES`` block of several rows opening its outer group."""
-    rows = " ".join(_term(t) for t in terms)
-    at = _where_brace(text)
-    assert at is not None
-    return f"{text[: at + 1]} VALUES ?{name} {{ {rows} }}{text[at + 1 :]}"
-
-
-def _term(term: ox.Term) -> str:
-    if isinstance(term, ox.BlankNode):
-        raise ValueError("a blank node cannot be substituted into a query sent to a store")
-    return str(term)  # pyoxigraph's N-Triples form: escaped, never raw input
-
-
-# Strings, IRIs and comments hold no structure; the group braces are found outside them.
-_NOISE = re.compile(
-    r'"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*'
-)
-_PROLOGUE = re.compile(r"(?is)^\s*(?:(?:PREFIX\s+[^:\s]*:|BASE)\s*)*")
-_CONSTRUCT = re.compile(r"(?i)CONSTRUCT\s*(WHERE\b)?")
-
-
-def _where_brace(text: str) -> int | None:
-    """The position of the ``{`` opening the query's WHERE group (outside sub-queries):
-    the first brace of a SELECT, ASK or DESCRIBE, the one after a CONSTRUCT's template."""
-    blanked = _NOISE.sub(lambda m: " " * len(m.group()), text)
-    start = _PROLOGUE.match(blanked).end()  # type: ignore[union-attr]
-    first = blanked.find("{", start)
-    construct = _CONSTRUCT.match(blanked, start)
-    if construct is not None and construct.group(1):
-        return None  # CONSTRUCT WHERE allows triple patterns only: a trailing VALUES clause
-    if first < 0 or construct is None:
-        return first if first >= 0 else None
-    depth = 0
-    for at in range(first, len(blanked)):  # skip the template
-        depth += {"{": 1, "}": -1}.get(blanked[at], 0)
-        if depth == 0:
-            following = blanked.find("{", at + 1)
-            return following if following >= 0 else None
-    return None
-
-
-def _data(quads: Iterable[ox.Quad]) -> str:
-    """Quads as ``GRAPH <g> { s p o . ... }`` blocks of at most ``_BLOCK`` triples: a third
-    shorter than a ``GRAPH`` per quad, which matters where a store caps a request's text
-    (Virtuoso: 10 MB), and short enough for Virtuoso's parser (a block of about 5,000 triples
-    exhausts it). Terms are serialised by pyoxigraph (escaped N-Triples), never formatted from
-    input."""
-    by_graph: dict[str, list[str]] = {}
-    for q in quads:
-        by_graph.setdefault(str(q.graph_name), []).append(f"{q.subject} {q.predicate} {q.object} .")
-    return "\n".join(
-        f"GRAPH {g} {{\n" + "\n".join(lines[i : i + _BLOCK]) + "\n}"
-        for g, lines in by_graph.items()
-        for i in range(0, len(lines), _BLOCK)
-    )
-
-
-_BLOCK = 1000
 
 
 def canonical(quads: Iterable[ox.Quad]) -> list[ox.Quad]:

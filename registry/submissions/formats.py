@@ -285,7 +285,6 @@ def _json_origins(doc: dict[str, Any]) -> dict[ox.NamedNode | ox.BlankNode, str]
 
 
 def _read_csv(data: bytes, fmt: str, source: str) -> Parsed:
-
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

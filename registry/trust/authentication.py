@@ -24,7 +24,7 @@ from registry.base.errors import (
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
 from registry.kernel.lifecycle import record_of
-from registry.trust import certificates, memberships, people, schemes
+from registry.trust import certificates, membership_view, people, schemes
 from registry.trust.ca import (
     CertificateAuthority,
     claims_of,
@@ -82,7 +82,7 @@ def authenticate(
 
 def held_now(registry: Registry, org: str, user: str | None = None) -> tuple[set[str], set[str]]:
     """The roles and scopes an organisation (and one of its people) holds today."""
-    roles, scopes = memberships.held(registry, org)
+    roles, scopes = membership_view.held(registry, org)
     if user:
         roles |= people.roles_held(registry, user, org)
     return roles, scopes

@@ -25,28 +25,31 @@ from registry.base.vocab import DCT, FDI, ORG, PROV, RDF, RDFS
 from registry.kernel.lifecycle import (
     content,
     date_literal,
-    first,
     objects,
     owned,
-    parse_date,
     record_of,
     replace,
     require_status,
     restatus,
-    status_word,
     text,
     timestamp,
-    uid,
 )
 from registry.submissions.records import mint
 from registry.trust import certificates
+from registry.trust.membership_view import (
+    MEMBERSHIP,
+    OPEN,
+    accepted_version,
+    held,
+    scheme_iri_of,
+    view_of,
+)
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry, Transaction
 
 from registry.trust.schemes import (
     DIRECTORY_ROLES,
-    FDI_SCHEME,
     Scheme,
     ensure_scheme,
     name_of,
@@ -55,9 +58,6 @@ from registry.trust.schemes import (
     scheme_of,
     terms,
 )
-
-MEMBERSHIP = FDI.SchemeMembership
-OPEN = ("requested", "awaiting-acceptance", "active", "suspended")
 
 
 def request_membership(
@@ -95,7 +95,7 @@ def request_membership(
             ox.Triple(iri, DCT.created, timestamp()),
         ]
         triples = _put_new(tx, registry, iri, triples, org, note)
-        view = _view(registry, iri.value, triples, "requested")
+        view = view_of(registry, iri.value, triples, "requested")
         tx.notify(
             operator_iri(registry.settings.base_iri),
             _activity(
@@ -143,7 +143,7 @@ def grant(
 
     require_operator(principal)
     info = record_of(registry, membership, MEMBERSHIP, "membership")
-    s = scheme_of(_scheme_iri(registry, membership))
+    s = scheme_of(scheme_iri_of(registry, membership))
     granted = terms(roles, s.roles, "role")
     if not granted:
         raise UnusableInput("grant at least one role")
@@ -166,12 +166,12 @@ def grant(
         triples = replace(triples, node, FDI.grantedScope, [ox.NamedNode(c) for c in chosen])
         triples = replace(triples, node, FDI.validFrom, [date_literal(valid_from)])
         triples = replace(triples, node, FDI.validTo, [date_literal(valid_to)] if valid_to else [])
-        accepted = _accepted_version(triples, node) == s.agreement_iri(registry.settings.base_iri)
+        accepted = accepted_version(triples, node) == s.agreement_iri(registry.settings.base_iri)
         status = "active" if accepted else "awaiting-acceptance"
         triples = restatus(tx, info, triples, FDI.membershipStatus, status, None)
         if status == "active":
             _sync_roles(tx, registry, info.owner, extra=(membership, triples))
-        view = _view(registry, membership, triples, status)
+        view = view_of(registry, membership, triples, status)
         tx.notify(
             info.owner,
             _activity(
@@ -194,7 +194,7 @@ def accept_agreement(
 
     info = record_of(registry, membership, MEMBERSHIP, "membership")
     require_admin(principal, info.owner, operator_may=False)
-    s = scheme_of(_scheme_iri(registry, membership))
+    s = scheme_of(scheme_iri_of(registry, membership))
     current = s.agreement_iri(registry.settings.base_iri)
     if agreement not in (None, current, s.current_version):
         raise Conflict(
@@ -226,7 +226,7 @@ def accept_agreement(
         triples = restatus(tx, info, triples, FDI.membershipStatus, status, None)
         if status == "active":
             _sync_roles(tx, registry, info.owner, extra=(membership, triples))
-        view = _view(registry, membership, triples, status)
+        view = view_of(registry, membership, triples, status)
         tx.notify(
             info.owner,
             _activity("Accept", principal.organisation, current, view["next"]["description"]),
@@ -297,7 +297,7 @@ def _transition(
                 tx, registry, info.owner, f"membership {status}: {reason}", claims=claims
             )
         _sync_roles(tx, registry, info.owner, extra=(membership, triples))
-        view = _view(registry, membership, triples, status)
+        view = view_of(registry, membership, triples, status)
         tx.notify(
             info.owner,
             _activity(
@@ -346,48 +346,9 @@ CASCADE_MARK = "organisation suspended"
 
 def open_membership(registry: Registry, org: str, s: Scheme) -> str | None:
     for info in owned(registry, org, MEMBERSHIP):
-        if info.status in OPEN and _scheme_iri(registry, info.iri) == s.iri:
+        if info.status in OPEN and scheme_iri_of(registry, info.iri) == s.iri:
             return info.iri
     return None
-
-
-def held(
-    registry: Registry,
-    org: str,
-    on: dt.date | None = None,
-    pending: dict[str, list[ox.Triple]] | None = None,
-) -> tuple[set[str], set[str]]:
-    """The roles and scopes an organisation holds through memberships active on ``on``."""
-    on = on or dt.date.today()
-    roles: set[str] = set()
-    scopes: set[str] = set()
-    for info in owned(registry, org, MEMBERSHIP):
-        triples = (pending or {}).get(info.iri) or content(registry, info.iri)
-        node = ox.NamedNode(info.iri)
-        if status_word(first(triples, node, FDI.membershipStatus)) != "active":
-            continue
-        start, end = (
-            parse_date(first(triples, node, FDI.validFrom)),
-            parse_date(first(triples, node, FDI.validTo)),
-        )
-        if (start and on < start) or (end and on > end):
-            continue
-        roles.update(t.value for t in objects(triples, node, ORG.role))
-        scopes.update(t.value for t in objects(triples, node, FDI.grantedScope))
-    return roles, scopes
-
-
-def memberships_of(registry: Registry, org: str) -> list[dict[str, Any]]:
-    return [
-        _view(registry, i.iri, content(registry, i.iri), i.status)
-        for i in owned(registry, org, MEMBERSHIP)
-    ]
-
-
-def membership(registry: Registry, iri: str) -> dict[str, Any]:
-    """Raises NotFound."""
-    info = record_of(registry, iri, MEMBERSHIP, "membership")
-    return _view(registry, iri, content(registry, iri), info.status)
 
 
 def _sync_roles(
@@ -407,92 +368,6 @@ def _sync_roles(
         FDI.Organisation,
         replace(triples, node, FDI.marketRole, [ox.NamedNode(r) for r in sorted(roles)]),
     )
-
-
-def _scheme_iri(registry: Registry, membership: str) -> str:
-    term = first(content(registry, membership), ox.NamedNode(membership), ORG.organization)
-    return term.value if term is not None else FDI_SCHEME.iri
-
-
-def _accepted_version(triples: list[ox.Triple], node: ox.NamedNode) -> str | None:
-    acceptance = first(triples, node, FDI.acceptance)
-    agreement = first(triples, acceptance, FDI.acceptedAgreement) if acceptance else None
-    return agreement.value if agreement is not None else None
-
-
-def _view(
-    registry: Registry, iri: str, triples: list[ox.Triple], status: str | None
-) -> dict[str, Any]:
-    node = ox.NamedNode(iri)
-    base = registry.settings.base_iri
-    s = scheme_of((first(triples, node, ORG.organization) or FDI.FDIScheme).value)
-    acceptance = first(triples, node, FDI.acceptance)
-    accepted = None
-    if acceptance is not None:
-        accepted = {
-            "agreement": _accepted_version(triples, node),
-            "by": text(triples, acceptance, PROV.wasAssociatedWith),
-            "at": text(triples, acceptance, PROV.endedAtTime),
-            "digest": text(triples, acceptance, FDI.documentDigest),
-        }
-    return {
-        "id": iri,
-        "href": f"{base}memberships/{uid(iri)}",
-        "organisation": text(triples, node, ORG.member),
-        "scheme": s.slug,
-        "status": status,
-        "requestedRoles": [name_of(t.value) for t in objects(triples, node, FDI.requestedRole)],
-        "roles": sorted(name_of(t.value) for t in objects(triples, node, ORG.role)),
-        "scopes": sorted(name_of(t.value) for t in objects(triples, node, FDI.grantedScope)),
-        "validFrom": text(triples, node, FDI.validFrom),
-        "validTo": text(triples, node, FDI.validTo),
-        "reason": text(triples, node, FDI.statusReason),
-        "acceptance": accepted,
-        "next": _next(base, iri, s, status, accepted is not None, text(triples, node, ORG.member)),
-    }
-
-
-def _next(
-    base: str, iri: str, s: Scheme, status: str | None, accepted: bool, org: str | None
-) -> dict[str, Any]:
-    accept = {
-        "step": "accept-agreement",
-        "method": "POST",
-        "href": f"{base}memberships/{uid(iri)}/accept",
-        "agreement": s.agreement_iri(base),
-        "document": f"{base}schemes/{s.slug}/agreements/{s.current_version}",
-    }
-    if status == "requested" and not accepted:
-        return {
-            **accept,
-            "description": "Read and accept the scheme's standard agreement (POST "
-            '{"agreement": ...} to href) while the scheme operator reviews your request.',
-        }
-    if status == "requested":
-        return {
-            "step": "wait-for-grant",
-            "description": "Agreement accepted. Wait for the scheme "
-            "operator to grant roles and scopes; your inbox will be told.",
-        }
-    if status == "awaiting-acceptance":
-        return {
-            **accept,
-            "description": "Roles and scopes are granted. The membership becomes "
-            "active once you accept the scheme's standard agreement "
-            '(POST {"agreement": ...} to href).',
-        }
-    if status == "active":
-        return {
-            "step": "request-certificate",
-            "method": "POST",
-            "description": "The membership is active. Ask for client certificates for your "
-            "applications carrying the roles and scopes granted (POST a CSR).",
-            "href": f"{base}organisations/{uid(org or '')}/certificates",
-        }
-    return {
-        "step": "contact-scheme-operator",
-        "description": f"The membership is {status}; contact the scheme operator.",
-    }
 
 
 def _activity(kind: str, actor: str | None, obj: str, summary: str) -> dict[str, Any]:

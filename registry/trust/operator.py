@@ -16,9 +16,9 @@ import pyoxigraph as ox
 from registry.base.identity import SCHEME_OPERATOR
 from registry.base.vocab import DCAT, DCT, FDI, ORG, PROV, RDF, ROV, VCARD
 from registry.kernel.lifecycle import date_literal, now, timestamp
-from registry.trust import certificates, memberships, people, schemes
+from registry.trust import certificates, membership_view, people, schemes
 from registry.trust.ca import CertificateAuthority, load_csr, new_key_and_csr
-from registry.trust.organisations import normalise_company_number
+from registry.trust.legal_identifiers import normalise_company_number
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry, Transaction
@@ -89,9 +89,9 @@ def _membership(
     acceptance = ox.NamedNode(iri.value + "#acceptance")
     tx.put(
         iri,
-        memberships.MEMBERSHIP,
+        membership_view.MEMBERSHIP,
         [
-            ox.Triple(iri, RDF.type, memberships.MEMBERSHIP),
+            ox.Triple(iri, RDF.type, membership_view.MEMBERSHIP),
             ox.Triple(iri, ORG.member, org),
             ox.Triple(iri, ORG.organization, ox.NamedNode(s.iri)),
             ox.Triple(iri, ORG.role, ox.NamedNode(SCHEME_OPERATOR)),

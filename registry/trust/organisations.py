@@ -35,7 +35,6 @@ from registry.base.vocab import DCAT, DCT, FDI, FOAF, RDF, ROV, VCARD
 from registry.kernel.lifecycle import (
     check_version,
     content,
-    first,
     objects,
     owned,
     record_of,
@@ -44,18 +43,18 @@ from registry.kernel.lifecycle import (
     restatus,
     text,
     timestamp,
-    uid,
 )
 from registry.shacl.validation import check
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
 from registry.submissions.records import assign_iris, rename
-from registry.trust import certificates, memberships, people, schemes
+from registry.trust import certificates, membership_view, memberships, people, schemes
 from registry.trust.ca import CertificateAuthority, csr_common_name, fingerprint, load_csr
+from registry.trust.legal_identifiers import normalise_company_number, normalise_lei
+from registry.trust.organisation_view import ORGANISATION, organisation
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
 
-ORGANISATION = FDI.Organisation
 ASSURANCE_LEVELS = {n: FDI[n] for n in ("SelfAsserted", "DocumentsChecked", "IndependentlyAudited")}
 ORGANISATION_BY_IDENTIFIER = """
 SELECT DISTINCT ?org ?key ?value
@@ -79,28 +78,6 @@ class Application:
     administrator_name: str | None = None
     administrator_email: str | None = None
     csr: str | None = None
-
-
-def normalise_company_number(value: str) -> str:
-    """One spelling of a Companies House number.
-
-    >>> normalise_company_number(" 123 4567 "), normalise_company_number("sc-12345")
-    ('01234567', 'SC012345')
-    """
-    compact = re.sub(r"[\s.\-]+", "", value).upper()
-    if compact.isdigit() and len(compact) < 8:
-        return compact.zfill(8)
-    prefixed = re.fullmatch(r"([A-Z][A-Z0-9])([0-9]{1,5})", compact)
-    if prefixed:
-        return prefixed.group(1) + prefixed.group(2).zfill(6)
-    return compact
-
-
-def normalise_lei(value: str) -> str:
-    """>>> normalise_lei(" 5493 001kjtiigc8y1r12 ")
-    '5493001KJTIIGC8Y1R12'
-    """
-    return re.sub(r"[\s\-]+", "", value).upper()
 
 
 def apply(registry: Registry, application: Application, principal: Principal) -> dict[str, Any]:
@@ -281,7 +258,7 @@ def _transition(
         triples = content(registry, org)
         if action in ("suspend", "reinstate", "revoke"):
             changed = memberships.cascade(tx, registry, org, action, reason)
-            roles, _ = memberships.held(registry, org, pending=changed)
+            roles, _ = membership_view.held(registry, org, pending=changed)
             kept = [ox.NamedNode(r) for r in sorted(roles) if r in schemes.DIRECTORY_ROLES]
             triples = replace(triples, ox.NamedNode(org), FDI.marketRole, kept)
         if action in ("suspend", "revoke"):
@@ -297,80 +274,6 @@ def _transition(
             ),
         )
     return organisation(registry, org)
-
-
-def organisation(registry: Registry, org: str) -> dict[str, Any]:
-    """An organisation's record as the API shows it, with what it must do next. Raises NotFound."""
-    info = record_of(registry, org, ORGANISATION, "organisation")
-    triples = content(registry, org)
-    node = ox.NamedNode(org)
-    contact = first(triples, node, DCAT.contactPoint)
-    level = first(triples, node, FDI.assuranceLevel)
-    joined = memberships.memberships_of(registry, org)
-    admin_certificates = [
-        c["href"]
-        for c in certificates.certificates_of(registry, org)
-        if c["status"] == "active" and "Administrator" in c["roles"]
-    ]
-    return {
-        "id": org,
-        "href": f"{registry.settings.base_iri}organisations/{uid(org)}",
-        "legalName": text(triples, node, ROV.legalName),
-        "companyNumber": text(triples, node, FDI.companyNumber),
-        "lei": text(triples, node, FDI.lei),
-        "registeredAddress": text(triples, node, FDI.registeredAddress),
-        "website": text(triples, node, FOAF.homepage),
-        "contactPoint": {
-            "name": text(triples, contact, VCARD.fn),
-            "email": text(triples, contact, VCARD.hasEmail),
-        }
-        if contact
-        else None,
-        "status": info.status,
-        "version": info.version,
-        "assuranceLevel": level.value.rsplit("#", 1)[-1] if level else None,
-        "reason": text(triples, node, FDI.statusReason),
-        "marketRoles": sorted(
-            schemes.name_of(t.value) for t in objects(triples, node, FDI.marketRole)
-        ),
-        "memberships": [
-            {k: m[k] for k in ("id", "href", "scheme", "status", "roles")} for m in joined
-        ],
-        "administratorCertificates": admin_certificates,
-        "next": _next(registry, org, info.status, joined, admin_certificates),
-    }
-
-
-def _next(
-    registry: Registry,
-    org: str,
-    status: str | None,
-    joined: list[dict[str, Any]],
-    admin_certificates: list[str],
-) -> dict[str, Any]:
-    base = registry.settings.base_iri
-    if status == "applied":
-        return {
-            "step": "wait-for-verification",
-            "description": "The scheme operator is checking "
-            "your evidence; you will be told at your contact point and in your inbox.",
-        }
-    if status == "verified" and not any(m["status"] in memberships.OPEN for m in joined):
-        return {
-            "step": "join-scheme",
-            "method": "POST",
-            "href": f"{base}schemes/fdi/memberships",
-            "certificate": admin_certificates[0] if admin_certificates else None,
-            "description": "Verified. With your administrator's client certificate, ask to "
-            'join the FDI scheme in the roles you need (POST {"roles": [...]} to href).',
-        }
-    if status == "verified":
-        current = next(m for m in joined if m["status"] in memberships.OPEN)
-        return memberships.membership(registry, current["id"])["next"]
-    return {
-        "step": "contact-scheme-operator",
-        "description": f"The organisation is {status}; contact the scheme operator.",
-    }
 
 
 def _issue_requested(tx, registry: Registry, ca: CertificateAuthority, org: str, user: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,83 @@
+"""Terms of the compiled SHACL engine: Oxigraph's terms and the rdflib terms pySHACL sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyoxigraph as ox
+import rdflib
+from pyshacl.graph_abstraction import to_rdf
+from rdflib.namespace import RDF, RDFS, XSD
+from rdflib.term import Node
+
+RDF_TYPE = ox.NamedNode(str(RDF.type))
+RDFS_SUBCLASS = ox.NamedNode(str(RDFS.subClassOf))
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+XSD_STRING = ox.NamedNode(str(XSD.string))
+
+
+class Unsupported(Exception):
+    """The shapes graph uses a feature this engine leaves to pySHACL."""
+
+
+_RDF_TERMS: dict[ox.Literal, rdflib.Literal] = {}
+
+
+def rdf_term(term: Term) -> Node:
+    """The rdflib term pySHACL on rdflib sees for an Oxigraph term (literals cached).
+
+    A simple literal is ``"x"^^xsd:string`` in Oxigraph and RDF 1.1, but rdflib parses ``"x"``
+    with no datatype and tells the two apart; the data's strings are read as rdflib reads
+    them, so that ``sh:in ( "x" )`` and ``sh:hasValue "x"`` match them (docs/facts.md, fact 18).
+
+    >>> rdf_term(ox.Literal("_C")) == rdflib.Literal("_C")
+    True
+    """
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    found = _RDF_TERMS.get(term)
+    if found is None:
+        found = rdflib.Literal(term.value) if term.datatype == XSD_STRING else to_rdf(term)
+        if len(_RDF_TERMS) > 200_000:
+            _RDF_TERMS.clear()
+        _RDF_TERMS[term] = found
+    return found
+
+
+def read_as_rdflib(literal: ox.Literal) -> ox.Literal:
+    """A submitted literal as rdflib (and a store) reads it: a well-typed one in its canonical
+    form (``"01"^^xsd:integer`` is ``"1"``, one value), an ill-typed one as written (a store
+    would make ``"300"^^xsd:byte`` an xsd:integer; its lexical form is what sh:datatype checks).
+
+    >>> read_as_rdflib(ox.Literal("01", datatype=ox.NamedNode(str(XSD.integer)))).value
+    '1'
+    """
+    term = rdf_term(literal)
+    if getattr(term, "ill_typed", None) is True or str(term) == literal.value:
+        return literal
+    if literal.language:
+        return ox.Literal(str(term), language=literal.language)
+    return ox.Literal(str(term), datatype=literal.datatype)
+
+
+def ox_term(node: Node) -> Term:
+    """The Oxigraph term for a term of the shapes graph."""
+    if isinstance(node, rdflib.URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, rdflib.BNode):
+        return ox.BlankNode(str(node))
+    assert isinstance(node, rdflib.Literal)
+    if node.language:
+        return ox.Literal(str(node), language=node.language)
+    return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype or XSD.string)))
+
+
+def term_text(term: Any) -> str:
+    """A term as ``str()`` of its rdflib form gives it (for messages)."""
+    return (
+        str(rdf_term(term))
+        if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal))
+        else str(term)
+    )

@@ -1,0 +1,163 @@
+"""Scheme memberships as read: the roles and scopes an organisation holds through them, and
+each as the API shows it, with the step the organisation takes next (registry.trust.memberships
+changes them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from registry.base.vocab import FDI, ORG, PROV
+from registry.kernel.lifecycle import (
+    content,
+    first,
+    objects,
+    owned,
+    parse_date,
+    record_of,
+    status_word,
+    text,
+    uid,
+)
+
+if TYPE_CHECKING:
+    from registry.kernel.core import Registry
+
+from registry.trust.schemes import (
+    FDI_SCHEME,
+    Scheme,
+    name_of,
+    scheme_of,
+)
+
+MEMBERSHIP = FDI.SchemeMembership
+OPEN = ("requested", "awaiting-acceptance", "active", "suspended")
+
+
+def held(
+    registry: Registry,
+    org: str,
+    on: dt.date | None = None,
+    pending: dict[str, list[ox.Triple]] | None = None,
+) -> tuple[set[str], set[str]]:
+    """The roles and scopes an organisation holds through memberships active on ``on``."""
+    on = on or dt.date.today()
+    roles: set[str] = set()
+    scopes: set[str] = set()
+    for info in owned(registry, org, MEMBERSHIP):
+        triples = (pending or {}).get(info.iri) or content(registry, info.iri)
+        node = ox.NamedNode(info.iri)
+        if status_word(first(triples, node, FDI.membershipStatus)) != "active":
+            continue
+        start, end = (
+            parse_date(first(triples, node, FDI.validFrom)),
+            parse_date(first(triples, node, FDI.validTo)),
+        )
+        if (start and on < start) or (end and on > end):
+            continue
+        roles.update(t.value for t in objects(triples, node, ORG.role))
+        scopes.update(t.value for t in objects(triples, node, FDI.grantedScope))
+    return roles, scopes
+
+
+def memberships_of(registry: Registry, org: str) -> list[dict[str, Any]]:
+    return [
+        view_of(registry, i.iri, content(registry, i.iri), i.status)
+        for i in owned(registry, org, MEMBERSHIP)
+    ]
+
+
+def membership(registry: Registry, iri: str) -> dict[str, Any]:
+    """Raises NotFound."""
+    info = record_of(registry, iri, MEMBERSHIP, "membership")
+    return view_of(registry, iri, content(registry, iri), info.status)
+
+
+def scheme_iri_of(registry: Registry, membership: str) -> str:
+    term = first(content(registry, membership), ox.NamedNode(membership), ORG.organization)
+    return term.value if term is not None else FDI_SCHEME.iri
+
+
+def accepted_version(triples: list[ox.Triple], node: ox.NamedNode) -> str | None:
+    acceptance = first(triples, node, FDI.acceptance)
+    agreement = first(triples, acceptance, FDI.acceptedAgreement) if acceptance else None
+    return agreement.value if agreement is not None else None
+
+
+def view_of(
+    registry: Registry, iri: str, triples: list[ox.Triple], status: str | None
+) -> dict[str, Any]:
+    node = ox.NamedNode(iri)
+    base = registry.settings.base_iri
+    s = scheme_of((first(triples, node, ORG.organization) or FDI.FDIScheme).value)
+    acceptance = first(triples, node, FDI.acceptance)
+    accepted = None
+    if acceptance is not None:
+        accepted = {
+            "agreement": accepted_version(triples, node),
+            "by": text(triples, acceptance, PROV.wasAssociatedWith),
+            "at": text(triples, acceptance, PROV.endedAtTime),
+            "digest": text(triples, acceptance, FDI.documentDigest),
+        }
+    return {
+        "id": iri,
+        "href": f"{base}memberships/{uid(iri)}",
+        "organisation": text(triples, node, ORG.member),
+        "scheme": s.slug,
+        "status": status,
+        "requestedRoles": [name_of(t.value) for t in objects(triples, node, FDI.requestedRole)],
+        "roles": sorted(name_of(t.value) for t in objects(triples, node, ORG.role)),
+        "scopes": sorted(name_of(t.value) for t in objects(triples, node, FDI.grantedScope)),
+        "validFrom": text(triples, node, FDI.validFrom),
+        "validTo": text(triples, node, FDI.validTo),
+        "reason": text(triples, node, FDI.statusReason),
+        "acceptance": accepted,
+        "next": next_step(
+            base, iri, s, status, accepted is not None, text(triples, node, ORG.member)
+        ),
+    }
+
+
+def next_step(
+    base: str, iri: str, s: Scheme, status: str | None, accepted: bool, org: str | None
+) -> dict[str, Any]:
+    accept = {
+        "step": "accept-agreement",
+        "method": "POST",
+        "href": f"{base}memberships/{uid(iri)}/accept",
+        "agreement": s.agreement_iri(base),
+        "document": f"{base}schemes/{s.slug}/agreements/{s.current_version}",
+    }
+    if status == "requested" and not accepted:
+        return {
+            **accept,
+            "description": "Read and accept the scheme's standard agreement (POST "
+            '{"agreement": ...} to href) while the scheme operator reviews your request.',
+        }
+    if status == "requested":
+        return {
+            "step": "wait-for-grant",
+            "description": "Agreement accepted. Wait for the scheme "
+            "operator to grant roles and scopes; your inbox will be told.",
+        }
+    if status == "awaiting-acceptance":
+        return {
+            **accept,
+            "description": "Roles and scopes are granted. The membership becomes "
+            "active once you accept the scheme's standard agreement "
+            '(POST {"agreement": ...} to href).',
+        }
+    if status == "active":
+        return {
+            "step": "request-certificate",
+            "method": "POST",
+            "description": "The membership is active. Ask for client certificates for your "
+            "applications carrying the roles and scopes granted (POST a CSR).",
+            "href": f"{base}organisations/{uid(org or '')}/certificates",
+        }
+    return {
+        "step": "contact-scheme-operator",
+        "description": f"The membership is {status}; contact the scheme operator.",
+    }
