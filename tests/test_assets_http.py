@@ -3,10 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import current_principal
 from registry.base.identity import MARKET_OPERATOR, Principal
-from registry.base.settings import Settings
 from registry.trust.access_log import send_digests
 from registry.trust.schemes import FDI_SCHEME
 from tests.conftest import BASE, EXAMPLES
@@ -17,11 +15,7 @@ MO_SCOPES = frozenset(FDI_SCHEME.default_scopes[MARKET_OPERATOR])
 ASSET = (EXAMPLES / "asset.ttl").read_bytes()
 
 
-@pytest.fixture
-def app():
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
-    with TestClient(app):
-        yield app
+pytestmark = pytest.mark.app(started=True)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from registry.base.vocab import FDI
 from registry.kernel.core import Registry
 from registry.publishing.federation import _peer_query, lookup
 from registry.trust.ca import CertificateAuthority
-from tests.conftest import BASE, EXAMPLES, external_store
+from tests.conftest import BASE, EXAMPLES, external_store, new_app
 from tests.servers import PROXY_ENV, forwarded, free_port, registry_server
 from tests.trust import Onboarding
 
@@ -136,14 +136,14 @@ def test_the_key_is_sent_inside_the_service_pattern() -> None:
 
 
 def test_lookup_needs_exactly_one_key() -> None:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     with TestClient(app) as client:
         assert client.get("/lookup").status_code == 400
         assert client.get("/lookup", params={"mpan": MPAN, "lei": "x"}).status_code == 400
 
 
 def test_a_record_is_linked_with_same_as() -> None:
-    app = create_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
+    app = new_app(external=True)
     app.dependency_overrides[current_principal] = lambda: Principal(
         BASE + "id/org/scheme-operator", frozenset({SCHEME_OPERATOR})
     )

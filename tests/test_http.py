@@ -3,15 +3,9 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.base.settings import Settings
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import BASE, EXAMPLES, new_app
 
-
-@pytest.fixture
-def client():
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
-    with TestClient(app) as c:
-        yield c
+pytestmark = pytest.mark.app(fsp=True)
 
 
 def submit(client, name: str, media: str):
@@ -140,7 +134,7 @@ def test_unsafe_or_malformed_queries_are_400(client, query, reason):
 
 
 def test_the_home_page_says_what_is_registered():
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE, disclosure_threshold=1))
+    app = new_app(fsp=True, disclosure_threshold=1)
     with TestClient(app) as client:
         submit(client, "assets.csv", "text/csv")
         page = client.get("/", headers={"Accept": "text/html"})

@@ -7,23 +7,16 @@ import json
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 
 from api.auth import current_principal
 from api.cli import main
 from registry.base.errors import BadSignature, RecordMismatch
-from registry.base.settings import Settings
 from registry.proof.keys import KeyRing
 from registry.proof.receipts import canonical_hash, verify_receipt
 from registry.submissions.formats import read_file
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import BASE, EXAMPLES
 
-
-@pytest.fixture
-def client(tmp_path):
-    app = fsp_app(Settings(data_dir=tmp_path / "data", base_iri=BASE))
-    with TestClient(app) as c:
-        yield c
+pytestmark = pytest.mark.app(disk=True, fsp=True)
 
 
 def submit(client, name="asset.ttl", media="text/turtle", **headers):
