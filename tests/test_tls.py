@@ -4,25 +4,21 @@ organisation's certificate refused on its very next request on the same connecti
 
 from __future__ import annotations
 
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from api.app import create_app
-from api.tls import tls_options
 from registry.base.settings import Settings
 from registry.trust import operator
 from registry.trust.ca import CertificateAuthority, new_key_and_csr
+from tests.servers import free_port, serve_tls
 
 TLS_ERRORS = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, ssl.SSLError)
 
@@ -49,12 +45,6 @@ class Running:
         return client
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
     """The registry over HTTPS; ``@pytest.mark.parametrize("server", [{setting: value}],
@@ -63,31 +53,13 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Running]:
     base = f"https://127.0.0.1:{port}/"
     overrides = getattr(request, "param", {})
     app = create_app(Settings(data_dir=tmp_path / "data", base_iri=base, **overrides))
-    key, cert = app.state.ca.sign_server(["127.0.0.1", "localhost"])
-    (tmp_path / "server.key").write_bytes(key)
-    (tmp_path / "server.pem").write_bytes(cert)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        **tls_options(app.state.ca.ca_file(), tmp_path / "server.pem", tmp_path / "server.key"),
-    )
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uvicorn_server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the TLS server did not start"
-        time.sleep(0.05)
-    running = Running(base, app.state.ca.ca_file(), tmp_path, app)
-    try:
-        yield running
-    finally:
-        for client in running.clients:  # idle kept-alive connections would hold the shutdown up
-            client.close()
-        uvicorn_server.should_exit = True
-        thread.join(20)
+    with serve_tls(app, tmp_path, port):
+        running = Running(base, app.state.ca.ca_file(), tmp_path, app)
+        try:
+            yield running
+        finally:
+            for client in running.clients:  # idle kept-alive connections would hold the shutdown
+                client.close()
 
 
 def onboard_over_tls(

@@ -14,8 +14,6 @@ the tests make goes over HTTPS.
 from __future__ import annotations
 
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from api.app import create_app
-from api.tls import tls_options
 from registry.base.settings import Settings
-from tests.servers import free_port
+from tests.servers import free_port, serve_tls
 from tests.trust import Member, Onboarding
 
 
@@ -86,28 +82,10 @@ def tls_world(directory: Path, **settings: Any) -> Iterator[World]:
     port = free_port()
     base = f"https://127.0.0.1:{port}/"
     app = create_app(Settings(data_dir=directory / "data", base_iri=base, **settings))
-    key, cert = app.state.ca.sign_server(["127.0.0.1", "localhost"])
-    (directory / "server.key").write_bytes(key)
-    (directory / "server.pem").write_bytes(cert)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        **tls_options(app.state.ca.ca_file(), directory / "server.pem", directory / "server.key"),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the TLS server did not start"
-        time.sleep(0.05)
-    world = World(base, app, Onboarding.of(app), directory)
-    try:
-        yield world
-    finally:
-        for client in world.clients:  # idle kept-alive connections would hold the shutdown up
-            client.close()
-        server.should_exit = True
-        thread.join(20)
+    with serve_tls(app, directory, port):
+        world = World(base, app, Onboarding.of(app), directory)
+        try:
+            yield world
+        finally:
+            for client in world.clients:  # idle kept-alive connections would hold the shutdown up
+                client.close()
