@@ -55,7 +55,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         self.seen.append(self.path)
         if self.path == "/slow.csv":
-            time.sleep(0.8)
+            time.sleep(0.8)  # the behaviour: an endpoint slower than monitor_slow_ms
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "/secret")

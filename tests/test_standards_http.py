@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from registry.operations.demo import mpan_core
 from tests import test_tls
 from tests.conftest import EXAMPLES
 from tests.proposal_documents import proposal
+from tests.servers import wait_until
 from tests.test_tls import Running, onboard_over_tls, operator_client
 
 server = test_tls.server  # the live HTTPS registry fixture
@@ -48,12 +48,11 @@ def inbox(client: httpx.Client, org: str) -> list[str]:
 
 
 def finished_impact(client: httpx.Client, at: str) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + 120
-    while True:
+    def finished() -> dict | None:  # type: ignore[type-arg]
         report = client.get(at + "/impact").json()
-        if report["status"] != "running" or time.monotonic() > deadline:
-            return report  # type: ignore[no-any-return]
-        time.sleep(0.1)
+        return report if report["status"] != "running" else None
+
+    return wait_until(finished, 120, "the impact report", interval=0.1)  # type: ignore[no-any-return]
 
 
 def validate(path: Path, *options: str) -> int:
