@@ -221,7 +221,10 @@ def test_a_forwarded_certificate_with_folded_lines_is_read(app, fsp: Member) -> 
     assert me["organisation"] == fsp.iri
 
 
-def test_role_and_scope_dependencies(onboarding: Onboarding, fsp: Member) -> None:
+@pytest.fixture
+def guarded(onboarding: Onboarding) -> FastAPI:
+    """An application over the registry with a route for scheme operators (``/operators``) and
+    one for holders of the assets-write scope (``/writers``)."""
     api = FastAPI()
     api.state.registry, api.state.ca, api.state.settings = (
         onboarding.registry,
@@ -238,9 +241,29 @@ def test_role_and_scope_dependencies(onboarding: Onboarding, fsp: Member) -> Non
         return principal.organisation or ""
 
     api.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
-    assert TestClient(api).get("/operators").status_code == 401
-    fsp_client = TestClient(with_client_certificate(api, fsp.certificate))
+    return api
+
+
+def test_a_role_dependency_is_401_without_a_certificate(guarded: FastAPI) -> None:
+    assert TestClient(guarded).get("/operators").status_code == 401
+
+
+def test_a_role_dependency_is_403_for_a_member_without_the_role(
+    guarded: FastAPI, fsp: Member
+) -> None:
+    fsp_client = TestClient(with_client_certificate(guarded, fsp.certificate))
     assert fsp_client.get("/operators").status_code == 403
+
+
+def test_a_scope_dependency_lets_a_certificate_with_the_scope_through(
+    guarded: FastAPI, fsp: Member
+) -> None:
+    fsp_client = TestClient(with_client_certificate(guarded, fsp.certificate))
     assert fsp_client.get("/writers").json() == fsp.iri
-    api.dependency_overrides[current_principal] = lambda: onboarding.operator
-    assert TestClient(api).get("/operators").json() == operator_iri(BASE)
+
+
+def test_a_role_dependency_lets_a_principal_with_the_role_through(
+    guarded: FastAPI, onboarding: Onboarding
+) -> None:
+    guarded.dependency_overrides[current_principal] = lambda: onboarding.operator
+    assert TestClient(guarded).get("/operators").json() == operator_iri(BASE)

@@ -96,14 +96,17 @@ def test_sparql_select_in_every_results_format(client):
         assert "1712345678905" in response.text
 
 
-def test_sparql_form_and_direct_post(client):
+def test_sparql_by_form_post(client):
     submit(client, "assets.csv", "text/csv")
-    query = "ASK { ?s ?p ?o }"
-    form = client.post("/sparql", data={"query": query})
-    direct = client.post(
-        "/sparql", content=query, headers={"Content-Type": "application/sparql-query"}
-    )
+    form = client.post("/sparql", data={"query": "ASK { ?s ?p ?o }"})
     assert form.json()["boolean"] is True
+
+
+def test_sparql_by_direct_post(client):
+    submit(client, "assets.csv", "text/csv")
+    direct = client.post(
+        "/sparql", content="ASK { ?s ?p ?o }", headers={"Content-Type": "application/sparql-query"}
+    )
     assert direct.json()["boolean"] is True
 
 
