@@ -21,7 +21,6 @@ import httpx
 
 from registry.base.settings import Settings
 from registry.kernel.core import Registry
-from registry.trust.ca import CertificateAuthority
 from tests.servers import PROXY_ENV, forwarded, wait_until
 from tests.test_jobs import demo_csv
 from tests.trust import Onboarding
@@ -78,9 +77,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 def onboard_fsp(data_dir: Path, port: int) -> str:
     """Onboard an FSP directly in the data directory (before the server opens it)."""
     registry = Registry(Settings(data_dir=data_dir, base_iri=f"http://127.0.0.1:{port}/"))
-    fsp = Onboarding(registry, CertificateAuthority.open(data_dir)).member(
-        "Crash Test Flex Ltd", "09876543"
-    )
+    fsp = Onboarding.of_registry(registry).member("Crash Test Flex Ltd", "09876543")
     registry.close()
     return fsp.certificate
 

@@ -19,7 +19,6 @@ from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.kernel.core import Registry
 from registry.publishing.federation import _peer_query, lookup
-from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE, EXAMPLES, external_store, new_app
 from tests.servers import PROXY_ENV, forwarded, free_port, registry_server
 from tests.trust import Onboarding
@@ -38,7 +37,7 @@ def prepare(data_dir: Path, base: str, company_number: str) -> dict[str, str]:
     applied, before the server opens it; the server then believes the
     certificate forwarded by the (simulated) TLS proxy on 127.0.0.1."""
     registry = Registry(Settings(data_dir=data_dir, base_iri=base))
-    onboarding = Onboarding(registry, CertificateAuthority.open(data_dir))
+    onboarding = Onboarding.of_registry(registry)
     OPERATORS[base] = onboarding.operator_certificate
     ORGANISATIONS[base], _ = onboarding.apply("FlexCo Energy Services Ltd", company_number)
     registry.close()

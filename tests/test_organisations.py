@@ -21,7 +21,6 @@ from registry.base.settings import Settings
 from registry.kernel.core import Registry
 from registry.trust import memberships, organisations
 from registry.trust.authentication import authenticate
-from registry.trust.ca import CertificateAuthority
 from registry.trust.schemes import operator_iri
 from tests.conftest import BASE
 from tests.trust import Onboarding
@@ -288,7 +287,7 @@ def test_the_scheme_operator_exists_once_after_restarts(tmp_path) -> None:  # ty
     settings = Settings(data_dir=tmp_path / "data", base_iri=BASE)
     for _ in range(2):
         registry = Registry(settings)
-        onboarding = Onboarding(registry, CertificateAuthority.open(settings.data_dir))
+        onboarding = Onboarding.of_registry(registry)
         assert FSP not in onboarding.operator.roles and onboarding.operator.is_scheme_operator
         registry.close()
     registry = Registry(settings)

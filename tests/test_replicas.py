@@ -28,7 +28,6 @@ from registry.base.vocab import FDI
 from registry.kernel.core import Registry
 from registry.operations.demo import mpan_core
 from registry.store.journal import Journal
-from registry.trust.ca import CertificateAuthority
 from tests import postgres
 from tests.conftest import EXAMPLES
 from tests.servers import PROXY_ENV, forwarded, free_port, wait_until
@@ -157,7 +156,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         # The CA and signing keys are made once and shared (on one machine: one data dir).
         settings = Settings(data_dir=data_dir, base_iri=base_iri, journal_url=url, store="memory")
         registry = Registry(settings)
-        onboarding = Onboarding(registry, CertificateAuthority.open(data_dir))
+        onboarding = Onboarding.of_registry(registry)
         fsp = onboarding.member("Replica Flex Ltd", "07654321")
         other = onboarding.member("Revoked Flex Ltd", "07654322")
         registry.close()
