@@ -190,3 +190,13 @@ def onboarding(app: Any) -> Any:
 def fsp(onboarding: Any) -> Any:
     """An onboarded flexibility service provider (``tests.trust.Member``)."""
     return onboarding.member("Example Flex Ltd", "SC123456")
+
+
+@pytest.fixture
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The registry over HTTPS (``tests.tls_world.Running``); ``@pytest.mark.parametrize(
+    "server", [{setting: value}], indirect=True)`` gives it other settings."""
+    from tests.tls_world import tls_server
+
+    with tls_server(tmp_path, **getattr(request, "param", {})) as running:
+        yield running

@@ -28,14 +28,11 @@ from registry.publishing.catalogue import submit_catalogue
 from registry.submissions.formats import read_bytes
 from registry.trust.ca import CertificateAuthority
 from registry.trust.schemes import operator_iri
-from tests import test_tls
 from tests.conftest import BASE
 from tests.servers import free_port
 from tests.test_catalogue import organisation
 from tests.test_sparql_safety import connections, listening
-from tests.test_tls import Running, onboard_over_tls, operator_client
-
-server = test_tls.server  # the live HTTPS registry fixture
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
 
 @dataclass

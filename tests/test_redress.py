@@ -10,11 +10,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests import test_tls
 from tests.conftest import EXAMPLES, new_app
-from tests.test_tls import Running, onboard_over_tls, operator_client
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
-server = test_tls.server  # the live HTTPS registry fixture
 ASSET = (EXAMPLES / "asset.ttl").read_bytes()
 
 

@@ -28,7 +28,7 @@ from registry.base.settings import Settings
 from registry.trust.ca import new_key_and_csr
 from tests.conftest import EXAMPLES
 from tests.servers import free_port, serve_tls
-from tests.test_tls import Running, onboard_over_tls, operator_client
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
 
 @contextmanager

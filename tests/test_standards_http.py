@@ -15,13 +15,11 @@ from pathlib import Path
 import httpx
 
 from registry.operations.demo import mpan_core
-from tests import test_tls
 from tests.conftest import EXAMPLES
 from tests.proposal_documents import proposal
 from tests.servers import wait_until
-from tests.test_tls import Running, onboard_over_tls, operator_client
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
-server = test_tls.server  # the live HTTPS registry fixture
 TURTLE = {"Content-Type": "text/turtle"}
 FDI_BIN = Path(sys.executable).with_name("fdi")
 
