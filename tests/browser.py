@@ -91,46 +91,23 @@ def member_server(directory: Path, assets: int = 60) -> Iterator[MemberServer]:
     """A TLS server (the registry CA's server certificate, client certificates verified) on a
     free loopback port; "Flex One Ltd" is onboarded and has registered examples/asset.ttl and
     nothing else."""
-    import threading
-    import time
-
-    import uvicorn
-
     from api.app import create_app
-    from api.tls import tls_options
     from registry.assets.assets import register_assets
     from registry.base.settings import Settings
     from registry.submissions.formats import read_file
     from tests.conftest import EXAMPLES
-    from tests.servers import free_port
+    from tests.servers import free_port, serve_tls
     from tests.trust import Onboarding
 
     port = free_port()
     url = f"https://127.0.0.1:{port}/"
     app = create_app(Settings(data_dir=directory / "data", base_iri=url), demo_assets=assets)
-    key, cert = app.state.ca.sign_server(["127.0.0.1", "localhost"])
-    (directory / "server.key").write_bytes(key)
-    (directory / "server.pem").write_bytes(cert)
     member = Onboarding.of(app).member("Flex One Ltd", "11111111")
     register_assets(app.state.registry, read_file(EXAMPLES / "asset.ttl"), member.principal)
     (directory / "member.pem").write_text(member.certificate)
     (directory / "member.key").write_bytes(member.key)
-    tls = tls_options(app.state.ca.ca_file(), directory / "server.pem", directory / "server.key")
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **tls
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the TLS server did not start"
-        time.sleep(0.05)
-    try:
+    with serve_tls(app, directory, port, lifespan="off"):
         yield MemberServer(
             url, directory / "member.pem", directory / "member.key", "Flex One Ltd", app
         )
-    finally:
-        server.should_exit = True
-        thread.join(20)
         app.state.registry.close()

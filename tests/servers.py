@@ -1,8 +1,10 @@
 """Real servers on 127.0.0.1 for tests: ``oxigraph serve``, the registry under uvicorn, and an
-application under uvicorn in a thread (:func:`serve`).
+application under uvicorn in a thread, in plain HTTP (:func:`serve`) or over TLS
+(:func:`serve_tls`).
 
 Each is started on a free loopback port, waited for, and stopped (by its own process id) when
-the ``with`` block ends.
+the ``with`` block ends. Every wait for something to happen is :func:`wait_until`: a bounded
+poll of a condition, never a fixed sleep that can lose a race.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,20 +46,40 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 10.0, what: str = "", interval: float = 0.05
+) -> Any:
+    """Poll ``condition`` every ``interval`` seconds until it returns something true, and return
+    that; RuntimeError (naming ``what``) once ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"{what or condition} did not happen within {timeout} s")
+        time.sleep(interval)
+
+
+def _running(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        raise RuntimeError(f"the server exited with status {process.returncode}")
+
+
 def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30.0) -> None:
     """Poll ``url`` until it answers (any HTTP status) or the time is up."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with status {process.returncode}")
+
+    def answers() -> bool:
+        _running(process)
         try:
             urllib.request.urlopen(url, timeout=2).close()
-            return
         except urllib.error.HTTPError:
-            return
+            return True
         except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {seconds} s")
+            return False
+        return True
+
+    wait_until(answers, seconds, f"an answer from {url}", interval=0.1)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -147,9 +169,7 @@ def serve(app: Any) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: server.started, 10, "the server's start", interval=0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}/"
@@ -191,18 +211,55 @@ def fdi_serve(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30.0) -> None:
     """Wait until something listens on 127.0.0.1:``port`` (whatever it speaks)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with status {process.returncode}")
+
+    def listening() -> bool:
+        _running(process)
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listened on port {port} within {seconds} s")
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(listening, seconds, f"a listener on port {port}", interval=0.1)
 
 
-NGINX_PROXY = """
+@contextmanager
+def serve_tls(app: Any, directory: Path, port: int, **options: Any) -> Iterator[None]:
+    """The registry ``app`` under uvicorn in a thread on loopback ``port`` over TLS: its server
+    certificate from its own CA (``server.pem``/``server.key`` in ``directory``, made on first
+    use and kept, as an operator keeps them), client certificates of that CA verified;
+    ``options`` go to ``uvicorn.Config``. Close the clients of it before the block ends (idle
+    kept-alive connections would hold the shutdown up)."""
+    from api.tls import tls_options
+
+    if not (directory / "server.pem").exists():
+        key, cert = app.state.ca.sign_server(["127.0.0.1", "localhost"])
+        (directory / "server.key").write_bytes(key)
+        (directory / "server.pem").write_bytes(cert)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **tls_options(app.state.ca.ca_file(), directory / "server.pem", directory / "server.key"),
+        **options,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+
+    def started() -> bool:
+        assert thread.is_alive(), "the TLS server did not start"
+        return server.started
+
+    wait_until(started, 30, "the TLS server's start")
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+# nginx as an unprivileged process in a test's directory; ``{config}`` is the ``http`` block's
+# server configuration.
+NGINX_SKELETON = """
 daemon off;
 master_process off;
 pid {dir}/nginx.pid;
@@ -215,6 +272,11 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
+{config}
+}}
+"""
+
+NGINX_PROXY = """
     server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate        {dir}/server.pem;
@@ -231,24 +293,22 @@ http {{
             proxy_pass http://127.0.0.1:{upstream};
         }}
     }}
-}}
 """
 
 
 @contextmanager
-def nginx(directory: Path, ca_file: Path, port: int, upstream: int, secret: str) -> Iterator[str]:
-    """Debian's nginx on loopback ``port``, terminating TLS with ``directory``'s
-    ``server.pem``/``server.key``, asking for client certificates of ``ca_file``'s CA and
-    forwarding to ``upstream`` with the proxy secret, as docs/operations.md sets it up; yields
-    its HTTPS base URL."""
+def nginx_serving(directory: Path, config: str, port: int, secret: str) -> Iterator[str]:
+    """Debian's nginx run from ``directory`` with ``config`` as its ``http`` block's server
+    configuration (which may include ``fdi-proxy-secret.conf``: the header with ``secret``),
+    until it listens on loopback ``port``; yields its HTTPS base URL."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     (directory / "fdi-proxy-secret.conf").write_text(
         f'proxy_set_header X-FDI-Proxy-Secret "{secret}";\n'
     )
-    config = directory / "nginx.conf"
-    config.write_text(NGINX_PROXY.format(dir=directory, ca=ca_file, port=port, upstream=upstream))
+    path = directory / "nginx.conf"
+    path.write_text(NGINX_SKELETON.format(dir=directory, config=config))
     process = subprocess.Popen(
-        [binary, "-p", str(directory), "-c", str(config), "-e", str(directory / "error.log")],
+        [binary, "-p", str(directory), "-c", str(path), "-e", str(directory / "error.log")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -257,3 +317,14 @@ def nginx(directory: Path, ca_file: Path, port: int, upstream: int, secret: str)
         yield f"https://127.0.0.1:{port}/"
     finally:
         _stop(process)
+
+
+@contextmanager
+def nginx(directory: Path, ca_file: Path, port: int, upstream: int, secret: str) -> Iterator[str]:
+    """Debian's nginx on loopback ``port``, terminating TLS with ``directory``'s
+    ``server.pem``/``server.key``, asking for client certificates of ``ca_file``'s CA and
+    forwarding to ``upstream`` with the proxy secret, as docs/operations.md sets it up; yields
+    its HTTPS base URL."""
+    config = NGINX_PROXY.format(dir=directory, ca=ca_file, port=port, upstream=upstream)
+    with nginx_serving(directory, config, port, secret) as url:
+        yield url

@@ -7,18 +7,14 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from registry.base.settings import Settings
 from registry.base.vocab import LDP
 from tests.conftest import BASE, EXAMPLES
-from tests.trust import Onboarding
+from tests.trust import Member, Onboarding
 
 
 @pytest.fixture
-def world():  # type: ignore[no-untyped-def]
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
-    onboarding = Onboarding.of(app)
-    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+def world(app, onboarding: Onboarding, fsp: Member):  # type: ignore[no-untyped-def]
+    """The shared app and FSP, and a DSO."""
     dso = onboarding.member("North DSO plc", "01234567", roles=["DistributionSystemOperator"])
     return app, onboarding, fsp, dso
 

@@ -141,10 +141,9 @@ def test_simultaneous_overlapping_rights_are_never_both_accepted(disk_settings):
 
 
 def test_a_switch_ends_the_previous_right_and_notifies_both(registry):
-    from registry.trust.ca import CertificateAuthority
     from tests.trust import Onboarding
 
-    world = Onboarding(registry, CertificateAuthority.open(None))
+    world = Onboarding.of_registry(registry)
     first = world.member("First Flex Ltd", "00000001").principal
     second = world.member("Second Flex Ltd", "00000002").principal
     asset = register_asset(registry, first)

@@ -3,10 +3,8 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import current_principal
 from registry.base.identity import MARKET_OPERATOR, Principal
-from registry.base.settings import Settings
 from registry.trust.access_log import send_digests
 from registry.trust.schemes import FDI_SCHEME
 from tests.conftest import BASE, EXAMPLES
@@ -17,11 +15,7 @@ MO_SCOPES = frozenset(FDI_SCHEME.default_scopes[MARKET_OPERATOR])
 ASSET = (EXAMPLES / "asset.ttl").read_bytes()
 
 
-@pytest.fixture
-def app():
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
-    with TestClient(app):
-        yield app
+pytestmark = pytest.mark.app(started=True)
 
 
 @pytest.fixture
@@ -56,21 +50,34 @@ def test_registering_needs_authentication(app):
     assert response.status_code == 401
 
 
-def test_an_fsp_registers_reads_and_updates_with_if_match(app, as_principal):
-    fsp = make_fsp(app.state.registry, "00000001")
-    client = as_principal(fsp)
+@pytest.fixture
+def registered(app, as_principal) -> tuple[TestClient, str, bytes]:  # type: ignore[no-untyped-def]
+    """An FSP's client, the asset it registered (at version 1) and a changed body for it."""
+    client = as_principal(make_fsp(app.state.registry, "00000001"))
     created = client.post("/assets", content=ASSET, headers={"Content-Type": "text/turtle"})
     assert created.status_code == 201, created.text
     iri = created.json()["ids"]["battery-cardiff-1"]
-    got = client.get(path_of(iri), headers={"Accept": "text/turtle"})
-    assert got.headers["etag"] == '"1.ttl"'
     body = ASSET.replace(b"<#battery-cardiff-1>", f"<{iri}>".encode()).replace(
         b"Powerwall 2", b"Powerwall 3"
     )
-    assert (
-        client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle"}).status_code
-        == 428
-    )
+    return client, iri, body
+
+
+def test_a_registered_asset_reads_with_its_version_as_etag(registered):
+    client, iri, _ = registered
+    got = client.get(path_of(iri), headers={"Accept": "text/turtle"})
+    assert got.headers["etag"] == '"1.ttl"'
+
+
+def test_an_update_without_if_match_is_428(registered):
+    client, iri, body = registered
+    answer = client.put(path_of(iri), content=body, headers={"Content-Type": "text/turtle"})
+    assert answer.status_code == 428
+
+
+def test_an_update_with_the_etag_read_makes_version_2(registered):
+    client, iri, body = registered
+    got = client.get(path_of(iri), headers={"Accept": "text/turtle"})
     updated = client.put(
         path_of(iri),
         content=body,
@@ -78,14 +85,23 @@ def test_an_fsp_registers_reads_and_updates_with_if_match(app, as_principal):
     )
     assert updated.status_code == 200, updated.text
     assert updated.headers["etag"] == '"2"'
-    stale = client.put(
-        path_of(iri), content=body, headers={"Content-Type": "text/turtle", "If-Match": '"1.ttl"'}
-    )
-    assert stale.status_code == 412
     versions = client.get(path_of(iri) + "/versions").json()["versions"]
     assert [v["version"] for v in versions] == [1, 2]
     first = client.get(path_of(iri) + "/versions/1", headers={"Accept": "text/turtle"})
     assert "Powerwall 2" in first.text
+
+
+def test_an_update_with_an_etag_of_a_superseded_version_is_412(registered):
+    client, iri, body = registered
+    turtle = {"Content-Type": "text/turtle"}
+    assert (
+        client.put(
+            path_of(iri), content=body, headers={**turtle, "If-Match": '"1.ttl"'}
+        ).status_code
+        == 200
+    )
+    stale = client.put(path_of(iri), content=body, headers={**turtle, "If-Match": '"1.ttl"'})
+    assert stale.status_code == 412
 
 
 def test_a_duplicate_is_409_with_a_pointer(app, as_principal):

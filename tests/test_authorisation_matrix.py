@@ -20,17 +20,15 @@ import rdflib
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.authorisation import OPERATIONS
 from registry.assets.claims import claim_right, decide
 from registry.base.identity import SCHEME_OPERATOR
-from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.kernel.authorisation_rules import ANYONE, MEMBER, RULES
 from registry.operations.demo_identifiers import mpan_core
 from registry.submissions.formats import read_bytes
 from registry.trust import organisations
-from tests.conftest import BASE, EXAMPLES, ROOT
+from tests.conftest import BASE, EXAMPLES, ROOT, new_app
 from tests.trust import Member, Onboarding
 
 ASSET = (EXAMPLES / "asset.ttl").read_text()
@@ -70,7 +68,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     with TestClient(app):
         yield _build(app)
 
@@ -257,7 +255,7 @@ def _snapshot(world: World) -> str:
 
 
 def _operations() -> list[tuple[str, str]]:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     spec = app.openapi()
     app.state.registry.close()
     return sorted((m.upper(), p) for p, ops in spec["paths"].items() for m in ops)
@@ -268,7 +266,7 @@ OPERATION_LIST = _operations()
 
 def _hidden_routes() -> set[tuple[str, str]]:
     """Routes the gate sees that the OpenAPI document leaves out (Swagger UI's pages)."""
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     app.state.registry.close()
     return {
         (method, route.path)

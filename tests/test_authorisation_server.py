@@ -23,10 +23,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from registry.trust import certificates
-from tests import test_tls
-from tests.test_tls import Running, onboard_over_tls, operator_client
-
-server = test_tls.server  # the live HTTPS registry fixture
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
 REDIRECT = "https://client.example/callback"
 

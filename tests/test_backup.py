@@ -3,7 +3,6 @@ the restored registry equals the live one record for record (canonical hashes)."
 
 import json
 import threading
-import time
 
 import pyoxigraph as ox
 import pytest
@@ -15,6 +14,7 @@ from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.operations.backup import record_hashes
 from tests.conftest import BASE
+from tests.servers import wait_until
 
 
 def write(registry, writer, i):
@@ -47,8 +47,8 @@ def test_backup_under_concurrent_writes_restores_and_replays_to_equal_hashes(tmp
     threads = [threading.Thread(target=writer, args=(n,)) for n in (1, 2, 3)]
     for t in threads:
         t.start()
-    while sum(written) < 15:  # the backup starts with writes in flight
-        time.sleep(0.01)
+    # The backup starts with writes in flight.
+    wait_until(lambda: sum(written) >= 15, 30, "15 writes", interval=0.01)
     backup = CliRunner().invoke(
         main, ["backup", str(tmp_path / "backup"), "--data-dir", str(tmp_path / "live")]
     )

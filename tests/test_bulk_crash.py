@@ -15,15 +15,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from registry.assembly import Registry
 from registry.base.settings import Settings
-from registry.trust.ca import CertificateAuthority
-from tests.servers import PROXY_ENV, forwarded
+from tests.servers import PROXY_ENV, forwarded, wait_until
 from tests.test_jobs import demo_csv
 from tests.trust import Onboarding
 
@@ -61,23 +59,25 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def home_page() -> bool:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
-                return process
+            return httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200
         except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the server did not start")
+            return False
+
+    try:
+        wait_until(home_page, 60, "the server's start", interval=0.2)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process
 
 
 def onboard_fsp(data_dir: Path, port: int) -> str:
     """Onboard an FSP directly in the data directory (before the server opens it)."""
     registry = Registry(Settings(data_dir=data_dir, base_iri=f"http://127.0.0.1:{port}/"))
-    fsp = Onboarding(registry, CertificateAuthority.open(data_dir)).member(
-        "Crash Test Flex Ltd", "09876543"
-    )
+    fsp = Onboarding.of_registry(registry).member("Crash Test Flex Ltd", "09876543")
     registry.close()
     return fsp.certificate
 
@@ -100,14 +100,13 @@ def test_sigkill_during_a_bulk_job_loses_and_duplicates_nothing(tmp_path: Path):
         )
         assert accepted.status_code == 202, accepted.text
         location = base + accepted.headers["location"]
-        acknowledged: dict[str, str] = {}
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
+
+        def a_chunk_registered() -> dict | None:  # type: ignore[type-arg]
             job = httpx.get(location, headers=headers, timeout=30).json()
-            if job["registered"] > 0:
-                acknowledged = job["ids"]
-                break
-            time.sleep(0.1)
+            return job if job["registered"] > 0 else None
+
+        job = wait_until(a_chunk_registered, 600, "an acknowledged chunk", interval=0.1)
+        acknowledged: dict[str, str] = job["ids"]
         assert acknowledged, "no chunk was acknowledged before the deadline"
         assert job["status"] == "running", "the job finished before it could be interrupted"
     finally:
@@ -116,12 +115,12 @@ def test_sigkill_during_a_bulk_job_loses_and_duplicates_nothing(tmp_path: Path):
 
     server = start_server(data_dir, port)  # the job resumes on start
     try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
+
+        def finished() -> dict | None:  # type: ignore[type-arg]
             job = httpx.get(location, headers=headers, timeout=30).json()
-            if job["status"] == "finished":
-                break
-            time.sleep(0.5)
+            return job if job["status"] == "finished" else None
+
+        job = wait_until(finished, 600, "the resumed job's end", interval=0.5)
         assert job["status"] == "finished"
     finally:
         server.send_signal(signal.SIGTERM)

@@ -5,7 +5,6 @@ negotiation, and data-sharing (what a requester may see)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,14 +13,12 @@ import pytest
 import rdflib
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import current_principal
 from registry.base.identity import FSP, Principal
-from registry.base.settings import Settings
 from registry.base.vocab import DCAT, DCT, FDI, HYDRA
 from registry.publishing.catalogue import catalogue
 from registry.submissions.formats import read_bytes
-from tests.conftest import BASE, EXAMPLES, external_store
+from tests.conftest import BASE, EXAMPLES
 from tests.test_assets import FSP_SCOPES
 
 CATALOGUE = (EXAMPLES / "catalogue.ttl").read_bytes()
@@ -37,17 +34,7 @@ def shared_dir() -> Path:
 DCAT_AP = shared_dir() / "conformance" / "dcat-ap" / "3.0.1" / "html" / "shacl"
 
 
-@pytest.fixture
-def app():  # type: ignore[no-untyped-def]
-    app = create_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
-    yield app
-    app.dependency_overrides.clear()
-
-
-@pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(app) as c:
-        yield c
+pytestmark = pytest.mark.app(external=True)
 
 
 def organisation(app, name: str, number: str) -> Principal:  # type: ignore[no-untyped-def]

@@ -12,12 +12,11 @@ from cryptography import x509
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import _problem, create_app
+from api.app import _problem
 from api.auth import current_principal, require_role, require_scope
 from api.tls import with_client_certificate
 from registry.base.errors import Forbidden, RegistryError, Unauthenticated, UnusableInput
 from registry.base.identity import FSP, SCHEME_OPERATOR, Principal
-from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.kernel import lifecycle
 from registry.trust.authentication import authenticate, request_certificate
@@ -30,28 +29,11 @@ from registry.trust.ca import (
 )
 from registry.trust.certificates import is_revoked_in
 from registry.trust.schemes import operator_iri
-from tests.conftest import BASE
+from tests.conftest import BASE, new_app
 from tests.servers import PROXY_SECRET, forwarded
 from tests.trust import Member, Onboarding
 
-
-@pytest.fixture
-def app():
-    return create_app(
-        Settings(
-            data_dir=None, base_iri=BASE, trusted_proxies="10.0.0.0/8", proxy_secret=PROXY_SECRET
-        )
-    )
-
-
-@pytest.fixture
-def world(app) -> Onboarding:
-    return Onboarding.of(app)
-
-
-@pytest.fixture
-def fsp(world: Onboarding) -> Member:
-    return world.member("Example Flex Ltd", "SC123456")
+pytestmark = pytest.mark.app(trusted_proxies="10.0.0.0/8", proxy_secret=PROXY_SECRET)
 
 
 def test_the_ca_is_made_once_and_its_key_kept_private(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -77,13 +59,13 @@ def test_a_certificate_names_the_organisation_and_carries_its_roles_and_scopes(f
 
 
 def test_claims_beyond_what_the_organisation_holds_are_refused(
-    world: Onboarding, fsp: Member
+    onboarding: Onboarding, fsp: Member
 ) -> None:
     _, csr = new_key_and_csr("app")
     with pytest.raises(Forbidden, match="MarketOperator"):
         request_certificate(
-            world.registry,
-            world.ca,
+            onboarding.registry,
+            onboarding.ca,
             fsp.admin_principal,
             fsp.iri,
             csr.decode(),
@@ -91,8 +73,8 @@ def test_claims_beyond_what_the_organisation_holds_are_refused(
         )
     with pytest.raises(Forbidden, match="assets-read"):
         request_certificate(
-            world.registry,
-            world.ca,
+            onboarding.registry,
+            onboarding.ca,
             fsp.admin_principal,
             fsp.iri,
             csr.decode(),
@@ -100,11 +82,11 @@ def test_claims_beyond_what_the_organisation_holds_are_refused(
         )
 
 
-def test_a_narrower_certificate_may_be_asked_for(world: Onboarding, fsp: Member) -> None:
+def test_a_narrower_certificate_may_be_asked_for(onboarding: Onboarding, fsp: Member) -> None:
     _, csr = new_key_and_csr("reader")
     issued = request_certificate(
-        world.registry,
-        world.ca,
+        onboarding.registry,
+        onboarding.ca,
         fsp.admin_principal,
         fsp.iri,
         csr.decode(),
@@ -112,7 +94,7 @@ def test_a_narrower_certificate_may_be_asked_for(world: Onboarding, fsp: Member)
         scopes=["commercial-write"],
         days=7,
     )
-    principal = authenticate(world.registry, world.ca, issued.pem)
+    principal = authenticate(onboarding.registry, onboarding.ca, issued.pem)
 
     assert principal.scopes == {FDI["scope-commercial-write"].value}
     not_after = dt.datetime.fromisoformat(issued.not_after.replace("Z", "+00:00"))
@@ -120,28 +102,32 @@ def test_a_narrower_certificate_may_be_asked_for(world: Onboarding, fsp: Member)
 
 
 def test_only_the_organisations_administrator_asks_for_certificates(
-    world: Onboarding, fsp: Member
+    onboarding: Onboarding, fsp: Member
 ) -> None:
-    other = world.member("Other Flex Ltd", "SC654321")
+    other = onboarding.member("Other Flex Ltd", "SC654321")
     _, csr = new_key_and_csr("app")
     for principal in (other.admin_principal, fsp.principal):
         with pytest.raises(Forbidden):
-            request_certificate(world.registry, world.ca, principal, fsp.iri, csr.decode())
+            request_certificate(
+                onboarding.registry, onboarding.ca, principal, fsp.iri, csr.decode()
+            )
 
 
-def test_a_request_that_is_not_a_csr_is_a_400(world: Onboarding, fsp: Member) -> None:
-    response = world.admin_client(fsp).post(
+def test_a_request_that_is_not_a_csr_is_a_400(onboarding: Onboarding, fsp: Member) -> None:
+    response = onboarding.admin_client(fsp).post(
         f"/organisations/{fsp.uid}/certificates",
         json={"csr": "-----BEGIN CERTIFICATE REQUEST-----\nnope"},
     )
     assert response.status_code == 400
     with pytest.raises(UnusableInput):
-        request_certificate(world.registry, world.ca, fsp.admin_principal, fsp.iri, fsp.certificate)
+        request_certificate(
+            onboarding.registry, onboarding.ca, fsp.admin_principal, fsp.iri, fsp.certificate
+        )
 
 
-def test_a_pem_csr_body_with_query_claims_is_accepted(world: Onboarding, fsp: Member) -> None:
+def test_a_pem_csr_body_with_query_claims_is_accepted(onboarding: Onboarding, fsp: Member) -> None:
     _, csr = new_key_and_csr("dispatch")
-    response = world.admin_client(fsp).post(
+    response = onboarding.admin_client(fsp).post(
         f"/organisations/{fsp.uid}/certificates",
         content=csr,
         params={"name": "dispatch", "scope": "assets-write"},
@@ -153,9 +139,9 @@ def test_a_pem_csr_body_with_query_claims_is_accepted(world: Onboarding, fsp: Me
     assert response.headers["location"].endswith(response.json()["serial"])
 
 
-def test_the_crl_lists_revoked_certificates(app, world: Onboarding, fsp: Member) -> None:  # type: ignore[no-untyped-def]
+def test_the_crl_lists_revoked_certificates(app, onboarding: Onboarding, fsp: Member) -> None:  # type: ignore[no-untyped-def]
     serial = x509.load_pem_x509_certificate(fsp.certificate.encode()).serial_number
-    revoked = world.admin_client(fsp).post(
+    revoked = onboarding.admin_client(fsp).post(
         f"/certificates/{format(serial, 'x')}/revoke", json={"reason": "key lost"}
     )
     crl = TestClient(app).get("/ca/crl")
@@ -163,48 +149,49 @@ def test_the_crl_lists_revoked_certificates(app, world: Onboarding, fsp: Member)
     assert revoked.json()["status"] == "revoked"
     assert crl.headers["content-type"] == "application/pkix-crl"
     parsed = x509.load_der_x509_crl(crl.content)
-    assert parsed.is_signature_valid(world.ca.certificate.public_key())  # type: ignore[arg-type]
+    assert parsed.is_signature_valid(onboarding.ca.certificate.public_key())  # type: ignore[arg-type]
     assert is_revoked_in(crl.content, x509.load_pem_x509_certificate(fsp.certificate.encode()))
     assert not is_revoked_in(
         crl.content, x509.load_pem_x509_certificate(fsp.admin_certificate.encode())
     )
 
 
-def test_a_certificate_from_another_ca_is_refused(world: Onboarding) -> None:
-    stranger = Onboarding.of(create_app(Settings(data_dir=None, base_iri=BASE)))
+def test_a_certificate_from_another_ca_is_refused(onboarding: Onboarding) -> None:
+    stranger = Onboarding.of(new_app())
     with pytest.raises(Unauthenticated, match="not issued by this registry"):
-        authenticate(world.registry, world.ca, stranger.operator_certificate)
+        authenticate(onboarding.registry, onboarding.ca, stranger.operator_certificate)
 
 
-def test_a_certificate_the_register_does_not_know_is_refused(world: Onboarding) -> None:
-    _, server = world.ca.sign_server(["localhost"])
+def test_a_certificate_the_register_does_not_know_is_refused(onboarding: Onboarding) -> None:
+    _, server = onboarding.ca.sign_server(["localhost"])
     with pytest.raises(Unauthenticated, match="not in the registry"):
-        authenticate(world.registry, world.ca, server)
+        authenticate(onboarding.registry, onboarding.ca, server)
 
 
 def test_a_suspended_organisations_certificate_is_refused_even_before_revocation(
-    world: Onboarding, fsp: Member
+    onboarding: Onboarding, fsp: Member
 ) -> None:
     # Change the status alone, as a crash between two writes might leave it: the status check holds.
-    with world.registry.transaction("test", "suspend-without-cascade") as tx:
+    with onboarding.registry.transaction("test", "suspend-without-cascade") as tx:
         info = tx.info(fsp.iri)
         lifecycle.restatus(
             tx,
             info,
-            lifecycle.content(world.registry, fsp.iri),
+            lifecycle.content(onboarding.registry, fsp.iri),
             FDI.organisationStatus,
             "suspended",
             "test",
         )
     with pytest.raises(Unauthenticated, match="suspended"):
-        authenticate(world.registry, world.ca, fsp.certificate)
+        authenticate(onboarding.registry, onboarding.ca, fsp.certificate)
 
 
-def test_the_tls_extension_gives_the_principal(world: Onboarding, fsp: Member) -> None:
-    me = world.client(fsp).get("/whoami").json()
+def test_the_tls_extension_gives_the_principal(onboarding: Onboarding, fsp: Member) -> None:
+    me = onboarding.client(fsp).get("/whoami").json()
     assert me["organisation"] == fsp.iri and me["roles"] == ["FlexibilityServiceProvider"]
     assert (
-        world.client(fsp).get("/whoami").json()["certificate"] == fsp.principal.certificate_serial
+        onboarding.client(fsp).get("/whoami").json()["certificate"]
+        == fsp.principal.certificate_serial
     )
 
 
@@ -234,12 +221,15 @@ def test_a_forwarded_certificate_with_folded_lines_is_read(app, fsp: Member) -> 
     assert me["organisation"] == fsp.iri
 
 
-def test_role_and_scope_dependencies(world: Onboarding, fsp: Member) -> None:
+@pytest.fixture
+def guarded(onboarding: Onboarding) -> FastAPI:
+    """An application over the registry with a route for scheme operators (``/operators``) and
+    one for holders of the assets-write scope (``/writers``)."""
     api = FastAPI()
     api.state.registry, api.state.ca, api.state.settings = (
-        world.registry,
-        world.ca,
-        world.registry.settings,
+        onboarding.registry,
+        onboarding.ca,
+        onboarding.registry.settings,
     )
 
     @api.get("/operators")
@@ -251,9 +241,29 @@ def test_role_and_scope_dependencies(world: Onboarding, fsp: Member) -> None:
         return principal.organisation or ""
 
     api.add_exception_handler(RegistryError, _problem)  # type: ignore[arg-type]
-    assert TestClient(api).get("/operators").status_code == 401
-    fsp_client = TestClient(with_client_certificate(api, fsp.certificate))
+    return api
+
+
+def test_a_role_dependency_is_401_without_a_certificate(guarded: FastAPI) -> None:
+    assert TestClient(guarded).get("/operators").status_code == 401
+
+
+def test_a_role_dependency_is_403_for_a_member_without_the_role(
+    guarded: FastAPI, fsp: Member
+) -> None:
+    fsp_client = TestClient(with_client_certificate(guarded, fsp.certificate))
     assert fsp_client.get("/operators").status_code == 403
+
+
+def test_a_scope_dependency_lets_a_certificate_with_the_scope_through(
+    guarded: FastAPI, fsp: Member
+) -> None:
+    fsp_client = TestClient(with_client_certificate(guarded, fsp.certificate))
     assert fsp_client.get("/writers").json() == fsp.iri
-    api.dependency_overrides[current_principal] = lambda: world.operator
-    assert TestClient(api).get("/operators").json() == operator_iri(BASE)
+
+
+def test_a_role_dependency_lets_a_principal_with_the_role_through(
+    guarded: FastAPI, onboarding: Onboarding
+) -> None:
+    guarded.dependency_overrides[current_principal] = lambda: onboarding.operator
+    assert TestClient(guarded).get("/operators").json() == operator_iri(BASE)

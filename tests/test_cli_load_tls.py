@@ -8,11 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests import test_tls
 from tests.conftest import EXAMPLES
-from tests.test_tls import Running, onboard_over_tls, operator_client
-
-server = test_tls.server  # the live HTTPS registry fixture
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
 FDI = str(Path(sys.executable).parent / "fdi")
 

@@ -14,7 +14,6 @@ from registry.base.errors import Conflict, Forbidden, NotFound, PreconditionFail
 from registry.base.vocab import FDI
 from registry.markets import commercial, directory, sharing
 from registry.submissions.formats import read_bytes
-from registry.trust.ca import CertificateAuthority
 from tests.trust import Onboarding
 
 INFO: dict[str, Any] = {
@@ -36,7 +35,7 @@ def parsed(**changes: Any):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def world(registry: Registry) -> Onboarding:
-    return Onboarding(registry, CertificateAuthority.open(None))
+    return Onboarding.of_registry(registry)
 
 
 def test_invalid_commercial_information_is_refused_with_what_is_missing(

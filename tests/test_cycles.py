@@ -45,7 +45,7 @@ def test_a_stream_of_overlapping_blocks_cannot_keep_cyclic_garbage_for_good(
     monkeypatch.setattr(cycles, "MAX_PAUSE", 0.05)
     with cycles.collector_paused():
         garbage = cyclic_garbage()
-        time.sleep(0.1)
+        time.sleep(0.1)  # the behaviour: MAX_PAUSE runs out
         with cycles.collector_paused():  # starts after MAX_PAUSE: a young collection first
             assert garbage() is None
             assert not gc.isenabled()

@@ -13,9 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from registry.base.resources import shapes_dir
-from registry.base.settings import Settings
 from registry.shacl.validation import load_shapes
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import EXAMPLES, new_app
 
 SUNSET = dt.date(2027, 1, 1)
 BEFORE, ON = SUNSET - dt.timedelta(days=1), SUNSET
@@ -50,7 +49,7 @@ def rules(tmp_path_factory) -> Path:
 
 
 def client_on(rules: Path, day: dt.date) -> TestClient:
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app(fsp=True)
     app.state.registry.shapes = load_shapes(rules)
     app.state.registry.clock = lambda: dt.datetime.combine(day, dt.time(12), dt.UTC)
     return TestClient(app)
@@ -117,7 +116,7 @@ def test_the_validate_endpoint_judges_on_the_registrys_day(rules):
 
 
 def test_the_packaged_rules_deprecate_nothing_a_valid_asset_uses():
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app(fsp=True)
     with TestClient(app) as client:
         response = submit(client, ASSET)
     assert response.status_code == 201

@@ -17,7 +17,6 @@ from registry.assembly import Registry
 from registry.base.errors import DerivedStateTampered
 from registry.base.settings import Settings
 from registry.trust.authentication import revoke_certificate
-from registry.trust.ca import CertificateAuthority
 from tests.conftest import BASE
 from tests.servers import PROXY_ENV, fdi_serve, forwarded, free_port
 from tests.trust import Member, Onboarding
@@ -29,7 +28,7 @@ def revoked(tmp_path: Path) -> tuple[Path, Member, str]:
     directory, the member and the certificate's IRI."""
     data_dir = tmp_path / "data"
     registry = Registry(Settings(data_dir=data_dir, base_iri=BASE))
-    world = Onboarding(registry, CertificateAuthority.open(data_dir))
+    world = Onboarding.of_registry(registry)
     fsp = world.member("Revoked Flex Ltd", "SC111222")
     serial = fsp.principal.certificate_serial
     assert serial is not None

@@ -15,6 +15,7 @@ from registry.base.settings import Settings
 from registry.submissions.formats import read_file
 from registry.trust.access_log import read_record
 from tests.conftest import BASE, EXAMPLES
+from tests.servers import wait_until
 from tests.test_authorisation_tls import SHARE_WITH_DSOS
 from tests.trust import Onboarding
 
@@ -39,8 +40,6 @@ def test_reads_recorded_before_a_restart_are_digested_once_after_it(tmp_path: Pa
     restarted = create_app(dataclasses.replace(settings, digest_interval=0.2))
     with TestClient(restarted):
         registry = restarted.state.registry
-        deadline = time.monotonic() + 15
-        while not digests(registry, fsp.iri) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.6)  # a few more rounds find nothing new
+        wait_until(lambda: digests(registry, fsp.iri), 15, "a digest", interval=0.1)
+        time.sleep(0.6)  # the behaviour: a few more rounds (every 0.2 s) find nothing new
         assert len(digests(registry, fsp.iri)) == 1

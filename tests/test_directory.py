@@ -9,10 +9,8 @@ import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from registry.base.settings import Settings
 from registry.base.vocab import FDI, LDP, ROV
-from tests.conftest import BASE, EXAMPLES
+from tests.conftest import BASE, EXAMPLES, new_app
 from tests.trust import Member, Onboarding
 
 LDP_INBOX = "http://www.w3.org/ns/ldp#inbox"
@@ -20,7 +18,7 @@ LDP_INBOX = "http://www.w3.org/ns/ldp#inbox"
 
 class World:
     def __init__(self) -> None:
-        self.app = create_app(Settings(data_dir=None, base_iri=BASE))
+        self.app = new_app()
         self.onboarding = Onboarding.of(self.app)
         self.fsp = self.onboarding.member("Example Flex Ltd", "SC123456")
         self.dso = self.onboarding.member(

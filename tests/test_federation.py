@@ -19,8 +19,7 @@ from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.publishing.federation import _peer_query, lookup
-from registry.trust.ca import CertificateAuthority
-from tests.conftest import BASE, EXAMPLES, external_store
+from tests.conftest import BASE, EXAMPLES, external_store, new_app
 from tests.servers import PROXY_ENV, forwarded, free_port, registry_server
 from tests.trust import Onboarding
 
@@ -38,7 +37,7 @@ def prepare(data_dir: Path, base: str, company_number: str) -> dict[str, str]:
     applied, before the server opens it; the server then believes the
     certificate forwarded by the (simulated) TLS proxy on 127.0.0.1."""
     registry = Registry(Settings(data_dir=data_dir, base_iri=base))
-    onboarding = Onboarding(registry, CertificateAuthority.open(data_dir))
+    onboarding = Onboarding.of_registry(registry)
     OPERATORS[base] = onboarding.operator_certificate
     ORGANISATIONS[base], _ = onboarding.apply("FlexCo Energy Services Ltd", company_number)
     registry.close()
@@ -136,14 +135,14 @@ def test_the_key_is_sent_inside_the_service_pattern() -> None:
 
 
 def test_lookup_needs_exactly_one_key() -> None:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     with TestClient(app) as client:
         assert client.get("/lookup").status_code == 400
         assert client.get("/lookup", params={"mpan": MPAN, "lei": "x"}).status_code == 400
 
 
 def test_a_record_is_linked_with_same_as() -> None:
-    app = create_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
+    app = new_app(external=True)
     app.dependency_overrides[current_principal] = lambda: Principal(
         BASE + "id/org/scheme-operator", frozenset({SCHEME_OPERATOR})
     )

@@ -26,7 +26,7 @@ from api.auth import current_principal
 from registry.base.identity import FSP, MARKET_OPERATOR, SCHEME_OPERATOR, Principal
 from registry.base.settings import Settings
 from registry.trust.schemes import FDI_SCHEME
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import BASE, EXAMPLES, new_app
 
 # Submission bodies are documented as strings in their media types; send them as text.
 for _media in (
@@ -150,7 +150,7 @@ def _app_with_an_asset(who: str):
     """An app holding one registered asset (so that record routes reach the journal), whose
     requests then come from ``who`` (its owner, or one of PRINCIPALS); and the asset's path
     parameters."""
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE, **LIMITS))
+    app = new_app(fsp=True, **LIMITS)
     client = TestClient(app)
     registered = client.post(
         "/assets",

@@ -10,23 +10,25 @@ import pytest
 from fastapi.testclient import TestClient
 
 from registry.base.settings import Settings
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import BASE, EXAMPLES, fsp_app, new_app
 from tests.servers import serve
 
 LIMIT = 64 * 1024
 
 
+pytestmark = pytest.mark.app(fsp=True, max_body_bytes=LIMIT, max_blank_nodes=50)
+
+
 @pytest.fixture
-def client():
-    settings = Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT, max_blank_nodes=50)
-    with TestClient(fsp_app(settings)) as c:
-        ok = c.post(
-            "/submissions",
-            content=(EXAMPLES / "asset.ttl").read_bytes(),
-            headers={"Content-Type": "text/turtle"},
-        )
-        assert ok.status_code == 201
-        yield c
+def client(client: TestClient) -> TestClient:
+    """The shared ``client`` with one asset registered."""
+    ok = client.post(
+        "/submissions",
+        content=(EXAMPLES / "asset.ttl").read_bytes(),
+        headers={"Content-Type": "text/turtle"},
+    )
+    assert ok.status_code == 201
+    return client
 
 
 def state(client):
@@ -80,7 +82,7 @@ def test_too_many_blank_nodes_is_413(client):
 
 
 def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(tmp_path):
-    with TestClient(fsp_app(Settings(data_dir=None, base_iri=BASE))) as c:
+    with TestClient(new_app(fsp=True)) as c:
         head = c.app.state.registry.journal.last()[0]
         body = (
             b"@prefix : <http://e.example/> . :a :p "
@@ -107,7 +109,7 @@ def test_deeply_nested_turtle_is_refused_by_the_blank_node_limit_at_the_default(
 )
 def test_a_chunked_body_is_refused_as_it_arrives_without_buffering_it(path, media):
     """ASGI level: an endless body; the app stops reading just past the limit."""
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    app = new_app(fsp=True, max_body_bytes=LIMIT)
     head = app.state.registry.journal.last()[0]
     chunk = b"#" * 4096
     pulled = 0
@@ -146,7 +148,7 @@ def test_a_chunked_body_is_refused_as_it_arrives_without_buffering_it(path, medi
 def test_a_chunked_upload_over_http_gets_413_before_it_ends():
     """On the wire (uvicorn, loopback): a 64 MiB chunked upload is answered 413 long before
     the client has sent it all."""
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE, max_body_bytes=LIMIT))
+    app = new_app(fsp=True, max_body_bytes=LIMIT)
     head = app.state.registry.journal.last()[0]
     with serve(app) as url:
         port = int(url.rstrip("/").rsplit(":", 1)[1])
@@ -206,7 +208,7 @@ def test_a_paging_number_too_large_for_sqlite_is_422_not_500(path):
     from api.auth import current_principal
     from registry.base.identity import Principal
 
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app(fsp=True)
     app.dependency_overrides[current_principal] = lambda: Principal(BASE + "id/org/a")
     response = TestClient(app).get(path, params={"after": 61423244536892014592})
     assert response.status_code == 422
@@ -219,7 +221,7 @@ MIB = 1024 * 1024
 
 def test_a_20_mb_one_token_body_is_413_not_500():
     """Oxigraph's parsers raise MemoryError past a 16 MiB token; that was a 500."""
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app(fsp=True)
     head = app.state.registry.journal.last()
     token = b"<http://e.example/a> <http://e.example/p> <http://e.example/" + b"a" * 20 * MIB
     with TestClient(app) as c:
@@ -280,9 +282,7 @@ def test_a_big_anonymous_validate_does_not_stall_other_clients():
 
     import httpx
 
-    from api.app import create_app
-
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     body = b"".join(
         b"<http://e.example/a%d> <http://e.example/p> 'v' .\n" % i for i in range(160_000)
     )
@@ -323,7 +323,7 @@ def test_a_big_anonymous_validate_does_not_stall_other_clients():
 )
 def test_the_frameworks_own_refusals_are_problem_documents(method, path, body, status):
     """FastAPI's and Starlette's 4xx were plain JSON ``{"detail": ...}``, echoing the input."""
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app(fsp=True)
     headers = {"Content-Type": "application/json"} if body is not None else {}
     response = TestClient(app).request(method, path, content=body, headers=headers)
     assert response.status_code == status

@@ -3,15 +3,9 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from registry.base.settings import Settings
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import BASE, EXAMPLES, new_app
 
-
-@pytest.fixture
-def client():
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE))
-    with TestClient(app) as c:
-        yield c
+pytestmark = pytest.mark.app(fsp=True)
 
 
 def submit(client, name: str, media: str):
@@ -102,14 +96,17 @@ def test_sparql_select_in_every_results_format(client):
         assert "1712345678905" in response.text
 
 
-def test_sparql_form_and_direct_post(client):
+def test_sparql_by_form_post(client):
     submit(client, "assets.csv", "text/csv")
-    query = "ASK { ?s ?p ?o }"
-    form = client.post("/sparql", data={"query": query})
-    direct = client.post(
-        "/sparql", content=query, headers={"Content-Type": "application/sparql-query"}
-    )
+    form = client.post("/sparql", data={"query": "ASK { ?s ?p ?o }"})
     assert form.json()["boolean"] is True
+
+
+def test_sparql_by_direct_post(client):
+    submit(client, "assets.csv", "text/csv")
+    direct = client.post(
+        "/sparql", content="ASK { ?s ?p ?o }", headers={"Content-Type": "application/sparql-query"}
+    )
     assert direct.json()["boolean"] is True
 
 
@@ -140,7 +137,7 @@ def test_unsafe_or_malformed_queries_are_400(client, query, reason):
 
 
 def test_the_home_page_says_what_is_registered():
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE, disclosure_threshold=1))
+    app = new_app(fsp=True, disclosure_threshold=1)
     with TestClient(app) as client:
         submit(client, "assets.csv", "text/csv")
         page = client.get("/", headers={"Accept": "text/html"})

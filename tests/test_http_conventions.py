@@ -15,12 +15,10 @@ import rdflib
 from rdflib.compare import isomorphic
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
-from api.app import create_app
-from registry.base.settings import Settings
 from registry.base.vocab import DCAT, DCT, VCARD
 from registry.query.sparql_results import TRUNCATED
 from registry.submissions.jsonld import registry_context
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import BASE, EXAMPLES, new_app
 from tests.servers import serve
 
 ORIGIN = {"Origin": "https://yasgui.example"}
@@ -29,7 +27,7 @@ ASK = {"query": "ASK { ?s ?p ?o }"}
 
 @pytest.fixture(scope="module")
 def app():  # type: ignore[no-untyped-def]
-    app = create_app(Settings(data_dir=None, base_iri=BASE, max_results=5), demo_assets=12)
+    app = new_app(max_results=5, demo_assets=12)
     yield app
     app.state.registry.close()
 
@@ -76,7 +74,7 @@ def turtle_graph(http: httpx.Client, path: str) -> rdflib.Graph:
 def test_post_assets_answers_201_with_a_location_that_dereferences() -> None:
     from fastapi.testclient import TestClient
 
-    with TestClient(fsp_app(Settings(data_dir=None, base_iri=BASE))) as client:
+    with TestClient(new_app(fsp=True)) as client:
         answer = client.post(
             "/assets",
             content=(EXAMPLES / "asset.ttl").read_bytes(),

@@ -3,19 +3,13 @@
 import threading
 
 import pytest
-from fastapi.testclient import TestClient
 
 from registry.assembly import Registry
-from registry.base.settings import Settings
 from registry.kernel.idempotency import IdempotencyKey
 from registry.submissions.formats import read_file
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import EXAMPLES
 
-
-@pytest.fixture
-def client():
-    with TestClient(fsp_app(Settings(data_dir=None, base_iri=BASE))) as c:
-        yield c
+pytestmark = pytest.mark.app(fsp=True)
 
 
 OTHER_ASSET = (

@@ -13,7 +13,6 @@ from registry.assembly import Registry
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.vocab import FDI, LDP
 from registry.messaging import inbox
-from registry.trust.ca import CertificateAuthority
 from tests.trust import Member, Onboarding
 
 AS = "https://www.w3.org/ns/activitystreams"
@@ -28,7 +27,7 @@ INTEREST = {
 class World:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self.onboarding = Onboarding(registry, CertificateAuthority.open(None))
+        self.onboarding = Onboarding.of_registry(registry)
         self.fsp = self.onboarding.member("Example Flex Ltd", "SC123456")
         self.fsp2 = self.onboarding.member("Other Flex Ltd", "SC654321")
         self.dso = self.onboarding.member(

@@ -3,8 +3,6 @@ fragment nodes, the graph IRIs), and each ontology and shapes file is served at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
@@ -12,38 +10,40 @@ from fastapi.testclient import TestClient
 from api.auth import current_principal
 from registry.base.identity import FSP, Principal
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
-from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.submissions.formats import read_file
-from tests.conftest import BASE, EXAMPLES, external_store, fsp_app
+from tests.conftest import BASE, EXAMPLES
 from tests.test_assets import FSP_SCOPES
 
 TURTLE = {"Accept": "text/turtle"}
 
 
+pytestmark = pytest.mark.app(fsp=True, external=True)
+
+
 @pytest.fixture
-def client() -> Iterator[TestClient]:
-    app = fsp_app(Settings(data_dir=None, base_iri=BASE, **external_store()))
-    with TestClient(app) as c:
-        # Public records (no owner), registered through the domain: what anyone may dereference.
-        for name in ("organisation.ttl", "asset.ttl", "assets.csv"):
-            app.state.registry.register(read_file(EXAMPLES / name), "test")
-        org = app.state.registry.journal.read(
-            "SELECT iri FROM record WHERE iri LIKE ? LIMIT 1", (BASE + "id/org/%-%",)
-        )[0][0]
-        app.dependency_overrides[current_principal] = lambda: Principal(
-            org, frozenset({FSP}), FSP_SCOPES
-        )
-        assert (
-            c.post(
-                "/catalogues",
-                content=(EXAMPLES / "catalogue.ttl").read_bytes(),
-                headers={"Content-Type": "text/turtle"},
-            ).status_code
-            == 201
-        )
-        app.dependency_overrides.clear()
-        yield c
+def client(client: TestClient) -> TestClient:
+    """The shared anonymous ``client``, the registry holding public records of every kind."""
+    app = client.app
+    # Public records (no owner), registered through the domain: what anyone may dereference.
+    for name in ("organisation.ttl", "asset.ttl", "assets.csv"):
+        app.state.registry.register(read_file(EXAMPLES / name), "test")
+    org = app.state.registry.journal.read(
+        "SELECT iri FROM record WHERE iri LIKE ? LIMIT 1", (BASE + "id/org/%-%",)
+    )[0][0]
+    app.dependency_overrides[current_principal] = lambda: Principal(
+        org, frozenset({FSP}), FSP_SCOPES
+    )
+    assert (
+        client.post(
+            "/catalogues",
+            content=(EXAMPLES / "catalogue.ttl").read_bytes(),
+            headers={"Content-Type": "text/turtle"},
+        ).status_code
+        == 201
+    )
+    app.dependency_overrides.clear()
+    return client
 
 
 def path_of(iri: str) -> str:

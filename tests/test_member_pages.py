@@ -7,15 +7,12 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from registry.base.settings import Settings
-from tests.conftest import BASE, EXAMPLES
+from tests.conftest import EXAMPLES, new_app
 from tests.trust import Member, Onboarding
 
 HTML = {"Accept": "text/html"}
@@ -27,14 +24,15 @@ BAD_CSV = (
 )
 
 
+pytestmark = pytest.mark.app(started=True)
+
+
 @pytest.fixture
-def world() -> Iterator[tuple[Onboarding, Member, Member]]:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
-    with TestClient(app):
-        trust = Onboarding.of(app)
-        flex = trust.member("Flex One Ltd", "11111111")
-        rival = trust.member("Rival Flex Ltd", "22222222")
-        yield trust, flex, rival
+def world(onboarding: Onboarding) -> tuple[Onboarding, Member, Member]:
+    """Two FSPs in a started app."""
+    flex = onboarding.member("Flex One Ltd", "11111111")
+    rival = onboarding.member("Rival Flex Ltd", "22222222")
+    return onboarding, flex, rival
 
 
 def test_without_a_certificate_every_member_page_is_a_401_page(world) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +129,7 @@ def test_who_read_my_data_is_empty_until_someone_reads_it(world) -> None:  # typ
 
 
 def test_agreements_page_shows_what_i_share_and_what_is_shared_with_me() -> None:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     trust = Onboarding.of(app)
     fsp = trust.member("Example Flex Ltd", "SC123456")
     dso = trust.member("North DSO plc", "01234567", roles=["DistributionSystemOperator"])

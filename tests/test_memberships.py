@@ -12,7 +12,6 @@ import rdflib
 from fastapi.testclient import TestClient
 from pyshacl import validate
 
-from api.app import create_app
 from registry.base.errors import (
     Conflict,
     Forbidden,
@@ -21,7 +20,6 @@ from registry.base.errors import (
     UnusableInput,
 )
 from registry.base.identity import FSP
-from registry.base.settings import Settings
 from registry.shacl.terms import rdf_term
 from registry.trust import membership_view, memberships, organisation_view, organisations
 from registry.trust.authentication import authenticate, request_certificate
@@ -32,26 +30,16 @@ from tests.shacl_reference import prepared_queries
 from tests.trust import Onboarding
 
 
-@pytest.fixture
-def app():
-    return create_app(Settings(data_dir=None, base_iri=BASE))
-
-
-@pytest.fixture
-def world(app) -> Onboarding:
-    return Onboarding.of(app)
-
-
 def test_join_grant_accept_makes_an_active_membership_and_says_what_is_next(
-    app, world: Onboarding
+    app, onboarding: Onboarding
 ) -> None:  # type: ignore[no-untyped-def]
-    applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
-    admin = world.admin_client(applicant)
+    applicant = onboarding.member("Example Flex Ltd", "SC123456", roles=[])
+    admin = onboarding.admin_client(applicant)
 
     joined = admin.post("/schemes/fdi/memberships", json={"roles": ["FlexibilityServiceProvider"]})
     assert joined.status_code == 201 and joined.json()["status"] == "requested"
     uid = joined.json()["id"].rsplit("/", 1)[-1]
-    granted = world.operator_client().post(
+    granted = onboarding.operator_client().post(
         f"/memberships/{uid}/grant", json={"roles": ["FlexibilityServiceProvider"]}
     )
     assert granted.json()["status"] == "awaiting-acceptance"
@@ -68,29 +56,33 @@ def test_join_grant_accept_makes_an_active_membership_and_says_what_is_next(
         "commercial-write",
         "messages-send",
     ]
-    assert organisation_view.organisation(world.registry, applicant.iri)["marketRoles"] == [
+    assert organisation_view.organisation(onboarding.registry, applicant.iri)["marketRoles"] == [
         "FlexibilityServiceProvider"
     ]
 
 
-def test_accepting_before_the_grant_activates_the_membership_on_grant(world: Onboarding) -> None:
-    applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
+def test_accepting_before_the_grant_activates_the_membership_on_grant(
+    onboarding: Onboarding,
+) -> None:
+    applicant = onboarding.member("Example Flex Ltd", "SC123456", roles=[])
     m = memberships.request_membership(
-        world.registry, applicant.admin_principal, FDI_SCHEME, ["MarketOperator"]
+        onboarding.registry, applicant.admin_principal, FDI_SCHEME, ["MarketOperator"]
     )
     assert m["next"]["step"] == "accept-agreement"
-    accepted = memberships.accept_agreement(world.registry, applicant.admin_principal, m["id"])
+    accepted = memberships.accept_agreement(onboarding.registry, applicant.admin_principal, m["id"])
     assert accepted["status"] == "requested" and accepted["next"]["step"] == "wait-for-grant"
 
-    granted = memberships.grant(world.registry, world.operator, m["id"], ["MarketOperator"])
+    granted = memberships.grant(
+        onboarding.registry, onboarding.operator, m["id"], ["MarketOperator"]
+    )
     assert granted["status"] == "active" and granted["scopes"] == ["assets-read", "messages-send"]
 
 
 def test_the_acceptance_records_who_when_and_the_digest_of_the_served_text(
-    app, world: Onboarding
+    app, onboarding: Onboarding
 ) -> None:  # type: ignore[no-untyped-def]
-    fsp = world.member("Example Flex Ltd", "SC123456")
-    acceptance = membership_view.membership(world.registry, fsp.membership)["acceptance"]
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    acceptance = membership_view.membership(onboarding.registry, fsp.membership)["acceptance"]
     document = TestClient(app).get("/schemes/fdi/agreement")
 
     assert acceptance["by"] == fsp.admin_principal.user
@@ -105,86 +97,106 @@ def test_the_acceptance_records_who_when_and_the_digest_of_the_served_text(
     assert acceptance["agreement"] == FDI_SCHEME.agreement_iri(BASE)
 
 
-def test_accepting_another_version_is_refused_with_the_current_one(world: Onboarding) -> None:
-    applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
-    m = memberships.request_membership(world.registry, applicant.admin_principal, FDI_SCHEME, [FSP])
+def test_accepting_another_version_is_refused_with_the_current_one(onboarding: Onboarding) -> None:
+    applicant = onboarding.member("Example Flex Ltd", "SC123456", roles=[])
+    m = memberships.request_membership(
+        onboarding.registry, applicant.admin_principal, FDI_SCHEME, [FSP]
+    )
     with pytest.raises(Conflict) as refused:
-        memberships.accept_agreement(world.registry, applicant.admin_principal, m["id"], "0.9")
+        memberships.accept_agreement(onboarding.registry, applicant.admin_principal, m["id"], "0.9")
     assert refused.value.extra["existing"] == FDI_SCHEME.agreement_iri(BASE)
 
 
-def test_a_second_open_membership_is_refused(world: Onboarding) -> None:
-    fsp = world.member("Example Flex Ltd", "SC123456")
+def test_a_second_open_membership_is_refused(onboarding: Onboarding) -> None:
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
     with pytest.raises(Conflict):
         memberships.request_membership(
-            world.registry, fsp.admin_principal, FDI_SCHEME, ["MarketOperator"]
+            onboarding.registry, fsp.admin_principal, FDI_SCHEME, ["MarketOperator"]
         )
 
 
-def test_only_an_administrator_of_a_verified_organisation_asks_to_join(world: Onboarding) -> None:
-    fsp = world.member("Example Flex Ltd", "SC123456")
+def test_only_an_administrator_of_a_verified_organisation_asks_to_join(
+    onboarding: Onboarding,
+) -> None:
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
     with pytest.raises(Forbidden):  # an application certificate carries no Administrator role
-        memberships.request_membership(world.registry, fsp.principal, FDI_SCHEME, [FSP])
-    organisations.suspend(world.registry, world.operator, fsp.iri, "checks")
+        memberships.request_membership(onboarding.registry, fsp.principal, FDI_SCHEME, [FSP])
+    organisations.suspend(onboarding.registry, onboarding.operator, fsp.iri, "checks")
     with pytest.raises(Unauthenticated):
-        authenticate(world.registry, world.ca, fsp.admin_certificate)
+        authenticate(onboarding.registry, onboarding.ca, fsp.admin_certificate)
 
 
-def test_unknown_roles_are_refused_naming_the_known_ones(world: Onboarding) -> None:
-    applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
+def test_unknown_roles_are_refused_naming_the_known_ones(onboarding: Onboarding) -> None:
+    applicant = onboarding.member("Example Flex Ltd", "SC123456", roles=[])
     with pytest.raises(UnusableInput, match="FlexibilityServiceProvider"):
         memberships.request_membership(
-            world.registry, applicant.admin_principal, FDI_SCHEME, ["Aggregator"]
+            onboarding.registry, applicant.admin_principal, FDI_SCHEME, ["Aggregator"]
         )
 
 
-def test_only_the_scheme_operator_grants(world: Onboarding) -> None:
-    applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
-    m = memberships.request_membership(world.registry, applicant.admin_principal, FDI_SCHEME, [FSP])
+def test_only_the_scheme_operator_grants(onboarding: Onboarding) -> None:
+    applicant = onboarding.member("Example Flex Ltd", "SC123456", roles=[])
+    m = memberships.request_membership(
+        onboarding.registry, applicant.admin_principal, FDI_SCHEME, [FSP]
+    )
     with pytest.raises(Forbidden):
-        memberships.grant(world.registry, applicant.admin_principal, m["id"], [FSP])
+        memberships.grant(onboarding.registry, applicant.admin_principal, m["id"], [FSP])
 
 
-def test_a_refused_request_keeps_its_reasons_and_a_new_one_may_follow(world: Onboarding) -> None:
-    applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
-    m = memberships.request_membership(world.registry, applicant.admin_principal, FDI_SCHEME, [FSP])
-    refused = memberships.refuse(world.registry, world.operator, m["id"], ["no trading history"])
+def test_a_refused_request_keeps_its_reasons_and_a_new_one_may_follow(
+    onboarding: Onboarding,
+) -> None:
+    applicant = onboarding.member("Example Flex Ltd", "SC123456", roles=[])
+    m = memberships.request_membership(
+        onboarding.registry, applicant.admin_principal, FDI_SCHEME, [FSP]
+    )
+    refused = memberships.refuse(
+        onboarding.registry, onboarding.operator, m["id"], ["no trading history"]
+    )
 
     assert refused["status"] == "refused" and refused["reason"] == "no trading history"
     again = memberships.request_membership(
-        world.registry, applicant.admin_principal, FDI_SCHEME, [FSP]
+        onboarding.registry, applicant.admin_principal, FDI_SCHEME, [FSP]
     )
     assert again["id"] != m["id"]
     with pytest.raises(InvalidTransition):
-        memberships.grant(world.registry, world.operator, m["id"], [FSP])
+        memberships.grant(onboarding.registry, onboarding.operator, m["id"], [FSP])
 
 
 def test_suspending_a_membership_revokes_the_certificates_claiming_its_roles(
-    world: Onboarding,
+    onboarding: Onboarding,
 ) -> None:
-    fsp = world.member("Example Flex Ltd", "SC123456")
-    memberships.suspend(world.registry, world.operator, fsp.membership, "investigation")
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    memberships.suspend(onboarding.registry, onboarding.operator, fsp.membership, "investigation")
 
     with pytest.raises(Unauthenticated, match="revoked"):
-        authenticate(world.registry, world.ca, fsp.certificate)
-    admin = authenticate(world.registry, world.ca, fsp.admin_certificate)  # claims no scheme role
+        authenticate(onboarding.registry, onboarding.ca, fsp.certificate)
+    admin = authenticate(
+        onboarding.registry, onboarding.ca, fsp.admin_certificate
+    )  # claims no scheme role
     assert admin.roles == {"https://w3id.org/fdi/ns#Administrator"}
-    assert organisation_view.organisation(world.registry, fsp.iri)["marketRoles"] == []
+    assert organisation_view.organisation(onboarding.registry, fsp.iri)["marketRoles"] == []
 
 
-def test_roles_are_held_only_within_the_granted_period(world: Onboarding) -> None:
-    applicant = world.member("Example Flex Ltd", "SC123456", roles=[])
-    m = memberships.request_membership(world.registry, applicant.admin_principal, FDI_SCHEME, [FSP])
+def test_roles_are_held_only_within_the_granted_period(onboarding: Onboarding) -> None:
+    applicant = onboarding.member("Example Flex Ltd", "SC123456", roles=[])
+    m = memberships.request_membership(
+        onboarding.registry, applicant.admin_principal, FDI_SCHEME, [FSP]
+    )
     later = dt.date.today() + dt.timedelta(days=30)
-    memberships.grant(world.registry, world.operator, m["id"], [FSP], valid_from=later)
-    memberships.accept_agreement(world.registry, applicant.admin_principal, m["id"])
+    memberships.grant(onboarding.registry, onboarding.operator, m["id"], [FSP], valid_from=later)
+    memberships.accept_agreement(onboarding.registry, applicant.admin_principal, m["id"])
 
-    assert membership_view.held(world.registry, applicant.iri) == (set(), set())
-    assert FSP in membership_view.held(world.registry, applicant.iri, later)[0]
+    assert membership_view.held(onboarding.registry, applicant.iri) == (set(), set())
+    assert FSP in membership_view.held(onboarding.registry, applicant.iri, later)[0]
     _, csr = new_key_and_csr("app")
     with pytest.raises(UnusableInput, match="no role"):
         request_certificate(
-            world.registry, world.ca, applicant.admin_principal, applicant.iri, csr.decode()
+            onboarding.registry,
+            onboarding.ca,
+            applicant.admin_principal,
+            applicant.iri,
+            csr.decode(),
         )
 
 
@@ -205,19 +217,19 @@ def test_the_scheme_describes_its_roles_scopes_and_agreement(app) -> None:  # ty
     assert TestClient(app).get("/schemes/fdi/agreements/0.1").status_code == 404
 
 
-def test_the_records_the_onboarding_writes_conform_to_the_shapes(world: Onboarding) -> None:
-    fsp = world.member("Example Flex Ltd", "SC123456")
-    world.member("Example DSO plc", "01234567", roles=["DistributionSystemOperator"])
-    memberships.suspend(world.registry, world.operator, fsp.membership, "investigation")
+def test_the_records_the_onboarding_writes_conform_to_the_shapes(onboarding: Onboarding) -> None:
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    onboarding.member("Example DSO plc", "01234567", roles=["DistributionSystemOperator"])
+    memberships.suspend(onboarding.registry, onboarding.operator, fsp.membership, "investigation")
     # pySHACL on rdflib, the reference (on an Oxigraph store it mismatches plain strings).
     data = rdflib.Graph()
-    for q in world.registry.index.quads(None, None, None):
+    for q in onboarding.registry.index.quads(None, None, None):
         data.add((rdf_term(q.subject), rdf_term(q.predicate), rdf_term(q.object)))
 
     with prepared_queries():
         conforms, _, text = validate(
             data,
-            shacl_graph=world.registry.shapes.graph,
+            shacl_graph=onboarding.registry.shapes.graph,
             inference="none",
             advanced=False,
             allow_warnings=True,

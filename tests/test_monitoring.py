@@ -28,14 +28,11 @@ from registry.publishing.member_catalogues import submit_catalogue
 from registry.submissions.formats import read_bytes
 from registry.trust.ca import CertificateAuthority
 from registry.trust.schemes import operator_iri
-from tests import test_tls
 from tests.conftest import BASE
 from tests.servers import free_port
 from tests.test_catalogue import organisation
 from tests.test_sparql_safety import connections, listening
-from tests.test_tls import Running, onboard_over_tls, operator_client
-
-server = test_tls.server  # the live HTTPS registry fixture
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
 
 @dataclass
@@ -55,7 +52,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         self.seen.append(self.path)
         if self.path == "/slow.csv":
-            time.sleep(0.8)
+            time.sleep(0.8)  # the behaviour: an endpoint slower than monitor_slow_ms
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "/secret")

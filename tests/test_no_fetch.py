@@ -21,14 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from api.app import create_app
 from api.auth import current_principal
 from registry.base.identity import FSP, MARKET_OPERATOR, SCHEME_OPERATOR, Principal
-from registry.base.settings import Settings
 from registry.base.vocab import FDI
 from registry.submissions.formats import REMOTE_REFUSED
 from registry.trust.schemes import FDI_SCHEME
-from tests.conftest import BASE
+from tests.conftest import BASE, new_app
 from tests.servers import free_port, serve
 
 CONTEXT = {"@context": {"ex": "http://e.example/", "p": "http://e.example/p"}}
@@ -173,7 +171,7 @@ def canary() -> Iterator[Canary]:
 
 @pytest.fixture(scope="module")
 def registry_app():
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     app.dependency_overrides[current_principal] = lambda: EVERYTHING
     return app
 

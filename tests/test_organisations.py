@@ -8,7 +8,6 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from registry.assembly import Registry
 from registry.base.errors import (
     DuplicateOrganisation,
@@ -28,7 +27,6 @@ from registry.trust import (
     organisations,
 )
 from registry.trust.authentication import authenticate
-from registry.trust.ca import CertificateAuthority
 from registry.trust.schemes import operator_iri
 from tests.conftest import BASE
 from tests.trust import Onboarding
@@ -41,16 +39,6 @@ APPLICATION = {
     "website": "https://flex.example.org/",
     "contactPoint": {"name": "Flexibility desk", "email": "flex@example.org"},
 }
-
-
-@pytest.fixture
-def app():
-    return create_app(Settings(data_dir=None, base_iri=BASE))
-
-
-@pytest.fixture
-def world(app) -> Onboarding:
-    return Onboarding.of(app)
 
 
 def application(number: str = "SC123456", **extra) -> organisations.Application:  # type: ignore[no-untyped-def]
@@ -161,17 +149,19 @@ def test_twenty_concurrent_applications_with_one_company_number_yield_one_id(tmp
         registry.close()
 
 
-def test_only_the_scheme_operator_verifies(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
-    iri, _ = world.apply("Example Flex Ltd", "SC123456")
-    fsp = world.member("Other Flex Ltd", "SC654321")
+def test_only_the_scheme_operator_verifies(app, onboarding: Onboarding) -> None:  # type: ignore[no-untyped-def]
+    iri, _ = onboarding.apply("Example Flex Ltd", "SC123456")
+    fsp = onboarding.member("Other Flex Ltd", "SC654321")
 
     with pytest.raises(Unauthenticated):
-        organisations.verify(world.registry, world.ca, ANONYMOUS, iri, "DocumentsChecked")
+        organisations.verify(onboarding.registry, onboarding.ca, ANONYMOUS, iri, "DocumentsChecked")
     with pytest.raises(Forbidden):
-        organisations.verify(world.registry, world.ca, fsp.principal, iri, "DocumentsChecked")
+        organisations.verify(
+            onboarding.registry, onboarding.ca, fsp.principal, iri, "DocumentsChecked"
+        )
     uid = iri.rsplit("/", 1)[-1]
     assert (
-        world.client(fsp)
+        onboarding.client(fsp)
         .post(f"/organisations/{uid}/verify", json={"assuranceLevel": "SelfAsserted"})
         .status_code
         == 403
@@ -179,11 +169,11 @@ def test_only_the_scheme_operator_verifies(app, world: Onboarding) -> None:  # t
 
 
 def test_verification_sets_the_assurance_level_and_issues_the_requested_certificate(
-    world: Onboarding,
+    onboarding: Onboarding,
 ) -> None:
-    iri, _ = world.apply("Example Flex Ltd", "SC123456")
+    iri, _ = onboarding.apply("Example Flex Ltd", "SC123456")
     view = organisations.verify(
-        world.registry, world.ca, world.operator, iri, "IndependentlyAudited"
+        onboarding.registry, onboarding.ca, onboarding.operator, iri, "IndependentlyAudited"
     )
 
     assert view["status"] == "verified" and view["assuranceLevel"] == "IndependentlyAudited"
@@ -191,22 +181,31 @@ def test_verification_sets_the_assurance_level_and_issues_the_requested_certific
     assert len(view["administratorCertificates"]) == 1
 
 
-def test_verifying_twice_is_an_invalid_transition(world: Onboarding) -> None:
-    iri, _ = world.apply("Example Flex Ltd", "SC123456")
-    organisations.verify(world.registry, world.ca, world.operator, iri, "DocumentsChecked")
+def test_verifying_twice_is_an_invalid_transition(onboarding: Onboarding) -> None:
+    iri, _ = onboarding.apply("Example Flex Ltd", "SC123456")
+    organisations.verify(
+        onboarding.registry, onboarding.ca, onboarding.operator, iri, "DocumentsChecked"
+    )
     with pytest.raises(InvalidTransition):
-        organisations.verify(world.registry, world.ca, world.operator, iri, "DocumentsChecked")
+        organisations.verify(
+            onboarding.registry, onboarding.ca, onboarding.operator, iri, "DocumentsChecked"
+        )
 
 
-def test_a_stale_if_match_is_refused(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
-    iri, _ = world.apply("Example Flex Ltd", "SC123456")
+def test_a_stale_if_match_is_refused(app, onboarding: Onboarding) -> None:  # type: ignore[no-untyped-def]
+    iri, _ = onboarding.apply("Example Flex Ltd", "SC123456")
     with pytest.raises(PreconditionFailed):
         organisations.verify(
-            world.registry, world.ca, world.operator, iri, "DocumentsChecked", if_match='"7"'
+            onboarding.registry,
+            onboarding.ca,
+            onboarding.operator,
+            iri,
+            "DocumentsChecked",
+            if_match='"7"',
         )
     uid = iri.rsplit("/", 1)[-1]
     etag = TestClient(app).get(f"/organisations/{uid}").headers["etag"]
-    verified = world.operator_client().post(
+    verified = onboarding.operator_client().post(
         f"/organisations/{uid}/verify",
         headers={"If-Match": etag},
         json={"assuranceLevel": "DocumentsChecked"},
@@ -214,10 +213,10 @@ def test_a_stale_if_match_is_refused(app, world: Onboarding) -> None:  # type: i
     assert verified.status_code == 200
 
 
-def test_rejection_keeps_the_record_with_its_reasons(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
-    iri, _ = world.apply("Example Flex Ltd", "SC123456")
+def test_rejection_keeps_the_record_with_its_reasons(app, onboarding: Onboarding) -> None:  # type: ignore[no-untyped-def]
+    iri, _ = onboarding.apply("Example Flex Ltd", "SC123456")
     uid = iri.rsplit("/", 1)[-1]
-    response = world.operator_client().post(
+    response = onboarding.operator_client().post(
         f"/organisations/{uid}/reject", json={"reasons": ["address does not match Companies House"]}
     )
 
@@ -227,46 +226,46 @@ def test_rejection_keeps_the_record_with_its_reasons(app, world: Onboarding) -> 
     assert again["next"]["step"] == "contact-scheme-operator"
 
 
-def test_suspension_cascades_to_memberships_and_certificates(world: Onboarding) -> None:
-    fsp = world.member("Example Flex Ltd", "SC123456")
-    organisations.suspend(world.registry, world.operator, fsp.iri, "fees unpaid")
+def test_suspension_cascades_to_memberships_and_certificates(onboarding: Onboarding) -> None:
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    organisations.suspend(onboarding.registry, onboarding.operator, fsp.iri, "fees unpaid")
 
-    assert membership_view.membership(world.registry, fsp.membership)["status"] == "suspended"
+    assert membership_view.membership(onboarding.registry, fsp.membership)["status"] == "suspended"
     for pem in (fsp.certificate, fsp.admin_certificate):
         with pytest.raises(Unauthenticated, match="revoked"):
-            authenticate(world.registry, world.ca, pem)
-    assert organisation_view.organisation(world.registry, fsp.iri)["marketRoles"] == []
+            authenticate(onboarding.registry, onboarding.ca, pem)
+    assert organisation_view.organisation(onboarding.registry, fsp.iri)["marketRoles"] == []
 
 
-def test_reinstatement_reactivates_memberships_but_not_certificates(world: Onboarding) -> None:
-    fsp = world.member("Example Flex Ltd", "SC123456")
-    organisations.suspend(world.registry, world.operator, fsp.iri, "fees unpaid")
-    view = organisations.reinstate(world.registry, world.operator, fsp.iri, "fees paid")
+def test_reinstatement_reactivates_memberships_but_not_certificates(onboarding: Onboarding) -> None:
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    organisations.suspend(onboarding.registry, onboarding.operator, fsp.iri, "fees unpaid")
+    view = organisations.reinstate(onboarding.registry, onboarding.operator, fsp.iri, "fees paid")
 
     assert view["status"] == "verified" and view["marketRoles"] == ["FlexibilityServiceProvider"]
-    assert membership_view.membership(world.registry, fsp.membership)["status"] == "active"
+    assert membership_view.membership(onboarding.registry, fsp.membership)["status"] == "active"
     with pytest.raises(Unauthenticated):
-        authenticate(world.registry, world.ca, fsp.certificate)
+        authenticate(onboarding.registry, onboarding.ca, fsp.certificate)
 
 
 def test_a_membership_suspended_on_its_own_stays_suspended_on_reinstatement(
-    world: Onboarding,
+    onboarding: Onboarding,
 ) -> None:
-    fsp = world.member("Example Flex Ltd", "SC123456")
-    memberships.suspend(world.registry, world.operator, fsp.membership, "dispute")
-    organisations.suspend(world.registry, world.operator, fsp.iri, "fees unpaid")
-    organisations.reinstate(world.registry, world.operator, fsp.iri)
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    memberships.suspend(onboarding.registry, onboarding.operator, fsp.membership, "dispute")
+    organisations.suspend(onboarding.registry, onboarding.operator, fsp.iri, "fees unpaid")
+    organisations.reinstate(onboarding.registry, onboarding.operator, fsp.iri)
 
-    assert membership_view.membership(world.registry, fsp.membership)["status"] == "suspended"
+    assert membership_view.membership(onboarding.registry, fsp.membership)["status"] == "suspended"
 
 
-def test_revocation_is_final_and_never_deletes(app, world: Onboarding) -> None:  # type: ignore[no-untyped-def]
-    fsp = world.member("Example Flex Ltd", "SC123456")
-    organisations.revoke(world.registry, world.operator, fsp.iri, "fraud")
+def test_revocation_is_final_and_never_deletes(app, onboarding: Onboarding) -> None:  # type: ignore[no-untyped-def]
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    organisations.revoke(onboarding.registry, onboarding.operator, fsp.iri, "fraud")
 
     with pytest.raises(InvalidTransition):
-        organisations.reinstate(world.registry, world.operator, fsp.iri)
-    assert membership_view.membership(world.registry, fsp.membership)["status"] == "revoked"
+        organisations.reinstate(onboarding.registry, onboarding.operator, fsp.iri)
+    assert membership_view.membership(onboarding.registry, fsp.membership)["status"] == "revoked"
     assert TestClient(app).get(f"/organisations/{fsp.uid}").json()["status"] == "revoked"
     assert (
         TestClient(app).get(f"/id/org/{fsp.uid}", headers={"Accept": "text/turtle"}).status_code
@@ -274,15 +273,17 @@ def test_revocation_is_final_and_never_deletes(app, world: Onboarding) -> None: 
     )
 
 
-def test_the_scheme_operator_cannot_suspend_itself(world: Onboarding) -> None:
+def test_the_scheme_operator_cannot_suspend_itself(onboarding: Onboarding) -> None:
     with pytest.raises(InvalidTransition):
-        organisations.suspend(world.registry, world.operator, operator_iri(BASE), "oops")
+        organisations.suspend(onboarding.registry, onboarding.operator, operator_iri(BASE), "oops")
 
 
-def test_the_operator_and_the_applicant_are_told_what_happened(world: Onboarding) -> None:
-    iri, _ = world.apply("Example Flex Ltd", "SC123456")
-    organisations.verify(world.registry, world.ca, world.operator, iri, "DocumentsChecked")
-    rows = world.registry.journal.read("SELECT recipient, body FROM notification ORDER BY id")
+def test_the_operator_and_the_applicant_are_told_what_happened(onboarding: Onboarding) -> None:
+    iri, _ = onboarding.apply("Example Flex Ltd", "SC123456")
+    organisations.verify(
+        onboarding.registry, onboarding.ca, onboarding.operator, iri, "DocumentsChecked"
+    )
+    rows = onboarding.registry.journal.read("SELECT recipient, body FROM notification ORDER BY id")
 
     assert any(r == operator_iri(BASE) and "applies to join" in b for r, b in rows)
     assert any(r == iri and "verified" in b for r, b in rows)
@@ -292,8 +293,8 @@ def test_the_scheme_operator_exists_once_after_restarts(tmp_path) -> None:  # ty
     settings = Settings(data_dir=tmp_path / "data", base_iri=BASE)
     for _ in range(2):
         registry = Registry(settings)
-        world = Onboarding(registry, CertificateAuthority.open(settings.data_dir))
-        assert FSP not in world.operator.roles and world.operator.is_scheme_operator
+        onboarding = Onboarding.of_registry(registry)
+        assert FSP not in onboarding.operator.roles and onboarding.operator.is_scheme_operator
         registry.close()
     registry = Registry(settings)
     try:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from registry.base.settings import Settings
 from registry.operations.demo import generate
-from tests.conftest import BASE, EXAMPLES, act_as_fsp
+from tests.conftest import BASE, EXAMPLES, act_as_fsp, new_app
 
 HTML = {"Accept": "text/html"}
 
@@ -154,7 +154,7 @@ def test_asset_lists_filter_by_technology_area_and_status(client: TestClient) ->
 def test_asset_lists_page_by_fifty(client: TestClient) -> None:
     text, links = read(client, "/assets")
     assert "40 assets" in text and sum(link.startswith("/id/asset/") for link in links) == 40
-    app = create_app(Settings(data_dir=None, base_iri=BASE), demo_assets=120)
+    app = new_app(demo_assets=120)
     with TestClient(app) as big:
         first_page, links = read(big, "/assets")
         assert "page 1 of 3" in first_page and "/assets?page=2" in links
@@ -178,7 +178,7 @@ def test_the_directory_and_licence_registry_are_pages(client: TestClient) -> Non
 
 
 def test_a_providers_own_asset_is_not_found_by_anyone_else() -> None:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     with TestClient(app) as c:
         act_as_fsp(app)
         body = (EXAMPLES / "asset.ttl").read_bytes()

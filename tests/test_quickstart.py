@@ -10,9 +10,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.servers import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,16 +51,16 @@ def test_quick_start_installs_from_the_lock_and_serves_the_demo(tmp_path: Path) 
         start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 600
-        home = None
-        while time.monotonic() < deadline and process.poll() is None:
+
+        def home_page() -> str | None:
+            assert process.poll() is None, (tmp_path / "log").read_text()[-3000:]
             try:
                 with urllib.request.urlopen("http://127.0.0.1:8000/", timeout=5) as response:
-                    home = response.read().decode()
-                    break
+                    return str(response.read().decode())
             except OSError:
-                time.sleep(1)
-        assert home is not None, (tmp_path / "log").read_text()[-3000:]
+                return None
+
+        home = wait_until(home_page, 600, "the quickstart's home page", interval=1)
         assert (venv / "bin" / "fdi").exists()  # installed into the new environment
         assets = re.search(r"<b>([\d,]+)</b>\s*flexible assets", home)
         assert assets and int(assets.group(1).replace(",", "")) == 5000, home[:3000]

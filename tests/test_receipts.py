@@ -7,23 +7,16 @@ import json
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
 
 from api.auth import current_principal
 from api.cli import main
 from registry.base.errors import BadSignature, RecordMismatch
-from registry.base.settings import Settings
 from registry.proof.keys import KeyRing
 from registry.proof.receipts import canonical_hash, verify_receipt
 from registry.submissions.formats import read_file
-from tests.conftest import BASE, EXAMPLES, fsp_app
+from tests.conftest import BASE, EXAMPLES
 
-
-@pytest.fixture
-def client(tmp_path):
-    app = fsp_app(Settings(data_dir=tmp_path / "data", base_iri=BASE))
-    with TestClient(app) as c:
-        yield c
+pytestmark = pytest.mark.app(disk=True, fsp=True)
 
 
 def submit(client, name="asset.ttl", media="text/turtle", **headers):
@@ -31,7 +24,11 @@ def submit(client, name="asset.ttl", media="text/turtle", **headers):
     return client.post("/submissions", content=body, headers={"Content-Type": media, **headers})
 
 
-def test_a_receipt_verifies_offline_and_an_altered_record_does_not(client, tmp_path):
+@pytest.fixture
+def offline(client, tmp_path) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
+    """A receipt, the published keys, the record as served (``record.ttl``) and the record
+    altered by one byte (``altered.ttl``) in ``tmp_path``: ``fdi receipt verify``'s arguments
+    and the record's IRI."""
     answer = submit(client).json()
     iri = answer["ids"]["battery-cardiff-1"]
     (tmp_path / "receipt.json").write_text(json.dumps(answer["receipt"]))
@@ -53,13 +50,21 @@ def test_a_receipt_verifies_offline_and_an_altered_record_does_not(client, tmp_p
         "--jwks",
         str(tmp_path / "jwks.json"),
     ]
+    return args, iri
 
+
+def test_a_receipt_verifies_offline_with_and_without_its_record(offline, tmp_path):
+    args, iri = offline
     runner = CliRunner()
     assert runner.invoke(main, args).exit_code == 0
     good = runner.invoke(main, [*args, "--record", str(tmp_path / "record.ttl")])
     assert good.exit_code == 0, good.output
     assert f"record {iri} matches" in good.output
-    bad = runner.invoke(main, [*args, "--record", str(tmp_path / "altered.ttl")])
+
+
+def test_a_record_altered_by_one_byte_no_longer_matches_its_receipt(offline, tmp_path):
+    args, _ = offline
+    bad = CliRunner().invoke(main, [*args, "--record", str(tmp_path / "altered.ttl")])
     assert bad.exit_code == 1
     assert "the receipt says" in bad.output
 

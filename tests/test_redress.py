@@ -10,11 +10,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests import test_tls
-from tests.conftest import EXAMPLES
-from tests.test_tls import Running, onboard_over_tls, operator_client
+from tests.conftest import EXAMPLES, new_app
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
-server = test_tls.server  # the live HTTPS registry fixture
 ASSET = (EXAMPLES / "asset.ttl").read_bytes()
 
 
@@ -209,19 +207,16 @@ def test_a_case_against_oneself_is_refused(parties: Parties) -> None:
 
 
 def test_an_overdue_answer_lets_the_complainant_escalate_and_a_late_step_is_marked() -> None:
-    from api.app import create_app
-    from registry.base.settings import Settings
     from registry.markets import redress
-    from tests.conftest import BASE
     from tests.test_catalogue import organisation
 
-    app = create_app(Settings(data_dir=None, base_iri=BASE, case_acknowledge_days=0,
-                              case_answer_days=0))  # fmt: skip
+    app = new_app(case_acknowledge_days=0,
+                              case_answer_days=0)  # fmt: skip
     registry = app.state.registry
     owner = organisation(app, "Home Batteries Ltd", "07111111")
     fsp = organisation(app, "Example Flex Ltd", "07222222")
     case = redress.raise_case(registry, owner, "complaint", "No answer", against=fsp.organisation)
-    time.sleep(1.1)
+    time.sleep(1.1)  # the behaviour: the (zero-day) deadline passes
     late = redress.take_step(registry, fsp, case["id"], "acknowledge")
     assert late["steps"][-1]["late"] is True and late["overdue"] is True
     escalated = redress.take_step(registry, owner, case["id"], "escalate", "Still nothing")

@@ -5,18 +5,16 @@ import logging
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import current_principal
 from registry.base.identity import SCHEME_OPERATOR, Principal
-from registry.base.settings import Settings
 from registry.operations.refusals import MAX_REQUESTS_PER_SOURCE, Refusals
-from tests.conftest import BASE
+from tests.conftest import BASE, new_app
 
 OPERATOR = Principal(BASE + "id/org/scheme-operator", frozenset({SCHEME_OPERATOR}))
 
 
 def _app(**settings):
-    return create_app(Settings(data_dir=None, base_iri=BASE, **settings))
+    return new_app(**settings)
 
 
 def test_anonymous_401s_are_counted_per_source_and_shown_to_the_operator():

@@ -9,10 +9,8 @@ ports, the test's directory); everything else is the page's text.
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,27 +21,11 @@ from registry.assembly import Registry
 from registry.base.settings import Settings
 from registry.trust.ca import CertificateAuthority
 from tests import postgres
-from tests.servers import PROXY_SECRET, free_port, wait_for_port
+from tests.servers import PROXY_SECRET, free_port, nginx_serving
 from tests.test_replicas import TURTLE, Replica, asset
 from tests.trust import Member, Onboarding
 
 ROOT = Path(__file__).resolve().parent.parent
-SKELETON = """
-daemon off;
-master_process off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-{config}
-}}
-"""
 
 
 def documented_config() -> str:
@@ -77,20 +59,9 @@ def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.C
         registry.close()
         (directory / "server.key").write_bytes(key)
         (directory / "server.pem").write_bytes(cert)
-        (directory / "fdi-proxy-secret.conf").write_text(
-            f'proxy_set_header X-FDI-Proxy-Secret "{PROXY_SECRET}";\n'
-        )
         replicas = [Replica(data_dir, url, public) for _ in range(3)]
-        config = directory / "nginx.conf"
-        body = localised(
+        config = localised(
             documented_config(), directory, ca.ca_file(), port, [r.port for r in replicas]
-        )
-        config.write_text(SKELETON.format(dir=directory, config=body))
-        binary = shutil.which("nginx") or "/usr/sbin/nginx"
-        proxy = subprocess.Popen(
-            [binary, "-p", str(directory), "-c", str(config), "-e", str(directory / "error.log")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
         )
         context = ssl.create_default_context(cafile=str(ca.ca_file()))
         (directory / "client.pem").write_text(fsp.certificate)
@@ -101,12 +72,12 @@ def balanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.C
                 r.start()
             for r in replicas:
                 r.wait()
-            wait_for_port(port, proxy)
-            with httpx.Client(base_url=public, verify=context, timeout=60) as client:
+            with (
+                nginx_serving(directory, config, port, PROXY_SECRET),
+                httpx.Client(base_url=public, verify=context, timeout=60) as client,
+            ):
                 yield client, replicas
         finally:
-            proxy.terminate()
-            proxy.wait(10)
             for r in replicas:
                 r.stop()
 

@@ -13,26 +13,22 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from cryptography import x509
 
 from api.app import create_app
 from api.cli import main
-from api.tls import tls_options
 from registry.base.settings import Settings
 from registry.trust.ca import new_key_and_csr
 from tests.conftest import EXAMPLES
-from tests.servers import free_port
-from tests.test_tls import Running, onboard_over_tls, operator_client
+from tests.servers import free_port, serve_tls
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
 
 @contextmanager
@@ -41,29 +37,14 @@ def serving(data_dir: Path, base: str, port: int, folder: Path) -> Iterator[Runn
     its own CA; the server's certificate and key are kept in ``folder`` (outside the data
     directory, as an operator keeps them), made on first use."""
     app = create_app(Settings(data_dir=data_dir, base_iri=base))
-    if not (folder / "server.pem").exists():
-        key, cert = app.state.ca.sign_server(["127.0.0.1"])
-        (folder / "server.key").write_bytes(key)
-        (folder / "server.pem").write_bytes(cert)
-    options = tls_options(app.state.ca.ca_file(), folder / "server.pem", folder / "server.key")
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the TLS server did not start"
-        time.sleep(0.05)
-    # Clients trust the CA certificate they saved before the backup, not the restored one.
-    running = Running(base, folder / "ca.pem", folder, app)
-    try:
-        yield running
-    finally:
-        for client in running.clients:
-            client.close()
-        server.should_exit = True
-        thread.join(20)
+    with serve_tls(app, folder, port):
+        # Clients trust the CA certificate they saved before the backup, not the restored one.
+        running = Running(base, folder / "ca.pem", folder, app)
+        try:
+            yield running
+        finally:
+            for client in running.clients:
+                client.close()
 
 
 @pytest.fixture(scope="module")

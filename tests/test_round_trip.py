@@ -21,8 +21,6 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
-from registry.base.settings import Settings
 from registry.base.vocab import (
     DCT,
     FDI,
@@ -37,7 +35,7 @@ from registry.base.vocab import (
     XSD,
 )
 from registry.proof.receipts import verify_receipt
-from tests.conftest import BASE, EXAMPLES
+from tests.conftest import BASE, EXAMPLES, new_app
 from tests.trust import Member, Onboarding
 
 FORMATS = {
@@ -86,7 +84,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    app = create_app(Settings(data_dir=None, base_iri=BASE))
+    app = new_app()
     onboarding = Onboarding.of(app)
     fsp = onboarding.member("Example Flex Ltd", "SC123456")
     client, operator = onboarding.client(fsp), onboarding.operator_client()

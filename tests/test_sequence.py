@@ -8,14 +8,12 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from registry.base.settings import Settings
-from tests.conftest import BASE
+from tests.conftest import new_app
 
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app(Settings(data_dir=None, base_iri=BASE, catch_up_wait=60.0)))
+    return TestClient(new_app(catch_up_wait=60.0))
 
 
 @pytest.mark.parametrize(

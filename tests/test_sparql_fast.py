@@ -3,30 +3,18 @@ as a route, documented in the OpenAPI document, errors as problem documents."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import current_principal
 from registry.base.errors import Unauthenticated
 from registry.base.identity import Principal
-from registry.base.settings import Settings
 
 BASE = "http://registry.test/"
 ASK = "ASK { ?s ?p ?o }"
 
 
-@pytest.fixture
-def app():  # type: ignore[no-untyped-def]
-    return create_app(Settings(data_dir=None, base_iri=BASE, store="", max_body_bytes=1000))
-
-
-@pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(app) as c:
-        yield c
+pytestmark = pytest.mark.app(store="", max_body_bytes=1000)
 
 
 def test_sparql_stays_in_the_openapi_document(client: TestClient) -> None:

@@ -13,7 +13,6 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,17 +27,13 @@ from registry.query.peer_relay import PeerRequest, _read_request, fetch
 from registry.query.query import Dataset
 from registry.query.sparql_results import QueryRequest
 from tests.conftest import BASE
-from tests.servers import serve
+from tests.servers import serve, wait_until
 from tests.test_sparql_safety import AS_FSP, RUNAWAY, connections, listening, with_test_fsp
 
 JSON = "application/sparql-results+json"
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[FastAPI]:
-    app = create_app(Settings(data_dir=tmp_path / "data", base_iri=BASE, query_workers=1))
-    yield app
-    app.state.registry.close()
+pytestmark = pytest.mark.app(disk=True, query_workers=1, close=True)
 
 
 def test_a_worker_cannot_connect_even_when_the_query_check_is_bypassed(app: FastAPI) -> None:
@@ -54,7 +49,7 @@ def test_a_worker_cannot_connect_even_when_the_query_check_is_bypassed(app: Fast
     )
     with pytest.raises((QueryFailed, QueryTimeout)):
         app.state.registry.sparql.runner().run(request, 5.0)
-    time.sleep(0.2)
+    time.sleep(0.2)  # the behaviour: no connection arrives, even late
     assert connections(sock) == 0
     sock.close()
 
@@ -107,6 +102,8 @@ def test_one_requesters_runaways_leave_a_worker_for_everyone_else(server: str) -
     runaways = [threading.Thread(target=ask, args=(server, RUNAWAY)) for _ in range(3)]
     for thread in runaways:  # one anonymous client, three runaway queries
         thread.start()
+    # Lead time for the runaways to take the anonymous slot and line up behind it (only the
+    # server knows when they have); the test checks below that they were still running.
     time.sleep(1.0)
     status, took = ask(server, simple, AS_FSP)
     still_running = any(thread.is_alive() for thread in runaways)
@@ -172,7 +169,8 @@ def test_a_requester_may_queue_a_few_queries_and_no_more() -> None:
         waiting = [threading.Thread(target=wait_in_line, args=(n,)) for n in range(MAX_WAITING)]
         for thread in waiting:
             thread.start()
-        time.sleep(0.3)
+        # The line is full (FairShare says so only in its private counter).
+        wait_until(lambda: share._waiting[who] == MAX_WAITING, 10, "a full line", interval=0.01)
         started = time.perf_counter()
         with pytest.raises(QueryCapacity), share.slot(who, 5.0):
             entered.append(-1)

@@ -10,18 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from registry.operations.demo_identifiers import mpan_core
-from tests import test_tls
 from tests.conftest import EXAMPLES
 from tests.proposal_documents import proposal
-from tests.test_tls import Running, onboard_over_tls, operator_client
+from tests.servers import wait_until
+from tests.tls_world import Running, onboard_over_tls, operator_client
 
-server = test_tls.server  # the live HTTPS registry fixture
 TURTLE = {"Content-Type": "text/turtle"}
 FDI_BIN = Path(sys.executable).with_name("fdi")
 
@@ -48,12 +46,11 @@ def inbox(client: httpx.Client, org: str) -> list[str]:
 
 
 def finished_impact(client: httpx.Client, at: str) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + 120
-    while True:
+    def finished() -> dict | None:  # type: ignore[type-arg]
         report = client.get(at + "/impact").json()
-        if report["status"] != "running" or time.monotonic() > deadline:
-            return report  # type: ignore[no-any-return]
-        time.sleep(0.1)
+        return report if report["status"] != "running" else None
+
+    return wait_until(finished, 120, "the impact report", interval=0.1)  # type: ignore[no-any-return]
 
 
 def validate(path: Path, *options: str) -> int:

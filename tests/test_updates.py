@@ -74,7 +74,7 @@ def test_simultaneous_updates_never_silently_lose_one(disk_settings):
 def test_every_version_is_kept_and_readable_as_of_a_time(registry):
     fsp = make_fsp(registry, "00000001")
     asset = register_asset(registry, fsp)
-    time.sleep(0.01)
+    time.sleep(0.01)  # the two versions get different times (the clock has a resolution)
     between = registry.history(asset, fsp)[0]["time"]
     registry.update(asset, read_bytes(changed(asset, "4.0"), "turtle"), fsp, '"1"')
     history = registry.history(asset, fsp)

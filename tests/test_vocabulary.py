@@ -15,10 +15,9 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, XSD
 
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
-from registry.base.settings import Settings
 from registry.rules import releases, rules, vocabulary_docs
 from registry.rules.vocabulary_diff import compare
-from tests.conftest import BASE, fsp_app
+from tests.conftest import BASE, new_app
 
 FDI = rdflib.Namespace("https://w3id.org/fdi/ns#")
 FDISH = rdflib.Namespace("https://w3id.org/fdi/shapes#")
@@ -34,7 +33,7 @@ RDF_MEDIA = {
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(fsp_app(Settings(data_dir=None, base_iri=BASE))) as c:
+    with TestClient(new_app(fsp=True)) as c:
         yield c
 
 

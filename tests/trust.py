@@ -13,7 +13,8 @@ that present real client certificates.
 
 Onboarding runs the real domain functions (apply, verify, join, grant, accept the agreement,
 issue a certificate from a CSR), so the principal is exactly what a real certificate gives.
-``Onboarding(registry, ca)`` works without an app (no clients then).
+``Onboarding.of_registry(registry)`` works without an app (no clients then), with the CA in
+the registry's data directory (``Onboarding(registry, ca)`` for another).
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class Onboarding:
     @classmethod
     def of(cls, app: Any) -> Onboarding:
         return cls(app.state.registry, app.state.ca, app)
+
+    @classmethod
+    def of_registry(cls, registry: Registry) -> Onboarding:
+        """Onboarding into ``registry`` with the CA of its data directory (in memory without)."""
+        return cls(registry, CertificateAuthority.open(registry.settings.data_dir))
 
     def apply(
         self,
