@@ -12,7 +12,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.store import personal
-from registry.store.index import RecordChange
+from registry.store.index_protocol import RecordChange
 from registry.store.journal import Entry
 
 

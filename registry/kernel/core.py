@@ -117,7 +117,7 @@ class Registry(Writes):
         self.keys = KeyRing(Path(data_dir) / "keys" if data_dir else None)
         self.public_graph = ox.NamedNode(settings.base_iri + "graph/public")
         self._write_lock = threading.RLock()
-        self._applied = self.index.applied_seq()
+        self._applied: int = self.index.applied_seq()
         self.replayed = self.catch_up()
         # A journal other processes append to too is followed: their entries reach this
         # registry's index within moments of being committed (registry.store.journal_pg).

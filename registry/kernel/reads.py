@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from registry.base.settings import Settings
     from registry.kernel.features import Features
-    from registry.store.index import Index
+    from registry.store.index_protocol import Index
     from registry.store.journal import Journal
     from registry.store.personal import Sealer
 

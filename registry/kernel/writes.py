@@ -37,7 +37,8 @@ from registry.kernel.transaction import (
     Transaction,
     now,
 )
-from registry.shacl.validation import Finding, Report, check
+from registry.shacl.findings import Finding
+from registry.shacl.validation import Report, check
 from registry.submissions.formats import Parsed
 from registry.submissions.limits import check_blank_nodes
 from registry.submissions.normalise import normalise
