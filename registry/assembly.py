@@ -41,6 +41,10 @@ FEATURES = Features(
 )
 
 
+# Every table beside the log: the kernel's and each feature's (fdi journal verify rebuilds them).
+SCHEMA = core.KERNEL_SCHEMA + FEATURES.schema
+
+
 class Registry(core.Registry):
     """The FDI registry: the kernel with :data:`FEATURES` and a SPARQL endpoint."""
 

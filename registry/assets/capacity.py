@@ -294,7 +294,7 @@ RECORD_COUNTS = "SELECT type, n FROM record_count"
 
 
 def _start(registry: Registry) -> None:
-    ensure(registry.journal._db, registry.journal.entries())
+    ensure(registry.journal.database, registry.journal.entries())
 
 
 def _derive(db: sqlite3.Connection, entry: Entry, known: Known) -> None:
@@ -302,7 +302,7 @@ def _derive(db: sqlite3.Connection, entry: Entry, known: Known) -> None:
 
 
 # The aggregates live in the journal's database, derived like the register.
-FEATURE = Feature("capacity", start=_start, derive=_derive)
+FEATURE = Feature("capacity", schema=SCHEMA, start=_start, derive=_derive)
 
 
 def counts(registry: Registry) -> dict[str, int]:

@@ -36,6 +36,18 @@ from registry.store.journal import Entry
 from registry.submissions.formats import SUBMISSION_BASE, Parsed, read_bytes
 from registry.submissions.records import Record, local_id, split_records
 
+# Each bulk job's events, one row each.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS job_event (
+    job   TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    time  TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    body  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS job_event_job ON job_event (job, seq);
+"""
+
 CHUNK = 500
 
 
@@ -289,4 +301,4 @@ def _derive(db: sqlite3.Connection, entry: Entry, known: Known) -> None:
             )
 
 
-FEATURE = Feature("jobs", derive=_derive)
+FEATURE = Feature("jobs", schema=SCHEMA, derive=_derive)

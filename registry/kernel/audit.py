@@ -13,6 +13,23 @@ from typing import Any
 from registry.base.identity import Principal
 from registry.store.journal import Entry, Journal
 
+# The audit trail, derived from the entries' audit events.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id           INTEGER PRIMARY KEY,
+    seq          INTEGER NOT NULL,
+    time         TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    organisation TEXT,
+    action       TEXT NOT NULL,
+    target       TEXT,
+    owner        TEXT,
+    request_id   TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_organisation ON audit (organisation, id);
+CREATE INDEX IF NOT EXISTS audit_owner ON audit (owner, id);
+"""
+
 EVENT_TYPE = "audit"
 
 

@@ -28,6 +28,7 @@ from registry.base.errors import DerivedStateTampered
 from registry.base.identity import Principal
 from registry.base.settings import Settings
 from registry.kernel import audit as audit_trail
+from registry.kernel import idempotency, register
 from registry.kernel.changes import _changes, changes_of, derive_register
 from registry.kernel.features import Features, Known
 from registry.kernel.idempotency import remember as remember_response
@@ -51,6 +52,12 @@ from registry.store.index_protocol import RecordChange
 from registry.store.indexes import open_index
 from registry.store.journal import Entry
 from registry.store.journals import open_journal
+
+# The kernel's tables in the journal's database: the register and versions, the audit trail,
+# idempotent answers, receipts and checkpoints.
+KERNEL_SCHEMA = (
+    register.SCHEMA + audit_trail.SCHEMA + idempotency.SCHEMA + receipts.SCHEMA + checkpoints.SCHEMA
+)
 
 # Names features and interfaces import from here (the kernel's vocabulary of writes).
 __all__ = [
@@ -100,12 +107,14 @@ class Registry(Writes):
             Path(data_dir) / "journal.sqlite" if data_dir else None, settings.journal_url
         )
         with self.journal.exclusive():  # replicas sharing a journal start one at a time
+            # The kernel's tables and each feature's, beside the log.
+            self.journal.ensure_tables(KERNEL_SCHEMA + self.features.schema)
             # Personal values enter the hashed journal text sealed with their subject's key.
             self.sealer = personal.Sealer(self.journal)
             # Features' tables, brought up to the journal's head (the capacity aggregates, ...).
             self.features.start(self)
             # Authentication reads the register: refuse to serve from one the journal disowns.
-            tampered = trust_differences(self.journal._db)
+            tampered = trust_differences(self.journal.database)
         if tampered:
             self.journal.close()
             raise DerivedStateTampered(

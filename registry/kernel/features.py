@@ -36,6 +36,9 @@ class Feature:
     """One feature's part in every write. Every hook is optional."""
 
     name: str
+    # The tables it keeps in the journal's database (CREATE TABLE IF NOT EXISTS ...), created
+    # when a registry opens, before ``start``.
+    schema: str = ""
     # Once when a registry opens, under the journal's lock, before the index catches up:
     # create the feature's tables and bring them up to the journal's head.
     start: Callable[[Registry], None] | None = None
@@ -65,6 +68,11 @@ class Features:
     # The rules version in force at the registry's clock and its shapes (registry.rules.rules);
     # None: the packaged shapes always.
     rules_in_force: Callable[[Registry], tuple[str | None, Shapes]] | None = None
+
+    @property
+    def schema(self) -> str:
+        """Every feature's tables."""
+        return "".join(f.schema for f in self.features)
 
     def start(self, registry: Registry) -> None:
         for feature in self.features:

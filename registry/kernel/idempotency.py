@@ -18,6 +18,18 @@ from typing import Any
 from registry.base.errors import IdempotencyKeyReused, UnusableInput
 from registry.store.journal import Journal
 
+# An Idempotency-Key's answer, written in its entry's transaction.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS idempotency (
+    principal    TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    response     TEXT NOT NULL,
+    PRIMARY KEY (principal, key)
+);
+"""
+
 MAX_KEY_LENGTH = 255
 
 

@@ -20,6 +20,30 @@ from typing import Any
 from registry.base.vocab import FDI
 from registry.kernel.transaction import RecordInfo
 
+# The register (each record's current version) and every version of each record.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS record (
+    iri      TEXT PRIMARY KEY,
+    type     TEXT NOT NULL,
+    graph    TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    status   TEXT,
+    owner    TEXT,
+    created  TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    seq      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS record_owner ON record (owner, type);
+CREATE TABLE IF NOT EXISTS version (
+    iri     TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,
+    time    TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    PRIMARY KEY (iri, version)
+);
+"""
+
 # The record types authentication decisions read from the register.
 TRUST_TYPES = tuple(
     t.value for t in (FDI.Certificate, FDI.Organisation, FDI.SchemeMembership, FDI.OrganisationUser)

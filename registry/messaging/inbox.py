@@ -37,6 +37,20 @@ from registry.trust.permissions import SCOPE_MESSAGES, may_message, require, rol
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
 
+
+# The notifications queued by entries (and their acknowledgement), one row each.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS notification (
+    id           INTEGER PRIMARY KEY,
+    seq          INTEGER NOT NULL,
+    recipient    TEXT NOT NULL,
+    time         TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    acknowledged TEXT
+);
+CREATE INDEX IF NOT EXISTS notification_recipient ON notification (recipient, id);
+"""
+
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 MAX_ACTIVITY_BYTES = 64 * 1024
 # What a member may post: expressions of interest and replies. Other activity types (Create,
@@ -327,4 +341,4 @@ def _derive(db: sqlite3.Connection, entry: Entry, known: Known) -> None:
             )
 
 
-FEATURE = Feature("inbox", derive=_derive)
+FEATURE = Feature("inbox", schema=SCHEMA, derive=_derive)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from registry.assets import capacity
+from registry import assembly
 
 # The check made whenever a registry opens lives in the kernel; named here as well.
 from registry.kernel.register import TRUST_TYPES, trust_differences  # noqa: F401
@@ -62,7 +62,7 @@ def differences(
             replay.execute("PRAGMA synchronous = OFF")
             replay.execute("PRAGMA journal_mode = OFF")
             replay.executescript(
-                SCHEMA + capacity.SCHEMA + personal.SCHEMA + personal.ERASURE_SCHEMA
+                SCHEMA + assembly.SCHEMA + personal.SCHEMA + personal.ERASURE_SCHEMA
             )
             replay.execute("BEGIN")
             for entry in entries:
@@ -79,7 +79,7 @@ def copy_tables(journal: Any, path: Path) -> None:
     file at ``path``, for :func:`differences` to compare (a journal in PostgreSQL)."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
-        db.executescript(SCHEMA + capacity.SCHEMA + personal.ERASURE_SCHEMA)
+        db.executescript(SCHEMA + assembly.SCHEMA + personal.ERASURE_SCHEMA)
         db.execute("BEGIN")
         for table in TABLES:
             rows = journal.read(f"SELECT * FROM {table}")  # noqa: S608 - fixed names

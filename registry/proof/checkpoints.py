@@ -17,6 +17,15 @@ from registry.proof.keys import KeyRing
 from registry.proof.signatures import sign, verify
 from registry.store.journal import Journal
 
+# Signed statements about the journal's head.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoint (
+    seq  INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+"""
+
 TYP = "fdi-checkpoint+json"
 
 

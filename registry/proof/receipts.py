@@ -32,6 +32,14 @@ from registry.proof.keys import KeyRing
 from registry.proof.signatures import sign, verify
 from registry.store.journal import Entry
 
+# Each entry's signed receipt, written in the entry's transaction.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS receipt (
+    seq  INTEGER PRIMARY KEY,
+    body TEXT NOT NULL
+);
+"""
+
 TYP = "fdi-receipt+json"
 
 

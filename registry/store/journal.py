@@ -22,12 +22,12 @@ from registry.base.errors import JournalCorrupt
 
 GENESIS = "0" * 64
 
-# ``entry`` is the log itself. The other tables are views of it kept in the same database and
-# written in the same transaction as the entry they derive from: the register of records (the
-# current version of each), every version of each record, and the notifications queued. The
-# receipt and idempotency rows are written in the entry's transaction too (they carry its hash
-# and cannot be inside it); the audit trail is derived from the entry's events; checkpoints
-# are signed statements about the head, written after the entry.
+# ``entry`` is the log itself. Every other table in the journal's database is its owner's:
+# views of the log written in the same transaction as the entry they derive from (the register,
+# versions, notifications, the audit trail, capacity, ...), or rows that carry an entry's hash
+# (receipts, idempotent answers, checkpoints). Each owner declares its tables (``SCHEMA`` in
+# registry.kernel.register, audit, idempotency, registry.proof.receipts, checkpoints, and each
+# feature's) and the registry creates them when it opens (``Journal.ensure_tables``).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entry (
     seq   INTEGER PRIMARY KEY,
@@ -38,77 +38,8 @@ CREATE TABLE IF NOT EXISTS entry (
     prev  TEXT NOT NULL,
     hash  TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS record (
-    iri      TEXT PRIMARY KEY,
-    type     TEXT NOT NULL,
-    graph    TEXT NOT NULL,
-    version  INTEGER NOT NULL,
-    status   TEXT,
-    owner    TEXT,
-    created  TEXT NOT NULL,
-    modified TEXT NOT NULL,
-    seq      INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS record_owner ON record (owner, type);
-CREATE TABLE IF NOT EXISTS version (
-    iri     TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    seq     INTEGER NOT NULL,
-    time    TEXT NOT NULL,
-    actor   TEXT NOT NULL,
-    PRIMARY KEY (iri, version)
-);
-CREATE TABLE IF NOT EXISTS notification (
-    id           INTEGER PRIMARY KEY,
-    seq          INTEGER NOT NULL,
-    recipient    TEXT NOT NULL,
-    time         TEXT NOT NULL,
-    body         TEXT NOT NULL,
-    acknowledged TEXT
-);
-CREATE INDEX IF NOT EXISTS notification_recipient ON notification (recipient, id);
-CREATE TABLE IF NOT EXISTS job_event (
-    job   TEXT NOT NULL,
-    seq   INTEGER NOT NULL,
-    time  TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    body  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS job_event_job ON job_event (job, seq);
-CREATE TABLE IF NOT EXISTS receipt (
-    seq  INTEGER PRIMARY KEY,
-    body TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS idempotency (
-    principal    TEXT NOT NULL,
-    key          TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    seq          INTEGER NOT NULL,
-    response     TEXT NOT NULL,
-    PRIMARY KEY (principal, key)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id           INTEGER PRIMARY KEY,
-    seq          INTEGER NOT NULL,
-    time         TEXT NOT NULL,
-    actor        TEXT NOT NULL,
-    organisation TEXT,
-    action       TEXT NOT NULL,
-    target       TEXT,
-    owner        TEXT,
-    request_id   TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_organisation ON audit (organisation, id);
-CREATE INDEX IF NOT EXISTS audit_owner ON audit (owner, id);
-CREATE TABLE IF NOT EXISTS checkpoint (
-    seq  INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    body TEXT NOT NULL
-);
 """
 
-
-# for code that rebuilds the derived tables elsewhere (registry.operations.derived_state)
 SCHEMA = _SCHEMA
 
 
@@ -257,6 +188,19 @@ class Journal:
             )
             if derive is not None:
                 derive(self._db, entry)
+
+    def ensure_tables(self, script: str) -> None:
+        """Create the tables (and indexes) of ``script`` that do not exist yet: each owner's
+        tables beside the log, created when a registry opens."""
+        with self._lock:
+            self._db.executescript(script)
+
+    @property
+    def database(self) -> Any:
+        """The connection to the journal's database, for what a registry does once when it
+        opens, before it serves: rebuild a feature's tables, check the register. Every other
+        write to a derived table goes through :meth:`append` or :meth:`copy_in`."""
+        return self._db
 
     def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """Run one statement on a side table (never ``entry``) in its own transaction."""
