@@ -17,11 +17,12 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base.clock import now
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import FDI, PROV, QUDT, RDF, XSD
 from registry.kernel.authorisation import MARKET, authorise
-from registry.kernel.core import Registration, Registry, now
+from registry.kernel.core import Registration, Registry
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
 from registry.submissions.records import mint
 from registry.trust.control import parties

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.clock import now_seconds, utcnow
 from registry.base.errors import Forbidden, NotFound, PayloadTooLarge, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import AS, FDI, LDP, XSD
@@ -127,7 +128,7 @@ def post(registry: Registry, principal: Principal, recipient: str, body: bytes) 
             recipientRoles=sorted(_name(r) for r in roles_of(registry, recipient)),
         )
     message = _activity_from(body, sender)
-    message.update(to=recipient, published=_now())
+    message.update(to=recipient, published=now_seconds())
     with registry.transaction(principal.actor, "message") as tx:
         tx.notify(recipient, message)
         tx.event({"message": message["type"], "from": sender, "to": recipient})
@@ -240,10 +241,6 @@ def _is_organisation(registry: Registry, iri: str) -> bool:
     return info is not None and info.type == FDI.Organisation.value
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def _name(iri: str) -> str:
     return iri.rsplit("#", 1)[-1]
 
@@ -274,7 +271,7 @@ def remind_expiring_certificates(
     expires within ``within_days`` (action needed: ask for a new one). Returns how many
     reminders were queued, in one journal entry."""
 
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     due = []
     for info in with_status(registry, CERTIFICATE, "active"):
         certificate = describe(registry, info.iri)

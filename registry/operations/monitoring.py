@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
+from registry.base.clock import utcnow
 from registry.base.errors import Forbidden, NotFound, Unauthenticated
 from registry.base.identity import Principal
 from registry.base.outbound import client as outbound_client
@@ -130,7 +131,7 @@ def registered_endpoints(registry: Registry) -> list[Endpoint]:
 def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> Check:
     """Check one endpoint (GET, no redirects followed, ``monitor_timeout`` seconds). An endpoint
     whose host resolves into ``monitor_denied_networks`` is not contacted at all."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     inside = denied(endpoint.url, settings.monitor_denied_networks)
     if inside:
         return _failed(endpoint, now, "refused", f"not contacted: {inside} is a denied address")

@@ -11,11 +11,11 @@ page shows no more than the record documents and ``/sparql`` would. No web frame
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import clock
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, number_text, value, values_of, words
 from registry.base.vocab import FDI, QUDT, RDFS, ROV, SAREF, UNIT
@@ -85,7 +85,7 @@ def asset(
     gsp = one.get(FDI.gspGroup.value)
     areas = licence_areas()
     rights = rights_of(registry, iri, principal)
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     current = next(
         (r for r in rights if r["from"] <= today and (not r["to"] or r["to"] >= today)), None
     )

@@ -35,6 +35,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base.clock import utcnow
 from registry.base.errors import Gone, NotFound
 from registry.base.vocab import AS, DCT, FDI, LDES, PROV, RDF, TREE, XSD
 from registry.kernel import access
@@ -83,7 +84,7 @@ class Feed:
         self._scanned = 0
         self._members: dict[str, list[Member]] = {}
         self._present: dict[str, set[str]] = {}
-        self.clock = lambda: dt.datetime.now(dt.UTC)  # what "now" is to retention
+        self.clock = utcnow  # what "now" is to retention
 
     # --- streams ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from registry.base.clock import utcnow
 from registry.base.errors import NotFound
 from registry.base.vocab import DCT, FDI, RDF, RDFS
 from registry.kernel.lifecycle import (
@@ -76,7 +77,7 @@ def issue(
     """Sign a client certificate for ``public_key`` and record it in ``tx`` (no checks: the
     caller has decided the holder may have these claims)."""
     base = registry.settings.base_iri
-    not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    not_after = utcnow() + dt.timedelta(days=days)
     uris = [organisation] + ([user] if user else [])
     cert = ca.sign_client(public_key, name, uris, roles, scopes, not_after, base + "ca/crl")
     serial = format(cert.serial_number, "x")
@@ -205,16 +206,16 @@ def revocation_list(registry: Registry, ca: CertificateAuthority) -> bytes:
     key = (id(registry), id(ca), registry.journal.last()[0])
     with _crl_lock:
         cached = _crl_cache.get(key)
-        if cached and dt.datetime.now(dt.UTC) - cached[0] < dt.timedelta(hours=1):
+        if cached and utcnow() - cached[0] < dt.timedelta(hours=1):
             return cached[1]
         revoked = []
         for info in with_status(registry, CERTIFICATE, "revoked"):
             serial = info.iri.rsplit("/", 1)[-1]
-            when = parse_datetime(ox.Literal(info.modified)) or dt.datetime.now(dt.UTC)
+            when = parse_datetime(ox.Literal(info.modified)) or utcnow()
             revoked.append((int(serial, 16), when))
         der = ca.crl(revoked).public_bytes(serialization.Encoding.DER)
         _crl_cache.clear()
-        _crl_cache[key] = (dt.datetime.now(dt.UTC), der)
+        _crl_cache[key] = (utcnow(), der)
         return der
 
 

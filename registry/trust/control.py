@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base.clock import today
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
 from registry.trust import memberships
@@ -61,7 +62,7 @@ def operator_of(registry: Registry, asset: str, on: dt.date | None = None) -> st
 
 
 def _current(registry: Registry, asset: str, on: dt.date | None) -> tuple[str, str] | None:
-    on = on or dt.date.today()
+    on = on or today()
     for row in registry.index.query(
         CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
     ):

@@ -1,0 +1,135 @@
+"""Shared pieces written once (issue 15): one clock, one If-Match rule, one activity builder,
+one media-type table, IRIs minted in one module, vocabulary IRIs only in ``vocab.py``.
+
+Each test fails when a second copy appears, naming the file and line. Modules being split
+while these pieces were gathered keep their copies for now: ``LEFT_FOR_THE_LEAD`` names them
+(file names, no lines), and a test fails when one no longer holds what it is excused for, so
+that the list only shrinks.
+"""
+
+import ast
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted([*(ROOT / "registry").rglob("*.py"), *(ROOT / "api").rglob("*.py")])
+
+# Copies left in modules another change was splitting at the time: {piece: {file, ...}}.
+LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
+    "clock": {
+        "registry/kernel/core.py",  # Registry.clock's default
+        "registry/shacl/validation.py",
+        "registry/messaging/webhooks.py",
+        "registry/rules/impact.py",
+        "registry/markets/sharing.py",
+        "registry/trust/memberships.py",
+    },
+    "if-match": {"registry/publishing/catalogue.py"},
+}
+
+Finder = Callable[[ast.Module, str], Iterator[int]]
+
+
+def relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def docstring_nodes(tree: ast.Module) -> set[int]:
+    """The ids of docstring constants (their examples may spell anything)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
+
+
+def strings(tree: ast.Module) -> Iterator[ast.Constant]:
+    """Every string constant in code, docstrings left out."""
+    skip = docstring_nodes(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            yield node
+
+
+def copies(find: Finder, owners: set[str], piece: str) -> list[str]:
+    """``file:line`` of each place ``find`` reports outside the owners and the excused files."""
+    excused = owners | LEFT_FOR_THE_LEAD.get(piece, set())
+    found = []
+    for path in SOURCES:
+        name = relative(path)
+        if name in excused:
+            continue
+        source = path.read_text()
+        found += [f"{name}:{line}" for line in find(ast.parse(source), source)]
+    return found
+
+
+def still_held(find: Finder, piece: str) -> list[str]:
+    """The excused files that no longer hold a copy (take them off the list)."""
+    return [
+        name
+        for name in sorted(LEFT_FOR_THE_LEAD.get(piece, set()))
+        if not list(find(ast.parse((ROOT / name).read_text()), (ROOT / name).read_text()))
+    ]
+
+
+# --- one clock ---------------------------------------------------------------------------
+
+
+def reads_the_wall_clock(tree: ast.Module, source: str) -> Iterator[int]:
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"now", "utcnow", "today"}
+            and ast.unparse(node.func.value).split(".")[-1] in {"datetime", "date"}
+        ):
+            yield node.lineno
+
+
+def test_the_time_is_read_only_in_the_clock_module():
+    found = copies(reads_the_wall_clock, {"registry/base/clock.py"}, "clock")
+    assert not found, f"use registry.base.clock instead of reading the time at: {found}"
+
+
+def test_the_clock_guard_sees_a_copy():
+    tree = ast.parse("import datetime as dt\nx = dt.datetime.now(dt.UTC)\n")
+    assert list(reads_the_wall_clock(tree, "")) == [2]
+
+
+def test_files_excused_from_the_clock_still_read_it():
+    assert not still_held(reads_the_wall_clock, "clock")
+
+
+# --- one If-Match rule -------------------------------------------------------------------
+
+
+PRECONDITION_ERRORS = {"PreconditionFailed", "PreconditionRequired"}
+
+
+def compares_etags(tree: ast.Module, source: str) -> Iterator[int]:
+    """An If-Match rule of its own: a function matching ETags, or a 412/428 raised by hand.
+    (``If-None-Match`` on reads is another rule, with weak comparison: api/negotiation.py.)"""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and "etag" in node.name and "match" in node.name:
+            yield node.lineno
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in PRECONDITION_ERRORS:
+            yield node.lineno
+
+
+def test_if_match_is_compared_in_one_place():
+    found = copies(compares_etags, {"registry/kernel/preconditions.py"}, "if-match")
+    assert not found, f"use registry.kernel.preconditions instead of comparing ETags at: {found}"
+
+
+def test_files_excused_from_the_if_match_rule_still_compare():
+    assert not still_held(compares_etags, "if-match")
+
+
+def test_status_changes_and_updates_share_the_rule():
+    from registry.kernel import lifecycle, preconditions, writes
+
+    assert lifecycle.check_version is preconditions.check_version
+    assert writes.etag_matches is preconditions.etag_matches
