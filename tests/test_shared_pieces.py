@@ -8,8 +8,12 @@ that the list only shrinks.
 """
 
 import ast
+import doctest
+import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "registry").rglob("*.py"), *(ROOT / "api").rglob("*.py")])
@@ -25,7 +29,10 @@ LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
         "registry/trust/memberships.py",
     },
     "if-match": {"registry/publishing/catalogue.py"},
+    "activity": {"registry/trust/memberships.py", "registry/trust/organisations.py"},
 }
+
+VOCAB = "registry/base/vocab.py"  # where the namespace itself is spelled
 
 Finder = Callable[[ast.Module, str], Iterator[int]]
 
@@ -133,3 +140,48 @@ def test_status_changes_and_updates_share_the_rule():
 
     assert lifecycle.check_version is preconditions.check_version
     assert writes.etag_matches is preconditions.etag_matches
+
+
+# --- one activity builder ----------------------------------------------------------------
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+
+
+def writes_the_activity_context(tree: ast.Module, source: str) -> Iterator[int]:
+    """The ActivityStreams context spelled out (an activity built by hand)."""
+    for node in strings(tree):
+        if AS_CONTEXT in node.value:
+            yield node.lineno
+
+
+def test_activities_are_built_in_one_place():
+    found = copies(writes_the_activity_context, {"registry/base/activities.py", VOCAB}, "activity")
+    assert not found, f"use registry.base.activities instead of building activities at: {found}"
+
+
+def test_files_excused_from_the_activity_builder_still_build_them():
+    assert not still_held(writes_the_activity_context, "activity")
+
+
+def test_the_inbox_builds_notifications_with_the_one_builder():
+    from registry.base import activities
+    from registry.messaging import inbox
+
+    assert inbox.activity is activities.notification
+    assert inbox.AS_CONTEXT == AS_CONTEXT == activities.AS_CONTEXT
+
+
+# --- the shared modules' own examples ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "registry.base.clock",
+        "registry.base.activities",
+        "registry.kernel.preconditions",
+    ],
+)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.attempted > 0 and result.failed == 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import activity as as_activity
 from registry.base.errors import (
     ConflictingRight,
     DuplicateAsset,
@@ -251,14 +252,13 @@ def _existing_asset(registry: Registry, record: Record) -> str | None:
 def _notify_duplicate(
     registry: Registry, tx: Transaction, existing: str, principal: Principal, origin: str
 ) -> None:
-    activity = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": "Flag",
-        "summary": f"Attempt to register an asset that is already registered ({existing})",
-        "object": existing,
-        "actor": principal.organisation,
-        "content": f"{origin} was refused as a duplicate of {existing}",
-    }
+    activity = as_activity(
+        "Flag",
+        summary=f"Attempt to register an asset that is already registered ({existing})",
+        object=existing,
+        actor=principal.organisation,
+        content=f"{origin} was refused as a duplicate of {existing}",
+    )
     assert principal.organisation is not None
     tx.notify(principal.organisation, activity)
     for party in sorted(parties(registry, existing) - {principal.organisation}):
@@ -341,13 +341,12 @@ def _without(parsed: Parsed, predicate: ox.NamedNode) -> Parsed:
 
 def _switch_activity(previous: str, staged: Staged, day: str) -> dict[str, Any]:
     new = next((staged.renaming[r.subject].value for r in staged.accepted), None)
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": "Update",
-        "summary": f"Operator switch: {previous} ends on {day}; {new} starts",
-        "object": previous,
-        "result": new,
-    }
+    return as_activity(
+        "Update",
+        summary=f"Operator switch: {previous} ends on {day}; {new} starts",
+        object=previous,
+        result=new,
+    )
 
 
 def is_right(triples: list[ox.Triple]) -> bool:

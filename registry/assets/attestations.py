@@ -17,6 +17,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import activity
 from registry.base.clock import now
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
@@ -113,14 +114,13 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
         for party in sorted(parties(registry, asset) - {principal.organisation}):
             tx.notify(
                 party,
-                {
-                    "@context": "https://www.w3.org/ns/activitystreams",
-                    "type": "Add",
-                    "summary": f"New attestation about {asset}",
-                    "object": iri.value,
-                    "target": asset,
-                    "actor": principal.organisation,
-                },
+                activity(
+                    "Add",
+                    summary=f"New attestation about {asset}",
+                    object=iri.value,
+                    target=asset,
+                    actor=principal.organisation,
+                ),
             )
     entry = tx.entry
     assert entry is not None

@@ -30,6 +30,7 @@ from registry.assets.assets import (
     rights_in,
     switch_operator,
 )
+from registry.base.activities import notification
 from registry.base.errors import Forbidden, InvalidTransition, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, RDF
@@ -46,7 +47,6 @@ from registry.kernel.lifecycle import (
     uid,
     with_status,
 )
-from registry.messaging.inbox import activity
 from registry.submissions.formats import Parsed
 from registry.submissions.records import mint
 from registry.trust import schemes
@@ -106,7 +106,7 @@ def _file(
         for party in sorted(deciders - {principal.organisation}):
             tx.notify(
                 party,
-                activity(
+                notification(
                     "Offer",
                     principal.organisation,
                     iri.value,
@@ -163,7 +163,7 @@ def decide(
         for party in sorted(parties - {principal.organisation}):
             tx.notify(
                 party,
-                activity(
+                notification(
                     "Accept" if confirm else "Reject",
                     principal.organisation,
                     iri,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import notification
 from registry.base.clock import utcnow_seconds
 from registry.base.errors import (
     Forbidden,
@@ -44,7 +45,7 @@ from registry.base.errors import (
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, RDF, XSD
 from registry.kernel.lifecycle import content, objects, text
-from registry.messaging.inbox import activity, was_told_of
+from registry.messaging.inbox import was_told_of
 from registry.trust.schemes import operator_iri
 
 if TYPE_CHECKING:
@@ -313,7 +314,7 @@ def _overdue(registry: Registry, iri: str, deadline: str, at: dt.datetime | None
 
 
 def _news(iri: str, principal: Principal, summary: str) -> dict[str, Any]:
-    return activity("Update", principal.organisation, iri, summary, name="case")
+    return notification("Update", principal.organisation, iri, summary, name="case")
 
 
 def _time(at: dt.datetime) -> ox.Literal:

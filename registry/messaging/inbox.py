@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import AS_CONTEXT
+from registry.base.activities import notification as activity  # as features import it from here
 from registry.base.clock import now_seconds, utcnow
 from registry.base.errors import Forbidden, NotFound, PayloadTooLarge, UnusableInput
 from registry.base.identity import Principal
@@ -38,7 +40,6 @@ from registry.trust.permissions import SCOPE_MESSAGES, may_message, require, rol
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 MAX_ACTIVITY_BYTES = 64 * 1024
 # What a member may post: expressions of interest and replies. Other activity types (Create,
 # Delete, Update, ...) would claim to change something in the registry, which a post never does.
@@ -79,25 +80,6 @@ def inbox_iri(organisation: str) -> str:
 
 def notification_iri(organisation: str, number: int) -> str:
     return f"{inbox_iri(organisation)}/{number}"
-
-
-def activity(
-    kind: str, actor: str | None, obj: str | None, summary: str, **extra: Any
-) -> dict[str, Any]:
-    """An ActivityStreams 2.0 activity for ``Transaction.notify``.
-
-    >>> activity("Announce", "https://r.example/id/org/1", None, "Hello")["type"]
-    'Announce'
-    """
-    body: dict[str, Any] = {
-        "@context": AS_CONTEXT,
-        "type": kind,
-        "actor": actor,
-        "summary": summary,
-    }
-    if obj is not None:
-        body["object"] = obj
-    return {**body, **extra}
 
 
 def advertisement(registry: Registry, iri: str) -> list[ox.Triple]:

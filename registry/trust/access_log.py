@@ -19,6 +19,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import activity
 from registry.base.identity import Principal
 from registry.kernel import audit as audit_trail
 from registry.kernel.core import Registry
@@ -139,18 +140,16 @@ def send_digests(registry: Registry) -> int:
                 readers[r["reader"]] = readers.get(r["reader"], 0) + 1
             tx.notify(
                 owner,
-                {
-                    "@context": "https://www.w3.org/ns/activitystreams",
-                    "type": "Announce",
-                    "fdiType": DIGEST_TYPE,
-                    "summary": f"{len(reads)} read(s) of your data by {len(readers)} "
-                    "organisation(s)",
-                    "readers": readers,
-                    "records": sorted({r["record"] for r in reads}),
-                    "from": reads[0]["time"],
-                    "until": reads[-1]["time"],
-                    "auditUpTo": reads[-1]["id"],
-                },
+                activity(
+                    "Announce",
+                    fdiType=DIGEST_TYPE,
+                    summary=f"{len(reads)} read(s) of your data by {len(readers)} organisation(s)",
+                    readers=readers,
+                    records=sorted({r["record"] for r in reads}),
+                    **{"from": reads[0]["time"]},
+                    until=reads[-1]["time"],
+                    auditUpTo=reads[-1]["id"],
+                ),
             )
         sent += 1
     return sent

@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from registry.base.activities import activity
 from registry.base.clock import utcnow
 from registry.base.errors import NotFound
 from registry.base.vocab import DCT, FDI, RDF, RDFS
@@ -101,13 +102,12 @@ def issue(
     tx.put(iri, CERTIFICATE, triples, status="active", owner=organisation)
     tx.notify(
         organisation,
-        {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "type": "Create",
-            "object": iri.value,
-            "summary": f"Certificate {serial} issued for {name}, valid until "
+        activity(
+            "Create",
+            object=iri.value,
+            summary=f"Certificate {serial} issued for {name}, valid until "
             f"{cert.not_valid_after_utc.date().isoformat()}",
-        },
+        ),
     )
     return Issued(
         iri.value,
