@@ -10,6 +10,7 @@ that the list only shrinks.
 import ast
 import doctest
 import importlib
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
     },
     "if-match": {"registry/publishing/catalogue.py"},
     "activity": {"registry/trust/memberships.py", "registry/trust/organisations.py"},
+    "media": {"registry/store/remote_index.py", "api/records.py", "api/sparql.py"},
 }
 
 VOCAB = "registry/base/vocab.py"  # where the namespace itself is spelled
@@ -171,6 +173,42 @@ def test_the_inbox_builds_notifications_with_the_one_builder():
     assert inbox.AS_CONTEXT == AS_CONTEXT == activities.AS_CONTEXT
 
 
+# --- one media-type table ---------------------------------------------------------------
+
+MEDIA_TYPE = re.compile(r"^[a-z]+/[a-z0-9.+-]+$")
+
+
+def tabulates_media_types(tree: ast.Module, source: str) -> Iterator[int]:
+    """A table of media types: a dict with two or more media types as keys or as values
+    (OpenAPI's ``content`` maps, whose values are dicts, are not tables of formats)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Dict):
+            continue
+        keys = [
+            k for k in node.keys if isinstance(k, ast.Constant) and MEDIA_TYPE.match(str(k.value))
+        ]
+        values = [
+            v for v in node.values if isinstance(v, ast.Constant) and MEDIA_TYPE.match(str(v.value))
+        ]
+        described = [v for v in node.values if isinstance(v, ast.Dict)]
+        if (len(keys) >= 2 and not described) or len(values) >= 2:
+            yield node.lineno
+
+
+def test_media_types_are_tabulated_once():
+    found = copies(tabulates_media_types, {"registry/base/media.py"}, "media")
+    assert not found, f"read registry.base.media instead of a table of media types at: {found}"
+
+
+def test_files_excused_from_the_media_table_still_hold_one():
+    assert not still_held(tabulates_media_types, "media")
+
+
+def test_the_media_guard_sees_a_table():
+    tree = ast.parse('X = {"text/turtle": 1, "application/n-triples": 2}')
+    assert list(tabulates_media_types(tree, "")) == [1]
+
+
 # --- the shared modules' own examples ----------------------------------------------------
 
 
@@ -179,6 +217,7 @@ def test_the_inbox_builds_notifications_with_the_one_builder():
     [
         "registry.base.clock",
         "registry.base.activities",
+        "registry.base.media",
         "registry.kernel.preconditions",
     ],
 )
