@@ -15,6 +15,7 @@ from api.records import LINKED_DATA
 from api.submissions import BODY_SCHEMA, created, heavy, parse_body, read_body
 from registry.assets.claims import claim_right
 from registry.assets.jobs import JobRunner
+from registry.base import iris
 from registry.base.errors import NotFound
 from registry.base.identity import Principal
 from registry.messaging.inbox import advertisement
@@ -98,7 +99,7 @@ async def update(
     provider, operator, created and modified times) must come back as served (403 otherwise).
     """
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     parsed = await parse_body(request)
 
     def update():  # in the thread pool: both read the register
@@ -115,7 +116,7 @@ def versions(
     kind: str, uid: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     return JSONResponse({"record": iri, "versions": registry.history(iri, principal)})
 
 
@@ -134,7 +135,7 @@ def version(
     from api.records import represent
 
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     found, triples = registry.version(iri, number, principal=principal)
     return represent(request, triples, title=f"{iri} (version {found})", iri=iri, version=found)
 
@@ -154,7 +155,7 @@ def as_of(
     from api.records import represent
 
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     found, triples = registry.version(iri, as_of=time, principal=principal)
     return represent(request, triples, title=f"{iri} as of {time}", iri=iri, version=found)
 
@@ -188,7 +189,7 @@ async def attest(
 
     registry = request.app.state.registry
     parsed = await parse_body(request)
-    iri = f"{registry.settings.base_iri}id/asset/{uid}"
+    iri = iris.asset(registry.settings.base_iri, uid)
     registration = await run_in_threadpool(record_attestation, registry, iri, parsed, principal)
     return JSONResponse(registration.as_dict(), status_code=201, headers=created(registration))
 
@@ -203,7 +204,7 @@ def assurance(
     from registry.assets.attestations import assurance as assess
 
     registry = request.app.state.registry
-    return JSONResponse(assess(registry, f"{registry.settings.base_iri}id/asset/{uid}", principal))
+    return JSONResponse(assess(registry, iris.asset(registry.settings.base_iri, uid), principal))
 
 
 @router.get(
@@ -218,7 +219,7 @@ def signpost(
     from registry.markets import signposting
 
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/asset/{uid}"
+    iri = iris.asset(registry.settings.base_iri, uid)
     triples = registry.record(iri, principal)
     return JSONResponse(
         {

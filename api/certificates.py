@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
 from api.organisations import org_iri
+from registry.base import iris
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.trust import certificates
@@ -107,7 +108,7 @@ async def issue(
         fields = _json_fields(raw)
     state = request.app.state
     if fields.get("user") and "/" not in fields["user"]:
-        fields["user"] = f"{state.settings.base_iri}id/user/{fields['user']}"
+        fields["user"] = iris.user(state.settings.base_iri, fields["user"])
     issued = await run_in_threadpool(
         request_certificate,
         state.registry,

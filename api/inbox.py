@@ -17,6 +17,7 @@ from api.auth import current_principal, require_role
 from api.negotiation import choose
 from api.records import represent
 from api.submissions import read_body
+from registry.base import iris
 from registry.base.activities import AS_CONTEXT
 from registry.base.errors import UnsupportedFormat
 from registry.base.identity import Principal
@@ -32,7 +33,7 @@ LD_JSON = f'application/ld+json; profile="{AS_CONTEXT}"'
 
 
 def _organisation(request: Request, uid: str) -> str:
-    return f"{request.app.state.registry.settings.base_iri}id/org/{uid}"
+    return iris.organisation(request.app.state.registry.settings.base_iri, uid)
 
 
 @router.get("/id/org/{uid}/inbox", summary="An organisation's inbox (to the organisation itself)")

@@ -32,6 +32,7 @@ LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
     "if-match": {"registry/publishing/catalogue.py"},
     "activity": {"registry/trust/memberships.py", "registry/trust/organisations.py"},
     "media": {"registry/store/remote_index.py", "api/records.py", "api/sparql.py"},
+    "iri": {"registry/markets/sharing.py", "registry/rules/proposals.py", "api/records.py"},
 }
 
 VOCAB = "registry/base/vocab.py"  # where the namespace itself is spelled
@@ -209,6 +210,44 @@ def test_the_media_guard_sees_a_table():
     assert list(tabulates_media_types(tree, "")) == [1]
 
 
+# --- IRIs minted in one module ----------------------------------------------------------
+
+
+def builds_record_iris(tree: ast.Module, source: str) -> Iterator[int]:
+    """A record IRI put together by hand: ``f"{base}id/..."`` or ``base + "id/..."``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            pairs = zip(node.values, node.values[1:], strict=False)
+            if any(
+                isinstance(a, ast.FormattedValue)
+                and isinstance(b, ast.Constant)
+                and str(b.value).startswith("id/")
+                for a, b in pairs
+            ):
+                yield node.lineno
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Add)
+            and isinstance(node.right, ast.Constant)
+            and str(node.right.value).startswith("id/")
+        ):
+            yield node.lineno
+
+
+def test_record_iris_are_minted_in_one_module():
+    found = copies(builds_record_iris, {"registry/base/iris.py"}, "iri")
+    assert not found, f"use registry.base.iris instead of building record IRIs at: {found}"
+
+
+def test_files_excused_from_minting_still_mint():
+    assert not still_held(builds_record_iris, "iri")
+
+
+def test_the_iri_guard_sees_both_spellings():
+    tree = ast.parse('a = f"{base}id/org/{uid}"\nb = base + "id/user/x"\nc = "id/"')
+    assert sorted(builds_record_iris(tree, "")) == [1, 2]
+
+
 # --- the shared modules' own examples ----------------------------------------------------
 
 
@@ -218,6 +257,7 @@ def test_the_media_guard_sees_a_table():
         "registry.base.clock",
         "registry.base.activities",
         "registry.base.media",
+        "registry.base.iris",
         "registry.kernel.preconditions",
     ],
 )

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.activities import activity as as_activity
 from registry.base.errors import (
     ConflictingRight,
@@ -240,7 +241,7 @@ def _existing_asset(registry: Registry, record: Record) -> str | None:
     mpan, serial = values.get(FDI.mpanCore), values.get(FDI.serialNumber)
     if mpan is None or serial is None:
         return None
-    stored = registry.settings.base_iri + "id/asset/"
+    stored = iris.under(registry.settings.base_iri, "asset")
     for q in registry.index.quads(None, FDI.mpanCore, mpan):
         if q.subject.value.startswith(stored) and registry.index.quads(
             q.subject, FDI.serialNumber, serial

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.vocab import FDI
 from registry.store.index import Index
 
@@ -24,7 +25,7 @@ BATCH = 1000
 
 def related_records(index: Index, triples: list[ox.Triple], base_iri: str) -> list[ox.Triple]:
     """Triples of the stored records the rules for ``triples`` need."""
-    own = base_iri + "id/"
+    own = iris.under(base_iri)
     wanted: set[ox.NamedNode] = set()
     by_predicate: dict[ox.NamedNode, set[ox.Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
     for t in triples:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.activities import notification
 from registry.base.clock import utcnow_seconds
 from registry.base.errors import (
@@ -95,7 +96,7 @@ def raise_case(
         raise UnusableInput("a case is raised against another member, not your own organisation")
     base = registry.settings.base_iri
     uid = uuid.uuid4()
-    iri = ox.NamedNode(f"{base}id/case/{uid}")
+    iri = ox.NamedNode(iris.case(base, str(uid)))
     raised = utcnow_seconds()
     limits = registry.settings
     triples = [

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.clock import utcnow
 from registry.base.errors import Forbidden, NotFound, Unauthenticated
 from registry.base.identity import Principal
@@ -235,7 +236,7 @@ def check_now(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
 
 
 def report_iri(registry: Registry, endpoint: Endpoint) -> str:
-    return f"{registry.settings.base_iri}id/endpoint/{endpoint.digest}"
+    return iris.endpoint(registry.settings.base_iri, endpoint.digest)
 
 
 def measurements(iri: ox.NamedNode, check: Check) -> list[ox.Triple]:

@@ -9,13 +9,13 @@ has no blank nodes once stored and can be replaced or compared as a unit.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.vocab import RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
 from registry.submissions.formats import SUBMISSION_BASE
 
@@ -110,7 +110,7 @@ def _origin(subject: Node, origins: dict[Node, str]) -> str:
 
 def mint(base_iri: str, kind: str) -> ox.NamedNode:
     """A new permanent IRI for a record of the given kind."""
-    return ox.NamedNode(f"{base_iri}id/{kind}/{uuid.uuid4()}")
+    return ox.NamedNode(iris.new(base_iri, kind))
 
 
 def assign_iris(records: list[Record], base_iri: str) -> dict[Node, ox.NamedNode]:
@@ -143,7 +143,7 @@ def _is_fragment_of(node: Node, iri: ox.NamedNode) -> bool:
 
 
 def _is_ours(node: Node, base_iri: str) -> bool:
-    return isinstance(node, ox.NamedNode) and node.value.startswith(base_iri + "id/")
+    return isinstance(node, ox.NamedNode) and iris.is_record(base_iri, node.value)
 
 
 def _fragment(child: Node, parent_of: dict[object, ox.Triple], root: Node) -> str:

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 
 from registry.base.activities import activity
 from registry.base.identity import Principal
+from registry.base.iris import is_record, under
 from registry.base.media import GRAPH_FORMATS
 from registry.kernel import audit as audit_trail
 from registry.kernel.core import Registry
@@ -89,8 +90,8 @@ def _record_iris(base: str, body: bytes, media_type: str) -> set[str]:
             for term in (t.subject, t.object)
             if isinstance(term, ox.NamedNode)
         )
-        return {iri.split("#", 1)[0] for iri in terms if iri.startswith(base + "id/")}
-    pattern = re.compile(re.escape(base) + r"id/[A-Za-z0-9._~-]+/[A-Za-z0-9._~-]+")
+        return {iri.split("#", 1)[0] for iri in terms if is_record(base, iri)}
+    pattern = re.compile(re.escape(under(base)) + r"[A-Za-z0-9._~-]+/[A-Za-z0-9._~-]+")
     return set(pattern.findall(body.decode("utf-8", errors="replace")))
 
 

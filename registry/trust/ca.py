@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from registry.base import iris
 from registry.base.clock import utcnow_seconds
 from registry.base.errors import UnusableInput
 
@@ -248,8 +249,8 @@ def claims_of(cert: x509.Certificate, base_iri: str) -> Claims:
         names = uris.get_values_for_type(x509.UniformResourceIdentifier)
     except x509.ExtensionNotFound:
         names = []
-    org = next((u for u in names if u.startswith(base_iri + "id/org/")), None)
-    user = next((u for u in names if u.startswith(base_iri + "id/user/")), None)
+    org = next((u for u in names if u.startswith(iris.under(base_iri, "org"))), None)
+    user = next((u for u in names if u.startswith(iris.under(base_iri, "user"))), None)
     return Claims(
         serial=format(cert.serial_number, "x"),
         organisation=org,

@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from registry.base import iris
 from registry.base.activities import activity
 from registry.base.clock import utcnow
 from registry.base.errors import NotFound
@@ -59,7 +60,7 @@ class Issued:
 
 
 def certificate_iri(base: str, serial: str) -> str:
-    return f"{base}id/certificate/{serial.lower()}"
+    return iris.certificate(base, serial)
 
 
 def issue(
