@@ -33,6 +33,18 @@ LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
     "activity": {"registry/trust/memberships.py", "registry/trust/organisations.py"},
     "media": {"registry/store/remote_index.py", "api/records.py", "api/sparql.py"},
     "iri": {"registry/markets/sharing.py", "registry/rules/proposals.py", "api/records.py"},
+    "vocabulary": {
+        "registry/markets/sharing.py",
+        "registry/publishing/catalogue.py",
+        "registry/rules/vocabulary_docs.py",
+        "registry/shacl/engine.py",
+        "registry/store/index.py",
+        "registry/store/remote_index.py",
+        "registry/trust/organisations.py",
+        "api/pages.py",
+        "api/sparql.py",
+        "api/sparql_page.py",
+    },
 }
 
 VOCAB = "registry/base/vocab.py"  # where the namespace itself is spelled
@@ -246,6 +258,42 @@ def test_files_excused_from_minting_still_mint():
 def test_the_iri_guard_sees_both_spellings():
     tree = ast.parse('a = f"{base}id/org/{uid}"\nb = base + "id/user/x"\nc = "id/"')
     assert sorted(builds_record_iris(tree, "")) == [1, 2]
+
+
+# --- vocabulary terms only from vocab.py -------------------------------------------------
+
+
+def namespaces() -> list[str]:
+    from registry.base import vocab
+
+    return [v.iri for v in vars(vocab).values() if isinstance(v, vocab.Namespace)]
+
+
+def spells_vocabulary_iris(tree: ast.Module, source: str) -> Iterator[int]:
+    """A vocabulary's namespace spelled in a string (a term, a PREFIX line, a namespace)."""
+    spelled = namespaces()
+    for node in strings(tree):
+        if any(namespace in node.value for namespace in spelled):
+            yield node.lineno
+
+
+def test_vocabulary_iris_are_spelled_only_in_vocab():
+    found = copies(spells_vocabulary_iris, {VOCAB}, "vocabulary")
+    assert not found, (
+        "use registry.base.vocab's terms (and sparql_prefixes for PREFIX lines) instead of "
+        f"spelling vocabulary IRIs at: {found}"
+    )
+
+
+def test_files_excused_from_vocab_still_spell_iris():
+    assert not still_held(spells_vocabulary_iris, "vocabulary")
+
+
+def test_the_vocabulary_guard_sees_a_prefix_line_but_not_a_docstring():
+    tree = ast.parse(
+        '"""fdi is https://w3id.org/fdi/ns#"""\nQ = "PREFIX fdi: <https://w3id.org/fdi/ns#>"\n'
+    )
+    assert list(spells_vocabulary_iris(tree, "")) == [2]
 
 
 # --- the shared modules' own examples ----------------------------------------------------

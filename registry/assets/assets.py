@@ -28,7 +28,7 @@ from registry.base.errors import (
     ValidationFailed,
 )
 from registry.base.identity import Principal
-from registry.base.vocab import FDI, RDF, RECORD_TYPES, XSD
+from registry.base.vocab import FDI, FDISH, RDF, RECORD_TYPES, XSD
 from registry.kernel.authorisation import authorise, refuse_verified_facts
 from registry.kernel.core import Registration, Registry, Staged, Transaction
 from registry.kernel.idempotency import IdempotencyKey
@@ -40,8 +40,8 @@ from registry.trust.control import asset_of, parties, relations
 
 ASSET_TYPES = (FDI.FlexibleAsset, FDI.RightToOperate)
 
-DUPLICATE_RULE = "https://w3id.org/fdi/shapes#Asset-noDuplicate"
-OVERLAP_RULE = "https://w3id.org/fdi/shapes#RightToOperate-noOverlap"
+DUPLICATE_RULE = FDISH["Asset-noDuplicate"].value
+OVERLAP_RULE = FDISH["RightToOperate-noOverlap"].value
 
 
 def register_assets(
@@ -229,9 +229,7 @@ def _refusal(
 
 
 def _shape_iri(shape: str) -> str:
-    return (
-        shape if shape.startswith("http") else "https://w3id.org/fdi/shapes#" + shape.split(":")[-1]
-    )
+    return shape if shape.startswith("http") else FDISH.iri + shape.split(":")[-1]
 
 
 def _existing_asset(registry: Registry, record: Record) -> str | None:

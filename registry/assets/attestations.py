@@ -21,7 +21,7 @@ from registry.base.activities import activity
 from registry.base.clock import now
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
-from registry.base.vocab import FDI, PROV, QUDT, RDF, XSD
+from registry.base.vocab import FDI, PROV, QUDT, RDF, SAREF, XSD, sparql_prefixes
 from registry.kernel.authorisation import MARKET, authorise
 from registry.kernel.core import Registration, Registry
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
@@ -44,14 +44,16 @@ ATTESTABLE = (
     FDI.serialNumber,
     FDI.lifecycleStatus,
     FDI.registeredIn,
-    ox.NamedNode("https://saref.etsi.org/core/hasManufacturer"),
-    ox.NamedNode("https://saref.etsi.org/core/hasModel"),
+    SAREF.hasManufacturer,
+    SAREF.hasModel,
 )
 
-ATTESTATIONS_OF = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+ATTESTATIONS_OF = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?asset ?attestation WHERE { ?attestation a fdi:Attestation ; fdi:about ?asset }
 """
+)
 
 
 @dataclass(frozen=True)

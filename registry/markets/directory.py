@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
-from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV
+from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.features import Feature
 from registry.kernel.lifecycle import content, objects, text
@@ -43,12 +43,14 @@ LISTED = (FDI.offersService, FDI.market, FDI.portfolioTechnology, FDI.operatesIn
 DIRECTORY_TYPES = (FDI.Organisation, FDI.Scheme, FDI.SchemeLicence, FDI.StandardAgreement)
 ORGANISATIONS = "SELECT iri, status FROM record WHERE type = ? AND graph = ? ORDER BY created, iri"
 OF_TYPE = "SELECT iri FROM record WHERE type = ? AND graph = ? ORDER BY created, iri"
-LISTINGS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+LISTINGS = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?org ?property ?value WHERE {
   ?listing a fdi:DirectoryListing ; fdi:listingOf ?org ; ?property ?value .
 }
 """
+)
 
 
 def listing_iri(organisation: str) -> str:

@@ -42,7 +42,7 @@ from registry.base.errors import Forbidden, NotFound, Unauthenticated
 from registry.base.identity import Principal
 from registry.base.outbound import client as outbound_client
 from registry.base.outbound import denied
-from registry.base.vocab import DQV, FDI, PROV, RDF, XSD
+from registry.base.vocab import DQV, FDI, PROV, RDF, XSD, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.lifecycle import content, text
 from registry.messaging.inbox import activity
@@ -54,10 +54,9 @@ MAX_BODY = 64 * 1024
 FAILING = ("down", "certificate-invalid", "wrong-media-type", "certificate-expiring", "refused")
 IANA = "https://www.iana.org/assignments/media-types/"
 
-REGISTERED_ENDPOINTS = """
-PREFIX dcat: <http://www.w3.org/ns/dcat#>
-PREFIX dct: <http://purl.org/dc/terms/>
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+REGISTERED_ENDPOINTS = (
+    sparql_prefixes("dcat", "dct", "fdi")
+    + """
 SELECT DISTINCT ?publisher ?node ?url ?mediaType WHERE {
   ?catalogue a fdi:MemberCatalogue ; dct:publisher ?publisher .
   {
@@ -72,6 +71,7 @@ SELECT DISTINCT ?publisher ?node ?url ?mediaType WHERE {
   OPTIONAL { ?node dcat:mediaType ?mediaType }
 }
 """
+)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from registry.base import clock
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, number_text, value, values_of, words
-from registry.base.vocab import FDI, QUDT, RDFS, ROV, SAREF, UNIT
+from registry.base.vocab import FDI, FOAF, QUDT, RDFS, ROV, SAREF, UNIT
 from registry.kernel.core import Registry
 from registry.messaging.inbox import inbox_iri
 from registry.publishing.asset_lists import asset_count
@@ -203,7 +203,7 @@ def organisation(
             )
             if p.value in one
         ],
-        "homepage": one.get("http://xmlns.com/foaf/0.1/homepage"),
+        "homepage": one.get(FOAF.homepage.value),
         "status": info.status if info else None,
         "roles": sorted(
             words(t.object.value) or ""

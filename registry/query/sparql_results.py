@@ -29,7 +29,7 @@ import pyoxigraph as ox
 from registry.base.errors import QueryCapacity, QueryRefused, QueryTimeout
 from registry.base.media import GRAPH_FORMAT_NAMES as GRAPH_FORMAT_NAMES
 from registry.base.media import GRAPH_FORMATS, RESULT_FORMAT_NAMES
-from registry.base.vocab import XSD
+from registry.base.vocab import FDI, XSD
 from registry.query.query import Dataset
 
 STACK_BYTES = 128 * 1024 * 1024  # for query threads; virtual, only pages a query touches are used
@@ -43,7 +43,7 @@ _RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 ASK_VARIABLE = "_askResult"
 # In the results' head ("link" in JSON, <link href> in XML) when rows were cut at the cap: the
 # SPARQL 1.1 result formats' own place for metadata about the results (docs/sparql.md).
-TRUNCATED = "https://w3id.org/fdi/ns#TruncatedResults"
+TRUNCATED = FDI.TruncatedResults.value
 
 
 def timed_out(timeout: float) -> QueryTimeout:
