@@ -150,6 +150,38 @@ def test_files_excused_from_the_if_match_rule_still_compare():
     assert not still_held(compares_etags, "if-match")
 
 
+def _at_version(version: int):
+    from registry.kernel.transaction import RecordInfo
+
+    return RecordInfo("https://r.example/id/org/1", "t", "g", version, None, None, "", "", 1)
+
+
+def test_a_status_change_takes_a_list_and_a_representation_etag_as_an_update_does():
+    from registry.kernel.preconditions import check_version
+
+    check_version(_at_version(3), '"2", W/"3.ttl"')  # the lifecycle check refused this before
+    check_version(_at_version(3), None)  # a status change may leave If-Match out
+
+
+def test_a_stale_if_match_is_412_naming_the_current_etag():
+    from registry.base.errors import PreconditionFailed
+    from registry.kernel.preconditions import check_version
+
+    with pytest.raises(PreconditionFailed) as refused:
+        check_version(_at_version(3), '"2"')
+    assert refused.value.status == 412 and '"3"' in refused.value.detail
+
+
+def test_an_update_without_if_match_is_428():
+    from registry.base.errors import PreconditionRequired
+    from registry.kernel.preconditions import require_if_match
+
+    for header in (None, ""):
+        with pytest.raises(PreconditionRequired) as refused:
+            require_if_match(header)
+        assert refused.value.status == 428
+
+
 def test_status_changes_and_updates_share_the_rule():
     from registry.kernel import lifecycle, preconditions, writes
 
