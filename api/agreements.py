@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
 from api.submissions import BODY_SCHEMA, parse_body
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.markets import sharing
 
@@ -60,7 +61,7 @@ def withdraw(
     if_match: str | None = Header(None),
 ) -> JSONResponse:
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/agreement/{uid}"
+    iri = iris.agreement(registry.settings.base_iri, uid)
     return JSONResponse(sharing.withdraw(registry, principal, iri, if_match))
 
 

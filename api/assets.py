@@ -19,6 +19,7 @@ from registry.assets.attestations import assurance as assess
 from registry.assets.attestations import attest as record_attestation
 from registry.assets.claims import claim_right
 from registry.assets.jobs import JobRunner
+from registry.base import iris
 from registry.base.errors import NotFound
 from registry.base.identity import Principal
 from registry.markets import signposting
@@ -107,7 +108,7 @@ async def update(
     provider, operator, created and modified times) must come back as served (403 otherwise).
     """
     registry: Registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     parsed = await parse_body(request)
 
     def update() -> Registration:  # in the thread pool: both read the register
@@ -124,7 +125,7 @@ def versions(
     kind: str, uid: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     return JSONResponse({"record": iri, "versions": registry.history(iri, principal)})
 
 
@@ -141,7 +142,7 @@ def version(
     principal: Principal = Depends(current_principal),
 ) -> Response:
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     found, triples = registry.version(iri, number, principal=principal)
     return represent(request, triples, title=f"{iri} (version {found})", iri=iri, version=found)
 
@@ -159,7 +160,7 @@ def as_of(
     principal: Principal = Depends(current_principal),
 ) -> Response:
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     found, triples = registry.version(iri, as_of=time, principal=principal)
     return represent(request, triples, title=f"{iri} as of {time}", iri=iri, version=found)
 
@@ -189,7 +190,7 @@ async def attest(
     that differs is shown as a conflict, never written over the registered one."""
     registry = request.app.state.registry
     parsed = await parse_body(request)
-    iri = f"{registry.settings.base_iri}id/asset/{uid}"
+    iri = iris.asset(registry.settings.base_iri, uid)
     registration = await run_in_threadpool(record_attestation, registry, iri, parsed, principal)
     return JSONResponse(registration.as_dict(), status_code=201, headers=created(registration))
 
@@ -202,7 +203,7 @@ def assurance(
     uid: str, request: Request, principal: Principal = Depends(current_principal)
 ) -> JSONResponse:
     registry = request.app.state.registry
-    return JSONResponse(assess(registry, f"{registry.settings.base_iri}id/asset/{uid}", principal))
+    return JSONResponse(assess(registry, iris.asset(registry.settings.base_iri, uid), principal))
 
 
 @router.get(
@@ -215,7 +216,7 @@ def signpost(
     """Every market whose operator publishes requirements (``/signpost``), whether the asset
     meets them, and what is missing (field, rule, message)."""
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/asset/{uid}"
+    iri = iris.asset(registry.settings.base_iri, uid)
     triples = registry.record(iri, principal)
     return JSONResponse(
         {

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.markets import redress
 
@@ -30,7 +31,7 @@ class Step(BaseModel):
 
 
 def _iri(request: Request, uid: str) -> str:
-    return f"{request.app.state.settings.base_iri}id/case/{uid}"
+    return iris.case(request.app.state.settings.base_iri, uid)
 
 
 @router.post("/cases", status_code=201, summary="Raise a complaint or a dispute")

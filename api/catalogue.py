@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import current_principal
 from api.records import LINKED_DATA, represent
 from api.submissions import BODY_SCHEMA, parse_body
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.publishing.catalogue import catalogue
 from registry.publishing.member_catalogues import submit_catalogue, update_catalogue
@@ -76,7 +77,7 @@ async def replace(
     if_match: str | None = Header(None),
 ) -> JSONResponse:
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/catalogue/{uid}"
+    iri = iris.catalogue(registry.settings.base_iri, uid)
     parsed = await parse_body(request)
     action = partial(update_catalogue, registry, iri, parsed, principal, if_match)
     registration = await run_in_threadpool(action)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
 from api.organisations import org_iri
+from registry.base import iris
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.trust import certificates
@@ -109,7 +110,7 @@ async def issue(
     state = request.app.state
     given_user = fields.get("user")
     if given_user and "/" not in given_user:
-        fields["user"] = f"{state.settings.base_iri}id/user/{given_user}"
+        fields["user"] = iris.user(state.settings.base_iri, given_user)
     issued = await run_in_threadpool(
         request_certificate,
         state.registry,

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from api.auth import current_principal
 from registry.assets import claims
+from registry.base import iris
 from registry.base.identity import Principal
 
 router = APIRouter(tags=["Claims and disputes"])
@@ -23,7 +24,7 @@ class Decision(BaseModel):
 
 
 def claim_iri(request: Request, uid: str) -> str:
-    return f"{request.app.state.settings.base_iri}id/claim/{uid}"
+    return iris.claim(request.app.state.settings.base_iri, uid)
 
 
 @router.get("/claims/{uid}", summary="A claim to operate an asset (its parties only)")

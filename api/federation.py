@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
+from registry.base import iris
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.publishing.federation import link_same_as, lookup
@@ -49,7 +50,7 @@ async def same_as(
     if_match: str | None = Header(None),
 ) -> JSONResponse:
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     action = partial(link_same_as, registry, iri, other, principal, if_match)
     registration = await run_in_threadpool(action)
     version = registration.records[0]["version"] if registration.records else None

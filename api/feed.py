@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from api.auth import current_principal
 from api.logs import request_id
 from api.negotiation import negotiate, none_match
+from registry.base import iris
 from registry.base.errors import NotFound
 from registry.base.identity import Principal
 from registry.publishing.feed import Feed, Stream, serialise
@@ -58,7 +59,7 @@ def _shared(request: Request, uid: str, principal: Principal) -> Stream:
     """The stream shared with the organisation ``uid``: its own members only (the gate has
     checked the rule; a stream of another organisation is not there for the requester)."""
     registry = request.app.state.registry
-    organisation = f"{registry.settings.base_iri}id/org/{uid}"
+    organisation = iris.organisation(registry.settings.base_iri, uid)
     if principal.organisation != organisation:
         raise NotFound(f"no change feed {request.url.path}")
     return _feed(request).shared(organisation)

@@ -17,6 +17,8 @@ from api.auth import current_principal, require_role
 from api.negotiation import choose
 from api.records import represent
 from api.submissions import read_body
+from registry.base import iris
+from registry.base.activities import AS_CONTEXT
 from registry.base.errors import UnsupportedFormat
 from registry.base.identity import Principal
 from registry.messaging import inbox
@@ -27,11 +29,11 @@ router = APIRouter(tags=["Inboxes (LDN)"])
 
 ACCEPT_POST = "application/ld+json, application/activity+json"
 ACTIVITY_TYPES = ("application/ld+json", "application/activity+json", "application/json")
-LD_JSON = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+LD_JSON = f'application/ld+json; profile="{AS_CONTEXT}"'
 
 
 def _organisation(request: Request, uid: str) -> str:
-    return f"{request.app.state.registry.settings.base_iri}id/org/{uid}"
+    return iris.organisation(request.app.state.registry.settings.base_iri, uid)
 
 
 @router.get("/id/org/{uid}/inbox", summary="An organisation's inbox (to the organisation itself)")

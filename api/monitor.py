@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.operations import monitoring
 
@@ -28,7 +29,7 @@ def endpoints(
 def history(
     request: Request, uid: str, principal: Principal = Depends(current_principal)
 ) -> list[dict[str, Any]]:
-    iri = f"{request.app.state.settings.base_iri}id/endpoint/{uid}"
+    iri = iris.endpoint(request.app.state.settings.base_iri, uid)
     return monitoring.history(request.app.state.registry, iri, principal)
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.trust import organisation_view, organisations
 
@@ -64,7 +65,7 @@ class OptionalReasonBody(BaseModel):
 
 
 def org_iri(request: Request, uid: str) -> str:
-    return f"{request.app.state.settings.base_iri}id/org/{uid}"
+    return iris.organisation(request.app.state.settings.base_iri, uid)
 
 
 def _json(view: dict[str, Any], status: int = 200) -> JSONResponse:

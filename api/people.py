@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import current_principal
 from api.organisations import org_iri
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.trust import people
 
@@ -30,7 +31,7 @@ class RolesBody(BaseModel):
 
 
 def user_iri(request: Request, uid: str) -> str:
-    return f"{request.app.state.settings.base_iri}id/user/{uid}"
+    return iris.user(request.app.state.settings.base_iri, uid)
 
 
 @router.get("/organisations/{uid}/users", summary="The organisation's users (its administrators)")

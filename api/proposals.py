@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
+from registry.base.activities import activity
 from registry.base.identity import Principal
 from registry.rules import consultation, impact, proposal_records, proposals, rules
 
@@ -78,12 +79,11 @@ def impact_report(
 def comments(request: Request, uid: str) -> dict[str, Any]:
     registry = request.app.state.registry
     proposal = proposal_records.by_uid(registry, uid)
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": f"{_base(request)}proposals/{uid}/inbox",
-        "type": "OrderedCollection",
-        "totalItems": len(proposal.comments),
-        "orderedItems": [
+    return activity(
+        "OrderedCollection",
+        id=f"{_base(request)}proposals/{uid}/inbox",
+        totalItems=len(proposal.comments),
+        orderedItems=[
             {
                 "id": c["id"],
                 "type": "Note",
@@ -94,7 +94,7 @@ def comments(request: Request, uid: str) -> dict[str, Any]:
             }
             for c in proposal.comments
         ],
-    }
+    )
 
 
 @router.post(

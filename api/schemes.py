@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.trust import membership_view, memberships, schemes
 
@@ -55,7 +56,7 @@ class OptionalReasonBody(BaseModel):
 
 
 def membership_iri(request: Request, uid: str) -> str:
-    return f"{request.app.state.settings.base_iri}id/membership/{uid}"
+    return iris.membership(request.app.state.settings.base_iri, uid)
 
 
 @router.get("/schemes", summary="The schemes the registry runs")

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.auth import current_principal
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.messaging import webhooks
 
@@ -28,7 +29,7 @@ class NewWebhook(BaseModel):
 
 
 def _organisation(request: Request, uid: str) -> str:
-    return f"{request.app.state.registry.settings.base_iri}id/org/{uid}"
+    return iris.organisation(request.app.state.registry.settings.base_iri, uid)
 
 
 @router.post(

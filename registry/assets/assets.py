@@ -16,7 +16,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import iris, rdf
+from registry.base.activities import activity as as_activity
 from registry.base.errors import (
     ConflictingRight,
     DuplicateAsset,
@@ -28,7 +29,7 @@ from registry.base.errors import (
 )
 from registry.base.identity import Principal
 from registry.base.rdf import Term
-from registry.base.vocab import FDI, RDF, RECORD_TYPES, XSD
+from registry.base.vocab import FDI, FDISH, RDF, RECORD_TYPES, XSD
 from registry.kernel.authorisation import authorise, refuse_verified_facts
 from registry.kernel.core import Registration, Registry, Staged, Transaction
 from registry.kernel.idempotency import IdempotencyKey
@@ -40,8 +41,8 @@ from registry.trust.control import asset_of, parties, relations
 
 ASSET_TYPES = (FDI.FlexibleAsset, FDI.RightToOperate)
 
-DUPLICATE_RULE = "https://w3id.org/fdi/shapes#Asset-noDuplicate"
-OVERLAP_RULE = "https://w3id.org/fdi/shapes#RightToOperate-noOverlap"
+DUPLICATE_RULE = FDISH["Asset-noDuplicate"].value
+OVERLAP_RULE = FDISH["RightToOperate-noOverlap"].value
 
 
 def register_assets(
@@ -228,9 +229,7 @@ def _refusal(
 
 
 def _shape_iri(shape: str) -> str:
-    return (
-        shape if shape.startswith("http") else "https://w3id.org/fdi/shapes#" + shape.split(":")[-1]
-    )
+    return shape if shape.startswith("http") else FDISH.iri + shape.split(":")[-1]
 
 
 def _existing_asset(registry: Registry, record: Record) -> str | None:
@@ -240,7 +239,7 @@ def _existing_asset(registry: Registry, record: Record) -> str | None:
     mpan, serial = values.get(FDI.mpanCore), values.get(FDI.serialNumber)
     if mpan is None or serial is None:
         return None
-    stored = registry.settings.base_iri + "id/asset/"
+    stored = iris.under(registry.settings.base_iri, "asset")
     for q in registry.index.quads(None, FDI.mpanCore, mpan):
         if rdf.value(q.subject).startswith(stored) and registry.index.quads(
             rdf.node(q.subject), FDI.serialNumber, serial
@@ -252,14 +251,13 @@ def _existing_asset(registry: Registry, record: Record) -> str | None:
 def _notify_duplicate(
     registry: Registry, tx: Transaction, existing: str, principal: Principal, origin: str
 ) -> None:
-    activity = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": "Flag",
-        "summary": f"Attempt to register an asset that is already registered ({existing})",
-        "object": existing,
-        "actor": principal.organisation,
-        "content": f"{origin} was refused as a duplicate of {existing}",
-    }
+    activity = as_activity(
+        "Flag",
+        summary=f"Attempt to register an asset that is already registered ({existing})",
+        object=existing,
+        actor=principal.organisation,
+        content=f"{origin} was refused as a duplicate of {existing}",
+    )
     assert principal.organisation is not None
     tx.notify(principal.organisation, activity)
     for party in sorted(parties(registry, existing) - {principal.organisation}):
@@ -344,13 +342,12 @@ def _without(parsed: Parsed, predicate: ox.NamedNode) -> Parsed:
 
 def _switch_activity(previous: str, staged: Staged, day: str) -> dict[str, Any]:
     new = next((staged.renaming[r.subject].value for r in staged.accepted), None)
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": "Update",
-        "summary": f"Operator switch: {previous} ends on {day}; {new} starts",
-        "object": previous,
-        "result": new,
-    }
+    return as_activity(
+        "Update",
+        summary=f"Operator switch: {previous} ends on {day}; {new} starts",
+        object=previous,
+        result=new,
+    )
 
 
 def is_right(triples: list[ox.Triple]) -> bool:

@@ -18,13 +18,15 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.base import rdf
+from registry.base.activities import activity
+from registry.base.clock import now
 from registry.base.errors import Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.rdf import Term
-from registry.base.vocab import FDI, PROV, QUDT, RDF, XSD
+from registry.base.vocab import FDI, PROV, QUDT, RDF, SAREF, XSD, sparql_prefixes
 from registry.kernel.authorisation import authorise
 from registry.kernel.authorisation_rules import MARKET
-from registry.kernel.core import Registration, Registry, now
+from registry.kernel.core import Registration, Registry
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
 from registry.submissions.records import mint
 from registry.trust.control import parties
@@ -45,14 +47,16 @@ ATTESTABLE = (
     FDI.serialNumber,
     FDI.lifecycleStatus,
     FDI.registeredIn,
-    ox.NamedNode("https://saref.etsi.org/core/hasManufacturer"),
-    ox.NamedNode("https://saref.etsi.org/core/hasModel"),
+    SAREF.hasManufacturer,
+    SAREF.hasModel,
 )
 
-ATTESTATIONS_OF = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+ATTESTATIONS_OF = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?asset ?attestation WHERE { ?attestation a fdi:Attestation ; fdi:about ?asset }
 """
+)
 
 
 @dataclass(frozen=True)
@@ -117,14 +121,13 @@ def attest(registry: Registry, asset: str, parsed: Parsed, principal: Principal)
         for party in sorted(parties(registry, asset) - {principal.organisation}):
             tx.notify(
                 party,
-                {
-                    "@context": "https://www.w3.org/ns/activitystreams",
-                    "type": "Add",
-                    "summary": f"New attestation about {asset}",
-                    "object": iri.value,
-                    "target": asset,
-                    "actor": principal.organisation,
-                },
+                activity(
+                    "Add",
+                    summary=f"New attestation about {asset}",
+                    object=iri.value,
+                    target=asset,
+                    actor=principal.organisation,
+                ),
             )
     entry = tx.entry
     assert entry is not None

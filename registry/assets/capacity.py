@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base.vocab import FDI, QUDT, RECORD_TYPES, TECH
+from registry.base.vocab import FDI, QUDT, RECORD_TYPES, TECH, UNIT
 from registry.kernel.features import Feature, Known
 from registry.store.journal import Entry
 
@@ -75,11 +75,11 @@ CREATE TABLE IF NOT EXISTS aggregate_state (
 
 ASSET = FDI.FlexibleAsset.value
 _FACTORS = {  # to kW or kWh
-    "http://qudt.org/vocab/unit/KiloW": 1.0,
-    "http://qudt.org/vocab/unit/MegaW": 1000.0,
-    "http://qudt.org/vocab/unit/W": 0.001,
-    "http://qudt.org/vocab/unit/KiloW-HR": 1.0,
-    "http://qudt.org/vocab/unit/MegaW-HR": 1000.0,
+    UNIT.KiloW.value: 1.0,
+    UNIT.MegaW.value: 1000.0,
+    UNIT.W.value: 0.001,
+    UNIT["KiloW-HR"].value: 1.0,
+    UNIT["MegaW-HR"].value: 1000.0,
 }
 _TECHNOLOGY, _GSP, _LIFECYCLE = FDI.technology, FDI.gspGroup, FDI.lifecycleStatus
 _IMPORT, _EXPORT, _ENERGY = FDI.importCapacity, FDI.exportCapacity, FDI.energyCapacity

@@ -31,6 +31,7 @@ from registry.assets.assets import (
     switch_operator,
 )
 from registry.base import rdf
+from registry.base.activities import notification
 from registry.base.errors import Forbidden, InvalidTransition, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, RDF
@@ -47,7 +48,6 @@ from registry.kernel.lifecycle import (
     uid,
     with_status,
 )
-from registry.messaging.inbox import activity
 from registry.submissions.formats import Parsed
 from registry.submissions.records import mint
 from registry.trust import schemes
@@ -108,7 +108,7 @@ def _file(
         for party in sorted(deciders - {principal.organisation}):
             tx.notify(
                 party,
-                activity(
+                notification(
                     "Offer",
                     principal.organisation,
                     iri.value,
@@ -164,7 +164,7 @@ def decide(
         for party in sorted(parties - {principal.organisation}):
             tx.notify(
                 party,
-                activity(
+                notification(
                     "Accept" if confirm else "Reject",
                     principal.organisation,
                     iri,

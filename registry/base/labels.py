@@ -9,13 +9,9 @@ import pyoxigraph as ox
 
 from registry.base import rdf
 from registry.base.rdf import Term
+from registry.base.vocab import XSD, sparql_prefixes
 
-PREFIXES = """PREFIX fdi: <https://w3id.org/fdi/ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX rov: <http://www.w3.org/ns/regorg#>
-PREFIX qudt: <http://qudt.org/schema/qudt/>
-PREFIX dct: <http://purl.org/dc/terms/>
-"""
+PREFIXES = sparql_prefixes("fdi", "rdfs", "rov", "qudt", "dct")
 
 
 def number_text(value: str) -> str:
@@ -54,5 +50,5 @@ def words(iri: str | None) -> str | None:
     return text[0].upper() + text[1:]
 
 
-XSD_DECIMAL = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
-XSD_DATE = ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
+XSD_DECIMAL = XSD.decimal
+XSD_DATE = XSD.date

@@ -68,6 +68,7 @@ LDP = Namespace("http://www.w3.org/ns/ldp#")
 AS = Namespace("https://www.w3.org/ns/activitystreams#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")  # W3C format IRIs (not a prefix)
 LDES = Namespace("https://w3id.org/ldes#")
 TREE = Namespace("https://w3id.org/tree#")
 
@@ -164,6 +165,16 @@ STORAGE_TECHNOLOGIES = ("BatteryStorage", "VehicleToGrid", "ThermalStorage")
 # Power and energy units accepted for capacities.
 POWER_UNITS = {"kW": UNIT.KiloW, "MW": UNIT.MegaW}
 ENERGY_UNITS = {"kWh": UNIT["KiloW-HR"], "MWh": UNIT["MegaW-HR"]}
+
+
+def sparql_prefixes(*names: str) -> str:
+    """SPARQL ``PREFIX`` lines for the named prefixes of :data:`PREFIXES`, to start a query.
+
+    >>> print(sparql_prefixes("fdi", "dct"), end="")
+    PREFIX fdi: <https://w3id.org/fdi/ns#>
+    PREFIX dct: <http://purl.org/dc/terms/>
+    """
+    return "".join(f"PREFIX {name}: <{PREFIXES[name]}>\n" for name in names)
 
 
 def curie(iri: str) -> str:

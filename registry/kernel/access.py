@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.base.vocab import FDI
 
@@ -48,7 +49,7 @@ def _slug(organisation: str) -> str:
 
 def graph_for(base: str, record_type: str, owner: str | None) -> ox.NamedNode:
     """Where a record of this type, owned by ``owner``, is stored."""
-    if record_type in PUBLIC_TYPES or not owner or not owner.startswith(base + "id/org/"):
+    if record_type in PUBLIC_TYPES or not owner or not owner.startswith(iris.under(base, "org")):
         return public_graph(base)
     return org_graph(base, owner)
 

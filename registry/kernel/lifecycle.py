@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from registry.base import rdf
-from registry.base.errors import InvalidTransition, NotFound, PreconditionFailed
+from registry.base.clock import utcnow_seconds
+from registry.base.errors import InvalidTransition, NotFound
 from registry.base.rdf import Subject, Term
 from registry.base.vocab import DCT, FDI, XSD
+from registry.kernel.preconditions import check_version as check_version  # status changes take it
 from registry.kernel.transaction import RecordInfo
 
 if TYPE_CHECKING:
@@ -54,8 +56,7 @@ def status_word(term: Term | None) -> str | None:
     return _WORDS.get(term.value) if isinstance(term, ox.NamedNode) else None
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+now = utcnow_seconds  # what lifecycle dates and xsd:dateTime values are taken from
 
 
 def timestamp(moment: dt.datetime | None = None) -> ox.Literal:
@@ -141,15 +142,6 @@ def require_status(info: RecordInfo, allowed: Iterable[str], action: str, what: 
             f"and only a {' or '.join(allowed)} {what} can be",
             status=info.status,
             record=info.iri,
-        )
-
-
-def check_version(info: RecordInfo, if_match: str | None) -> None:
-    """Optimistic concurrency: raise PreconditionFailed if ``If-Match`` names an old version."""
-
-    if if_match is not None and if_match.strip() not in (info.etag, "*", "W/" + info.etag):
-        raise PreconditionFailed(
-            f"{info.iri} is at version {info.version}, not {if_match}", current=info.etag
         )
 
 

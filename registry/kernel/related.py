@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import iris, rdf
 from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index_protocol import Index
@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 def related_records(index: Index, triples: list[ox.Triple], base_iri: str) -> list[ox.Triple]:
     """Triples of the stored records the rules for ``triples`` need."""
-    own = base_iri + "id/"
+    own = iris.under(base_iri)
     wanted: set[ox.NamedNode] = set()
     by_predicate: dict[ox.NamedNode, set[Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
     for t in triples:

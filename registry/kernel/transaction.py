@@ -3,13 +3,13 @@ gathered under the write lock, and the answer an accepted transaction gives."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.clock import now as now  # the journal's time; kernel modules import it from here
 from registry.base.errors import RegistryError
 from registry.kernel.idempotency import IdempotencyKey
 from registry.shacl.validation import Report
@@ -242,10 +242,6 @@ class Transaction:
         if self.events:
             out["events"] = self.events
         return out
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def ntriples(triples: list[ox.Triple]) -> str:

@@ -17,8 +17,6 @@ from registry.base.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     UnusableInput,
     ValidationFailed,
 )
@@ -28,6 +26,10 @@ from registry.base.vocab import KEPT_BY_REGISTRY
 from registry.kernel.authorisation import authorise, keep_verified_facts
 from registry.kernel.idempotency import IdempotencyKey
 from registry.kernel.idempotency import lookup as idempotent_response
+from registry.kernel.preconditions import check_version, require_if_match
+from registry.kernel.preconditions import (
+    etag_matches as etag_matches,  # registry.kernel.core names it
+)
 from registry.kernel.reads import _UPDATE, Reads
 from registry.kernel.transaction import (
     RecordInfo,
@@ -216,10 +218,7 @@ class Writes(Reads):
         PreconditionFailed (stale), NotFound, Forbidden (not the owner, or a change to what
         only the registry sets: ``KEPT_BY_REGISTRY``), ValidationFailed.
         """
-        if not if_match:
-            raise PreconditionRequired(
-                "updates need If-Match with the record's current ETag (GET the record first)"
-            )
+        require_if_match(if_match)
         with self.transaction(principal.actor, "update") as tx:
             info = self.info(iri)
             if info is None:
@@ -232,11 +231,7 @@ class Writes(Reads):
                 )
             except Forbidden as refused:
                 raise Forbidden(f"{iri}: {refused.detail}") from None
-            if not etag_matches(if_match, info.version):
-                raise PreconditionFailed(
-                    f"{iri} has changed: its current ETag is {info.etag}; GET it, merge, retry",
-                    current=info.etag,
-                )
+            check_version(info, if_match)
             if served:
                 drop = set(served)
                 parsed = replace(parsed, triples=[t for t in parsed.triples if t not in drop])
@@ -281,18 +276,6 @@ class Writes(Reads):
             staged.report,
             [{"id": info.iri, "type": info.type, "version": info.version}],
         )
-
-
-def etag_matches(if_match: str, version: int) -> bool:
-    """Whether an If-Match header names this version (``*`` matches any).
-
-    ETags are ``"<version>"``, optionally with a representation suffix (``"3.ttl"``).
-    """
-    for tag in if_match.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
-        if tag == "*" or tag.split(".", 1)[0] == str(version):
-            return True
-    return False
 
 
 def _as_record(parsed: Parsed, iri: str, rtype: str) -> Parsed:

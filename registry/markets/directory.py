@@ -24,7 +24,7 @@ import pyoxigraph as ox
 from registry.base import rdf
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
-from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV
+from registry.base.vocab import DCT, FDI, LDP, ORG, RDF, ROV, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.features import Feature
 from registry.kernel.lifecycle import content, objects, text
@@ -42,12 +42,14 @@ COMMERCIAL = FDI.CommercialInformation.value
 LISTED = (FDI.offersService, FDI.market, FDI.portfolioTechnology, FDI.operatesIn)
 # The record types the public directory is made of (the public graph may hold other public records).
 DIRECTORY_TYPES = (FDI.Organisation, FDI.Scheme, FDI.SchemeLicence, FDI.StandardAgreement)
-LISTINGS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+LISTINGS = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?org ?property ?value WHERE {
   ?listing a fdi:DirectoryListing ; fdi:listingOf ?org ; ?property ?value .
 }
 """
+)
 
 
 def listing_iri(organisation: str) -> str:

@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import iris, rdf
+from registry.base.activities import notification
+from registry.base.clock import utcnow_seconds
 from registry.base.errors import (
     Forbidden,
     InvalidTransition,
@@ -44,7 +46,7 @@ from registry.base.errors import (
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, RDF, XSD
 from registry.kernel.lifecycle import content, objects, text
-from registry.messaging.inbox import activity, was_told_of
+from registry.messaging.inbox import was_told_of
 from registry.trust.schemes import operator_iri
 
 if TYPE_CHECKING:
@@ -92,8 +94,8 @@ def raise_case(
         raise UnusableInput("a case is raised against another member, not your own organisation")
     base = registry.settings.base_iri
     uid = uuid.uuid4()
-    iri = ox.NamedNode(f"{base}id/case/{uid}")
-    raised = _now()
+    iri = ox.NamedNode(iris.case(base, str(uid)))
+    raised = utcnow_seconds()
     limits = registry.settings
     triples = [
         ox.Triple(iri, RDF.type, CASE),
@@ -160,7 +162,7 @@ def take_step(
         node = ox.NamedNode(iri)
         triples = content(registry, iri)
         number = len(objects(triples, node, FDI.caseStep)) + 1
-        at = _now()
+        at = utcnow_seconds()
         deadline = {"acknowledge": "acknowledgeBy", "answer": "answerBy"}.get(step)
         late = bool(deadline and _overdue(registry, iri, deadline, at))
         triples += _step(node, number, step, principal, note, at, late=late)
@@ -307,15 +309,11 @@ def _step(
 
 def _overdue(registry: Registry, iri: str, deadline: str, at: dt.datetime | None = None) -> bool:
     by = text(content(registry, iri), ox.NamedNode(iri), FDI[deadline])
-    return bool(by and (at or _now()) > dt.datetime.fromisoformat(by))
+    return bool(by and (at or utcnow_seconds()) > dt.datetime.fromisoformat(by))
 
 
 def _news(iri: str, principal: Principal, summary: str) -> dict[str, Any]:
-    return activity("Update", principal.organisation, iri, summary, name="case")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return notification("Update", principal.organisation, iri, summary, name="case")
 
 
 def _time(at: dt.datetime) -> ox.Literal:

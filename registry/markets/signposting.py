@@ -25,24 +25,27 @@ from rdflib.namespace import OWL, SH
 from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.resources import ontology_dir, shapes_dir, ttl_files
-from registry.base.vocab import FDI
+from registry.base.vocab import FDI, sparql_prefixes
 from registry.shacl.findings import field_name
 from registry.shacl.validation import Shapes, load_shapes, shape_findings, shapes_of
 
-MARKETS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+MARKETS = (
+    sparql_prefixes("fdi", "rdfs")
+    + """
 SELECT ?market ?name ?description ?requirements WHERE {
   ?market a fdi:FlexibilityMarket ; rdfs:label ?name ; rdfs:comment ?description .
   OPTIONAL { ?market fdi:requirements ?requirements }
 } ORDER BY ?market
 """
-MARKET_LINKS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+)
+MARKET_LINKS = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?market ?property ?value WHERE {
   ?market ?property ?value . FILTER (?property IN (fdi:coversArea, fdi:procures))
 }
 """
+)
 PREFIX = "market-"
 
 if TYPE_CHECKING:

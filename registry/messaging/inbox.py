@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import AS_CONTEXT
+from registry.base.activities import notification as activity  # as features import it from here
+from registry.base.clock import now_seconds, utcnow
 from registry.base.errors import Forbidden, NotFound, PayloadTooLarge, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import AS, FDI, LDP, XSD
@@ -50,8 +53,6 @@ CREATE TABLE IF NOT EXISTS notification (
 );
 CREATE INDEX IF NOT EXISTS notification_recipient ON notification (recipient, id);
 """
-
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 MAX_ACTIVITY_BYTES = 64 * 1024
 # What a member may post: expressions of interest and replies. Other activity types (Create,
 # Delete, Update, ...) would claim to change something in the registry, which a post never does.
@@ -94,25 +95,6 @@ def notification_iri(organisation: str, number: int) -> str:
     return f"{inbox_iri(organisation)}/{number}"
 
 
-def activity(
-    kind: str, actor: str | None, obj: str | None, summary: str, **extra: Any
-) -> dict[str, Any]:
-    """An ActivityStreams 2.0 activity for ``Transaction.notify``.
-
-    >>> activity("Announce", "https://r.example/id/org/1", None, "Hello")["type"]
-    'Announce'
-    """
-    body: dict[str, Any] = {
-        "@context": AS_CONTEXT,
-        "type": kind,
-        "actor": actor,
-        "summary": summary,
-    }
-    if obj is not None:
-        body["object"] = obj
-    return {**body, **extra}
-
-
 def advertisement(registry: Registry, iri: str) -> list[ox.Triple]:
     """The ``ldp:inbox`` triple for an organisation's IRI (nothing for other records)."""
     info = registry.info(iri)
@@ -141,7 +123,7 @@ def post(registry: Registry, principal: Principal, recipient: str, body: bytes) 
             recipientRoles=sorted(_name(r) for r in roles_of(registry, recipient)),
         )
     message = _activity_from(body, sender)
-    message.update(to=recipient, published=_now())
+    message.update(to=recipient, published=now_seconds())
     with registry.transaction(principal.actor, "message") as tx:
         tx.notify(recipient, message)
         tx.event({"message": message["type"], "from": sender, "to": recipient})
@@ -254,10 +236,6 @@ def _is_organisation(registry: Registry, iri: str) -> bool:
     return info is not None and info.type == FDI.Organisation.value
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def _name(iri: str) -> str:
     return iri.rsplit("#", 1)[-1]
 
@@ -288,7 +266,7 @@ def remind_expiring_certificates(
     expires within ``within_days`` (action needed: ask for a new one). Returns how many
     reminders were queued, in one journal entry."""
 
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     due = []
     for info in with_status(registry, CERTIFICATE, "active"):
         certificate = describe(registry, info.iri)

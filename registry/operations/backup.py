@@ -21,7 +21,6 @@ checking that the live journal continues the backup's chain.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import shutil
@@ -34,6 +33,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.assembly import Registry
+from registry.base.clock import now
 from registry.base.errors import JournalCorrupt, UnusableInput
 from registry.base.settings import Settings
 from registry.proof import checkpoints
@@ -103,7 +103,7 @@ def backup(
     finally:
         copy.close()
     keys = KeyRing(data_dir / KEYS)
-    statement = {"registry": registry, "seq": seq, "head": head, "time": _now()}
+    statement = {"registry": registry, "seq": seq, "head": head, "time": now()}
     checkpoint = sign(statement, keys.active(), checkpoints.TYP)
     for name in DIRECTORIES:
         if (data_dir / name).is_dir():
@@ -281,7 +281,3 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

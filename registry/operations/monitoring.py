@@ -36,15 +36,16 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import iris, rdf
+from registry.base.activities import notification as activity
+from registry.base.clock import utcnow
 from registry.base.errors import Forbidden, NotFound, Unauthenticated
 from registry.base.identity import Principal
 from registry.base.outbound import client as outbound_client
 from registry.base.outbound import denied
-from registry.base.vocab import DQV, FDI, PROV, RDF, XSD
+from registry.base.vocab import DQV, FDI, PROV, RDF, XSD, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.lifecycle import content, text
-from registry.messaging.inbox import activity
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
@@ -53,10 +54,9 @@ MAX_BODY = 64 * 1024
 FAILING = ("down", "certificate-invalid", "wrong-media-type", "certificate-expiring", "refused")
 IANA = "https://www.iana.org/assignments/media-types/"
 
-REGISTERED_ENDPOINTS = """
-PREFIX dcat: <http://www.w3.org/ns/dcat#>
-PREFIX dct: <http://purl.org/dc/terms/>
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+REGISTERED_ENDPOINTS = (
+    sparql_prefixes("dcat", "dct", "fdi")
+    + """
 SELECT DISTINCT ?publisher ?node ?url ?mediaType WHERE {
   ?catalogue a fdi:MemberCatalogue ; dct:publisher ?publisher .
   {
@@ -71,6 +71,7 @@ SELECT DISTINCT ?publisher ?node ?url ?mediaType WHERE {
   OPTIONAL { ?node dcat:mediaType ?mediaType }
 }
 """
+)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def registered_endpoints(registry: Registry) -> list[Endpoint]:
 def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> Check:
     """Check one endpoint (GET, no redirects followed, ``monitor_timeout`` seconds). An endpoint
     whose host resolves into ``monitor_denied_networks`` is not contacted at all."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or utcnow()
     inside = denied(endpoint.url, settings.monitor_denied_networks)
     if inside:
         return _failed(endpoint, now, "refused", f"not contacted: {inside} is a denied address")
@@ -235,7 +236,7 @@ def check_now(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
 
 
 def report_iri(registry: Registry, endpoint: Endpoint) -> str:
-    return f"{registry.settings.base_iri}id/endpoint/{endpoint.digest}"
+    return iris.endpoint(registry.settings.base_iri, endpoint.digest)
 
 
 def measurements(iri: ox.NamedNode, check: Check) -> list[ox.Triple]:

@@ -8,10 +8,10 @@ another hash). Checkpoints are made every ``settings.checkpoint_every`` entries,
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
+from registry.base.clock import now
 from registry.base.errors import JournalCorrupt
 from registry.proof.keys import KeyRing
 from registry.proof.signatures import sign, verify
@@ -37,7 +37,7 @@ def make(journal: Journal, keys: KeyRing, registry: str) -> dict[str, Any]:
         kept: dict[str, Any] = json.loads(existing[0][0])
         return kept
     checkpoint = sign(
-        {"registry": registry, "seq": seq, "head": head, "time": _now()}, keys.active(), TYP
+        {"registry": registry, "seq": seq, "head": head, "time": now()}, keys.active(), TYP
     )
     journal.write(
         "INSERT OR IGNORE INTO checkpoint (seq, time, body) VALUES (?, ?, ?)",
@@ -91,7 +91,3 @@ def check(journal: Journal, checkpoint: dict[str, Any], jwks: dict[str, Any]) ->
             seq=seq,
         )
     return f"entry {seq} matches the checkpoint signed by key {kid} at {checkpoint['time']}"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -19,7 +19,6 @@ True
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import threading
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import OKPKey
+
+from registry.base import clock
 
 ALGORITHM = "Ed25519"  # RFC 9864's fully specified name for EdDSA over Ed25519
 
@@ -128,6 +129,6 @@ class KeyRing:
 
 
 def _new_key() -> StoredKey:
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    created = clock.now()
     key = OKPKey.generate_key("Ed25519", auto_kid=True)
     return StoredKey(created, key)

@@ -3,12 +3,11 @@ through, over the dataset the requester may see. No web framework here."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import clock, rdf
 from registry.base.errors import UnusableInput
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, XSD_DATE, local_name, number_text, value, words
@@ -97,7 +96,7 @@ def _filter_text(filters: dict[str, Term]) -> tuple[str, dict[ox.Variable, Term]
     }
     values: dict[ox.Variable, Term] = {ox.Variable(names[n]): v for n, v in filters.items()}
     if "operator" in filters:
-        values[ox.Variable("today")] = ox.Literal(date.today().isoformat(), datatype=XSD_DATE)
+        values[ox.Variable("today")] = ox.Literal(clock.today().isoformat(), datatype=XSD_DATE)
     return text, values
 
 

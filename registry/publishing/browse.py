@@ -11,16 +11,15 @@ page shows no more than the record documents and ``/sparql`` would. No web frame
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import clock, rdf
 from registry.base.identity import Principal
 from registry.base.labels import PREFIXES, number_text, value, values_of, words
 from registry.base.rdf import Term
-from registry.base.vocab import FDI, QUDT, RDFS, ROV, SAREF, UNIT
+from registry.base.vocab import FDI, FOAF, QUDT, RDFS, ROV, SAREF, UNIT
 from registry.kernel.core import Registry
 from registry.messaging.inbox import inbox_iri
 from registry.publishing.asset_lists import asset_count
@@ -87,7 +86,7 @@ def asset(
     gsp = one.get(FDI.gspGroup.value)
     areas = licence_areas()
     rights = rights_of(registry, iri, principal)
-    today = date.today().isoformat()
+    today = clock.today().isoformat()
     current = next(
         (r for r in rights if r["from"] <= today and (not r["to"] or r["to"] >= today)), None
     )
@@ -207,7 +206,7 @@ def organisation(
             )
             if p.value in one
         ],
-        "homepage": one.get("http://xmlns.com/foaf/0.1/homepage"),
+        "homepage": one.get(FOAF.homepage.value),
         "status": info.status if info else None,
         "roles": sorted(
             words(rdf.value(t.object)) or ""

@@ -26,7 +26,7 @@ import pyoxigraph as ox
 from registry.base import rdf
 from registry.base.errors import NotFound, RegistryError, UnusableInput
 from registry.base.identity import Principal
-from registry.base.vocab import FDI, OWL
+from registry.base.vocab import FDI, OWL, sparql_prefixes
 from registry.kernel.core import Registration, Registry
 from registry.submissions.formats import SUBMISSION_BASE, Parsed
 from registry.submissions.normalise import normalise
@@ -34,17 +34,20 @@ from registry.trust.legal_identifiers import normalise_company_number
 
 NATURAL_KEYS = {"mpan": FDI.mpanCore, "company_number": FDI.companyNumber, "lei": FDI.lei}
 
-LOCAL_LOOKUP = """
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
+LOCAL_LOOKUP = (
+    sparql_prefixes("owl")
+    + """
 SELECT ?key ?value ?record ?type ?sameAs WHERE {
   ?record ?key ?value ; a ?type .
   OPTIONAL { ?record owl:sameAs ?sameAs }
 }
 """
+)
 
 # {peer} and {values} are filled by _peer_query with pyoxigraph-serialised terms.
-PEER_LOOKUP = """
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PEER_LOOKUP = (
+    sparql_prefixes("owl")
+    + """
 SELECT ?record ?type ?sameAs WHERE {{
   SERVICE {peer} {{
     {values}
@@ -53,6 +56,7 @@ SELECT ?record ?type ?sameAs WHERE {{
   }}
 }}
 """
+)
 
 
 @dataclass

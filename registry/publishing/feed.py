@@ -37,6 +37,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from registry.base import rdf
+from registry.base.clock import utcnow
 from registry.base.errors import Gone, NotFound
 from registry.base.rdf import Term
 from registry.base.vocab import AS, DCT, FDI, LDES, PROV, RDF, TREE, XSD
@@ -86,8 +87,7 @@ class Feed:
         self._scanned = 0
         self._members: dict[str, list[Member]] = {}
         self._present: dict[str, set[str]] = {}
-        # what "now" is to retention
-        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self.clock: Callable[[], dt.datetime] = utcnow  # what "now" is to retention
 
     # --- streams ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.errors import NotFound
 from registry.base.vocab import FDI, RDF, RDFS
 from registry.kernel.core import Registry
@@ -49,7 +50,7 @@ def describe_graph(registry: Registry, path: str) -> list[ox.Triple]:
         ox.Triple(node, RDFS.seeAlso, ox.NamedNode(base + "sparql")),
     ]
     if slug:
-        organisation = f"{base}id/org/{slug}"
+        organisation = iris.organisation(base, slug)
         if registry.info(organisation) is None:
             raise NotFound(f"no graph {node.value}")
         triples.append(ox.Triple(node, RDFS.seeAlso, ox.NamedNode(organisation)))

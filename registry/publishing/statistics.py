@@ -11,7 +11,7 @@ import pyoxigraph as ox
 from registry.assets import capacity
 from registry.base import rdf
 from registry.base.resources import ontology_dir, ttl_files
-from registry.base.vocab import RECORD_TYPES
+from registry.base.vocab import RECORD_TYPES, sparql_prefixes
 from registry.publishing import disclosure
 from registry.store.index_protocol import Index
 
@@ -26,10 +26,9 @@ SELECT ?type (COUNT(?s) AS ?n) (SAMPLE(?s) AS ?sample) WHERE {{
 }} GROUP BY ?type
 """
 
-ASSETS_BY_TECHNOLOGY = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-PREFIX qudt: <http://qudt.org/schema/qudt/>
-PREFIX unit: <http://qudt.org/vocab/unit/>
+ASSETS_BY_TECHNOLOGY = (
+    sparql_prefixes("fdi", "qudt", "unit")
+    + """
 SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?ekw) AS ?exportKW) (SUM(?ikw) AS ?importKW)
 WHERE {
   ?asset fdi:technology ?technology .
@@ -43,19 +42,23 @@ WHERE {
   }
 } GROUP BY ?technology ORDER BY DESC(?assets)
 """
+)
 
-ASSETS_BY_GSP_GROUP = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+ASSETS_BY_GSP_GROUP = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?gsp (COUNT(?asset) AS ?assets) WHERE { ?asset fdi:gspGroup ?gsp }
 GROUP BY ?gsp ORDER BY ?gsp
 """
+)
 
 
-LICENCE_AREAS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+LICENCE_AREAS = (
+    sparql_prefixes("fdi", "rdfs")
+    + """
 SELECT ?gsp ?name WHERE { ?area a fdi:LicenceArea ; fdi:gspGroup ?gsp ; rdfs:label ?name }
 """
+)
 
 
 @lru_cache(maxsize=1)

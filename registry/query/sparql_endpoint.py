@@ -32,7 +32,7 @@ import pyoxigraph as ox
 
 from registry.base.errors import QueryFailed, QueryRefused, RegistryError
 from registry.base.settings import Settings
-from registry.base.vocab import RDF, RDFS, Namespace
+from registry.base.vocab import FORMATS, RDF, RDFS, SD
 from registry.query.fair_share import FairShare
 from registry.query.peer_relay import fetch, relay_iri
 from registry.query.query import (
@@ -61,8 +61,6 @@ from registry.store.index_protocol import Index
 
 log = logging.getLogger(__name__)
 
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-FORMATS = Namespace("http://www.w3.org/ns/formats/")
 # Query texts whose checks are remembered: clients repeat the same queries (a dashboard, a
 # script's lookups). At most this many texts of at most MAX_QUERY_CHARS each (about 5 MB).
 CHECKED_QUERIES = 256

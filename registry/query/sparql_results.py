@@ -28,39 +28,24 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from registry.base.errors import QueryCapacity, QueryRefused, QueryTimeout
+from registry.base.media import GRAPH_FORMAT_NAMES as GRAPH_FORMAT_NAMES
+from registry.base.media import GRAPH_FORMATS, RESULT_FORMAT_NAMES
 from registry.base.rdf import Term
-from registry.base.vocab import XSD
+from registry.base.vocab import FDI, XSD
 from registry.query.query import Dataset
 
 STACK_BYTES = 128 * 1024 * 1024  # for query threads; virtual, only pages a query touches are used
 _stack_lock = threading.Lock()
 
-# Media type → the name of the format in http://www.w3.org/ns/formats/ (service description).
-SOLUTION_MEDIA = {
-    "application/sparql-results+json": "SPARQL_Results_JSON",
-    "application/sparql-results+xml": "SPARQL_Results_XML",
-    "text/csv": "SPARQL_Results_CSV",
-    "text/tab-separated-values": "SPARQL_Results_TSV",
-    "application/json": "SPARQL_Results_JSON",
-    "application/xml": "SPARQL_Results_XML",
-}
-GRAPH_MEDIA = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-}
-GRAPH_FORMAT_NAMES = {
-    "text/turtle": "Turtle",
-    "application/n-triples": "N-Triples",
-    "application/ld+json": "JSON-LD",
-    "application/rdf+xml": "RDF_XML",
-}
+# registry.base.media's tables, under the names the endpoint has used: media type → the name
+# of the format in http://www.w3.org/ns/formats/ (service description), or Oxigraph's format.
+SOLUTION_MEDIA = RESULT_FORMAT_NAMES
+GRAPH_MEDIA = GRAPH_FORMATS
 _RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 ASK_VARIABLE = "_askResult"
 # In the results' head ("link" in JSON, <link href> in XML) when rows were cut at the cap: the
 # SPARQL 1.1 result formats' own place for metadata about the results (docs/sparql.md).
-TRUNCATED = "https://w3id.org/fdi/ns#TruncatedResults"
+TRUNCATED = FDI.TruncatedResults.value
 T = TypeVar("T")
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import notification as activity
 from registry.base.errors import (
     Unauthenticated,
     UnusableInput,
@@ -15,7 +16,6 @@ from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI
 from registry.kernel.lifecycle import content, require_status
 from registry.kernel.lifecycle import timestamp as _timestamp
-from registry.messaging.inbox import activity
 from registry.rules.proposal_records import PROPOSAL, by_uid, read
 from registry.trust.schemes import operator_iri
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base import media as media_types
 from registry.base.errors import PayloadTooLarge, UnsupportedFormat, UnusableInput
 from registry.base.resources import context_path
 from registry.submissions.csvformat import rows_to_triples
@@ -40,12 +41,13 @@ REMOTE_REFUSED = (
 )
 _NO_LOADER = "No LoadDocumentCallback"  # what Oxigraph's JSON-LD parser says for any reference
 
+# What a submission may be: its name, media type and file extensions.
 FORMATS = {
-    "turtle": ("text/turtle", (".ttl",)),
-    "ntriples": ("application/n-triples", (".nt",)),
-    "jsonld": ("application/ld+json", (".jsonld",)),
-    "json": ("application/json", (".json",)),
-    "csv": ("text/csv", (".csv",)),
+    "turtle": (media_types.TURTLE.type, (".ttl",)),
+    "ntriples": (media_types.N_TRIPLES.type, (".nt",)),
+    "jsonld": (media_types.JSON_LD.type, (".jsonld",)),
+    "json": (media_types.JSON.type, (".json",)),
+    "csv": (media_types.CSV.type, (".csv",)),
 }
 REFUSED = {
     "application/rdf+xml": "RDF/XML is not accepted for submissions (entity-expansion risk); "

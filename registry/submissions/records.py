@@ -9,7 +9,6 @@ has no blank nodes once stored and can be replaced or compared as a unit.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import TypeGuard, TypeVar
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import iris, rdf
 from registry.base.rdf import Term
 from registry.base.vocab import RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
 from registry.submissions.formats import SUBMISSION_BASE
@@ -114,7 +113,7 @@ def _origin(subject: Node, origins: dict[Node, str]) -> str:
 
 def mint(base_iri: str, kind: str) -> ox.NamedNode:
     """A new permanent IRI for a record of the given kind."""
-    return ox.NamedNode(f"{base_iri}id/{kind}/{uuid.uuid4()}")
+    return ox.NamedNode(iris.new(base_iri, kind))
 
 
 def assign_iris(records: list[Record], base_iri: str) -> dict[Node, ox.NamedNode]:
@@ -147,7 +146,7 @@ def _is_fragment_of(node: Node, iri: ox.NamedNode) -> TypeGuard[ox.NamedNode]:
 
 
 def _is_ours(node: Node, base_iri: str) -> TypeGuard[ox.NamedNode]:
-    return isinstance(node, ox.NamedNode) and node.value.startswith(base_iri + "id/")
+    return isinstance(node, ox.NamedNode) and iris.is_record(base_iri, node.value)
 
 
 def _fragment(child: Node, parent_of: dict[Term, ox.Triple], root: Node) -> str:

@@ -19,7 +19,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import activity
 from registry.base.identity import Principal
+from registry.base.iris import is_record, under
+from registry.base.media import GRAPH_FORMATS
 from registry.kernel import audit as audit_trail
 from registry.kernel.core import Registry
 from registry.trust.control import parties
@@ -80,24 +83,16 @@ def audit_reads(
 
 def _record_iris(base: str, body: bytes, media_type: str) -> set[str]:
     """The registry records (not their fragments) named in a serialised SPARQL answer."""
-    if media_type in _GRAPH_FORMATS:
+    if media_type in GRAPH_FORMATS:
         terms = (
             term.value
-            for t in ox.parse(body, format=_GRAPH_FORMATS[media_type])
+            for t in ox.parse(body, format=GRAPH_FORMATS[media_type])
             for term in (t.subject, t.object)
             if isinstance(term, ox.NamedNode)
         )
-        return {iri.split("#", 1)[0] for iri in terms if iri.startswith(base + "id/")}
-    pattern = re.compile(re.escape(base) + r"id/[A-Za-z0-9._~-]+/[A-Za-z0-9._~-]+")
+        return {iri.split("#", 1)[0] for iri in terms if is_record(base, iri)}
+    pattern = re.compile(re.escape(under(base)) + r"[A-Za-z0-9._~-]+/[A-Za-z0-9._~-]+")
     return set(pattern.findall(body.decode("utf-8", errors="replace")))
-
-
-_GRAPH_FORMATS = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,
-}
 
 
 def reads_of(
@@ -139,18 +134,16 @@ def send_digests(registry: Registry) -> int:
                 readers[r["reader"]] = readers.get(r["reader"], 0) + 1
             tx.notify(
                 owner,
-                {
-                    "@context": "https://www.w3.org/ns/activitystreams",
-                    "type": "Announce",
-                    "fdiType": DIGEST_TYPE,
-                    "summary": f"{len(reads)} read(s) of your data by {len(readers)} "
-                    "organisation(s)",
-                    "readers": readers,
-                    "records": sorted({r["record"] for r in reads}),
-                    "from": reads[0]["time"],
-                    "until": reads[-1]["time"],
-                    "auditUpTo": reads[-1]["id"],
-                },
+                activity(
+                    "Announce",
+                    fdiType=DIGEST_TYPE,
+                    summary=f"{len(reads)} read(s) of your data by {len(readers)} organisation(s)",
+                    readers=readers,
+                    records=sorted({r["record"] for r in reads}),
+                    **{"from": reads[0]["time"]},
+                    until=reads[-1]["time"],
+                    auditUpTo=reads[-1]["id"],
+                ),
             )
         sent += 1
     return sent

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,7 +153,3 @@ def principal_for_bearer(
         user=principal.user,
         certificate_serial=principal.certificate_serial,
     )
-
-
-def now() -> int:
-    return int(time.time())

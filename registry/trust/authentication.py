@@ -11,9 +11,9 @@ even before its certificates are revoked.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from registry.base.clock import utcnow
 from registry.base.errors import (
     Forbidden,
     InvalidTransition,
@@ -51,7 +51,7 @@ def authenticate(
         raise Unauthenticated("the client certificate was not issued by this registry's CA")
     base = registry.settings.base_iri
     claims = claims_of(cert, base)
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     if not claims.not_before <= now <= claims.not_after:
         raise Unauthenticated(
             f"certificate {claims.serial} is not valid now (valid until {claims.not_after})"

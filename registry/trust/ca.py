@@ -34,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 )
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from registry.base import iris
+from registry.base.clock import utcnow_seconds
 from registry.base.errors import UnusableInput
 
 ARC = "2.25.225566307998675441628966457420771615307"
@@ -158,7 +160,7 @@ class CertificateAuthority:
                 names.append(x509.IPAddress(ipaddress.ip_address(host)))
             except ValueError:
                 names.append(x509.DNSName(host))
-        not_after = _now() + dt.timedelta(days=days)
+        not_after = utcnow_seconds() + dt.timedelta(days=days)
         cert = (
             self._builder(key.public_key(), hosts[0], not_after)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
@@ -171,7 +173,7 @@ class CertificateAuthority:
         self, revoked: list[tuple[int, dt.datetime]], *, hours: int = 24
     ) -> x509.CertificateRevocationList:
         """A revocation list of (serial, revocation time), valid for ``hours``."""
-        now = _now()
+        now = utcnow_seconds()
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.certificate.subject)
@@ -196,7 +198,7 @@ class CertificateAuthority:
             .issuer_name(self.certificate.subject)
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(_now() - dt.timedelta(minutes=5))
+            .not_valid_before(utcnow_seconds() - dt.timedelta(minutes=5))
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
@@ -251,8 +253,8 @@ def claims_of(cert: x509.Certificate, base_iri: str) -> Claims:
         names = uris.get_values_for_type(x509.UniformResourceIdentifier)
     except x509.ExtensionNotFound:
         names = []
-    org = next((u for u in names if u.startswith(base_iri + "id/org/")), None)
-    user = next((u for u in names if u.startswith(base_iri + "id/user/")), None)
+    org = next((u for u in names if u.startswith(iris.under(base_iri, "org"))), None)
+    user = next((u for u in names if u.startswith(iris.under(base_iri, "user"))), None)
     return Claims(
         serial=format(cert.serial_number, "x"),
         organisation=org,
@@ -345,7 +347,7 @@ def _element(data: bytes) -> tuple[int, bytes, bytes]:
 def _new_ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = _now()
+    now = utcnow_seconds()
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -373,7 +375,3 @@ def _write(path: Path, data: bytes, *, mode: int) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(temp, path)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)

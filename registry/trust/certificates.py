@@ -19,7 +19,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
-from registry.base import rdf
+from registry.base import iris, rdf
+from registry.base.activities import activity
+from registry.base.clock import utcnow
 from registry.base.errors import NotFound
 from registry.base.vocab import DCT, FDI, RDF, RDFS
 from registry.kernel.lifecycle import (
@@ -59,7 +61,7 @@ class Issued:
 
 
 def certificate_iri(base: str, serial: str) -> str:
-    return f"{base}id/certificate/{serial.lower()}"
+    return iris.certificate(base, serial)
 
 
 def issue(
@@ -78,7 +80,7 @@ def issue(
     """Sign a client certificate for ``public_key`` and record it in ``tx`` (no checks: the
     caller has decided the holder may have these claims)."""
     base = registry.settings.base_iri
-    not_after = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    not_after = utcnow() + dt.timedelta(days=days)
     uris = [organisation] + ([user] if user else [])
     cert = ca.sign_client(public_key, name, uris, roles, scopes, not_after, base + "ca/crl")
     serial = format(cert.serial_number, "x")
@@ -102,13 +104,12 @@ def issue(
     tx.put(iri, CERTIFICATE, triples, status="active", owner=organisation)
     tx.notify(
         organisation,
-        {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "type": "Create",
-            "object": iri.value,
-            "summary": f"Certificate {serial} issued for {name}, valid until "
+        activity(
+            "Create",
+            object=iri.value,
+            summary=f"Certificate {serial} issued for {name}, valid until "
             f"{cert.not_valid_after_utc.date().isoformat()}",
-        },
+        ),
     )
     return Issued(
         iri.value,
@@ -207,16 +208,16 @@ def revocation_list(registry: Registry, ca: CertificateAuthority) -> bytes:
     key = (id(registry), id(ca), registry.journal.last()[0])
     with _crl_lock:
         cached = _crl_cache.get(key)
-        if cached and dt.datetime.now(dt.UTC) - cached[0] < dt.timedelta(hours=1):
+        if cached and utcnow() - cached[0] < dt.timedelta(hours=1):
             return cached[1]
         revoked = []
         for info in with_status(registry, CERTIFICATE, "revoked"):
             serial = info.iri.rsplit("/", 1)[-1]
-            when = parse_datetime(ox.Literal(info.modified)) or dt.datetime.now(dt.UTC)
+            when = parse_datetime(ox.Literal(info.modified)) or utcnow()
             revoked.append((int(serial, 16), when))
         der = ca.crl(revoked).public_bytes(serialization.Encoding.DER)
         _crl_cache.clear()
-        _crl_cache[key] = (dt.datetime.now(dt.UTC), der)
+        _crl_cache[key] = (utcnow(), der)
         return der
 
 

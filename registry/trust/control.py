@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from registry.base import rdf
+from registry.base.clock import today
 from registry.base.identity import Principal
-from registry.base.vocab import FDI
+from registry.base.vocab import FDI, sparql_prefixes
 from registry.trust import memberships
 from registry.trust.permissions import may_message, roles_of
 
@@ -32,17 +33,21 @@ SCHEME_OPERATOR = "scheme-operator"
 MAY_MESSAGE = "may-message"  # the requester's roles may message the organisation's (fdi:mayMessage)
 NONE = "none"
 
-CURRENT_RIGHTS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+CURRENT_RIGHTS = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?asset ?right ?operator ?from ?to WHERE {
   ?right a fdi:RightToOperate ; fdi:asset ?asset ; fdi:operator ?operator ; fdi:validFrom ?from .
   OPTIONAL { ?right fdi:validTo ?to }
 } ORDER BY ?from
 """
-OWNERS_NAMED = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
+)
+OWNERS_NAMED = (
+    sparql_prefixes("fdi")
+    + """
 SELECT ?right ?owner WHERE { ?right a fdi:RightToOperate ; fdi:assetOwner ?owner }
 """
+)
 
 
 def current_right(registry: Registry, asset: str, on: dt.date | None = None) -> str | None:
@@ -62,7 +67,7 @@ def operator_of(registry: Registry, asset: str, on: dt.date | None = None) -> st
 
 
 def _current(registry: Registry, asset: str, on: dt.date | None) -> tuple[str, str] | None:
-    on = on or dt.date.today()
+    on = on or today()
     for row in rdf.solutions(
         registry.index.query(
             CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}

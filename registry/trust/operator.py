@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.identity import SCHEME_OPERATOR
 from registry.base.vocab import DCAT, DCT, FDI, ORG, PROV, RDF, ROV, VCARD
 from registry.kernel.lifecycle import date_literal, now, timestamp
@@ -27,7 +28,7 @@ ACTOR = "registry"
 
 
 def admin_user_iri(base: str) -> str:
-    return base + "id/user/scheme-operator-admin"
+    return iris.user(base, "scheme-operator-admin")
 
 
 def ensure_scheme_operator(registry: Registry) -> str:
@@ -85,7 +86,7 @@ def _membership(
 ) -> None:
     s = schemes.FDI_SCHEME
     base = registry.settings.base_iri
-    iri = ox.NamedNode(base + "id/membership/scheme-operator")
+    iri = ox.NamedNode(iris.membership(base, "scheme-operator"))
     acceptance = ox.NamedNode(iri.value + "#acceptance")
     tx.put(
         iri,

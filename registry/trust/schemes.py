@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.errors import Forbidden, NotFound, Unauthenticated, UnusableInput
 from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.vocab import DCAT, DCT, FDI, OWL, RDF, RDFS
@@ -70,7 +71,7 @@ class Scheme:
         return self.agreement_versions[-1]
 
     def agreement_iri(self, base: str, version: str | None = None) -> str:
-        return f"{base}id/standard-agreement/{self.slug}-{version or self.current_version}"
+        return iris.standard_agreement(base, f"{self.slug}-{version or self.current_version}")
 
     def agreement_text(self, version: str) -> bytes:
         if version not in self.agreement_versions:
@@ -120,7 +121,7 @@ def scheme_of(iri: str) -> Scheme:
 def operator_iri(base: str) -> str:
     """The scheme operator organisation, created on first start (see
     ``registry.trust.operator``)."""
-    return base + "id/org/scheme-operator"
+    return iris.organisation(base, "scheme-operator")
 
 
 def name_of(iri: str) -> str:
