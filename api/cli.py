@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -324,10 +323,10 @@ def serve(
         settings = Settings.from_env(data_dir=data_dir, base_iri=base_iri)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
-    if not base_iri and settings.base_iri == Settings.__dataclass_fields__["base_iri"].default:
-        settings = replace(settings, base_iri=f"{scheme}://{_url_host(host)}:{port}/")
+    if not base_iri and settings.base_iri == Settings.model_fields["base_iri"].default:
+        settings = settings.replace(base_iri=f"{scheme}://{_url_host(host)}:{port}/")
     if memory:
-        settings = replace(settings, data_dir=None, store="memory")
+        settings = settings.replace(data_dir=None, store="memory")
     # A register the journal disowns (registry.operations.derived_state) stops here: exit 1, one
     # line.
     app = create_app(settings, demo_assets=demo_assets if with_demo else 0)

@@ -67,7 +67,7 @@ def test_a_registry_error_in_any_command_ends_in_the_groups_line_and_status(
     def fail(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr("registry.operations.demo.write_demo", fail)
+    monkeypatch.setattr("registry.operations.demo_files.write_demo", fail)
     result = CliRunner().invoke(main, ["demo", "--out", "x.ttl"])
     assert result.exit_code == status
     assert result.stderr == line + "\n"
@@ -78,6 +78,6 @@ def test_an_error_the_group_does_not_know_is_not_hidden(monkeypatch: pytest.Monk
     def fail(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr("registry.operations.demo.write_demo", fail)
+    monkeypatch.setattr("registry.operations.demo_files.write_demo", fail)
     result = CliRunner().invoke(main, ["demo", "--out", "x.ttl"])
     assert isinstance(result.exception, ZeroDivisionError)

@@ -3,7 +3,6 @@ it are digested once by the first round after it."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ def test_reads_recorded_before_a_restart_are_digested_once_after_it(tmp_path: Pa
         dso = world.member("Reading DSO plc", "06543211", roles=["DistributionSystemOperator"])
         read_record(registry, asset.ids["battery-cardiff-1"], dso.principal)
         assert digests(registry, fsp.iri) == []  # no rounds while the interval is 0
-    restarted = create_app(dataclasses.replace(settings, digest_interval=0.2))
+    restarted = create_app(settings.replace(digest_interval=0.2))
     with TestClient(restarted):
         registry = restarted.state.registry
         wait_until(lambda: digests(registry, fsp.iri), 15, "a digest", interval=0.1)

@@ -3,7 +3,6 @@ show up a truncated or rewritten journal; audit events are journaled and exporte
 
 import json
 import sqlite3
-from dataclasses import replace
 
 import pyoxigraph as ox
 import pytest
@@ -112,7 +111,7 @@ def test_a_forged_checkpoint_is_unusable_input(data_dir, tmp_path):
 
 
 def test_checkpoints_are_made_every_n_entries_and_published(tmp_path, disk_settings):
-    app = create_app(replace(disk_settings, checkpoint_every=2))
+    app = create_app(disk_settings.replace(checkpoint_every=2))
     with TestClient(app) as client:
         write_entries(client.app.state.registry, 5)
         listed = client.get("/journal/checkpoints").json()["checkpoints"]

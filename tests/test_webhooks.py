@@ -5,7 +5,6 @@ checks each signature with its own reading of the Standard Webhooks specificatio
 from __future__ import annotations
 
 import base64
-import dataclasses
 import http.server
 import json
 import ssl
@@ -184,7 +183,7 @@ def test_a_pending_delivery_is_sent_after_a_restart(tmp_path: Path, receiver: Re
         wait_until(lambda: len(receiver.received) >= 1, 20, interval=0.1)
     receiver.failures = 0
     tried = len(receiver.received)
-    restarted = create_app(dataclasses.replace(settings, webhook_retry_seconds=0.2))
+    restarted = create_app(settings.replace(webhook_retry_seconds=0.2))
     with TestClient(restarted):
         wait_until(lambda: 204 in receiver.answered, 20, interval=0.1)
     assert len(receiver.received) > tried
