@@ -228,3 +228,12 @@ def test_the_architecture_page_names_every_module():
     drawing = page.split("## Layers", 1)[1].split("```")[1]
     modules = {p.name for p in REGISTRY.rglob("*.py") if p.name != "__init__.py"}
     assert {m for m in modules if m not in drawing} == set()
+
+
+def test_no_module_is_over_400_lines():
+    sizes = {
+        str(p.relative_to(ROOT)): len(p.read_text().splitlines())
+        for top in ("registry", "api")
+        for p in (ROOT / top).rglob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 400} == {}

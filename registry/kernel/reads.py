@@ -142,6 +142,22 @@ class Reads:
             limit=limit,
         )
 
+    def record_iris(
+        self,
+        *types: ox.NamedNode,
+        owner: str | None = None,
+        graph: ox.NamedNode | None = None,
+        status: str | None = None,
+    ) -> list[str]:
+        """The IRIs of the records :meth:`records` would give, in IRI order."""
+        return register.select_iris(
+            self.journal.read,
+            types=tuple(t.value for t in types),
+            owner=owner,
+            graph=graph.value if graph is not None else None,
+            status=status,
+        )
+
     def record(self, iri: str, principal: Principal | None = None) -> list[ox.Triple]:
         """The triples of one record as ``principal`` may see it (its own graph, or a copy
         shared with it). Raises NotFound, also for records the principal may not see."""

@@ -117,6 +117,34 @@ def select(
 ) -> list[RecordInfo]:
     """The register's rows of records of ``types`` (any, when empty), held by ``owner``, in
     ``graph``, with ``status`` (each: any, when None), in one of :data:`ORDERS`."""
+    sql, params = _query(_COLUMNS, types, owner, graph, status, order, limit)
+    return [RecordInfo(*row) for row in read(sql, params)]
+
+
+def select_iris(
+    read: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]],
+    *,
+    types: tuple[str, ...] = (),
+    owner: str | None = None,
+    graph: str | None = None,
+    status: str | None = None,
+    order: str = "iri",
+) -> list[str]:
+    """The IRIs alone of the records :func:`select` would give (what the write path reads when
+    it only needs to know which records there are: no row objects)."""
+    sql, params = _query("iri", types, owner, graph, status, order, None)
+    return [row[0] for row in read(sql, params)]
+
+
+def _query(
+    columns: str,
+    types: tuple[str, ...],
+    owner: str | None,
+    graph: str | None,
+    status: str | None,
+    order: str,
+    limit: int | None,
+) -> tuple[str, tuple[str | int, ...]]:
     where: list[str] = []
     params: list[str | int] = []
     if types:
@@ -126,11 +154,11 @@ def select(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    sql = f"SELECT {_COLUMNS} FROM record"  # noqa: S608 - fixed names, values as parameters
+    sql = f"SELECT {columns} FROM record"  # noqa: S608 - fixed names, values as parameters
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {ORDERS[order]}"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [RecordInfo(*row) for row in read(sql, tuple(params))]
+    return sql, tuple(params)
