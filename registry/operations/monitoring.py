@@ -288,15 +288,12 @@ def measurements(iri: ox.NamedNode, check: Check) -> list[ox.Triple]:
     return triples
 
 
-_REPORTS = "SELECT iri, graph FROM record WHERE type = ? ORDER BY iri"
-
-
 def reports(registry: Registry, principal: Principal | None = None) -> list[dict[str, Any]]:
     """The latest report of every monitored endpoint ``principal`` may see (those of
     members-only catalogues to members only), as the directory shows them."""
     visible = {g.value for g in registry.dataset_for(principal)}
-    rows = registry.journal.read(_REPORTS, (FDI.EndpointReport.value,))
-    return [report(registry, iri) for iri, graph in rows if graph in visible]
+    rows = registry.records(FDI.EndpointReport, order="iri")
+    return [report(registry, r.iri) for r in rows if r.graph in visible]
 
 
 def report(registry: Registry, iri: str) -> dict[str, Any]:
