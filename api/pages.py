@@ -17,6 +17,7 @@ from api.auth import requester
 from api.negotiation import SUFFIX, format_url, negotiate
 from registry import __version__
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.base.vocab import DCT, FDI, PREFIXES, RDFS, ROV
 from registry.markets import signposting
 from registry.publishing import asset_lists, browse
@@ -64,7 +65,7 @@ def _local_filter(context: Any, iri: str) -> str:
 _env.filters["local"] = _local_filter
 
 
-def compact(term: ox.Term) -> str:
+def compact(term: Term) -> str:
     """A term as a person reads it: prefixed name, IRI, or literal text."""
     if isinstance(term, ox.NamedNode):
         for prefix, ns in PREFIXES.items():
@@ -76,7 +77,7 @@ def compact(term: ox.Term) -> str:
     return str(term)
 
 
-def cell(term: ox.Term, base: str = "") -> dict[str, str | None]:
+def cell(term: Term, base: str = "") -> dict[str, str | None]:
     """A term for a table cell: its text, and a link for an IRI (a path for the registry's
     own IRIs, so that links stay on the server the page came from)."""
     text = compact(term)

@@ -35,6 +35,7 @@ import pyoxigraph as ox
 
 from registry.base.errors import Forbidden, Unauthenticated
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, RDF
 from registry.kernel.authorisation_rules import ANYONE, MEMBER, RULES
 
@@ -119,7 +120,7 @@ def keep_verified_facts(
     return kept + [t for t in current if t.subject == subject and t.predicate in facts]
 
 
-def _short(term: ox.Term) -> str:
+def _short(term: Term) -> str:
     return term.value.rsplit("#", 1)[-1]
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.resources import fixtures_dir, ttl_files
 from registry.base.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS, curie
@@ -75,14 +76,14 @@ class Graph:
     """A small graph indexed by subject: enough to describe terms and shapes."""
 
     def __init__(self, triples: list[ox.Triple]) -> None:
-        self.out: dict[ox.Term, list[tuple[str, ox.Term]]] = defaultdict(list)
+        self.out: dict[rdf.Term, list[tuple[str, rdf.Term]]] = defaultdict(list)
         for t in triples:
             self.out[t.subject].append((t.predicate.value, t.object))
 
-    def values(self, subject: ox.Term, predicate: ox.NamedNode) -> list[ox.Term]:
+    def values(self, subject: rdf.Term, predicate: ox.NamedNode) -> list[rdf.Term]:
         return [o for p, o in self.out.get(subject, []) if p == predicate.value]
 
-    def text(self, subject: ox.Term, *predicates: ox.NamedNode) -> str | None:
+    def text(self, subject: rdf.Term, *predicates: ox.NamedNode) -> str | None:
         for predicate in predicates:
             found = self.values(subject, predicate)
             english = [o for o in found if isinstance(o, ox.Literal) and o.language == "en"]
@@ -90,7 +91,7 @@ class Graph:
                 return o.value
         return None
 
-    def mentions(self, subject: ox.Term, depth: int = 0) -> set[str]:
+    def mentions(self, subject: rdf.Term, depth: int = 0) -> set[str]:
         """The IRIs a subject's description names, through blank nodes (lists, capacities)."""
         found: set[str] = set()
         for _, o in self.out.get(subject, []):
@@ -158,7 +159,7 @@ class Vocabulary:
     rules: list[Rule]
 
 
-def deprecation(graph: Graph, subject: ox.Term) -> Deprecation | None:
+def deprecation(graph: Graph, subject: rdf.Term) -> Deprecation | None:
     """The term's deprecation (``owl:deprecated true``), with ``dcterms:isReplacedBy`` and
     ``fdi:sunset``, if it is deprecated."""
     flags = graph.values(subject, OWL.deprecated)
@@ -211,7 +212,7 @@ def _ref(graph: Graph, shape: ox.NamedNode) -> RuleRef:
     )
 
 
-def _is_shape(graph: Graph, subject: ox.Term) -> bool:
+def _is_shape(graph: Graph, subject: rdf.Term) -> bool:
     return any(t.value in SHAPE_TYPES for t in graph.values(subject, RDF.type))
 
 

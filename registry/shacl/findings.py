@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import SH
 
+from registry.base.rdf import Term
 from registry.base.vocab import RDF
 from registry.shacl.shapes import Result
 from registry.submissions.csvformat import FIELD_OF_PROPERTY
@@ -109,11 +110,11 @@ def result_findings(
     return out
 
 
-def value_text(term: ox.Term) -> str:
+def value_text(term: Term) -> str:
     return term.value if isinstance(term, (ox.NamedNode, ox.Literal, ox.BlankNode)) else str(term)
 
 
-def _display_term(term: ox.Term) -> str:
+def _display_term(term: Term) -> str:
     if isinstance(term, ox.BlankNode):
         return "_:" + term.value
     return _display(rdflib.URIRef(term.value) if isinstance(term, ox.NamedNode) else term.value)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index_protocol import (
     INDEX_NODE,
@@ -92,7 +93,7 @@ class OxigraphIndex:
         self,
         text: str,
         graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term] | None = None,
+        substitutions: dict[ox.Variable, Term] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a SPARQL query whose dataset is exactly ``graphs`` (default and named).
 
@@ -111,7 +112,7 @@ class OxigraphIndex:
         self,
         subject: ox.NamedNode | ox.BlankNode | None,
         predicate: ox.NamedNode | None,
-        obj: ox.Term | None,
+        obj: Term | None,
         graph: ox.NamedNode | None = None,
     ) -> list[ox.Quad]:
         """Quads matching a pattern (``None`` matches anything), outside the marker graph."""

@@ -24,6 +24,7 @@ from SPARQLWrapper import CONSTRUCT, DESCRIBE, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
 from registry.base.errors import RegistryError, StoreUnavailable
+from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index_protocol import (
     INDEX_NODE,
@@ -141,7 +142,7 @@ class RemoteIndex:
         self,
         text: str,
         graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term] | None = None,
+        substitutions: dict[ox.Variable, Term] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a SPARQL query whose dataset is exactly ``graphs`` (default and named), sent as
         the protocol's ``default-graph-uri`` and ``named-graph-uri``.
@@ -158,7 +159,7 @@ class RemoteIndex:
         self,
         subject: ox.NamedNode | ox.BlankNode | None,
         predicate: ox.NamedNode | None,
-        obj: ox.Term | None,
+        obj: Term | None,
         graph: ox.NamedNode | None = None,
     ) -> list[ox.Quad]:
         """Quads matching a pattern (``None`` matches anything), outside the marker graph."""
@@ -225,7 +226,7 @@ class RemoteIndex:
         drops = [f"DROP SILENT GRAPH {g}" for g in [*self.graphs(), META_GRAPH]]
         self._update(" ;\n".join(drops))
 
-    def _scope(self) -> dict[ox.Variable, ox.Term]:
+    def _scope(self) -> dict[ox.Variable, Term]:
         return {ox.Variable("prefix"): self.prefix, ox.Variable("meta"): META_GRAPH}
 
     # --- protocol ------------------------------------------------------------------------------
@@ -244,7 +245,7 @@ class RemoteIndex:
         self,
         text: str,
         graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term],
+        substitutions: dict[ox.Variable, Term],
     ) -> list[ox.QuerySolution]:
         return list(self._query(bind(text, substitutions), graphs))  # type: ignore[arg-type]
 

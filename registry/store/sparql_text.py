@@ -10,8 +10,10 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
+from registry.base.rdf import Term
 
-def bind(text: str, substitutions: dict[ox.Variable, ox.Term]) -> str:
+
+def bind(text: str, substitutions: dict[ox.Variable, Term]) -> str:
     """``text`` with ``substitutions`` as a ``VALUES`` block opening its outermost group.
 
     >>> bind("SELECT ?s WHERE { ?s ?p ?o }", {ox.Variable("s"): ox.NamedNode("http://e/x")})
@@ -36,7 +38,7 @@ def with_values(text: str, name: str, terms: list[ox.NamedNode]) -> str:
     return f"{text[: at + 1]} VALUES ?{name} {{ {rows} }}{text[at + 1 :]}"
 
 
-def _term(term: ox.Term) -> str:
+def _term(term: Term) -> str:
     if isinstance(term, ox.BlankNode):
         raise ValueError("a blank node cannot be substituted into a query sent to a store")
     return str(term)  # pyoxigraph's N-Triples form: escaped, never raw input
