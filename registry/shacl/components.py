@@ -34,7 +34,7 @@ from registry.shacl.shapes import (
     result_for,
 )
 from registry.shacl.sparql import SparqlConstraint
-from registry.shacl.terms import XSD_STRING, Term, Unsupported, ox_term
+from registry.shacl.terms import XSD_STRING, Term, Unsupported, literal_value, ox_term
 
 
 def checks(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
@@ -170,7 +170,7 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
     return _per_value("DatatypeConstraintComponent", ok)
 
 
-_NODE_KINDS = {
+_NODE_KINDS: dict[Node, tuple[type, ...]] = {
     SH.BlankNode: (ox.BlankNode,),
     SH.IRI: (ox.NamedNode,),
     SH.Literal: (ox.Literal,),
@@ -186,7 +186,7 @@ def _node_kind(engine: NestedShapes, g: rdflib.Graph, shape: Shape, kind: Node) 
 
 
 def _count(component: str, bound: Node, at_least: bool) -> Check:
-    n = int(bound.value)  # type: ignore[union-attr]
+    n = int(literal_value(bound))
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
         if (len(values) < n) if at_least else (len(values) > n):
@@ -198,16 +198,17 @@ def _count(component: str, bound: Node, at_least: bool) -> Check:
 
 def _range(component: str, want: Callable[[int], bool]) -> Callable[..., Check]:
     def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
-        bound_is_string = isinstance(bound.value, str)  # type: ignore[union-attr]
+        bound_is_string = isinstance(literal_value(bound), str)
 
         def ok(run: Run, v: Term) -> bool:
             if not isinstance(v, ox.Literal):
                 return False
             term = run.rdf(v)
-            if isinstance(term.value, str) != bound_is_string:  # type: ignore[union-attr]
+            if isinstance(literal_value(term), str) != bound_is_string:
                 return False
             try:
-                return want(compare_literal(term, bound))
+                # pySHACL leaves compare_literal unannotated
+                return want(compare_literal(term, bound))  # type: ignore[no-untyped-call]
             except (TypeError, NotImplementedError):
                 return False
 
@@ -233,7 +234,7 @@ def _string_of(run: Run, v: Term) -> str | None:
 
 def _length(component: str, at_least: bool) -> Callable[..., Check]:
     def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
-        n = bound.value  # type: ignore[union-attr]
+        n = literal_value(bound)
         if not isinstance(n, int) or n < 0:
             raise Unsupported("bad length")
 
@@ -254,10 +255,10 @@ def _pattern(engine: NestedShapes, g: rdflib.Graph, shape: Shape, pattern: Node)
     flags = 0
     found = next(iter(g.objects(shape.node, SH.flags)), None)
     if found is not None:
-        text = str(found.value).lower()  # type: ignore[union-attr]
+        text = str(literal_value(found)).lower()
         flags |= re.I if "i" in text else 0
         flags |= re.M if "m" in text else 0
-    value = pattern.value  # type: ignore[union-attr]
+    value = literal_value(pattern)
     regex = re.compile(str(value) if value is not None and len(value) > 1 else str(pattern), flags)
 
     def ok(run: Run, v: Term) -> bool:
@@ -316,8 +317,8 @@ def _comparable(run: Run, term: Term) -> tuple[object, bool]:
     if isinstance(term, ox.NamedNode):
         return term.value, True
     rdf = run.rdf(term)
-    if isinstance(rdf.value, str):  # type: ignore[union-attr]
-        return rdf.value, True  # type: ignore[union-attr]
+    if isinstance(literal_value(rdf), str):
+        return literal_value(rdf), True
     return rdf, False
 
 

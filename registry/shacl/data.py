@@ -46,7 +46,7 @@ class Data:
         self._as_given: dict[ox.Literal, ox.Literal] | None = None
         self._types: dict[Term, list[Term]] = {}
         self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
-        self._superclasses: dict[ox.NamedNode, set[Term]] = {}
+        self._superclasses: dict[Term, set[Term]] = {}
         self._class_members: dict[ox.NamedNode, list[Term]] = {}
 
     def forget(self) -> None:
@@ -82,6 +82,8 @@ class Data:
             return out.get(RDF_TYPE, [])
         found = self._types.get(node)
         if found is None:
+            if isinstance(node, ox.Literal):  # (as the store refuses one as a subject)
+                raise TypeError(f"a literal is no subject: {node}")
             found = self._types[node] = list(
                 dict.fromkeys(q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None))
             )
@@ -129,13 +131,13 @@ class Data:
                 (stored,) = [q.object for q in scratch]
                 scratch.clear()
                 # Two given literals stored as one stay as the store has them (ambiguous).
-                mapping[stored] = literal if stored not in mapping else None  # type: ignore[index]
+                mapping[stored] = literal if stored not in mapping else None
             self._as_given = {k: v for k, v in mapping.items() if v is not None}
         return self._as_given.get(term, term)
 
     def superclasses(self, cls: Term) -> set[Term]:
         """``cls`` and every class it is a subclass of (rdfs:subClassOf*, in the data)."""
-        found = self._superclasses.get(cls)  # type: ignore[arg-type]
+        found = self._superclasses.get(cls)
         if found is None:
             found, todo = {cls}, [cls]
             while todo:
@@ -143,7 +145,7 @@ class Data:
                     if parent not in found:
                         found.add(parent)
                         todo.append(parent)
-            self._superclasses[cls] = found  # type: ignore[index]
+            self._superclasses[cls] = found
         return found
 
     def is_instance(self, node: Term, cls: ox.NamedNode) -> bool:
@@ -162,7 +164,8 @@ class Data:
         return found
 
     def _instances_of(self, cls: ox.NamedNode) -> list[Term]:
-        classes, todo = {cls}, [cls]
+        classes: set[Term] = {cls}
+        todo: list[Term] = [cls]
         while todo:
             for sub in self.subjects(RDFS_SUBCLASS, todo.pop()):
                 if sub not in classes:

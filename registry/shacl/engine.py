@@ -62,7 +62,7 @@ _UNSUPPORTED = {
     SH.entailment,
 }
 OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
-_SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+_SEVERITIES: dict[Node, str] = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
 # Stores up to this many quads are read in one pass before validating: about 1 µs a quad in

@@ -19,7 +19,7 @@ from registry.shacl.shapes import (
     evaluate,
     result_for,
 )
-from registry.shacl.terms import Term, Unsupported
+from registry.shacl.terms import Term, Unsupported, literal_value
 
 
 def node_check(engine: NestedShapes, target: Node) -> Check:
@@ -111,8 +111,8 @@ def qualified_check(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Chec
                 for sibling in g.objects(prop, SH.qualifiedValueShape):
                     if sibling != target.node:
                         siblings.append(engine.shape(sibling))
-    low_n = None if low is None else int(low.value)  # type: ignore[union-attr]
-    high_n = None if high is None else int(high.value)  # type: ignore[union-attr]
+    low_n = None if low is None else int(literal_value(low))
+    high_n = None if high is None else int(literal_value(high))
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
         if not disjoint and not values and (low_n is None or low_n < 1):
