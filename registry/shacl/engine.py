@@ -84,7 +84,7 @@ class Engine:
             self.shape(node)
         self.targeted = [s for s in self.shapes.values() if s.targets]
         _mark_local(self.shapes.values())
-        self.target_literals = {
+        self.target_literals: dict[Term, Node] = {
             ox_term(v): v
             for v in graph.objects(None, SH.targetNode)
             if isinstance(v, rdflib.Literal)
@@ -263,7 +263,8 @@ def _shape_nodes(g: rdflib.Graph) -> set[Node]:
 def _declares_components(g: rdflib.Graph) -> bool:
     """Whether the graph declares a constraint component: an instance of sh:ConstraintComponent
     or of any subclass of it, or anything with a parameter or a validator."""
-    classes, todo = {SH.ConstraintComponent}, [SH.ConstraintComponent]
+    classes: set[Node] = {SH.ConstraintComponent}
+    todo: list[Node] = [SH.ConstraintComponent]
     while todo:
         for sub in g.subjects(RDFS.subClassOf, todo.pop()):
             if sub not in classes:

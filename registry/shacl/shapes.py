@@ -94,7 +94,7 @@ class Run:
     data: Data
     stack: list[Shape] = field(default_factory=list)
     # Literal sh:targetNode values keep the shapes graph's own term, as in pySHACL.
-    literals: dict[ox.Literal, Node] = field(default_factory=dict)
+    literals: dict[Term, Node] = field(default_factory=dict)
     # Verdicts of local shapes, by (shape, strict, the values the shape reads).
     verdicts: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 

@@ -10,14 +10,15 @@ does not reach). Rows are then grouped by focus node and read exactly as pySHACL
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pyoxigraph as ox
 import rdflib
 from pyshacl.helper.path_helper import shacl_path_to_sparql_path
 from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
+from pyshacl.shapes_graph import ShapesGraph
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node, URIRef
 
@@ -58,9 +59,8 @@ class SparqlConstraint:
             raise Unsupported(str(e)) from e
         if shape.path is not None:
             # pySHACL's own path writer, which reads its ShapesGraph's ``graph`` and ``objects``
-            path = shacl_path_to_sparql_path(
-                SimpleNamespace(graph=g, objects=g.objects), shape.path
-            )
+            reader = cast(ShapesGraph, SimpleNamespace(graph=g, objects=g.objects))
+            path = shacl_path_to_sparql_path(reader, shape.path)
             text = helper.bind_path_regex.sub(rf"\g<1>{path}", text)
         elif helper.bind_path_regex.search(text):
             raise Unsupported("$PATH without a path")
@@ -235,8 +235,12 @@ class SparqlConstraint:
 
 def _format(message: str, variables: dict[str, Term]) -> str:
     for name, term in variables.items():
-        message = re.sub(f"{{[?$]{name}}}", lambda _m, t=term: term_text(t), message)
+        message = re.sub(f"{{[?$]{name}}}", _text_of(term), message)
     return message
+
+
+def _text_of(term: Term) -> Callable[[re.Match[str]], str]:
+    return lambda _match: term_text(term)
 
 
 _PREBOUND = re.compile(r"(?<![\w?$])[?$](this|currentShape)\b")
@@ -322,7 +326,8 @@ def _prefixes(g: rdflib.Graph, node: Node) -> dict[str, str]:
 def _check_invalid(text: str) -> None:
     """pySHACL's checks of a SHACL-SPARQL query's text (raise as it would)."""
     helper = SPARQLQueryHelper.__new__(SPARQLQueryHelper)
-    helper.check_invalid_sparql(text)
+    # pySHACL leaves check_invalid_sparql unannotated
+    helper.check_invalid_sparql(text)  # type: ignore[no-untyped-call]
 
 
 def _target_pattern(shape: Shape) -> str:
