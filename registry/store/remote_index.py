@@ -169,10 +169,10 @@ class RemoteIndex:
         substitutions[ox.Variable("meta")] = META_GRAPH
         return canonical(
             ox.Quad(
-                given["s"] or row["s"],
-                given["p"] or row["p"],
-                given["o"] or row["o"],
-                given["g"] or row["g"],
+                subject or _subject(row["s"]),
+                predicate or _iri(row["p"]),
+                obj or _term(row["o"]),
+                graph or _graph(row["g"]),
             )
             for row in self._select(QUADS, None, substitutions)
         )
@@ -301,7 +301,7 @@ def canonical(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
     store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
     graphs = {ox.NamedNode(f"urn:x-fdi:literal:{i}"): lit for i, lit in enumerate(typed)}
     store.extend(ox.Quad(node, node, lit, graph) for graph, lit in graphs.items())
-    again = {graphs[q.graph_name]: q.object for q in store}  # type: ignore[index]
+    again: dict[Term, Term] = {graphs[q.graph_name]: q.object for q in store}
     return [
         ox.Quad(q.subject, q.predicate, again[q.object], q.graph_name) if q.object in again else q
         for q in quads
@@ -325,3 +325,29 @@ def _as_query_triples(quads: Iterable[ox.Quad]) -> ox.QueryTriples:
 
 def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
+# What a store answers for a quad pattern's variables, as the quad's places take them (a store
+# answering anything else fails the quad as it always has, with a TypeError).
+def _term(term: Term | None) -> Term:
+    if term is None:
+        raise TypeError("the store left a quad's term unbound")
+    return term
+
+
+def _subject(term: Term | None) -> ox.NamedNode | ox.BlankNode | ox.Triple:
+    if not isinstance(term, ox.NamedNode | ox.BlankNode | ox.Triple):
+        raise TypeError(f"the store answered {term} as a subject")
+    return term
+
+
+def _iri(term: Term | None) -> ox.NamedNode:
+    if not isinstance(term, ox.NamedNode):
+        raise TypeError(f"the store answered {term} where an IRI belongs")
+    return term
+
+
+def _graph(term: Term | None) -> ox.NamedNode | ox.BlankNode:
+    if not isinstance(term, ox.NamedNode | ox.BlankNode):
+        raise TypeError(f"the store answered {term} as a graph name")
+    return term
