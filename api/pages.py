@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from api.auth import requester
 from api.negotiation import SUFFIX, format_url, negotiate
 from registry import __version__
+from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.rdf import Term
 from registry.base.vocab import DCT, FDI, PREFIXES, RDFS, ROV
@@ -206,8 +207,8 @@ def formats_links(request: Request) -> list[dict[str, str]]:
 def _label(triples: list[ox.Triple], iri: str) -> str | None:
     for predicate in (RDFS.label, ROV.legalName, DCT.title):
         for t in triples:
-            if t.subject.value == iri and t.predicate == predicate:
-                return t.object.value
+            if rdf.value(t.subject) == iri and t.predicate == predicate:
+                return rdf.value(t.object)
     return None
 
 

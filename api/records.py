@@ -18,6 +18,7 @@ from api import pages
 from api.auth import current_principal
 from api.logs import request_id
 from api.negotiation import SUFFIX, format_url, negotiate, none_match
+from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.resources import context_path
 from registry.base.vocab import PREFIXES
@@ -85,7 +86,7 @@ def record(
     # The rules version that validated the record: metadata of the record, in a Link header
     # only (the body stays the record exactly, as its receipt's hash covers it).
     for t in advertised + rules.conforms_to(registry, iri):
-        response.headers.append("Link", f'<{t.object.value}>; rel="{t.predicate.value}"')
+        response.headers.append("Link", f'<{rdf.value(t.object)}>; rel="{t.predicate.value}"')
     return response
 
 

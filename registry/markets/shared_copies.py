@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.vocab import FDI, RDF
 from registry.kernel import access
 from registry.kernel.lifecycle import (
@@ -130,7 +131,9 @@ class SharedCopies:
     @cached_property
     def _pending_organisations(self) -> dict[str, set[str]]:
         return {
-            iri: {t.value for t in objects(self.triples(iri), ox.NamedNode(iri), FDI.marketRole)}
+            iri: {
+                rdf.value(t) for t in objects(self.triples(iri), ox.NamedNode(iri), FDI.marketRole)
+            }
             for iri, r in self.pending.items()
             if r["type"] == FDI.Organisation.value
         }
@@ -180,9 +183,9 @@ class SharedCopies:
     def assets_of_right(self, right: str) -> set[str]:
         """The asset a right to operate is about, as stored and as it will be."""
         node = ox.NamedNode(right)
-        found = {t.value for t in objects(self.triples(right), node, FDI.asset)}
+        found = {rdf.value(t) for t in objects(self.triples(right), node, FDI.asset)}
         if right in self.pending and self.registry.info(right) is not None:
-            found |= {t.value for t in objects(content(self.registry, right), node, FDI.asset)}
+            found |= {rdf.value(t) for t in objects(content(self.registry, right), node, FDI.asset)}
         return found
 
     @cached_property
@@ -208,7 +211,7 @@ class SharedCopies:
                 dt.date.fromisoformat(end) if end else None,
             )
             for asset in objects(triples, node, FDI.asset):
-                by_asset.setdefault(asset.value, {})[iri] = span
+                by_asset.setdefault(rdf.value(asset), {})[iri] = span
         return by_asset, iris
 
     def operator_of(self, asset: str, on: dt.date | None = None) -> str | None:

@@ -88,7 +88,7 @@ class Graph:
             found = self.values(subject, predicate)
             english = [o for o in found if isinstance(o, ox.Literal) and o.language == "en"]
             for o in english or found:
-                return o.value
+                return rdf.value(o)
         return None
 
     def mentions(self, subject: rdf.Term, depth: int = 0) -> set[str]:
@@ -165,8 +165,8 @@ def deprecation(graph: Graph, subject: rdf.Term) -> Deprecation | None:
     flags = graph.values(subject, OWL.deprecated)
     if not any(isinstance(f, ox.Literal) and f.value in ("true", "1") for f in flags):
         return None
-    replaced = [o.value for o in graph.values(subject, DCT.isReplacedBy)]
-    sunset = next((o.value for o in graph.values(subject, FDI.sunset)), None)
+    replaced = [rdf.value(o) for o in graph.values(subject, DCT.isReplacedBy)]
+    sunset = next((rdf.value(o) for o in graph.values(subject, FDI.sunset)), None)
     return Deprecation(replaced, sunset)
 
 
@@ -213,7 +213,7 @@ def _ref(graph: Graph, shape: ox.NamedNode) -> RuleRef:
 
 
 def _is_shape(graph: Graph, subject: rdf.Term) -> bool:
-    return any(t.value in SHAPE_TYPES for t in graph.values(subject, RDF.type))
+    return any(rdf.value(t) in SHAPE_TYPES for t in graph.values(subject, RDF.type))
 
 
 def _name(graph: Graph, subject: ox.NamedNode) -> str:
@@ -223,7 +223,7 @@ def _name(graph: Graph, subject: ox.NamedNode) -> str:
 def _term(
     graph: Graph, subject: ox.NamedNode, rules: list[RuleRef], examples: dict[str, str]
 ) -> Term:
-    types = [t.value for t in graph.values(subject, RDF.type)]
+    types = [rdf.value(t) for t in graph.values(subject, RDF.type)]
     kind = next((KINDS[t] for t in KINDS if t in types), "Individual")
     facts = []
     for label, predicate in (
@@ -254,7 +254,7 @@ def _term(
 
 
 def _rule(graph: Graph, subject: ox.NamedNode) -> Rule:
-    severity = next((o.value for o in graph.values(subject, SH.severity)), SH.Violation.value)
+    severity = next((rdf.value(o) for o in graph.values(subject, SH.severity)), SH.Violation.value)
     constrains = sorted(
         o.value
         for predicate in (SH.targetClass, SH.path)
@@ -294,7 +294,7 @@ def _generated(graph: Graph, subject: ox.NamedNode, kind: str) -> tuple[str, str
     if kind == "Class":
         body = f"<#example> a {name} ."
     elif kind == "Datatype property":
-        ranges = [r.value for r in graph.values(subject, RDFS.range)]
+        ranges = [rdf.value(r) for r in graph.values(subject, RDFS.range)]
         value = next((SAMPLES[r] for r in ranges if r in SAMPLES), '"text"')
         body = f"<#example> {name} {value} ."
     elif kind == "Object property":

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Conflict, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, ORG, PROV, RDF, RDFS
@@ -290,7 +291,7 @@ def _transition(
         if status in ("suspended", "revoked"):
             node = ox.NamedNode(membership)
             claims = {
-                t.value
+                rdf.value(t)
                 for t in objects(triples, node, ORG.role) + objects(triples, node, FDI.grantedScope)
             }
             certificates.revoke_all(
@@ -361,7 +362,7 @@ def _sync_roles(
     roles &= DIRECTORY_ROLES
     node = ox.NamedNode(org)
     triples = content(registry, org)
-    if {t.value for t in objects(triples, node, FDI.marketRole)} == roles:
+    if {rdf.value(t) for t in objects(triples, node, FDI.marketRole)} == roles:
         return
     tx.put(
         node,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import (
     DuplicateOrganisation,
     InvalidTransition,
@@ -283,7 +284,7 @@ def _issue_requested(tx, registry: Registry, ca: CertificateAuthority, org: str,
     if pem is None:
         return
     csr = load_csr(pem)
-    roles = [t.value for t in objects(triples, node, FDI.userRole)]
+    roles = [rdf.value(t) for t in objects(triples, node, FDI.userRole)]
     name = csr_common_name(csr) or text(triples, node, VCARD.fn) or "administrator"
     certificates.issue(
         tx,
