@@ -47,7 +47,7 @@ from registry.trust.membership_view import (
 )
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry, Transaction
+    from registry.kernel.core import RecordInfo, Registry, Transaction
 
 from registry.trust.schemes import (
     DIRECTORY_ROLES,
@@ -157,7 +157,7 @@ def grant(
     if valid_to is not None and valid_to < valid_from:
         raise UnusableInput(f"validTo ({valid_to}) is before validFrom ({valid_from})")
     with registry.transaction(principal.actor, "membership-grant") as tx:
-        info = tx.info(membership)
+        info = _entry(tx, membership)
         check_version(info, if_match)
         require_status(info, ("requested",), "grant", "membership")
         node = ox.NamedNode(membership)
@@ -174,7 +174,7 @@ def grant(
             _sync_roles(tx, registry, info.owner, extra=(membership, triples))
         view = view_of(registry, membership, triples, status)
         tx.notify(
-            info.owner,
+            _owner(info),
             _activity(
                 "Accept",
                 operator_iri(registry.settings.base_iri),
@@ -203,7 +203,7 @@ def accept_agreement(
             existing=current,
         )
     with registry.transaction(principal.actor, "agreement-acceptance") as tx:
-        info = tx.info(membership)
+        info = _entry(tx, membership)
         require_status(
             info, ("requested", "awaiting-acceptance"), "accept the agreement for", "membership"
         )
@@ -219,7 +219,7 @@ def accept_agreement(
             ox.Triple(
                 acceptance,
                 PROV.wasAssociatedWith,
-                ox.NamedNode(principal.user or principal.organisation),
+                ox.NamedNode(principal.user or _organisation(principal)),
             ),
             ox.Triple(acceptance, PROV.endedAtTime, timestamp()),
         ]
@@ -229,7 +229,7 @@ def accept_agreement(
             _sync_roles(tx, registry, info.owner, extra=(membership, triples))
         view = view_of(registry, membership, triples, status)
         tx.notify(
-            info.owner,
+            _owner(info),
             _activity("Accept", principal.organisation, current, view["next"]["description"]),
         )
     return view
@@ -283,7 +283,7 @@ def _transition(
     require_operator(principal)
     record_of(registry, membership, MEMBERSHIP, "membership")
     with registry.transaction(principal.actor, f"membership-{action}") as tx:
-        info = tx.info(membership)
+        info = _entry(tx, membership)
         require_status(info, allowed, action, "membership")
         triples = restatus(
             tx, info, content(registry, membership), FDI.membershipStatus, status, reason
@@ -295,12 +295,12 @@ def _transition(
                 for t in objects(triples, node, ORG.role) + objects(triples, node, FDI.grantedScope)
             }
             certificates.revoke_all(
-                tx, registry, info.owner, f"membership {status}: {reason}", claims=claims
+                tx, registry, _owner(info), f"membership {status}: {reason}", claims=claims
             )
         _sync_roles(tx, registry, info.owner, extra=(membership, triples))
         view = view_of(registry, membership, triples, status)
         tx.notify(
-            info.owner,
+            _owner(info),
             _activity(
                 "Update",
                 operator_iri(registry.settings.base_iri),
@@ -350,6 +350,24 @@ def open_membership(registry: Registry, org: str, s: Scheme) -> str | None:
         if info.status in OPEN and scheme_iri_of(registry, info.iri) == s.iri:
             return info.iri
     return None
+
+
+def _entry(tx: Transaction, membership: str) -> RecordInfo:
+    """The membership's entry in the register, found before the transaction began."""
+    info = tx.info(membership)
+    assert info is not None
+    return info
+
+
+def _owner(info: RecordInfo) -> str:
+    """The organisation a membership is for (its owner)."""
+    assert info.owner is not None  # a membership is always its organisation's
+    return info.owner
+
+
+def _organisation(principal: Principal) -> str:
+    assert principal.organisation is not None  # require_admin found its administrator
+    return principal.organisation
 
 
 def _sync_roles(
