@@ -163,8 +163,8 @@ def find_by_identifier(registry: Registry, number: str | None, lei: str | None) 
             None,
             substitutions={ox.Variable("key"): key, ox.Variable("value"): ox.Literal(value)},
         )
-        for row in rows:  # type: ignore[union-attr]
-            return row["org"].value
+        for row in rdf.solutions(rows):
+            return rdf.value(row["org"])
     return None
 
 
@@ -188,6 +188,7 @@ def verify(
     record_of(registry, org, ORGANISATION, "organisation")
     with registry.transaction(principal.actor, "organisation-verify") as tx:
         info = tx.info(org)
+        assert info is not None  # record_of found it
         check_version(info, if_match)
         require_status(info, ("applied",), "verify", "organisation")
         triples = replace(
@@ -255,6 +256,7 @@ def _transition(
         )
     with registry.transaction(principal.actor, f"organisation-{action}") as tx:
         info = tx.info(org)
+        assert info is not None  # record_of found it
         require_status(info, allowed, action, "organisation")
         triples = content(registry, org)
         if action in ("suspend", "reinstate", "revoke"):
@@ -311,7 +313,7 @@ def _evidence(
         ox.Triple(subject, DCAT.contactPoint, contact),
         ox.Triple(contact, VCARD.hasEmail, _iri(people.mailto(a.contact_email))),
     ]
-    optional = [
+    optional: list[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, rdf.Term | None]] = [
         (subject, FDI.companyNumber, ox.Literal(number) if number else None),
         (subject, FDI.lei, ox.Literal(lei) if lei else None),
         (
