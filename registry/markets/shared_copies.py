@@ -144,7 +144,9 @@ class SharedCopies:
             [access.public_graph(self.base)],
             {ox.Variable("role"): ox.NamedNode(role)},
         )
-        found = {s["org"].value for s in solutions} - set(self._pending_organisations)  # type: ignore[index,union-attr]
+        found = {s["org"].value for s in rdf.solutions(solutions)} - set(
+            self._pending_organisations
+        )
         return found | {o for o, roles in self._pending_organisations.items() if role in roles}
 
     def grantees(self, terms: Terms) -> frozenset[str]:
@@ -218,13 +220,15 @@ class SharedCopies:
         """The organisation operating ``asset`` today once ``tx`` commits: the operator of the
         right then in force (``registry.trust.control``'s rule, over the pending rights too)."""
         rights: dict[str, tuple[str, dt.date, dt.date | None]] = {}
-        for row in self.registry.index.query(
-            CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        for row in rdf.solutions(
+            self.registry.index.query(
+                CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+            )
         ):
-            rights[row["right"].value] = (  # type: ignore[index]
-                row["operator"].value,  # type: ignore[index]
-                dt.date.fromisoformat(row["from"].value),  # type: ignore[index]
-                dt.date.fromisoformat(row["to"].value) if row["to"] else None,  # type: ignore[index]
+            rights[row["right"].value] = (
+                row["operator"].value,
+                dt.date.fromisoformat(row["from"].value),
+                dt.date.fromisoformat(row["to"].value) if row["to"] else None,
             )
         pending, changed = self._pending_rights
         # a right in ``tx`` counts as it will be (below), if it is still about this asset

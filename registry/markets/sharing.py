@@ -124,9 +124,9 @@ def follow_operators(
         return 0
     assets = sorted(
         {
-            row["asset"].value  # type: ignore[index]
-            for row in registry.index.query(RIGHTS_DATED, None)
-            if start < dt.date.fromisoformat(row["day"].value) <= on  # type: ignore[index]
+            row["asset"].value
+            for row in rdf.solutions(registry.index.query(RIGHTS_DATED, None))
+            if start < dt.date.fromisoformat(row["day"].value) <= on
         }
     )
     moved = 0
@@ -210,9 +210,10 @@ def withdraw(
     if info.owner != org:
         raise Forbidden("only the organisation that made an agreement may withdraw it")
     with registry.transaction(principal.actor, "agreement-withdrawal") as tx:
-        info = tx.info(iri)
-        check_version(info, if_match)
-        if info.status != WITHDRAWN:
+        current = tx.info(iri)
+        assert current is not None  # record_of found it
+        check_version(current, if_match)
+        if current.status != WITHDRAWN:
             node = ox.NamedNode(iri)
             triples = replace(content(registry, iri), node, PROV.invalidatedAtTime, [timestamp()])
             tx.put(node, AGREEMENT, triples, status=WITHDRAWN)
@@ -260,8 +261,8 @@ def shared_with(registry: Registry, principal: Principal) -> list[dict[str, Any]
         if isinstance(q.subject, ox.NamedNode) and "#" not in q.subject.value
     }
     out = []
-    for solution in registry.index.query(AGREEMENTS_SHARED, [graph]):
-        iri = solution["agreement"].value  # type: ignore[index]
+    for solution in rdf.solutions(registry.index.query(AGREEMENTS_SHARED, [graph])):
+        iri = solution["agreement"].value
         info = registry.info(iri)
         copy = [
             ox.Triple(q.subject, q.predicate, q.object)
