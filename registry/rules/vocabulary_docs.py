@@ -51,7 +51,9 @@ def term_triples(registry: Registry | None, version: str, iri: str) -> list[ox.T
     subject = ox.NamedNode(iri)
     if subject not in graph.out:
         raise NotFound(f"version {version} does not define {iri}")
-    out, todo, seen = [], [subject], set()
+    out: list[ox.Triple] = []
+    todo: list[ox.NamedNode | ox.BlankNode] = [subject]
+    seen: set[ox.NamedNode | ox.BlankNode] = set()
     while todo:
         node = todo.pop()
         seen.add(node)

@@ -92,7 +92,8 @@ def next_step(
         }
     if status == "verified":
         current = next(m for m in joined if m["status"] in membership_view.OPEN)
-        return membership_view.membership(registry, current["id"])["next"]
+        step: dict[str, Any] = membership_view.membership(registry, current["id"])["next"]
+        return step
     return {
         "step": "contact-scheme-operator",
         "description": f"The organisation is {status}; contact the scheme operator.",
