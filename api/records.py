@@ -132,7 +132,7 @@ def represent(
     elif media == "application/ld+json":
         body = compacted(triples)
     else:
-        body = ox.serialize(triples, format=RDF_FORMATS[media], prefixes=PREFIXES)
+        body = rdf.serialize(triples, RDF_FORMATS[media], PREFIXES)
     if version is not None:
         etag = f'"{version}.{SUFFIX[media]}"'
     else:
@@ -160,4 +160,5 @@ def alternates(request: Request, media: str, describedby: str | None = None) -> 
 def shapes_for(request: Request, kind: str) -> str:
     """The shapes document that describes records of ``kind`` (the whole set when none does)."""
     name = SHAPES_BY_KIND.get(kind)
-    return request.app.state.settings.base_iri + (f"shapes/{name}" if name else "shapes")
+    base: str = request.app.state.settings.base_iri
+    return base + (f"shapes/{name}" if name else "shapes")
