@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyoxigraph as ox
 import rdflib
@@ -31,6 +32,7 @@ from registry.shacl.shapes import (
     Result,
     Run,
     Shape,
+    mark,
     result_for,
 )
 from registry.shacl.sparql import SparqlConstraint
@@ -64,9 +66,9 @@ def checks(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Iterator[Chec
             for value in g.objects(node, p):
                 check = _SIMPLE[p](engine, g, shape, value)
                 if p != SH["class"]:
-                    check.kind = "simple"  # type: ignore[attr-defined]
+                    mark(check, kind="simple")
                 if p in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals):
-                    check.reads = (ox_term(value),)  # type: ignore[attr-defined]
+                    mark(check, reads=(ox_term(value),))
                 yield check
     for value in g.objects(node, SH.node):
         yield node_check(engine, value)
@@ -118,7 +120,7 @@ def _class(engine: NestedShapes, g: rdflib.Graph, shape: Shape, cls: Node) -> Ch
     target = ox_term(cls)
     return _per_value(
         "ClassConstraintComponent",
-        lambda run, v: not isinstance(v, ox.Literal) and run.data.is_instance(v, target),  # type: ignore[arg-type]
+        lambda run, v: not isinstance(v, ox.Literal) and run.data.is_instance(v, target),
     )
 
 
@@ -126,7 +128,7 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
     from datetime import date, datetime, time
     from decimal import Decimal
 
-    value_type = {
+    value_types: dict[Node, type | tuple[type, ...]] = {
         XSD.string: (str, bytes),
         RDF.langString: (str, bytes),
         XSD.integer: int,
@@ -136,7 +138,8 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
         XSD.date: date,
         XSD.time: time,
         XSD.dateTime: datetime,
-    }.get(dtype)  # type: ignore[call-overload]
+    }
+    value_type = value_types.get(dtype)
     cache: dict[ox.Literal, bool] = {}
 
     def actual(term: rdflib.Literal) -> bool:
@@ -161,7 +164,9 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
             return False
         found = cache.get(v)
         if found is None:
-            found = matches(run.rdf(v))  # type: ignore[arg-type]
+            term = run.rdf(v)
+            assert isinstance(term, rdflib.Literal)  # an Oxigraph literal's rdflib term
+            found = matches(term)
             if len(cache) >= 100_000:  # bounded: a registry has a literal or more per record
                 cache.clear()
             cache[v] = found
@@ -311,7 +316,7 @@ def _pair(component: str) -> Callable[..., Check]:
     return make
 
 
-def _comparable(run: Run, term: Term) -> tuple[object, bool]:
+def _comparable(run: Run, term: Term) -> tuple[Any, bool]:
     if isinstance(term, ox.BlankNode):
         raise Unsupported("sh:lessThan on a blank node")  # pySHACL raises here too
     if isinstance(term, ox.NamedNode):
@@ -334,7 +339,7 @@ def _compare_pair(
             if left_is_string != right_is_string:
                 bad = True
             else:
-                bad = not (left < right) if strict else not (left <= right)  # type: ignore[operator]
+                bad = not (left < right) if strict else not (left <= right)
             if bad:
                 yield result_for(shape, focus, component, v)
 

@@ -41,13 +41,13 @@ class Data:
         # Given triples are read as given (lexical forms as submitted: a store canonicalises
         # them), for targets and inverse paths too; built on first use.
         self._given = triples is not None
-        self._by_predicate: dict[ox.NamedNode, list[tuple[Term, Term]]] | None = None
+        self._by_predicate: dict[Term, list[tuple[Term, Term]]] | None = None
         self._by_object: dict[ox.NamedNode, dict[Term, list[Term]]] = {}
         self._as_given: dict[ox.Literal, ox.Literal] | None = None
         self._types: dict[Term, list[Term]] = {}
-        self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
+        self._instances: dict[tuple[Term, Term], bool] = {}
         self._superclasses: dict[Term, set[Term]] = {}
-        self._class_members: dict[ox.NamedNode, list[Term]] = {}
+        self._class_members: dict[Term, list[Term]] = {}
 
     def forget(self) -> None:
         """Drop the memoised reads (read again if needed): between batches of focus nodes."""
@@ -101,7 +101,7 @@ class Data:
             dict.fromkeys(q.subject for q in self.store.quads_for_pattern(None, predicate, obj))
         )
 
-    def pairs(self, predicate: ox.NamedNode) -> Iterator[tuple[Term, Term]]:
+    def pairs(self, predicate: Term) -> Iterator[tuple[Term, Term]]:
         if self._given:
             if self._by_predicate is None:
                 self._by_predicate = {}
@@ -110,6 +110,8 @@ class Data:
                         self._by_predicate.setdefault(p, []).extend((subject, o) for o in objects)
             yield from self._by_predicate.get(predicate, [])
             return
+        if not isinstance(predicate, ox.NamedNode):  # (as the store refuses one)
+            raise TypeError(f"a predicate is an IRI, not {predicate}")
         for q in self.store.quads_for_pattern(None, predicate, None):
             yield q.subject, q.object
 
@@ -148,7 +150,7 @@ class Data:
             self._superclasses[cls] = found
         return found
 
-    def is_instance(self, node: Term, cls: ox.NamedNode) -> bool:
+    def is_instance(self, node: Term, cls: Term) -> bool:
         """``node rdf:type/rdfs:subClassOf* cls`` in the data graph."""
         key = (node, cls)
         known = self._instances.get(key)
@@ -157,13 +159,13 @@ class Data:
             self._instances[key] = known
         return known
 
-    def instances(self, cls: ox.NamedNode) -> list[Term]:
+    def instances(self, cls: Term) -> list[Term]:
         found = self._class_members.get(cls)
         if found is None:
             found = self._class_members[cls] = self._instances_of(cls)
         return found
 
-    def _instances_of(self, cls: ox.NamedNode) -> list[Term]:
+    def _instances_of(self, cls: Term) -> list[Term]:
         classes: set[Term] = {cls}
         todo: list[Term] = [cls]
         while todo:

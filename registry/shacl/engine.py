@@ -221,7 +221,11 @@ def _mark_local(shapes: Iterable[Shape]) -> None:
             shape.local = kinds <= {"simple", "property"}
     for shape in shapes:
         if shape.path is None and shape.local:
-            targets = [c.target for c in shape.checks if getattr(c, "kind", "") == "property"]  # type: ignore[attr-defined]
+            targets = [
+                vars(c)["target"]  # (set by mark)
+                for c in shape.checks
+                if getattr(c, "kind", "") == "property"
+            ]
             shape.local = all(t.local and t.path is not None for t in targets)
     for shape in shapes:
         if not shape.local:
@@ -292,11 +296,11 @@ def _focus_nodes(data: Data, shape: Shape) -> list[Term]:
         if kind == SH.targetNode:
             nodes[value] = None
         elif kind == SH.targetClass:
-            nodes.update(dict.fromkeys(data.instances(value)))  # type: ignore[arg-type]
+            nodes.update(dict.fromkeys(data.instances(value)))
         elif kind == SH.targetSubjectsOf:
-            nodes.update(dict.fromkeys(s for s, _ in data.pairs(value)))  # type: ignore[arg-type]
+            nodes.update(dict.fromkeys(s for s, _ in data.pairs(value)))
         else:
-            nodes.update(dict.fromkeys(o for _, o in data.pairs(value)))  # type: ignore[arg-type]
+            nodes.update(dict.fromkeys(o for _, o in data.pairs(value)))
     return list(nodes)
 
 

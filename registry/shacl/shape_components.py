@@ -17,6 +17,7 @@ from registry.shacl.shapes import (
     Run,
     Shape,
     evaluate,
+    mark,
     result_for,
 )
 from registry.shacl.terms import Term, Unsupported, literal_value
@@ -44,8 +45,10 @@ def property_check(engine: NestedShapes, target: Node) -> Check:
         if other.kind_simple and not other.deactivated:
             # Value checks only: nothing can recurse, so no evaluation stack is needed.
             out: list[Result] = []
+            path_values = other.values
+            assert path_values is not None  # a property shape's (its path is checked above)
             for v in values:
-                own = other.values(run.data, v)  # type: ignore[misc]
+                own = path_values(run.data, v)
                 for c in other.checks:
                     out.extend(c(run, other, v, own))
             return out
@@ -53,9 +56,7 @@ def property_check(engine: NestedShapes, target: Node) -> Check:
             return []
         return evaluate(run, other, values)
 
-    check.kind = "property"  # type: ignore[attr-defined]
-    check.target = other  # type: ignore[attr-defined]
-    return check
+    return mark(check, kind="property", target=other)
 
 
 def logical_check(engine: NestedShapes, g: rdflib.Graph, op: str, members: Node) -> Check:

@@ -110,6 +110,15 @@ class Run:
 Check = Callable[[Run, Shape, Term, list[Term]], Iterable[Result]]
 
 
+def mark(check: Check, **marks: object) -> Check:
+    """``check`` with ``marks`` set on it as attributes, which the engine's planning reads
+    with ``getattr``: ``kind`` ("simple" or "property"), ``reads`` (the predicates a simple
+    check reads beyond the path), ``target`` (a property check's shape), ``whole_graph`` (a
+    SHACL-SPARQL check's run over the whole graph at once)."""
+    vars(check).update(marks)
+    return check
+
+
 class NestedShapes(Protocol):
     """The compiled shapes a nested-shape check reaches (the engine)."""
 
