@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import (
     NotFound,
 )
@@ -102,7 +103,9 @@ def catalogue(
     base = registry.settings.base_iri
     members = [
         row["catalogue"].value
-        for row in registry.index.query(MEMBER_CATALOGUES, registry.dataset_for(principal))  # type: ignore[union-attr]
+        for row in rdf.solutions(
+            registry.index.query(MEMBER_CATALOGUES, registry.dataset_for(principal))
+        )
     ]
     pages = max(1, math.ceil(len(members) / page_size))
     if page < 1 or page > pages:

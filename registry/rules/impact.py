@@ -75,7 +75,8 @@ class Impact:
 
 
 def _runners(registry: Registry) -> dict[str, Impact]:
-    return registry.__dict__.setdefault("_impacts", {})  # type: ignore[no-any-return]
+    runners: dict[str, Impact] = registry.__dict__.setdefault("_impacts", {})
+    return runners
 
 
 _lock = threading.Lock()

@@ -23,6 +23,7 @@ import pyoxigraph as ox
 from SPARQLWrapper import CONSTRUCT, DESCRIBE, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
+from registry.base import rdf
 from registry.base.errors import RegistryError, StoreUnavailable
 from registry.base.rdf import Term
 from registry.base.vocab import FDI
@@ -247,7 +248,7 @@ class RemoteIndex:
         graphs: list[ox.NamedNode] | None,
         substitutions: dict[ox.Variable, Term],
     ) -> list[ox.QuerySolution]:
-        return list(self._query(bind(text, substitutions), graphs))  # type: ignore[arg-type]
+        return list(rdf.solutions(self._query(bind(text, substitutions), graphs)))
 
     def _query(
         self, text: str, graphs: list[ox.NamedNode] | None
@@ -320,7 +321,9 @@ def _as_query_triples(quads: Iterable[ox.Quad]) -> ox.QueryTriples:
     # Callers test ``isinstance(result, ox.QueryTriples)``, a type only a store can make.
     store = ox.Store()
     store.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads)
-    return store.query("CONSTRUCT WHERE { ?s ?p ?o }")  # type: ignore[return-value]
+    triples = store.query("CONSTRUCT WHERE { ?s ?p ?o }")
+    assert isinstance(triples, ox.QueryTriples)  # a CONSTRUCT's answer
+    return triples
 
 
 def _first_line(error: Exception) -> str:

@@ -56,7 +56,9 @@ def _where_brace(text: str) -> int | None:
     """The position of the ``{`` opening the query's WHERE group (outside sub-queries):
     the first brace of a SELECT, ASK or DESCRIBE, the one after a CONSTRUCT's template."""
     blanked = _NOISE.sub(lambda m: " " * len(m.group()), text)
-    start = _PROLOGUE.match(blanked).end()  # type: ignore[union-attr]
+    prologue = _PROLOGUE.match(blanked)
+    assert prologue is not None  # it matches the empty prologue too
+    start = prologue.end()
     first = blanked.find("{", start)
     construct = _CONSTRUCT.match(blanked, start)
     if construct is not None and construct.group(1):

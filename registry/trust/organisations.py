@@ -54,7 +54,7 @@ from registry.trust.legal_identifiers import normalise_company_number, normalise
 from registry.trust.organisation_view import ORGANISATION, organisation
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry
+    from registry.kernel.core import Registry, Transaction
 
 ASSURANCE_LEVELS = {n: FDI[n] for n in ("SelfAsserted", "DocumentsChecked", "IndependentlyAudited")}
 ORGANISATION_BY_IDENTIFIER = """
@@ -279,7 +279,9 @@ def _transition(
     return organisation(registry, org)
 
 
-def _issue_requested(tx, registry: Registry, ca: CertificateAuthority, org: str, user: str) -> None:  # type: ignore[no-untyped-def]
+def _issue_requested(
+    tx: Transaction, registry: Registry, ca: CertificateAuthority, org: str, user: str
+) -> None:
     triples = content(registry, user)
     node = ox.NamedNode(user)
     pem = text(triples, node, FDI.certificateRequest)
