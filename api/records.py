@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any, TypedDict
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request
@@ -48,7 +49,16 @@ RDF_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"description": "No such document.", "content": _PROBLEM},
     406: {"description": "None of the offered types is acceptable.", "content": _PROBLEM},
 }
-LINKED_DATA = {"response_class": Response, "responses": RDF_RESPONSES}
+
+
+class LinkedData(TypedDict):
+    """The route options of every linked-data document: ``**LINKED_DATA`` on its route."""
+
+    response_class: type[Response]
+    responses: dict[int | str, dict[str, Any]]
+
+
+LINKED_DATA: LinkedData = {"response_class": Response, "responses": RDF_RESPONSES}
 SHAPES_BY_KIND = {
     "asset": "asset",
     "right-to-operate": "right-to-operate",
@@ -63,7 +73,7 @@ SHAPES_BY_KIND = {
 @router.get(
     "/id/{kind}/{uid}",
     summary="A registry record (HTML, Turtle, N-Triples, JSON-LD, RDF/XML)",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def record(
     kind: str, uid: str, request: Request, principal: Principal = Depends(current_principal)

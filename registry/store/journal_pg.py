@@ -103,7 +103,7 @@ class PostgresJournal(Journal):
         except psycopg.OperationalError as e:
             parts = psycopg.conninfo.conninfo_to_dict(url)
             parts.pop("password", None)  # never shown
-            where = psycopg.conninfo.make_conninfo(**parts)  # type: ignore[arg-type]
+            where = psycopg.conninfo.make_conninfo("", **parts)
             raise JournalUnavailable(f"cannot reach the journal at {where}: {e}") from None
         self._pool: list[Connection] = []  # readers, autocommit: the latest committed state
         self._pool_lock = threading.Lock()

@@ -170,7 +170,7 @@ class RefreshToken(Issuing, RefreshTokenGrant):  # type: ignore[misc]
         self.server.refresh_tokens.pop(refresh_token.token)
 
 
-class IntrospectedToken(dict):  # type: ignore[type-arg]
+class IntrospectedToken(dict[str, Any]):
     def __init__(self, claims: dict[str, Any], revoked: bool) -> None:
         super().__init__(claims)
         self.revoked = revoked
