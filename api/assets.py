@@ -132,7 +132,7 @@ def versions(
 @router.get(
     "/id/{kind}/{uid}/versions/{number}",
     summary="One version of a record",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def version(
     kind: str,
@@ -150,7 +150,7 @@ def version(
 @router.get(
     "/id/{kind}/{uid}/as-of",
     summary="A record as it was at a time",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def as_of(
     kind: str,

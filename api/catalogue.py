@@ -27,7 +27,7 @@ router = APIRouter(tags=["Catalogue (DCAT)"])
 @router.get(
     "/catalogue",
     summary="The registry's DCAT catalogue (paged with ?page=N)",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def registry_catalogue(
     request: Request,

@@ -21,7 +21,7 @@ router = APIRouter(tags=["Linked data"])
 @router.get(
     "/graph/{path:path}",
     summary="What one of the registry's graphs is",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def graph(path: str, request: Request) -> Response:
     triples = describe_graph(request.app.state.registry, path)
@@ -31,7 +31,7 @@ def graph(path: str, request: Request) -> Response:
 @router.get(
     "/ns/{name}",
     summary="One file of the ontology (fdi, technologies)",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def ontology_file(name: str, request: Request) -> Response:
     """One file of the ontology, or (``/ns/0.1.0``) the whole ontology as released in a
@@ -50,7 +50,7 @@ def ontology_file(name: str, request: Request) -> Response:
 @router.get(
     "/shapes/{name}",
     summary="One shapes document (asset, organisation, catalogue, ...)",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def shapes_file(name: str, request: Request) -> Response:
     """One shapes document, or (``/shapes/0.1.0``) every one as released in a version."""

@@ -16,7 +16,9 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from api.auth import requester
 from api.negotiation import SUFFIX, format_url, negotiate
 from registry import __version__
+from registry.base import rdf
 from registry.base.identity import Principal
+from registry.base.rdf import Term
 from registry.base.vocab import DCT, FDI, PREFIXES, RDFS, ROV
 from registry.markets import signposting
 from registry.publishing import asset_lists, browse
@@ -64,7 +66,7 @@ def _local_filter(context: Any, iri: str) -> str:
 _env.filters["local"] = _local_filter
 
 
-def compact(term: ox.Term) -> str:
+def compact(term: Term) -> str:
     """A term as a person reads it: prefixed name, IRI, or literal text."""
     if isinstance(term, ox.NamedNode):
         for prefix, ns in PREFIXES.items():
@@ -76,7 +78,7 @@ def compact(term: ox.Term) -> str:
     return str(term)
 
 
-def cell(term: ox.Term, base: str = "") -> dict[str, str | None]:
+def cell(term: Term, base: str = "") -> dict[str, str | None]:
     """A term for a table cell: its text, and a link for an IRI (a path for the registry's
     own IRIs, so that links stay on the server the page came from)."""
     text = compact(term)
@@ -205,8 +207,8 @@ def formats_links(request: Request) -> list[dict[str, str]]:
 def _label(triples: list[ox.Triple], iri: str) -> str | None:
     for predicate in (RDFS.label, ROV.legalName, DCT.title):
         for t in triples:
-            if t.subject.value == iri and t.predicate == predicate:
-                return t.object.value
+            if rdf.value(t.subject) == iri and t.predicate == predicate:
+                return rdf.value(t.object)
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any, TypedDict
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +19,7 @@ from api import pages
 from api.auth import current_principal
 from api.logs import request_id
 from api.negotiation import SUFFIX, format_url, negotiate, none_match
+from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.resources import context_path
 from registry.base.vocab import PREFIXES
@@ -47,7 +49,16 @@ RDF_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"description": "No such document.", "content": _PROBLEM},
     406: {"description": "None of the offered types is acceptable.", "content": _PROBLEM},
 }
-LINKED_DATA = {"response_class": Response, "responses": RDF_RESPONSES}
+
+
+class LinkedData(TypedDict):
+    """The route options of every linked-data document: ``**LINKED_DATA`` on its route."""
+
+    response_class: type[Response]
+    responses: dict[int | str, dict[str, Any]]
+
+
+LINKED_DATA: LinkedData = {"response_class": Response, "responses": RDF_RESPONSES}
 SHAPES_BY_KIND = {
     "asset": "asset",
     "right-to-operate": "right-to-operate",
@@ -62,7 +73,7 @@ SHAPES_BY_KIND = {
 @router.get(
     "/id/{kind}/{uid}",
     summary="A registry record (HTML, Turtle, N-Triples, JSON-LD, RDF/XML)",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def record(
     kind: str, uid: str, request: Request, principal: Principal = Depends(current_principal)
@@ -85,7 +96,7 @@ def record(
     # The rules version that validated the record: metadata of the record, in a Link header
     # only (the body stays the record exactly, as its receipt's hash covers it).
     for t in advertised + rules.conforms_to(registry, iri):
-        response.headers.append("Link", f'<{t.object.value}>; rel="{t.predicate.value}"')
+        response.headers.append("Link", f'<{rdf.value(t.object)}>; rel="{t.predicate.value}"')
     return response
 
 
@@ -131,7 +142,7 @@ def represent(
     elif media == "application/ld+json":
         body = compacted(triples)
     else:
-        body = ox.serialize(triples, format=RDF_FORMATS[media], prefixes=PREFIXES)
+        body = rdf.serialize(triples, RDF_FORMATS[media], PREFIXES)
     if version is not None:
         etag = f'"{version}.{SUFFIX[media]}"'
     else:
@@ -159,4 +170,5 @@ def alternates(request: Request, media: str, describedby: str | None = None) -> 
 def shapes_for(request: Request, kind: str) -> str:
     """The shapes document that describes records of ``kind`` (the whole set when none does)."""
     name = SHAPES_BY_KIND.get(kind)
-    return request.app.state.settings.base_iri + (f"shapes/{name}" if name else "shapes")
+    base: str = request.app.state.settings.base_iri
+    return base + (f"shapes/{name}" if name else "shapes")

@@ -32,7 +32,7 @@ NS_IRI = "https://w3id.org/fdi/ns"
 SHAPES_IRI = "https://w3id.org/fdi/shapes"
 
 
-@router.get("/ns", summary="The registry's ontology", **LINKED_DATA)  # type: ignore[arg-type]
+@router.get("/ns", summary="The registry's ontology", **LINKED_DATA)
 def ontology(request: Request) -> Response:
     """The vocabulary in force: its documentation in a browser, its Turtle (and so on) for
     programs."""
@@ -46,7 +46,7 @@ def ontology(request: Request) -> Response:
 @router.get(
     "/shapes",
     summary="The registry's SHACL shapes: the published rules",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def shapes(request: Request) -> Response:
     """The rules in force: documented in a browser, SHACL in Turtle (and so on) for programs.
@@ -62,7 +62,7 @@ def shapes(request: Request) -> Response:
 @router.get(
     "/ns/diff",
     summary="What changed between two released versions of the vocabulary and rules",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def version_diff(
     request: Request,
@@ -93,7 +93,7 @@ def version_diff(
 @router.get(
     "/technology/{name}",
     summary="One technology of the technology scheme (tech:BatteryStorage, ...) at its own IRI",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def technology(name: str, request: Request) -> Response:
     if not _LOCAL_NAME.fullmatch(name):  # nor would it make an IRI: no such technology
@@ -108,7 +108,7 @@ def technology(name: str, request: Request) -> Response:
 @versions.get(
     "/shapes/{version}/{name:path}",
     summary="One shapes document as it was released in a version (e.g. /shapes/0.1.0/asset)",
-    **LINKED_DATA,  # type: ignore[arg-type]
+    **LINKED_DATA,
 )
 def released_shapes_file(version: str, name: str, request: Request) -> Response:
     triples = releases.shapes_triples(request.app.state.registry, version, name)

@@ -35,7 +35,6 @@ LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
         "registry/publishing/member_catalogues.py",
     },
     "activity": {
-        "registry/trust/memberships.py",
         "registry/trust/organisations.py",
     },
     "media": {

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Forbidden, Unauthenticated
 from registry.base.identity import Principal
 from registry.base.vocab import FDI, RDF
@@ -64,7 +65,7 @@ def authorise(
     if relations is not None and rule.relations and not rule.relations & set(relations):
         raise Forbidden(
             f"{action} is for the record's {' or '.join(sorted(rule.relations))}; "
-            f"the requester is {', '.join(sorted(set(relations))) or 'none of them'}"  # type: ignore[arg-type]
+            f"the requester is {', '.join(sorted(set(relations))) or 'none of them'}"
         )
     return principal.organisation
 
@@ -93,7 +94,7 @@ VERIFIED_FACTS: dict[str, dict[ox.NamedNode, str]] = {
 
 def keep_verified_facts(
     record_type: str,
-    subject: ox.NamedNode,
+    subject: rdf.Subject,
     submitted: list[ox.Triple],
     current: list[ox.Triple],
 ) -> list[ox.Triple]:
@@ -119,18 +120,18 @@ def keep_verified_facts(
     return kept + [t for t in current if t.subject == subject and t.predicate in facts]
 
 
-def _short(term: ox.Term) -> str:
-    return term.value.rsplit("#", 1)[-1]
+def _short(term: rdf.Term) -> str:
+    return rdf.value(term).rsplit("#", 1)[-1]
 
 
 def refuse_verified_facts(triples: list[ox.Triple]) -> None:
     """Refuse a submission of new records that states a verified fact about any of them (one
     pass over the triples, for bulk files). Raises Forbidden."""
-    types = {t.subject: t.object.value for t in triples if t.predicate == RDF.type}
+    types = {t.subject: rdf.value(t.object) for t in triples if t.predicate == RDF.type}
     for t in triples:
         facts = VERIFIED_FACTS.get(types.get(t.subject, ""), {})
         if t.predicate in facts:
-            keep_verified_facts(types[t.subject], t.subject, [t], [])  # type: ignore[arg-type]
+            keep_verified_facts(types[t.subject], t.subject, [t], [])
 
 
 def table() -> str:

@@ -3,6 +3,7 @@ by scope and by relation to the record (applied by registry.kernel.authorisation
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from registry.base.identity import FSP, SCHEME_OPERATOR
@@ -51,9 +52,15 @@ class Rule:
         return ANYONE in self.who
 
 
-def _rule(action, who, scopes=(), relations=(), description=""):  # type: ignore[no-untyped-def]
-    who = {who} if isinstance(who, str) else set(who)
-    return Rule(action, frozenset(who), frozenset(scopes), frozenset(relations), description)
+def _rule(
+    action: str,
+    who: str | Iterable[str],
+    scopes: Iterable[str] = (),
+    relations: Iterable[str] = (),
+    description: str = "",
+) -> Rule:
+    roles = {who} if isinstance(who, str) else set(who)
+    return Rule(action, frozenset(roles), frozenset(scopes), frozenset(relations), description)
 
 
 _OP = {SCHEME_OPERATOR}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.vocab import FDI, ODRL, ROV
 from registry.kernel.lifecycle import (
     content,
@@ -63,17 +64,19 @@ def terms_of(
     return Terms(
         iri=iri,
         assigner=assigner,
-        assignees=frozenset(t.value for t in objects(triples, node, ODRL.assignee)),
-        targets=frozenset(t.value for t in objects(triples, node, ODRL.target)),
+        assignees=frozenset(rdf.value(t) for t in objects(triples, node, ODRL.assignee)),
+        targets=frozenset(rdf.value(t) for t in objects(triples, node, ODRL.target)),
         purposes=tuple(
             sorted(
-                o.value
+                rdf.value(o)
                 for c in constraints
                 if ODRL.purpose in objects(triples, c, ODRL.leftOperand)
                 for o in objects(triples, c, ODRL.rightOperand)
             )
         ),
-        actions=tuple(sorted({a.value for r in rules for a in objects(triples, r, ODRL.action)})),
+        actions=tuple(
+            sorted({rdf.value(a) for r in rules for a in objects(triples, r, ODRL.action)})
+        ),
         in_force=status != WITHDRAWN and assigner is not None and assigner == owner,
     )
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
+from registry.base.activities import notification as activity
 from registry.base.vocab import FDI, RDF
 from registry.kernel import access
 from registry.kernel.lifecycle import (
@@ -25,7 +27,6 @@ from registry.markets.agreement_terms import (
     organisation_name,
     terms_of,
 )
-from registry.messaging.inbox import activity
 from registry.trust.control import CURRENT_RIGHTS
 
 if TYPE_CHECKING:
@@ -130,7 +131,9 @@ class SharedCopies:
     @cached_property
     def _pending_organisations(self) -> dict[str, set[str]]:
         return {
-            iri: {t.value for t in objects(self.triples(iri), ox.NamedNode(iri), FDI.marketRole)}
+            iri: {
+                rdf.value(t) for t in objects(self.triples(iri), ox.NamedNode(iri), FDI.marketRole)
+            }
             for iri, r in self.pending.items()
             if r["type"] == FDI.Organisation.value
         }
@@ -141,7 +144,9 @@ class SharedCopies:
             [access.public_graph(self.base)],
             {ox.Variable("role"): ox.NamedNode(role)},
         )
-        found = {s["org"].value for s in solutions} - set(self._pending_organisations)  # type: ignore[index,union-attr]
+        found = {s["org"].value for s in rdf.solutions(solutions)} - set(
+            self._pending_organisations
+        )
         return found | {o for o, roles in self._pending_organisations.items() if role in roles}
 
     def grantees(self, terms: Terms) -> frozenset[str]:
@@ -180,9 +185,9 @@ class SharedCopies:
     def assets_of_right(self, right: str) -> set[str]:
         """The asset a right to operate is about, as stored and as it will be."""
         node = ox.NamedNode(right)
-        found = {t.value for t in objects(self.triples(right), node, FDI.asset)}
+        found = {rdf.value(t) for t in objects(self.triples(right), node, FDI.asset)}
         if right in self.pending and self.registry.info(right) is not None:
-            found |= {t.value for t in objects(content(self.registry, right), node, FDI.asset)}
+            found |= {rdf.value(t) for t in objects(content(self.registry, right), node, FDI.asset)}
         return found
 
     @cached_property
@@ -208,20 +213,22 @@ class SharedCopies:
                 dt.date.fromisoformat(end) if end else None,
             )
             for asset in objects(triples, node, FDI.asset):
-                by_asset.setdefault(asset.value, {})[iri] = span
+                by_asset.setdefault(rdf.value(asset), {})[iri] = span
         return by_asset, iris
 
     def operator_of(self, asset: str, on: dt.date | None = None) -> str | None:
         """The organisation operating ``asset`` today once ``tx`` commits: the operator of the
         right then in force (``registry.trust.control``'s rule, over the pending rights too)."""
         rights: dict[str, tuple[str, dt.date, dt.date | None]] = {}
-        for row in self.registry.index.query(
-            CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+        for row in rdf.solutions(
+            self.registry.index.query(
+                CURRENT_RIGHTS, None, substitutions={ox.Variable("asset"): ox.NamedNode(asset)}
+            )
         ):
-            rights[row["right"].value] = (  # type: ignore[index]
-                row["operator"].value,  # type: ignore[index]
-                dt.date.fromisoformat(row["from"].value),  # type: ignore[index]
-                dt.date.fromisoformat(row["to"].value) if row["to"] else None,  # type: ignore[index]
+            rights[row["right"].value] = (
+                row["operator"].value,
+                dt.date.fromisoformat(row["from"].value),
+                dt.date.fromisoformat(row["to"].value) if row["to"] else None,
             )
         pending, changed = self._pending_rights
         # a right in ``tx`` counts as it will be (below), if it is still about this asset

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import Forbidden, UnusableInput
 from registry.base.identity import FSP, Principal
 from registry.base.vocab import FDI, ODRL, PROV, RDF
@@ -123,9 +124,9 @@ def follow_operators(
         return 0
     assets = sorted(
         {
-            row["asset"].value  # type: ignore[index]
-            for row in registry.index.query(RIGHTS_DATED, None)
-            if start < dt.date.fromisoformat(row["day"].value) <= on  # type: ignore[index]
+            row["asset"].value
+            for row in rdf.solutions(registry.index.query(RIGHTS_DATED, None))
+            if start < dt.date.fromisoformat(row["day"].value) <= on
         }
     )
     moved = 0
@@ -209,9 +210,10 @@ def withdraw(
     if info.owner != org:
         raise Forbidden("only the organisation that made an agreement may withdraw it")
     with registry.transaction(principal.actor, "agreement-withdrawal") as tx:
-        info = tx.info(iri)
-        check_version(info, if_match)
-        if info.status != WITHDRAWN:
+        current = tx.info(iri)
+        assert current is not None  # record_of found it
+        check_version(current, if_match)
+        if current.status != WITHDRAWN:
             node = ox.NamedNode(iri)
             triples = replace(content(registry, iri), node, PROV.invalidatedAtTime, [timestamp()])
             tx.put(node, AGREEMENT, triples, status=WITHDRAWN)
@@ -259,8 +261,8 @@ def shared_with(registry: Registry, principal: Principal) -> list[dict[str, Any]
         if isinstance(q.subject, ox.NamedNode) and "#" not in q.subject.value
     }
     out = []
-    for solution in registry.index.query(AGREEMENTS_SHARED, [graph]):
-        iri = solution["agreement"].value  # type: ignore[index]
+    for solution in rdf.solutions(registry.index.query(AGREEMENTS_SHARED, [graph])):
+        iri = solution["agreement"].value
         info = registry.info(iri)
         copy = [
             ox.Triple(q.subject, q.predicate, q.object)
@@ -295,7 +297,7 @@ def _with_assigner(parsed: Parsed, org: str) -> Parsed:
         raise UnusableInput("send exactly one DataSharingAgreement record")
     subject = agreements[0].subject
     given = {
-        t.object.value
+        rdf.value(t.object)
         for t in parsed.triples
         if t.subject == subject and t.predicate == ODRL.assigner
     }
@@ -309,20 +311,20 @@ def _with_assigner(parsed: Parsed, org: str) -> Parsed:
 
 def _check_parties(registry: Registry, parsed: Parsed, org: str) -> None:
     for t in parsed.triples:
-        if t.predicate == ODRL.target and t.object.value not in COLLECTIONS:
-            info = registry.info(t.object.value)
+        if t.predicate == ODRL.target and rdf.value(t.object) not in COLLECTIONS:
+            info = registry.info(rdf.value(t.object))
             if info is None:
                 raise UnusableInput(
-                    f"target {t.object.value} is neither a registered record nor a "
+                    f"target {rdf.value(t.object)} is neither a registered record nor a "
                     f"collection ({', '.join(local_name(c) for c in COLLECTIONS)})"
                 )
             if info.owner != org:
-                raise Forbidden(f"target {t.object.value} is not yours to share")
-        if t.predicate == ODRL.assignee and t.object.value not in ROLES:
-            info = registry.info(t.object.value)
+                raise Forbidden(f"target {rdf.value(t.object)} is not yours to share")
+        if t.predicate == ODRL.assignee and rdf.value(t.object) not in ROLES:
+            info = registry.info(rdf.value(t.object))
             if info is None or info.type != FDI.Organisation.value:
                 raise UnusableInput(
-                    f"assignee {t.object.value} is neither an organisation in the "
+                    f"assignee {rdf.value(t.object)} is neither an organisation in the "
                     "registry nor a market role"
                 )
 

@@ -20,8 +20,13 @@ class LicenceArea(NamedTuple):
 
 
 def _area(name: str, gsp_group: str, customers: float, places: str) -> LicenceArea:
-    pairs = tuple(tuple(place.split(" ", 1)) for place in places.split(", "))
-    return LicenceArea(name, gsp_group, customers, pairs)  # type: ignore[arg-type]
+    pairs = tuple(_place(place) for place in places.split(", "))
+    return LicenceArea(name, gsp_group, customers, pairs)
+
+
+def _place(text: str) -> tuple[str, str]:
+    code, town = text.split(" ", 1)
+    return code, town
 
 
 # Distributor ID -> licence area, as in DOMAIN.md; places are "outward-code town", comma-separated.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import UnsupportedFormat
 from registry.base.vocab import FDI, PREFIXES, RECORD_TYPES
 from registry.operations.demo import generate, local_iri
@@ -78,11 +79,11 @@ def write_demo(out: Path, assets: int = 5000, seed: int = 1) -> dict[str, int]:
         raise UnsupportedFormat(f"{out.name}: the demo is written as .ttl, .nt or .csv")
     rdf_format = _RDF_FORMATS[suffix]
     turtle = suffix == ".ttl"
-    options = {"prefixes": TURTLE_PREFIXES} if turtle else {}
+    prefixes = TURTLE_PREFIXES if turtle else None
     counts = {"org": len(demo.organisations), "asset": 0, "right-to-operate": 0}
     with out.open("wb") as f:
         orgs = [t for o in demo.organisations for t in o.triples()]
-        f.write(ox.serialize(orgs, format=rdf_format, **options))
+        f.write(rdf.serialize(orgs, rdf_format, prefixes))
         # Each chunk is a complete document (Turtle repeats its prefixes): bounded memory.
         for chunk in chunks(demo.assets_with_rights(), CHUNK):
             triples: list[ox.Triple] = []
@@ -93,7 +94,7 @@ def write_demo(out: Path, assets: int = 5000, seed: int = 1) -> dict[str, int]:
                     triples += right.triples()
                     counts["right-to-operate"] += 1
             counts["asset"] += len(chunk)
-            f.write(ox.serialize(triples, format=rdf_format, **options))
+            f.write(rdf.serialize(triples, rdf_format, prefixes))
     return counts
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import (
     NotFound,
 )
@@ -102,7 +103,9 @@ def catalogue(
     base = registry.settings.base_iri
     members = [
         row["catalogue"].value
-        for row in registry.index.query(MEMBER_CATALOGUES, registry.dataset_for(principal))  # type: ignore[union-attr]
+        for row in rdf.solutions(
+            registry.index.query(MEMBER_CATALOGUES, registry.dataset_for(principal))
+        )
     ]
     pages = max(1, math.ceil(len(members) / page_size))
     if page < 1 or page > pages:
@@ -128,7 +131,7 @@ def _shared_part(registry: Registry, principal: Principal | None) -> list[ox.Tri
     for shared in shared_with(registry, principal):
         agreement = ox.NamedNode(shared["agreement"])
         name = "shared-" + agreement.value.rstrip("/").rsplit("/", 1)[-1]
-        publisher = ox.NamedNode(shared.get("assigner") or registry.info(agreement.value).owner)  # type: ignore[union-attr]
+        publisher = ox.NamedNode(shared.get("assigner") or _assigner(registry, agreement.value))
         out += dataset_triples(
             cat,
             name,
@@ -197,3 +200,10 @@ def _name_of(registry: Registry, agent: ox.NamedNode) -> ox.Literal:
 
 
 _INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+
+
+def _assigner(registry: Registry, agreement: str) -> str:
+    """The organisation that made ``agreement``, a record the register holds."""
+    info = registry.info(agreement)
+    assert info is not None and info.owner is not None  # an agreement is its assigner's
+    return info.owner

@@ -91,7 +91,10 @@ def lookup(
     reported, not fatal. Raises UnusableInput for an unknown key or an empty value."""
     predicate, literal = _natural_key(key, value)
     graphs = registry.dataset_for(principal)
-    substitutions = {ox.Variable("key"): predicate, ox.Variable("value"): literal}
+    substitutions: dict[ox.Variable, rdf.Term] = {
+        ox.Variable("key"): predicate,
+        ox.Variable("value"): literal,
+    }
     matches = _matches("local", registry.index.query(LOCAL_LOOKUP, graphs, substitutions))
     statuses = []
     # Peers are asked in parallel; one that hangs is left behind (not waited for) at the limit.

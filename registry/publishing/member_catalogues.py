@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import (
     Forbidden,
     NotFound,
@@ -91,7 +92,9 @@ def _audience_graph(registry: Registry, audience: str) -> ox.NamedNode:
 
 def _catalogues(triples: list[ox.Triple]) -> list[ox.NamedNode | ox.BlankNode]:
     return [
-        t.subject for t in triples if t.predicate == RDF.type and t.object == FDI.MemberCatalogue
+        rdf.node(t.subject)
+        for t in triples
+        if t.predicate == RDF.type and t.object == FDI.MemberCatalogue
     ]
 
 

@@ -26,6 +26,9 @@ SPARQL_RESULTS = ox.NamedNode(
     "https://www.iana.org/assignments/media-types/application/sparql-results+json"
 )
 
+Distribution = tuple[str, ox.NamedNode, ox.NamedNode | None, str | None]
+"""A dataset's distribution: its access URL, media type, the service serving it, its download."""
+
 
 def catalogue_iri(base: str) -> str:
     return base + "catalogue"
@@ -74,7 +77,7 @@ def own_part(registry: Registry) -> list[ox.Triple]:
         [OPENAPI],
         data_licence,
     )
-    datasets = [
+    datasets: list[tuple[str, str, str, ox.NamedNode, list[Distribution]]] = [
         (
             "directory",
             "Public directory",
@@ -200,7 +203,7 @@ def dataset_triples(
     title: str,
     description: str,
     licence: ox.NamedNode,
-    distributions: list[tuple[str, ox.NamedNode, ox.NamedNode | None, str | None]],
+    distributions: list[Distribution],
     publisher: ox.NamedNode,
 ) -> list[ox.Triple]:
     node = ox.NamedNode(f"{cat.value}#{name}")

@@ -75,7 +75,8 @@ class Impact:
 
 
 def _runners(registry: Registry) -> dict[str, Impact]:
-    return registry.__dict__.setdefault("_impacts", {})  # type: ignore[no-any-return]
+    runners: dict[str, Impact] = registry.__dict__.setdefault("_impacts", {})
+    return runners
 
 
 _lock = threading.Lock()
@@ -155,9 +156,9 @@ def _failures(
     if engine is None:  # shapes the compiled engine hands back: pySHACL on rdflib, in one go
         triples = [ox.Triple(q.subject, q.predicate, q.object) for q in store]
         report = reference_report(triples, graph, None)
-        focus = [str(f) for f in report.objects(None, rdflib.SH.focusNode)]
+        foci = [str(f) for f in report.objects(None, rdflib.SH.focusNode)]
         found = report_findings(report, graph, {}, "turtle")
-        pairs = [(f, x.rule, x.message) for f, x in zip(focus, found, strict=False)]
+        pairs = [(f, x.rule, x.message) for f, x in zip(foci, found, strict=False)]
         impact.done = impact.parts
     else:
         for part in range(impact.parts):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import rdflib
 from pyshacl import validate as shacl_validate
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
+from rdflib.term import Node
 
 from registry.base.errors import (
     ProposalRefused,
@@ -213,7 +214,7 @@ def _terms(
     return problems
 
 
-def _stated(old: rdflib.Graph, triple: tuple) -> bool:  # type: ignore[type-arg]
+def _stated(old: rdflib.Graph, triple: tuple[Node, Node, Node]) -> bool:
     """Whether the base version states it already (a blank node object matches any: blank
     nodes are named afresh on every parse)."""
     s, p, o = triple

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.vocab import DCT, FDI
 from registry.kernel.lifecycle import content, first, objects, parse_datetime, text
@@ -82,7 +83,7 @@ def read(registry: Registry, iri: str) -> Proposal:
     for node in objects(triples, s, FDI.proposalComment):
         comments.append(
             {
-                "id": node.value,
+                "id": rdf.value(node),
                 "author": text(triples, node, DCT.creator) or "",
                 "published": text(triples, node, DCT.created) or "",
                 "content": text(triples, node, DCT.description) or "",

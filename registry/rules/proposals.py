@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import notification as activity
 from registry.base.errors import (
     Conflict,
     Forbidden,
@@ -47,7 +48,6 @@ from registry.base.vocab import DCT, FDI
 from registry.base.vocab import RDF as ORDF
 from registry.kernel.lifecycle import content, require_status
 from registry.kernel.lifecycle import timestamp as _timestamp
-from registry.messaging.inbox import activity
 from registry.rules import rules
 from registry.rules.impact import affected
 from registry.rules.proposal_checks import MARKET_ROLES, STANDARDS_BODY, check

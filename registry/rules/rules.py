@@ -238,7 +238,7 @@ def _released(registry: Registry) -> list[RulesVersion]:
         found.sort(key=lambda v: semver(v.version))
         with _cache_lock:
             registry.__dict__["_rules_released"] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def _adopted(registry: Registry) -> list[RulesVersion]:

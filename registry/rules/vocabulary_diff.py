@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.rdf import Term
 from registry.base.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS
 from registry.rules.releases import all_shapes_triples, ontology_triples
@@ -108,7 +109,7 @@ def _signature(graph: Graph, term: Term, depth: int = 0) -> str:
 
 
 def _change(graph: Graph, subject: ox.NamedNode, kind: str, properties: list[str]) -> Change:
-    is_rule = any(t.value in SHAPE_TYPES for t in graph.values(subject, RDF.type))
+    is_rule = any(rdf.value(t) in SHAPE_TYPES for t in graph.values(subject, RDF.type))
     label = graph.text(subject, SH.name, RDFS.label, SKOS.prefLabel) or subject.value
     return Change(subject.value, kind, "rule" if is_rule else "term", label, properties)
 

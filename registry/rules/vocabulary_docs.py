@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.resources import fixtures_dir, ttl_files
 from registry.base.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS, curie
@@ -50,7 +51,9 @@ def term_triples(registry: Registry | None, version: str, iri: str) -> list[ox.T
     subject = ox.NamedNode(iri)
     if subject not in graph.out:
         raise NotFound(f"version {version} does not define {iri}")
-    out, todo, seen = [], [subject], set()
+    out: list[ox.Triple] = []
+    todo: list[ox.NamedNode | ox.BlankNode] = [subject]
+    seen: set[ox.NamedNode | ox.BlankNode] = set()
     while todo:
         node = todo.pop()
         seen.add(node)
@@ -75,22 +78,22 @@ class Graph:
     """A small graph indexed by subject: enough to describe terms and shapes."""
 
     def __init__(self, triples: list[ox.Triple]) -> None:
-        self.out: dict[ox.Term, list[tuple[str, ox.Term]]] = defaultdict(list)
+        self.out: dict[rdf.Term, list[tuple[str, rdf.Term]]] = defaultdict(list)
         for t in triples:
             self.out[t.subject].append((t.predicate.value, t.object))
 
-    def values(self, subject: ox.Term, predicate: ox.NamedNode) -> list[ox.Term]:
+    def values(self, subject: rdf.Term, predicate: ox.NamedNode) -> list[rdf.Term]:
         return [o for p, o in self.out.get(subject, []) if p == predicate.value]
 
-    def text(self, subject: ox.Term, *predicates: ox.NamedNode) -> str | None:
+    def text(self, subject: rdf.Term, *predicates: ox.NamedNode) -> str | None:
         for predicate in predicates:
             found = self.values(subject, predicate)
             english = [o for o in found if isinstance(o, ox.Literal) and o.language == "en"]
             for o in english or found:
-                return o.value
+                return rdf.value(o)
         return None
 
-    def mentions(self, subject: ox.Term, depth: int = 0) -> set[str]:
+    def mentions(self, subject: rdf.Term, depth: int = 0) -> set[str]:
         """The IRIs a subject's description names, through blank nodes (lists, capacities)."""
         found: set[str] = set()
         for _, o in self.out.get(subject, []):
@@ -158,14 +161,14 @@ class Vocabulary:
     rules: list[Rule]
 
 
-def deprecation(graph: Graph, subject: ox.Term) -> Deprecation | None:
+def deprecation(graph: Graph, subject: rdf.Term) -> Deprecation | None:
     """The term's deprecation (``owl:deprecated true``), with ``dcterms:isReplacedBy`` and
     ``fdi:sunset``, if it is deprecated."""
     flags = graph.values(subject, OWL.deprecated)
     if not any(isinstance(f, ox.Literal) and f.value in ("true", "1") for f in flags):
         return None
-    replaced = [o.value for o in graph.values(subject, DCT.isReplacedBy)]
-    sunset = next((o.value for o in graph.values(subject, FDI.sunset)), None)
+    replaced = [rdf.value(o) for o in graph.values(subject, DCT.isReplacedBy)]
+    sunset = next((rdf.value(o) for o in graph.values(subject, FDI.sunset)), None)
     return Deprecation(replaced, sunset)
 
 
@@ -211,8 +214,8 @@ def _ref(graph: Graph, shape: ox.NamedNode) -> RuleRef:
     )
 
 
-def _is_shape(graph: Graph, subject: ox.Term) -> bool:
-    return any(t.value in SHAPE_TYPES for t in graph.values(subject, RDF.type))
+def _is_shape(graph: Graph, subject: rdf.Term) -> bool:
+    return any(rdf.value(t) in SHAPE_TYPES for t in graph.values(subject, RDF.type))
 
 
 def _name(graph: Graph, subject: ox.NamedNode) -> str:
@@ -222,7 +225,7 @@ def _name(graph: Graph, subject: ox.NamedNode) -> str:
 def _term(
     graph: Graph, subject: ox.NamedNode, rules: list[RuleRef], examples: dict[str, str]
 ) -> Term:
-    types = [t.value for t in graph.values(subject, RDF.type)]
+    types = [rdf.value(t) for t in graph.values(subject, RDF.type)]
     kind = next((KINDS[t] for t in KINDS if t in types), "Individual")
     facts = []
     for label, predicate in (
@@ -253,7 +256,7 @@ def _term(
 
 
 def _rule(graph: Graph, subject: ox.NamedNode) -> Rule:
-    severity = next((o.value for o in graph.values(subject, SH.severity)), SH.Violation.value)
+    severity = next((rdf.value(o) for o in graph.values(subject, SH.severity)), SH.Violation.value)
     constrains = sorted(
         o.value
         for predicate in (SH.targetClass, SH.path)
@@ -293,7 +296,7 @@ def _generated(graph: Graph, subject: ox.NamedNode, kind: str) -> tuple[str, str
     if kind == "Class":
         body = f"<#example> a {name} ."
     elif kind == "Datatype property":
-        ranges = [r.value for r in graph.values(subject, RDFS.range)]
+        ranges = [rdf.value(r) for r in graph.values(subject, RDFS.range)]
         value = next((SAMPLES[r] for r in ranges if r in SAMPLES), '"text"')
         body = f"<#example> {name} {value} ."
     elif kind == "Object property":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyoxigraph as ox
 import rdflib
@@ -31,10 +32,11 @@ from registry.shacl.shapes import (
     Result,
     Run,
     Shape,
+    mark,
     result_for,
 )
 from registry.shacl.sparql import SparqlConstraint
-from registry.shacl.terms import XSD_STRING, Term, Unsupported, ox_term
+from registry.shacl.terms import XSD_STRING, Term, Unsupported, literal_value, ox_term
 
 
 def checks(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Iterator[Check]:
@@ -64,9 +66,9 @@ def checks(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Iterator[Chec
             for value in g.objects(node, p):
                 check = _SIMPLE[p](engine, g, shape, value)
                 if p != SH["class"]:
-                    check.kind = "simple"  # type: ignore[attr-defined]
+                    mark(check, kind="simple")
                 if p in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals):
-                    check.reads = (ox_term(value),)  # type: ignore[attr-defined]
+                    mark(check, reads=(ox_term(value),))
                 yield check
     for value in g.objects(node, SH.node):
         yield node_check(engine, value)
@@ -118,7 +120,7 @@ def _class(engine: NestedShapes, g: rdflib.Graph, shape: Shape, cls: Node) -> Ch
     target = ox_term(cls)
     return _per_value(
         "ClassConstraintComponent",
-        lambda run, v: not isinstance(v, ox.Literal) and run.data.is_instance(v, target),  # type: ignore[arg-type]
+        lambda run, v: not isinstance(v, ox.Literal) and run.data.is_instance(v, target),
     )
 
 
@@ -126,7 +128,7 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
     from datetime import date, datetime, time
     from decimal import Decimal
 
-    value_type = {
+    value_types: dict[Node, type | tuple[type, ...]] = {
         XSD.string: (str, bytes),
         RDF.langString: (str, bytes),
         XSD.integer: int,
@@ -136,7 +138,8 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
         XSD.date: date,
         XSD.time: time,
         XSD.dateTime: datetime,
-    }.get(dtype)  # type: ignore[call-overload]
+    }
+    value_type = value_types.get(dtype)
     cache: dict[ox.Literal, bool] = {}
 
     def actual(term: rdflib.Literal) -> bool:
@@ -161,7 +164,9 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
             return False
         found = cache.get(v)
         if found is None:
-            found = matches(run.rdf(v))  # type: ignore[arg-type]
+            term = run.rdf(v)
+            assert isinstance(term, rdflib.Literal)  # an Oxigraph literal's rdflib term
+            found = matches(term)
             if len(cache) >= 100_000:  # bounded: a registry has a literal or more per record
                 cache.clear()
             cache[v] = found
@@ -170,7 +175,7 @@ def _datatype(engine: NestedShapes, g: rdflib.Graph, shape: Shape, dtype: Node) 
     return _per_value("DatatypeConstraintComponent", ok)
 
 
-_NODE_KINDS = {
+_NODE_KINDS: dict[Node, tuple[type, ...]] = {
     SH.BlankNode: (ox.BlankNode,),
     SH.IRI: (ox.NamedNode,),
     SH.Literal: (ox.Literal,),
@@ -186,7 +191,7 @@ def _node_kind(engine: NestedShapes, g: rdflib.Graph, shape: Shape, kind: Node) 
 
 
 def _count(component: str, bound: Node, at_least: bool) -> Check:
-    n = int(bound.value)  # type: ignore[union-attr]
+    n = int(literal_value(bound))
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> list[Result]:
         if (len(values) < n) if at_least else (len(values) > n):
@@ -198,16 +203,17 @@ def _count(component: str, bound: Node, at_least: bool) -> Check:
 
 def _range(component: str, want: Callable[[int], bool]) -> Callable[..., Check]:
     def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
-        bound_is_string = isinstance(bound.value, str)  # type: ignore[union-attr]
+        bound_is_string = isinstance(literal_value(bound), str)
 
         def ok(run: Run, v: Term) -> bool:
             if not isinstance(v, ox.Literal):
                 return False
             term = run.rdf(v)
-            if isinstance(term.value, str) != bound_is_string:  # type: ignore[union-attr]
+            if isinstance(literal_value(term), str) != bound_is_string:
                 return False
             try:
-                return want(compare_literal(term, bound))
+                # pySHACL leaves compare_literal unannotated
+                return want(compare_literal(term, bound))  # type: ignore[no-untyped-call]
             except (TypeError, NotImplementedError):
                 return False
 
@@ -233,7 +239,7 @@ def _string_of(run: Run, v: Term) -> str | None:
 
 def _length(component: str, at_least: bool) -> Callable[..., Check]:
     def make(engine: NestedShapes, g: rdflib.Graph, shape: Shape, bound: Node) -> Check:
-        n = bound.value  # type: ignore[union-attr]
+        n = literal_value(bound)
         if not isinstance(n, int) or n < 0:
             raise Unsupported("bad length")
 
@@ -254,10 +260,10 @@ def _pattern(engine: NestedShapes, g: rdflib.Graph, shape: Shape, pattern: Node)
     flags = 0
     found = next(iter(g.objects(shape.node, SH.flags)), None)
     if found is not None:
-        text = str(found.value).lower()  # type: ignore[union-attr]
+        text = str(literal_value(found)).lower()
         flags |= re.I if "i" in text else 0
         flags |= re.M if "m" in text else 0
-    value = pattern.value  # type: ignore[union-attr]
+    value = literal_value(pattern)
     regex = re.compile(str(value) if value is not None and len(value) > 1 else str(pattern), flags)
 
     def ok(run: Run, v: Term) -> bool:
@@ -310,14 +316,14 @@ def _pair(component: str) -> Callable[..., Check]:
     return make
 
 
-def _comparable(run: Run, term: Term) -> tuple[object, bool]:
+def _comparable(run: Run, term: Term) -> tuple[Any, bool]:
     if isinstance(term, ox.BlankNode):
         raise Unsupported("sh:lessThan on a blank node")  # pySHACL raises here too
     if isinstance(term, ox.NamedNode):
         return term.value, True
     rdf = run.rdf(term)
-    if isinstance(rdf.value, str):  # type: ignore[union-attr]
-        return rdf.value, True  # type: ignore[union-attr]
+    if isinstance(literal_value(rdf), str):
+        return literal_value(rdf), True
     return rdf, False
 
 
@@ -333,7 +339,7 @@ def _compare_pair(
             if left_is_string != right_is_string:
                 bad = True
             else:
-                bad = not (left < right) if strict else not (left <= right)  # type: ignore[operator]
+                bad = not (left < right) if strict else not (left <= right)
             if bad:
                 yield result_for(shape, focus, component, v)
 

@@ -41,13 +41,13 @@ class Data:
         # Given triples are read as given (lexical forms as submitted: a store canonicalises
         # them), for targets and inverse paths too; built on first use.
         self._given = triples is not None
-        self._by_predicate: dict[ox.NamedNode, list[tuple[Term, Term]]] | None = None
+        self._by_predicate: dict[Term, list[tuple[Term, Term]]] | None = None
         self._by_object: dict[ox.NamedNode, dict[Term, list[Term]]] = {}
         self._as_given: dict[ox.Literal, ox.Literal] | None = None
         self._types: dict[Term, list[Term]] = {}
-        self._instances: dict[tuple[Term, ox.NamedNode], bool] = {}
-        self._superclasses: dict[ox.NamedNode, set[Term]] = {}
-        self._class_members: dict[ox.NamedNode, list[Term]] = {}
+        self._instances: dict[tuple[Term, Term], bool] = {}
+        self._superclasses: dict[Term, set[Term]] = {}
+        self._class_members: dict[Term, list[Term]] = {}
 
     def forget(self) -> None:
         """Drop the memoised reads (read again if needed): between batches of focus nodes."""
@@ -82,6 +82,8 @@ class Data:
             return out.get(RDF_TYPE, [])
         found = self._types.get(node)
         if found is None:
+            if isinstance(node, ox.Literal):  # (as the store refuses one as a subject)
+                raise TypeError(f"a literal is no subject: {node}")
             found = self._types[node] = list(
                 dict.fromkeys(q.object for q in self.store.quads_for_pattern(node, RDF_TYPE, None))
             )
@@ -99,7 +101,7 @@ class Data:
             dict.fromkeys(q.subject for q in self.store.quads_for_pattern(None, predicate, obj))
         )
 
-    def pairs(self, predicate: ox.NamedNode) -> Iterator[tuple[Term, Term]]:
+    def pairs(self, predicate: Term) -> Iterator[tuple[Term, Term]]:
         if self._given:
             if self._by_predicate is None:
                 self._by_predicate = {}
@@ -108,6 +110,8 @@ class Data:
                         self._by_predicate.setdefault(p, []).extend((subject, o) for o in objects)
             yield from self._by_predicate.get(predicate, [])
             return
+        if not isinstance(predicate, ox.NamedNode):  # (as the store refuses one)
+            raise TypeError(f"a predicate is an IRI, not {predicate}")
         for q in self.store.quads_for_pattern(None, predicate, None):
             yield q.subject, q.object
 
@@ -129,13 +133,13 @@ class Data:
                 (stored,) = [q.object for q in scratch]
                 scratch.clear()
                 # Two given literals stored as one stay as the store has them (ambiguous).
-                mapping[stored] = literal if stored not in mapping else None  # type: ignore[index]
+                mapping[stored] = literal if stored not in mapping else None
             self._as_given = {k: v for k, v in mapping.items() if v is not None}
         return self._as_given.get(term, term)
 
     def superclasses(self, cls: Term) -> set[Term]:
         """``cls`` and every class it is a subclass of (rdfs:subClassOf*, in the data)."""
-        found = self._superclasses.get(cls)  # type: ignore[arg-type]
+        found = self._superclasses.get(cls)
         if found is None:
             found, todo = {cls}, [cls]
             while todo:
@@ -143,10 +147,10 @@ class Data:
                     if parent not in found:
                         found.add(parent)
                         todo.append(parent)
-            self._superclasses[cls] = found  # type: ignore[index]
+            self._superclasses[cls] = found
         return found
 
-    def is_instance(self, node: Term, cls: ox.NamedNode) -> bool:
+    def is_instance(self, node: Term, cls: Term) -> bool:
         """``node rdf:type/rdfs:subClassOf* cls`` in the data graph."""
         key = (node, cls)
         known = self._instances.get(key)
@@ -155,14 +159,15 @@ class Data:
             self._instances[key] = known
         return known
 
-    def instances(self, cls: ox.NamedNode) -> list[Term]:
+    def instances(self, cls: Term) -> list[Term]:
         found = self._class_members.get(cls)
         if found is None:
             found = self._class_members[cls] = self._instances_of(cls)
         return found
 
-    def _instances_of(self, cls: ox.NamedNode) -> list[Term]:
-        classes, todo = {cls}, [cls]
+    def _instances_of(self, cls: Term) -> list[Term]:
+        classes: set[Term] = {cls}
+        todo: list[Term] = [cls]
         while todo:
             for sub in self.subjects(RDFS_SUBCLASS, todo.pop()):
                 if sub not in classes:

@@ -62,7 +62,7 @@ _UNSUPPORTED = {
     SH.entailment,
 }
 OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
-_SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+_SEVERITIES: dict[Node, str] = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 
 # Stores up to this many quads are read in one pass before validating: about 1 µs a quad in
@@ -84,7 +84,7 @@ class Engine:
             self.shape(node)
         self.targeted = [s for s in self.shapes.values() if s.targets]
         _mark_local(self.shapes.values())
-        self.target_literals = {
+        self.target_literals: dict[Term, Node] = {
             ox_term(v): v
             for v in graph.objects(None, SH.targetNode)
             if isinstance(v, rdflib.Literal)
@@ -221,7 +221,11 @@ def _mark_local(shapes: Iterable[Shape]) -> None:
             shape.local = kinds <= {"simple", "property"}
     for shape in shapes:
         if shape.path is None and shape.local:
-            targets = [c.target for c in shape.checks if getattr(c, "kind", "") == "property"]  # type: ignore[attr-defined]
+            targets = [
+                vars(c)["target"]  # (set by mark)
+                for c in shape.checks
+                if getattr(c, "kind", "") == "property"
+            ]
             shape.local = all(t.local and t.path is not None for t in targets)
     for shape in shapes:
         if not shape.local:
@@ -263,7 +267,8 @@ def _shape_nodes(g: rdflib.Graph) -> set[Node]:
 def _declares_components(g: rdflib.Graph) -> bool:
     """Whether the graph declares a constraint component: an instance of sh:ConstraintComponent
     or of any subclass of it, or anything with a parameter or a validator."""
-    classes, todo = {SH.ConstraintComponent}, [SH.ConstraintComponent]
+    classes: set[Node] = {SH.ConstraintComponent}
+    todo: list[Node] = [SH.ConstraintComponent]
     while todo:
         for sub in g.subjects(RDFS.subClassOf, todo.pop()):
             if sub not in classes:
@@ -291,11 +296,11 @@ def _focus_nodes(data: Data, shape: Shape) -> list[Term]:
         if kind == SH.targetNode:
             nodes[value] = None
         elif kind == SH.targetClass:
-            nodes.update(dict.fromkeys(data.instances(value)))  # type: ignore[arg-type]
+            nodes.update(dict.fromkeys(data.instances(value)))
         elif kind == SH.targetSubjectsOf:
-            nodes.update(dict.fromkeys(s for s, _ in data.pairs(value)))  # type: ignore[arg-type]
+            nodes.update(dict.fromkeys(s for s, _ in data.pairs(value)))
         else:
-            nodes.update(dict.fromkeys(o for _, o in data.pairs(value)))  # type: ignore[arg-type]
+            nodes.update(dict.fromkeys(o for _, o in data.pairs(value)))
     return list(nodes)
 
 

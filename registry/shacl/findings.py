@@ -11,6 +11,8 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import SH
 
+from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.vocab import RDF
 from registry.shacl.shapes import Result
 from registry.submissions.csvformat import FIELD_OF_PROPERTY
@@ -49,6 +51,7 @@ def report_findings(
     out = []
     for result in results.subjects(RDF_TYPE, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
+        assert focus is not None  # every validation result has a focus node
         path = results.value(result, SH.resultPath)
         value = results.value(result, SH.value)
         shape = results.value(result, SH.sourceShape)
@@ -109,14 +112,16 @@ def result_findings(
     return out
 
 
-def value_text(term: ox.Term) -> str:
+def value_text(term: Term) -> str:
     return term.value if isinstance(term, (ox.NamedNode, ox.Literal, ox.BlankNode)) else str(term)
 
 
-def _display_term(term: ox.Term) -> str:
+def _display_term(term: Term) -> str:
     if isinstance(term, ox.BlankNode):
         return "_:" + term.value
-    return _display(rdflib.URIRef(term.value) if isinstance(term, ox.NamedNode) else term.value)
+    return _display(
+        rdflib.URIRef(term.value) if isinstance(term, ox.NamedNode) else rdf.value(term)
+    )
 
 
 def _display(term: object) -> str:

@@ -17,9 +17,10 @@ from registry.shacl.shapes import (
     Run,
     Shape,
     evaluate,
+    mark,
     result_for,
 )
-from registry.shacl.terms import Term, Unsupported
+from registry.shacl.terms import Term, Unsupported, literal_value
 
 
 def node_check(engine: NestedShapes, target: Node) -> Check:
@@ -44,8 +45,10 @@ def property_check(engine: NestedShapes, target: Node) -> Check:
         if other.kind_simple and not other.deactivated:
             # Value checks only: nothing can recurse, so no evaluation stack is needed.
             out: list[Result] = []
+            path_values = other.values
+            assert path_values is not None  # a property shape's (its path is checked above)
             for v in values:
-                own = other.values(run.data, v)  # type: ignore[misc]
+                own = path_values(run.data, v)
                 for c in other.checks:
                     out.extend(c(run, other, v, own))
             return out
@@ -53,9 +56,7 @@ def property_check(engine: NestedShapes, target: Node) -> Check:
             return []
         return evaluate(run, other, values)
 
-    check.kind = "property"  # type: ignore[attr-defined]
-    check.target = other  # type: ignore[attr-defined]
-    return check
+    return mark(check, kind="property", target=other)
 
 
 def logical_check(engine: NestedShapes, g: rdflib.Graph, op: str, members: Node) -> Check:
@@ -111,8 +112,8 @@ def qualified_check(engine: NestedShapes, g: rdflib.Graph, shape: Shape) -> Chec
                 for sibling in g.objects(prop, SH.qualifiedValueShape):
                     if sibling != target.node:
                         siblings.append(engine.shape(sibling))
-    low_n = None if low is None else int(low.value)  # type: ignore[union-attr]
-    high_n = None if high is None else int(high.value)  # type: ignore[union-attr]
+    low_n = None if low is None else int(literal_value(low))
+    high_n = None if high is None else int(literal_value(high))
 
     def check(run: Run, shape: Shape, focus: Term, values: list[Term]) -> Iterator[Result]:
         if not disjoint and not values and (low_n is None or low_n < 1):

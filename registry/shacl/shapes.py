@@ -94,7 +94,7 @@ class Run:
     data: Data
     stack: list[Shape] = field(default_factory=list)
     # Literal sh:targetNode values keep the shapes graph's own term, as in pySHACL.
-    literals: dict[ox.Literal, Node] = field(default_factory=dict)
+    literals: dict[Term, Node] = field(default_factory=dict)
     # Verdicts of local shapes, by (shape, strict, the values the shape reads).
     verdicts: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
@@ -108,6 +108,15 @@ class Run:
 
 # A check takes the run, the shape, a focus node and its value nodes, and gives results.
 Check = Callable[[Run, Shape, Term, list[Term]], Iterable[Result]]
+
+
+def mark(check: Check, **marks: object) -> Check:
+    """``check`` with ``marks`` set on it as attributes, which the engine's planning reads
+    with ``getattr``: ``kind`` ("simple" or "property"), ``reads`` (the predicates a simple
+    check reads beyond the path), ``target`` (a property check's shape), ``whole_graph`` (a
+    SHACL-SPARQL check's run over the whole graph at once)."""
+    vars(check).update(marks)
+    return check
 
 
 class NestedShapes(Protocol):

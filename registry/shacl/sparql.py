@@ -10,18 +10,20 @@ does not reach). Rows are then grouped by focus node and read exactly as pySHACL
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pyoxigraph as ox
 import rdflib
 from pyshacl.helper.path_helper import shacl_path_to_sparql_path
 from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
+from pyshacl.shapes_graph import ShapesGraph
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node, URIRef
 
-from registry.shacl.shapes import QUERY_PREFIXES, Check, Result, Run, Shape
+from registry.base import rdf
+from registry.shacl.shapes import QUERY_PREFIXES, Check, Result, Run, Shape, mark
 from registry.shacl.terms import Term, Unsupported, ox_term, rdf_term, term_text
 
 # Removed before looking at a query's structure: strings, IRIs and comments.
@@ -58,9 +60,8 @@ class SparqlConstraint:
             raise Unsupported(str(e)) from e
         if shape.path is not None:
             # pySHACL's own path writer, which reads its ShapesGraph's ``graph`` and ``objects``
-            path = shacl_path_to_sparql_path(
-                SimpleNamespace(graph=g, objects=g.objects), shape.path
-            )
+            reader = cast(ShapesGraph, SimpleNamespace(graph=g, objects=g.objects))
+            path = shacl_path_to_sparql_path(reader, shape.path)
             text = helper.bind_path_regex.sub(rf"\g<1>{path}", text)
         elif helper.bind_path_regex.search(text):
             raise Unsupported("$PATH without a path")
@@ -136,21 +137,21 @@ class SparqlConstraint:
             rows = self._rows(run, self.text, substitutions)
             yield from self._results(focus, rows)
 
-        if self.whole_graph_text is not None:
+        whole_graph_text = self.whole_graph_text
+        if whole_graph_text is not None:
 
             def whole_graph(run: Run, shape: Shape, nodes: list[Term]) -> Iterator[Result]:
                 wanted = set(nodes)
                 by_focus: dict[Term, list[dict[str, Term]]] = {}
-                for row in self._rows(run, self.whole_graph_text, {}):  # type: ignore[arg-type]
+                for row in self._rows(run, whole_graph_text, {}):
                     this = row.get("this")
                     if this in wanted:
                         by_focus.setdefault(this, []).append(row)
                 for focus, rows in by_focus.items():
                     yield from self._results(focus, rows)
 
-            per_focus.whole_graph = whole_graph  # type: ignore[attr-defined]
-        per_focus.sparql = True  # type: ignore[attr-defined]
-        return per_focus
+            mark(per_focus, whole_graph=whole_graph)
+        return mark(per_focus, sparql=True)
 
     def _written(self, focus: Term) -> str:
         """The query with ``focus`` written in for $this (and the shape for $currentShape)."""
@@ -162,14 +163,13 @@ class SparqlConstraint:
     def _rows(
         self, run: Run, text: str, substitutions: dict[ox.Variable, Term]
     ) -> list[dict[str, Term]]:
-        solutions = run.data.store.query(
-            text, prefixes=self.prefixes, substitutions=substitutions or None
+        solutions = rdf.solutions(
+            run.data.store.query(text, prefixes=self.prefixes, substitutions=substitutions or None)
         )
-        names = [v.value for v in solutions.variables]  # type: ignore[union-attr]
+        names = [v.value for v in solutions.variables]
         given = run.data.as_given
         return [
-            {n: given(s[i]) for i, n in enumerate(names) if s[i] is not None}
-            for s in solutions  # type: ignore[union-attr]
+            {n: given(s[i]) for i, n in enumerate(names) if s[i] is not None} for s in solutions
         ]
 
     def _results(self, focus: Term, rows: list[dict[str, Term]]) -> Iterator[Result]:
@@ -235,8 +235,12 @@ class SparqlConstraint:
 
 def _format(message: str, variables: dict[str, Term]) -> str:
     for name, term in variables.items():
-        message = re.sub(f"{{[?$]{name}}}", lambda _m, t=term: term_text(t), message)
+        message = re.sub(f"{{[?$]{name}}}", _text_of(term), message)
     return message
+
+
+def _text_of(term: Term) -> Callable[[re.Match[str]], str]:
+    return lambda _match: term_text(term)
 
 
 _PREBOUND = re.compile(r"(?<![\w?$])[?$](this|currentShape)\b")
@@ -296,7 +300,7 @@ def substitute(text: str, values: dict[str, Term]) -> str:
     out = text
     for start, end, new in sorted(edits, reverse=True):
         out = out[:start] + new + out[end:]
-    projected = {bare[i + 1 : _PREBOUND.match(bare, i).end()] for i in kept}  # type: ignore[union-attr]
+    projected = {bare[i + 1 : _prebound_end(bare, i)] for i in kept}
     for name in sorted(projected & values.keys()):
         out += f" VALUES ?{name} {{ {values[name]} }}"
     return out
@@ -322,7 +326,15 @@ def _prefixes(g: rdflib.Graph, node: Node) -> dict[str, str]:
 def _check_invalid(text: str) -> None:
     """pySHACL's checks of a SHACL-SPARQL query's text (raise as it would)."""
     helper = SPARQLQueryHelper.__new__(SPARQLQueryHelper)
-    helper.check_invalid_sparql(text)
+    # pySHACL leaves check_invalid_sparql unannotated
+    helper.check_invalid_sparql(text)  # type: ignore[no-untyped-call]
+
+
+def _prebound_end(text: str, at: int) -> int:
+    """Where the pre-bound variable found at ``at`` in ``text`` ends."""
+    found = _PREBOUND.match(text, at)
+    assert found is not None  # ``at`` is where _PREBOUND found one
+    return found.end()
 
 
 def _target_pattern(shape: Shape) -> str:

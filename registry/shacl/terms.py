@@ -10,9 +10,11 @@ from pyshacl.graph_abstraction import to_rdf
 from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.term import Node
 
+from registry.base import rdf
+
 RDF_TYPE = ox.NamedNode(str(RDF.type))
 RDFS_SUBCLASS = ox.NamedNode(str(RDFS.subClassOf))
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Term = rdf.Term
 XSD_STRING = ox.NamedNode(str(XSD.string))
 
 
@@ -37,13 +39,34 @@ def rdf_term(term: Term) -> Node:
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return rdflib.BNode(term.value)
+    if isinstance(term, ox.Triple):
+        raise AttributeError(f"pySHACL on rdflib reads no triple term: {term}")
     found = _RDF_TERMS.get(term)
     if found is None:
-        found = rdflib.Literal(term.value) if term.datatype == XSD_STRING else to_rdf(term)
+        found = rdflib.Literal(term.value) if term.datatype == XSD_STRING else _literal(term)
         if len(_RDF_TERMS) > 200_000:
             _RDF_TERMS.clear()
         _RDF_TERMS[term] = found
     return found
+
+
+def _literal(term: ox.Literal) -> rdflib.Literal:
+    converted = to_rdf(term)
+    assert isinstance(converted, rdflib.Literal)  # pySHACL converts a literal to a literal
+    return converted
+
+
+def literal_value(node: Node) -> Any:
+    """The Python value rdflib reads ``node``, a literal, as (``None`` if ill-typed).
+
+    Raises ``AttributeError`` on any other node, as reading ``.value`` on one does.
+
+    >>> literal_value(rdflib.Literal("3", datatype=XSD.integer))
+    3
+    """
+    if not isinstance(node, rdflib.Literal):
+        raise AttributeError(f"{node!r} is no literal and has no value")
+    return node.value
 
 
 def read_as_rdflib(literal: ox.Literal) -> ox.Literal:

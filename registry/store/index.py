@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index_protocol import (
     INDEX_NODE,
@@ -43,7 +45,7 @@ class OxigraphIndex:
     def applied_seq(self) -> int:
         """The highest journal sequence number applied (0 for an empty index)."""
         seqs = [
-            int(q.object.value)
+            int(rdf.value(q.object))
             for q in self.store.quads_for_pattern(INDEX_NODE, FDI.journalSequence, None, META_GRAPH)
         ]
         return max(seqs, default=0)
@@ -85,14 +87,14 @@ class OxigraphIndex:
         for q in list(
             self.store.quads_for_pattern(INDEX_NODE, FDI.journalSequence, None, META_GRAPH)
         ):
-            if q != marker and int(q.object.value) < seq:
+            if q != marker and int(rdf.value(q.object)) < seq:
                 self.store.remove(q)
 
     def query(
         self,
         text: str,
         graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term] | None = None,
+        substitutions: dict[ox.Variable, Term] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a SPARQL query whose dataset is exactly ``graphs`` (default and named).
 
@@ -103,15 +105,18 @@ class OxigraphIndex:
             return self.store.query(
                 text, use_default_graph_as_union=True, substitutions=substitutions
             )
+        # (the store's parameters take lists of any graph name, and lists are invariant)
+        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(graphs)
+        named: list[ox.NamedNode | ox.BlankNode] = list(graphs)
         return self.store.query(
-            text, default_graph=graphs, named_graphs=graphs, substitutions=substitutions
+            text, default_graph=default, named_graphs=named, substitutions=substitutions
         )
 
     def quads(
         self,
         subject: ox.NamedNode | ox.BlankNode | None,
         predicate: ox.NamedNode | None,
-        obj: ox.Term | None,
+        obj: Term | None,
         graph: ox.NamedNode | None = None,
     ) -> list[ox.Quad]:
         """Quads matching a pattern (``None`` matches anything), outside the marker graph."""
@@ -142,7 +147,10 @@ class OxigraphIndex:
         return out
 
     def graphs(self) -> list[ox.NamedNode]:
-        return [g for g in self.store.named_graphs() if g != META_GRAPH]
+        # (the registry names every graph with an IRI)
+        return [
+            g for g in self.store.named_graphs() if isinstance(g, ox.NamedNode) and g != META_GRAPH
+        ]
 
     def dump(self) -> ox.Dataset:
         """Every quad of the index, the journal marker included (for comparisons)."""

@@ -9,6 +9,8 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
+from registry.base.rdf import Term
+
 META_GRAPH = ox.NamedNode("urn:fdi:index")
 INDEX_NODE = ox.NamedNode("urn:fdi:index")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -33,13 +35,13 @@ class Index(Protocol):
         self,
         text: str,
         graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term] | None = None,
+        substitutions: dict[ox.Variable, Term] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples: ...
     def quads(
         self,
         subject: ox.NamedNode | ox.BlankNode | None,
         predicate: ox.NamedNode | None,
-        obj: ox.Term | None,
+        obj: Term | None,
         graph: ox.NamedNode | None = None,
     ) -> list[ox.Quad]: ...
     def record_quads(self, graph: ox.NamedNode, subject: ox.NamedNode) -> list[ox.Quad]: ...

@@ -21,5 +21,5 @@ def open_index(settings: Settings) -> Index:
             timeout,
             graph_prefix=settings.base_iri + "graph/",
         )
-    on_disk = settings.store != "memory" and settings.data_dir
-    return OxigraphIndex(Path(settings.data_dir) / "index" if on_disk else None)
+    data_dir = settings.data_dir if settings.store != "memory" else None
+    return OxigraphIndex(Path(data_dir) / "index" if data_dir else None)

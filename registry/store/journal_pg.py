@@ -65,16 +65,16 @@ class Connection:
 
     def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         values = tuple(params) if params else None
-        return self.raw.execute(statement(sql, values is not None), values)  # type: ignore[arg-type]
+        return self.raw.execute(statement(sql, values is not None), values)
 
     def executemany(self, sql: str, rows: Any) -> None:
         rows = [tuple(r) for r in rows]
         if rows:
             with self.raw.cursor() as cursor:
-                cursor.executemany(statement(sql), rows)  # type: ignore[arg-type]
+                cursor.executemany(statement(sql), rows)
 
     def executescript(self, script: str) -> None:
-        self.raw.execute(schema(script).encode())  # type: ignore[arg-type]
+        self.raw.execute(schema(script).encode())
 
     @property
     def broken(self) -> bool:
@@ -96,11 +96,14 @@ class PostgresJournal(Journal):
         self._holder = threading.RLock()  # the advisory lock, one thread of this process
         self._depth = 0
         try:
-            self._db = Connection(url)  # the writer: write transactions and the advisory lock
+            # The writer: write transactions and the advisory lock. It stands in for the
+            # sqlite3 connection the journal's derive callbacks are typed on (a protocol of the
+            # two would have to retype every feature's callback).
+            self._db = Connection(url)  # type: ignore[assignment]
         except psycopg.OperationalError as e:
             parts = psycopg.conninfo.conninfo_to_dict(url)
             parts.pop("password", None)  # never shown
-            where = psycopg.conninfo.make_conninfo(**parts)  # type: ignore[arg-type]
+            where = psycopg.conninfo.make_conninfo("", **parts)
             raise JournalUnavailable(f"cannot reach the journal at {where}: {e}") from None
         self._pool: list[Connection] = []  # readers, autocommit: the latest committed state
         self._pool_lock = threading.Lock()
@@ -132,20 +135,25 @@ class PostgresJournal(Journal):
                 yield
             finally:
                 self._depth -= 1
-                if self._depth == 0 and not self._db.broken:
+                if self._depth == 0 and not self._writer_broken():
                     self._db.execute("SELECT pg_advisory_unlock(?)", (LOCK,))
+
+    def _writer_broken(self) -> bool:
+        db = self._db
+        assert isinstance(db, Connection)  # (set in __init__)
+        return db.broken
 
     def _lock_session(self) -> None:
         """Take the advisory lock on the writer connection, on a new one if it was lost (the
         server restarted or failed over; nothing was begun on it yet, so this is safe)."""
         for attempt in (1, 2):
             try:
-                if self._db.broken:
-                    self._db = Connection(self.url)
+                if self._writer_broken():
+                    self._db = Connection(self.url)  # type: ignore[assignment]
                 self._db.execute("SELECT pg_advisory_lock(?)", (LOCK,))
                 return
             except psycopg.OperationalError:
-                if attempt == 2 or not self._db.broken:
+                if attempt == 2 or not self._writer_broken():
                     raise
 
     @contextmanager
@@ -157,7 +165,7 @@ class PostgresJournal(Journal):
                 self._db.execute("SELECT pg_notify(?, ?)", (CHANNEL, self._token))  # on commit
                 self._db.execute("COMMIT")
             except BaseException:
-                if not self._db.broken:
+                if not self._writer_broken():
                     self._db.execute("ROLLBACK")
                 raise
 

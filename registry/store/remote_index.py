@@ -23,7 +23,9 @@ import pyoxigraph as ox
 from SPARQLWrapper import CONSTRUCT, DESCRIBE, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
+from registry.base import rdf
 from registry.base.errors import RegistryError, StoreUnavailable
+from registry.base.rdf import Term
 from registry.base.vocab import FDI
 from registry.store.index_protocol import (
     INDEX_NODE,
@@ -141,7 +143,7 @@ class RemoteIndex:
         self,
         text: str,
         graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term] | None = None,
+        substitutions: dict[ox.Variable, Term] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Run a SPARQL query whose dataset is exactly ``graphs`` (default and named), sent as
         the protocol's ``default-graph-uri`` and ``named-graph-uri``.
@@ -158,7 +160,7 @@ class RemoteIndex:
         self,
         subject: ox.NamedNode | ox.BlankNode | None,
         predicate: ox.NamedNode | None,
-        obj: ox.Term | None,
+        obj: Term | None,
         graph: ox.NamedNode | None = None,
     ) -> list[ox.Quad]:
         """Quads matching a pattern (``None`` matches anything), outside the marker graph."""
@@ -168,10 +170,10 @@ class RemoteIndex:
         substitutions[ox.Variable("meta")] = META_GRAPH
         return canonical(
             ox.Quad(
-                given["s"] or row["s"],
-                given["p"] or row["p"],
-                given["o"] or row["o"],
-                given["g"] or row["g"],
+                subject or _subject(row["s"]),
+                predicate or _iri(row["p"]),
+                obj or _term(row["o"]),
+                graph or _graph(row["g"]),
             )
             for row in self._select(QUADS, None, substitutions)
         )
@@ -225,7 +227,7 @@ class RemoteIndex:
         drops = [f"DROP SILENT GRAPH {g}" for g in [*self.graphs(), META_GRAPH]]
         self._update(" ;\n".join(drops))
 
-    def _scope(self) -> dict[ox.Variable, ox.Term]:
+    def _scope(self) -> dict[ox.Variable, Term]:
         return {ox.Variable("prefix"): self.prefix, ox.Variable("meta"): META_GRAPH}
 
     # --- protocol ------------------------------------------------------------------------------
@@ -244,9 +246,9 @@ class RemoteIndex:
         self,
         text: str,
         graphs: list[ox.NamedNode] | None,
-        substitutions: dict[ox.Variable, ox.Term],
+        substitutions: dict[ox.Variable, Term],
     ) -> list[ox.QuerySolution]:
-        return list(self._query(bind(text, substitutions), graphs))  # type: ignore[arg-type]
+        return list(rdf.solutions(self._query(bind(text, substitutions), graphs)))
 
     def _query(
         self, text: str, graphs: list[ox.NamedNode] | None
@@ -300,7 +302,7 @@ def canonical(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
     store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
     graphs = {ox.NamedNode(f"urn:x-fdi:literal:{i}"): lit for i, lit in enumerate(typed)}
     store.extend(ox.Quad(node, node, lit, graph) for graph, lit in graphs.items())
-    again = {graphs[q.graph_name]: q.object for q in store}  # type: ignore[index]
+    again: dict[Term, Term] = {graphs[q.graph_name]: q.object for q in store}
     return [
         ox.Quad(q.subject, q.predicate, again[q.object], q.graph_name) if q.object in again else q
         for q in quads
@@ -319,8 +321,36 @@ def _as_query_triples(quads: Iterable[ox.Quad]) -> ox.QueryTriples:
     # Callers test ``isinstance(result, ox.QueryTriples)``, a type only a store can make.
     store = ox.Store()
     store.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads)
-    return store.query("CONSTRUCT WHERE { ?s ?p ?o }")  # type: ignore[return-value]
+    triples = store.query("CONSTRUCT WHERE { ?s ?p ?o }")
+    assert isinstance(triples, ox.QueryTriples)  # a CONSTRUCT's answer
+    return triples
 
 
 def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+
+
+# What a store answers for a quad pattern's variables, as the quad's places take them (a store
+# answering anything else fails the quad as it always has, with a TypeError).
+def _term(term: Term | None) -> Term:
+    if term is None:
+        raise TypeError("the store left a quad's term unbound")
+    return term
+
+
+def _subject(term: Term | None) -> ox.NamedNode | ox.BlankNode | ox.Triple:
+    if not isinstance(term, ox.NamedNode | ox.BlankNode | ox.Triple):
+        raise TypeError(f"the store answered {term} as a subject")
+    return term
+
+
+def _iri(term: Term | None) -> ox.NamedNode:
+    if not isinstance(term, ox.NamedNode):
+        raise TypeError(f"the store answered {term} where an IRI belongs")
+    return term
+
+
+def _graph(term: Term | None) -> ox.NamedNode | ox.BlankNode:
+    if not isinstance(term, ox.NamedNode | ox.BlankNode):
+        raise TypeError(f"the store answered {term} as a graph name")
+    return term

@@ -10,8 +10,10 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
+from registry.base.rdf import Term
 
-def bind(text: str, substitutions: dict[ox.Variable, ox.Term]) -> str:
+
+def bind(text: str, substitutions: dict[ox.Variable, Term]) -> str:
     """``text`` with ``substitutions`` as a ``VALUES`` block opening its outermost group.
 
     >>> bind("SELECT ?s WHERE { ?s ?p ?o }", {ox.Variable("s"): ox.NamedNode("http://e/x")})
@@ -36,7 +38,7 @@ def with_values(text: str, name: str, terms: list[ox.NamedNode]) -> str:
     return f"{text[: at + 1]} VALUES ?{name} {{ {rows} }}{text[at + 1 :]}"
 
 
-def _term(term: ox.Term) -> str:
+def _term(term: Term) -> str:
     if isinstance(term, ox.BlankNode):
         raise ValueError("a blank node cannot be substituted into a query sent to a store")
     return str(term)  # pyoxigraph's N-Triples form: escaped, never raw input
@@ -54,7 +56,9 @@ def _where_brace(text: str) -> int | None:
     """The position of the ``{`` opening the query's WHERE group (outside sub-queries):
     the first brace of a SELECT, ASK or DESCRIBE, the one after a CONSTRUCT's template."""
     blanked = _NOISE.sub(lambda m: " " * len(m.group()), text)
-    start = _PROLOGUE.match(blanked).end()  # type: ignore[union-attr]
+    prologue = _PROLOGUE.match(blanked)
+    assert prologue is not None  # it matches the empty prologue too
+    start = prologue.end()
     first = blanked.find("{", start)
     construct = _CONSTRUCT.match(blanked, start)
     if construct is not None and construct.group(1):

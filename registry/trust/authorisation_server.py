@@ -95,7 +95,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(RefreshToken)
         self.register_endpoint(Introspection)
         issuer = IssuerParameter()
-        issuer.get_issuer = lambda: self.issuer  # type: ignore[method-assign]
+        issuer.get_issuer = lambda: self.issuer
         self.register_extension(lambda server: issuer(server))
 
     # authlib's framework hooks
@@ -264,7 +264,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         resource = self._resource(request, grant_type)
         now = int(time.time())
         lifetime = self.registry.settings.access_token_seconds
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": user.iri if user else client.client_id,
             "aud": resource,

@@ -20,7 +20,7 @@ from registry.base import rdf
 from registry.base.clock import today
 from registry.base.identity import Principal
 from registry.base.vocab import FDI, sparql_prefixes
-from registry.trust import memberships
+from registry.trust import membership_view
 from registry.trust.permissions import may_message, roles_of
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def asset_owners(registry: Registry, asset: str) -> set[str]:
         )
         if isinstance(row["owner"], ox.NamedNode)
     }
-    return {o for o in named if FDI.AssetOwner.value in memberships.held(registry, o)[0]}
+    return {o for o in named if FDI.AssetOwner.value in membership_view.held(registry, o)[0]}
 
 
 def asset_of(registry: Registry, iri: str) -> str | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.vocab import FDI, ORG, PROV
 from registry.kernel.lifecycle import (
     content,
@@ -57,8 +58,8 @@ def held(
         )
         if (start and on < start) or (end and on > end):
             continue
-        roles.update(t.value for t in objects(triples, node, ORG.role))
-        scopes.update(t.value for t in objects(triples, node, FDI.grantedScope))
+        roles.update(rdf.value(t) for t in objects(triples, node, ORG.role))
+        scopes.update(rdf.value(t) for t in objects(triples, node, FDI.grantedScope))
     return roles, scopes
 
 
@@ -77,13 +78,13 @@ def membership(registry: Registry, iri: str) -> dict[str, Any]:
 
 def scheme_iri_of(registry: Registry, membership: str) -> str:
     term = first(content(registry, membership), ox.NamedNode(membership), ORG.organization)
-    return term.value if term is not None else FDI_SCHEME.iri
+    return rdf.value(term) if term is not None else FDI_SCHEME.iri
 
 
 def accepted_version(triples: list[ox.Triple], node: ox.NamedNode) -> str | None:
     acceptance = first(triples, node, FDI.acceptance)
     agreement = first(triples, acceptance, FDI.acceptedAgreement) if acceptance else None
-    return agreement.value if agreement is not None else None
+    return rdf.value(agreement) if agreement is not None else None
 
 
 def view_of(
@@ -91,7 +92,7 @@ def view_of(
 ) -> dict[str, Any]:
     node = ox.NamedNode(iri)
     base = registry.settings.base_iri
-    s = scheme_of((first(triples, node, ORG.organization) or FDI.FDIScheme).value)
+    s = scheme_of(rdf.value(first(triples, node, ORG.organization) or FDI.FDIScheme))
     acceptance = first(triples, node, FDI.acceptance)
     accepted = None
     if acceptance is not None:
@@ -107,9 +108,11 @@ def view_of(
         "organisation": text(triples, node, ORG.member),
         "scheme": s.slug,
         "status": status,
-        "requestedRoles": [name_of(t.value) for t in objects(triples, node, FDI.requestedRole)],
-        "roles": sorted(name_of(t.value) for t in objects(triples, node, ORG.role)),
-        "scopes": sorted(name_of(t.value) for t in objects(triples, node, FDI.grantedScope)),
+        "requestedRoles": [
+            name_of(rdf.value(t)) for t in objects(triples, node, FDI.requestedRole)
+        ],
+        "roles": sorted(name_of(rdf.value(t)) for t in objects(triples, node, ORG.role)),
+        "scopes": sorted(name_of(rdf.value(t)) for t in objects(triples, node, FDI.grantedScope)),
         "validFrom": text(triples, node, FDI.validFrom),
         "validTo": text(triples, node, FDI.validTo),
         "reason": text(triples, node, FDI.statusReason),

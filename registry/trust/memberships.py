@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
+from registry.base.activities import notification
 from registry.base.errors import Conflict, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, ORG, PROV, RDF, RDFS
@@ -46,7 +48,7 @@ from registry.trust.membership_view import (
 )
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry, Transaction
+    from registry.kernel.core import RecordInfo, Registry, Transaction
 
 from registry.trust.schemes import (
     DIRECTORY_ROLES,
@@ -98,14 +100,14 @@ def request_membership(
         view = view_of(registry, iri.value, triples, "requested")
         tx.notify(
             operator_iri(registry.settings.base_iri),
-            _activity(
+            notification(
                 "Offer",
                 principal.organisation,
                 iri.value,
                 f"{org} asks to join {s.slug} as {', '.join(name_of(r) for r in wanted)}",
             ),
         )
-        tx.notify(org, _activity("Create", org, iri.value, view["next"]["description"]))
+        tx.notify(org, notification("Create", org, iri.value, view["next"]["description"]))
     return view
 
 
@@ -156,7 +158,7 @@ def grant(
     if valid_to is not None and valid_to < valid_from:
         raise UnusableInput(f"validTo ({valid_to}) is before validFrom ({valid_from})")
     with registry.transaction(principal.actor, "membership-grant") as tx:
-        info = tx.info(membership)
+        info = _entry(tx, membership)
         check_version(info, if_match)
         require_status(info, ("requested",), "grant", "membership")
         node = ox.NamedNode(membership)
@@ -173,8 +175,8 @@ def grant(
             _sync_roles(tx, registry, info.owner, extra=(membership, triples))
         view = view_of(registry, membership, triples, status)
         tx.notify(
-            info.owner,
-            _activity(
+            _owner(info),
+            notification(
                 "Accept",
                 operator_iri(registry.settings.base_iri),
                 membership,
@@ -202,7 +204,7 @@ def accept_agreement(
             existing=current,
         )
     with registry.transaction(principal.actor, "agreement-acceptance") as tx:
-        info = tx.info(membership)
+        info = _entry(tx, membership)
         require_status(
             info, ("requested", "awaiting-acceptance"), "accept the agreement for", "membership"
         )
@@ -218,7 +220,7 @@ def accept_agreement(
             ox.Triple(
                 acceptance,
                 PROV.wasAssociatedWith,
-                ox.NamedNode(principal.user or principal.organisation),
+                ox.NamedNode(principal.user or _organisation(principal)),
             ),
             ox.Triple(acceptance, PROV.endedAtTime, timestamp()),
         ]
@@ -228,8 +230,8 @@ def accept_agreement(
             _sync_roles(tx, registry, info.owner, extra=(membership, triples))
         view = view_of(registry, membership, triples, status)
         tx.notify(
-            info.owner,
-            _activity("Accept", principal.organisation, current, view["next"]["description"]),
+            _owner(info),
+            notification("Accept", principal.organisation, current, view["next"]["description"]),
         )
     return view
 
@@ -282,7 +284,7 @@ def _transition(
     require_operator(principal)
     record_of(registry, membership, MEMBERSHIP, "membership")
     with registry.transaction(principal.actor, f"membership-{action}") as tx:
-        info = tx.info(membership)
+        info = _entry(tx, membership)
         require_status(info, allowed, action, "membership")
         triples = restatus(
             tx, info, content(registry, membership), FDI.membershipStatus, status, reason
@@ -290,17 +292,17 @@ def _transition(
         if status in ("suspended", "revoked"):
             node = ox.NamedNode(membership)
             claims = {
-                t.value
+                rdf.value(t)
                 for t in objects(triples, node, ORG.role) + objects(triples, node, FDI.grantedScope)
             }
             certificates.revoke_all(
-                tx, registry, info.owner, f"membership {status}: {reason}", claims=claims
+                tx, registry, _owner(info), f"membership {status}: {reason}", claims=claims
             )
         _sync_roles(tx, registry, info.owner, extra=(membership, triples))
         view = view_of(registry, membership, triples, status)
         tx.notify(
-            info.owner,
-            _activity(
+            _owner(info),
+            notification(
                 "Update",
                 operator_iri(registry.settings.base_iri),
                 membership,
@@ -351,6 +353,24 @@ def open_membership(registry: Registry, org: str, s: Scheme) -> str | None:
     return None
 
 
+def _entry(tx: Transaction, membership: str) -> RecordInfo:
+    """The membership's entry in the register, found before the transaction began."""
+    info = tx.info(membership)
+    assert info is not None
+    return info
+
+
+def _owner(info: RecordInfo) -> str:
+    """The organisation a membership is for (its owner)."""
+    assert info.owner is not None  # a membership is always its organisation's
+    return info.owner
+
+
+def _organisation(principal: Principal) -> str:
+    assert principal.organisation is not None  # require_admin found its administrator
+    return principal.organisation
+
+
 def _sync_roles(
     tx: Transaction, registry: Registry, org: str | None, extra: tuple[str, list[ox.Triple]]
 ) -> None:
@@ -361,23 +381,13 @@ def _sync_roles(
     roles &= DIRECTORY_ROLES
     node = ox.NamedNode(org)
     triples = content(registry, org)
-    if {t.value for t in objects(triples, node, FDI.marketRole)} == roles:
+    if {rdf.value(t) for t in objects(triples, node, FDI.marketRole)} == roles:
         return
     tx.put(
         node,
         FDI.Organisation,
         replace(triples, node, FDI.marketRole, [ox.NamedNode(r) for r in sorted(roles)]),
     )
-
-
-def _activity(kind: str, actor: str | None, obj: str, summary: str) -> dict[str, Any]:
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": kind,
-        "actor": actor,
-        "object": obj,
-        "summary": summary,
-    }
 
 
 def _missing(iri: str) -> Any:

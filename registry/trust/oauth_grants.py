@@ -21,7 +21,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwk import ECKey, Key, KeySet, RSAKey
 
 from registry.base.errors import Unauthenticated
 from registry.trust import access_tokens, certificates, membership_view
@@ -81,7 +81,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def resolve_client_public_key(self, client: Client) -> KeySet:
         """The public keys of the client's active certificates, each under its serial."""
-        keys = []
+        keys: list[Key] = []
         for held in certificates.certificates_of(self.server.registry, client.client_id):
             if held["status"] != "active":
                 continue
@@ -170,7 +170,7 @@ class RefreshToken(Issuing, RefreshTokenGrant):  # type: ignore[misc]
         self.server.refresh_tokens.pop(refresh_token.token)
 
 
-class IntrospectedToken(dict):  # type: ignore[type-arg]
+class IntrospectedToken(dict[str, Any]):
     def __init__(self, claims: dict[str, Any], revoked: bool) -> None:
         super().__init__(claims)
         self.revoked = revoked

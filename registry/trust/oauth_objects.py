@@ -59,7 +59,7 @@ class Reply:
         self.headers.append(("Location", value))
 
 
-class OAuthRequest(OAuth2Request):
+class OAuthRequest(OAuth2Request):  # type: ignore[misc]  # authlib ships no type hints
     def __init__(self, call: Call, params: dict[str, str] | None = None) -> None:
         super().__init__(call.method, call.uri, headers=call.headers)
         self.call = call

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.vocab import DCAT, FDI, FOAF, ROV, VCARD
 from registry.kernel.lifecycle import (
     content,
@@ -53,10 +54,10 @@ def organisation(registry: Registry, org: str) -> dict[str, Any]:
         else None,
         "status": info.status,
         "version": info.version,
-        "assuranceLevel": level.value.rsplit("#", 1)[-1] if level else None,
+        "assuranceLevel": rdf.value(level).rsplit("#", 1)[-1] if level else None,
         "reason": text(triples, node, FDI.statusReason),
         "marketRoles": sorted(
-            schemes.name_of(t.value) for t in objects(triples, node, FDI.marketRole)
+            schemes.name_of(rdf.value(t)) for t in objects(triples, node, FDI.marketRole)
         ),
         "memberships": [
             {k: m[k] for k in ("id", "href", "scheme", "status", "roles")} for m in joined
@@ -91,7 +92,8 @@ def next_step(
         }
     if status == "verified":
         current = next(m for m in joined if m["status"] in membership_view.OPEN)
-        return membership_view.membership(registry, current["id"])["next"]
+        step: dict[str, Any] = membership_view.membership(registry, current["id"])["next"]
+        return step
     return {
         "step": "contact-scheme-operator",
         "description": f"The organisation is {status}; contact the scheme operator.",

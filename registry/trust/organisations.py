@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import rdf
 from registry.base.errors import (
     DuplicateOrganisation,
     InvalidTransition,
@@ -53,7 +54,7 @@ from registry.trust.legal_identifiers import normalise_company_number, normalise
 from registry.trust.organisation_view import ORGANISATION, organisation
 
 if TYPE_CHECKING:
-    from registry.kernel.core import Registry
+    from registry.kernel.core import Registry, Transaction
 
 ASSURANCE_LEVELS = {n: FDI[n] for n in ("SelfAsserted", "DocumentsChecked", "IndependentlyAudited")}
 ORGANISATION_BY_IDENTIFIER = """
@@ -162,8 +163,8 @@ def find_by_identifier(registry: Registry, number: str | None, lei: str | None) 
             None,
             substitutions={ox.Variable("key"): key, ox.Variable("value"): ox.Literal(value)},
         )
-        for row in rows:  # type: ignore[union-attr]
-            return row["org"].value
+        for row in rdf.solutions(rows):
+            return rdf.value(row["org"])
     return None
 
 
@@ -187,6 +188,7 @@ def verify(
     record_of(registry, org, ORGANISATION, "organisation")
     with registry.transaction(principal.actor, "organisation-verify") as tx:
         info = tx.info(org)
+        assert info is not None  # record_of found it
         check_version(info, if_match)
         require_status(info, ("applied",), "verify", "organisation")
         triples = replace(
@@ -254,6 +256,7 @@ def _transition(
         )
     with registry.transaction(principal.actor, f"organisation-{action}") as tx:
         info = tx.info(org)
+        assert info is not None  # record_of found it
         require_status(info, allowed, action, "organisation")
         triples = content(registry, org)
         if action in ("suspend", "reinstate", "revoke"):
@@ -276,14 +279,16 @@ def _transition(
     return organisation(registry, org)
 
 
-def _issue_requested(tx, registry: Registry, ca: CertificateAuthority, org: str, user: str) -> None:  # type: ignore[no-untyped-def]
+def _issue_requested(
+    tx: Transaction, registry: Registry, ca: CertificateAuthority, org: str, user: str
+) -> None:
     triples = content(registry, user)
     node = ox.NamedNode(user)
     pem = text(triples, node, FDI.certificateRequest)
     if pem is None:
         return
     csr = load_csr(pem)
-    roles = [t.value for t in objects(triples, node, FDI.userRole)]
+    roles = [rdf.value(t) for t in objects(triples, node, FDI.userRole)]
     name = csr_common_name(csr) or text(triples, node, VCARD.fn) or "administrator"
     certificates.issue(
         tx,
@@ -310,7 +315,7 @@ def _evidence(
         ox.Triple(subject, DCAT.contactPoint, contact),
         ox.Triple(contact, VCARD.hasEmail, _iri(people.mailto(a.contact_email))),
     ]
-    optional = [
+    optional: list[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, rdf.Term | None]] = [
         (subject, FDI.companyNumber, ox.Literal(number) if number else None),
         (subject, FDI.lei, ox.Literal(lei) if lei else None),
         (
