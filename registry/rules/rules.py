@@ -51,9 +51,6 @@ SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 DOCUMENT_NAME = re.compile(r"^(ontology|shapes|shapes/market)/[a-z][a-z0-9-]{0,40}$")
 STATUSES = ("proposed", "adopted", "in force", "superseded")
 
-_ADOPTED = "SELECT iri FROM record WHERE type = ? AND status = 'adopted'"
-
-
 @dataclass(frozen=True)
 class RulesVersion:
     """One version of the rules.
@@ -243,7 +240,8 @@ def _released(registry: Registry) -> list[RulesVersion]:
 
 def _adopted(registry: Registry) -> list[RulesVersion]:
     """Adopted proposals as versions, each built on its base."""
-    proposals = [read(registry, iri) for (iri,) in registry.journal.read(_ADOPTED, (PROPOSAL,))]
+    adopted = registry.record_iris(FDI.RulesProposal, status="adopted")
+    proposals = [read(registry, iri) for iri in adopted]
     proposals.sort(key=lambda p: semver(p.version))
     by_version = {PACKAGED: packaged()}
     out = []
