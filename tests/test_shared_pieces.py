@@ -21,16 +21,6 @@ SOURCES = sorted([*(ROOT / "registry").rglob("*.py"), *(ROOT / "api").rglob("*.p
 
 # Copies left in modules another change was splitting at the time: {piece: {file, ...}}.
 LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
-    "clock": {
-        "registry/kernel/core.py",
-        "registry/markets/shared_copies.py",
-        "registry/markets/sharing.py",
-        "registry/messaging/webhooks.py",
-        "registry/rules/impact.py",
-        "registry/shacl/validation.py",
-        "registry/trust/membership_view.py",
-        "registry/trust/memberships.py",
-    },
     "if-match": {
         "registry/publishing/member_catalogues.py",
     },

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import clock
 from registry.base.vocab import FDI, RDF
 from registry.kernel import access
 from registry.kernel.lifecycle import (
@@ -227,7 +228,7 @@ class SharedCopies:
         # a right in ``tx`` counts as it will be (below), if it is still about this asset
         rights = {iri: span for iri, span in rights.items() if iri not in changed}
         rights.update(pending.get(asset, {}))
-        today = on or dt.date.today()
+        today = on or clock.today()
         for operator, start, end in sorted(rights.values(), key=lambda r: r[1]):
             if start <= today and (end is None or today < end):
                 return operator

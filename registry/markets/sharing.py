@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import clock
 from registry.base.errors import Forbidden, UnusableInput
 from registry.base.identity import FSP, Principal
 from registry.base.vocab import FDI, ODRL, PROV, RDF
@@ -117,7 +118,7 @@ def follow_operators(
     """Move operator copies for the rights that began or ended after ``since`` (ever, when
     None), up to ``on`` (today): a switch dated ahead, or a right that simply ends, changes the
     operator without any write. Returns how many copies were written or removed."""
-    on = on or dt.date.today()
+    on = on or clock.today()
     start = since or dt.date(1, 1, 1)
     if start >= on:
         return 0
@@ -164,7 +165,7 @@ class OperatorCopies:
         journal.write(_FOLLOWED_TABLE)
         rows = journal.read(_FOLLOWED)
         since = dt.date.fromisoformat(rows[0][0]) if rows else None
-        today = dt.date.today()
+        today = clock.today()
         moved = follow_operators(self.registry, since, today)
         journal.write(_FOLLOWED_SET, (today.isoformat(),))
         return moved
