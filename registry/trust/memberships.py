@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry.base import clock
+from registry.base.activities import activity
 from registry.base.errors import Conflict, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, ORG, PROV, RDF, RDFS
@@ -372,13 +373,7 @@ def _sync_roles(
 
 
 def _activity(kind: str, actor: str | None, obj: str, summary: str) -> dict[str, Any]:
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": kind,
-        "actor": actor,
-        "object": obj,
-        "summary": summary,
-    }
+    return activity(kind, actor=actor, object=obj, summary=summary)
 
 
 def _missing(iri: str) -> Any:

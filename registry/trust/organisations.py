@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base.activities import activity
 from registry.base.errors import (
     DuplicateOrganisation,
     InvalidTransition,
@@ -337,10 +338,4 @@ def _iri(value: str) -> ox.NamedNode | ox.Literal:
 
 
 def _activity(kind: str, actor: str | None, obj: str, summary: str) -> dict[str, Any]:
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": kind,
-        "actor": actor,
-        "object": obj,
-        "summary": summary,
-    }
+    return activity(kind, actor=actor, object=obj, summary=summary)
