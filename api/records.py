@@ -19,6 +19,7 @@ from api.auth import current_principal
 from api.logs import request_id
 from api.negotiation import SUFFIX, format_url, negotiate, none_match
 from registry.base.identity import Principal
+from registry.base.media import GRAPH_FORMATS
 from registry.base.resources import context_path
 from registry.base.vocab import PREFIXES
 from registry.messaging.inbox import advertisement
@@ -28,12 +29,7 @@ from registry.trust.access_log import read_record
 
 router = APIRouter(tags=["Linked data"])
 
-RDF_FORMATS = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,  # for harvesters that read only RDF/XML
-}
+RDF_FORMATS = GRAPH_FORMATS  # RDF/XML too, for harvesters that read only RDF/XML
 FORMATS = {suffix: media for media, suffix in SUFFIX.items()}  # ?format=ttl -> text/turtle
 _PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}, "text/html": {}}
 # What the OpenAPI document says a negotiated linked-data document answers.

@@ -21,12 +21,6 @@ SOURCES = sorted([*(ROOT / "registry").rglob("*.py"), *(ROOT / "api").rglob("*.p
 
 # Copies left in modules another change was splitting at the time: {piece: {file, ...}}.
 LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
-    "media": {
-        "api/negotiation.py",
-        "api/records.py",
-        "api/sparql_protocol.py",
-        "registry/store/remote_index.py",
-    },
     "iri": {
         "api/records.py",
         "registry/markets/shared_copies.py",

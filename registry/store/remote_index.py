@@ -24,6 +24,7 @@ from SPARQLWrapper import CONSTRUCT, DESCRIBE, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
 from registry.base.errors import RegistryError, StoreUnavailable
+from registry.base.media import STORE_GRAPH_FORMATS, STORE_RESULT_FORMATS
 from registry.base.vocab import FDI
 from registry.store.index_protocol import (
     INDEX_NODE,
@@ -72,19 +73,8 @@ SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), ?pref
 
 NO_GRAPH = ox.NamedNode("urn:fdi:no-graph")
 
-RESULT_FORMATS = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-}
-GRAPH_FORMATS = {
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/x-turtle": ox.RdfFormat.TURTLE,
-    "application/turtle": ox.RdfFormat.TURTLE,
-}
+RESULT_FORMATS = STORE_RESULT_FORMATS
+GRAPH_FORMATS = STORE_GRAPH_FORMATS
 
 
 class RemoteIndex:
