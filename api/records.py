@@ -18,6 +18,7 @@ from api import pages
 from api.auth import current_principal
 from api.logs import request_id
 from api.negotiation import SUFFIX, format_url, negotiate, none_match
+from registry.base import iris
 from registry.base.identity import Principal
 from registry.base.media import GRAPH_FORMATS
 from registry.base.resources import context_path
@@ -66,7 +67,7 @@ def record(
     """The record as the requester may see it. Its ETag names the version (``"3.ttl"``): send
     it back in ``If-Match`` to update the record."""
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     triples = read_record(registry, iri, principal, request_id())
     advertised = advertisement(registry, iri)  # an organisation's LDN inbox
     info = registry.info(iri)

@@ -21,13 +21,6 @@ SOURCES = sorted([*(ROOT / "registry").rglob("*.py"), *(ROOT / "api").rglob("*.p
 
 # Copies left in modules another change was splitting at the time: {piece: {file, ...}}.
 LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
-    "iri": {
-        "api/records.py",
-        "registry/markets/shared_copies.py",
-        "registry/markets/sharing.py",
-        "registry/rules/proposal_records.py",
-        "registry/rules/proposals.py",
-    },
     "vocabulary": {
         "api/pages.py",
         "api/sparql.py",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry.base import clock
+from registry.base.iris import organisation as organisation_iri
 from registry.base.vocab import FDI, RDF
 from registry.kernel import access
 from registry.kernel.lifecycle import (
@@ -245,7 +246,7 @@ class SharedCopies:
         for graph, present in self.earlier.get(iri, {}).items():
             if graph.startswith(prefix):
                 (graphs.add if present else graphs.discard)(graph)
-        return {f"{self.base}id/org/{g[len(prefix) :]}" for g in graphs}
+        return {organisation_iri(self.base, g[len(prefix) :]) for g in graphs}
 
     def sync(self, iri: str) -> None:
         desired = self.desired(iri)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base import clock
+from registry.base import clock, iris
 from registry.base.errors import Forbidden, UnusableInput
 from registry.base.identity import FSP, Principal
 from registry.base.vocab import FDI, ODRL, PROV, RDF
@@ -331,7 +331,7 @@ def _check_parties(registry: Registry, parsed: Parsed, org: str) -> None:
 def _holders(registry: Registry, iri: str) -> set[str]:
     prefix = registry.settings.base_iri + "graph/shared/"
     return {
-        f"{registry.settings.base_iri}id/org/{q.graph_name.value[len(prefix) :]}"
+        iris.organisation(registry.settings.base_iri, q.graph_name.value[len(prefix) :])
         for q in registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
         if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)
     }
