@@ -12,7 +12,7 @@ import pyoxigraph as ox
 
 from registry.base import clock
 from registry.base.iris import organisation as organisation_iri
-from registry.base.vocab import FDI, RDF
+from registry.base.vocab import FDI, RDF, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.lifecycle import (
     content,
@@ -34,10 +34,11 @@ if TYPE_CHECKING:
     from registry.kernel.core import Transaction
 
 
-ROLE_HOLDERS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT DISTINCT ?role ?org WHERE { ?org a fdi:Organisation ; fdi:marketRole ?role }
+ROLE_HOLDERS = (
+    sparql_prefixes("fdi")
+    + """SELECT DISTINCT ?role ?org WHERE { ?org a fdi:Organisation ; fdi:marketRole ?role }
 """
+)
 _AGREEMENTS = "SELECT iri FROM record WHERE type = ? ORDER BY iri"
 _OWNED = "SELECT iri FROM record WHERE owner = ? AND graph = ? ORDER BY iri"
 _OWN_AGREEMENTS = "SELECT iri FROM record WHERE owner = ? AND type = ?"

@@ -38,7 +38,7 @@ import pyoxigraph as ox
 from registry.base import clock, iris
 from registry.base.errors import Forbidden, UnusableInput
 from registry.base.identity import FSP, Principal
-from registry.base.vocab import FDI, ODRL, PROV, RDF
+from registry.base.vocab import FDI, ODRL, PROV, RDF, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.features import Feature
 from registry.kernel.lifecycle import (
@@ -67,10 +67,11 @@ if TYPE_CHECKING:
     from registry.kernel.core import Registration, Registry, Transaction
 
 log = logging.getLogger(__name__)
-AGREEMENTS_SHARED = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT ?agreement WHERE { ?agreement a fdi:DataSharingAgreement } ORDER BY ?agreement
+AGREEMENTS_SHARED = (
+    sparql_prefixes("fdi")
+    + """SELECT ?agreement WHERE { ?agreement a fdi:DataSharingAgreement } ORDER BY ?agreement
 """
+)
 
 
 # --- keeping the copies in step ---------------------------------------------------------------
@@ -96,13 +97,14 @@ def keep_shared_copies(tx: Transaction) -> None:
         view.sync(iri)
 
 
-RIGHTS_DATED = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT DISTINCT ?asset ?day WHERE {
+RIGHTS_DATED = (
+    sparql_prefixes("fdi")
+    + """SELECT DISTINCT ?asset ?day WHERE {
   ?right a fdi:RightToOperate ; fdi:asset ?asset .
   { ?right fdi:validFrom ?day } UNION { ?right fdi:validTo ?day }
 }
 """
+)
 _FOLLOWED = "SELECT day FROM operator_copies WHERE name = 'followed'"
 _FOLLOWED_TABLE = "CREATE TABLE IF NOT EXISTS operator_copies (name TEXT PRIMARY KEY, day TEXT)"
 _FOLLOWED_SET = (

@@ -25,7 +25,7 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperExceptio
 
 from registry.base.errors import RegistryError, StoreUnavailable
 from registry.base.media import STORE_GRAPH_FORMATS, STORE_RESULT_FORMATS
-from registry.base.vocab import FDI
+from registry.base.vocab import FDI, XSD
 from registry.store.index_protocol import (
     INDEX_NODE,
     META_GRAPH,
@@ -45,8 +45,7 @@ SELECT (MAX(?seq) AS ?max) WHERE { GRAPH ?meta { ?index ?marker ?seq } }
 """
 
 OLD_MARKERS = (
-    "DELETE WHERE { GRAPH <urn:fdi:index> "
-    "{ <urn:fdi:index> <https://w3id.org/fdi/ns#journalSequence> ?seq } }"
+    f"DELETE WHERE {{ GRAPH <urn:fdi:index> {{ <urn:fdi:index> {FDI.journalSequence} ?seq }} }}"
 )
 
 # ?prefix scopes the store to the registry's graphs ({base}graph/...): a store keeps graphs of
@@ -301,7 +300,7 @@ def _typed(literal: ox.Literal) -> bool:
     return literal.datatype.value.startswith(XSD_NS) and literal.datatype.value not in _PLAIN
 
 
-XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+XSD_NS = XSD.iri
 _PLAIN = {XSD_NS + "string"}
 
 

@@ -32,7 +32,7 @@ from registry.base.errors import (
     ValidationFailed,
 )
 from registry.base.identity import Principal
-from registry.base.vocab import DCAT, DCT, FDI, FOAF, RDF, ROV, VCARD
+from registry.base.vocab import DCAT, DCT, FDI, FOAF, RDF, ROV, VCARD, sparql_prefixes
 from registry.kernel.lifecycle import (
     check_version,
     content,
@@ -57,10 +57,12 @@ if TYPE_CHECKING:
     from registry.kernel.core import Registry
 
 ASSURANCE_LEVELS = {n: FDI[n] for n in ("SelfAsserted", "DocumentsChecked", "IndependentlyAudited")}
-ORGANISATION_BY_IDENTIFIER = """
-SELECT DISTINCT ?org ?key ?value
-WHERE { ?org ?key ?value ; a <https://w3id.org/fdi/ns#Organisation> }
+ORGANISATION_BY_IDENTIFIER = (
+    sparql_prefixes("fdi")
+    + """SELECT DISTINCT ?org ?key ?value
+WHERE { ?org ?key ?value ; a fdi:Organisation }
 """
+)
 
 
 @dataclass
