@@ -16,15 +16,10 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from registry.base.errors import NotAcceptable
+from registry.base.media import LINKED_DATA
 
 # The ?format= suffix of each linked-data format (links that cannot set Accept).
-SUFFIX = {
-    "text/html": "html",
-    "text/turtle": "ttl",
-    "application/n-triples": "nt",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdf",
-}
+SUFFIX = LINKED_DATA
 
 
 def _parse(accept: str) -> list[tuple[str, float, int]]:

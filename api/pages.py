@@ -19,7 +19,7 @@ from registry import __version__
 from registry.base import rdf
 from registry.base.identity import Principal
 from registry.base.rdf import Term
-from registry.base.vocab import DCT, FDI, PREFIXES, RDFS, ROV
+from registry.base.vocab import DCT, FDI, PREFIXES, RDFS, ROV, sparql_prefixes
 from registry.markets import signposting
 from registry.publishing import asset_lists, browse
 from registry.publishing.search import search as search_records
@@ -42,14 +42,15 @@ KIND_LABELS = {
     "catalogue": "member catalogues",
 }
 
-EXAMPLE_QUERY = """PREFIX fdi: <https://w3id.org/fdi/ns#>
-PREFIX qudt: <http://qudt.org/schema/qudt/>
-SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?kw) AS ?exportKW)
+EXAMPLE_QUERY = (
+    sparql_prefixes("fdi", "qudt")
+    + """SELECT ?technology (COUNT(?asset) AS ?assets) (SUM(?kw) AS ?exportKW)
 WHERE {
   ?asset a fdi:FlexibleAsset ; fdi:technology ?technology ;
          fdi:exportCapacity/qudt:numericValue ?kw .
 }
 GROUP BY ?technology ORDER BY DESC(?assets)"""
+)
 
 
 def render(template: str, **context: object) -> str:

@@ -19,8 +19,9 @@ from api import pages
 from api.auth import current_principal
 from api.logs import request_id
 from api.negotiation import SUFFIX, format_url, negotiate, none_match
-from registry.base import rdf
+from registry.base import iris, rdf
 from registry.base.identity import Principal
+from registry.base.media import GRAPH_FORMATS
 from registry.base.resources import context_path
 from registry.base.vocab import PREFIXES
 from registry.messaging.inbox import advertisement
@@ -30,12 +31,7 @@ from registry.trust.access_log import read_record
 
 router = APIRouter(tags=["Linked data"])
 
-RDF_FORMATS = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML,  # for harvesters that read only RDF/XML
-}
+RDF_FORMATS = GRAPH_FORMATS  # RDF/XML too, for harvesters that read only RDF/XML
 FORMATS = {suffix: media for media, suffix in SUFFIX.items()}  # ?format=ttl -> text/turtle
 _PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}, "text/html": {}}
 # What the OpenAPI document says a negotiated linked-data document answers.
@@ -81,7 +77,7 @@ def record(
     """The record as the requester may see it. Its ETag names the version (``"3.ttl"``): send
     it back in ``If-Match`` to update the record."""
     registry = request.app.state.registry
-    iri = f"{registry.settings.base_iri}id/{kind}/{uid}"
+    iri = iris.record(registry.settings.base_iri, kind, uid)
     triples = read_record(registry, iri, principal, request_id())
     advertised = advertisement(registry, iri)  # an organisation's LDN inbox
     info = registry.info(iri)

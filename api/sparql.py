@@ -36,16 +36,13 @@ from api.sparql_protocol import (
 )
 from registry.base.errors import RegistryError
 from registry.base.identity import Principal
+from registry.base.vocab import FORMATS, RDFS, SD
 from registry.query.sparql_results import GRAPH_MEDIA, SOLUTION_MEDIA
 
 router = APIRouter(tags=["SPARQL"])
 
 PATH = "/sparql"
-DESCRIPTION_PREFIXES = {
-    "sd": "http://www.w3.org/ns/sparql-service-description#",
-    "formats": "http://www.w3.org/ns/formats/",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-}
+DESCRIPTION_PREFIXES = {"sd": SD.iri, "formats": FORMATS.iri, "rdfs": RDFS.iri}
 
 
 # Declared for the OpenAPI document; read_protocol reads the parameters themselves, because

@@ -18,17 +18,14 @@ from api import pages
 from api.sparql_protocol import FORMATS, ProtocolRequest, Wanted, run_query
 from registry.base.errors import QueryRefused, QueryTimeout, RegistryError
 from registry.base.identity import Principal
+from registry.base.vocab import sparql_prefixes
 from registry.query.sparql_results import QueryAnswer
 
 PAGE_SIZE = 50
 _FOR_PAGE = Wanted(False, "application/sparql-results+json", "application/n-triples")
 SOLUTION_DOWNLOADS = ("csv", "tsv", "json", "xml")
 GRAPH_DOWNLOADS = ("ttl", "nt", "jsonld", "rdf")
-_PREFIXES = """PREFIX fdi: <https://w3id.org/fdi/ns#>
-PREFIX qudt: <http://qudt.org/schema/qudt/>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX rov: <http://www.w3.org/ns/regorg#>
-"""
+_PREFIXES = sparql_prefixes("fdi", "qudt", "rdfs", "rov")
 EXAMPLES = [
     (
         "Capacity by technology",

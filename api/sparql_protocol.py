@@ -14,6 +14,7 @@ from api.logs import request_id
 from api.negotiation import choose, negotiate
 from registry.base.errors import QueryRefused, UnsupportedFormat
 from registry.base.identity import Principal
+from registry.base.media import SPARQL_DOWNLOADS
 from registry.query.sparql_results import GRAPH_MEDIA, SOLUTION_MEDIA, QueryAnswer
 from registry.trust.access_log import audit_query_reads
 
@@ -24,17 +25,7 @@ _SOLUTION_OFFERS = list(SOLUTION_MEDIA)
 _GRAPH_OFFERS = list(GRAPH_MEDIA)
 PAGE = "text/html"  # the SPARQL page: a form, example queries, results as a table
 # ?format= names a media type for links that cannot set Accept (the page's downloads).
-FORMATS = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "ttl": "text/turtle",
-    "nt": "application/n-triples",
-    "jsonld": "application/ld+json",
-    "rdf": "application/rdf+xml",
-    "html": PAGE,
-}
+FORMATS = SPARQL_DOWNLOADS  # json, xml, csv, tsv, ttl, nt, jsonld, rdf, html (PAGE)
 
 
 @dataclass

@@ -1,10 +1,8 @@
 """Shared pieces written once (issue 15): one clock, one If-Match rule, one activity builder,
 one media-type table, IRIs minted in one module, vocabulary IRIs only in ``vocab.py``.
 
-Each test fails when a second copy appears, naming the file and line. Modules being split
-while these pieces were gathered keep their copies for now: ``LEFT_FOR_THE_LEAD`` names them
-(file names, no lines), and a test fails when one no longer holds what it is excused for, so
-that the list only shrinks.
+Each test fails when a second copy appears anywhere in ``registry/`` or ``api/``, naming the
+file and line.
 """
 
 import ast
@@ -18,53 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted([*(ROOT / "registry").rglob("*.py"), *(ROOT / "api").rglob("*.py")])
-
-# Copies left in modules another change was splitting at the time: {piece: {file, ...}}.
-LEFT_FOR_THE_LEAD: dict[str, set[str]] = {
-    "clock": {
-        "registry/kernel/core.py",
-        "registry/markets/shared_copies.py",
-        "registry/markets/sharing.py",
-        "registry/messaging/webhooks.py",
-        "registry/rules/impact.py",
-        "registry/shacl/validation.py",
-        "registry/trust/membership_view.py",
-        "registry/trust/memberships.py",
-    },
-    "if-match": {
-        "registry/publishing/member_catalogues.py",
-    },
-    "activity": {
-        "registry/trust/organisations.py",
-    },
-    "media": {
-        "api/negotiation.py",
-        "api/records.py",
-        "api/sparql_protocol.py",
-        "registry/store/remote_index.py",
-    },
-    "iri": {
-        "api/records.py",
-        "registry/markets/shared_copies.py",
-        "registry/markets/sharing.py",
-        "registry/rules/proposal_records.py",
-        "registry/rules/proposals.py",
-    },
-    "vocabulary": {
-        "api/pages.py",
-        "api/sparql.py",
-        "api/sparql_page.py",
-        "registry/markets/shared_copies.py",
-        "registry/markets/sharing.py",
-        "registry/publishing/catalogue.py",
-        "registry/rules/vocabulary_docs.py",
-        "registry/shacl/engine.py",
-        "registry/shacl/shapes.py",
-        "registry/store/index_protocol.py",
-        "registry/store/remote_index.py",
-        "registry/trust/organisations.py",
-    },
-}
 
 VOCAB = "registry/base/vocab.py"  # where the namespace itself is spelled
 
@@ -94,26 +45,16 @@ def strings(tree: ast.Module) -> Iterator[ast.Constant]:
             yield node
 
 
-def copies(find: Finder, owners: set[str], piece: str) -> list[str]:
-    """``file:line`` of each place ``find`` reports outside the owners and the excused files."""
-    excused = owners | LEFT_FOR_THE_LEAD.get(piece, set())
+def copies(find: Finder, owners: set[str]) -> list[str]:
+    """``file:line`` of each place ``find`` reports outside the owners."""
     found = []
     for path in SOURCES:
         name = relative(path)
-        if name in excused:
+        if name in owners:
             continue
         source = path.read_text()
         found += [f"{name}:{line}" for line in find(ast.parse(source), source)]
     return found
-
-
-def still_held(find: Finder, piece: str) -> list[str]:
-    """The excused files that no longer hold a copy (take them off the list)."""
-    return [
-        name
-        for name in sorted(LEFT_FOR_THE_LEAD.get(piece, set()))
-        if not list(find(ast.parse((ROOT / name).read_text()), (ROOT / name).read_text()))
-    ]
 
 
 # --- one clock ---------------------------------------------------------------------------
@@ -131,17 +72,13 @@ def reads_the_wall_clock(tree: ast.Module, source: str) -> Iterator[int]:
 
 
 def test_the_time_is_read_only_in_the_clock_module():
-    found = copies(reads_the_wall_clock, {"registry/base/clock.py"}, "clock")
+    found = copies(reads_the_wall_clock, {"registry/base/clock.py"})
     assert not found, f"use registry.base.clock instead of reading the time at: {found}"
 
 
 def test_the_clock_guard_sees_a_copy():
     tree = ast.parse("import datetime as dt\nx = dt.datetime.now(dt.UTC)\n")
     assert list(reads_the_wall_clock(tree, "")) == [2]
-
-
-def test_files_excused_from_the_clock_still_read_it():
-    assert not still_held(reads_the_wall_clock, "clock")
 
 
 # --- one If-Match rule -------------------------------------------------------------------
@@ -161,18 +98,21 @@ def compares_etags(tree: ast.Module, source: str) -> Iterator[int]:
 
 
 def test_if_match_is_compared_in_one_place():
-    found = copies(compares_etags, {"registry/kernel/preconditions.py"}, "if-match")
+    found = copies(compares_etags, {"registry/kernel/preconditions.py"})
     assert not found, f"use registry.kernel.preconditions instead of comparing ETags at: {found}"
-
-
-def test_files_excused_from_the_if_match_rule_still_compare():
-    assert not still_held(compares_etags, "if-match")
 
 
 def _at_version(version: int):
     from registry.kernel.transaction import RecordInfo
 
     return RecordInfo("https://r.example/id/org/1", "t", "g", version, None, None, "", "", 1)
+
+
+def test_the_if_match_guard_sees_a_rule_of_its_own():
+    tree = ast.parse(
+        "def etag_matches(h, v):\n    return h == v\nif stale:\n    raise PreconditionFailed('x')\n"
+    )
+    assert list(compares_etags(tree, "")) == [1, 4]
 
 
 def test_a_status_change_takes_a_list_and_a_representation_etag_as_an_update_does():
@@ -221,12 +161,13 @@ def writes_the_activity_context(tree: ast.Module, source: str) -> Iterator[int]:
 
 
 def test_activities_are_built_in_one_place():
-    found = copies(writes_the_activity_context, {"registry/base/activities.py", VOCAB}, "activity")
+    found = copies(writes_the_activity_context, {"registry/base/activities.py", VOCAB})
     assert not found, f"use registry.base.activities instead of building activities at: {found}"
 
 
-def test_files_excused_from_the_activity_builder_still_build_them():
-    assert not still_held(writes_the_activity_context, "activity")
+def test_the_activity_guard_sees_a_context_spelled_out():
+    tree = ast.parse(f'a = {{"@context": "{AS_CONTEXT}", "type": "Create"}}')
+    assert list(writes_the_activity_context(tree, "")) == [1]
 
 
 def test_the_inbox_builds_notifications_with_the_one_builder():
@@ -260,12 +201,8 @@ def tabulates_media_types(tree: ast.Module, source: str) -> Iterator[int]:
 
 
 def test_media_types_are_tabulated_once():
-    found = copies(tabulates_media_types, {"registry/base/media.py"}, "media")
+    found = copies(tabulates_media_types, {"registry/base/media.py"})
     assert not found, f"read registry.base.media instead of a table of media types at: {found}"
-
-
-def test_files_excused_from_the_media_table_still_hold_one():
-    assert not still_held(tabulates_media_types, "media")
 
 
 def test_the_media_guard_sees_a_table():
@@ -298,12 +235,8 @@ def builds_record_iris(tree: ast.Module, source: str) -> Iterator[int]:
 
 
 def test_record_iris_are_minted_in_one_module():
-    found = copies(builds_record_iris, {"registry/base/iris.py"}, "iri")
+    found = copies(builds_record_iris, {"registry/base/iris.py"})
     assert not found, f"use registry.base.iris instead of building record IRIs at: {found}"
-
-
-def test_files_excused_from_minting_still_mint():
-    assert not still_held(builds_record_iris, "iri")
 
 
 def test_the_iri_guard_sees_both_spellings():
@@ -329,15 +262,11 @@ def spells_vocabulary_iris(tree: ast.Module, source: str) -> Iterator[int]:
 
 
 def test_vocabulary_iris_are_spelled_only_in_vocab():
-    found = copies(spells_vocabulary_iris, {VOCAB}, "vocabulary")
+    found = copies(spells_vocabulary_iris, {VOCAB})
     assert not found, (
         "use registry.base.vocab's terms (and sparql_prefixes for PREFIX lines) instead of "
         f"spelling vocabulary IRIs at: {found}"
     )
-
-
-def test_files_excused_from_vocab_still_spell_iris():
-    assert not still_held(spells_vocabulary_iris, "vocabulary")
 
 
 def test_the_vocabulary_guard_sees_a_prefix_line_but_not_a_docstring():

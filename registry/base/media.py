@@ -9,6 +9,8 @@ short names ``?format=`` and file names use.
 (True, 'application/ld+json')
 >>> list(RESULT_FORMAT_NAMES)[:2]
 ['application/sparql-results+json', 'application/sparql-results+xml']
+>>> list(LINKED_DATA.values()), SPARQL_DOWNLOADS["json"]
+(['html', 'ttl', 'nt', 'jsonld', 'rdf'], 'application/sparql-results+json')
 """
 
 from __future__ import annotations
@@ -68,3 +70,32 @@ RESULT_FORMAT_NAMES: dict[str, str] = {
 }
 # Short name (?format=ttl, a file's extension) -> its media type.
 BY_SUFFIX: dict[str, Media] = {m.suffix: m for m in MEDIA if m.suffix}
+
+# A record's representations, in the order they are offered (the page first): media type ->
+# its ``?format=`` suffix (api/negotiation.py, api/records.py, api/pages.py).
+LINKED_DATA: dict[str, str] = {
+    m.type: m.suffix for m in (HTML, TURTLE, N_TRIPLES, JSON_LD, RDF_XML) if m.suffix
+}
+# The SPARQL page's downloads (``?format=``): results formats, graph syntaxes, then the page.
+SPARQL_DOWNLOADS: dict[str, str] = {
+    m.suffix: m.type
+    for m in (RESULTS_JSON, RESULTS_XML, CSV, TSV, TURTLE, N_TRIPLES, JSON_LD, RDF_XML, HTML)
+    if m.suffix
+}
+
+# What an external SPARQL store answers with, as Oxigraph parses it
+# (registry.store.remote_index): results (Oxigraph reads no CSV) and graphs, with the older
+# names stores still send.
+STORE_RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
+    RESULTS_JSON.type: ox.QueryResultsFormat.JSON,
+    JSON.type: ox.QueryResultsFormat.JSON,
+    RESULTS_XML.type: ox.QueryResultsFormat.XML,
+    TSV.type: ox.QueryResultsFormat.TSV,
+}
+STORE_GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
+    N_TRIPLES.type: ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    TURTLE.type: ox.RdfFormat.TURTLE,
+    "application/x-turtle": ox.RdfFormat.TURTLE,
+    "application/turtle": ox.RdfFormat.TURTLE,
+}

@@ -71,6 +71,7 @@ SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")  # W3C format IRIs (not a prefix)
 LDES = Namespace("https://w3id.org/ldes#")
 TREE = Namespace("https://w3id.org/tree#")
+XML = Namespace("http://www.w3.org/XML/1998/namespace")  # the xml: prefix (not in PREFIXES)
 
 PREFIXES: dict[str, str] = {
     "fdi": FDI.iri,

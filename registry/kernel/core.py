@@ -24,6 +24,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from registry.base.clock import utcnow
 from registry.base.errors import DerivedStateTampered
 from registry.base.identity import Principal
 from registry.base.settings import Settings
@@ -99,7 +100,7 @@ class Registry(Writes):
             self.packaged_shapes = replace(
                 self.packaged_shapes, engine=settings.validator, _compiled={}
             )
-        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self.clock: Callable[[], dt.datetime] = utcnow
         data_dir = settings.data_dir
         if data_dir:
             Path(data_dir).mkdir(parents=True, exist_ok=True)

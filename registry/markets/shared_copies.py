@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import clock, rdf
 from registry.base.activities import notification as activity
-from registry.base.vocab import FDI, RDF
+from registry.base.iris import organisation as organisation_iri
+from registry.base.vocab import FDI, RDF, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.lifecycle import (
     content,
@@ -33,10 +34,11 @@ if TYPE_CHECKING:
     from registry.kernel.core import Transaction
 
 
-ROLE_HOLDERS = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT DISTINCT ?role ?org WHERE { ?org a fdi:Organisation ; fdi:marketRole ?role }
+ROLE_HOLDERS = (
+    sparql_prefixes("fdi")
+    + """SELECT DISTINCT ?role ?org WHERE { ?org a fdi:Organisation ; fdi:marketRole ?role }
 """
+)
 _AGREEMENTS = "SELECT iri FROM record WHERE type = ? ORDER BY iri"
 _OWNED = "SELECT iri FROM record WHERE owner = ? AND graph = ? ORDER BY iri"
 _OWN_AGREEMENTS = "SELECT iri FROM record WHERE owner = ? AND type = ?"
@@ -234,7 +236,7 @@ class SharedCopies:
         # a right in ``tx`` counts as it will be (below), if it is still about this asset
         rights = {iri: span for iri, span in rights.items() if iri not in changed}
         rights.update(pending.get(asset, {}))
-        today = on or dt.date.today()
+        today = on or clock.today()
         for operator, start, end in sorted(rights.values(), key=lambda r: r[1]):
             if start <= today and (end is None or today < end):
                 return operator
@@ -251,7 +253,7 @@ class SharedCopies:
         for graph, present in self.earlier.get(iri, {}).items():
             if graph.startswith(prefix):
                 (graphs.add if present else graphs.discard)(graph)
-        return {f"{self.base}id/org/{g[len(prefix) :]}" for g in graphs}
+        return {organisation_iri(self.base, g[len(prefix) :]) for g in graphs}
 
     def sync(self, iri: str) -> None:
         desired = self.desired(iri)

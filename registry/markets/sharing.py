@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import clock, iris, rdf
 from registry.base.errors import Forbidden, UnusableInput
 from registry.base.identity import FSP, Principal
-from registry.base.vocab import FDI, ODRL, PROV, RDF
+from registry.base.vocab import FDI, ODRL, PROV, RDF, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.features import Feature
 from registry.kernel.lifecycle import (
@@ -67,10 +67,11 @@ if TYPE_CHECKING:
     from registry.kernel.core import Registration, Registry, Transaction
 
 log = logging.getLogger(__name__)
-AGREEMENTS_SHARED = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT ?agreement WHERE { ?agreement a fdi:DataSharingAgreement } ORDER BY ?agreement
+AGREEMENTS_SHARED = (
+    sparql_prefixes("fdi")
+    + """SELECT ?agreement WHERE { ?agreement a fdi:DataSharingAgreement } ORDER BY ?agreement
 """
+)
 
 
 # --- keeping the copies in step ---------------------------------------------------------------
@@ -96,13 +97,14 @@ def keep_shared_copies(tx: Transaction) -> None:
         view.sync(iri)
 
 
-RIGHTS_DATED = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT DISTINCT ?asset ?day WHERE {
+RIGHTS_DATED = (
+    sparql_prefixes("fdi")
+    + """SELECT DISTINCT ?asset ?day WHERE {
   ?right a fdi:RightToOperate ; fdi:asset ?asset .
   { ?right fdi:validFrom ?day } UNION { ?right fdi:validTo ?day }
 }
 """
+)
 _FOLLOWED = "SELECT day FROM operator_copies WHERE name = 'followed'"
 _FOLLOWED_TABLE = "CREATE TABLE IF NOT EXISTS operator_copies (name TEXT PRIMARY KEY, day TEXT)"
 _FOLLOWED_SET = (
@@ -118,7 +120,7 @@ def follow_operators(
     """Move operator copies for the rights that began or ended after ``since`` (ever, when
     None), up to ``on`` (today): a switch dated ahead, or a right that simply ends, changes the
     operator without any write. Returns how many copies were written or removed."""
-    on = on or dt.date.today()
+    on = on or clock.today()
     start = since or dt.date(1, 1, 1)
     if start >= on:
         return 0
@@ -165,7 +167,7 @@ class OperatorCopies:
         journal.write(_FOLLOWED_TABLE)
         rows = journal.read(_FOLLOWED)
         since = dt.date.fromisoformat(rows[0][0]) if rows else None
-        today = dt.date.today()
+        today = clock.today()
         moved = follow_operators(self.registry, since, today)
         journal.write(_FOLLOWED_SET, (today.isoformat(),))
         return moved
@@ -332,7 +334,7 @@ def _check_parties(registry: Registry, parsed: Parsed, org: str) -> None:
 def _holders(registry: Registry, iri: str) -> set[str]:
     prefix = registry.settings.base_iri + "graph/shared/"
     return {
-        f"{registry.settings.base_iri}id/org/{q.graph_name.value[len(prefix) :]}"
+        iris.organisation(registry.settings.base_iri, q.graph_name.value[len(prefix) :])
         for q in registry.index.quads(ox.NamedNode(iri), RDF.type, None, None)
         if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)
     }

@@ -41,6 +41,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from registry.base.clock import now_seconds
 from registry.base.errors import Conflict, Forbidden, NotFound, UnusableInput
 from registry.base.identity import Principal
 from registry.base.outbound import denied
@@ -233,9 +234,7 @@ def message_id(hook: str, notification: int) -> str:
     return f"msg_{hook.removeprefix('wh_')}_{notification}"
 
 
-def now_text() -> str:
-    """Now, UTC, to the second, as ISO 8601 with ``Z``."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+now_text = now_seconds  # now, UTC, to the second, as ISO 8601 with ``Z``
 
 
 def _iso(epoch: float) -> str:

@@ -31,7 +31,7 @@ from registry.base.errors import (
     NotFound,
 )
 from registry.base.identity import Principal
-from registry.base.vocab import DCAT, DCT, FOAF, HYDRA, ODRL, RDF, ROV
+from registry.base.vocab import DCAT, DCT, FOAF, HYDRA, ODRL, RDF, ROV, XSD, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.core import Registry
 from registry.markets.sharing import shared_with
@@ -44,10 +44,11 @@ from registry.publishing.registry_datasets import (
 
 PAGE_SIZE = 50
 
-MEMBER_CATALOGUES = """
-PREFIX fdi: <https://w3id.org/fdi/ns#>
-SELECT DISTINCT ?catalogue WHERE { ?catalogue a fdi:MemberCatalogue } ORDER BY ?catalogue
+MEMBER_CATALOGUES = (
+    sparql_prefixes("fdi")
+    + """SELECT DISTINCT ?catalogue WHERE { ?catalogue a fdi:MemberCatalogue } ORDER BY ?catalogue
 """
+)
 
 # DCAT-AP's Range shapes check these objects' classes; the classes follow from the properties'
 # declared ranges (DCMI terms, DCAT 3), so the registry states them.
@@ -199,7 +200,7 @@ def _name_of(registry: Registry, agent: ox.NamedNode) -> ox.Literal:
     return ox.Literal(agent.value)
 
 
-_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+_INTEGER = XSD.integer
 
 
 def _assigner(registry: Registry, agreement: str) -> str:

@@ -10,8 +10,6 @@ from registry.base import rdf
 from registry.base.errors import (
     Forbidden,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     Unauthenticated,
     UnusableInput,
     ValidationFailed,
@@ -19,7 +17,8 @@ from registry.base.errors import (
 from registry.base.identity import Principal
 from registry.base.vocab import DCT, FDI, RDF
 from registry.kernel import access
-from registry.kernel.core import Registration, Registry, Staged, Transaction, etag_matches
+from registry.kernel.core import Registration, Registry, Staged, Transaction
+from registry.kernel.preconditions import check_version, require_if_match
 from registry.shacl.validation import check
 from registry.submissions.formats import Parsed
 from registry.submissions.records import assign_iris, rename
@@ -55,18 +54,14 @@ def update_catalogue(
     UnusableInput, ValidationFailed.
     """
     org = _member(registry, principal)
-    if not if_match:
-        raise PreconditionRequired("updates need If-Match with the catalogue's current ETag")
+    if_match = require_if_match(if_match, "catalogue")
     with registry.transaction(principal.actor, "update") as tx:
         info = registry.info(iri)
         if info is None or info.type != FDI.MemberCatalogue.value:
             raise NotFound(f"no member catalogue {iri}")
         if info.owner != org:
             raise Forbidden(f"only the catalogue's publisher may update {iri}")
-        if not etag_matches(if_match, info.version):
-            raise PreconditionFailed(
-                f"{iri} has changed: its current ETag is {info.etag}", current=info.etag
-            )
+        check_version(info, if_match)
         renamed = _renamed(parsed, ox.NamedNode(iri))
         with_publisher = _with_publisher(renamed, org)
         staged = _stage(registry, tx, with_publisher, org, ox.NamedNode(info.graph), updating=iri)

@@ -16,7 +16,6 @@ operator the counts by rule and by organisation; each affected organisation its 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 import rdflib
 
+from registry.base.clock import now_seconds
 from registry.base.identity import Principal
 from registry.rules import rules
 from registry.rules.consultation import open_consultation
@@ -89,7 +89,7 @@ def start(registry: Registry, proposal_iri: str, *, wait: bool = False) -> Impac
         if found is not None and found.status != "failed":
             return found
         proposal = read(registry, proposal_iri)
-        impact = Impact(proposal_iri, proposal.version, started=_now())
+        impact = Impact(proposal_iri, proposal.version, started=now_seconds())
         _runners(registry)[proposal_iri] = impact
         version = candidate(registry, proposal)
     thread = threading.Thread(
@@ -126,7 +126,7 @@ def _run(registry: Registry, impact: Impact, version: rules.RulesVersion) -> Non
             store = _snapshot(registry, Path(tmp))
             impact.failures = _failures(registry, impact, graph, store)
             del store
-        impact.finished = _now()
+        impact.finished = now_seconds()
         impact.status = "finished"
         open_consultation(registry, impact.proposal, impact.counts())
     except Exception as e:  # a report that fails says so; the registry serves on
@@ -225,10 +225,6 @@ def _by_rule(failures: list[Failure]) -> dict[str, int]:
     for f in failures:
         out.setdefault(f.rule, set()).add(f.record)
     return {rule: len(records) for rule, records in sorted(out.items())}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def candidate(registry: Registry, proposal: Proposal) -> rules.RulesVersion:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import iris, rdf
 from registry.base.errors import NotFound
 from registry.base.vocab import DCT, FDI
 from registry.kernel.lifecycle import content, first, objects, parse_datetime, text
@@ -107,7 +107,7 @@ def read(registry: Registry, iri: str) -> Proposal:
 
 
 def iri_of(registry: Registry, uid: str) -> str:
-    return f"{registry.settings.base_iri}id/proposal/{uid}"
+    return iris.proposal(registry.settings.base_iri, uid)
 
 
 def by_uid(registry: Registry, uid: str) -> Proposal:

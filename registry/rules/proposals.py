@@ -31,11 +31,11 @@ status             reached by                  who
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from registry.base import iris
 from registry.base.activities import notification as activity
 from registry.base.errors import (
     Conflict,
@@ -86,7 +86,7 @@ def propose(registry: Registry, principal: Principal, body: dict[str, Any]) -> P
         )
     docs = {str(k): v for k, v in documents.items()}
     check(registry, principal, base, docs)
-    iri = ox.NamedNode(f"{registry.settings.base_iri}id/proposal/{uuid.uuid4()}")
+    iri = ox.NamedNode(iris.new(registry.settings.base_iri, "proposal"))
     triples = [
         ox.Triple(iri, ORDF.type, PROPOSAL),
         ox.Triple(iri, DCT.title, ox.Literal(title)),

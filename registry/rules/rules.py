@@ -51,6 +51,7 @@ SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 DOCUMENT_NAME = re.compile(r"^(ontology|shapes|shapes/market)/[a-z][a-z0-9-]{0,40}$")
 STATUSES = ("proposed", "adopted", "in force", "superseded")
 
+
 @dataclass(frozen=True)
 class RulesVersion:
     """One version of the rules.

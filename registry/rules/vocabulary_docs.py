@@ -25,7 +25,7 @@ import pyoxigraph as ox
 from registry.base import rdf
 from registry.base.errors import NotFound
 from registry.base.resources import fixtures_dir, ttl_files
-from registry.base.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS, curie
+from registry.base.vocab import DCT, FDI, OWL, RDF, RDFS, SH, SKOS, XSD, curie
 from registry.rules.releases import Release, ontology_triples, parsed, release
 
 if TYPE_CHECKING:
@@ -280,13 +280,13 @@ def _rule(graph: Graph, subject: ox.NamedNode) -> Rule:
 
 
 SAMPLES = {  # a value of each datatype, for generated examples
-    "http://www.w3.org/2001/XMLSchema#date": '"2026-12-07"^^xsd:date',
-    "http://www.w3.org/2001/XMLSchema#dateTime": '"2026-12-07T10:00:00Z"^^xsd:dateTime',
-    "http://www.w3.org/2001/XMLSchema#boolean": "true",
-    "http://www.w3.org/2001/XMLSchema#decimal": "5.0",
-    "http://www.w3.org/2001/XMLSchema#integer": "1",
-    "http://www.w3.org/2001/XMLSchema#nonNegativeInteger": '"1"^^xsd:nonNegativeInteger',
-    "http://www.w3.org/2001/XMLSchema#anyURI": '"https://example.org/"^^xsd:anyURI',
+    XSD.date.value: '"2026-12-07"^^xsd:date',
+    XSD.dateTime.value: '"2026-12-07T10:00:00Z"^^xsd:dateTime',
+    XSD.boolean.value: "true",
+    XSD.decimal.value: "5.0",
+    XSD.integer.value: "1",
+    XSD.nonNegativeInteger.value: '"1"^^xsd:nonNegativeInteger',
+    XSD.anyURI.value: '"https://example.org/"^^xsd:anyURI',
 }
 
 
@@ -303,8 +303,7 @@ def _generated(graph: Graph, subject: ox.NamedNode, kind: str) -> tuple[str, str
         body = f"<#example> {name} <#other> ."
     else:
         return None
-    prefixes = "@prefix fdi: <https://w3id.org/fdi/ns#> .\n"
-    prefixes += "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n\n"
+    prefixes = f"@prefix fdi: <{FDI.iri}> .\n@prefix xsd: <{XSD.iri}> .\n\n"
     return ("generated (no shape fixture uses this term)", prefixes + body + "\n")
 
 

@@ -43,6 +43,7 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
+from registry.base.vocab import OWL
 from registry.shacl.components import checks
 from registry.shacl.data import Data
 from registry.shacl.paths import compile_path
@@ -61,7 +62,7 @@ _UNSUPPORTED = {
     SH.condition,
     SH.entailment,
 }
-OWL_IMPORTS = rdflib.URIRef("http://www.w3.org/2002/07/owl#imports")
+OWL_IMPORTS = rdflib.URIRef(OWL.imports.value)
 _SEVERITIES: dict[Node, str] = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
 
 

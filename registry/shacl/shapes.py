@@ -15,6 +15,7 @@ import pyoxigraph as ox
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from registry.base.vocab import OWL, XML
 from registry.shacl.data import Data
 from registry.shacl.paths import PathFn
 from registry.shacl.terms import Term, rdf_term
@@ -44,11 +45,11 @@ NOT_CONSTRAINTS = {
 }
 # SPARQL prefixes pySHACL's Oxigraph data graph adds to every query.
 QUERY_PREFIXES = {
-    "owl": "http://www.w3.org/2002/07/owl#",
+    "owl": OWL.iri,
     "rdf": str(RDF),
     "rdfs": str(RDFS),
     "xsd": str(XSD),
-    "xml": "http://www.w3.org/XML/1998/namespace",
+    "xml": XML.iri,
 }
 
 

@@ -20,6 +20,7 @@ from pyshacl import validate as shacl_validate
 from rdflib.namespace import SH
 
 from registry.base import rdf
+from registry.base.clock import today
 from registry.base.resources import shapes_dir, ttl_files
 from registry.base.vocab import FDI, RECORD_TYPES, REGISTRY_MADE_TYPES
 from registry.shacl.deprecation import deprecations, rules_by_shape, uses
@@ -165,7 +166,7 @@ def check(
     offline = related is None
     focus = None if offline else _focus_nodes(split)
     findings = _validate(everything, shapes, offline, focus, labels, parsed.format)
-    findings = _deprecated(findings, triples, shapes, labels, parsed.format, on or _today())
+    findings = _deprecated(findings, triples, shapes, labels, parsed.format, on or today())
     # Stored records are in the data only as context for cross-record rules: judge only ours.
     report.findings.extend(f for f in findings if offline or f.record in _origins(split))
     report.findings.sort(key=lambda f: (f.record, f.field or "", f.rule))
@@ -226,10 +227,6 @@ def _deprecated(
             )
         )
     return out
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 def _validate(

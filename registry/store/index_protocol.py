@@ -10,10 +10,11 @@ from typing import Protocol
 import pyoxigraph as ox
 
 from registry.base.rdf import Term
+from registry.base.vocab import XSD
 
 META_GRAPH = ox.NamedNode("urn:fdi:index")
 INDEX_NODE = ox.NamedNode("urn:fdi:index")
-XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+XSD_INTEGER = XSD.integer
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperExceptio
 
 from registry.base import rdf
 from registry.base.errors import RegistryError, StoreUnavailable
+from registry.base.media import STORE_GRAPH_FORMATS, STORE_RESULT_FORMATS
 from registry.base.rdf import Term
-from registry.base.vocab import FDI
+from registry.base.vocab import FDI, XSD
 from registry.store.index_protocol import (
     INDEX_NODE,
     META_GRAPH,
@@ -46,8 +47,7 @@ SELECT (MAX(?seq) AS ?max) WHERE { GRAPH ?meta { ?index ?marker ?seq } }
 """
 
 OLD_MARKERS = (
-    "DELETE WHERE { GRAPH <urn:fdi:index> "
-    "{ <urn:fdi:index> <https://w3id.org/fdi/ns#journalSequence> ?seq } }"
+    f"DELETE WHERE {{ GRAPH <urn:fdi:index> {{ <urn:fdi:index> {FDI.journalSequence} ?seq }} }}"
 )
 
 # ?prefix scopes the store to the registry's graphs ({base}graph/...): a store keeps graphs of
@@ -74,19 +74,8 @@ SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), ?pref
 
 NO_GRAPH = ox.NamedNode("urn:fdi:no-graph")
 
-RESULT_FORMATS = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-}
-GRAPH_FORMATS = {
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/x-turtle": ox.RdfFormat.TURTLE,
-    "application/turtle": ox.RdfFormat.TURTLE,
-}
+RESULT_FORMATS = STORE_RESULT_FORMATS
+GRAPH_FORMATS = STORE_GRAPH_FORMATS
 
 
 class RemoteIndex:
@@ -313,7 +302,7 @@ def _typed(literal: ox.Literal) -> bool:
     return literal.datatype.value.startswith(XSD_NS) and literal.datatype.value not in _PLAIN
 
 
-XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+XSD_NS = XSD.iri
 _PLAIN = {XSD_NS + "string"}
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import clock, rdf
 from registry.base.vocab import FDI, ORG, PROV
 from registry.kernel.lifecycle import (
     content,
@@ -44,7 +44,7 @@ def held(
     pending: dict[str, list[ox.Triple]] | None = None,
 ) -> tuple[set[str], set[str]]:
     """The roles and scopes an organisation holds through memberships active on ``on``."""
-    on = on or dt.date.today()
+    on = on or clock.today()
     roles: set[str] = set()
     scopes: set[str] = set()
     for info in owned(registry, org, MEMBERSHIP):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from registry.base import rdf
+from registry.base import clock, rdf
 from registry.base.activities import notification
 from registry.base.errors import Conflict, NotFound, UnusableInput
 from registry.base.identity import Principal
@@ -154,7 +154,7 @@ def grant(
         if scopes is not None
         else sorted({c for r in granted for c in s.default_scopes.get(r, ())})
     )
-    valid_from = valid_from or dt.date.today()
+    valid_from = valid_from or clock.today()
     if valid_to is not None and valid_to < valid_from:
         raise UnusableInput(f"validTo ({valid_to}) is before validFrom ({valid_from})")
     with registry.transaction(principal.actor, "membership-grant") as tx:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from registry.base import rdf
+from registry.base.activities import activity
 from registry.base.errors import (
     DuplicateOrganisation,
     InvalidTransition,
@@ -32,7 +33,7 @@ from registry.base.errors import (
     ValidationFailed,
 )
 from registry.base.identity import Principal
-from registry.base.vocab import DCAT, DCT, FDI, FOAF, RDF, ROV, VCARD
+from registry.base.vocab import DCAT, DCT, FDI, FOAF, RDF, ROV, VCARD, sparql_prefixes
 from registry.kernel.lifecycle import (
     check_version,
     content,
@@ -57,10 +58,12 @@ if TYPE_CHECKING:
     from registry.kernel.core import Registry, Transaction
 
 ASSURANCE_LEVELS = {n: FDI[n] for n in ("SelfAsserted", "DocumentsChecked", "IndependentlyAudited")}
-ORGANISATION_BY_IDENTIFIER = """
-SELECT DISTINCT ?org ?key ?value
-WHERE { ?org ?key ?value ; a <https://w3id.org/fdi/ns#Organisation> }
+ORGANISATION_BY_IDENTIFIER = (
+    sparql_prefixes("fdi")
+    + """SELECT DISTINCT ?org ?key ?value
+WHERE { ?org ?key ?value ; a fdi:Organisation }
 """
+)
 
 
 @dataclass
@@ -342,10 +345,4 @@ def _iri(value: str) -> ox.NamedNode | ox.Literal:
 
 
 def _activity(kind: str, actor: str | None, obj: str, summary: str) -> dict[str, Any]:
-    return {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "type": kind,
-        "actor": actor,
-        "object": obj,
-        "summary": summary,
-    }
+    return activity(kind, actor=actor, object=obj, summary=summary)
