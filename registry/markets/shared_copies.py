@@ -39,9 +39,6 @@ ROLE_HOLDERS = (
     + """SELECT DISTINCT ?role ?org WHERE { ?org a fdi:Organisation ; fdi:marketRole ?role }
 """
 )
-_AGREEMENTS = "SELECT iri FROM record WHERE type = ? ORDER BY iri"
-_OWNED = "SELECT iri FROM record WHERE owner = ? AND graph = ? ORDER BY iri"
-_OWN_AGREEMENTS = "SELECT iri FROM record WHERE owner = ? AND type = ?"
 
 
 class SharedCopies:
@@ -77,8 +74,8 @@ class SharedCopies:
         return content(self.registry, iri)
 
     def owned(self, owner: str) -> set[str]:
-        graph = access.org_graph(self.base, owner).value
-        stored = {row[0] for row in self.registry.journal.read(_OWNED, (owner, graph))}
+        graph = access.org_graph(self.base, owner)
+        stored = set(self.registry.record_iris(owner=owner, graph=graph))
         return stored | {i for i, r in self.pending.items() if r.get("owner") == owner}
 
     def reevaluate_owner(self, owner: str, into: set[str]) -> None:
@@ -87,10 +84,7 @@ class SharedCopies:
 
     def agreements_of(self, owner: str) -> list[Terms]:
         if owner not in self._agreements:
-            iris = {
-                row[0]
-                for row in self.registry.journal.read(_OWN_AGREEMENTS, (owner, AGREEMENT.value))
-            }
+            iris = set(self.registry.record_iris(AGREEMENT, owner=owner))
             iris |= {
                 i
                 for i, r in self.pending.items()
@@ -105,7 +99,7 @@ class SharedCopies:
         return self._agreements[owner]
 
     def all_agreements(self) -> list[Terms]:
-        iris = {row[0] for row in self.registry.journal.read(_AGREEMENTS, (AGREEMENT.value,))}
+        iris = set(self.registry.record_iris(AGREEMENT))
         iris |= {i for i, r in self.pending.items() if r["type"] == AGREEMENT.value}
         out = []
         for iri in sorted(iris):

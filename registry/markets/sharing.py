@@ -244,11 +244,7 @@ def describe(registry: Registry, iri: str) -> dict[str, Any]:
 def agreements_of(registry: Registry, principal: Principal) -> list[dict[str, Any]]:
     """The agreements the requester has made. Raises Unauthenticated."""
     org = require(principal)
-    rows = registry.journal.read(
-        "SELECT iri FROM record WHERE owner = ? AND type = ? ORDER BY created",
-        (org, AGREEMENT.value),
-    )
-    return [describe(registry, row[0]) for row in rows]
+    return [describe(registry, r.iri) for r in registry.records(AGREEMENT, owner=org)]
 
 
 def shared_with(registry: Registry, principal: Principal) -> list[dict[str, Any]]:

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from registry.kernel.core import Registry
 
 PROPOSAL = FDI.RulesProposal
-ALL_PROPOSALS = "SELECT iri FROM record WHERE type = ? ORDER BY created, iri"
 
 
 def rules_graph(base: str) -> ox.NamedNode:
@@ -115,6 +114,4 @@ def by_uid(registry: Registry, uid: str) -> Proposal:
 
 
 def every(registry: Registry) -> list[Proposal]:
-    return [
-        read(registry, iri) for (iri,) in registry.journal.read(ALL_PROPOSALS, (PROPOSAL.value,))
-    ]
+    return [read(registry, r.iri) for r in registry.records(PROPOSAL)]
