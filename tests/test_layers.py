@@ -8,6 +8,7 @@ the layers but not for cycles. docs/architecture.md draws the same map.
 """
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -237,3 +238,21 @@ def test_no_module_is_over_400_lines():
         for p in (ROOT / top).rglob("*.py")
     }
     assert {name: n for name, n in sizes.items() if n > 400} == {}
+
+
+# The register's table is the kernel's: everyone else reads it through Registry.records /
+# record_iris / info. The one exception joins it in a delivery query, in one statement.
+REGISTER_SQL_ALLOWED = {"registry/messaging/webhook_delivery.py"}
+
+
+def test_only_the_kernel_writes_sql_against_the_register():
+    found = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for top in ("registry", "api")
+        for p in (ROOT / top).rglob("*.py")
+        if not p.is_relative_to(REGISTRY / "kernel")
+        and str(p.relative_to(ROOT)) not in REGISTER_SQL_ALLOWED
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"\b(FROM|JOIN)\s+record\b", line)
+    ]
+    assert found == []
