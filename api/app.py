@@ -67,6 +67,7 @@ from registry.base.settings import Settings
 from registry.markets import sharing
 from registry.messaging import webhook_delivery
 from registry.operations import monitoring
+from registry.operations.demo_files import load_demo
 from registry.operations.refusals import Refusals
 from registry.trust import authorisation_server
 from registry.trust.access_log import DigestSender
@@ -120,8 +121,6 @@ def create_app(settings: Settings | None = None, *, demo_assets: int = 0) -> Fas
     )
     registry = Registry(settings)
     if demo_assets and not any(registry.counts().values()):
-        from registry.operations.demo_files import load_demo
-
         load_demo(registry, assets=demo_assets)
     app.state.registry = registry
     app.state.settings = settings

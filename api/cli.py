@@ -2,6 +2,10 @@
 
 Exit codes of ``fdi validate`` (as pySHACL's): 0 every file conforms, 1 at least one rule is
 broken, 2 unusable input (unreadable file, unknown format, syntax error).
+
+The commands import the server (FastAPI, uvicorn) and the other command groups inside their
+functions, so that ``fdi validate`` and ``fdi --help`` do not load them: importing ``api.app``
+alone takes about 1.3 s, the whole of ``fdi --help`` 0.8 s.
 """
 
 from __future__ import annotations

@@ -20,8 +20,13 @@ from typing import Any, NoReturn
 
 import click
 
+from registry.assembly import Registry
 from registry.base.errors import NotFound
+from registry.base.identity import SCHEME_OPERATOR, Principal
 from registry.base.settings import Settings
+from registry.operations import erasure as erasures
+from registry.store.journal import Journal
+from registry.trust.schemes import operator_iri
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -51,7 +56,6 @@ def erasure() -> None:
 @_DATA_DIR
 def register(data_dir: Path | None) -> None:
     """Print the erasures made, oldest first, as JSON."""
-    from registry.store.journal import Journal
 
     settings = _settings(data_dir)
     assert settings.data_dir is not None
@@ -77,10 +81,6 @@ def register(data_dir: Path | None) -> None:
 @click.option("--base-iri", help="IRI base of the registry (default: FDI_BASE_IRI).")
 def apply(register_file: Path, data_dir: Path | None, base_iri: str | None) -> None:
     """Erase again each subject of REGISTER.json that the registry still holds data about."""
-    from registry.assembly import Registry
-    from registry.base.identity import SCHEME_OPERATOR, Principal
-    from registry.operations import erasure as erasures
-    from registry.trust.schemes import operator_iri
 
     try:
         made: list[dict[str, Any]] = json.loads(register_file.read_text())

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import click
 
+from registry.assembly import Registry
 from registry.base.settings import Settings
 from registry.trust.ca import CertificateAuthority, new_key_and_csr
+from registry.trust.operator import admin_certificate
 
 _DATA_DIR = click.option(
     "--data-dir",
@@ -77,8 +79,6 @@ def admin_cert(
     """Write admin.pem (and admin.key), ca.pem: the scheme operator administrator's client
     certificate (roles Administrator and SchemeOperator, every scope). The registry creates the
     scheme operator organisation on first start if it is not there yet."""
-    from registry.assembly import Registry
-    from registry.trust.operator import admin_certificate
 
     settings = Settings.from_env(data_dir=data_dir, base_iri=base_iri)
     registry = Registry(settings)

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from api import problems
+from api.auth import requester
 from registry.base.errors import PayloadTooLarge, RegistryError
 
 Message = MutableMapping[str, Any]
@@ -99,8 +100,6 @@ class BodySizeLimit:
 
 def _is_member(scope: MutableMapping[str, Any]) -> bool:
     """Whether the request comes from a member the registry accepts (as routes will see it)."""
-    from api.auth import requester
-
     try:
         return requester(Request(scope)).authenticated
     except RegistryError:  # a certificate the registry refuses: the route will answer 401

@@ -50,6 +50,8 @@ from registry.trust.membership_view import (
 if TYPE_CHECKING:
     from registry.kernel.core import RecordInfo, Registry, Transaction
 
+from registry.kernel.lifecycle import check_version
+from registry.trust.people import require_admin
 from registry.trust.schemes import (
     DIRECTORY_ROLES,
     Scheme,
@@ -70,7 +72,6 @@ def request_membership(
     Raises Unauthenticated/Forbidden, UnusableInput (unknown role), InvalidTransition (the
     organisation is not verified) and Conflict (it has an open membership already).
     """
-    from registry.trust.people import require_admin
 
     org = require_admin(principal, principal.organisation)
     wanted = terms(roles, s.roles, "role")
@@ -141,7 +142,6 @@ def grant(
 
     Raises Forbidden, NotFound, UnusableInput, InvalidTransition, PreconditionFailed.
     """
-    from registry.kernel.lifecycle import check_version
 
     require_operator(principal)
     info = record_of(registry, membership, MEMBERSHIP, "membership")
@@ -192,7 +192,6 @@ def accept_agreement(
     """The member's administrator accepts the scheme's current standard agreement; who and when
     are recorded. Raises Forbidden, NotFound, Conflict (not the current version),
     InvalidTransition."""
-    from registry.trust.people import require_admin
 
     info = record_of(registry, membership, MEMBERSHIP, "membership")
     require_admin(principal, info.owner, operator_may=False)
