@@ -27,9 +27,11 @@ import uuid
 from contextvars import ContextVar
 from typing import Any, TextIO
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
+from api.auth import client_address
 from registry.base.errors import RegistryError
 
 HEADER = b"x-request-id"
@@ -87,7 +89,9 @@ class RequestIds:
             await problems.send(scope, send_with_id, problem)
         finally:
             took = (time.monotonic() - began) * 1000
-            log.info("%s %s %s %.0f ms", scope["method"], scope["path"], status, took)
+            log.info(
+                "%s %s %s %s %.0f ms", _source(scope), scope["method"], scope["path"], status, took
+            )
             _current.reset(token)
 
 
@@ -151,3 +155,13 @@ def _thread_died(args: threading.ExceptHookArgs) -> None:
         name,
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
     )
+
+
+def _source(scope: Scope) -> str:
+    """Who sent the request, for the answer's log line: the proxy's ``X-Real-IP`` on a request
+    the proxy forwarded (proved by its secret), else the peer's address (api.auth)."""
+    try:
+        return client_address(Request(scope))
+    except Exception:  # an app without settings (a bare test app): the peer, if any
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"

@@ -215,7 +215,30 @@ def test_a_log_record_written_while_handling_a_request_carries_its_id(
     assert inside == ["list-1", "list-2"]
     answered = [r for r in logged.records if r.name == "api.requests"]
     assert [r.request_id for r in answered] == ["list-1", "list-2"]  # type: ignore[attr-defined]
-    assert answered[0].getMessage().startswith("GET /journal/checkpoints 200 ")
+    assert answered[0].getMessage().startswith("testclient GET /journal/checkpoints 200 ")
+
+
+def test_the_answers_line_names_who_sent_the_request(
+    client: TestClient, logged: pytest.LogCaptureFixture
+) -> None:
+    client.get("/no/such/page")
+    (line,) = [r.getMessage() for r in logged.records if r.name == "api.requests"]
+    assert line.startswith("testclient GET /no/such/page 404 ")
+
+
+def test_the_answers_line_believes_x_real_ip_only_from_the_proxy(
+    logged: pytest.LogCaptureFixture,
+) -> None:
+    secret = "s" * 32
+    settings = Settings(data_dir=None, store="memory", base_iri=BASE, proxy_secret=secret)
+    with TestClient(create_app(settings)) as proxied:
+        proxied.get("/whoami", headers={"X-Real-IP": "192.0.2.7"})  # forged: no secret
+        proxied.get(
+            "/whoami",
+            headers={"X-Real-IP": "192.0.2.8", settings.proxy_secret_header: secret},
+        )
+    lines = [r.getMessage() for r in logged.records if r.name == "api.requests"]
+    assert [line.split()[0] for line in lines] == ["testclient", "192.0.2.8"]
 
 
 def test_a_record_outside_any_request_has_no_id(logged: pytest.LogCaptureFixture) -> None:

@@ -128,6 +128,16 @@ def test_variables_that_name_no_setting_are_ignored(environ) -> None:
     assert Settings.from_env() == Settings()
 
 
+def test_a_setting_in_other_than_upper_case_is_refused_by_name(environ) -> None:
+    environ("FDI_BASE_IRI", "https://upper.example/")
+    environ("fdi_base_iri", "https://lower.example/")  # would win over the upper-case one
+    environ("Fdi_Proxy_Secret", "x" * 40)
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env()
+    assert "fdi_base_iri: settings are read by their upper-case names only" in str(refused.value)
+    assert "Fdi_Proxy_Secret" in str(refused.value) and "x" * 40 not in str(refused.value)
+
+
 def test_settings_made_in_code_do_not_read_the_environment(environ) -> None:
     environ("FDI_BASE_IRI", "https://from-env.example/")
     environ("FDI_QUERY_TIMEOUT", "ten")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import re
 import sys
 import typing
@@ -237,8 +238,18 @@ class Settings(BaseSettings):
         """Read the ``FDI_*`` variables, then apply ``overrides`` (those that are not ``None``).
 
         Variables that name no setting are ignored. Raises ``ValueError`` naming each variable
-        whose value is unusable.
+        whose value is unusable, and each that names a setting in other than upper case
+        (pydantic-settings matches names whatever their case, and ``fdi_base_iri`` would win
+        over ``FDI_BASE_IRI``: a setting is given by its documented name or not at all).
         """
+        names = {PREFIX + name.upper() for name in cls.model_fields}
+        other_case = sorted(n for n in os.environ if n.upper() in names and n not in names)
+        if other_case:
+            raise ValueError(
+                "; ".join(
+                    f"{n}: settings are read by their upper-case names only" for n in other_case
+                )
+            )
         values: dict[str, Any] = EnvSettingsSource(cls)()
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
