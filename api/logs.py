@@ -162,6 +162,6 @@ def _source(scope: Scope) -> str:
     the proxy forwarded (proved by its secret), else the peer's address (api.auth)."""
     try:
         return client_address(Request(scope))
-    except Exception:  # an app without settings (a bare test app): the peer, if any
+    except (KeyError, AttributeError):  # an app without settings (a bare ASGI app): the peer
         client = scope.get("client")
         return str(client[0]) if client else "unknown"

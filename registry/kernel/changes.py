@@ -19,10 +19,10 @@ from registry.store.journal import Entry
 def changes_of(entry: Entry, sealer: personal.Sealer | None = None) -> list[RecordChange]:
     """The index changes a journal entry stands for (personal values opened by ``sealer``;
     without one they stay sealed)."""
-    return _changes(entry.payload, {}, sealer, entry.seq)
+    return payload_changes(entry.payload, {}, sealer, entry.seq)
 
 
-def _changes(
+def payload_changes(
     payload: dict[str, Any],
     known: dict[tuple[str, str], list[ox.Triple]],
     sealer: personal.Sealer | None = None,

@@ -30,7 +30,7 @@ from registry.base.identity import Principal
 from registry.base.settings import Settings
 from registry.kernel import audit as audit_trail
 from registry.kernel import idempotency, register
-from registry.kernel.changes import _changes, changes_of, derive_register
+from registry.kernel.changes import changes_of, derive_register, payload_changes
 from registry.kernel.features import Features, Known
 from registry.kernel.idempotency import remember as remember_response
 from registry.kernel.register import trust_differences
@@ -252,7 +252,7 @@ class Registry(Writes):
 
         entry = self.journal.append(now(), tx.actor, tx.kind, sealed, derive=derive)
         self.sealer.committed(keys, payload, entry.seq)
-        self._apply(entry.seq, _changes(payload, tx._triples))
+        self._apply(entry.seq, payload_changes(payload, tx._triples))
         every = self.settings.checkpoint_every
         if every and entry.seq % every == 0:
             self.checkpoint()

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 # The record types updated and read under their own authorisation rules.
-_UPDATE = {
+UPDATE_RULES = {
     FDI.FlexibleAsset.value: "asset.update",
     FDI.RightToOperate.value: "right.update",
 }
@@ -172,7 +172,7 @@ class Reads:
         for graph in self.dataset_for(principal):
             quads = self.index.record_quads(graph, subject)
             if quads:
-                if graph != public and info.type in _UPDATE:
+                if graph != public and info.type in UPDATE_RULES:
                     own = access.org_graph(self.settings.base_iri, principal.organisation or "")
                     authorise(
                         principal, "asset.read-private", {"owner" if graph == own else "shared"}
@@ -180,7 +180,7 @@ class Reads:
                 return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
         # Control follows the operator: after a switch the asset stays in its registrant's
         # graph, and its current operator reads it there.
-        if info.type in _UPDATE and principal.authenticated:
+        if info.type in UPDATE_RULES and principal.authenticated:
             found = self.relations(principal, iri) & {"operator"}
             if found:
                 authorise(principal, "asset.read-private", found)

@@ -30,7 +30,7 @@ from registry.kernel.preconditions import check_version, require_if_match
 from registry.kernel.preconditions import (
     etag_matches as etag_matches,  # registry.kernel.core names it
 )
-from registry.kernel.reads import _UPDATE, Reads
+from registry.kernel.reads import UPDATE_RULES, Reads
 from registry.kernel.transaction import (
     RecordInfo,
     Refusal,
@@ -226,7 +226,7 @@ class Writes(Reads):
             try:
                 authorise(
                     principal,
-                    _UPDATE.get(info.type, "record.update"),
+                    UPDATE_RULES.get(info.type, "record.update"),
                     self.relations(principal, iri),
                 )
             except Forbidden as refused:

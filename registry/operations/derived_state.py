@@ -10,10 +10,10 @@ with the registry's own derive function and names every row that differs;
 
 Authentication reads the register (a certificate's status and holder, its organisation's
 status, memberships, people), so those rows are checked whenever a registry opens
-(:func:`trust_differences`, one SQL pass over the entries' JSON): a register edited to
-reactivate a revoked certificate stops the registry from starting instead of letting the
-certificate in. (A record whose latest journaled type is no longer a trust type is left to
-:func:`differences`.)
+(:func:`registry.kernel.register.trust_differences`, one SQL pass over the entries' JSON): a
+register edited to reactivate a revoked certificate stops the registry from starting instead
+of letting the certificate in. (A record whose latest journaled type is no longer a trust type
+is left to :func:`differences`.)
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from registry import assembly
-
-# The check made whenever a registry opens lives in the kernel; named here as well.
-from registry.kernel.register import TRUST_TYPES, trust_differences  # noqa: F401
 from registry.store import personal
 from registry.store.journal import SCHEMA, Entry
 

@@ -131,8 +131,8 @@ class Feed:
 
 def changes(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(graph, record IRI, N-Triples after the change) for each graph an entry changes, in
-    the order the index applies them (registry.core's ``_changes``): a record moved out of a
-    graph leaves it empty there."""
+    the order the index applies them (``registry.kernel.changes.payload_changes``): a record
+    moved out of a graph leaves it empty there."""
     out = []
     for r in payload.get("records", []):
         if "movedFrom" in r and r["movedFrom"] != r["graph"]:

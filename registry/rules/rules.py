@@ -274,9 +274,6 @@ def _with_status(released: list[RulesVersion], now: dt.datetime) -> list[RulesVe
     return list(reversed(out))
 
 
-PROPOSAL = FDI.RulesProposal.value
-
-
 # --- which version validated a record -----------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ GENESIS = "0" * 64
 # (receipts, idempotent answers, checkpoints). Each owner declares its tables (``SCHEMA`` in
 # registry.kernel.register, audit, idempotency, registry.proof.receipts, checkpoints, and each
 # feature's) and the registry creates them when it opens (``Journal.ensure_tables``).
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS entry (
     seq   INTEGER PRIMARY KEY,
     time  TEXT NOT NULL,
@@ -39,8 +39,6 @@ CREATE TABLE IF NOT EXISTS entry (
     hash  TEXT NOT NULL
 );
 """
-
-SCHEMA = _SCHEMA
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ class Journal:
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         self._db.close()

@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 
 from registry.base.errors import JournalUnavailable
-from registry.store.journal import _SCHEMA, GENESIS, Entry, Journal
+from registry.store.journal import GENESIS, SCHEMA, Entry, Journal
 
 CHANNEL = "fdi_journal"
 LOCK = 0x46_44_49_4A  # the advisory lock's key ("FDIJ")
@@ -110,7 +110,7 @@ class PostgresJournal(Journal):
         self._listener: Connection | None = None
         self._token = uuid.uuid4().hex  # names this journal's own notifications
         with self.exclusive():  # two replicas starting at once create the tables once
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
 
     def close(self) -> None:
         with self._pool_lock:
