@@ -1,4 +1,5 @@
 import sqlite3
+import threading
 
 import pytest
 
@@ -55,3 +56,29 @@ def test_a_removed_entry_is_named_by_verify(tmp_path):
     with pytest.raises(JournalCorrupt) as caught:
         journal.verify()
     assert caught.value.extra["seq"] == 3
+
+
+def test_closing_waits_for_an_append_in_progress_and_later_appends_fail_cleanly(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_derive(db, entry):  # a background writer, mid-transaction
+        inside.set()
+        release.wait(10)
+
+    writer = threading.Thread(
+        target=journal.append, args=("2026-01-01T00:00:00Z", "a", "put", {}, slow_derive)
+    )
+    writer.start()
+    assert inside.wait(10)
+    closer = threading.Thread(target=journal.close)
+    closer.start()
+    closer.join(0.3)
+    assert closer.is_alive()  # it waits for the append rather than freeing the handle under it
+    release.set()
+    writer.join(10)
+    closer.join(10)
+    assert not closer.is_alive()
+    with pytest.raises(sqlite3.ProgrammingError):
+        journal.append("2026-01-01T00:00:01Z", "a", "put", {})
+    assert Journal(tmp_path / "j.sqlite").last()[0] == 1  # the append in progress was kept

@@ -93,7 +93,11 @@ class Journal:
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
-        self._db.close()
+        """Close the database once no statement is running: a background writer (an impact
+        report, a bulk job) still appending when its registry closes finishes first, and any
+        later append fails with ``sqlite3.ProgrammingError`` instead of using a freed handle."""
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

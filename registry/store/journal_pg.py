@@ -119,7 +119,8 @@ class PostgresJournal(Journal):
             self._pool.clear()
         if self._listener is not None:
             self._listener.close()
-        self._db.close()
+        with self._lock:  # not while a write is running (see Journal.close)
+            self._db.close()
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
