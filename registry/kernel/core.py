@@ -240,7 +240,7 @@ class Registry(Writes):
         # the entry's own SQLite transaction (with the idempotent response, if any).
         lines = receipts.record_hashes(tx.records, tx._triples)
         payload = tx.payload()
-        sealed, keys = self.sealer.seal_payload(payload, tx._triples)
+        sealed, keys = self.sealer.seal_payload(payload, tx._triples, tx.minted)
 
         def derive(db: sqlite3.Connection, entry: Entry) -> None:
             self.sealer.keep(db, entry, keys)

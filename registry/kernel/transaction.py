@@ -125,6 +125,9 @@ class Transaction:
         self.copies: list[dict[str, Any]] = []
         self._copy_at: dict[tuple[str, str], int] = {}  # (graph, IRI) → position in ``copies``
         self._pending: dict[str, dict[str, Any]] = {}
+        # IRIs minted in this transaction (random UUIDs): nothing is stored under them, so
+        # neither the register nor the key store is asked about them.
+        self.minted: set[str] = set()
         # The triples behind each record's and copy's N-Triples text, by (graph, IRI), so the
         # index is written without parsing back the text just written to the journal.
         self._triples: dict[tuple[str, str], list[ox.Triple]] = {}
@@ -138,7 +141,7 @@ class Transaction:
     def info(self, iri: str) -> RecordInfo | None:
         """The record as it stands, counting changes already made in this transaction."""
         pending = self._pending.get(iri)
-        stored = self.registry.info(iri)
+        stored = None if iri in self.minted else self.registry.info(iri)
         if pending is None:
             return stored
         return RecordInfo(
@@ -171,6 +174,8 @@ class Transaction:
         look up.
         """
         current = None if minted and iri.value not in self._pending else self.info(iri.value)
+        if minted:
+            self.minted.add(iri.value)
         version = current.version + 1 if current else 1
         owner = owner if owner is not None else (current.owner if current else None)
         target = (graph or self.registry.graph_for(rtype, owner)).value

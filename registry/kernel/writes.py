@@ -167,6 +167,8 @@ class Writes(Reads):
         record as served, sent to a registration route, would otherwise become a new version
         owned by the sender."""
         for record in records:
+            if renaming[record.subject] != record.subject:
+                continue  # an IRI minted just now (a random UUID) names nothing stored
             iri = renaming[record.subject].value
             if iri != updating and self.info(iri) is not None:
                 raise Conflict(

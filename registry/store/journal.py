@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,9 @@ class Entry:
     prev: str
     hash: str
 
-    @property
+    @cached_property
     def payload(self) -> Any:
+        """Parsed once: every derived table of an entry reads it (treat it as read-only)."""
         return json.loads(self.body)
 
 

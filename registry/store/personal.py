@@ -33,6 +33,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,24 +141,31 @@ class Sealer:
     # --- writing ---------------------------------------------------------------------------
 
     def seal_payload(
-        self, payload: dict[str, Any], known: Mapping[tuple[str, str], list[ox.Triple]]
+        self,
+        payload: dict[str, Any],
+        known: Mapping[tuple[str, str], list[ox.Triple]],
+        fresh: AbstractSet[str] = frozenset(),
     ) -> tuple[dict[str, Any], list[NewKey]]:
         """The payload with every personal value in its records and copies sealed, and the keys
-        made for subjects seen for the first time (to store with the entry: :meth:`keep`)."""
+        made for subjects seen for the first time (to store with the entry: :meth:`keep`).
+        ``fresh``: record IRIs minted for this payload, which no stored key can be for."""
         new: dict[str, NewKey] = {}
         out = dict(payload)
         for part in ("records", "copies"):
             if part in payload:
-                out[part] = [self._seal_item(item, known, new) for item in payload[part]]
+                out[part] = [self._seal_item(item, known, new, fresh) for item in payload[part]]
         return out, list(new.values())
 
     def seal_triples(
-        self, triples: Iterable[ox.Triple], new: dict[str, NewKey]
+        self,
+        triples: Iterable[ox.Triple],
+        new: dict[str, NewKey],
+        fresh: AbstractSet[str] = frozenset(),
     ) -> tuple[list[ox.Triple], dict[str, NewKey]]:
         out = []
         for t in triples:
             if is_personal(t):
-                key_id, key = self._key_for(rdf.value(t.subject), new)
+                key_id, key = self._key_for(rdf.value(t.subject), new, fresh)
                 t = ox.Triple(
                     t.subject, t.predicate, _seal(key_id, key, rdf.value(t.subject), t.object)
                 )
@@ -225,6 +233,7 @@ class Sealer:
         item: dict[str, Any],
         known: Mapping[tuple[str, str], list[ox.Triple]],
         new: dict[str, NewKey],
+        fresh: AbstractSet[str],
     ) -> dict[str, Any]:
         nt = item.get("nt", "")
         if not any(p in nt for p in _PERSONAL_TEXT):
@@ -235,16 +244,18 @@ class Sealer:
                 ox.Triple(q.subject, q.predicate, q.object)
                 for q in ox.parse(nt.encode(), format=ox.RdfFormat.N_TRIPLES)
             ]
-        sealed, _ = self.seal_triples(triples, new)
+        sealed, _ = self.seal_triples(triples, new, fresh)
         text = rdf.serialize(sealed, ox.RdfFormat.N_TRIPLES).decode()
         return {**item, "nt": text}
 
-    def _key_for(self, subject: str, new: dict[str, NewKey]) -> tuple[str, bytes]:
+    def _key_for(
+        self, subject: str, new: dict[str, NewKey], fresh: AbstractSet[str]
+    ) -> tuple[str, bytes]:
         if subject in new:
             return new[subject].id, new[subject].key
         with self._lock:
             found = self._current.get(subject)
-        if found is None:
+        if found is None and subject.split("#", 1)[0] not in fresh:
             rows = self.journal.read(
                 "SELECT id, key FROM subject_key WHERE subject = ? ORDER BY seq DESC LIMIT 1",
                 (subject,),
