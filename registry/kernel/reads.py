@@ -96,12 +96,17 @@ class Reads:
         quads = self.index.record_quads(ox.NamedNode(info.graph), ox.NamedNode(info.iri))
         return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
-    def _related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
-        return related_records(self.index, triples, self.settings.base_iri)
+    def _related(
+        self, triples: list[ox.Triple], predicates: frozenset[str] | None = None
+    ) -> list[ox.Triple]:
+        return related_records(self.index, triples, self.settings.base_iri, predicates)
 
-    def related(self, triples: list[ox.Triple]) -> list[ox.Triple]:
-        """The stored records the cross-record rules need to check ``triples``."""
-        return self._related(triples)
+    def related(
+        self, triples: list[ox.Triple], predicates: frozenset[str] | None = None
+    ) -> list[ox.Triple]:
+        """The stored records the cross-record rules need to check ``triples`` (only the
+        ``predicates`` the rules read, if given: ``Shapes.related_predicates``)."""
+        return self._related(triples, predicates)
 
     def graph_for(self, record_type: ox.NamedNode, owner: str | None = None) -> ox.NamedNode:
         """The graph (audience partition) a record of this type and owner is stored in."""

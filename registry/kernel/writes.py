@@ -121,15 +121,16 @@ class Writes(Reads):
         is refused (Conflict), so that a submission never takes over an existing record.
         """
 
+        version, shapes = self.rules_now()
+
         def related(triples: list[ox.Triple]) -> list[ox.Triple]:
-            found = self._related(triples)
+            found = self._related(triples, shapes.related_predicates())
             if not replacing:
                 return found
             stale = {ox.NamedNode(iri) for iri in replacing}
             kept = [t for t in found if _record_subject(t.subject) not in stale]
             return kept + [t for content in replacing.values() for t in content]
 
-        version, shapes = self.rules_now()
         report, _, split = check(parsed, shapes, related=related, on=self.today())
         refused = _refused_records(report, split) if partial or not report.conforms else []
         refusal = on_refusal(tx, report, refused) if refused and on_refusal else None

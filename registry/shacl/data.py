@@ -41,7 +41,7 @@ class Data:
         # Given triples are read as given (lexical forms as submitted: a store canonicalises
         # them), for targets and inverse paths too; built on first use.
         self._given = triples is not None
-        self._by_predicate: dict[Term, list[tuple[Term, Term]]] | None = None
+        self._by_predicate: dict[Term, list[tuple[Term, Term]]] = {}
         self._by_object: dict[ox.NamedNode, dict[Term, list[Term]]] = {}
         self._as_given: dict[ox.Literal, ox.Literal] | None = None
         self._types: dict[Term, list[Term]] = {}
@@ -103,12 +103,16 @@ class Data:
 
     def pairs(self, predicate: Term) -> Iterator[tuple[Term, Term]]:
         if self._given:
-            if self._by_predicate is None:
-                self._by_predicate = {}
-                for subject, found in self._out.items():
-                    for p, objects in found.items():
-                        self._by_predicate.setdefault(p, []).extend((subject, o) for o in objects)
-            yield from self._by_predicate.get(predicate, [])
+            # Each predicate asked for (a target's rdf:type, an inverse path's) is gathered on
+            # first use: a run asks for few of the many predicates a chunk holds.
+            found_pairs = self._by_predicate.get(predicate)
+            if found_pairs is None:
+                found_pairs = self._by_predicate[predicate] = (
+                    [(s, o) for s, found in self._out.items() for o in found.get(predicate, ())]
+                    if isinstance(predicate, ox.NamedNode)
+                    else []
+                )
+            yield from found_pairs
             return
         if not isinstance(predicate, ox.NamedNode):  # (as the store refuses one)
             raise TypeError(f"a predicate is an IRI, not {predicate}")

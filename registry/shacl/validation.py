@@ -34,6 +34,7 @@ from registry.shacl.findings import (
     stray_finding,
     value_text,
 )
+from registry.shacl.reach import readable_predicates
 from registry.shacl.terms import Unsupported, rdf_term
 from registry.submissions.formats import Parsed
 from registry.submissions.normalise import normalise, respellings
@@ -95,6 +96,14 @@ class Shapes:
     source: str
     engine: str = "compiled"
     _compiled: dict[bool, Engine | None] = field(default_factory=dict, repr=False, compare=False)
+    _reach: list[frozenset[str] | None] = field(default_factory=list, repr=False, compare=False)
+
+    def related_predicates(self) -> frozenset[str] | None:
+        """The properties the rules may read of stored records that are not being validated
+        (registry.shacl.reach; None: any)."""
+        if not self._reach:
+            self._reach.append(readable_predicates(self.graph))
+        return self._reach[0]
 
     def compiled(self, offline: bool) -> Engine | None:
         """The compiled shapes (None: the shapes need pySHACL, or pySHACL was chosen)."""
