@@ -25,6 +25,7 @@ is None: read everything.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 import rdflib
 from rdflib.collection import Collection
@@ -68,10 +69,10 @@ def readable_predicates(graph: rdflib.Graph) -> frozenset[str] | None:
         if shape not in value_shapes
     }
     for node, text in (pair for p in _QUERIES for pair in graph.subject_objects(p)):
-        try:
-            found.update(_query_predicates(str(text), prefixes, this=node in focus_only))
-        except _Unbounded:
+        read = _query_predicates(str(text), tuple(sorted(prefixes.items())), node in focus_only)
+        if read is None:
             return None
+        found.update(read)
     return frozenset(found)
 
 
@@ -129,10 +130,21 @@ def _prefixes(graph: rdflib.Graph) -> dict[str, str] | None:
     return out
 
 
-def _query_predicates(text: str, prefixes: dict[str, str], *, this: bool) -> set[str]:
-    """The IRIs in predicate positions of a SHACL-SPARQL query; _Unbounded if any property of
-    a node other than the focus node may be read (``this``: ``$this`` is the focus node, so
-    ``$this ?p ?o`` reads only its own properties)."""
+@lru_cache(maxsize=256)
+def _query_predicates(
+    text: str, prefixes: tuple[tuple[str, str], ...], this: bool
+) -> frozenset[str] | None:
+    """The IRIs in predicate positions of a SHACL-SPARQL query; None if any property of a node
+    other than the focus node may be read (``this``: ``$this`` is the focus node, so ``$this ?p
+    ?o`` reads only its own properties). Remembered: rdflib takes about 60 ms to parse one, and
+    each rules version repeats most of the last one's."""
+    try:
+        return frozenset(_predicates_in(text, dict(prefixes), this))
+    except _Unbounded:
+        return None
+
+
+def _predicates_in(text: str, prefixes: dict[str, str], this: bool) -> set[str]:
     try:
         query = prepareQuery(text, initNs=prefixes)
     except Exception as e:  # a query rdflib cannot read (pySHACL would refuse it too)

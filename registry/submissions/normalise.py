@@ -121,28 +121,32 @@ def normalise(triples: list[ox.Triple]) -> tuple[list[ox.Triple], list[IllTyped]
     """Normalised triples, and the ill-typed literals found (which stay as given)."""
     out: list[ox.Triple] = []
     problems: list[IllTyped] = []
+    typed: set[ox.Literal] = set()  # well-typed literals of a type a store canonicalises
     for t in triples:
-        obj = t.object
-        if isinstance(obj, ox.Literal):
-            obj = _normalise_literal(t.predicate, obj)
-            check = LEXICAL_CHECKS.get(obj.datatype.value)
-            if check is not None and not check(obj.value):
+        given = t.object
+        if not isinstance(given, ox.Literal):
+            out.append(t)
+            continue
+        predicate = t.predicate
+        obj = _normalise_literal(predicate, given)
+        datatype = obj.datatype.value
+        check = LEXICAL_CHECKS.get(datatype)
+        if check is not None:
+            if check(obj.value):
+                typed.add(obj)
+            else:
                 problems.append(
                     IllTyped(
-                        rdf.node(t.subject),
-                        t.predicate,
-                        obj.value,
-                        _XSD_DATATYPE_NAMES[obj.datatype.value],
+                        rdf.node(t.subject), predicate, obj.value, _XSD_DATATYPE_NAMES[datatype]
                     )
                 )
-            t = ox.Triple(t.subject, t.predicate, obj)
-        out.append(t)
+        out.append(t if obj is given else ox.Triple(t.subject, predicate, obj))
     if problems:  # the report shows ill-typed values as given
         return out, problems
-    return _canonical(out), problems
+    return _canonical(out, typed), problems
 
 
-def _canonical(triples: list[ox.Triple]) -> list[ox.Triple]:
+def _canonical(triples: list[ox.Triple], typed: set[ox.Literal] | None = None) -> list[ox.Triple]:
     """The triples with their (well-typed) numbers, dates and booleans written as Oxigraph
     stores them (``"5.0"^^xsd:decimal`` as ``"5"``, ``"…+00:00"^^xsd:dateTime`` as ``"…Z"``),
     so that what is journaled, hashed for the receipt and served are the same text whichever
@@ -152,7 +156,8 @@ def _canonical(triples: list[ox.Triple]) -> list[ox.Triple]:
     >>> _canonical([ox.Triple(ox.NamedNode("http://x/a"), QUDT.unit, when)])[0].object.value
     '2026-01-31T08:00:00Z'
     """
-    typed = {t.object for t in triples if _canonicalised(t.object)}
+    if typed is None:
+        typed = {t.object for t in triples if _canonicalised(t.object)}
     if not typed:
         return triples
     store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
@@ -171,6 +176,7 @@ def _canonicalised(term: object) -> bool:
 
 
 def _normalise_literal(predicate: ox.NamedNode, lit: ox.Literal) -> ox.Literal:
+    """The literal as stored (``lit`` itself when nothing changes)."""
     if predicate == FDI.postcode:
         return ox.Literal(normalise_postcode(lit.value))
     if predicate in (FDI.mpanCore, FDI.exportMpanCore):
@@ -178,7 +184,9 @@ def _normalise_literal(predicate: ox.NamedNode, lit: ox.Literal) -> ox.Literal:
     if predicate == QUDT.numericValue and lit.datatype.value in _NUMERIC:
         return ox.Literal(_decimal_text(lit.value), datatype=XSD.decimal)
     if lit.datatype == XSD.string:
-        return ox.Literal(lit.value.strip())
+        text = lit.value
+        stripped = text.strip()
+        return lit if stripped == text else ox.Literal(stripped)
     return lit
 
 
