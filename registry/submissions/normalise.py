@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from registry.base import rdf
+from registry.base.rdf import Term
 from registry.base.vocab import FDI, QUDT, XSD
 
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
@@ -157,22 +158,25 @@ def _canonical(triples: list[ox.Triple], typed: set[ox.Literal] | None = None) -
     '2026-01-31T08:00:00Z'
     """
     if typed is None:
-        typed = {t.object for t in triples if _canonicalised(t.object)}
+        typed = set()
+        for t in triples:
+            if isinstance(t.object, ox.Literal) and t.object.datatype.value in LEXICAL_CHECKS:
+                typed.add(t.object)
     if not typed:
         return triples
     store, node = ox.Store(), ox.NamedNode("urn:x-fdi:literal")
     graphs = {ox.NamedNode(f"urn:x-fdi:literal:{i}"): lit for i, lit in enumerate(typed)}
     store.extend(ox.Quad(node, node, lit, graph) for graph, lit in graphs.items())
-    canonical = {graphs[q.graph_name]: q.object for q in store}
+    respelt: dict[Term, Term] = {}
+    for q in store:
+        given = graphs[q.graph_name]  # (always one of the names above)
+        if q.object != given:
+            respelt[given] = q.object
     out = [
-        ox.Triple(t.subject, t.predicate, canonical[t.object]) if t.object in canonical else t
+        t if (new := respelt.get(t.object)) is None else ox.Triple(t.subject, t.predicate, new)
         for t in triples
     ]
     return list(dict.fromkeys(out))
-
-
-def _canonicalised(term: object) -> bool:
-    return isinstance(term, ox.Literal) and term.datatype.value in LEXICAL_CHECKS
 
 
 def _normalise_literal(predicate: ox.NamedNode, lit: ox.Literal) -> ox.Literal:
