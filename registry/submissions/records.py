@@ -10,9 +10,9 @@ has no blank nodes once stored and can be replaced or compared as a unit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeGuard, TypeVar
+from typing import Any, TypeGuard
 
 import pyoxigraph as ox
 
@@ -22,7 +22,6 @@ from registry.base.vocab import RDF, RECORD_TYPES, REGISTRY_MADE_TYPES
 from registry.submissions.formats import SUBMISSION_BASE
 
 Node = ox.NamedNode | ox.BlankNode
-TermT = TypeVar("TermT", bound=Term)
 
 
 @dataclass
@@ -160,14 +159,6 @@ def _fragment(child: Node, parent_of: dict[Term, ox.Triple], root: Node) -> str:
 
 
 def rename(triples: list[ox.Triple], renaming: dict[Node, ox.NamedNode]) -> list[ox.Triple]:
-    """Apply a renaming to subjects and objects."""
-    return [
-        ox.Triple(_renamed(t.subject, renaming), t.predicate, _renamed(t.object, renaming))
-        for t in triples
-    ]
-
-
-def _renamed(term: TermT, renaming: dict[Node, ox.NamedNode]) -> TermT | ox.NamedNode:
-    if isinstance(term, ox.NamedNode | ox.BlankNode):
-        return renaming.get(term, term)
-    return term
+    """Apply a renaming to subjects and objects (a literal is never a key: only nodes are)."""
+    get: Callable[[Any, Any], Any] = renaming.get
+    return [ox.Triple(get(s := t.subject, s), t.predicate, get(o := t.object, o)) for t in triples]
