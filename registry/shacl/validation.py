@@ -242,7 +242,7 @@ def _validate(
     everything: list[ox.Triple],
     shapes: Shapes,
     offline: bool,
-    focus: list[rdflib.term.Node] | None,
+    focus: list[ox.NamedNode] | None,
     labels: dict[str, str],
     fmt: str,
 ) -> list[Finding]:
@@ -252,14 +252,16 @@ def _validate(
     if engine is not None:
         data = _store_of(everything)
         # Unlike pySHACL's focus_nodes, nested shapes (capacities) are checked too.
-        targets = None if focus is None else [ox.NamedNode(str(f)) for f in focus]
         try:
-            results = engine.validate(data, targets, triples=everything)
+            results = engine.validate(data, focus, triples=everything)
         except Unsupported:
             pass
         else:
             return result_findings(results, shapes.graph, labels, fmt)
-    report = reference_report(everything, shapes.offline if offline else shapes.graph, focus)
+    nodes: list[rdflib.term.Node] | None = (
+        None if focus is None else [rdflib.URIRef(f.value) for f in focus]
+    )
+    report = reference_report(everything, shapes.offline if offline else shapes.graph, nodes)
     return report_findings(report, shapes.graph, labels, fmt)
 
 
@@ -306,14 +308,15 @@ def reference_report(
     return report
 
 
-def _focus_nodes(split: Split) -> list[rdflib.term.Node] | None:
+def _focus_nodes(split: Split) -> list[ox.NamedNode] | None:
     """The submitted records and their named parts as focus nodes (None: validate every
     target). A part may be a target of its own (a catalogue's datasets and services)."""
     subjects = [r.subject for r in split.records]
-    if not subjects or any(isinstance(s, ox.BlankNode) for s in subjects):
+    named = [s for s in subjects if isinstance(s, ox.NamedNode)]
+    if not subjects or len(named) < len(subjects):
         return None
     parts = [c for r in split.records for c in r.children if isinstance(c, ox.NamedNode)]
-    return [rdflib.URIRef(s.value) for s in subjects + parts]
+    return named + parts
 
 
 def _origins(split: Split) -> set[str]:
