@@ -34,6 +34,7 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from registry.base.errors import Forbidden, InvalidToken, Unauthenticated
 from registry.base.identity import Principal
@@ -98,11 +99,26 @@ def from_proxy(request: Request, settings: Settings) -> bool:
     return request.client is not None and _trusted(settings.trusted_proxies, request.client.host)
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The requester: anonymous without a certificate. Raises Unauthenticated for a
     certificate the registry does not accept (revoked, expired, unknown, organisation not
-    verified)."""
-    # set by a middleware, if one is added
+    verified). A request with no certificate and no token is anonymous at once, on the event
+    loop; any other is authenticated in the thread pool (:func:`principal_of` reads the
+    register), one trip for the request: a plain ``def`` dependency would cost one always."""
+    given: Principal | None = getattr(request.state, "principal", None)  # set by a middleware
+    if given is not None:
+        return given
+    if (
+        not presents_certificate(request)
+        and "authorization" not in request.headers
+        and "access_token" not in request.query_params
+    ):
+        return Principal.anonymous()
+    return await run_in_threadpool(principal_of, request)
+
+
+def principal_of(request: Request) -> Principal:
+    """:func:`current_principal`'s answer, worked out in the calling thread."""
     given: Principal | None = getattr(request.state, "principal", None)
     if given is not None:
         return given
@@ -121,7 +137,7 @@ def requester(request: Request) -> Principal:
     ``app.dependency_overrides[current_principal]`` applies here too. Raises Unauthenticated."""
     override = request.app.dependency_overrides.get(current_principal)
     if override is None:
-        return current_principal(request)
+        return principal_of(request)
     try:
         principal: Principal = override(request)
     except TypeError:  # a test's override that takes no arguments
@@ -172,7 +188,7 @@ def require_scope(*scopes: str) -> Callable[..., Awaitable[Principal]]:
 
 
 @router.get("/whoami", summary="Who the registry takes the requester to be")
-def whoami(principal: Principal = Depends(current_principal)) -> dict[str, object]:
+async def whoami(principal: Principal = Depends(current_principal)) -> dict[str, object]:
     return {
         "authenticated": principal.authenticated,
         "organisation": principal.organisation,

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
+from fastapi.testclient import TestClient
 
 from registry.base.errors import Unauthenticated
 from registry.base.identity import FSP
@@ -98,3 +99,26 @@ def test_one_asset_posted_makes_two_trips_to_the_thread_pool(
     assert answer.status_code == 201, answer.text
     assert "receipt" in answer.json()
     assert len(trips) == 2, trips
+
+
+def test_a_request_without_certificate_or_token_is_anonymous_without_a_trip(
+    onboarding: Onboarding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/whoami`` reads nothing itself: with a certificate, its authentication is the one trip
+    to the thread pool; without one, there is none."""
+    fsp = onboarding.member("Example Flex Ltd", "SC123456")
+    trips: list[Callable[..., Any]] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        trips.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    anonymous = TestClient(onboarding.app)  # the member's client runs the app's lifespan
+    with onboarding.client(fsp) as member:
+        trips.clear()
+        assert anonymous.get("/whoami").json()["authenticated"] is False
+        assert trips == []
+        assert member.get("/whoami").json()["organisation"] == fsp.iri
+        assert len(trips) == 1, trips
