@@ -107,12 +107,16 @@ def _idempotency_key(request: Request, principal: Principal, body: bytes) -> Ide
 )
 async def validate(request: Request) -> Response:
     body = await read_body(request)
-    parsed = await parse_body(request, body)
+    fmt = format_for(media_type=request.headers.get("content-type") or "")
     registry = request.app.state.registry
-    return await heavy(len(body), _report, parsed, registry.shapes, registry.today())
+    limit = request.app.state.settings.max_blank_nodes
+    # one trip to the thread pool for parsing and checking (as for a registration)
+    shapes, on = registry.shapes, registry.today()
+    return await heavy(len(body), _report, body, fmt, limit, shapes, on)
 
 
-def _report(parsed: Parsed, shapes: Shapes, on: date) -> Response:
+def _report(body: bytes, fmt: str, max_blank_nodes: int, shapes: Shapes, on: date) -> Response:
+    parsed = _parse(body, fmt, max_blank_nodes)
     report = parse_and_check(parsed, shapes, on).as_dict()
     return Response(_json_in_pieces(report), media_type="application/json")
 

@@ -122,3 +122,26 @@ def test_a_request_without_certificate_or_token_is_anonymous_without_a_trip(
         assert trips == []
         assert member.get("/whoami").json()["organisation"] == fsp.iri
         assert len(trips) == 1, trips
+
+
+def test_a_file_checked_at_validate_makes_one_trip_to_the_thread_pool(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips: list[Callable[..., Any]] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        trips.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    with TestClient(app) as client:
+        trips.clear()
+        answer = client.post(
+            "/validate",
+            content=(EXAMPLES / "asset.ttl").read_bytes(),
+            headers={"Content-Type": "text/turtle"},
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["conforms"] is True
+    assert len(trips) == 1, trips
