@@ -29,11 +29,12 @@ import base64
 import hmac
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from registry.base.errors import Forbidden, InvalidToken, Unauthenticated
 from registry.base.identity import Principal
@@ -98,11 +99,26 @@ def from_proxy(request: Request, settings: Settings) -> bool:
     return request.client is not None and _trusted(settings.trusted_proxies, request.client.host)
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The requester: anonymous without a certificate. Raises Unauthenticated for a
     certificate the registry does not accept (revoked, expired, unknown, organisation not
-    verified)."""
-    # set by a middleware, if one is added
+    verified). A request with no certificate and no token is anonymous at once, on the event
+    loop; any other is authenticated in the thread pool (:func:`principal_of` reads the
+    register), one trip for the request: a plain ``def`` dependency would cost one always."""
+    given: Principal | None = getattr(request.state, "principal", None)  # set by a middleware
+    if given is not None:
+        return given
+    if (
+        not presents_certificate(request)
+        and "authorization" not in request.headers
+        and "access_token" not in request.query_params
+    ):
+        return Principal.anonymous()
+    return await run_in_threadpool(principal_of, request)
+
+
+def principal_of(request: Request) -> Principal:
+    """:func:`current_principal`'s answer, worked out in the calling thread."""
     given: Principal | None = getattr(request.state, "principal", None)
     if given is not None:
         return given
@@ -121,7 +137,7 @@ def requester(request: Request) -> Principal:
     ``app.dependency_overrides[current_principal]`` applies here too. Raises Unauthenticated."""
     override = request.app.dependency_overrides.get(current_principal)
     if override is None:
-        return current_principal(request)
+        return principal_of(request)
     try:
         principal: Principal = override(request)
     except TypeError:  # a test's override that takes no arguments
@@ -129,19 +145,21 @@ def requester(request: Request) -> Principal:
     return principal
 
 
-def authenticated_principal(principal: Principal = Depends(current_principal)) -> Principal:
-    """The requester, who must have presented a valid client certificate (401 otherwise)."""
+async def authenticated_principal(principal: Principal = Depends(current_principal)) -> Principal:
+    """The requester, who must have presented a valid client certificate (401 otherwise).
+    ``async``, as the checks below: they read nothing, and a plain ``def`` dependency would cost
+    a trip to the thread pool on every request."""
     if not principal.authenticated:
         raise Unauthenticated("this needs a client certificate issued by the registry")
     return principal
 
 
-def require_role(*roles: str) -> Callable[..., Principal]:
+def require_role(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting requesters holding *any* of ``roles`` (IRIs or short names such
     as ``FlexibilityServiceProvider``, ``SchemeOperator``, ``Administrator``)."""
     wanted = {_BY_NAME.get(r, r) for r in roles}
 
-    def dependency(principal: Principal = Depends(authenticated_principal)) -> Principal:
+    async def dependency(principal: Principal = Depends(authenticated_principal)) -> Principal:
         if not wanted & principal.roles:
             names = ", ".join(sorted(name_of(r) for r in wanted))
             raise Forbidden(
@@ -153,12 +171,12 @@ def require_role(*roles: str) -> Callable[..., Principal]:
     return dependency
 
 
-def require_scope(*scopes: str) -> Callable[..., Principal]:
+def require_scope(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting requesters holding *all* of ``scopes`` (IRIs or short names such
     as ``assets-write``)."""
     wanted = {_BY_NAME.get(s, s) for s in scopes}
 
-    def dependency(principal: Principal = Depends(authenticated_principal)) -> Principal:
+    async def dependency(principal: Principal = Depends(authenticated_principal)) -> Principal:
         missing = wanted - principal.scopes
         if missing:
             raise Forbidden(
@@ -170,7 +188,7 @@ def require_scope(*scopes: str) -> Callable[..., Principal]:
 
 
 @router.get("/whoami", summary="Who the registry takes the requester to be")
-def whoami(principal: Principal = Depends(current_principal)) -> dict[str, object]:
+async def whoami(principal: Principal = Depends(current_principal)) -> dict[str, object]:
     return {
         "authenticated": principal.authenticated,
         "organisation": principal.organisation,

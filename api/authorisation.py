@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_principal
 from registry.base.errors import Forbidden
@@ -208,17 +209,25 @@ def operation_of(request: Request) -> Operation | None:
     return OPERATIONS.get((method, path or ""))
 
 
-def gate(request: Request, principal: Principal = Depends(current_principal)) -> None:
-    """Apply the rule of the request's operation (a dependency of every route)."""
+async def gate(request: Request, principal: Principal = Depends(current_principal)) -> None:
+    """Apply the rule of the request's operation (a dependency of every route). A plain ``def``
+    dependency costs a trip to the thread pool on every request; an operation on no particular
+    record (``POST /submissions``, most reads) is a table lookup, checked here on the event loop,
+    and only one on a stored record reads the registry, in the thread pool."""
     operation = operation_of(request)
     if operation is None:
         raise Forbidden(f"no authorisation rule covers {request.method} {request.url.path}")
+    if operation.record is None:
+        authorise(principal, operation.action_for(None))
+        return
+    await run_in_threadpool(_gate_record, request, operation, operation.record, principal)
+
+
+def _gate_record(request: Request, operation: Operation, record: str, principal: Principal) -> None:
     registry = request.app.state.registry
-    iri = info = None
-    if operation.record is not None:
-        iri = registry.settings.base_iri + operation.record.format(**request.path_params)
-        info = registry.info(iri)
+    iri = registry.settings.base_iri + record.format(**request.path_params)
+    info = registry.info(iri)
     action = operation.action_for(info.type if info else None)
     # An unknown record is the handler's 404; a known one is checked against the rule here.
-    found = relations(registry, principal, iri) if info is not None and iri else None
+    found = relations(registry, principal, iri) if info is not None else None
     authorise(principal, action, found)

@@ -11,6 +11,7 @@ even before its certificates are revoked.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from registry.base.clock import utcnow
@@ -27,6 +28,7 @@ from registry.kernel.lifecycle import record_of
 from registry.trust import certificates, membership_view, people, schemes
 from registry.trust.ca import (
     CertificateAuthority,
+    Claims,
     claims_of,
     csr_common_name,
     load_certificate,
@@ -43,14 +45,8 @@ def authenticate(
     registry: Registry, ca: CertificateAuthority, certificate: str | bytes
 ) -> Principal:
     """The principal a client certificate (PEM or DER) speaks for. Raises Unauthenticated."""
-    try:
-        cert = load_certificate(certificate)
-    except UnusableInput as e:
-        raise Unauthenticated(e.detail) from None
-    if not ca.issued(cert):
-        raise Unauthenticated("the client certificate was not issued by this registry's CA")
     base = registry.settings.base_iri
-    claims = claims_of(cert, base)
+    claims = issued_claims(ca, certificate, base)
     now = utcnow()
     if not claims.not_before <= now <= claims.not_after:
         raise Unauthenticated(
@@ -78,6 +74,22 @@ def authenticate(
         user=claims.user,
         certificate_serial=claims.serial,
     )
+
+
+@lru_cache(maxsize=1024)
+def issued_claims(ca: CertificateAuthority, certificate: str | bytes, base_iri: str) -> Claims:
+    """What a certificate the CA issued claims. Remembered for the same certificate text (a
+    client presents the same one on every request): parsing it and checking the CA's signature
+    were a fifth of authenticating; what may change (validity now, the register's status of the
+    certificate and its holder, the roles held) is checked on every request by
+    :func:`authenticate`. Raises Unauthenticated (nothing is remembered then)."""
+    try:
+        cert = load_certificate(certificate)
+    except UnusableInput as e:
+        raise Unauthenticated(e.detail) from None
+    if not ca.issued(cert):
+        raise Unauthenticated("the client certificate was not issued by this registry's CA")
+    return claims_of(cert, base_iri)
 
 
 def held_now(registry: Registry, org: str, user: str | None = None) -> tuple[set[str], set[str]]:

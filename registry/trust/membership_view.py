@@ -5,6 +5,8 @@ changes them)."""
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
@@ -25,6 +27,7 @@ from registry.kernel.lifecycle import (
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
+    from registry.kernel.transaction import RecordInfo
 
 from registry.trust.schemes import (
     FDI_SCHEME,
@@ -48,19 +51,65 @@ def held(
     roles: set[str] = set()
     scopes: set[str] = set()
     for info in owned(registry, org, MEMBERSHIP):
-        triples = (pending or {}).get(info.iri) or content(registry, info.iri)
-        node = ox.NamedNode(info.iri)
-        if status_word(first(triples, node, FDI.membershipStatus)) != "active":
+        given = (pending or {}).get(info.iri)
+        terms = _terms(info.iri, given) if given else _stored_terms(registry, info)
+        if terms.status != "active":
             continue
-        start, end = (
-            parse_date(first(triples, node, FDI.validFrom)),
-            parse_date(first(triples, node, FDI.validTo)),
-        )
-        if (start and on < start) or (end and on > end):
+        if (terms.start and on < terms.start) or (terms.end and on > terms.end):
             continue
-        roles.update(rdf.value(t) for t in objects(triples, node, ORG.role))
-        scopes.update(rdf.value(t) for t in objects(triples, node, FDI.grantedScope))
+        roles.update(terms.roles)
+        scopes.update(terms.scopes)
     return roles, scopes
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What :func:`held` reads of one membership."""
+
+    status: str | None
+    start: dt.date | None
+    end: dt.date | None
+    roles: frozenset[str]
+    scopes: frozenset[str]
+
+
+def _terms(iri: str, triples: list[ox.Triple]) -> _Terms:
+    node = ox.NamedNode(iri)
+    return _Terms(
+        status_word(first(triples, node, FDI.membershipStatus)),
+        parse_date(first(triples, node, FDI.validFrom)),
+        parse_date(first(triples, node, FDI.validTo)),
+        frozenset(rdf.value(t) for t in objects(triples, node, ORG.role)),
+        frozenset(rdf.value(t) for t in objects(triples, node, FDI.grantedScope)),
+    )
+
+
+# Each registry's memberships as read, by (IRI, journal sequence of the record's last change):
+# every authenticated request reads its organisation's memberships, and reading them from the
+# index was about half of authenticating. A change gives the record a new sequence, so an
+# entry is never stale; it is kept only once the index has applied that sequence.
+_REMEMBERED: weakref.WeakKeyDictionary[Registry, dict[tuple[str, int], _Terms]] = (
+    weakref.WeakKeyDictionary()
+)
+_REMEMBER_AT_MOST = 4096
+
+
+def _stored_terms(registry: Registry, info: RecordInfo) -> _Terms:
+    remembered = _REMEMBERED.get(registry)
+    if remembered is None:
+        remembered = _REMEMBERED.setdefault(registry, {})
+    key = (info.iri, info.seq)
+    found = remembered.get(key)
+    if found is not None:
+        return found
+    # Read before the content: the index then holds this version (or a later one).
+    applied = registry.applied() >= info.seq
+    found = _terms(info.iri, content(registry, info.iri))
+    if applied:
+        if len(remembered) >= _REMEMBER_AT_MOST:
+            remembered.clear()
+        remembered[key] = found
+    return found
 
 
 def memberships_of(registry: Registry, org: str) -> list[dict[str, Any]]:
