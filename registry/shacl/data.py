@@ -26,16 +26,19 @@ class Data:
         if self._preloaded:
             # One pass over a small store costs less than a lookup per subject.
             out, given = self._out, triples is not None
+            literal = ox.Literal
             for q in store if triples is None else triples:
-                found = out.get(q.subject)
+                subject = q.subject
+                found = out.get(subject)
                 if found is None:
-                    out[q.subject] = found = {}
+                    out[subject] = found = {}
                 obj = q.object
-                if given and isinstance(obj, ox.Literal) and obj.datatype != XSD_STRING:
+                if given and type(obj) is literal and obj.datatype != XSD_STRING:
                     obj = read_as_rdflib(obj)  # (a string is read as written)
-                values = found.get(q.predicate)
+                predicate = q.predicate
+                values = found.get(predicate)
                 if values is None:
-                    found[q.predicate] = [obj]
+                    found[predicate] = [obj]
                 elif obj not in values:
                     values.append(obj)
         # Given triples are read as given (lexical forms as submitted: a store canonicalises

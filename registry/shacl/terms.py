@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -69,6 +70,7 @@ def literal_value(node: Node) -> Any:
     return node.value
 
 
+@lru_cache(maxsize=65_536)  # a chunk's dates, quantities and codes repeat; rdflib is slow
 def read_as_rdflib(literal: ox.Literal) -> ox.Literal:
     """A submitted literal as rdflib (and a store) reads it: a well-typed one in its canonical
     form (``"01"^^xsd:integer`` is ``"1"``, one value), an ill-typed one as written (a store
