@@ -182,7 +182,8 @@ class SharedCopies:
         """The asset a right to operate is about, as stored and as it will be."""
         node = ox.NamedNode(right)
         found = {rdf.value(t) for t in objects(self.triples(right), node, FDI.asset)}
-        if right in self.pending and self.registry.info(right) is not None:
+        stored = right not in self.tx.minted and self.registry.info(right) is not None
+        if right in self.pending and stored:
             found |= {rdf.value(t) for t in objects(content(self.registry, right), node, FDI.asset)}
         return found
 
