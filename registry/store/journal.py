@@ -72,9 +72,16 @@ class Entry:
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Entry:
         """An entry from its stored row (``seq, time, actor, kind, body, prev, hash``), its body
-        decompressed when it was stored compressed."""
+        decompressed when it was stored compressed.
+
+        Raises JournalCorrupt (naming the entry) when a compressed body does not decompress.
+        """
         seq, time, actor, kind, body, prev, digest = row
-        return cls(seq, time, actor, kind, body_text(body), prev, digest)
+        try:
+            text = body_text(body)
+        except JournalCorrupt as e:
+            raise JournalCorrupt(f"entry {seq}: {e.detail}", seq=seq) from e
+        return cls(seq, time, actor, kind, text, prev, digest)
 
 
 def stored_body(body: str) -> str | bytes:
