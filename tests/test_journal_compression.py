@@ -25,7 +25,7 @@ from registry.submissions.csvformat import asset_triples
 from registry.submissions.formats import Parsed
 from tests.conftest import BASE
 
-LONG = {"records": [{"iri": f"{BASE}id/asset/{n}", "nt": "x" * 100} for n in range(100)]}
+LONG = {"records": [{"iri": f"{BASE}id/asset/{n}", "nt": "x" * 1000} for n in range(100)]}
 
 
 def stored(path: Path, seq: int) -> tuple[str, object]:
