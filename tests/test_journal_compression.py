@@ -15,12 +15,14 @@ from api.cli import main
 from registry.assembly import Registry
 from registry.base.errors import JournalCorrupt
 from registry.base.settings import Settings
+from registry.kernel.register import SCHEMA as KERNEL_SCHEMA
 from registry.operations.backup import record_hashes
 from registry.operations.demo import generate, local_iri
 from registry.operations.demo_files import resolve_references
 from registry.rules.rules import validated_by
 from registry.store import journal as journal_module
 from registry.store.journal import COMPRESS_FROM, GENESIS, Journal, entry_hash
+from registry.store.journal_pg import schema
 from registry.submissions.csvformat import asset_triples
 from registry.submissions.formats import Parsed
 from tests.conftest import BASE
@@ -182,19 +184,36 @@ def test_an_index_rebuilt_from_a_compressed_journal_holds_the_same_records(tmp_p
     assert result.exit_code == 0, result.output
 
 
+# ``version`` as every journal had it before it was kept WITHOUT ROWID.
+OLD_VERSION_TABLE = """CREATE TABLE version (
+    iri TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL,
+    actor TEXT NOT NULL, PRIMARY KEY (iri, version))"""
+
+
 def test_a_data_directory_written_before_compression_opens_and_replays(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    sqlite3.connect(tmp_path / "data" / "journal.sqlite").executescript(OLD_VERSION_TABLE).close()
     with monkeypatch.context() as old_layout:  # every body stored as text, as before
         old_layout.setattr(journal_module, "COMPRESS_FROM", 2**62)
         registry, _ = demo_registry(tmp_path / "data")
         before = record_hashes(registry)
         registry.close()
-    types = sqlite3.connect(tmp_path / "data" / "journal.sqlite").execute(
-        "SELECT DISTINCT typeof(body) FROM entry"
-    )
-    assert [t for (t,) in types] == ["text"]
+    db = sqlite3.connect(tmp_path / "data" / "journal.sqlite")
+    assert [t for (t,) in db.execute("SELECT DISTINCT typeof(body) FROM entry")] == ["text"]
+    assert db.execute("SELECT COUNT(*) FROM version WHERE rowid > 0").fetchone()[0] > 0
+    db.close()
     shutil.rmtree(tmp_path / "data" / "index")
     again = Registry(Settings(data_dir=tmp_path / "data", base_iri=BASE))
     assert record_hashes(again) == before
     again.close()
     result = CliRunner().invoke(main, ["journal", "verify", "--data-dir", str(tmp_path / "data")])
     assert result.exit_code == 0, result.output
+
+
+def test_new_journals_keep_versions_without_rowid_and_postgresql_gets_plain_ddl(tmp_path):
+    registry = Registry(Settings(data_dir=tmp_path / "data", base_iri=BASE))
+    (ddl,) = registry.journal.read("SELECT sql FROM sqlite_master WHERE name = 'version'")[0]
+    registry.close()
+    assert ddl.rstrip().endswith("WITHOUT ROWID")
+    assert "ROWID" not in schema(KERNEL_SCHEMA)
+    assert "PRIMARY KEY (iri, version)\n);" in schema(KERNEL_SCHEMA)
