@@ -211,6 +211,7 @@ class Journal:
         with the log.
         """
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        stored = self._stored(body)  # (compressed before the write lock is taken)
         with self._writing():
             seq, prev = self.head()
             seq += 1
@@ -218,7 +219,7 @@ class Journal:
             self._db.execute(
                 "INSERT INTO entry (seq, time, actor, kind, body, prev, hash) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, time, actor, kind, self._stored(body), prev, digest),
+                (seq, time, actor, kind, stored, prev, digest),
             )
             entry = Entry(seq, time, actor, kind, body, prev, digest)
             if derive is not None:
@@ -232,6 +233,7 @@ class Journal:
 
         Raises JournalCorrupt if it does not continue this journal's chain or its hash is wrong.
         """
+        stored = self._stored(entry.body)
         with self._writing():
             seq, prev = self.head()
             expected = entry_hash(prev, entry.seq, entry.time, entry.actor, entry.kind, entry.body)
@@ -248,7 +250,7 @@ class Journal:
                     entry.time,
                     entry.actor,
                     entry.kind,
-                    self._stored(entry.body),
+                    stored,
                     entry.prev,
                     entry.hash,
                 ),
