@@ -33,7 +33,7 @@ from registry.kernel import idempotency, register
 from registry.kernel.changes import changes_of, derive_register, payload_changes
 from registry.kernel.features import Features, Known
 from registry.kernel.idempotency import remember as remember_response
-from registry.kernel.register import trust_differences
+from registry.kernel.register import mentions_trust, trust_differences
 from registry.kernel.transaction import (
     RecordInfo,
     Refusal,
@@ -107,6 +107,7 @@ class Registry(Writes):
         self.journal = open_journal(
             Path(data_dir) / "journal.sqlite" if data_dir else None, settings.journal_url
         )
+        self.journal.keep_text = mentions_trust  # read as text when it opens, below
         with self.journal.exclusive():  # replicas sharing a journal start one at a time
             # The kernel's tables and each feature's, beside the log.
             self.journal.ensure_tables(KERNEL_SCHEMA + self.features.schema)

@@ -20,7 +20,11 @@ from typing import Any
 from registry.base.vocab import FDI
 from registry.kernel.transaction import RecordInfo
 
-# The register (each record's current version) and every version of each record.
+# The register (each record's current version) and every version of each record. Versions are
+# kept in their key's order (WITHOUT ROWID): a rowid table keeps each IRI twice, in the table and
+# in its key's index (3.8 MiB against 2.3 at 10,000 assets). The register stays a rowid table:
+# its two other indexes would each hold the IRI instead of a rowid, and grow more than it saves.
+# Journals made before keep a rowid ``version``, which the same statements read and write.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS record (
     iri      TEXT PRIMARY KEY,
@@ -41,7 +45,7 @@ CREATE TABLE IF NOT EXISTS version (
     time    TEXT NOT NULL,
     actor   TEXT NOT NULL,
     PRIMARY KEY (iri, version)
-);
+) WITHOUT ROWID;
 """
 
 # The record types authentication decisions read from the register.
@@ -54,13 +58,21 @@ TRUST_TYPES = tuple(
 _MENTIONS = re.compile('"type":"(?:' + "|".join(re.escape(t) for t in TRUST_TYPES) + ')"')
 
 
+def mentions_trust(body: str) -> bool:
+    """Whether an entry's body may hold a record authentication relies on. The registry keeps
+    such bodies as text in the journal (``Journal.keep_text``), so :func:`trust_differences`
+    reads only the text bodies and never decompresses a bulk chunk of assets."""
+    return _MENTIONS.search(body) is not None
+
+
 def trust_differences(db: sqlite3.Connection) -> list[str]:
     """The register rows authentication relies on that the journal does not vouch for: rows of
     a certificate, organisation, membership or user whose type, status, holder or version is
     not what the journal's latest entry for that record says, or with no entry at all."""
     journaled: dict[str, tuple[Any, ...]] = {}
     for (body,) in db.execute("SELECT body FROM entry ORDER BY seq"):
-        if not _MENTIONS.search(body):
+        # (a compressed body, bytes, holds no trust record: see mentions_trust)
+        if not isinstance(body, str) or not _MENTIONS.search(body):
             continue
         for r in json.loads(body).get("records", []):
             if r.get("type") in TRUST_TYPES:

@@ -240,7 +240,7 @@ def _entries(db: sqlite3.Connection, after: int, batch: int = 500) -> Iterator[E
     )
     while rows := db.execute(sql, (after, batch)).fetchall():
         for row in rows:
-            yield Entry(*row)
+            yield Entry.from_row(row)
         after = rows[-1][0]
 
 

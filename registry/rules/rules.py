@@ -289,9 +289,11 @@ def validated_by(registry: Registry, iri: str) -> str | None:
 
 
 # The "rules" of the record in its entry, read by SQLite's JSON functions (a bulk entry holds
-# hundreds of records: parsing it in Python for one record's version was the slow part).
+# hundreds of records: parsing it in Python for one record's version was the slow part), its
+# body decompressed by the journal's ``entry_body`` (registry.store.journal).
 _RULES_OF_RECORD = (
-    "SELECT json_extract(r.value, '$.rules') FROM entry, json_each(entry.body, '$.records') AS r "
+    "SELECT json_extract(r.value, '$.rules') "
+    "FROM entry, json_each(entry_body(entry.body), '$.records') AS r "
     "WHERE entry.seq = ? AND json_extract(r.value, '$.iri') = ?"
 )
 # The same with PostgreSQL's JSON functions (the journal on PostgreSQL, registry.store.journal_pg).
