@@ -132,3 +132,14 @@ def test_a_right_reads_less_of_its_asset_than_the_whole_record(registry):
     assert len(part) < len(whole)
     assert not [t for t in part if t.predicate.value == SAREF + "hasModel"]
     assert [t for t in part if t.predicate.value == FDI + "mpanCore"]
+
+
+def test_a_submission_naming_a_stored_record_reads_the_records_whole(registry):
+    """The stored content of a record being validated is data its own rules read (a record
+    sent back as served, or taken for another's: the verdicts stay what they always were)."""
+    fsp = make_fsp(registry, "00000001")
+    asset = register_asset(registry, fsp)
+    triples = registry.record(asset, fsp)  # the asset as served to its owner
+    whole = registry.related(triples)
+    assert whole  # the asset itself, found by its meter point
+    assert registry.related(triples, load_shapes().related_predicates()) == whole

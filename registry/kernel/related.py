@@ -33,11 +33,18 @@ def related_records(
     predicates: frozenset[str] | None = None,
 ) -> list[ox.Triple]:
     """Triples of the stored records the rules for ``triples`` need: with ``predicates``
-    (registry.shacl.reach), only those properties of them, which is all the rules read."""
+    (registry.shacl.reach), only those properties of them, which is all the rules read of a
+    record that is not being validated. When the submission itself names a stored record (an
+    update, or a record sent back as served), every record is read whole: the stored content
+    of a record being validated is data its rules read, as it always was."""
     own = iris.under(base_iri)
     wanted: set[ox.NamedNode] = set()
+    named: set[ox.NamedNode] = set()  # the records the submission's own triples are about
     by_predicate: dict[ox.NamedNode, set[Term]] = {FDI.mpanCore: set(), FDI.asset: set()}
     for t in triples:
+        subject = t.subject
+        if isinstance(subject, ox.NamedNode) and subject.value.startswith(own):
+            named.add(_record_of(subject))
         if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(own):
             wanted.add(_record_of(t.object))
         if t.predicate in (FDI.mpanCore, FDI.exportMpanCore):
@@ -46,6 +53,8 @@ def related_records(
             by_predicate[FDI.asset].add(t.object)
     for predicate, values in by_predicate.items():
         wanted.update(_subjects(index, predicate, values))
+    if wanted & named:
+        predicates = None
     return list(_records(index, sorted(wanted, key=str), predicates))
 
 
