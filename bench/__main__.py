@@ -487,6 +487,8 @@ def _http_registration(
                 "oxigraph serve INSERT DATA",
                 None if theirs is None else theirs * 1000,
                 ratio(mine, theirs),
+                "≤ 3 ms" if q == 0.5 else "",
+                mine <= 0.003 if q == 0.5 else None,
                 note="validated, journaled, indexed, receipt signed" if q == 0.5 else "",
             )
         )
@@ -546,7 +548,9 @@ def _footprint(
             "oxigraph serve",
             disk.get("oxigraph serve", 0) / MIB or None,
             ratio(disk["registry"], disk.get("oxigraph serve")),
-            note="journal + index + keys",
+            "≤ 2x",
+            _at_most(ratio(disk["registry"], disk.get("oxigraph serve")), 2),
+            "journal + index + keys",
         ),
         Row(
             "6 footprint",
@@ -581,6 +585,10 @@ def _budget_note(found: dict[str, Any], names: list[str], kind: str, measure: st
 
 def _at_least(value: float | None, bound: float) -> bool | None:
     return None if value is None else value >= bound
+
+
+def _at_most(value: float | None, bound: float) -> bool | None:
+    return None if value is None else value <= bound
 
 
 if __name__ == "__main__":
