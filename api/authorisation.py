@@ -218,7 +218,7 @@ async def gate(request: Request, principal: Principal = Depends(current_principa
     if operation is None:
         raise Forbidden(f"no authorisation rule covers {request.method} {request.url.path}")
     if operation.record is None:
-        authorise(principal, operation.action_for(None))
+        authorise(principal, operation.action_for(None), None)  # (no record: no relation)
         return
     await run_in_threadpool(_gate_record, request, operation, operation.record, principal)
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from api.cli import main
 from registry.assembly import Registry
-from registry.base.errors import JournalCorrupt
+from registry.base.errors import DerivedStateTampered, JournalCorrupt
 from registry.base.settings import Settings
 from registry.kernel.register import SCHEMA as KERNEL_SCHEMA
 from registry.operations.backup import record_hashes
@@ -21,7 +21,14 @@ from registry.operations.demo import generate, local_iri
 from registry.operations.demo_files import resolve_references
 from registry.rules.rules import validated_by
 from registry.store import journal as journal_module
-from registry.store.journal import COMPRESS_FROM, GENESIS, Journal, entry_hash
+from registry.store.journal import (
+    COMPRESS_FROM,
+    GENESIS,
+    Journal,
+    body_text,
+    entry_hash,
+    marked,
+)
 from registry.store.journal_pg import schema
 from registry.submissions.csvformat import asset_triples
 from registry.submissions.formats import Parsed
@@ -62,7 +69,8 @@ def test_a_short_body_stays_text(tmp_path):
 def test_the_hash_is_over_the_text_not_the_stored_bytes(tmp_path):
     journal = Journal(tmp_path / "j.sqlite")
     entry = journal.append("t1", "alice", "register", LONG)
-    text = json.dumps(LONG, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    text = marked(json.dumps(LONG, separators=(",", ":"), sort_keys=True, ensure_ascii=False))
+    assert entry.body == text
     assert entry.hash == entry_hash(GENESIS, 1, "t1", "alice", "register", text)
 
 
@@ -217,3 +225,48 @@ def test_new_journals_keep_versions_without_rowid_and_postgresql_gets_plain_ddl(
     assert ddl.rstrip().endswith("WITHOUT ROWID")
     assert "ROWID" not in schema(KERNEL_SCHEMA)
     assert "PRIMARY KEY (iri, version)\n);" in schema(KERNEL_SCHEMA)
+
+
+def test_a_trust_entry_restored_compressed_to_hide_it_stops_the_registry(tmp_path):
+    """Someone with the database file compresses the entry that revoked a record (its hash is
+    over the text, so the chain still verifies) and rolls the register row back: the start-up
+    check refuses the journal instead of skipping the compressed body."""
+    registry, _ = demo_registry(tmp_path / "data")
+    registry.close()
+    path = tmp_path / "data" / "journal.sqlite"
+    db = sqlite3.connect(path)
+    seq, text = db.execute(
+        "SELECT seq, body FROM entry WHERE typeof(body) = 'text' LIMIT 1"
+    ).fetchone()
+    db.execute("UPDATE entry SET body = ? WHERE seq = ?", (zlib.compress(text.encode()), seq))
+    db.commit()
+    db.close()
+    with pytest.raises(DerivedStateTampered) as refused:
+        Registry(Settings(data_dir=tmp_path / "data", base_iri=BASE))
+    assert f"entry {seq}" in str(refused.value.extra)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        zlib.compress(b'{"n":1}'),  # compressed, but its text does not say so
+        zlib.compress(marked('{"n":1}').encode()) + b"tail no hash covers",
+        zlib.compress(marked('{"n":1}').encode())[:-4],  # cut short
+    ],
+)
+def test_a_compressed_body_the_writer_would_not_have_made_is_refused(stored):
+    with pytest.raises(JournalCorrupt):
+        body_text(stored)
+
+
+def test_a_compressed_body_expanding_past_the_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(journal_module, "MAX_BODY", 1000)
+    with pytest.raises(JournalCorrupt):
+        body_text(zlib.compress(marked('{"n":"' + "x" * 5000 + '"}').encode()))
+
+
+def test_a_marked_body_reads_back_as_the_payload_without_its_mark(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    entry = journal.append("t1", "alice", "register", LONG)
+    assert entry.body.startswith('{"_stored":"zlib",')
+    assert entry.payload == LONG

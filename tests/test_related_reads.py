@@ -3,6 +3,7 @@ read of them (registry.shacl.reach), and every verdict stays what reading them w
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 import pytest
 import rdflib
 
@@ -36,17 +37,28 @@ def test_the_shipped_rules_read_types_meter_points_and_rights_but_not_models_or_
     "shape",
     [
         # any property of a node other than the focus node
-        "ex:S sh:targetClass ex:C ; sh:sparql [ sh:select "
+        "ex:S sh:targetClass ex:C ; sh:sparql [ sh:prefixes ex:o ; sh:select "
         "'SELECT $this WHERE { $this ex:r ?x . ?x ?p ?o }' ] .",
         # any property but one
-        "ex:S sh:targetClass ex:C ; sh:sparql [ sh:select "
+        "ex:S sh:targetClass ex:C ; sh:sparql [ sh:prefixes ex:o ; sh:select "
         "'SELECT $this WHERE { $this ex:r ?x . ?x !ex:q ?o }' ] .",
         # $this is a value node when the shape is applied through sh:node
         "ex:T sh:targetClass ex:C ; sh:property [ sh:path ex:r ; sh:node ex:S ] .\n"
-        "ex:S sh:sparql [ sh:select 'SELECT $this WHERE { $this ?p ?o }' ] .",
+        "ex:S sh:sparql [ sh:prefixes ex:o ; sh:select 'SELECT $this WHERE { $this ?p ?o }' ] .",
         # a prefix nobody declared: the query cannot be read
-        "ex:S sh:targetClass ex:C ; sh:sparql [ sh:select "
+        "ex:S sh:targetClass ex:C ; sh:sparql [ sh:prefixes ex:o ; sh:select "
         "'SELECT $this WHERE { $this nope:r ?x . ?x nope:q ?o }' ] .",
+        # a prefix rdflib would guess (schema:) but no shape declares
+        "ex:S sh:targetClass ex:C ; sh:sparql [ sh:prefixes ex:o ; sh:select "
+        "'SELECT $this WHERE { $this <http://ex/r> ?x . ?x schema:name ?o }' ] .",
+        # a closed shape on value nodes reads every property they have
+        "ex:T sh:targetClass ex:C ; sh:property [ sh:path ex:r ; sh:node ex:S ] .\n"
+        "ex:S sh:closed true ; sh:property [ sh:path ex:q ] .",
+        # one constraint held by a targeted shape and by a value shape: $this may be a value
+        "ex:T sh:targetClass ex:C ; sh:sparql ex:Q ;\n"
+        "  sh:property [ sh:path ex:r ; sh:node ex:S ] .\n"
+        "ex:S sh:sparql ex:Q .\n"
+        "ex:Q sh:prefixes ex:o ; sh:select 'SELECT $this WHERE { $this ?p ?o }' .",
     ],
 )
 def test_rules_that_may_read_any_property_read_records_whole(shape):
@@ -56,16 +68,19 @@ def test_rules_that_may_read_any_property_read_records_whole(shape):
 def test_the_focus_nodes_own_properties_value_shapes_and_long_paths_are_told_apart():
     graph = shapes_graph(
         "ex:S sh:targetClass ex:C ;\n"
-        "  sh:sparql [ sh:select 'SELECT $this WHERE { $this ?any ?x . ?x ex:q ?o . "
+        "  sh:sparql [ sh:prefixes ex:o ;\n"
+        "    sh:select 'SELECT $this WHERE { $this ?any ?x . ?x ex:q ?o . "
         "FILTER NOT EXISTS { ?x ex:hidden ?z } }' ] ;\n"
         "  sh:property [ sh:path ex:own ; sh:class ex:D ] ;\n"
         "  sh:property [ sh:path ( ex:first ex:second ) ] ;\n"
         "  sh:property [ sh:path ex:link ; sh:node ex:Linked ] .\n"
-        "ex:Linked sh:property [ sh:path [ sh:inversePath ex:back ] ; sh:minCount 1 ] ."
+        "ex:Linked sh:property [ sh:path [ sh:inversePath ex:back ] ; sh:minCount 1 ] ;\n"
+        "  sh:property [ sh:path ex:maker ; sh:disjoint ex:model ] ."
     )
     found = readable_predicates(graph)
     assert found is not None
     assert {"http://ex/q", "http://ex/hidden", "http://ex/first", "http://ex/second"} <= found
+    assert {"http://ex/model", "http://ex/maker"} <= found  # compared on a value node
     assert "http://ex/back" in found  # an inverse path on a value node reads other nodes
     assert "http://ex/own" not in found  # read of the focus node, which is submitted whole
 
@@ -143,3 +158,22 @@ def test_a_submission_naming_a_stored_record_reads_the_records_whole(registry):
     whole = registry.related(triples)
     assert whole  # the asset itself, found by its meter point
     assert registry.related(triples, load_shapes().related_predicates()) == whole
+
+
+def test_a_property_that_is_no_iri_makes_the_records_read_whole(registry):
+    fsp = make_fsp(registry, "00000001")
+    asset = register_asset(registry, fsp)
+    triples = read_bytes(right(asset, fsp.organisation, "2026-01-01"), "turtle").triples
+    odd = frozenset({FDI + "asset", "http://ex/a> } ?s ?p ?o { <http://ex/b"})
+    assert registry.related(triples, odd) == registry.related(triples)
+
+
+def test_long_literals_are_read_every_time_not_remembered():
+    from registry.shacl import terms
+
+    before = terms._remembered.cache_info().currsize
+    long = ox.Literal("x" * 1000, datatype=ox.NamedNode("http://ex/text"))
+    assert terms.read_as_rdflib(long) == long
+    short = ox.Literal("2026-01-01", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))
+    terms.read_as_rdflib(short)
+    assert terms._remembered.cache_info().currsize <= before + 1

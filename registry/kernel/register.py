@@ -19,6 +19,7 @@ from typing import Any
 
 from registry.base.vocab import FDI
 from registry.kernel.transaction import RecordInfo
+from registry.store.journal import compressed_by_writer
 
 # The register (each record's current version) and every version of each record. Versions are
 # kept in their key's order (WITHOUT ROWID): a rowid table keeps each IRI twice, in the table and
@@ -70,9 +71,15 @@ def trust_differences(db: sqlite3.Connection) -> list[str]:
     a certificate, organisation, membership or user whose type, status, holder or version is
     not what the journal's latest entry for that record says, or with no entry at all."""
     journaled: dict[str, tuple[Any, ...]] = {}
-    for (body,) in db.execute("SELECT body FROM entry ORDER BY seq"):
-        # (a compressed body, bytes, holds no trust record: see mentions_trust)
-        if not isinstance(body, str) or not _MENTIONS.search(body):
+    refused: list[str] = []
+    for seq, body in db.execute("SELECT seq, body FROM entry ORDER BY seq"):
+        if not isinstance(body, str):
+            # A compressed body holds no trust record (see mentions_trust), which its text says
+            # at its start; one that does not say so was compressed by someone else.
+            if not compressed_by_writer(body):
+                refused.append(f"entry {seq}: compressed by something other than the registry")
+            continue
+        if not _MENTIONS.search(body):
             continue
         for r in json.loads(body).get("records", []):
             if r.get("type") in TRUST_TYPES:
@@ -91,7 +98,7 @@ def trust_differences(db: sqlite3.Connection) -> list[str]:
             TRUST_TYPES,
         )
     }
-    return [
+    return refused + [
         _describe(iri, registered.get(iri), journaled.get(iri))
         for iri in sorted(journaled.keys() | registered.keys())
         if registered.get(iri) != journaled.get(iri)

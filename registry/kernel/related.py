@@ -55,7 +55,18 @@ def related_records(
         wanted.update(_subjects(index, predicate, values))
     if wanted & named:
         predicates = None
-    return list(_records(index, sorted(wanted, key=str), predicates))
+    return list(_records(index, sorted(wanted, key=str), _terms(predicates)))
+
+
+def _terms(predicates: frozenset[str] | None) -> list[ox.NamedNode] | None:
+    """The properties as IRIs to write into a query (None, read whole, if one is not an IRI:
+    a rules version's text is never pasted into a query as it is)."""
+    if predicates is None:
+        return None
+    try:
+        return [ox.NamedNode(p) for p in sorted(predicates)]
+    except ValueError:
+        return None
 
 
 def _record_of(node: ox.NamedNode) -> ox.NamedNode:
@@ -78,18 +89,14 @@ def _subjects(index: Index, predicate: ox.NamedNode, values: set[Term]) -> set[o
 
 
 def _records(
-    index: Index, subjects: list[ox.NamedNode], predicates: frozenset[str] | None
+    index: Index, subjects: list[ox.NamedNode], predicates: list[ox.NamedNode] | None
 ) -> Iterator[ox.Triple]:
     """Each record's triples (its own and its ``#fragment`` nodes'), from one graph holding it
     (shared copies are the same record); only ``predicates``, if given. Read level by level:
     the records, then the fragment nodes they point to, and so on."""
     # (a FILTER, evaluated as each triple is read: joining a VALUES list of properties makes
     # Oxigraph's plan a hundred times slower)
-    only = (
-        f"FILTER (?p IN ({', '.join(f'<{p}>' for p in sorted(predicates))})) "
-        if predicates is not None
-        else ""
-    )
+    only = f"FILTER (?p IN ({', '.join(map(str, predicates))})) " if predicates is not None else ""
     home: dict[ox.NamedNode, ox.NamedNode] = {}  # record -> the graph it is read from
     for batch in _batches(subjects):
         values = " ".join(map(str, batch))

@@ -24,6 +24,7 @@ is None: read everything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -34,10 +35,21 @@ from rdflib.paths import NegatedPath, Path
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from registry.shacl.sparql import query_prefixes
+
 # Constraints whose shapes are applied to each value node, not the focus node.
 _VALUE_SHAPES = (SH.node, SH.qualifiedValueShape, SH["not"])
 _SHAPE_LISTS = (SH["and"], SH["or"], SH.xone)
 _QUERIES = (SH.select, SH.ask, SH.construct)
+# What a property shape reads of its focus node: its path, and the properties it compares with.
+_COMPARED = (SH.path, SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals)
+# Strings, IRIs and comments, which may hold colons that are no prefixed names.
+_NOT_NAMES = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
+    r"|<[^<>\s\"{}|^`]*>|#[^\n]*"
+)
+_PREFIX_USED = re.compile(r"(?<![\w.:?$-])([A-Za-z][\w.-]*)?:")
+_PREFIX_DECLARED = re.compile(r"\bPREFIX\s+([A-Za-z][\w.-]*)?:", re.I)
 
 
 THIS = rdflib.Variable("this")
@@ -51,25 +63,23 @@ def readable_predicates(graph: rdflib.Graph) -> frozenset[str] | None:
     """The IRIs of every property the shapes in ``graph`` may read of a node that is not a
     focus node (None: any property)."""
     found = {str(RDF.type), str(RDFS.subClassOf)}
-    for shape in _value_shapes(graph):
-        found.update(_path_iris(graph, graph.value(shape, SH.path)))
-        for member in graph.objects(shape, SH.property):
-            found.update(_path_iris(graph, graph.value(member, SH.path)))
+    value_shapes = _value_shapes(graph)
+    for shape in value_shapes:
+        if (shape, SH.closed, None) in graph:  # reads every property of a value node
+            return None
+        for holder in (shape, *graph.objects(shape, SH.property)):
+            for compared in _COMPARED:
+                found.update(_path_iris(graph, graph.value(holder, compared)))
     for path in graph.objects(None, SH.path):
         if not isinstance(path, rdflib.URIRef):  # longer than one step: reads other nodes
             found.update(_path_iris(graph, path))
-    prefixes = _prefixes(graph)
-    if prefixes is None:
-        return None
-    value_shapes = _value_shapes(graph)
-    # $this is a focus node in the constraints of a shape never applied to value nodes.
-    focus_only = {
-        constraint
-        for shape, constraint in graph.subject_objects(SH.sparql)
-        if shape not in value_shapes
-    }
+    # $this is a focus node in a constraint no shape applied to value nodes holds.
+    attached = list(graph.subject_objects(SH.sparql))
+    on_values = {c for shape, c in attached if shape in value_shapes}
+    focus_only = {c for shape, c in attached if shape not in value_shapes} - on_values
     for node, text in (pair for p in _QUERIES for pair in graph.subject_objects(p)):
-        read = _query_predicates(str(text), tuple(sorted(prefixes.items())), node in focus_only)
+        prefixes = tuple(sorted(query_prefixes(graph, node).items()))
+        read = _query_predicates(str(text), prefixes, node in focus_only)
         if read is None:
             return None
         found.update(read)
@@ -115,21 +125,6 @@ def _path_iris(graph: rdflib.Graph, path: rdflib.term.Node | None) -> Iterator[s
                 todo.append(o)
 
 
-def _prefixes(graph: rdflib.Graph) -> dict[str, str] | None:
-    """The prefixes the shapes declare (None when one prefix is declared twice, differently)."""
-    out: dict[str, str] = {}
-    for declaration in graph.objects(None, SH.declare):
-        prefix, namespace = (
-            graph.value(declaration, SH.prefix),
-            graph.value(declaration, SH.namespace),
-        )
-        if prefix is None or namespace is None:
-            continue
-        if out.setdefault(str(prefix), str(namespace)) != str(namespace):
-            return None
-    return out
-
-
 @lru_cache(maxsize=256)
 def _query_predicates(
     text: str, prefixes: tuple[tuple[str, str], ...], this: bool
@@ -145,6 +140,8 @@ def _query_predicates(
 
 
 def _predicates_in(text: str, prefixes: dict[str, str], this: bool) -> set[str]:
+    if _undeclared(text, prefixes):  # rdflib would guess it (schema:, ...); the engines do not
+        raise _Unbounded
     try:
         query = prepareQuery(text, initNs=prefixes)
     except Exception as e:  # a query rdflib cannot read (pySHACL would refuse it too)
@@ -181,3 +178,10 @@ def _path_parts(path: Path) -> list[object]:
     if args is not None:
         return list(args)
     return [getattr(path, "arg", None) or getattr(path, "path", None)]
+
+
+def _undeclared(text: str, prefixes: dict[str, str]) -> bool:
+    """Whether the query uses a prefix that neither the shapes nor the query declare."""
+    bare = _NOT_NAMES.sub(" ", text)
+    declared = set(prefixes) | {m or "" for m in _PREFIX_DECLARED.findall(bare)}
+    return any((m or "") not in declared for m in _PREFIX_USED.findall(bare))

@@ -67,7 +67,7 @@ class SparqlConstraint:
             raise Unsupported("$PATH without a path")
         self.binds_this = bool(helper.bind_this_regex.search(text))
         self.binds_current_shape = bool(helper.bind_cs_regex.search(text))
-        self.prefixes = _prefixes(g, node)
+        self.prefixes = query_prefixes(g, node)
         self.text = text
         # Oxigraph's pre-binding (``substitutions``) does not reach $this in a nested group, a
         # BIND or bound(); pySHACL on rdflib's does. Such queries get the focus node written
@@ -306,7 +306,7 @@ def substitute(text: str, values: dict[str, Term]) -> str:
     return out
 
 
-def _prefixes(g: rdflib.Graph, node: Node) -> dict[str, str]:
+def query_prefixes(g: rdflib.Graph, node: Node) -> dict[str, str]:
     """The prefixes of a SHACL-SPARQL query, as pySHACL collects them (SparqlQueryHelper
     .collect_prefixes): its sh:prefixes' declarations and those of the graph's ontologies."""
     prefixes = dict(QUERY_PREFIXES)

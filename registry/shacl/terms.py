@@ -70,8 +70,25 @@ def literal_value(node: Node) -> Any:
     return node.value
 
 
-@lru_cache(maxsize=65_536)  # a chunk's dates, quantities and codes repeat; rdflib is slow
+# Literals up to this many characters are remembered (a chunk's dates, quantities and codes
+# repeat, and rdflib takes microseconds to read one); longer ones, text a submitter chose, are
+# read every time, so a stream of requests cannot make the memory hold them.
+REMEMBERED_LENGTH = 64
+
+
 def read_as_rdflib(literal: ox.Literal) -> ox.Literal:
+    """A submitted literal as rdflib (and a store) reads it (:func:`_read_as_rdflib`)."""
+    if len(literal.value) > REMEMBERED_LENGTH:
+        return _read_as_rdflib(literal)
+    return _remembered(literal)
+
+
+@lru_cache(maxsize=65_536)
+def _remembered(literal: ox.Literal) -> ox.Literal:
+    return _read_as_rdflib(literal)
+
+
+def _read_as_rdflib(literal: ox.Literal) -> ox.Literal:
     """A submitted literal as rdflib (and a store) reads it: a well-typed one in its canonical
     form (``"01"^^xsd:integer`` is ``"1"``, one value), an ill-typed one as written (a store
     would make ``"300"^^xsd:byte`` an xsd:integer; its lexical form is what sh:datatype checks).

@@ -32,6 +32,14 @@ GENESIS = "0" * 64
 # shell) reads as it is, for the little it would save.
 COMPRESS_FROM = 65536
 COMPRESSION_LEVEL = 6
+# A body stored compressed says so at the start of its (hashed) text, so a reader can tell
+# from its first bytes that the writer chose to compress it: a body holding records
+# authentication relies on is never compressed, and one re-stored compressed by someone else
+# (to hide it from the start-up check) is refused, not skipped.
+MARK = '{"_stored":"zlib",'
+MARKED = MARK.encode()
+# No stored body expands to more than this (a damaged or crafted one is refused, not read).
+MAX_BODY = 1 << 30
 
 # ``entry`` is the log itself. Every other table in the journal's database is its owner's:
 # views of the log written in the same transaction as the entry they derive from (the register,
@@ -69,7 +77,10 @@ class Entry:
     @cached_property
     def payload(self) -> Any:
         """Parsed once: every derived table of an entry reads it (treat it as read-only)."""
-        return json.loads(self.body)
+        payload = json.loads(self.body)
+        if self.body.startswith(MARK):
+            del payload["_stored"]
+        return payload
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Entry:
@@ -86,32 +97,53 @@ class Entry:
         return cls(seq, time, actor, kind, text, prev, digest)
 
 
+def marked(body: str) -> str:
+    """An entry's JSON text marked to be stored compressed (:data:`MARK`)."""
+    return body if body.startswith(MARK) else MARK + body[1:]
+
+
 def stored_body(body: str) -> str | bytes:
-    """What the ``body`` column holds for an entry's JSON text: the text itself when short,
-    else its UTF-8 bytes zlib-compressed.
+    """What the ``body`` column holds for an entry's JSON text: its UTF-8 bytes
+    zlib-compressed when the text is marked so (:func:`marked`), else the text itself.
 
     >>> stored_body('{"n":1}')
     '{"n":1}'
-    >>> body_text(stored_body("x" * COMPRESS_FROM)) == "x" * COMPRESS_FROM
-    True
+    >>> body_text(stored_body(marked('{"n":1}')))
+    '{"_stored":"zlib","n":1}'
     """
-    data = body.encode("utf-8")
-    if len(data) < COMPRESS_FROM:
+    if not body.startswith(MARK):
         return body
-    return zlib.compress(data, COMPRESSION_LEVEL)
+    return zlib.compress(body.encode("utf-8"), COMPRESSION_LEVEL)
 
 
 def body_text(stored: str | bytes) -> str:
     """An entry's JSON text from its ``body`` column (text, or compressed bytes).
 
-    Raises JournalCorrupt when compressed bytes do not decompress.
+    Raises JournalCorrupt when compressed bytes do not decompress to one whole stream of at
+    most :data:`MAX_BODY` bytes, nothing after it, whose text says it was stored compressed.
     """
     if isinstance(stored, str):
         return stored
+    inflate = zlib.decompressobj()
     try:
-        return zlib.decompress(stored).decode("utf-8")
+        data = inflate.decompress(stored, MAX_BODY)
+        text = data.decode("utf-8")
     except (zlib.error, UnicodeDecodeError) as e:
         raise JournalCorrupt(f"an entry's compressed body does not decompress: {e}") from e
+    if inflate.unconsumed_tail or not inflate.eof or inflate.unused_data:
+        raise JournalCorrupt("an entry's compressed body is cut short, too long or has a tail")
+    if not text.startswith(MARK):
+        raise JournalCorrupt("an entry's body is stored compressed but its text does not say so")
+    return text
+
+
+def compressed_by_writer(stored: bytes) -> bool:
+    """Whether compressed bytes start with the text the writer marks them with, reading only
+    those first bytes (the start-up check reads every body)."""
+    try:
+        return zlib.decompressobj().decompress(stored, len(MARKED)) == MARKED
+    except zlib.error:
+        return False
 
 
 def entry_hash(prev: str, seq: int, time: str, actor: str, kind: str, body: str) -> str:
@@ -160,10 +192,15 @@ class Journal:
         with self._lock:
             self._db.close()
 
+    def _text(self, body: str) -> str:
+        """An entry's text as it is journaled: marked to be stored compressed when it is long
+        (a bulk chunk) and holds nothing ``keep_text`` keeps as text."""
+        if len(body) < COMPRESS_FROM or (self.keep_text is not None and self.keep_text(body)):
+            return body
+        return marked(body)
+
     def _stored(self, body: str) -> str | bytes:
         """The ``body`` column's value for an entry's text (:func:`stored_body`)."""
-        if self.keep_text is not None and self.keep_text(body):
-            return body
         return stored_body(body)
 
     @contextmanager
@@ -212,7 +249,9 @@ class Journal:
         ``derive`` updates the derived tables in the same transaction, so they never disagree
         with the log.
         """
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        body = self._text(
+            json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        )
         stored = self._stored(body)  # (compressed before the write lock is taken)
         with self._writing():
             seq, prev = self.head()
