@@ -45,6 +45,24 @@ def stored(path: Path, seq: int) -> tuple[str, object]:
         db.close()
 
 
+def three_long_entries(tmp_path: Path) -> Path:
+    """A journal of three entries long enough to be stored compressed."""
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    for n in range(3):
+        journal.append(f"t{n}", "alice", "register", {**LONG, "n": n})
+    journal.close()
+    return path
+
+
+def rewrite(path: Path, seq: int, body: str | bytes) -> None:
+    """Store ``body`` as entry ``seq``'s, as someone with the database file would."""
+    db = sqlite3.connect(path)
+    db.execute("UPDATE entry SET body = ? WHERE seq = ?", (body, seq))
+    db.commit()
+    db.close()
+
+
 def test_a_long_body_is_stored_compressed_and_read_back_as_its_text(tmp_path):
     journal = Journal(tmp_path / "j.sqlite")
     entry = journal.append("t1", "alice", "register", LONG)
@@ -99,33 +117,20 @@ def test_a_journal_written_before_compression_reads_verifies_and_continues(tmp_p
 
 
 def test_a_damaged_compressed_body_is_named_by_verify(tmp_path):
-    path = tmp_path / "j.sqlite"
-    journal = Journal(path)
-    for n in range(3):
-        journal.append(f"t{n}", "alice", "register", {**LONG, "n": n})
-    journal.close()
-    db = sqlite3.connect(path)
-    raw = db.execute("SELECT body FROM entry WHERE seq = 2").fetchone()[0]
-    db.execute("UPDATE entry SET body = ? WHERE seq = 2", (raw[:-8] + b"\x00" * 8,))
-    db.commit()
-    db.close()
+    path = three_long_entries(tmp_path)
+    raw = stored(path, 2)[1]
+    assert isinstance(raw, bytes)
+    rewrite(path, 2, raw[:-8] + b"\x00" * 8)
     with pytest.raises(JournalCorrupt) as caught:
         Journal(path).verify()
     assert caught.value.extra["seq"] == 2
 
 
 def test_a_compressed_body_altered_and_recompressed_is_named_by_verify(tmp_path):
-    path = tmp_path / "j.sqlite"
-    journal = Journal(path)
-    for n in range(3):
-        journal.append(f"t{n}", "alice", "register", {**LONG, "n": n})
-    journal.close()
-    db = sqlite3.connect(path)
-    text = zlib.decompress(db.execute("SELECT body FROM entry WHERE seq = 2").fetchone()[0])
-    forged = zlib.compress(text.replace(b"/asset/7", b"/asset/X"))
-    db.execute("UPDATE entry SET body = ? WHERE seq = 2", (forged,))
-    db.commit()
-    db.close()
+    path = three_long_entries(tmp_path)
+    raw = stored(path, 2)[1]
+    assert isinstance(raw, bytes)
+    rewrite(path, 2, zlib.compress(zlib.decompress(raw).replace(b"/asset/7", b"/asset/X")))
     with pytest.raises(JournalCorrupt) as caught:
         Journal(path).verify()
     assert caught.value.extra["seq"] == 2

@@ -22,6 +22,19 @@ from tests.conftest import EXAMPLES
 from tests.trust import Onboarding
 
 
+def count_trips(monkeypatch: pytest.MonkeyPatch) -> list[Callable[..., Any]]:
+    """The functions sent to the thread pool from now on, in order."""
+    trips: list[Callable[..., Any]] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        trips.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return trips
+
+
 def test_a_suspended_membership_stops_its_roles_after_they_were_read(
     onboarding: Onboarding,
 ) -> None:
@@ -81,14 +94,7 @@ def test_one_asset_posted_makes_two_trips_to_the_thread_pool(
     checks run on the event loop. Each trip is a hand-over between threads that a one-asset
     write pays in latency."""
     fsp = onboarding.member("Example Flex Ltd", "SC123456")
-    trips: list[Callable[..., Any]] = []
-    real = anyio.to_thread.run_sync
-
-    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        trips.append(func)
-        return await real(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    trips = count_trips(monkeypatch)
     with onboarding.client(fsp) as client:
         trips.clear()
         answer = client.post(
@@ -107,14 +113,7 @@ def test_a_request_without_certificate_or_token_is_anonymous_without_a_trip(
     """``/whoami`` reads nothing itself: with a certificate, its authentication is the one trip
     to the thread pool; without one, there is none."""
     fsp = onboarding.member("Example Flex Ltd", "SC123456")
-    trips: list[Callable[..., Any]] = []
-    real = anyio.to_thread.run_sync
-
-    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        trips.append(func)
-        return await real(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    trips = count_trips(monkeypatch)
     anonymous = TestClient(onboarding.app)  # the member's client runs the app's lifespan
     with onboarding.client(fsp) as member:
         trips.clear()
@@ -127,14 +126,7 @@ def test_a_request_without_certificate_or_token_is_anonymous_without_a_trip(
 def test_a_file_checked_at_validate_makes_one_trip_to_the_thread_pool(
     app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trips: list[Callable[..., Any]] = []
-    real = anyio.to_thread.run_sync
-
-    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        trips.append(func)
-        return await real(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    trips = count_trips(monkeypatch)
     with TestClient(app) as client:
         trips.clear()
         answer = client.post(

@@ -62,7 +62,8 @@ _MENTIONS = re.compile('"type":"(?:' + "|".join(re.escape(t) for t in TRUST_TYPE
 def mentions_trust(body: str) -> bool:
     """Whether an entry's body may hold a record authentication relies on. The registry keeps
     such bodies as text in the journal (``Journal.keep_text``), so :func:`trust_differences`
-    reads only the text bodies and never decompresses a bulk chunk of assets."""
+    searches only the text bodies, and of a compressed one inflates only its first bytes (the
+    mark that the registry compressed it)."""
     return _MENTIONS.search(body) is not None
 
 

@@ -26,7 +26,7 @@ from registry.base.errors import JournalCorrupt
 
 GENESIS = "0" * 64
 
-# Bodies of this many UTF-8 bytes or more are stored zlib-compressed (a BLOB), shorter ones as
+# Bodies of this many characters or more are stored zlib-compressed (a BLOB), shorter ones as
 # text. The bytes are in bulk chunks (5.4 MB of JSON per 2,000 assets, 12x smaller compressed,
 # in 40 ms); an entry of one record, or of a few dozen, stays text that SQL (and the sqlite3
 # shell) reads as it is, for the little it would save.
