@@ -5,10 +5,15 @@ these rules.
 A member could register a URL that points at the operator's own network (a metadata service, an
 admin port on loopback); the registry never contacts a host that resolves into the operator's
 denied ranges (by default loopback, private, shared and link-local addresses), follows no
-redirects, and bounds every request by a timeout and what it reads back. The address judged is
-the address connected to: :func:`client` resolves the host once per connection, judges every
-address it got, and connects to those (a name whose DNS answer changes between a check and the
-connection, DNS rebinding, cannot slip through). Proxies from the environment are not used.
+redirects, and bounds what it reads back. The address judged is the address connected to:
+:func:`client` resolves the host once per connection, judges every address it got, and connects
+to those (a name whose DNS answer changes between a check and the connection, DNS rebinding,
+cannot slip through). Proxies from the environment are not used.
+
+Each request has one time limit for the whole exchange, from connecting to the last byte read:
+a timeout on each network read alone would let a receiver that sends its answer a byte at a
+time, each within the timeout, hold the registry's webhook or monitoring round for as long as it
+likes. Every read, write and TLS handshake of a connection is given only the time left.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import time
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,6 +76,52 @@ def _first_inside(addresses: Iterable[str], ranges: list[Network]) -> str | None
     return None
 
 
+# When the request being sent or read in this context must be over (``time.monotonic()``); set
+# by :class:`_JudgedTransport` as each request starts, read by its connections' streams.
+_ends: ContextVar[float | None] = ContextVar("outbound_request_ends", default=None)
+
+
+def _time_left(timeout: float | None, late: type[Exception]) -> float | None:
+    """``timeout`` shortened to what is left of the current request's time; ``late`` raised
+    when nothing is."""
+    ends = _ends.get()
+    if ends is None:
+        return timeout
+    left = ends - time.monotonic()
+    if left <= 0:
+        raise late("the exchange took longer than its time limit")
+    return left if timeout is None else min(timeout, left)
+
+
+class _TimedStream(httpcore.NetworkStream):
+    """A connection whose every read, write and TLS handshake gets only the time left of the
+    request it serves."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _time_left(timeout, httpcore.ConnectTimeout)
+        return _TimedStream(self._stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
 class _JudgedConnections(httpcore.SyncBackend):
     """Opens each TCP connection to the addresses the host resolves to now, refusing them all
     if any lies in the denied ranges (TLS then checks the certificate against the host name)."""
@@ -95,26 +148,36 @@ class _JudgedConnections(httpcore.SyncBackend):
         failure: Exception = httpcore.ConnectError(f"{host} has no address")
         for address in addresses:
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                left = _time_left(timeout, httpcore.ConnectTimeout)
+                stream = super().connect_tcp(address, port, left, local_address, socket_options)
+                return _TimedStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
                 failure = e
         raise failure
 
 
 class _JudgedTransport(httpx.HTTPTransport):
-    def __init__(self, networks: str, context: ssl.SSLContext) -> None:
+    def __init__(self, networks: str, context: ssl.SSLContext, limit: float) -> None:
         super().__init__(verify=context, trust_env=False)
         # httpx has no option for the network backend: its pool is replaced by one that has.
         self._pool = httpcore.ConnectionPool(
             ssl_context=context, network_backend=_JudgedConnections(networks)
         )
+        self.limit = limit
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # Left set after the call: a streamed answer's body is read afterwards, in this context.
+        _ends.set(time.monotonic() + self.limit)
+        return super().handle_request(request)
 
 
 def client(networks: str, ca_file: str, timeout: float) -> httpx.Client:
     """An HTTP client for members' URLs: connections judged against ``networks`` as they are
-    made, the system's trust store plus ``ca_file``, no redirects, no environment proxies."""
+    made, the system's trust store plus ``ca_file``, no redirects, no environment proxies, and
+    each request over, from connecting to the last byte read, within ``timeout`` seconds (past
+    it, a read, write or connection raises httpx's timeout exceptions)."""
     return httpx.Client(
-        transport=_JudgedTransport(networks, tls_context(ca_file)),
+        transport=_JudgedTransport(networks, tls_context(ca_file), timeout),
         timeout=timeout,
         follow_redirects=False,
         trust_env=False,

@@ -1,0 +1,245 @@
+"""The registry's requests to members' URLs (webhook deliveries, endpoint checks) end at their
+time limit however the other side answers: a receiver that sends its status line, headers or
+body a byte at a time, each byte well within the timeout of one read, is cut off at the limit
+of the whole exchange, over plain HTTP and over TLS (registry.base.outbound).
+
+Without that limit one member's receiver could hold the registry's webhook round (and every
+other member's deliveries) or its monitoring round for as long as it kept dripping."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from registry.base.outbound import client
+from registry.messaging import webhook_delivery
+from registry.operations.monitoring import Endpoint, probe
+from registry.trust.ca import CertificateAuthority
+
+LIMIT = 1.0  # seconds for the whole exchange
+DRIP_EVERY = 0.1  # seconds between two bytes: ten times quicker than the limit
+DRIPS_FOR = 60.0  # seconds a dripping server keeps going: far past the limit
+BOUND = 10.0  # seconds within which every exchange below must be over
+
+
+class Dripper:
+    """A local HTTP(S) server: answers each request with ``head`` at once, then ``drip`` one byte
+    every DRIP_EVERY seconds (over again) until the client hangs up or DRIPS_FOR has passed."""
+
+    def __init__(self, head: bytes, drip: bytes, context: ssl.SSLContext | None) -> None:
+        self.head, self.drip, self.context = head, drip, context
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.hung_up = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.context else 'http'}://127.0.0.1:{self.port}/hook"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        try:
+            if self.context is not None:
+                connection = self.context.wrap_socket(connection, server_side=True)
+            connection.recv(65536)  # the request (small: its head and a short body)
+            connection.sendall(self.head)
+            ends = time.monotonic() + DRIPS_FOR
+            while time.monotonic() < ends:
+                for byte in self.drip:
+                    connection.sendall(bytes([byte]))
+                    time.sleep(DRIP_EVERY)
+        except OSError:
+            self.hung_up.set()  # the client closed the connection
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, str]:
+    """A server context whose certificate a local CA issued, and that CA's file."""
+    tmp_path = tmp_path_factory.mktemp("receiver")
+    ca = CertificateAuthority.open(tmp_path / "receiver-ca")
+    key, cert = ca.sign_server(["127.0.0.1"])
+    (tmp_path / "r.key").write_bytes(key)
+    (tmp_path / "r.pem").write_bytes(cert)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "r.pem", tmp_path / "r.key")
+    return context, str(ca.ca_file())
+
+
+@pytest.fixture
+def dripper(
+    request: pytest.FixtureRequest, tls: tuple[ssl.SSLContext, str]
+) -> Iterator[Callable[[bytes, bytes], tuple[Dripper, str]]]:
+    """Makes dripping servers, over TLS when the test is parametrised with ``secure=True``;
+    gives each with the CA file to trust ("" for plain HTTP)."""
+    secure = getattr(request, "param", False)
+    made: list[Dripper] = []
+
+    def make(head: bytes, drip: bytes) -> tuple[Dripper, str]:
+        server = Dripper(head, drip, tls[0] if secure else None)
+        made.append(server)
+        return server, tls[1] if secure else ""
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def timed(call: Callable[[], object]) -> tuple[object, float]:
+    started = time.monotonic()
+    outcome = call()
+    return outcome, time.monotonic() - started
+
+
+HEADERS_DRIP = (b"HTTP/1.1 200 OK\r\n", b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")
+STATUS_DRIP = (b"", b"HTTP/1.1 200 OK")
+BODY = b"HTTP/1.1 %d Whatever\r\nContent-Length: 100000\r\n\r\n"
+
+
+@pytest.mark.parametrize("dripper", [False, True], ids=["http", "https"], indirect=True)
+@pytest.mark.parametrize("head,drip", [HEADERS_DRIP, STATUS_DRIP], ids=["headers", "status"])
+def test_an_answer_dripped_a_byte_at_a_time_is_cut_off_at_the_limit(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]], head: bytes, drip: bytes
+) -> None:
+    server, ca_file = dripper(head, drip)
+
+    def get() -> object:
+        with client("", ca_file, LIMIT) as http:
+            try:
+                http.get(server.url)
+            except httpx.TimeoutException as e:
+                return e
+            return None
+
+    outcome, took = timed(get)
+    assert isinstance(outcome, httpx.TimeoutException)
+    assert LIMIT * 0.9 <= took < BOUND
+    assert server.hung_up.wait(5), "the registry's side did not close the connection"
+
+
+@pytest.mark.parametrize("dripper", [False, True], ids=["http", "https"], indirect=True)
+def test_a_dripped_body_is_cut_off_at_the_limit(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+) -> None:
+    server, ca_file = dripper(BODY % 200, b"x")
+
+    def read() -> object:
+        with client("", ca_file, LIMIT) as http, http.stream("GET", server.url) as answer:
+            try:
+                for _ in answer.iter_bytes():
+                    pass
+            except httpx.TimeoutException as e:
+                return e
+            return None
+
+    outcome, took = timed(read)
+    assert isinstance(outcome, httpx.TimeoutException)
+    assert took < BOUND
+
+
+def test_each_request_has_its_own_limit(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+) -> None:
+    """A request after one cut off at its limit gets the whole limit again (the deadline is
+    each request's, not the client's)."""
+    slow, _ = dripper(*HEADERS_DRIP)
+    quick, _ = dripper(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", b"")
+    with client("", "", LIMIT) as http:
+        with pytest.raises(httpx.TimeoutException):
+            http.get(slow.url)
+        time.sleep(LIMIT)  # the first request's deadline is now long past
+        assert http.get(quick.url).status_code == 204
+
+
+def test_a_denied_address_is_still_refused_before_any_time_counts(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+) -> None:
+    server, _ = dripper(*HEADERS_DRIP)
+    with client("127.0.0.0/8", "", LIMIT) as http, pytest.raises(httpx.ConnectError) as refused:
+        http.get(server.url)
+    assert "denied address" in str(refused.value)
+    assert not server.hung_up.is_set()
+
+
+# --- webhook deliveries ----------------------------------------------------------------------
+
+
+def attempt(url: str, ca_file: str) -> tuple[tuple[int | None, str | None], float]:
+    settings = SimpleNamespace(webhook_denied_networks="", webhook_timeout=LIMIT)
+    with client("", ca_file, LIMIT) as http:
+        return timed(  # type: ignore[return-value]
+            lambda: webhook_delivery._attempt(
+                http, settings, "hook", 1, url, "whsec_" + "A" * 32, "org", "t", "{}"
+            )
+        )
+
+
+@pytest.mark.parametrize("dripper", [False, True], ids=["http", "https"], indirect=True)
+def test_a_webhook_receiver_dripping_its_headers_fails_the_delivery_at_the_limit(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+) -> None:
+    server, ca_file = dripper(*HEADERS_DRIP)
+    (status, error), took = attempt(server.url, ca_file)
+    assert (status, error) == (None, f"no answer within {LIMIT} s")
+    assert took < BOUND
+
+
+def test_a_webhook_refusal_with_a_dripping_body_keeps_its_status_and_what_came(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+) -> None:
+    server, _ = dripper(BODY % 503, b"busy ")
+    (status, error), took = attempt(server.url, "")
+    assert status == 503
+    assert error is not None and error.startswith("HTTP 503: busy")
+    assert took < BOUND
+
+
+def test_a_webhook_taken_with_2xx_is_delivered_without_reading_a_dripping_body(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+) -> None:
+    server, _ = dripper(BODY % 202, b"x")
+    (status, error), took = attempt(server.url, "")
+    assert (status, error) == (202, None)
+    assert took < LIMIT  # nothing after the headers was waited for
+
+
+# --- endpoint monitoring ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dripper", [False, True], ids=["http", "https"], indirect=True)
+@pytest.mark.parametrize("head,drip", [HEADERS_DRIP, (BODY % 200, b"x")], ids=["headers", "body"])
+def test_an_endpoint_dripping_its_answer_is_down_at_the_limit(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]], head: bytes, drip: bytes
+) -> None:
+    server, ca_file = dripper(head, drip)
+    settings = SimpleNamespace(
+        monitor_denied_networks="",
+        monitor_ca_file=ca_file,
+        monitor_timeout=LIMIT,
+        monitor_certificate_days=14,
+        monitor_slow_ms=2000.0,
+    )
+    endpoint = Endpoint("https://example.org/org", "https://example.org/d", server.url, None)
+    check, took = timed(lambda: probe(endpoint, settings))
+    assert check.state == "down"  # type: ignore[attr-defined]
+    assert check.detail == f"no answer within {LIMIT} s"  # type: ignore[attr-defined]
+    assert took < BOUND
