@@ -1,13 +1,15 @@
 """The registry's requests to members' URLs (webhook deliveries, endpoint checks) end at their
-time limit however the other side answers: a receiver that sends its status line, headers or
-body a byte at a time, each byte well within the timeout of one read, is cut off at the limit
-of the whole exchange, over plain HTTP and over TLS (registry.base.outbound).
+time limit however the other side answers: a receiver that sends its TLS handshake, status
+line, headers or body a byte at a time, each byte well within the timeout of one read, is cut
+off at the limit of the whole exchange, over plain HTTP and over TLS, and so is a name whose
+DNS server answers slowly (registry.base.outbound).
 
 Without that limit one member's receiver could hold the registry's webhook round (and every
 other member's deliveries) or its monitoring round for as long as it kept dripping."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -18,7 +20,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from registry.base.outbound import client
+from registry.base.outbound import client, denied
 from registry.messaging import webhook_delivery
 from registry.operations.monitoring import Endpoint, probe
 from registry.trust.ca import CertificateAuthority
@@ -31,7 +33,8 @@ BOUND = 10.0  # seconds within which every exchange below must be over
 
 class Dripper:
     """A local HTTP(S) server: answers each request with ``head`` at once, then ``drip`` one byte
-    every DRIP_EVERY seconds (over again) until the client hangs up or DRIPS_FOR has passed."""
+    every DRIP_EVERY seconds (over again) until the client hangs up or DRIPS_FOR has passed;
+    with no ``drip``, it waits for the client to hang up."""
 
     def __init__(self, head: bytes, drip: bytes, context: ssl.SSLContext | None) -> None:
         self.head, self.drip, self.context = head, drip, context
@@ -58,6 +61,10 @@ class Dripper:
                 connection = self.context.wrap_socket(connection, server_side=True)
             connection.recv(65536)  # the request (small: its head and a short body)
             connection.sendall(self.head)
+            if not self.drip:
+                while connection.recv(65536):
+                    pass
+                return
             ends = time.monotonic() + DRIPS_FOR
             while time.monotonic() < ends:
                 for byte in self.drip:
@@ -69,6 +76,43 @@ class Dripper:
             connection.close()
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
+        self.listener.close()
+
+
+class SlowRelay:
+    """A TCP relay to ``port`` on loopback that passes what the client sends at once and what
+    the server sends one byte every DRIP_EVERY seconds (a TLS handshake, dripped)."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            client_side, _ = self.listener.accept()
+            server_side = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(
+                target=self._pass, args=(client_side, server_side), daemon=True
+            ).start()
+            ends = time.monotonic() + DRIPS_FOR
+            while time.monotonic() < ends and (data := server_side.recv(65536)):
+                for byte in data:
+                    client_side.sendall(bytes([byte]))
+                    time.sleep(DRIP_EVERY)
+
+    @staticmethod
+    def _pass(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
 
 
@@ -112,11 +156,16 @@ def timed(call: Callable[[], object]) -> tuple[object, float]:
 
 HEADERS_DRIP = (b"HTTP/1.1 200 OK\r\n", b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")
 STATUS_DRIP = (b"", b"HTTP/1.1 200 OK")
+CONTINUE_DRIP = (b"", b"HTTP/1.1 100 Continue\r\n\r\n")  # informational answers, no end
 BODY = b"HTTP/1.1 %d Whatever\r\nContent-Length: 100000\r\n\r\n"
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
 
 
 @pytest.mark.parametrize("dripper", [False, True], ids=["http", "https"], indirect=True)
-@pytest.mark.parametrize("head,drip", [HEADERS_DRIP, STATUS_DRIP], ids=["headers", "status"])
+@pytest.mark.parametrize(
+    "head,drip", [HEADERS_DRIP, STATUS_DRIP, CONTINUE_DRIP], ids=["headers", "status", "1xx"]
+)
 def test_an_answer_dripped_a_byte_at_a_time_is_cut_off_at_the_limit(
     dripper: Callable[[bytes, bytes], tuple[Dripper, str]], head: bytes, drip: bytes
 ) -> None:
@@ -137,10 +186,13 @@ def test_an_answer_dripped_a_byte_at_a_time_is_cut_off_at_the_limit(
 
 
 @pytest.mark.parametrize("dripper", [False, True], ids=["http", "https"], indirect=True)
+@pytest.mark.parametrize(
+    "head,drip", [(BODY % 200, b"x"), (CHUNKED, b"1\r\nx\r\n")], ids=["length", "chunked"]
+)
 def test_a_dripped_body_is_cut_off_at_the_limit(
-    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]], head: bytes, drip: bytes
 ) -> None:
-    server, ca_file = dripper(BODY % 200, b"x")
+    server, ca_file = dripper(head, drip)
 
     def read() -> object:
         with client("", ca_file, LIMIT) as http, http.stream("GET", server.url) as answer:
@@ -162,12 +214,102 @@ def test_each_request_has_its_own_limit(
     """A request after one cut off at its limit gets the whole limit again (the deadline is
     each request's, not the client's)."""
     slow, _ = dripper(*HEADERS_DRIP)
-    quick, _ = dripper(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", b"")
+    quick, _ = dripper(NO_CONTENT, b"")
     with client("", "", LIMIT) as http:
         with pytest.raises(httpx.TimeoutException):
             http.get(slow.url)
         time.sleep(LIMIT)  # the first request's deadline is now long past
         assert http.get(quick.url).status_code == 204
+
+
+@pytest.mark.parametrize("dripper", [True], ids=["https"], indirect=True)
+def test_a_dripped_tls_handshake_is_cut_off_at_the_limit(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]],
+) -> None:
+    server, ca_file = dripper(NO_CONTENT, b"")
+    relay = SlowRelay(server.port)
+    try:
+
+        def get() -> object:
+            with client("", ca_file, LIMIT) as http:
+                try:
+                    http.get(f"https://127.0.0.1:{relay.port}/hook")
+                except httpx.TimeoutException as e:
+                    return e
+                return None
+
+        outcome, took = timed(get)
+    finally:
+        relay.close()
+    assert isinstance(outcome, httpx.ConnectTimeout)
+    assert took < BOUND
+    with client("", ca_file, LIMIT) as http:  # the same server, straight: it answers
+        assert http.get(server.url).status_code == 204
+
+
+def test_a_name_looked_up_slowly_is_given_up_at_the_limit(
+    dripper: Callable[[bytes, bytes], tuple[Dripper, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member's own DNS server can answer as slowly as it likes; the resolver retries for tens
+    of seconds. The lookup counts against the limit, and the check before it has its own."""
+    server, _ = dripper(NO_CONTENT, b"")
+    real = socket.getaddrinfo
+
+    def slow(host: str, *args: object, **kwargs: object) -> object:
+        if host == "slow.example":
+            time.sleep(DRIPS_FOR)
+            return real("127.0.0.1", *args, **kwargs)  # type: ignore[arg-type]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    url = f"http://slow.example:{server.port}/hook"
+
+    def get() -> object:
+        with client("", "", LIMIT) as http:
+            try:
+                http.get(url)
+            except httpx.TimeoutException as e:
+                return e
+            return None
+
+    outcome, took = timed(get)
+    assert isinstance(outcome, httpx.ConnectTimeout) and "looking up slow.example" in str(outcome)
+    assert took < BOUND
+    verdict, took = timed(lambda: denied(url, "10.0.0.0/8", within=LIMIT))
+    assert verdict is None and took < BOUND  # not judged here: the connection judges again
+    with client("", "", LIMIT) as http:  # a name that resolves at once is unaffected
+        assert http.get(f"http://localhost:{server.port}/hook").status_code == 204
+
+
+def test_a_large_body_sent_to_a_slow_reader_stops_at_the_limit() -> None:
+    """Sending is bounded too: a receiver that takes its bytes slowly cannot hold a write."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def read_slowly() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            ends = time.monotonic() + DRIPS_FOR
+            while time.monotonic() < ends and connection.recv(1024):
+                time.sleep(DRIP_EVERY)
+
+    threading.Thread(target=read_slowly, daemon=True).start()
+    try:
+
+        def post() -> object:
+            with client("", "", LIMIT) as http:
+                try:
+                    http.post(f"http://127.0.0.1:{port}/hook", content=b"x" * (16 << 20))
+                except httpx.TimeoutException as e:
+                    return e
+                return None
+
+        outcome, took = timed(post)
+    finally:
+        listener.close()
+    assert isinstance(outcome, httpx.WriteTimeout)
+    assert took < BOUND
 
 
 def test_a_denied_address_is_still_refused_before_any_time_counts(

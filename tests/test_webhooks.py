@@ -5,8 +5,10 @@ checks each signature with its own reading of the Standard Webhooks specificatio
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import json
+import socket
 import ssl
 import threading
 import time
@@ -251,6 +253,45 @@ def test_a_redirect_from_the_receiver_is_not_followed(tmp_path: Path, receiver: 
         path = f"/id/org/{a.uid}/webhooks/{hook}/deliveries"
         (shown,) = world.client(a).get(path).json()["deliveries"]
         assert shown["state"] == "pending" and shown["lastStatus"] == 302
+
+
+def test_a_receiver_that_never_answers_costs_a_round_one_timeout(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A rival whose receiver accepts connections and never answers holds the webhook round for
+    one timeout, not one per notification queued for it: its other deliveries wait for the
+    retry (not counted as attempts), and another member's are delivered in the same round."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(silent.accept()[0])  # kept open, never answered
+
+    threading.Thread(target=accept, daemon=True).start()
+    options = {"webhook_interval": 0, "webhook_timeout": 1.0, "webhook_retry_seconds": 600}
+    with live(tmp_path, receiver, **options) as world:
+        a, b = member(world, "Silent Flex Ltd"), member(world, "Waiting Flex Ltd")
+        port = silent.getsockname()[1]
+        hook = register(world, a, f"https://127.0.0.1:{port}/hook").json()["id"]
+        secret = register(world, b, receiver.url).json()["secret"]
+        for _ in range(3):
+            duplicate(world, a, b)  # each notifies both
+        assert webhook_delivery.send_due(world.registry) == 3  # b's three, in this round
+        assert len(receiver.signed(secret)) == 3
+        assert len(accepted) == 1  # a's receiver was tried once
+        rows = world.registry.journal.read(
+            "SELECT attempts, due FROM webhook_delivery WHERE webhook = ? ORDER BY notification",
+            (hook,),
+        )
+        assert [attempts for attempts, _ in rows] == [1, 0, 0]
+        assert all(due > time.time() + 500 for _, due in rows)  # all wait for the retry
+        assert webhook_delivery.send_due(world.registry) == 0
+        assert len(accepted) == 1  # nothing due: not tried again before the retry
+    silent.close()
+    for connection in accepted:
+        connection.close()
 
 
 def test_a_signature_is_what_the_specification_computes() -> None:

@@ -13,7 +13,9 @@ cannot slip through). Proxies from the environment are not used.
 Each request has one time limit for the whole exchange, from connecting to the last byte read:
 a timeout on each network read alone would let a receiver that sends its answer a byte at a
 time, each within the timeout, hold the registry's webhook or monitoring round for as long as it
-likes. Every read, write and TLS handshake of a connection is given only the time left.
+likes. Every read, write and TLS handshake of a connection is given only the time left, and
+the host's address lookup too (:func:`lookup`: the system's resolver cannot be interrupted, so
+it runs in a thread of its own that the request stops waiting for).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -37,11 +40,44 @@ DENIED_NETWORKS = (
     "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,"
     "100.64.0.0/10,0.0.0.0/8,fc00::/7,fe80::/10,::/96,64:ff9b::/96,2002::/16"
 )
+LOOKUP_SECONDS = 5.0  # the longest wait for a host's addresses when no shorter limit is given
+WRITE_PIECE = 65_536  # bytes sent at a time, each send given what is left of the time
 
 
-def denied(url: str, networks: str) -> str | None:
+def lookup(host: str, port: int, within: float | None) -> list[str]:
+    """The addresses ``host`` resolves to, in the resolver's order without repeats, looked up
+    within ``within`` seconds (TimeoutError past them; what ``getaddrinfo`` raises otherwise).
+
+    The lookup runs in a daemon thread of its own: a member's name whose DNS server answers
+    slowly would otherwise hold the caller for as long as the resolver retries (tens of
+    seconds); the thread ends when the resolver gives up.
+
+    >>> lookup("127.0.0.1", 80, 1.0)
+    ['127.0.0.1']
+    """
+    found: list[Any] = []
+    done = threading.Event()
+
+    def resolve() -> None:
+        try:
+            found.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as e:  # noqa: BLE001 - raised again in the caller's thread
+            found.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=resolve, name="outbound-lookup", daemon=True).start()
+    if not done.wait(within):
+        raise TimeoutError(f"looking up {host} took longer than {within} s")
+    if isinstance(found[0], Exception):
+        raise found[0]
+    return list(dict.fromkeys(str(address[0]) for *_, address in found[0]))
+
+
+def denied(url: str, networks: str, within: float = LOOKUP_SECONDS) -> str | None:
     """The address ``url``'s host resolves to if it lies in one of ``networks`` (comma-separated
-    CIDR ranges), else None. An unresolvable host is not denied here: contacting it fails.
+    CIDR ranges), else None. A host that does not resolve, or not within ``within`` seconds, is
+    not denied here: the connection judges the addresses it gets again (:func:`client`).
 
     >>> denied("http://127.0.0.1:9/x", "127.0.0.0/8")
     '127.0.0.1'
@@ -53,10 +89,10 @@ def denied(url: str, networks: str) -> str | None:
         return None
     parts = urlsplit(url)
     try:
-        found = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError:
+        addresses = lookup(parts.hostname or "", parts.port or 443, within)
+    except OSError:  # TimeoutError too
         return None
-    return _first_inside([str(address[0]) for *_, address in found], ranges)
+    return _first_inside(addresses, ranges)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -104,7 +140,10 @@ class _TimedStream(httpcore.NetworkStream):
         return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+        # In pieces: the stream's own loop would give each of its sends the whole timeout.
+        for start in range(0, len(buffer), WRITE_PIECE):
+            piece = buffer[start : start + WRITE_PIECE]
+            self._stream.write(piece, _time_left(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -115,8 +154,12 @@ class _TimedStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        left = _time_left(timeout, httpcore.ConnectTimeout)
-        return _TimedStream(self._stream.start_tls(ssl_context, server_hostname, left))
+        try:
+            left = _time_left(timeout, httpcore.ConnectTimeout)
+            return _TimedStream(self._stream.start_tls(ssl_context, server_hostname, left))
+        except Exception:
+            self._stream.close()  # httpcore leaves a connection that never became TLS open
+            raise
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -138,10 +181,11 @@ class _JudgedConnections(httpcore.SyncBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         try:
-            found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = lookup(host, port, _time_left(timeout, httpcore.ConnectTimeout))
+        except TimeoutError as e:
+            raise httpcore.ConnectTimeout(str(e)) from e
         except OSError as e:
             raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
-        addresses = list(dict.fromkeys(str(address[0]) for *_, address in found))
         inside = _first_inside(addresses, self.ranges)
         if inside:
             raise httpcore.ConnectError(f"not contacted: {inside} is a denied address")

@@ -57,6 +57,11 @@ _RETRY = (
     "UPDATE webhook_delivery SET attempts = attempts + 1, last_attempt = ?, last_status = ?, "
     "last_error = ?, due = ?, failed = ? WHERE webhook = ? AND notification = ?"
 )
+# A receiver that did not answer: its webhook's other deliveries due by then wait for the retry.
+_POSTPONE = (
+    "UPDATE webhook_delivery SET due = ? WHERE webhook = ? AND delivered IS NULL "
+    "AND failed IS NULL AND due <= ?"
+)
 
 
 def sign(secret: str, message: str, timestamp: int, body: bytes) -> str:
@@ -95,14 +100,18 @@ def send_due(registry: Registry, now: float | None = None) -> int:
     delivered."""
     queue(registry, now)
     settings = registry.settings
-    rows = registry.journal.read(_DUE, (time.time() if now is None else now, BATCH))
+    due_by = time.time() if now is None else now
+    rows = registry.journal.read(_DUE, (due_by, BATCH))
     delivered = 0
     if not rows:
         return 0
+    silent: set[object] = set()  # webhooks whose receiver did not answer in this round
     with outbound_client(
         settings.webhook_denied_networks, settings.webhook_ca_file, settings.webhook_timeout
     ) as client:
         for hook, number, attempts, organisation, url, secret, time_, body in rows:
+            if hook in silent:
+                continue  # postponed with the delivery that was not answered
             status, error = _attempt(
                 client, settings, hook, number, url, secret, organisation, time_, body
             )
@@ -114,10 +123,15 @@ def send_due(registry: Registry, now: float | None = None) -> int:
             tries = attempts + 1
             delay = min(settings.webhook_retry_seconds * 2 ** (tries - 1), MAX_DELAY)
             given_up = at if tries >= settings.webhook_max_attempts else None
+            retry = time.time() + delay
             registry.journal.write(
-                _RETRY,
-                (at, status, error[:MAX_ANSWER], time.time() + delay, given_up, hook, number),
+                _RETRY, (at, status, error[:MAX_ANSWER], retry, given_up, hook, number)
             )
+            if status is None:
+                # No answer (none in time, no connection): each further try would cost this
+                # round up to the timeout again, and other members' deliveries wait behind it.
+                silent.add(hook)
+                registry.journal.write(_POSTPONE, (retry, hook, due_by))
     return delivered
 
 
@@ -133,7 +147,7 @@ def _attempt(
     body: str,
 ) -> tuple[int | None, str | None]:
     """POST one notification; (HTTP status, None) when delivered, else (status, why not)."""
-    inside = denied(url, settings.webhook_denied_networks)
+    inside = denied(url, settings.webhook_denied_networks, within=settings.webhook_timeout)
     if inside:  # the name may resolve elsewhere now than when it was registered
         return None, f"not contacted: {inside} is a denied address"
     content = payload(organisation, number, time_, body)
@@ -191,6 +205,7 @@ class Sender:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
+            # a round's attempt: the address check's lookup and the request, each within the timeout
             self._thread.join(self.registry.settings.webhook_timeout * 2 + 5)
 
     def _run(self) -> None:

@@ -133,7 +133,7 @@ def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> 
     """Check one endpoint (GET, no redirects followed, ``monitor_timeout`` seconds). An endpoint
     whose host resolves into ``monitor_denied_networks`` is not contacted at all."""
     now = now or utcnow()
-    inside = denied(endpoint.url, settings.monitor_denied_networks)
+    inside = denied(endpoint.url, settings.monitor_denied_networks, within=settings.monitor_timeout)
     if inside:
         return _failed(endpoint, now, "refused", f"not contacted: {inside} is a denied address")
     started = time.perf_counter()
