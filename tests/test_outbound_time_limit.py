@@ -385,3 +385,31 @@ def test_an_endpoint_dripping_its_answer_is_down_at_the_limit(
     assert check.state == "down"  # type: ignore[attr-defined]
     assert check.detail == f"no answer within {LIMIT} s"  # type: ignore[attr-defined]
     assert took < BOUND
+
+
+# --- host names IDNA refuses -----------------------------------------------------------------
+
+ODD_HOSTS = ["xn--a.example", "a" * 64 + ".example", "\u00fc" + "a" * 70 + ".example"]
+
+
+@pytest.mark.parametrize("host", ODD_HOSTS, ids=["bad-punycode", "long-label", "long-idna"])
+def test_an_endpoint_whose_host_idna_refuses_is_down_not_an_error(host: str) -> None:
+    """A member's catalogue may name such a URL (the shapes ask only for an IRI): its check
+    says why it failed; nothing is raised into the round that checks everyone's."""
+    url = f"https://{host}/data.csv"
+    assert denied(url, "127.0.0.0/8", within=LIMIT) is None  # not judged here
+    settings = SimpleNamespace(
+        monitor_denied_networks="127.0.0.0/8",
+        monitor_ca_file="",
+        monitor_timeout=LIMIT,
+        monitor_certificate_days=14,
+        monitor_slow_ms=2000.0,
+    )
+    endpoint = Endpoint("https://example.org/org", "https://example.org/d", url, None)
+    check = probe(endpoint, settings)
+    assert check.state == "down" and check.detail
+    with (
+        client("127.0.0.0/8", "", LIMIT) as http,
+        pytest.raises((httpx.HTTPError, httpx.InvalidURL, ValueError)),  # what callers catch
+    ):
+        http.get(url)

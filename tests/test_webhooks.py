@@ -255,43 +255,173 @@ def test_a_redirect_from_the_receiver_is_not_followed(tmp_path: Path, receiver: 
         assert shown["state"] == "pending" and shown["lastStatus"] == 302
 
 
+class RawReceiver:
+    """A rival's receiver: each connection is counted and, with ``answer``, taken over TLS with
+    ``context`` and answered with it after ``wait`` seconds; without, never answered (not even
+    the TLS handshake)."""
+
+    def __init__(
+        self, wait: float = 0.0, answer: bytes | None = None, context: ssl.SSLContext | None = None
+    ) -> None:
+        self.wait, self.answer, self.context = wait, answer, context
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection = self.listener.accept()[0]
+                self.connections.append(connection)  # kept open until close()
+                if self.answer is not None:
+                    threading.Timer(self.wait, self._answer, (connection,)).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            if self.context is not None:
+                connection = self.context.wrap_socket(connection, server_side=True)
+                connection.recv(65536)  # the delivery
+            connection.sendall(self.answer or b"")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in accept()
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@contextlib.contextmanager
+def rival_and_victim(
+    tmp_path: Path, receiver: Receiver, rival: RawReceiver, notifications: int = 3
+) -> Iterator[tuple[World, str, str]]:
+    """A world sending by hand (``send_due``) with a 1 s timeout; the rival's webhook at
+    ``rival``, the victim's at ``receiver``, each with ``notifications`` due. Yields the world,
+    the rival's webhook id and the victim's secret."""
+    options = {"webhook_interval": 0, "webhook_timeout": 1.0, "webhook_retry_seconds": 600}
+    try:
+        with live(tmp_path, receiver, **options) as world:
+            a, b = member(world, "Rival Hook Ltd"), member(world, "Victim Hook Ltd")
+            hook = register(world, a, rival.url).json()["id"]
+            secret = register(world, b, receiver.url).json()["secret"]
+            for _ in range(notifications):
+                duplicate(world, a, b)  # each notifies both
+            yield world, hook, secret
+    finally:
+        rival.close()
+
+
+def attempts_of(world: World, hook: str) -> list[int]:
+    sql = "SELECT attempts FROM webhook_delivery WHERE webhook = ? ORDER BY notification"
+    return [attempts for (attempts,) in world.registry.journal.read(sql, (hook,))]
+
+
 def test_a_receiver_that_never_answers_costs_a_round_one_timeout(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     """A rival whose receiver accepts connections and never answers holds the webhook round for
-    one timeout, not one per notification queued for it: its other deliveries wait for the
-    retry (not counted as attempts), and another member's are delivered in the same round."""
-    silent = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                accepted.append(silent.accept()[0])  # kept open, never answered
-
-    threading.Thread(target=accept, daemon=True).start()
-    options = {"webhook_interval": 0, "webhook_timeout": 1.0, "webhook_retry_seconds": 600}
-    with live(tmp_path, receiver, **options) as world:
-        a, b = member(world, "Silent Flex Ltd"), member(world, "Waiting Flex Ltd")
-        port = silent.getsockname()[1]
-        hook = register(world, a, f"https://127.0.0.1:{port}/hook").json()["id"]
-        secret = register(world, b, receiver.url).json()["secret"]
-        for _ in range(3):
-            duplicate(world, a, b)  # each notifies both
-        assert webhook_delivery.send_due(world.registry) == 3  # b's three, in this round
+    about one timeout, not one per notification queued for it; the victim's deliveries go in
+    the same round, and the rival's wait for the next rounds, one at a time."""
+    rival = RawReceiver()
+    with rival_and_victim(tmp_path, receiver, rival) as (world, hook, secret):
+        assert webhook_delivery.send_due(world.registry) == 3  # the victim's three
         assert len(receiver.signed(secret)) == 3
-        assert len(accepted) == 1  # a's receiver was tried once
-        rows = world.registry.journal.read(
-            "SELECT attempts, due FROM webhook_delivery WHERE webhook = ? ORDER BY notification",
+        assert len(rival.connections) == 1  # tried once in the round
+        assert attempts_of(world, hook) == [1, 0, 0]
+        assert webhook_delivery.send_due(world.registry) == 0
+        assert len(rival.connections) == 2  # the next one, in the next round
+        assert attempts_of(world, hook) == [1, 1, 0]
+
+
+def test_a_receiver_answering_just_in_time_is_given_about_one_timeout_a_round(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """A receiver that answers each delivery late but in time (here 503 after 0.5 s of a 1 s
+    timeout) gets attempts in a round only while they have taken less than the timeout."""
+    web_ca = CertificateAuthority.open(tmp_path / "receiver-ca")  # the one the registry trusts
+    key, cert = web_ca.sign_server(["127.0.0.1"])
+    (tmp_path / "rival.key").write_bytes(key)
+    (tmp_path / "rival.pem").write_bytes(cert)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "rival.pem", tmp_path / "rival.key")
+    busy = b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    rival = RawReceiver(0.5, busy, context)
+    with rival_and_victim(tmp_path, receiver, rival, notifications=4) as (world, hook, secret):
+        assert webhook_delivery.send_due(world.registry) == 4
+        assert len(receiver.signed(secret)) == 4
+        assert 1 <= len(rival.connections) <= 2  # without the budget: all four
+        assert sum(attempts_of(world, hook)) == len(rival.connections)
+        statuses = world.registry.journal.read(
+            "SELECT DISTINCT last_status FROM webhook_delivery WHERE webhook = ? AND attempts > 0",
             (hook,),
         )
-        assert [attempts for attempts, _ in rows] == [1, 0, 0]
-        assert all(due > time.time() + 500 for _, due in rows)  # all wait for the retry
-        assert webhook_delivery.send_due(world.registry) == 0
-        assert len(accepted) == 1  # nothing due: not tried again before the retry
-    silent.close()
-    for connection in accepted:
-        connection.close()
+        assert (503,) in statuses  # answered in time (on a loaded machine, perhaps not every one)
+
+
+def test_a_backlog_on_one_webhook_does_not_fill_the_round(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Due deliveries are taken in turns across webhooks: a rival's older backlog, larger than a
+    round, still leaves the victim's newer delivery a place in it."""
+    monkeypatch.setattr(webhook_delivery, "BATCH", 2)  # a round of two, for a backlog of three
+    rival = RawReceiver()
+    options = {"webhook_interval": 0, "webhook_timeout": 1.0, "webhook_retry_seconds": 600}
+    try:
+        with live(tmp_path, receiver, **options) as world:
+            a, b = member(world, "Backlog Hook Ltd"), member(world, "Newer Hook Ltd")
+            register(world, a, rival.url)
+            for _ in range(3):
+                duplicate(world, a, b)
+            webhook_delivery.queue(world.registry)  # the rival's three are due first
+            time.sleep(0.01)
+            secret = register(world, b, receiver.url).json()["secret"]
+            duplicate(world, a, b)
+            assert webhook_delivery.send_due(world.registry) == 1  # the victim's, in round one
+            assert len(receiver.signed(secret)) == 1
+    finally:
+        rival.close()
+
+
+ODD_HOSTS = ["xn--a.example", "a" * 64 + ".example", "\u00fc" + "a" * 70 + ".example"]
+
+
+@pytest.mark.parametrize("host", ODD_HOSTS, ids=["bad-punycode", "long-label", "long-idna"])
+def test_a_webhook_whose_host_idna_refuses_is_refused_at_registration(
+    tmp_path: Path, receiver: Receiver, host: str
+) -> None:
+    with live(tmp_path, receiver) as world:
+        a = member(world, "Odd Host Ltd")
+        refused = register(world, a, f"https://{host}/hook")
+        assert refused.status_code == 400, refused.text
+        assert "no usable host name" in refused.json()["detail"]
+        assert webhook_rows(world) == 0
+
+
+@pytest.mark.parametrize("host", ODD_HOSTS, ids=["bad-punycode", "long-label", "long-idna"])
+def test_a_stored_webhook_with_an_odd_host_does_not_stop_the_queue(
+    tmp_path: Path, receiver: Receiver, host: str
+) -> None:
+    """A webhook stored before its host was checked as deliveries read it (or by an older
+    version): its delivery fails with a reason, and everyone else's go, in every round."""
+    options = {"webhook_interval": 0, "webhook_timeout": 1.0, "webhook_retry_seconds": 600}
+    with live(tmp_path, receiver, **options) as world:
+        a, b = member(world, "Odd Stored Ltd"), member(world, "Plain Stored Ltd")
+        hook = register(world, a, receiver.url).json()["id"]
+        world.registry.journal.write(
+            "UPDATE webhook SET url = ? WHERE id = ?", (f"https://{host}/hook", hook)
+        )
+        secret = register(world, b, receiver.url).json()["secret"]
+        duplicate(world, a, b)
+        assert webhook_delivery.send_due(world.registry) == 1  # b's
+        assert len(receiver.signed(secret)) == 1
+        ((attempts, error),) = world.registry.journal.read(
+            "SELECT attempts, last_error FROM webhook_delivery WHERE webhook = ?", (hook,)
+        )
+        assert attempts == 1 and error
 
 
 def test_a_signature_is_what_the_specification_computes() -> None:

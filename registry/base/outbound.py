@@ -90,7 +90,7 @@ def denied(url: str, networks: str, within: float = LOOKUP_SECONDS) -> str | Non
     parts = urlsplit(url)
     try:
         addresses = lookup(parts.hostname or "", parts.port or 443, within)
-    except OSError:  # TimeoutError too
+    except (OSError, ValueError):  # TimeoutError too; ValueError: a name IDNA refuses
         return None
     return _first_inside(addresses, ranges)
 
@@ -158,7 +158,7 @@ class _TimedStream(httpcore.NetworkStream):
             left = _time_left(timeout, httpcore.ConnectTimeout)
             return _TimedStream(self._stream.start_tls(ssl_context, server_hostname, left))
         except Exception:
-            self._stream.close()  # httpcore leaves a connection that never became TLS open
+            self._stream.close()  # httpcore closes it after a failed handshake, not before one
             raise
 
     def get_extra_info(self, info: str) -> Any:
@@ -184,7 +184,7 @@ class _JudgedConnections(httpcore.SyncBackend):
             addresses = lookup(host, port, _time_left(timeout, httpcore.ConnectTimeout))
         except TimeoutError as e:
             raise httpcore.ConnectTimeout(str(e)) from e
-        except OSError as e:
+        except (OSError, ValueError) as e:  # ValueError: a name IDNA refuses (a label too long)
             raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
         inside = _first_inside(addresses, self.ranges)
         if inside:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from registry.base.outbound import client as outbound_client
-from registry.base.outbound import denied
 from registry.messaging.inbox import notification_iri
 from registry.messaging.webhooks import MAX_ANSWER, ensure, message_id, now_text
 
@@ -26,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_DELAY = 6 * 3600.0
 BATCH = 100  # deliveries attempted per round
+PER_WEBHOOK = 10  # of them at most for one webhook: the others' turn comes in the same round
 EVENT_TYPE = "fdi.notification"
 
 # Queue every notification a webhook has not seen (idempotent: a row per webhook and
@@ -41,13 +41,18 @@ _MARK = (
     "WHERE d.webhook = webhook.id) WHERE removed IS NULL AND EXISTS "
     "(SELECT 1 FROM webhook_delivery d WHERE d.webhook = webhook.id AND d.notification > queued)"
 )
+# Due deliveries taken in turns: each webhook's first, then each one's second, and so on (at
+# most PER_WEBHOOK each), so one webhook's backlog cannot fill a round.
 _DUE = (
+    "SELECT q.webhook, q.notification, q.attempts, q.organisation, q.url, q.secret, q.time, "
+    "q.body FROM ("
     "SELECT d.webhook, d.notification, d.attempts, w.organisation, w.url, w.secret, n.time, "
-    "n.body FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
+    "n.body, d.due, ROW_NUMBER() OVER (PARTITION BY d.webhook ORDER BY d.due, d.notification) "
+    "AS turn FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook "
     "JOIN notification n ON n.id = d.notification "
     "JOIN record r ON r.iri = w.organisation AND r.status = 'verified' "
-    "WHERE d.delivered IS NULL AND d.failed IS NULL AND w.removed IS NULL AND d.due <= ? "
-    "ORDER BY d.due, d.notification LIMIT ?"
+    "WHERE d.delivered IS NULL AND d.failed IS NULL AND w.removed IS NULL AND d.due <= ?"
+    ") AS q WHERE q.turn <= ? ORDER BY q.turn, q.due, q.notification LIMIT ?"
 )
 _DELIVERED = (
     "UPDATE webhook_delivery SET attempts = attempts + 1, last_attempt = ?, last_status = ?, "
@@ -56,11 +61,6 @@ _DELIVERED = (
 _RETRY = (
     "UPDATE webhook_delivery SET attempts = attempts + 1, last_attempt = ?, last_status = ?, "
     "last_error = ?, due = ?, failed = ? WHERE webhook = ? AND notification = ?"
-)
-# A receiver that did not answer: its webhook's other deliveries due by then wait for the retry.
-_POSTPONE = (
-    "UPDATE webhook_delivery SET due = ? WHERE webhook = ? AND delivered IS NULL "
-    "AND failed IS NULL AND due <= ?"
 )
 
 
@@ -96,25 +96,34 @@ def queue(registry: Registry, now: float | None = None) -> None:
 
 
 def send_due(registry: Registry, now: float | None = None) -> int:
-    """Queue new notifications and attempt every delivery that is due; returns how many were
-    delivered."""
+    """Queue new notifications and attempt the deliveries that are due, in turns across
+    webhooks; returns how many were delivered.
+
+    Each webhook is given about one timeout of the round: once its attempts in this round have
+    taken that long (a receiver that does not answer, or answers slowly), its other deliveries
+    wait for the next round, so one member's receiver cannot hold everyone else's."""
     queue(registry, now)
     settings = registry.settings
-    due_by = time.time() if now is None else now
-    rows = registry.journal.read(_DUE, (due_by, BATCH))
+    rows = registry.journal.read(_DUE, (time.time() if now is None else now, PER_WEBHOOK, BATCH))
     delivered = 0
     if not rows:
         return 0
-    silent: set[object] = set()  # webhooks whose receiver did not answer in this round
+    spent: dict[object, float] = {}  # seconds each webhook's attempts took in this round
     with outbound_client(
         settings.webhook_denied_networks, settings.webhook_ca_file, settings.webhook_timeout
     ) as client:
         for hook, number, attempts, organisation, url, secret, time_, body in rows:
-            if hook in silent:
-                continue  # postponed with the delivery that was not answered
-            status, error = _attempt(
-                client, settings, hook, number, url, secret, organisation, time_, body
-            )
+            if spent.get(hook, 0.0) >= settings.webhook_timeout:
+                continue  # its time in this round is used up: next round
+            started = time.monotonic()
+            try:
+                status, error = _attempt(
+                    client, settings, hook, number, url, secret, organisation, time_, body
+                )
+            except Exception as e:  # noqa: BLE001 - one delivery must not stop the queue
+                log.exception("webhook %s: delivery %s failed unexpectedly", hook, number)
+                status, error = None, f"the attempt failed: {type(e).__name__}"
+            spent[hook] = spent.get(hook, 0.0) + time.monotonic() - started
             at = now_text()
             if error is None:
                 registry.journal.write(_DELIVERED, (at, status, at, hook, number))
@@ -123,15 +132,10 @@ def send_due(registry: Registry, now: float | None = None) -> int:
             tries = attempts + 1
             delay = min(settings.webhook_retry_seconds * 2 ** (tries - 1), MAX_DELAY)
             given_up = at if tries >= settings.webhook_max_attempts else None
-            retry = time.time() + delay
             registry.journal.write(
-                _RETRY, (at, status, error[:MAX_ANSWER], retry, given_up, hook, number)
+                _RETRY,
+                (at, status, error[:MAX_ANSWER], time.time() + delay, given_up, hook, number),
             )
-            if status is None:
-                # No answer (none in time, no connection): each further try would cost this
-                # round up to the timeout again, and other members' deliveries wait behind it.
-                silent.add(hook)
-                registry.journal.write(_POSTPONE, (retry, hook, due_by))
     return delivered
 
 
@@ -146,10 +150,10 @@ def _attempt(
     time_: str,
     body: str,
 ) -> tuple[int | None, str | None]:
-    """POST one notification; (HTTP status, None) when delivered, else (status, why not)."""
-    inside = denied(url, settings.webhook_denied_networks, within=settings.webhook_timeout)
-    if inside:  # the name may resolve elsewhere now than when it was registered
-        return None, f"not contacted: {inside} is a denied address"
+    """POST one notification; (HTTP status, None) when delivered, else (status, why not).
+
+    The host's addresses are judged as the connection is made (registry.base.outbound): the
+    name may resolve elsewhere now than when it was registered."""
     content = payload(organisation, number, time_, body)
     message = message_id(hook, number)
     stamp = int(time.time())
@@ -168,7 +172,10 @@ def _attempt(
             read = _start_of(answer)
     except httpx.TimeoutException:
         return None, f"no answer within {settings.webhook_timeout} s"
-    except httpx.HTTPError as e:
+    except httpx.ConnectError as e:
+        refused = str(e).startswith("not contacted:")  # a denied address, said as it is
+        return None, str(e) if refused else f"ConnectError: {e}"
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:  # ValueError: a host IDNA refuses
         return None, f"{type(e).__name__}: {e}"
     text = read.decode("utf-8", errors="replace")
     return answer.status_code, f"HTTP {answer.status_code}: {text}".strip()
@@ -205,7 +212,7 @@ class Sender:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            # a round's attempt: the address check's lookup and the request, each within the timeout
+            # a round's last attempt: its request ends within the timeout
             self._thread.join(self.registry.settings.webhook_timeout * 2 + 5)
 
     def _run(self) -> None:

@@ -24,9 +24,9 @@ hours apart), until ``webhook_max_attempts`` have failed.
 
 Outbound requests go only to URLs a member registered, and follow the rules endpoint checks
 follow (``registry.base.outbound``): HTTPS only, never a host resolving into
-``webhook_denied_networks`` (checked at registration and again before every attempt), no
-redirects followed, ``webhook_timeout`` seconds per attempt, at most ``MAX_ANSWER`` bytes of
-the answer read.
+``webhook_denied_networks`` (checked at registration and again as every attempt connects), no
+redirects followed, ``webhook_timeout`` seconds per attempt (lookup, connection and answer), at
+most ``MAX_ANSWER`` bytes of the answer read, and about one timeout per webhook per round.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ import uuid
 import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+import httpx
 
 from registry.base.clock import now_seconds
 from registry.base.errors import Conflict, Forbidden, NotFound, UnusableInput
@@ -152,6 +154,11 @@ def check_url(url: str, networks: str) -> None:
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
         raise UnusableInput("a webhook must be an https: URL with a host")
+    try:  # read as the deliveries will: a host IDNA refuses could never be contacted
+        httpx.URL(url).host  # noqa: B018 - decoding an xn-- label is the check
+        parts.hostname.encode("idna")
+    except (httpx.InvalidURL, UnicodeError) as e:
+        raise UnusableInput(f"the webhook's URL has no usable host name: {e}") from e
     inside = denied(url, networks)
     if inside:
         raise Forbidden(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import ssl
 import threading
 import time
@@ -49,6 +50,8 @@ from registry.kernel.lifecycle import content, text
 
 if TYPE_CHECKING:
     from registry.kernel.core import Registry
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 FAILING = ("down", "certificate-invalid", "wrong-media-type", "certificate-expiring", "refused")
@@ -160,7 +163,11 @@ def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> 
                 endpoint, now, "certificate-invalid", f"TLS: {reason.strip()}", tls=False
             )
         return _failed(endpoint, now, "down", f"cannot connect: {e}")
-    except httpx.HTTPError as e:
+    except (
+        httpx.HTTPError,
+        httpx.InvalidURL,
+        ValueError,
+    ) as e:  # ValueError: IDNA refuses the host
         return _failed(endpoint, now, "down", f"{type(e).__name__}: {e}")
     served = (r.headers.get("content-type") or "").split(";", 1)[0].strip().lower() or None
     media_ok = None if endpoint.media_type is None else served == endpoint.media_type.lower()
@@ -190,9 +197,19 @@ def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> 
     )
 
 
+def _probe_safely(endpoint: Endpoint, settings: Any, now: dt.datetime | None) -> Check:
+    """:func:`probe`, with a failure it did not foresee reported as the endpoint's: one member's
+    odd URL must not stop the round that checks everyone's."""
+    try:
+        return probe(endpoint, settings, now)
+    except Exception as e:  # noqa: BLE001 - reported in the endpoint's check
+        log.exception("checking %s failed unexpectedly", endpoint.url)
+        return _failed(endpoint, now or utcnow(), "down", f"the check failed: {type(e).__name__}")
+
+
 def check_all(registry: Registry, now: dt.datetime | None = None) -> list[Check]:
     """Check every registered endpoint and publish the results (one journal entry)."""
-    checks = [probe(e, registry.settings, now) for e in registered_endpoints(registry)]
+    checks = [_probe_safely(e, registry.settings, now) for e in registered_endpoints(registry)]
     if not checks:
         return checks
     with registry.transaction("registry", "endpoint-monitoring") as tx:
