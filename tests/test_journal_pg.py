@@ -175,3 +175,38 @@ def test_an_unreachable_journal_is_named_without_its_password(tmp_path):
         open_journal(None, f"postgresql://fdi:s3cret@/fdi?host={tmp_path}&port=5")
     assert "dbname=fdi" in refused.value.detail
     assert "s3cret" not in refused.value.detail
+
+
+def test_a_webhook_round_runs_on_postgresql(url: str):
+    """The round's queries (queueing, the due deliveries taken in turns across webhooks) are
+    PostgreSQL's too: a due delivery is found and its failed attempt recorded."""
+    from registry.assembly import Registry
+    from registry.base.settings import Settings
+    from registry.messaging import webhook_delivery, webhooks
+    from tests.conftest import BASE
+    from tests.test_assets import make_fsp
+
+    registry = Registry(
+        Settings(data_dir=None, base_iri=BASE, journal_url=url, webhook_timeout=1.0)
+    )
+    try:
+        fsp = make_fsp(registry, "00000002").actor
+        webhooks.ensure(registry)
+        # (the join that sends only verified members' deliveries is part of what is run here)
+        registry.journal.write("UPDATE record SET status = 'verified' WHERE iri = ?", (fsp,))
+        registry.journal.write(
+            "INSERT INTO webhook (id, organisation, url, secret, created, queued) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ("wh_pg", fsp, "https://xn--a.example/hook", "whsec_" + "A" * 43 + "=", "t", 0),
+        )
+        registry.journal.write(
+            "INSERT INTO notification (id, seq, recipient, time, body) VALUES (?, ?, ?, ?, ?)",
+            (1, 1, fsp, "2026-01-01T00:00:00Z", '{"type": "Announce"}'),
+        )
+        assert webhook_delivery.send_due(registry) == 0
+        ((attempts, error),) = registry.journal.read(
+            "SELECT attempts, last_error FROM webhook_delivery WHERE webhook = ?", ("wh_pg",)
+        )
+        assert attempts == 1 and error
+    finally:
+        registry.close()
