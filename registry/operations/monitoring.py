@@ -4,8 +4,8 @@ catalogues, checked on a schedule, the results published as DQV measurements.
 What is checked is only what members registered: the ``dcat:endpointURL`` of each
 ``dcat:DataService`` and the ``dcat:downloadURL`` (else ``dcat:accessURL``) of each
 ``dcat:Distribution`` in a member catalogue. Nothing else is ever contacted: redirects are not
-followed (a redirect is reported, not chased), every request has a timeout
-(``monitor_timeout``), and at most ``MAX_BODY`` bytes are read. Hosts resolving into
+followed (a redirect is reported, not chased), every check is over within ``monitor_timeout``
+(registry.base.outbound), and at most ``MAX_BODY`` bytes are read. Hosts resolving into
 ``monitor_denied_networks`` (by default loopback, private and link-local ranges, where a member
 could otherwise point the registry at the operator's own network) are not contacted: the
 endpoint is ``refused``.
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+UNUSABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError)  # ValueError: IDNA refuses the host
 FAILING = ("down", "certificate-invalid", "wrong-media-type", "certificate-expiring", "refused")
 IANA = "https://www.iana.org/assignments/media-types/"
 
@@ -120,15 +121,9 @@ def registered_endpoints(registry: Registry) -> list[Endpoint]:
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
             media = row["mediaType"]
-            out.append(
-                Endpoint(
-                    row["publisher"].value,
-                    row["node"].value,
-                    url,
-                    media.value.removeprefix(IANA) if media is not None else None,
-                    graph.value,
-                )
-            )
+            declared = media.value.removeprefix(IANA) if media is not None else None
+            publisher, node = row["publisher"].value, row["node"].value
+            out.append(Endpoint(publisher, node, url, declared, graph.value))
     return sorted(set(out), key=lambda e: (e.publisher, e.url))
 
 
@@ -163,11 +158,7 @@ def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> 
                 endpoint, now, "certificate-invalid", f"TLS: {reason.strip()}", tls=False
             )
         return _failed(endpoint, now, "down", f"cannot connect: {e}")
-    except (
-        httpx.HTTPError,
-        httpx.InvalidURL,
-        ValueError,
-    ) as e:  # ValueError: IDNA refuses the host
+    except UNUSABLE as e:
         return _failed(endpoint, now, "down", f"{type(e).__name__}: {e}")
     served = (r.headers.get("content-type") or "").split(";", 1)[0].strip().lower() or None
     media_ok = None if endpoint.media_type is None else served == endpoint.media_type.lower()
@@ -198,11 +189,10 @@ def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> 
 
 
 def _probe_safely(endpoint: Endpoint, settings: Any, now: dt.datetime | None) -> Check:
-    """:func:`probe`, with a failure it did not foresee reported as the endpoint's: one member's
-    odd URL must not stop the round that checks everyone's."""
+    """:func:`probe`; a failure it did not foresee is the endpoint's, not the round's."""
     try:
         return probe(endpoint, settings, now)
-    except Exception as e:  # noqa: BLE001 - reported in the endpoint's check
+    except Exception as e:  # noqa: BLE001 - one member's odd URL must not stop everyone's round
         log.exception("checking %s failed unexpectedly", endpoint.url)
         return _failed(endpoint, now or utcnow(), "down", f"the check failed: {type(e).__name__}")
 
@@ -384,9 +374,7 @@ class Monitor:
             try:
                 check_all(self.registry)
             except Exception:  # noqa: BLE001 - one bad round must not end the schedule
-                import logging
-
-                logging.getLogger(__name__).exception("endpoint monitoring round failed")
+                log.exception("endpoint monitoring round failed")
 
 
 def _boolean(value: bool | None) -> ox.Literal | None:
