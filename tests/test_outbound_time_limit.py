@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
@@ -154,6 +155,21 @@ def timed(call: Callable[[], object]) -> tuple[object, float]:
     return outcome, time.monotonic() - started
 
 
+def limited(method: str, url: str, ca_file: str = "", **options: Any) -> tuple[object, float]:
+    """One request through a client with the LIMIT: the timeout it ended with (None when it
+    ended otherwise), and how long it took."""
+
+    def send() -> object:
+        with client("", ca_file, LIMIT) as http:
+            try:
+                http.request(method, url, **options)
+            except httpx.TimeoutException as e:
+                return e
+            return None
+
+    return timed(send)
+
+
 HEADERS_DRIP = (b"HTTP/1.1 200 OK\r\n", b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")
 STATUS_DRIP = (b"", b"HTTP/1.1 200 OK")
 CONTINUE_DRIP = (b"", b"HTTP/1.1 100 Continue\r\n\r\n")  # informational answers, no end
@@ -170,16 +186,7 @@ def test_an_answer_dripped_a_byte_at_a_time_is_cut_off_at_the_limit(
     dripper: Callable[[bytes, bytes], tuple[Dripper, str]], head: bytes, drip: bytes
 ) -> None:
     server, ca_file = dripper(head, drip)
-
-    def get() -> object:
-        with client("", ca_file, LIMIT) as http:
-            try:
-                http.get(server.url)
-            except httpx.TimeoutException as e:
-                return e
-            return None
-
-    outcome, took = timed(get)
+    outcome, took = limited("GET", server.url, ca_file)
     assert isinstance(outcome, httpx.TimeoutException)
     assert LIMIT * 0.9 <= took < BOUND
     assert server.hung_up.wait(5), "the registry's side did not close the connection"
@@ -229,16 +236,7 @@ def test_a_dripped_tls_handshake_is_cut_off_at_the_limit(
     server, ca_file = dripper(NO_CONTENT, b"")
     relay = SlowRelay(server.port)
     try:
-
-        def get() -> object:
-            with client("", ca_file, LIMIT) as http:
-                try:
-                    http.get(f"https://127.0.0.1:{relay.port}/hook")
-                except httpx.TimeoutException as e:
-                    return e
-                return None
-
-        outcome, took = timed(get)
+        outcome, took = limited("GET", f"https://127.0.0.1:{relay.port}/hook", ca_file)
     finally:
         relay.close()
     assert isinstance(outcome, httpx.ConnectTimeout)
@@ -263,16 +261,7 @@ def test_a_name_looked_up_slowly_is_given_up_at_the_limit(
 
     monkeypatch.setattr(socket, "getaddrinfo", slow)
     url = f"http://slow.example:{server.port}/hook"
-
-    def get() -> object:
-        with client("", "", LIMIT) as http:
-            try:
-                http.get(url)
-            except httpx.TimeoutException as e:
-                return e
-            return None
-
-    outcome, took = timed(get)
+    outcome, took = limited("GET", url)
     assert isinstance(outcome, httpx.ConnectTimeout) and "looking up slow.example" in str(outcome)
     assert took < BOUND
     verdict, took = timed(lambda: denied(url, "10.0.0.0/8", within=LIMIT))
@@ -296,16 +285,7 @@ def test_a_large_body_sent_to_a_slow_reader_stops_at_the_limit() -> None:
 
     threading.Thread(target=read_slowly, daemon=True).start()
     try:
-
-        def post() -> object:
-            with client("", "", LIMIT) as http:
-                try:
-                    http.post(f"http://127.0.0.1:{port}/hook", content=b"x" * (16 << 20))
-                except httpx.TimeoutException as e:
-                    return e
-                return None
-
-        outcome, took = timed(post)
+        outcome, took = limited("POST", f"http://127.0.0.1:{port}/hook", content=b"x" * (16 << 20))
     finally:
         listener.close()
     assert isinstance(outcome, httpx.WriteTimeout)

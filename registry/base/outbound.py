@@ -40,6 +40,9 @@ DENIED_NETWORKS = (
     "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,169.254.0.0/16,"
     "100.64.0.0/10,0.0.0.0/8,fc00::/7,fe80::/10,::/96,64:ff9b::/96,2002::/16"
 )
+# How a request to a member's URL can fail, for its callers to report as that URL's failure:
+# httpx's errors (timeouts among them), a URL httpx cannot read, and a host name IDNA refuses.
+REQUEST_FAILURES = (httpx.HTTPError, httpx.InvalidURL, ValueError)
 LOOKUP_SECONDS = 5.0  # the longest wait for a host's addresses when no shorter limit is given
 WRITE_PIECE = 65_536  # bytes sent at a time, each send given what is left of the time
 

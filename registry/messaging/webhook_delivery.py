@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from registry.base.outbound import REQUEST_FAILURES
 from registry.base.outbound import client as outbound_client
 from registry.messaging.inbox import notification_iri
 from registry.messaging.webhooks import MAX_ANSWER, ensure, message_id, now_text
@@ -175,7 +176,7 @@ def _attempt(
     except httpx.ConnectError as e:
         refused = str(e).startswith("not contacted:")  # a denied address, said as it is
         return None, str(e) if refused else f"ConnectError: {e}"
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as e:  # ValueError: a host IDNA refuses
+    except REQUEST_FAILURES as e:
         return None, f"{type(e).__name__}: {e}"
     text = read.decode("utf-8", errors="replace")
     return answer.status_code, f"HTTP {answer.status_code}: {text}".strip()
@@ -212,7 +213,7 @@ class Sender:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            # a round's last attempt: its request ends within the timeout
+            # the round's last attempt ends within the timeout; the rest is its writes' margin
             self._thread.join(self.registry.settings.webhook_timeout * 2 + 5)
 
     def _run(self) -> None:

@@ -42,8 +42,8 @@ from registry.base.activities import notification as activity
 from registry.base.clock import utcnow
 from registry.base.errors import Forbidden, NotFound, Unauthenticated
 from registry.base.identity import Principal
+from registry.base.outbound import REQUEST_FAILURES, denied
 from registry.base.outbound import client as outbound_client
-from registry.base.outbound import denied
 from registry.base.vocab import DQV, FDI, PROV, RDF, XSD, sparql_prefixes
 from registry.kernel import access
 from registry.kernel.lifecycle import content, text
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-UNUSABLE = (httpx.HTTPError, httpx.InvalidURL, ValueError)  # ValueError: IDNA refuses the host
 FAILING = ("down", "certificate-invalid", "wrong-media-type", "certificate-expiring", "refused")
 IANA = "https://www.iana.org/assignments/media-types/"
 
@@ -158,7 +157,7 @@ def probe(endpoint: Endpoint, settings: Any, now: dt.datetime | None = None) -> 
                 endpoint, now, "certificate-invalid", f"TLS: {reason.strip()}", tls=False
             )
         return _failed(endpoint, now, "down", f"cannot connect: {e}")
-    except UNUSABLE as e:
+    except REQUEST_FAILURES as e:
         return _failed(endpoint, now, "down", f"{type(e).__name__}: {e}")
     served = (r.headers.get("content-type") or "").split(";", 1)[0].strip().lower() or None
     media_ok = None if endpoint.media_type is None else served == endpoint.media_type.lower()
